@@ -1,0 +1,80 @@
+# Shared helpers of scripts/run and scripts/test: packages, builds, throwaway PostgreSQL clusters.
+# shellcheck shell=bash
+
+SKY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+SKY_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git python3
+  libcaf-dev libpqxx-dev libpq-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
+  libxml2-dev libre2-dev libpsl-dev zlib1g-dev
+  libgtest-dev libgmock-dev
+  postgresql postgresql-contrib curl
+)
+
+sky_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Installs the Debian packages that are missing; does nothing when all are present.
+sky_install_packages() {
+  local missing=()
+  for p in "${SKY_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    sky_log "installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# sky_build <build-dir> <cmake args...>
+sky_build() {
+  local dir="$1"; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S "$SKY_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
+  fi
+  cmake --build "$dir" -j "$(nproc)"
+}
+
+sky_pg_bin() {
+  local bin
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  [ -n "$bin" ] || { echo "PostgreSQL server binaries not found" >&2; return 1; }
+  echo "$bin"
+}
+
+sky_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Runs a command as the postgres user when we are root (initdb refuses root), else as ourselves.
+sky_as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# sky_pg_start <data-dir> <port>: initialises (once) and starts a loopback-only cluster.
+sky_pg_start() {
+  local data="$1" port="$2" bin
+  bin="$(sky_pg_bin)"
+  mkdir -p "$data"
+  [ "$(id -u)" -ne 0 ] || chown -R postgres:postgres "$data"
+  chmod 700 "$data"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    sky_as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  sky_as_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $data -c max_connections=300 -c fsync=${SKY_PG_FSYNC:-on}" start >/dev/null
+}
+
+sky_pg_stop() {
+  local data="$1" bin
+  bin="$(sky_pg_bin)"
+  [ -f "$data/postmaster.pid" ] && sky_as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+}

@@ -1,0 +1,366 @@
+// Reads and validates every environment variable the server understands.
+#include "config/config.hpp"
+
+#include "config/queue_catalog.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <unistd.h>
+
+namespace sky::config {
+namespace {
+
+using apply_fn = std::function<std::optional<std::string>(app_config&, const std::string&)>;
+
+// One variable: its name, default, meaning, and how a text value lands in the config.
+struct variable {
+  std::string name;
+  std::string default_value;
+  std::string description;
+  apply_fn apply;
+};
+
+std::string quoted(const std::string& s) {
+  return "'" + s + "'";
+}
+
+template <class Int>
+std::optional<std::string> parse_int(const std::string& text, Int lo, Int hi, Int& out) {
+  Int value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < lo || value > hi)
+    return "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+           ", got " + quoted(text);
+  out = value;
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_positive_minutes(const std::string& text,
+                                                  std::chrono::milliseconds& out) {
+  // Fractions are allowed (0.05 = 3 s); anything below 100 ms would hammer the database.
+  char* end = nullptr;
+  errno = 0;
+  double minutes = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || errno != 0 || !std::isfinite(minutes) ||
+      minutes * 60000.0 < 100.0 || minutes > 24 * 60)
+    return "expected minutes from 0.002 to 1440 (fractions allowed), got " + quoted(text);
+  out = std::chrono::milliseconds(static_cast<long long>(std::llround(minutes * 60000.0)));
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_bool(const std::string& text, bool& out) {
+  std::string lower = text;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  if (lower == "1" || lower == "true" || lower == "yes" || lower == "on") {
+    out = true;
+  } else if (lower == "0" || lower == "false" || lower == "no" || lower == "off") {
+    out = false;
+  } else {
+    return "expected true or false, got " + quoted(text);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_choice(const std::string& text,
+                                        std::initializer_list<std::string_view> choices,
+                                        std::string& out) {
+  for (auto c : choices)
+    if (text == c) {
+      out = text;
+      return std::nullopt;
+    }
+  std::string list;
+  for (auto c : choices)
+    list += (list.empty() ? "" : ", ") + std::string(c);
+  return "expected one of " + list + ", got " + quoted(text);
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::string current;
+  for (char c : text + ",") {
+    if (c == ',' || c == ' ') {
+      if (!current.empty())
+        items.push_back(current);
+      current.clear();
+    } else {
+      current += c;
+    }
+  }
+  return items;
+}
+
+template <class Int> apply_fn int_field(Int lo, Int hi, Int app_config::*field) {
+  return [=](app_config& c, const std::string& t) { return parse_int(t, lo, hi, c.*field); };
+}
+
+// `field` maps the config to the std::chrono::seconds member being set.
+template <class Field> apply_fn seconds_field(long long lo, long long hi, Field field) {
+  return [=](app_config& c, const std::string& t) -> std::optional<std::string> {
+    long long v = 0;
+    if (auto err = parse_int(t, lo, hi, v))
+      return err;
+    field(c) = std::chrono::seconds(v);
+    return std::nullopt;
+  };
+}
+
+std::vector<variable> variables() {
+  using std::chrono::seconds;
+  std::vector<variable> v;
+  v.push_back({"DATABASE_URL", "",
+               "PostgreSQL connection URI; unset: ./scripts/run starts a local cluster",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 if (t.rfind("postgres://", 0) != 0 && t.rfind("postgresql://", 0) != 0 &&
+                     t.find('=') == std::string::npos)
+                   return "expected a postgresql:// URI or key=value connection string";
+                 c.database_url = t;
+                 return std::nullopt;
+               }});
+  v.push_back({"HOST", "127.0.0.1", "address the HTTP server binds",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 if (t.empty())
+                   return "must not be empty";
+                 c.http.host = t;
+                 return std::nullopt;
+               }});
+  v.push_back({"PORT", "8080", "HTTP port (0 picks a free port)",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 int port = 0;
+                 if (auto err = parse_int(t, 0, 65535, port))
+                   return err;
+                 c.http.port = static_cast<std::uint16_t>(port);
+                 return std::nullopt;
+               }});
+  v.push_back({"JWT_SECRET", "",
+               "HS256 secret for /api/v3 tokens, at least 32 bytes; required unless "
+               "ENVIRONMENT=development",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 if (t.size() < 32)
+                   return "must be at least 32 bytes long";
+                 c.jwt_secret = t;
+                 return std::nullopt;
+               }});
+  v.push_back({"ENVIRONMENT", "development", "development | test | production",
+               [](app_config& c, const std::string& t) {
+                 return parse_choice(t, {"development", "test", "production"}, c.environment);
+               }});
+  v.push_back({"LOG_LEVEL", "info", "trace | debug | info | warn | error",
+               [](app_config& c, const std::string& t) {
+                 return parse_choice(t, {"trace", "debug", "info", "warn", "error"}, c.log_level);
+               }});
+  v.push_back({"NODE_ID", "<hostname>:<pid>", "name of this process in locked_by columns",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 if (t.empty() || t.size() > 200)
+                   return "expected 1 to 200 characters";
+                 c.node_id = t;
+                 return std::nullopt;
+               }});
+  v.push_back(
+      {"MIGRATE_ON_START", "true", "apply pending migrations when `serve` starts",
+       [](app_config& c, const std::string& t) { return parse_bool(t, c.migrate_on_start); }});
+  v.push_back({"DB_POOL_SIZE", "8", "connections in the request-handling pool",
+               int_field(1, 200, &app_config::db_pool_size)});
+  v.push_back({"DRAIN_TIMEOUT_SECONDS", "20", "on SIGTERM, time allowed for in-flight work",
+               seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.drain_timeout; })});
+  v.push_back({"HTTP_MAX_BODY_BYTES", "1048576", "larger request bodies get 413",
+               [](app_config& c, const std::string& t) {
+                 return parse_int<std::size_t>(t, 1, 64u << 20, c.http.max_body_bytes);
+               }});
+  v.push_back({"HTTP_MAX_HEADER_BYTES", "16384", "larger request header blocks get 431",
+               [](app_config& c, const std::string& t) {
+                 return parse_int<std::size_t>(t, 1024, 1u << 20, c.http.max_header_bytes);
+               }});
+  v.push_back(
+      {"HTTP_REQUEST_TIMEOUT_SECONDS", "30", "a request must arrive completely within this",
+       seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.http.request_timeout; })});
+  v.push_back(
+      {"HTTP_IDLE_TIMEOUT_SECONDS", "60", "idle keep-alive connections close after this",
+       seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.http.idle_timeout; })});
+  v.push_back(
+      {"HTTP_IO_THREADS", "1", "threads running the HTTP event loop",
+       [](app_config& c, const std::string& t) { return parse_int(t, 1, 64, c.http.io_threads); }});
+  v.push_back({"HTTP_HANDLER_THREADS", "4", "threads running blocking request handlers",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 1, 256, c.http.handler_threads);
+               }});
+  v.push_back({"FETCH_USER_AGENT", fetch_config{}.user_agent,
+               "User-Agent of every fetch and robots.txt group",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 if (t.empty() || t.size() > 256)
+                   return "expected 1 to 256 characters";
+                 c.fetch.user_agent = t;
+                 return std::nullopt;
+               }});
+  v.push_back(
+      {"FETCH_CONNECT_TIMEOUT_SECONDS", "10", "connect timeout per fetch",
+       seconds_field(1, 300, [](app_config& c) -> seconds& { return c.fetch.connect_timeout; })});
+  v.push_back(
+      {"FETCH_TOTAL_TIMEOUT_SECONDS", "30", "total time allowed for one fetch",
+       seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.fetch.total_timeout; })});
+  v.push_back({"FETCH_MAX_RESPONSE_BYTES", "10485760",
+               "response size cap, counted after decompression",
+               [](app_config& c, const std::string& t) {
+                 return parse_int<std::size_t>(t, 1024, 1u << 30, c.fetch.max_response_bytes);
+               }});
+  v.push_back({"FETCH_MAX_REDIRECTS", "5", "redirects followed per fetch",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 0, 20, c.fetch.max_redirects);
+               }});
+  v.push_back({"FETCH_PER_HOST_CONNECTIONS", "4", "concurrent connections per host",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 1, 64, c.fetch.per_host_connections);
+               }});
+  v.push_back({"FETCH_PER_HOST_DELAY_MS", "250", "minimum delay between requests to one host",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 long long ms = 0;
+                 if (auto err = parse_int(t, 0LL, 60000LL, ms))
+                   return err;
+                 c.fetch.per_host_delay = std::chrono::milliseconds(ms);
+                 return std::nullopt;
+               }});
+  v.push_back(
+      {"FETCH_ALLOW_PRIVATE", "",
+       "comma-separated addresses or CIDR blocks exempt from the SSRF guard (e.g. 127.0.0.1/32)",
+       [](app_config& c, const std::string& t) -> std::optional<std::string> {
+         c.fetch.allow_private = split_list(t);
+         return std::nullopt;
+       }});
+  v.push_back({"PLACES_API_BASE_URL", app_config{}.places_api_base_url,
+               "base URL of the Places API",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 if (t.rfind("http://", 0) != 0 && t.rfind("https://", 0) != 0)
+                   return "expected an http:// or https:// URL, got " + quoted(t);
+                 c.places_api_base_url = t;
+                 return std::nullopt;
+               }});
+  v.push_back({"PLACES_API_KEY", "", "key sent to the Places API",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 c.places_api_key = t;
+                 return std::nullopt;
+               }});
+
+  for (std::size_t i = 0; i < queue_definitions().size(); ++i) {
+    const auto& def = queue_definitions()[i];
+    std::string prefix(def.env_prefix);
+    std::string queue(def.name);
+    queue_config defaults;
+    defaults.max_instances = def.default_max_instances;
+    auto q = [i](app_config& c) -> queue_config& { return c.queues[i]; };
+    v.push_back({prefix + "_INTERVAL_MINUTES", "1",
+                 queue + ": fallback poll interval (NOTIFY wakes it sooner); fractions allowed",
+                 [q](app_config& c, const std::string& t) {
+                   return parse_positive_minutes(t, q(c).interval);
+                 }});
+    v.push_back({prefix + "_BATCH_SIZE", std::to_string(defaults.batch_size),
+                 queue + ": most rows claimed per poll", [q](app_config& c, const std::string& t) {
+                   return parse_int(t, 1, 10000, q(c).batch_size);
+                 }});
+    v.push_back({prefix + "_MAX_INSTANCES", std::to_string(defaults.max_instances),
+                 queue + ": concurrent workers", [q](app_config& c, const std::string& t) {
+                   return parse_int(t, 1, 1024, q(c).max_instances);
+                 }});
+    v.push_back({prefix + "_LEASE_SECONDS", std::to_string(defaults.lease.count()),
+                 queue + ": lease of a claimed row, renewed while worked on",
+                 [q](app_config& c, const std::string& t) -> std::optional<std::string> {
+                   long long s = 0;
+                   if (auto err = parse_int(t, 5LL, 86400LL, s))
+                     return err;
+                   q(c).lease = std::chrono::seconds(s);
+                   return std::nullopt;
+                 }});
+    v.push_back({prefix + "_MAX_ATTEMPTS", std::to_string(defaults.max_attempts),
+                 queue + ": attempts before a row ends in Error",
+                 [q](app_config& c, const std::string& t) {
+                   return parse_int(t, 1, 100, q(c).max_attempts);
+                 }});
+  }
+  return v;
+}
+
+std::string default_node_id() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0)
+    host[0] = '\0';
+  return std::string(host[0] ? host : "node") + ":" + std::to_string(getpid());
+}
+
+std::string random_secret() {
+  std::random_device rd;
+  static constexpr char k_alphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string s;
+  for (int i = 0; i < 48; ++i)
+    s += k_alphabet[rd() % (sizeof k_alphabet - 1)];
+  return s;
+}
+
+} // namespace
+
+config_error::config_error(std::vector<std::string> problems)
+    : std::runtime_error([&] {
+        std::string msg = "invalid configuration:";
+        for (const auto& p : problems)
+          msg += "\n  " + p;
+        return msg;
+      }()),
+      problems_(std::move(problems)) {}
+
+const queue_config* app_config::queue(std::string_view name) const {
+  for (const auto& q : queues)
+    if (q.name == name)
+      return &q;
+  return nullptr;
+}
+
+env_lookup process_env() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    if (const char* value = std::getenv(std::string(name).c_str()))
+      return std::string(value);
+    return std::nullopt;
+  };
+}
+
+app_config load_config(const env_lookup& env) {
+  app_config config;
+  for (const auto& def : queue_definitions()) {
+    queue_config q;
+    q.name = def.name;
+    q.env_prefix = def.env_prefix;
+    q.max_instances = def.default_max_instances;
+    config.queues.push_back(q);
+  }
+  std::vector<std::string> problems;
+  for (const auto& var : variables()) {
+    auto value = env(var.name);
+    if (!value)
+      continue;
+    if (auto err = var.apply(config, *value))
+      problems.push_back(var.name + ": " + *err);
+  }
+  if (config.node_id.empty())
+    config.node_id = default_node_id();
+  if (config.jwt_secret.empty()) {
+    if (config.is_development()) {
+      config.jwt_secret = random_secret();
+      config.jwt_secret_generated = true;
+    } else {
+      problems.push_back("JWT_SECRET: required when ENVIRONMENT is " + config.environment);
+    }
+  }
+  if (!problems.empty())
+    throw config_error(std::move(problems));
+  return config;
+}
+
+std::vector<variable_doc> documented_variables() {
+  std::vector<variable_doc> docs;
+  for (auto& v : variables())
+    docs.push_back({v.name, v.default_value, v.description});
+  return docs;
+}
+
+} // namespace sky::config

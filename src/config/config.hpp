@@ -1,0 +1,96 @@
+// Typed configuration read once from the environment at start-up, validated as a whole.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sky::config {
+
+// Raised when one or more variables are invalid; what() names each offending variable.
+class config_error : public std::runtime_error {
+public:
+  explicit config_error(std::vector<std::string> problems);
+  const std::vector<std::string>& problems() const noexcept { return problems_; }
+
+private:
+  std::vector<std::string> problems_;
+};
+
+// Per-queue scheduling knobs, from `<PREFIX>_SCHEDULER_*`.
+struct queue_config {
+  std::string name;       // queue name, e.g. "domain_metadata"
+  std::string env_prefix; // e.g. "DOMAIN_SCHEDULER"
+  // Fallback poll interval; NOTIFY normally wakes the poller long before.
+  std::chrono::milliseconds interval{std::chrono::minutes(1)};
+  int batch_size = 10;            // most rows claimed by one poll
+  int max_instances = 4;          // worker concurrency for this queue
+  std::chrono::seconds lease{60}; // a claimed row's lease, renewed while worked on
+  int max_attempts = 3;           // attempts before a row ends in Error
+};
+
+struct http_config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::size_t max_body_bytes = 1 << 20;     // larger bodies get 413
+  std::size_t max_header_bytes = 16 << 10;  // larger header blocks get 431
+  std::chrono::seconds request_timeout{30}; // whole request must arrive within this
+  std::chrono::seconds idle_timeout{60};    // keep-alive connection closed after this
+  int io_threads = 1;
+  int handler_threads = 4; // blocking handler work (database) runs here
+};
+
+struct fetch_config {
+  std::string user_agent = "ScraperSkyBot/1.0 (+https://scrapersky.invalid/bot)";
+  std::chrono::seconds connect_timeout{10};
+  std::chrono::seconds total_timeout{30};
+  std::size_t max_response_bytes = 10 << 20; // counted after decompression
+  int max_redirects = 5;
+  int per_host_connections = 4;
+  std::chrono::milliseconds per_host_delay{250};
+  // Addresses or CIDR blocks exempt from the SSRF guard (e.g. "127.0.0.1/32" for tests).
+  std::vector<std::string> allow_private;
+};
+
+struct app_config {
+  std::string database_url;                // empty means "not set" (scripts start a local cluster)
+  std::string environment = "development"; // development | test | production
+  std::string log_level = "info";
+  std::string jwt_secret;            // required outside development
+  bool jwt_secret_generated = false; // true when development fell back to a random secret
+  std::string node_id;               // identifies this process in locked_by; default host:pid
+  bool migrate_on_start = true;
+  int db_pool_size = 8;
+  std::chrono::seconds drain_timeout{20};
+  http_config http;
+  fetch_config fetch;
+  std::string places_api_base_url = "https://maps.googleapis.com/maps/api/place";
+  std::string places_api_key;
+  std::vector<queue_config> queues;
+
+  bool is_development() const { return environment == "development"; }
+  const queue_config* queue(std::string_view name) const;
+};
+
+using env_lookup = std::function<std::optional<std::string>(std::string_view)>;
+
+// Reads the process environment.
+env_lookup process_env();
+
+// Builds the configuration from `env`; throws config_error naming every invalid variable.
+app_config load_config(const env_lookup& env);
+
+// Every variable the server reads, with its default rendered as text (for .env.example and docs).
+struct variable_doc {
+  std::string name;
+  std::string default_value;
+  std::string description;
+};
+std::vector<variable_doc> documented_variables();
+
+} // namespace sky::config

@@ -1,0 +1,34 @@
+// The HTTP server: Beast over Asio C++20 coroutines, handlers on a separate blocking pool.
+#pragma once
+
+#include "http/router.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+namespace sky::config {
+struct http_config;
+}
+
+namespace sky::http {
+
+class http_server {
+public:
+  http_server(const config::http_config& config, const router& routes);
+  ~http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  // Binds, listens and starts the I/O and handler threads; returns the bound port.
+  std::uint16_t start();
+
+  // Stops accepting, lets in-flight requests finish for up to `grace`, then stops all threads.
+  void shutdown(std::chrono::milliseconds grace);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace sky::http

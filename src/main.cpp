@@ -1,0 +1,144 @@
+// scrapersky: the server (`serve`), schema migration (`migrate`), dev tokens (`token`).
+#include "actors/runtime.hpp"
+#include "config/config.hpp"
+#include "http/jwt.hpp"
+#include "http/routes.hpp"
+#include "http/server.hpp"
+#include "persistence/connection_pool.hpp"
+#include "persistence/migrator.hpp"
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+namespace {
+
+using namespace sky;
+
+int fail(const std::string& message, int code = 2) {
+  std::cerr << "scrapersky: " << message << "\n";
+  return code;
+}
+
+config::app_config load_or_exit() {
+  try {
+    auto cfg = config::load_config(config::process_env());
+    spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+    return cfg;
+  } catch (const config::config_error& e) {
+    std::cerr << "scrapersky: " << e.what() << "\n";
+    std::exit(2);
+  }
+}
+
+int run_migrate(const config::app_config& cfg) {
+  if (cfg.database_url.empty())
+    return fail("DATABASE_URL is not set");
+  pqxx::connection conn(cfg.database_url);
+  auto report = persistence::migrate(conn);
+  std::cout << "schema at version " << report.version << " (" << report.applied.size()
+            << " applied)\n";
+  return 0;
+}
+
+int run_serve(const config::app_config& cfg, const std::string& role) {
+  if (cfg.database_url.empty())
+    return fail("DATABASE_URL is not set (./scripts/run starts a local cluster for you)");
+  if (cfg.jwt_secret_generated)
+    spdlog::warn("JWT_SECRET is not set: using a random secret, tokens die with this process");
+
+  // Signals are taken synchronously by this thread; every thread started later inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (cfg.migrate_on_start) {
+    pqxx::connection conn(cfg.database_url);
+    auto report = persistence::migrate(conn);
+    spdlog::info("schema at version {} ({} applied)", report.version, report.applied.size());
+  }
+
+  persistence::connection_pool pool(cfg.database_url, static_cast<std::size_t>(cfg.db_pool_size));
+  std::unique_ptr<actors::runtime> actor_runtime;
+  if (role != "api") {
+    actor_runtime = std::make_unique<actors::runtime>(cfg);
+    actor_runtime->start();
+  }
+
+  http::app_services services{&pool, &cfg, {}};
+  if (actor_runtime)
+    services.actors_ready = [&] { return actor_runtime->ready(); };
+  std::unique_ptr<http::router> routes;
+  std::unique_ptr<http::http_server> server;
+  if (role != "worker") {
+    routes = std::make_unique<http::router>(http::api_routes(services), cfg.jwt_secret);
+    server = std::make_unique<http::http_server>(cfg.http, *routes);
+    auto port = server->start();
+    spdlog::info("listening on http://{}:{} (node {}, role {})", cfg.http.host, port, cfg.node_id,
+                 role);
+  }
+
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("received {}, draining (up to {} s)", received == SIGINT ? "SIGINT" : "SIGTERM",
+               cfg.drain_timeout.count());
+  auto deadline = std::chrono::steady_clock::now() + cfg.drain_timeout;
+  if (server)
+    server->shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.drain_timeout));
+  if (actor_runtime) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (!actor_runtime->shutdown(std::max(left, std::chrono::milliseconds(0)))) {
+      spdlog::warn("drain timeout reached with work in flight; its leases will expire");
+      spdlog::default_logger()->flush();
+      std::_Exit(0);
+    }
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ScraperSky: lead-generation scraping pipeline over PostgreSQL"};
+  app.require_subcommand(1);
+  std::string role = "all";
+  auto* serve = app.add_subcommand("serve", "run the HTTP API and the job engine");
+  serve->add_option("--role", role, "all | api | worker")
+      ->check(CLI::IsMember({"all", "api", "worker"}));
+  auto* migrate = app.add_subcommand("migrate", "apply pending database migrations and exit");
+  std::string subject;
+  long long ttl_seconds = 24 * 3600;
+  auto* token = app.add_subcommand("token", "print a development JWT signed with JWT_SECRET");
+  token->add_option("--sub", subject, "subject (user id, a UUID)")->required();
+  token->add_option("--ttl", ttl_seconds, "lifetime in seconds")
+      ->check(CLI::Range(1LL, 31536000LL));
+  auto* env_example = app.add_subcommand("env-example", "print every variable with its default");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (*env_example) {
+      for (const auto& v : config::documented_variables())
+        std::cout << "# " << v.description << "\n" << v.name << "=" << v.default_value << "\n";
+      return 0;
+    }
+    auto cfg = load_or_exit();
+    if (*migrate)
+      return run_migrate(cfg);
+    if (*token) {
+      if (cfg.jwt_secret_generated)
+        return fail("JWT_SECRET is not set; a token needs the secret the server uses");
+      std::cout << http::mint_token(subject, cfg.jwt_secret, std::chrono::seconds(ttl_seconds))
+                << "\n";
+      return 0;
+    }
+    return run_serve(cfg, role);
+  } catch (const std::exception& e) {
+    return fail(e.what(), 1);
+  }
+}

@@ -1,0 +1,15 @@
+// One place that adds every typed message to CAF's type system.
+#include "messages/registry.hpp"
+
+#include "messages/queue_messages.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+namespace sky::messages {
+
+void register_message_types(caf::actor_system_config& config) {
+  config.add_message_type<work_item>("sky::work_item");
+  config.add_message_type<work_done>("sky::work_done");
+}
+
+} // namespace sky::messages

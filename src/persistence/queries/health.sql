@@ -1,0 +1,7 @@
+-- Queries used by health checks and the migrator.
+
+-- name: health_ping
+SELECT 1
+
+-- name: schema_migrations_list
+SELECT version, name FROM schema_migrations ORDER BY version

@@ -1,0 +1,63 @@
+// Renders per-queue SQL from templates; the catalog's identifiers are validated, not trusted.
+#include "persistence/queue_sql.hpp"
+
+#include "persistence/sql_catalog.hpp"
+
+#include <stdexcept>
+
+namespace sky::persistence {
+namespace {
+
+bool plain_identifier(std::string_view s) {
+  if (s.empty())
+    return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || c == '_'))
+      return false;
+  return true;
+}
+
+bool plain_value(std::string_view s) {
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'))
+      return false;
+  return !s.empty();
+}
+
+void replace_all(std::string& text, std::string_view key, std::string_view value) {
+  for (auto pos = text.find(key); pos != std::string::npos;
+       pos = text.find(key, pos + value.size()))
+    text.replace(pos, key.size(), value);
+}
+
+} // namespace
+
+std::string render_queue_query(std::string_view query_name, const config::queue_definition& q) {
+  if (!plain_identifier(q.table) || !plain_identifier(q.status_column) ||
+      !(q.column_prefix.empty() || plain_identifier(q.column_prefix)) || !plain_value(q.queued) ||
+      !plain_value(q.processing) || !plain_value(q.completed) || !plain_value(q.error) ||
+      !(q.job_type.empty() || plain_identifier(q.job_type)))
+    throw std::logic_error("queue catalog entry " + std::string(q.name) + " is not plain");
+  std::string sql = query(query_name);
+  std::string prefix(q.column_prefix);
+  replace_all(sql, "{table}", q.table);
+  replace_all(sql, "{status}", q.status_column);
+  replace_all(sql, "{queued}", q.queued);
+  replace_all(sql, "{processing}", q.processing);
+  replace_all(sql, "{completed}", q.completed);
+  replace_all(sql, "{error}", q.error);
+  for (std::string_view column : {"attempts", "max_attempts", "last_error", "locked_by",
+                                  "lease_expires_at", "next_attempt_at"}) {
+    std::string key("{");
+    key.append(column).append("}");
+    std::string name(prefix);
+    name.append(column);
+    replace_all(sql, key, name);
+  }
+  replace_all(sql, "{job_filter}",
+              q.job_type.empty() ? std::string()
+                                 : " AND job_type = '" + std::string(q.job_type) + "'");
+  return sql;
+}
+
+} // namespace sky::persistence

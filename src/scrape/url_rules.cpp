@@ -1,0 +1,59 @@
+// URL parsing with Boost.URL; rejects schemes other than http(s) and host-less URLs.
+#include "scrape/url_rules.hpp"
+
+#include <algorithm>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+namespace sky::scrape {
+
+std::optional<web_url> parse_web_url(std::string_view text, std::size_t max_length) {
+  if (text.empty() || text.size() > max_length)
+    return std::nullopt;
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed)
+    return std::nullopt;
+  boost::urls::url url(*parsed);
+  std::string scheme(url.scheme());
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(), ::tolower);
+  if (scheme != "http" && scheme != "https")
+    return std::nullopt;
+  if (!url.has_authority() || url.encoded_host().empty() || url.has_userinfo())
+    return std::nullopt;
+  url.normalize_scheme();
+  url.normalize_authority();
+  std::string host(url.encoded_host());
+  while (!host.empty() && host.back() == '.')
+    host.pop_back();
+  if (host.empty())
+    return std::nullopt;
+  url.remove_fragment();
+  return web_url{scheme, host, std::string(url.buffer())};
+}
+
+std::optional<std::string> normalize_domain(std::string_view text) {
+  std::string d(text);
+  std::transform(d.begin(), d.end(), d.begin(), ::tolower);
+  while (!d.empty() && d.back() == '.')
+    d.pop_back();
+  if (d.empty() || d.size() > 253 || d.find('.') == std::string::npos)
+    return std::nullopt;
+  std::size_t label = 0;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    char c = d[i];
+    if (c == '.') {
+      if (label == 0 || d[i - 1] == '-')
+        return std::nullopt;
+      label = 0;
+      continue;
+    }
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok || (label == 0 && c == '-') || ++label > 63)
+      return std::nullopt;
+  }
+  if (d.back() == '-')
+    return std::nullopt;
+  return d;
+}
+
+} // namespace sky::scrape

@@ -1,0 +1,122 @@
+// Configuration: defaults, every kind of invalid value, and .env.example completeness.
+#include "config/config.hpp"
+#include "config/queue_catalog.hpp"
+
+#include <fstream>
+#include <gtest/gtest.h>
+#include <map>
+#include <sstream>
+
+using namespace sky::config;
+
+namespace {
+
+env_lookup env_of(std::map<std::string, std::string> values) {
+  return [values](std::string_view name) -> std::optional<std::string> {
+    auto it = values.find(std::string(name));
+    if (it == values.end())
+      return std::nullopt;
+    return it->second;
+  };
+}
+
+std::string error_of(std::map<std::string, std::string> values) {
+  try {
+    load_config(env_of(std::move(values)));
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+} // namespace
+
+TEST(config, defaults_cover_every_queue) {
+  auto cfg = load_config(env_of({}));
+  EXPECT_EQ(cfg.http.port, 8080);
+  EXPECT_EQ(cfg.http.host, "127.0.0.1");
+  EXPECT_EQ(cfg.environment, "development");
+  EXPECT_TRUE(cfg.migrate_on_start);
+  EXPECT_TRUE(cfg.jwt_secret_generated);
+  EXPECT_GE(cfg.jwt_secret.size(), 32u);
+  EXPECT_FALSE(cfg.node_id.empty());
+  ASSERT_EQ(cfg.queues.size(), queue_definitions().size());
+  const auto* domain = cfg.queue("domain_metadata");
+  ASSERT_NE(domain, nullptr);
+  EXPECT_EQ(domain->env_prefix, "DOMAIN_SCHEDULER");
+  EXPECT_EQ(domain->interval, std::chrono::minutes(1));
+  EXPECT_EQ(domain->batch_size, 10);
+  EXPECT_EQ(cfg.queue("no_such_queue"), nullptr);
+}
+
+TEST(config, reads_queue_variables_with_fractional_minutes) {
+  auto cfg = load_config(env_of({{"DOMAIN_SCHEDULER_INTERVAL_MINUTES", "0.5"},
+                                 {"DOMAIN_SCHEDULER_BATCH_SIZE", "25"},
+                                 {"DOMAIN_SCHEDULER_MAX_INSTANCES", "12"},
+                                 {"EMAIL_SCAN_SCHEDULER_LEASE_SECONDS", "120"},
+                                 {"SITEMAP_IMPORT_SCHEDULER_MAX_ATTEMPTS", "7"}}));
+  EXPECT_EQ(cfg.queue("domain_metadata")->interval, std::chrono::seconds(30));
+  EXPECT_EQ(cfg.queue("domain_metadata")->batch_size, 25);
+  EXPECT_EQ(cfg.queue("domain_metadata")->max_instances, 12);
+  EXPECT_EQ(cfg.queue("email_scan")->lease, std::chrono::seconds(120));
+  EXPECT_EQ(cfg.queue("sitemap_import")->max_attempts, 7);
+  // Untouched queues keep their defaults.
+  EXPECT_EQ(cfg.queue("sitemap_jobs")->batch_size, 10);
+}
+
+TEST(config, negative_batch_size_names_the_variable) {
+  auto err = error_of({{"DOMAIN_SCHEDULER_BATCH_SIZE", "-3"}});
+  EXPECT_NE(err.find("DOMAIN_SCHEDULER_BATCH_SIZE"), std::string::npos) << err;
+  EXPECT_NE(err.find("'-3'"), std::string::npos) << err;
+}
+
+TEST(config, non_numeric_values_are_rejected) {
+  for (const char* bad : {"abc", "", "12abc", " 5", "1e3", "99999999999999999999"}) {
+    auto err = error_of({{"DOMAIN_SCHEDULER_BATCH_SIZE", bad}});
+    EXPECT_NE(err.find("DOMAIN_SCHEDULER_BATCH_SIZE"), std::string::npos) << bad;
+  }
+  EXPECT_NE(error_of({{"PORT", "70000"}}).find("PORT"), std::string::npos);
+  EXPECT_NE(error_of({{"SITEMAP_SCHEDULER_INTERVAL_MINUTES", "0"}}).find("SITEMAP_SCHEDULER"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"SITEMAP_SCHEDULER_INTERVAL_MINUTES", "nan"}}).find("INTERVAL"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"MIGRATE_ON_START", "maybe"}}).find("MIGRATE_ON_START"), std::string::npos);
+  EXPECT_NE(error_of({{"LOG_LEVEL", "loud"}}).find("LOG_LEVEL"), std::string::npos);
+  EXPECT_NE(error_of({{"DATABASE_URL", "mysql://x"}}).find("DATABASE_URL"), std::string::npos);
+  EXPECT_NE(error_of({{"PLACES_API_BASE_URL", "ftp://x"}}).find("PLACES_API_BASE_URL"),
+            std::string::npos);
+}
+
+TEST(config, every_problem_is_reported_at_once) {
+  try {
+    load_config(env_of({{"PORT", "x"}, {"DOMAIN_SCHEDULER_BATCH_SIZE", "0"}}));
+    FAIL() << "expected config_error";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.problems().size(), 2u);
+  }
+}
+
+TEST(config, production_requires_a_long_secret) {
+  EXPECT_NE(error_of({{"ENVIRONMENT", "production"}}).find("JWT_SECRET"), std::string::npos);
+  EXPECT_NE(error_of({{"JWT_SECRET", "short"}}).find("at least 32"), std::string::npos);
+  auto cfg =
+      load_config(env_of({{"ENVIRONMENT", "production"}, {"JWT_SECRET", std::string(40, 'k')}}));
+  EXPECT_FALSE(cfg.jwt_secret_generated);
+  EXPECT_EQ(cfg.jwt_secret, std::string(40, 'k'));
+}
+
+TEST(config, allow_private_is_a_list) {
+  auto cfg = load_config(env_of({{"FETCH_ALLOW_PRIVATE", "127.0.0.1/32, ::1"}}));
+  EXPECT_EQ(cfg.fetch.allow_private, (std::vector<std::string>{"127.0.0.1/32", "::1"}));
+}
+
+TEST(config, env_example_lists_every_variable_with_its_default) {
+  std::ifstream file(std::string(SCRAPERSKY_SOURCE_DIR) + "/.env.example");
+  ASSERT_TRUE(file) << ".env.example is missing";
+  std::stringstream text;
+  text << file.rdbuf();
+  for (const auto& v : documented_variables()) {
+    auto line = "\n" + v.name + "=" + v.default_value + "\n";
+    EXPECT_NE(("\n" + text.str()).find(line), std::string::npos) << "missing: " << line;
+  }
+}

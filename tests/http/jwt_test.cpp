@@ -1,0 +1,120 @@
+// JWT: the valid case and every way a token must be refused.
+#include "http/jwt.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace sky::http;
+using namespace std::chrono;
+
+namespace {
+
+const std::string k_secret = "0123456789abcdef0123456789abcdef";
+const std::string k_sub = "6f1c2a4e-6b7a-4c53-9a0e-2f2d3c4b5a69";
+
+long long epoch_in(seconds d) {
+  return duration_cast<seconds>((system_clock::now() + d).time_since_epoch()).count();
+}
+
+std::string hs256(const std::string& payload) {
+  return sign_hs256(R"({"alg":"HS256","typ":"JWT"})", payload, k_secret);
+}
+
+} // namespace
+
+TEST(jwt, minted_token_verifies) {
+  auto token = mint_token(k_sub, k_secret, hours(1));
+  auto v = verify_bearer("Bearer " + token, k_secret);
+  ASSERT_TRUE(v.ok()) << to_string(v.failure);
+  EXPECT_EQ(v.subject, k_sub);
+  EXPECT_TRUE(verify_bearer("bearer " + token, k_secret).ok());
+}
+
+TEST(jwt, missing_or_not_bearer) {
+  EXPECT_EQ(verify_bearer("", k_secret).failure, jwt_failure::missing);
+  EXPECT_EQ(verify_bearer("Bearer ", k_secret).failure, jwt_failure::missing);
+  EXPECT_EQ(verify_bearer("Basic dXNlcjpwYXNz", k_secret).failure, jwt_failure::missing);
+}
+
+TEST(jwt, malformed_tokens) {
+  EXPECT_EQ(verify_token("abc", k_secret).failure, jwt_failure::malformed);
+  EXPECT_EQ(verify_token("a.b", k_secret).failure, jwt_failure::malformed);
+  EXPECT_EQ(verify_token("a.b.c.d", k_secret).failure, jwt_failure::malformed);
+  EXPECT_EQ(verify_token("!!.??.**", k_secret).failure, jwt_failure::malformed);
+  auto not_json = base64url_encode("not json") + "." + base64url_encode("{}") + ".sig";
+  EXPECT_EQ(verify_token(not_json, k_secret).failure, jwt_failure::malformed);
+  auto token = mint_token(k_sub, k_secret, hours(1));
+  EXPECT_EQ(verify_token(token + "*", k_secret).failure, jwt_failure::malformed);
+}
+
+TEST(jwt, alg_none_and_other_algorithms_are_refused) {
+  auto payload = base64url_encode(R"({"sub":"u","exp":99999999999})");
+  auto none = base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." + payload + ".";
+  EXPECT_EQ(verify_token(none, k_secret).failure, jwt_failure::unsupported_alg);
+  auto none_upper = base64url_encode(R"({"alg":"NONE"})") + "." + payload + ".";
+  EXPECT_EQ(verify_token(none_upper, k_secret).failure, jwt_failure::unsupported_alg);
+  auto rs = base64url_encode(R"({"alg":"RS256"})") + "." + payload + ".c2ln";
+  EXPECT_EQ(verify_token(rs, k_secret).failure, jwt_failure::unsupported_alg);
+  auto hs512 = base64url_encode(R"({"alg":"HS512"})") + "." + payload + ".c2ln";
+  EXPECT_EQ(verify_token(hs512, k_secret).failure, jwt_failure::unsupported_alg);
+  auto no_alg = base64url_encode(R"({"typ":"JWT"})") + "." + payload + ".c2ln";
+  EXPECT_EQ(verify_token(no_alg, k_secret).failure, jwt_failure::unsupported_alg);
+}
+
+TEST(jwt, wrong_secret_or_tampered_payload_fails_the_signature) {
+  auto token = mint_token(k_sub, k_secret, hours(1));
+  EXPECT_EQ(verify_token(token, "another-secret-another-secret-0000").failure,
+            jwt_failure::bad_signature);
+  auto dot1 = token.find('.');
+  auto dot2 = token.find('.', dot1 + 1);
+  auto forged_payload = base64url_encode(R"({"sub":"admin","exp":99999999999})");
+  auto forged = token.substr(0, dot1 + 1) + forged_payload + token.substr(dot2);
+  EXPECT_EQ(verify_token(forged, k_secret).failure, jwt_failure::bad_signature);
+  // A truncated signature must not pass a prefix comparison.
+  EXPECT_EQ(verify_token(token.substr(0, token.size() - 4), k_secret).failure,
+            jwt_failure::bad_signature);
+}
+
+TEST(jwt, expired_and_not_yet_valid) {
+  auto issued = system_clock::now() - hours(2);
+  auto expired = mint_token(k_sub, k_secret, hours(1), issued);
+  EXPECT_EQ(verify_token(expired, k_secret).failure, jwt_failure::expired);
+  // Valid at issue time, expired one second after its exp.
+  auto token = mint_token(k_sub, k_secret, seconds(10));
+  EXPECT_TRUE(verify_token(token, k_secret).ok());
+  EXPECT_EQ(verify_token(token, k_secret, system_clock::now() + seconds(11)).failure,
+            jwt_failure::expired);
+}
+
+TEST(jwt, signed_tokens_with_bad_claims) {
+  auto exp = std::to_string(epoch_in(hours(1)));
+  EXPECT_TRUE(verify_token(hs256(R"({"sub":"u","exp":)" + exp + "}"), k_secret).ok());
+  EXPECT_EQ(verify_token(hs256(R"({"sub":"u"})"), k_secret).failure, jwt_failure::malformed);
+  EXPECT_EQ(verify_token(hs256(R"({"sub":"u","exp":"soon"})"), k_secret).failure,
+            jwt_failure::malformed);
+  EXPECT_EQ(verify_token(hs256(R"({"exp":)" + exp + "}"), k_secret).failure,
+            jwt_failure::missing_subject);
+  EXPECT_EQ(verify_token(hs256(R"({"sub":"","exp":)" + exp + "}"), k_secret).failure,
+            jwt_failure::missing_subject);
+  EXPECT_EQ(verify_token(hs256(R"({"sub":42,"exp":)" + exp + "}"), k_secret).failure,
+            jwt_failure::missing_subject);
+  auto nbf = std::to_string(epoch_in(minutes(10)));
+  EXPECT_EQ(verify_token(hs256(R"({"sub":"u","exp":)" + exp + R"(,"nbf":)" + nbf + "}"), k_secret)
+                .failure,
+            jwt_failure::not_yet_valid);
+  // A token signed with HS256 whose header claims "none" is still refused.
+  auto lying = sign_hs256(R"({"alg":"none"})", R"({"sub":"u","exp":)" + exp + "}", k_secret);
+  EXPECT_EQ(verify_token(lying, k_secret).failure, jwt_failure::unsupported_alg);
+  // Payload that is JSON but not an object.
+  EXPECT_EQ(verify_token(hs256("[1,2]"), k_secret).failure, jwt_failure::malformed);
+}
+
+TEST(jwt, base64url_round_trip) {
+  for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xff\xfe\x00\x01"}) {
+    std::string out;
+    ASSERT_TRUE(base64url_decode(base64url_encode(s), out));
+    EXPECT_EQ(out, s);
+  }
+  std::string out;
+  EXPECT_FALSE(base64url_decode("a+b/", out));  // standard alphabet is not base64url
+  EXPECT_FALSE(base64url_decode("abcde", out)); // impossible length
+}

@@ -1,0 +1,31 @@
+// URL rules: only absolute http(s) URLs with a host; domains are normalised.
+#include "scrape/url_rules.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace sky::scrape;
+
+TEST(url_rules, accepts_http_and_https) {
+  auto u = parse_web_url("HTTPS://Example.COM./a?b=1#frag");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->scheme, "https");
+  EXPECT_EQ(u->host, "example.com");
+  EXPECT_EQ(u->normalized.find('#'), std::string::npos);
+  EXPECT_TRUE(parse_web_url("http://127.0.0.1:8080/x"));
+}
+
+TEST(url_rules, refuses_other_schemes_and_junk) {
+  for (const char* bad :
+       {"ftp://example.com/", "javascript:alert(1)", "file:///etc/passwd", "example.com",
+        "/relative", "http://", "https://user:pw@example.com/", "", "http://exa mple.com/"})
+    EXPECT_FALSE(parse_web_url(bad)) << bad;
+  EXPECT_FALSE(parse_web_url("http://example.com/" + std::string(3000, 'a')));
+}
+
+TEST(url_rules, normalizes_domains) {
+  EXPECT_EQ(normalize_domain("Example.COM."), "example.com");
+  EXPECT_EQ(normalize_domain("sub.example.co.uk"), "sub.example.co.uk");
+  for (const char* bad :
+       {"", "localhost", "-a.com", "a-.com", "a..com", "http://a.com", "a.com/path", "a_b.com"})
+    EXPECT_FALSE(normalize_domain(bad)) << bad;
+}
