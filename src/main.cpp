@@ -6,6 +6,7 @@
 #include "http/server.hpp"
 #include "persistence/connection_pool.hpp"
 #include "persistence/migrator.hpp"
+#include "workflows/handlers.hpp"
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -65,13 +66,18 @@ int run_serve(const config::app_config& cfg, const std::string& role) {
   persistence::connection_pool pool(cfg.database_url, static_cast<std::size_t>(cfg.db_pool_size));
   std::unique_ptr<actors::runtime> actor_runtime;
   if (role != "api") {
-    actor_runtime = std::make_unique<actors::runtime>(cfg);
+    auto handlers = cfg.test.synthetic_handlers
+                        ? workflows::test_handlers(cfg, cfg.test.execution_log)
+                        : workflows::production_handlers(cfg);
+    actor_runtime = std::make_unique<actors::runtime>(cfg, std::move(handlers));
     actor_runtime->start();
   }
 
-  http::app_services services{&pool, &cfg, {}};
-  if (actor_runtime)
+  http::app_services services{&pool, &cfg, {}, nullptr};
+  if (actor_runtime) {
     services.actors_ready = [&] { return actor_runtime->ready(); };
+    services.metrics = &actor_runtime->metrics();
+  }
   std::unique_ptr<http::router> routes;
   std::unique_ptr<http::http_server> server;
   if (role != "worker") {

@@ -1,6 +1,7 @@
-// The actor system: the scheduler owns one fallback timer per queue.
+// The actor system: scheduler and notifier, and per served queue a poller, a pool and a writer.
 #include "actors/runtime.hpp"
 
+#include "actors/engine.hpp"
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
 #include "messages/queue_messages.hpp"
@@ -9,91 +10,200 @@
 #include <caf/all.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 #include <thread>
 
 namespace sky::actors {
 namespace {
 
-using messages::tick_atom;
-using messages::wake_atom;
+using namespace messages;
 
 struct scheduler_state {
   static inline const char* name = "scheduler";
   std::vector<caf::actor> pollers; // by queue index; empty handle: queue not served here
 };
 
-caf::behavior scheduler(caf::stateful_actor<scheduler_state>* self,
+// Owns one fallback timer per queue and routes NOTIFY wake-ups to the right poller.
+caf::behavior scheduler(caf::stateful_actor<scheduler_state>* self, std::vector<caf::actor> pollers,
                         std::vector<std::chrono::milliseconds> intervals) {
+  self->state.pollers = std::move(pollers);
   for (std::uint16_t q = 0; q < intervals.size(); ++q)
-    self->delayed_send(self, intervals[q], tick_atom::value, q);
+    if (self->state.pollers[q])
+      self->delayed_send(self, intervals[q], tick_atom::value, q);
   return {
       [=](tick_atom, std::uint16_t q) {
-        if (q < self->state.pollers.size() && self->state.pollers[q])
-          self->send(self->state.pollers[q], tick_atom::value);
+        self->send(self->state.pollers[q], tick_atom::value);
         self->delayed_send(self, intervals[q], tick_atom::value, q);
       },
       [=](wake_atom, std::uint16_t q) {
         if (q < self->state.pollers.size() && self->state.pollers[q])
           self->send(self->state.pollers[q], wake_atom::value);
       },
+      [=](wake_all_atom) {
+        for (auto& p : self->state.pollers)
+          if (p)
+            self->send(p, wake_atom::value);
+      },
   };
 }
+
+struct served_queue {
+  std::shared_ptr<queue_context> context;
+  caf::actor poller, writer, pool;
+};
 
 } // namespace
 
 struct runtime::impl {
-  explicit impl(const config::app_config& c) : config(c) {
+  impl(const config::app_config& c, workflows::handler_table h)
+      : config(c), handlers(std::move(h)) {
     messages::register_message_types(caf_config);
     caf_config.set("logger.verbosity", caf::atom("quiet"));
     system = std::make_unique<caf::actor_system>(caf_config);
+    for (std::size_t i = 0; i < config::queue_definitions().size(); ++i)
+      metrics.push_back(std::make_unique<queue_metrics>());
   }
   const config::app_config& config;
+  workflows::handler_table handlers;
+  engine_metrics metrics;
   caf::actor_system_config caf_config;
   std::unique_ptr<caf::actor_system> system;
-  caf::actor scheduler_actor;
+  std::vector<served_queue> queues;
+  caf::actor scheduler_actor, notifier_actor;
+  bool started = false;
+
+  std::vector<caf::actor> all_actors() const {
+    std::vector<caf::actor> out{notifier_actor, scheduler_actor};
+    for (const auto& q : queues)
+      out.insert(out.end(), {q.poller, q.pool, q.writer});
+    return out;
+  }
 };
 
-runtime::runtime(const config::app_config& config) : impl_(std::make_unique<impl>(config)) {}
+runtime::runtime(const config::app_config& config, workflows::handler_table handlers)
+    : impl_(std::make_unique<impl>(config, std::move(handlers))) {}
 
 runtime::~runtime() {
-  if (impl_->scheduler_actor)
+  if (impl_->started)
     shutdown(std::chrono::seconds(5));
 }
 
 void runtime::start() {
-  std::vector<std::chrono::milliseconds> intervals;
-  for (const auto& q : impl_->config.queues)
-    intervals.push_back(q.interval);
-  impl_->scheduler_actor = impl_->system->spawn(scheduler, intervals);
-  spdlog::info("actor system started with {} queues", intervals.size());
+  auto& s = *impl_;
+  auto writer_failures = std::make_shared<std::atomic<int>>(s.config.test.writer_failures);
+  const auto defs = config::queue_definitions();
+  std::vector<caf::actor> pollers(defs.size());
+  std::vector<std::chrono::milliseconds> intervals(defs.size());
+  for (std::size_t i = 0; i < defs.size(); ++i) {
+    const auto* qc = s.config.queue(defs[i].name);
+    intervals[i] = qc->interval;
+    auto handler = s.handlers.find(defs[i].name);
+    if (handler == s.handlers.end())
+      continue;
+    auto ctx = std::make_shared<queue_context>();
+    ctx->index = static_cast<std::uint16_t>(i);
+    ctx->definition = &defs[i];
+    ctx->config = *qc;
+    ctx->handler = &handler->second;
+    ctx->store = std::make_unique<persistence::queue_store>(defs[i], *qc);
+    ctx->metrics = s.metrics[i].get();
+    ctx->database_url = s.config.database_url;
+    ctx->node_id = s.config.node_id;
+    ctx->writer_failures = writer_failures;
+    served_queue q;
+    q.context = ctx;
+    q.poller = spawn_poller(*s.system, ctx);
+    q.writer = spawn_db_writer(*s.system, ctx, q.poller);
+    q.pool = spawn_worker_pool(*s.system, ctx, q.poller, q.writer);
+    caf::anon_send(q.poller, init_atom::value, q.pool);
+    pollers[i] = q.poller;
+    ctx->metrics->served = true;
+    s.queues.push_back(std::move(q));
+  }
+  s.scheduler_actor = s.system->spawn(scheduler, pollers, intervals);
+  s.notifier_actor = spawn_notifier(*s.system, s.config.database_url, s.scheduler_actor);
+  s.started = true;
+  std::string names;
+  for (const auto& q : s.queues)
+    names += (names.empty() ? "" : ", ") + std::string(q.context->definition->name);
+  spdlog::info("engine started on node {}; queues served: {}", s.config.node_id,
+               names.empty() ? "none" : names);
 }
 
 bool runtime::ready() const {
-  return static_cast<bool>(impl_->scheduler_actor);
+  if (!impl_->started)
+    return false;
+  for (const auto& m : impl_->metrics)
+    if (m->degraded)
+      return false;
+  return true;
+}
+
+const engine_metrics& runtime::metrics() const {
+  return impl_->metrics;
 }
 
 bool runtime::shutdown(std::chrono::milliseconds drain) {
-  if (!impl_->scheduler_actor)
+  auto& s = *impl_;
+  if (!s.started)
     return true;
-  caf::anon_send_exit(impl_->scheduler_actor, caf::exit_reason::user_shutdown);
-  impl_->scheduler_actor = nullptr;
-  // CAF offers no timed wait for "all actors done"; wait on a helper thread instead. The shared
-  // state outlives this call when the wait times out and the helper is left behind.
+  s.started = false;
+  const auto deadline = std::chrono::steady_clock::now() + drain;
+  {
+    // 1. Claim nothing more. 2. Wait for in-flight items and pending writes, up to the deadline.
+    caf::scoped_actor self{*s.system};
+    for (auto& q : s.queues)
+      self->request(q.poller, std::chrono::seconds(2), drain_atom::value)
+          .receive([](bool) {}, [](caf::error&) {});
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::uint32_t busy = 0;
+      for (auto& q : s.queues)
+        for (auto& a : {q.pool, q.writer})
+          self->request(a, std::chrono::seconds(1), busy_atom::value)
+              .receive([&](std::uint32_t n) { busy += n; }, [&](caf::error&) { ++busy; });
+      if (busy == 0)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  for (auto& a : s.all_actors())
+    if (a)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  // 3. Whatever this node still holds goes back to its queue without counting the attempt.
+  if (!s.queues.empty()) {
+    try {
+      pqxx::connection conn(s.config.database_url);
+      for (auto& q : s.queues) {
+        auto released = q.context->store->release(conn, s.config.node_id);
+        q.context->metrics->released += released.size();
+        if (!released.empty())
+          spdlog::warn("{}: released {} unfinished items back to the queue",
+                       q.context->definition->name, released.size());
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("could not release held items ({}); their leases will expire", e.what());
+    }
+  }
+  // 4. Wait for the actors; a worker stuck in a handler cannot be interrupted, so the wait is
+  // bounded and the caller exits regardless.
   struct wait_state {
     std::mutex m;
     std::condition_variable cv;
     bool done = false;
   };
   auto state = std::make_shared<wait_state>();
-  std::thread waiter([state, system = impl_->system.get()] {
+  std::thread waiter([state, system = s.system.get()] {
     system->await_all_actors_done();
     std::lock_guard lock(state->m);
     state->done = true;
     state->cv.notify_all();
   });
+  auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           deadline - std::chrono::steady_clock::now()),
+                       std::chrono::milliseconds(1000));
   std::unique_lock lock(state->m);
-  bool in_time = state->cv.wait_for(lock, drain, [&] { return state->done; });
+  bool in_time = state->cv.wait_for(lock, left, [&] { return state->done; });
   lock.unlock();
   if (in_time)
     waiter.join();

@@ -1,5 +1,8 @@
-// Owns the actor system of `scrapersky serve`: starts the actors, reports health, drains on stop.
+// Owns the actor system of `scrapersky serve`: starts the engine, reports health, drains on stop.
 #pragma once
+
+#include "messages/queue_metrics.hpp"
+#include "workflows/queue_handler.hpp"
 
 #include <chrono>
 #include <memory>
@@ -12,15 +15,19 @@ namespace sky::actors {
 
 class runtime {
 public:
-  explicit runtime(const config::app_config& config);
+  // Queues with an entry in `handlers` are polled by this process; the others are left alone.
+  runtime(const config::app_config& config, workflows::handler_table handlers);
   ~runtime();
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
   void start();
-  // True while every actor is up.
+  // True once started and while no queue is paused as degraded.
   bool ready() const;
-  // Asks every actor to stop and waits up to `drain`; false when some did not stop in time.
+  // Per queue, in config::queue_definitions() order.
+  const messages::engine_metrics& metrics() const;
+  // Stops claiming, lets in-flight items finish within `drain`, returns the rest to their queue
+  // without counting the attempt, stops every actor. False when some actor outlived `drain`.
   bool shutdown(std::chrono::milliseconds drain);
 
 private:

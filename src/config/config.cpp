@@ -243,6 +243,22 @@ std::vector<variable> variables() {
                  return std::nullopt;
                }});
 
+  v.push_back({"TEST_SYNTHETIC_HANDLERS", "false",
+               "test only (ENVIRONMENT=test): page_scrape jobs run a synthetic workload",
+               [](app_config& c, const std::string& t) {
+                 return parse_bool(t, c.test.synthetic_handlers);
+               }});
+  v.push_back({"TEST_EXECUTION_LOG", "", "test only: file where synthetic executions are logged",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 c.test.execution_log = t;
+                 return std::nullopt;
+               }});
+  v.push_back({"TEST_WRITER_FAILURES", "0",
+               "test only: the first N db_writer commits fail as if the connection dropped",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 0, 1000, c.test.writer_failures);
+               }});
+
   for (std::size_t i = 0; i < queue_definitions().size(); ++i) {
     const auto& def = queue_definitions()[i];
     std::string prefix(def.env_prefix);
@@ -270,6 +286,15 @@ std::vector<variable> variables() {
                    if (auto err = parse_int(t, 5LL, 86400LL, s))
                      return err;
                    q(c).lease = std::chrono::seconds(s);
+                   return std::nullopt;
+                 }});
+    v.push_back({prefix + "_TIMEOUT_SECONDS", std::to_string(defaults.timeout.count()),
+                 queue + ": time limit of one item before its worker is replaced",
+                 [q](app_config& c, const std::string& t) -> std::optional<std::string> {
+                   long long s = 0;
+                   if (auto err = parse_int(t, 1LL, 86400LL, s))
+                     return err;
+                   q(c).timeout = std::chrono::seconds(s);
                    return std::nullopt;
                  }});
     v.push_back({prefix + "_MAX_ATTEMPTS", std::to_string(defaults.max_attempts),
@@ -340,6 +365,13 @@ app_config load_config(const env_lookup& env) {
       continue;
     if (auto err = var.apply(config, *value))
       problems.push_back(var.name + ": " + *err);
+  }
+  // Fault injection must be unreachable from a production configuration.
+  if (config.environment != "test") {
+    for (const char* name :
+         {"TEST_SYNTHETIC_HANDLERS", "TEST_EXECUTION_LOG", "TEST_WRITER_FAILURES"})
+      if (env(name))
+        problems.push_back(std::string(name) + ": only allowed with ENVIRONMENT=test");
   }
   if (config.node_id.empty())
     config.node_id = default_node_id();

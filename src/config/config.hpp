@@ -28,10 +28,18 @@ struct queue_config {
   std::string env_prefix; // e.g. "DOMAIN_SCHEDULER"
   // Fallback poll interval; NOTIFY normally wakes the poller long before.
   std::chrono::milliseconds interval{std::chrono::minutes(1)};
-  int batch_size = 10;            // most rows claimed by one poll
-  int max_instances = 4;          // worker concurrency for this queue
-  std::chrono::seconds lease{60}; // a claimed row's lease, renewed while worked on
-  int max_attempts = 3;           // attempts before a row ends in Error
+  int batch_size = 10;               // most rows claimed by one poll
+  int max_instances = 4;             // worker concurrency for this queue
+  std::chrono::seconds lease{60};    // a claimed row's lease, renewed while worked on
+  int max_attempts = 3;              // attempts before a row ends in Error
+  std::chrono::seconds timeout{300}; // one item's time limit; past it the worker is replaced
+};
+
+// Test-only switches; load_config refuses them unless ENVIRONMENT=test.
+struct test_hooks {
+  bool synthetic_handlers = false; // page_scrape runs the synthetic workload of workflows/
+  std::string execution_log;       // where synthetic executions are recorded
+  int writer_failures = 0;         // the first N db_writer commits fail as if the link dropped
 };
 
 struct http_config {
@@ -72,6 +80,7 @@ struct app_config {
   std::string places_api_base_url = "https://maps.googleapis.com/maps/api/place";
   std::string places_api_key;
   std::vector<queue_config> queues;
+  test_hooks test;
 
   bool is_development() const { return environment == "development"; }
   const queue_config* queue(std::string_view name) const;

@@ -52,9 +52,15 @@ api_response health(request_context&) {
 api_response ready(app_services& s) {
   bool db = s.db && s.db->ping();
   bool actors = !s.actors_ready || s.actors_ready();
+  json::array degraded;
+  if (s.metrics)
+    for (std::size_t i = 0; i < s.metrics->size(); ++i)
+      if ((*s.metrics)[i]->degraded)
+        degraded.push_back(json::string(config::queue_definitions()[i].name));
   json::object body{{"status", db && actors ? "ready" : "not_ready"},
                     {"database", db ? "ok" : "unreachable"},
-                    {"actors", actors ? "ok" : "degraded"}};
+                    {"actors", actors ? "ok" : "degraded"},
+                    {"degraded_queues", degraded}};
   return json_ok(db && actors ? 200 : 503, body);
 }
 
@@ -86,7 +92,12 @@ api_response get_job(app_services& s, request_context& ctx) {
   });
 }
 
-api_response list_queues(app_services& s) {
+struct queue_depth {
+  std::vector<std::pair<std::string, long long>> counts;
+  std::optional<double> oldest_queued_s;
+};
+
+std::vector<queue_depth> read_queue_depths(app_services& s) {
   static const auto statements = [] {
     std::vector<std::string> out;
     for (const auto& q : config::queue_definitions())
@@ -95,17 +106,47 @@ api_response list_queues(app_services& s) {
   }();
   return s.db->run([&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
+    std::vector<queue_depth> out;
+    for (const auto& sql : statements) {
+      queue_depth d;
+      for (auto row : tx.exec(sql)) {
+        d.counts.emplace_back(row[0].c_str(), row[1].as<long long>());
+        if (!row[2].is_null())
+          d.oldest_queued_s = row[2].as<double>();
+      }
+      out.push_back(std::move(d));
+    }
+    return out;
+  });
+}
+
+json::object engine_counters(const messages::queue_metrics& m) {
+  return {{"claimed", m.claimed.load()},
+          {"completed", m.completed.load()},
+          {"failed", m.failed.load()},
+          {"retried", m.retried.load()},
+          {"cancelled", m.cancelled.load()},
+          {"rescued", m.rescued.load()},
+          {"released", m.released.load()},
+          {"worker_restarts", m.worker_restarts.load()},
+          {"timeouts", m.timeouts.load()},
+          {"db_errors", m.db_errors.load()},
+          {"stale_results", m.stale_results.load()}};
+}
+
+api_response list_queues(app_services& s) {
+  auto depths = read_queue_depths(s);
+  {
     json::array queues;
     const auto defs = config::queue_definitions();
     for (std::size_t i = 0; i < defs.size(); ++i) {
       const auto& def = defs[i];
       json::object counts;
+      for (const auto& [status, n] : depths[i].counts)
+        counts[status] = n;
       json::value oldest = nullptr;
-      for (auto row : tx.exec(statements[i])) {
-        counts[row[0].c_str()] = row[1].as<long long>();
-        if (!row[2].is_null())
-          oldest = row[2].as<double>();
-      }
+      if (depths[i].oldest_queued_s)
+        oldest = *depths[i].oldest_queued_s;
       json::object q{{"name", def.name},
                      {"table", def.table},
                      {"status_column", def.status_column},
@@ -116,20 +157,154 @@ api_response list_queues(app_services& s) {
         q["batch_size"] = cfg->batch_size;
         q["max_attempts"] = cfg->max_attempts;
       }
+      if (s.metrics) {
+        const auto& m = *(*s.metrics)[i];
+        q["served"] = m.served.load();
+        q["state"] = !m.served ? "not_served" : m.degraded ? "degraded" : "running";
+        q["totals"] = engine_counters(m);
+      } else {
+        q["served"] = false;
+        q["state"] = "not_served";
+      }
       queues.push_back(q);
     }
     return json_ok(200, json::object{{"queues", queues}});
+  }
+}
+
+api_response cancel_job(app_services& s, request_context& ctx) {
+  const auto& id = ctx.path_params.at("id");
+  if (!is_uuid(id))
+    return json_error(400, "invalid_id", "job id must be a UUID");
+  return s.db->run([&](pqxx::connection& c) -> api_response {
+    pqxx::work tx(c);
+    auto rows = tx.exec_params(persistence::query("jobs_lock_status"), id);
+    if (rows.empty())
+      return json_error(404, "not_found", "no job " + id);
+    std::string status = rows[0][0].c_str();
+    if (status == "Queued" || status == "Paused") {
+      tx.exec_params(persistence::query("jobs_cancel_queued"), id);
+      tx.commit();
+      return json_ok(200, json::object{{"job_id", id}, {"status", "Cancelled"}});
+    }
+    if (status == "InProgress") {
+      tx.exec_params(persistence::query("jobs_request_cancel"), id);
+      tx.commit();
+      return json_ok(
+          202, json::object{{"job_id", id}, {"status", "InProgress"}, {"cancel_requested", true}});
+    }
+    return json_error(409, "conflict", "job is already " + status);
   });
 }
 
+api_response retry_job(app_services& s, request_context& ctx) {
+  const auto& id = ctx.path_params.at("id");
+  if (!is_uuid(id))
+    return json_error(400, "invalid_id", "job id must be a UUID");
+  return s.db->run([&](pqxx::connection& c) -> api_response {
+    pqxx::work tx(c);
+    auto rows = tx.exec_params(persistence::query("jobs_lock_status"), id);
+    if (rows.empty())
+      return json_error(404, "not_found", "no job " + id);
+    std::string status = rows[0][0].c_str();
+    if (status != "Error" && status != "Cancelled")
+      return json_error(409, "conflict",
+                        "only jobs in Error or Cancelled can be retried; this one is " + status);
+    tx.exec_params(persistence::query("jobs_requeue"), id);
+    tx.commit();
+    return json_ok(202, json::object{{"job_id", id}, {"status", "Queued"}});
+  });
+}
+
+void prometheus_line(std::string& out, std::string_view name, std::string_view labels,
+                     double value) {
+  out.append(name).append("{").append(labels).append("} ");
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", value);
+  out.append(buf).append("\n");
+}
+
 } // namespace
+
+std::string render_prometheus(app_services& s) {
+  std::string out;
+  const auto defs = config::queue_definitions();
+  auto depths = read_queue_depths(s);
+  out += "# HELP scrapersky_queue_rows Rows of each queue by status.\n# TYPE scrapersky_queue_rows "
+         "gauge\n";
+  for (std::size_t i = 0; i < defs.size(); ++i)
+    for (const auto& [status, n] : depths[i].counts)
+      prometheus_line(out, "scrapersky_queue_rows",
+                      "queue=\"" + std::string(defs[i].name) + "\",status=\"" + status + "\"",
+                      static_cast<double>(n));
+  out += "# HELP scrapersky_queue_oldest_queued_seconds Age of the oldest due queued row.\n"
+         "# TYPE scrapersky_queue_oldest_queued_seconds gauge\n";
+  for (std::size_t i = 0; i < defs.size(); ++i)
+    prometheus_line(out, "scrapersky_queue_oldest_queued_seconds",
+                    "queue=\"" + std::string(defs[i].name) + "\"",
+                    depths[i].oldest_queued_s.value_or(0));
+  if (!s.metrics)
+    return out;
+  const std::pair<const char*, std::atomic<std::uint64_t> messages::queue_metrics::*> counters[] = {
+      {"claimed", &messages::queue_metrics::claimed},
+      {"completed", &messages::queue_metrics::completed},
+      {"failed", &messages::queue_metrics::failed},
+      {"retried", &messages::queue_metrics::retried},
+      {"cancelled", &messages::queue_metrics::cancelled},
+      {"rescued", &messages::queue_metrics::rescued},
+      {"released", &messages::queue_metrics::released},
+      {"worker_restarts", &messages::queue_metrics::worker_restarts},
+      {"timeouts", &messages::queue_metrics::timeouts},
+      {"db_errors", &messages::queue_metrics::db_errors},
+  };
+  for (const auto& [name, member] : counters) {
+    std::string metric = std::string("scrapersky_items_") + name + "_total";
+    out += "# TYPE " + metric + " counter\n";
+    for (std::size_t i = 0; i < defs.size(); ++i)
+      prometheus_line(out, metric, "queue=\"" + std::string(defs[i].name) + "\"",
+                      static_cast<double>(((*(*s.metrics)[i]).*member).load()));
+  }
+  out += "# TYPE scrapersky_queue_degraded gauge\n";
+  for (std::size_t i = 0; i < defs.size(); ++i)
+    prometheus_line(out, "scrapersky_queue_degraded", "queue=\"" + std::string(defs[i].name) + "\"",
+                    (*s.metrics)[i]->degraded ? 1 : 0);
+  out += "# HELP scrapersky_pickup_latency_seconds From a row becoming due to its claim.\n"
+         "# TYPE scrapersky_pickup_latency_seconds histogram\n";
+  for (std::size_t i = 0; i < defs.size(); ++i) {
+    const auto& m = *(*s.metrics)[i];
+    std::string q = "queue=\"" + std::string(defs[i].name) + "\"";
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b < m.latency_buckets.size(); ++b) {
+      cumulative += m.latency_buckets[b].load();
+      char le[32];
+      if (b < messages::queue_metrics::k_latency_bounds.size())
+        std::snprintf(le, sizeof le, "%g", messages::queue_metrics::k_latency_bounds[b]);
+      else
+        std::snprintf(le, sizeof le, "+Inf");
+      prometheus_line(out, "scrapersky_pickup_latency_seconds_bucket", q + ",le=\"" + le + "\"",
+                      static_cast<double>(cumulative));
+    }
+    prometheus_line(out, "scrapersky_pickup_latency_seconds_sum", q,
+                    static_cast<double>(m.latency_sum_us.load()) / 1e6);
+    prometheus_line(out, "scrapersky_pickup_latency_seconds_count", q,
+                    static_cast<double>(cumulative));
+  }
+  return out;
+}
 
 std::vector<route> api_routes(app_services& s) {
   return {
       {"GET", "/health", health},
       {"GET", "/ready", [&s](request_context&) { return ready(s); }},
       {"GET", "/api/v3/jobs/{id}", [&s](request_context& ctx) { return get_job(s, ctx); }},
+      {"GET", "/metrics",
+       [&s](request_context&) {
+         return api_response{200, render_prometheus(s), "text/plain; version=0.0.4", {}};
+       }},
       {"GET", "/api/v3/queues", [&s](request_context&) { return list_queues(s); }},
+      {"POST", "/api/v3/jobs/{id}/cancel",
+       [&s](request_context& ctx) { return cancel_job(s, ctx); }},
+      {"POST", "/api/v3/jobs/{id}/retry", [&s](request_context& ctx) { return retry_job(s, ctx); }},
   };
 }
 

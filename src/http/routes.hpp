@@ -3,6 +3,8 @@
 
 #include "http/router.hpp"
 
+#include "messages/queue_metrics.hpp"
+
 #include <functional>
 
 namespace sky::config {
@@ -20,7 +22,12 @@ struct app_services {
   const config::app_config* config = nullptr;
   // True while the actor system runs and no queue is degraded; empty means "no actors" (api role).
   std::function<bool()> actors_ready;
+  // Engine counters, in config::queue_definitions() order; null when no engine runs here.
+  const messages::engine_metrics* metrics = nullptr;
 };
+
+// Prometheus text exposition of the engine counters and queue depths.
+std::string render_prometheus(app_services& services);
 
 std::vector<route> api_routes(app_services& services);
 

@@ -1,43 +1,69 @@
-// Protocol between the scheduler, pollers, worker pools and the db_writer.
+// Protocol between the scheduler, notifier, pollers, worker pools, workers and db_writers.
 #pragma once
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace sky::messages {
 
-// Periodic fallback poll of one queue.
+// Scheduler -> poller: the fallback interval elapsed (also runs the lease rescuer).
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-// A NOTIFY arrived (or a reconnect happened): poll now.
+// Notifier -> scheduler -> poller: a NOTIFY arrived for this queue; poll now.
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
-// Pool to poller: this many worker slots are free.
+// Notifier -> scheduler after a reconnect: a NOTIFY may have been missed, wake every queue.
+using wake_all_atom = caf::atom_constant<caf::atom("wake_all")>;
+// Pool -> poller: worker slots were freed.
 using credit_atom = caf::atom_constant<caf::atom("credit")>;
-// Anyone to runtime: report liveness.
-using status_atom = caf::atom_constant<caf::atom("status")>;
+// Pool -> poller: restart intensity exceeded; stop / resume claiming.
+using pause_atom = caf::atom_constant<caf::atom("pause")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+// Runtime -> poller: shutting down, claim nothing more.
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+// Runtime -> pool/writer: how much work is still in flight?
+using busy_atom = caf::atom_constant<caf::atom("busy")>;
+// Poller self-timer: renew the leases of held rows.
+using renew_atom = caf::atom_constant<caf::atom("renew")>;
+// Poller -> pool: cancellation was requested for these rows.
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+// Writer -> poller: these rows reached their final or retry state.
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+// Writer self-message: commit what has accumulated.
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+// Pool self-message: an item's time limit elapsed.
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+// Runtime -> poller: this is your pool.
+using init_atom = caf::atom_constant<caf::atom("init")>;
+// Notifier self-message: wait for the next notification.
+using listen_atom = caf::atom_constant<caf::atom("listen")>;
 
 // One claimed row handed to a worker.
 struct work_item {
   std::uint16_t queue = 0; // index into config::queue_definitions()
   std::string id;          // primary key of the claimed row
   std::int32_t attempt = 0;
+  std::string payload_json; // the claimed row as JSON
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, work_item& x) {
-  return f(caf::meta::type_name("work_item"), x.queue, x.id, x.attempt);
+  return f(caf::meta::type_name("work_item"), x.queue, x.id, x.attempt, x.payload_json);
 }
 
-enum class outcome : std::uint8_t { completed, retry, failed, cancelled, released };
+enum class outcome : std::uint8_t { completed, retry, failed, cancelled };
 
-// What a worker reports for one item; the db_writer turns it into the row's final state.
+// What a worker reports for one item; the db_writer turns it into the row's new state.
 struct work_done {
   std::uint16_t queue = 0;
   std::string id;
   std::int32_t attempt = 0;
   outcome result = outcome::completed;
-  std::string error;       // reason for retry/failed
+  std::string error;       // reason for retry/failed/cancelled
   std::string result_json; // handler output, may be empty
 };
 
@@ -46,4 +72,13 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.result_json);
 }
 
+// Pool -> worker: an item plus the flag the worker's handler polls to stop early. In-process
+// only (it carries a shared pointer), hence declared unsafe for serialization.
+struct assignment {
+  work_item item;
+  std::shared_ptr<std::atomic<bool>> cancel;
+};
+
 } // namespace sky::messages
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sky::messages::assignment)

@@ -36,7 +36,7 @@ std::string render_queue_query(std::string_view query_name, const config::queue_
   if (!plain_identifier(q.table) || !plain_identifier(q.status_column) ||
       !(q.column_prefix.empty() || plain_identifier(q.column_prefix)) || !plain_value(q.queued) ||
       !plain_value(q.processing) || !plain_value(q.completed) || !plain_value(q.error) ||
-      !(q.job_type.empty() || plain_identifier(q.job_type)))
+      !(q.job_type.empty() || plain_identifier(q.job_type)) || !plain_identifier(q.status_type))
     throw std::logic_error("queue catalog entry " + std::string(q.name) + " is not plain");
   std::string sql = query(query_name);
   std::string prefix(q.column_prefix);
@@ -46,6 +46,9 @@ std::string render_queue_query(std::string_view query_name, const config::queue_
   replace_all(sql, "{processing}", q.processing);
   replace_all(sql, "{completed}", q.completed);
   replace_all(sql, "{error}", q.error);
+  replace_all(sql, "{status_type}", q.status_type);
+  // Only jobs can be cancelled; elsewhere the column reads as a constant false.
+  replace_all(sql, "{cancel_requested}", q.job_type.empty() ? "false" : "cancel_requested");
   for (std::string_view column : {"attempts", "max_attempts", "last_error", "locked_by",
                                   "lease_expires_at", "next_attempt_at"}) {
     std::string key("{");

@@ -1,0 +1,174 @@
+// The db_writer: each item's results and new status in its own savepoint; many items per commit.
+#include "actors/backoff.hpp"
+#include "actors/engine.hpp"
+#include "messages/queue_messages.hpp"
+#include "persistence/connection_pool.hpp"
+
+#include <algorithm>
+#include <caf/all.hpp>
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+namespace sky::actors {
+namespace {
+
+using namespace messages;
+constexpr std::size_t k_max_batch = 500;
+
+struct writer_state {
+  static inline const char* name = "db_writer";
+  queue_context_ptr q;
+  caf::actor poller;
+  std::unique_ptr<pqxx::connection> conn;
+  std::vector<work_done> buffer;
+  bool flush_scheduled = false;
+  int failures_in_row = 0;
+};
+
+using writer_actor = caf::stateful_actor<writer_state>;
+
+persistence::finish_kind kind_of(outcome o) {
+  switch (o) {
+  case outcome::completed:
+    return persistence::finish_kind::completed;
+  case outcome::retry:
+    return persistence::finish_kind::retry;
+  case outcome::failed:
+    return persistence::finish_kind::failed;
+  case outcome::cancelled:
+    return persistence::finish_kind::cancelled;
+  }
+  return persistence::finish_kind::failed;
+}
+
+struct batch_counts {
+  std::uint64_t completed = 0, failed = 0, retried = 0, cancelled = 0, stale = 0;
+};
+
+void count(batch_counts& c, const queue_context& q, const std::string& status) {
+  if (status == q.definition->completed)
+    ++c.completed;
+  else if (status == q.definition->error)
+    ++c.failed;
+  else if (status == q.definition->queued)
+    ++c.retried;
+  else if (status == "Cancelled")
+    ++c.cancelled;
+}
+
+bool is_transient(const std::exception& e) {
+  return persistence::is_connection_error(e) ||
+         dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr ||
+         dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr;
+}
+
+// One item inside its savepoint. A permanent error in the item's own writes rolls back only this
+// item, which is then retried (or ends in Error) with the reason recorded.
+void write_item(const queue_context& q, pqxx::work& tx, const work_done& d, batch_counts& c) {
+  const double delay_s =
+      d.result == outcome::retry ? static_cast<double>(retry_delay(d.attempt).count()) / 1000 : 0;
+  std::string status;
+  try {
+    pqxx::subtransaction item(tx, "item");
+    bool ours = q.store->finish(item, d.id, q.node_id, d.attempt, kind_of(d.result), d.error,
+                                delay_s, &status);
+    if (ours && q.handler && q.handler->write)
+      q.handler->write(item, d, status);
+    item.commit();
+    if (!ours) {
+      ++c.stale; // the lease was lost and the row re-claimed: this attempt's result is void
+      return;
+    }
+    count(c, q, status);
+    return;
+  } catch (const std::exception& e) {
+    if (is_transient(e))
+      throw;
+    spdlog::error("{}: writing the result of {} failed: {}", q.definition->name, d.id, e.what());
+    pqxx::subtransaction fallback(tx, "item_error");
+    auto retry_s = static_cast<double>(retry_delay(d.attempt).count()) / 1000;
+    if (q.store->finish(fallback, d.id, q.node_id, d.attempt, persistence::finish_kind::retry,
+                        std::string("result write failed: ") + e.what(), retry_s, &status))
+      count(c, q, status);
+    fallback.commit();
+  }
+}
+
+void flush(writer_actor* self) {
+  auto& s = self->state;
+  if (s.buffer.empty())
+    return;
+  const auto n = std::min(s.buffer.size(), k_max_batch);
+  try {
+    if (!s.conn)
+      s.conn = std::make_unique<pqxx::connection>(s.q->database_url);
+    batch_counts c;
+    pqxx::work tx(*s.conn);
+    for (std::size_t i = 0; i < n; ++i)
+      write_item(*s.q, tx, s.buffer[i], c);
+    if (s.q->writer_failures && s.q->writer_failures->fetch_sub(1) > 0)
+      throw pqxx::broken_connection("injected: connection lost before commit");
+    tx.commit();
+    std::vector<std::string> ids;
+    ids.reserve(n);
+    for (std::size_t i = 0; i < n; ++i)
+      ids.push_back(std::move(s.buffer[i].id));
+    s.buffer.erase(s.buffer.begin(), s.buffer.begin() + static_cast<std::ptrdiff_t>(n));
+    auto& m = *s.q->metrics;
+    m.completed += c.completed;
+    m.failed += c.failed;
+    m.retried += c.retried;
+    m.cancelled += c.cancelled;
+    m.stale_results += c.stale;
+    s.failures_in_row = 0;
+    self->send(s.poller, committed_atom::value, std::move(ids));
+    if (!s.buffer.empty() && !s.flush_scheduled) {
+      s.flush_scheduled = true;
+      self->send(self, flush_atom::value);
+    }
+  } catch (const std::exception& e) {
+    // Nothing was committed: keep the whole batch and try again. Writes are fenced on
+    // (locked_by, attempts), so replaying a commit that did land changes nothing.
+    s.q->metrics->db_errors++;
+    if (persistence::is_connection_error(e) || !s.conn || !s.conn->is_open())
+      s.conn.reset();
+    auto delay = std::chrono::milliseconds(std::min(50 << std::min(s.failures_in_row, 7), 5000));
+    ++s.failures_in_row;
+    spdlog::warn("{}: commit of {} results failed ({}); retrying in {} ms", s.q->definition->name,
+                 n, e.what(), delay.count());
+    if (!s.flush_scheduled) {
+      s.flush_scheduled = true;
+      self->delayed_send(self, delay, flush_atom::value);
+    }
+  }
+}
+
+caf::behavior db_writer(writer_actor* self, queue_context_ptr q, caf::actor poller) {
+  self->state.q = std::move(q);
+  self->state.poller = std::move(poller);
+  return {
+      [=](work_done& d) {
+        auto& s = self->state;
+        s.buffer.push_back(std::move(d));
+        // The flush message queues behind whatever already waits in the mailbox, so everything
+        // that arrived meanwhile shares one commit.
+        if (!s.flush_scheduled) {
+          s.flush_scheduled = true;
+          self->send(self, flush_atom::value);
+        }
+      },
+      [=](flush_atom) {
+        self->state.flush_scheduled = false;
+        flush(self);
+      },
+      [=](busy_atom) { return static_cast<std::uint32_t>(self->state.buffer.size()); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_db_writer(caf::actor_system& system, queue_context_ptr queue, caf::actor poller) {
+  return system.spawn<caf::detached>(db_writer, std::move(queue), std::move(poller));
+}
+
+} // namespace sky::actors

@@ -1,0 +1,45 @@
+// Internal to actors/: what the actors of one queue share, and how each kind is spawned.
+#pragma once
+
+#include "config/config.hpp"
+#include "config/queue_catalog.hpp"
+#include "messages/queue_metrics.hpp"
+#include "persistence/queue_store.hpp"
+#include "workflows/queue_handler.hpp"
+
+#include <caf/fwd.hpp>
+#include <memory>
+#include <string>
+
+namespace sky::actors {
+
+// Owned by the runtime through shared_ptr; immutable after start except `metrics`.
+struct queue_context {
+  std::uint16_t index = 0;
+  const config::queue_definition* definition = nullptr;
+  config::queue_config config;
+  const workflows::queue_handler* handler = nullptr;
+  std::unique_ptr<persistence::queue_store> store;
+  messages::queue_metrics* metrics = nullptr;
+  std::string database_url;
+  std::string node_id;
+  std::shared_ptr<std::atomic<int>> writer_failures; // test hook, shared by all writers
+};
+
+using queue_context_ptr = std::shared_ptr<const queue_context>;
+
+// Claims rows for its pool (detached: it blocks on the database), renews leases, rescues.
+caf::actor spawn_poller(caf::actor_system& system, queue_context_ptr queue);
+
+// Writes results and statuses with per-item savepoints and group commit (detached).
+caf::actor spawn_db_writer(caf::actor_system& system, queue_context_ptr queue, caf::actor poller);
+
+// Supervisor of the queue's workers (cooperative: it never blocks).
+caf::actor spawn_worker_pool(caf::actor_system& system, queue_context_ptr queue, caf::actor poller,
+                             caf::actor writer);
+
+// LISTENs for queue notifications and forwards them to the scheduler (detached).
+caf::actor spawn_notifier(caf::actor_system& system, std::string database_url,
+                          caf::actor scheduler);
+
+} // namespace sky::actors

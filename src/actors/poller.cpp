@@ -1,0 +1,184 @@
+// The generic poller: one per queue. Claims no more rows than its pool has free slots.
+#include "actors/engine.hpp"
+#include "messages/queue_messages.hpp"
+#include "persistence/connection_pool.hpp"
+
+#include <algorithm>
+#include <caf/all.hpp>
+#include <pqxx/pqxx>
+#include <set>
+#include <spdlog/spdlog.h>
+
+namespace sky::actors {
+namespace {
+
+using namespace messages;
+using clock = std::chrono::steady_clock;
+
+struct poller_state {
+  static inline const char* name = "poller";
+  queue_context_ptr q;
+  std::unique_ptr<pqxx::connection> conn;
+  caf::actor pool;
+  int credits = 0;
+  bool want_more = true; // poll again as soon as credits allow
+  bool paused = false;
+  bool draining = false;
+  std::set<std::string> held;       // claimed and not yet committed by the writer
+  clock::time_point wake_pending{}; // earliest self-wake already scheduled
+  int db_failures = 0;
+};
+
+using poller_actor = caf::stateful_actor<poller_state>;
+
+// Runs `f` on the poller's connection; on failure drops a broken connection and schedules a
+// retry wake with backoff, so a database outage never kills the poller.
+template <class F> bool with_db(poller_actor* self, const char* what, F&& f) {
+  auto& s = self->state;
+  try {
+    if (!s.conn)
+      s.conn = std::make_unique<pqxx::connection>(s.q->database_url);
+    f(*s.conn);
+    s.db_failures = 0;
+    return true;
+  } catch (const std::exception& e) {
+    s.q->metrics->db_errors++;
+    if (persistence::is_connection_error(e) || !s.conn || !s.conn->is_open())
+      s.conn.reset();
+    auto delay = std::chrono::milliseconds(std::min(100 << std::min(s.db_failures, 6), 5000));
+    ++s.db_failures;
+    spdlog::warn("{}: {} failed ({}); retrying in {} ms", s.q->definition->name, what, e.what(),
+                 delay.count());
+    self->delayed_send(self, delay, wake_atom::value);
+    return false;
+  }
+}
+
+void schedule_wake(poller_actor* self, std::chrono::milliseconds delay) {
+  auto& s = self->state;
+  auto at = clock::now() + delay;
+  if (s.wake_pending > clock::now() && s.wake_pending <= at)
+    return;
+  s.wake_pending = at;
+  self->delayed_send(self, delay, wake_atom::value);
+}
+
+void poll(poller_actor* self) {
+  auto& s = self->state;
+  if (!s.pool || s.paused || s.draining)
+    return;
+  if (s.credits <= 0) {
+    s.want_more = true;
+    return;
+  }
+  const int limit = std::min(s.credits, s.q->config.batch_size);
+  std::vector<persistence::claimed_row> rows;
+  if (!with_db(self, "claim",
+               [&](pqxx::connection& c) { rows = s.q->store->claim(c, s.q->node_id, limit); }))
+    return;
+  for (auto& row : rows) {
+    s.held.insert(row.id);
+    s.q->metrics->claimed++;
+    s.q->metrics->observe_pickup(row.pickup_latency_s);
+    self->send(s.pool,
+               work_item{s.q->index, std::move(row.id), row.attempt, std::move(row.payload_json)});
+  }
+  s.credits -= static_cast<int>(rows.size());
+  if (static_cast<int>(rows.size()) == limit) {
+    // A full batch: there may be more; continue while slots are free.
+    s.want_more = true;
+    if (s.credits > 0)
+      self->send(self, wake_atom::value);
+    return;
+  }
+  s.want_more = false;
+  // Rows waiting for their backoff to elapse get a timer instead of the fallback interval.
+  std::optional<double> due;
+  with_db(self, "next-due", [&](pqxx::connection& c) { due = s.q->store->next_due_in(c); });
+  if (due) {
+    auto ms = std::chrono::milliseconds(static_cast<long long>(std::max(*due, 0.0) * 1000) + 5);
+    if (*due <= 0)
+      ms = std::chrono::milliseconds(100); // due but locked by a concurrent claim: look again soon
+    if (ms < s.q->config.interval)
+      schedule_wake(self, ms);
+  }
+}
+
+void rescue(poller_actor* self) {
+  auto& s = self->state;
+  with_db(self, "rescue", [&](pqxx::connection& c) {
+    for (;;) {
+      auto rows = s.q->store->rescue(c, 500);
+      s.q->metrics->rescued += rows.size();
+      for (const auto& r : rows)
+        spdlog::warn("{}: rescued {} (lease expired) -> {}", s.q->definition->name, r.id,
+                     r.new_status);
+      if (rows.size() < 500)
+        break;
+    }
+  });
+}
+
+caf::behavior poller(poller_actor* self, queue_context_ptr q) {
+  self->state.q = q;
+  self->state.credits = q->config.max_instances;
+  auto renew_every =
+      std::max(std::chrono::duration_cast<std::chrono::milliseconds>(q->config.lease) / 3,
+               std::chrono::milliseconds(500));
+  self->delayed_send(self, renew_every, renew_atom::value);
+  return {
+      [=](init_atom, caf::actor pool) {
+        self->state.pool = std::move(pool);
+        rescue(self);
+        poll(self);
+      },
+      [=](tick_atom) {
+        rescue(self);
+        poll(self);
+      },
+      [=](wake_atom) {
+        self->state.wake_pending = {};
+        poll(self);
+      },
+      [=](credit_atom, std::uint32_t n) {
+        self->state.credits += static_cast<int>(n);
+        if (self->state.want_more)
+          poll(self);
+      },
+      [=](committed_atom, const std::vector<std::string>& ids) {
+        for (const auto& id : ids)
+          self->state.held.erase(id);
+      },
+      [=](renew_atom) {
+        auto& s = self->state;
+        if (!s.held.empty()) {
+          std::vector<std::string> ids(s.held.begin(), s.held.end());
+          std::vector<std::string> cancelled;
+          with_db(self, "lease renewal", [&](pqxx::connection& c) {
+            cancelled = s.q->store->renew(c, s.q->node_id, ids);
+          });
+          if (!cancelled.empty() && s.pool)
+            self->send(s.pool, cancel_atom::value, std::move(cancelled));
+        }
+        self->delayed_send(self, renew_every, renew_atom::value);
+      },
+      [=](pause_atom) { self->state.paused = true; },
+      [=](resume_atom) {
+        self->state.paused = false;
+        poll(self);
+      },
+      [=](drain_atom) {
+        self->state.draining = true;
+        return true;
+      },
+      [=](busy_atom) { return static_cast<std::uint32_t>(self->state.held.size()); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_poller(caf::actor_system& system, queue_context_ptr queue) {
+  return system.spawn<caf::detached>(poller, std::move(queue));
+}
+
+} // namespace sky::actors

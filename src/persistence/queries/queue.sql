@@ -1,0 +1,87 @@
+-- The generic queue operations. Templates: {placeholders} are filled per queue from the static
+-- catalog (config/queue_catalog.cpp) by persistence/queue_sql.cpp; values are always bound.
+-- Every write after the claim is fenced on (locked_by, attempts), so a worker whose lease was
+-- rescued and re-claimed elsewhere can no longer change the row.
+
+-- name: queue_claim
+-- $1 node id, $2 lease seconds, $3 most rows
+WITH picked AS (
+  SELECT id FROM {table}
+  WHERE {status} = '{queued}' {job_filter} AND {next_attempt_at} <= now()
+  ORDER BY {next_attempt_at}
+  LIMIT $3
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE {table} AS t
+SET {status} = '{processing}', {attempts} = t.{attempts} + 1, {locked_by} = $1,
+    {lease_expires_at} = now() + make_interval(secs => $2), updated_at = now()
+FROM picked WHERE t.id = picked.id
+RETURNING t.id::text, t.{attempts}, to_jsonb(t)::text,
+          extract(epoch FROM clock_timestamp() - t.{next_attempt_at})::float8
+
+-- name: queue_next_due
+SELECT extract(epoch FROM min({next_attempt_at}) - now())::float8 FROM {table}
+WHERE {status} = '{queued}' {job_filter}
+
+-- name: queue_renew
+-- $1 node id, $2 lease seconds, $3 ids held; returns the rows whose cancellation was requested
+UPDATE {table} SET {lease_expires_at} = now() + make_interval(secs => $2)
+WHERE id = ANY($3::uuid[]) AND {locked_by} = $1 AND {status} = '{processing}'
+RETURNING id::text, {cancel_requested}
+
+-- name: queue_rescue
+-- Rows whose lease expired (their node died): back to the queue, or Error when attempts are spent.
+-- $1 most rows, $2 default max attempts
+WITH expired AS (
+  SELECT id FROM {table}
+  WHERE {status} = '{processing}' {job_filter} AND {lease_expires_at} < now()
+  LIMIT $1
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE {table} AS t
+SET {status} = (CASE WHEN t.{attempts} >= coalesce(t.{max_attempts}, $2) THEN '{error}'
+                     ELSE '{queued}' END)::{status_type},
+    {last_error} = 'lease expired: worker ' || coalesce(t.{locked_by}, '?') || ' was lost',
+    {locked_by} = NULL, {lease_expires_at} = NULL, {next_attempt_at} = now(), updated_at = now()
+FROM expired WHERE t.id = expired.id
+RETURNING t.id::text, t.{status}::text
+
+-- name: queue_complete
+-- $1 id, $2 node, $3 attempt
+UPDATE {table}
+SET {status} = '{completed}', {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
+    updated_at = now()
+WHERE id = $1::uuid AND {locked_by} = $2 AND {attempts} = $3 AND {status} = '{processing}'
+
+-- name: queue_retry
+-- $1 id, $2 node, $3 attempt, $4 error, $5 delay seconds, $6 default max attempts
+UPDATE {table}
+SET {status} = (CASE WHEN {attempts} >= coalesce({max_attempts}, $6) THEN '{error}'
+                     ELSE '{queued}' END)::{status_type},
+    {last_error} = $4, {next_attempt_at} = now() + make_interval(secs => $5),
+    {locked_by} = NULL, {lease_expires_at} = NULL, updated_at = now()
+WHERE id = $1::uuid AND {locked_by} = $2 AND {attempts} = $3 AND {status} = '{processing}'
+RETURNING {status}::text
+
+-- name: queue_fail
+-- $1 id, $2 node, $3 attempt, $4 error
+UPDATE {table}
+SET {status} = '{error}', {last_error} = $4, {locked_by} = NULL, {lease_expires_at} = NULL,
+    updated_at = now()
+WHERE id = $1::uuid AND {locked_by} = $2 AND {attempts} = $3 AND {status} = '{processing}'
+
+-- name: queue_release
+-- Drain at shutdown: rows this node still holds go back without counting the attempt.
+-- $1 node
+UPDATE {table}
+SET {status} = '{queued}', {attempts} = greatest({attempts} - 1, 0), {locked_by} = NULL,
+    {lease_expires_at} = NULL, {next_attempt_at} = now(), updated_at = now()
+WHERE {locked_by} = $1 AND {status} = '{processing}' {job_filter}
+RETURNING id::text
+
+-- name: queue_cancel
+-- Job queues only (task_status has Cancelled). $1 id, $2 node, $3 attempt, $4 reason
+UPDATE {table}
+SET {status} = 'Cancelled', {last_error} = $4, {locked_by} = NULL, {lease_expires_at} = NULL,
+    updated_at = now()
+WHERE id = $1::uuid AND {locked_by} = $2 AND {attempts} = $3 AND {status} = '{processing}'

@@ -1,0 +1,129 @@
+// queue_store: renders the queue templates once and runs them with bound parameters.
+#include "persistence/queue_store.hpp"
+
+#include "persistence/queue_sql.hpp"
+
+#include <pqxx/pqxx>
+
+namespace sky::persistence {
+namespace {
+
+std::string uuid_array(const std::vector<std::string>& ids) {
+  // A PostgreSQL array literal, bound as one parameter; ids are UUIDs we claimed ourselves.
+  std::string out = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    out += (i ? "," : "") + ids[i];
+  return out + "}";
+}
+
+} // namespace
+
+queue_store::queue_store(const config::queue_definition& definition,
+                         const config::queue_config& config)
+    : definition_(definition), config_(config),
+      claim_sql_(render_queue_query("queue_claim", definition)),
+      next_due_sql_(render_queue_query("queue_next_due", definition)),
+      renew_sql_(render_queue_query("queue_renew", definition)),
+      rescue_sql_(render_queue_query("queue_rescue", definition)),
+      complete_sql_(render_queue_query("queue_complete", definition)),
+      retry_sql_(render_queue_query("queue_retry", definition)),
+      fail_sql_(render_queue_query("queue_fail", definition)),
+      release_sql_(render_queue_query("queue_release", definition)),
+      cancel_sql_(definition.job_type.empty() ? std::string()
+                                              : render_queue_query("queue_cancel", definition)) {}
+
+std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::string& node,
+                                            int limit) const {
+  pqxx::work tx(conn);
+  auto rows = tx.exec_params(claim_sql_, node, static_cast<double>(config_.lease.count()), limit);
+  tx.commit();
+  std::vector<claimed_row> out;
+  out.reserve(rows.size());
+  for (auto r : rows)
+    out.push_back({r[0].as<std::string>(), r[1].as<int>(), r[2].as<std::string>(),
+                   r[3].is_null() ? 0.0 : r[3].as<double>()});
+  return out;
+}
+
+std::optional<double> queue_store::next_due_in(pqxx::connection& conn) const {
+  pqxx::nontransaction tx(conn);
+  auto rows = tx.exec(next_due_sql_);
+  if (rows.empty() || rows[0][0].is_null())
+    return std::nullopt;
+  return rows[0][0].as<double>();
+}
+
+std::vector<std::string> queue_store::renew(pqxx::connection& conn, const std::string& node,
+                                            const std::vector<std::string>& ids) const {
+  std::vector<std::string> cancelled;
+  if (ids.empty())
+    return cancelled;
+  pqxx::work tx(conn);
+  auto rows =
+      tx.exec_params(renew_sql_, node, static_cast<double>(config_.lease.count()), uuid_array(ids));
+  tx.commit();
+  for (auto r : rows)
+    if (r[1].as<bool>())
+      cancelled.push_back(r[0].as<std::string>());
+  return cancelled;
+}
+
+std::vector<rescued_row> queue_store::rescue(pqxx::connection& conn, int limit) const {
+  pqxx::work tx(conn);
+  auto rows = tx.exec_params(rescue_sql_, limit, config_.max_attempts);
+  tx.commit();
+  std::vector<rescued_row> out;
+  for (auto r : rows)
+    out.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
+  return out;
+}
+
+bool queue_store::finish(pqxx::transaction_base& tx, const std::string& id, const std::string& node,
+                         int attempt, finish_kind kind, const std::string& error,
+                         double retry_delay_s, std::string* new_status) const {
+  switch (kind) {
+  case finish_kind::completed: {
+    auto r = tx.exec_params(complete_sql_, id, node, attempt);
+    if (new_status)
+      *new_status = definition_.completed;
+    return r.affected_rows() == 1;
+  }
+  case finish_kind::retry: {
+    auto r =
+        tx.exec_params(retry_sql_, id, node, attempt, error, retry_delay_s, config_.max_attempts);
+    if (r.empty())
+      return false;
+    if (new_status)
+      *new_status = r[0][0].as<std::string>();
+    return true;
+  }
+  case finish_kind::cancelled:
+    if (!cancel_sql_.empty()) {
+      auto r = tx.exec_params(cancel_sql_, id, node, attempt, error);
+      if (new_status)
+        *new_status = "Cancelled";
+      return r.affected_rows() == 1;
+    }
+    [[fallthrough]]; // entity queues have no Cancelled status: the item ends in Error
+  case finish_kind::failed: {
+    auto r = tx.exec_params(fail_sql_, id, node, attempt, error);
+    if (new_status)
+      *new_status = definition_.error;
+    return r.affected_rows() == 1;
+  }
+  }
+  return false;
+}
+
+std::vector<std::string> queue_store::release(pqxx::connection& conn,
+                                              const std::string& node) const {
+  pqxx::work tx(conn);
+  auto rows = tx.exec_params(release_sql_, node);
+  tx.commit();
+  std::vector<std::string> out;
+  for (auto r : rows)
+    out.push_back(r[0].as<std::string>());
+  return out;
+}
+
+} // namespace sky::persistence

@@ -1,0 +1,59 @@
+// The generic queue operations on one queue's table: claim, renew, rescue, finish, release.
+#pragma once
+
+#include "config/config.hpp"
+#include "config/queue_catalog.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+#include <pqxx/transaction_base>
+
+namespace sky::persistence {
+
+struct claimed_row {
+  std::string id;
+  int attempt = 0;
+  std::string payload_json;    // the whole row as JSON, so workers need no second read
+  double pickup_latency_s = 0; // from becoming due to being claimed
+};
+
+struct rescued_row {
+  std::string id;
+  std::string new_status;
+};
+
+enum class finish_kind { completed, retry, failed, cancelled };
+
+class queue_store {
+public:
+  queue_store(const config::queue_definition& definition, const config::queue_config& config);
+
+  const config::queue_definition& definition() const { return definition_; }
+
+  // Claims up to `limit` due rows in one short transaction.
+  std::vector<claimed_row> claim(pqxx::connection& conn, const std::string& node, int limit) const;
+  // Seconds until the earliest queued row is due (<= 0: due now); nullopt when none is queued.
+  std::optional<double> next_due_in(pqxx::connection& conn) const;
+  // Extends the leases of `ids`; returns those whose cancellation was requested.
+  std::vector<std::string> renew(pqxx::connection& conn, const std::string& node,
+                                 const std::vector<std::string>& ids) const;
+  std::vector<rescued_row> rescue(pqxx::connection& conn, int limit) const;
+  // Final or retry state of one item inside the caller's transaction; false when the row is no
+  // longer ours (lease lost): nothing was changed. `new_status` receives the resulting status.
+  bool finish(pqxx::transaction_base& tx, const std::string& id, const std::string& node,
+              int attempt, finish_kind kind, const std::string& error, double retry_delay_s,
+              std::string* new_status = nullptr) const;
+  // Returns every row `node` still holds to the queue without counting the attempt.
+  std::vector<std::string> release(pqxx::connection& conn, const std::string& node) const;
+
+private:
+  const config::queue_definition& definition_;
+  config::queue_config config_;
+  std::string claim_sql_, next_due_sql_, renew_sql_, rescue_sql_, complete_sql_, retry_sql_,
+      fail_sql_, release_sql_, cancel_sql_;
+};
+
+} // namespace sky::persistence
