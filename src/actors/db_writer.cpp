@@ -64,9 +64,12 @@ bool is_transient(const std::exception& e) {
 
 // One item inside its savepoint. A permanent error in the item's own writes rolls back only this
 // item, which is then retried (or ends in Error) with the reason recorded.
+double retry_seconds(const queue_context& q, int attempt) {
+  return static_cast<double>(retry_delay(attempt, {q.retry_base, q.retry_cap}).count()) / 1000;
+}
+
 void write_item(const queue_context& q, pqxx::work& tx, const work_done& d, batch_counts& c) {
-  const double delay_s =
-      d.result == outcome::retry ? static_cast<double>(retry_delay(d.attempt).count()) / 1000 : 0;
+  const double delay_s = d.result == outcome::retry ? retry_seconds(q, d.attempt) : 0;
   std::string status;
   try {
     pqxx::subtransaction item(tx, "item");
@@ -86,7 +89,7 @@ void write_item(const queue_context& q, pqxx::work& tx, const work_done& d, batc
       throw;
     spdlog::error("{}: writing the result of {} failed: {}", q.definition->name, d.id, e.what());
     pqxx::subtransaction fallback(tx, "item_error");
-    auto retry_s = static_cast<double>(retry_delay(d.attempt).count()) / 1000;
+    auto retry_s = retry_seconds(q, d.attempt);
     if (q.store->finish(fallback, d.id, q.node_id, d.attempt, persistence::finish_kind::retry,
                         std::string("result write failed: ") + e.what(), retry_s, &status))
       count(c, q, status);

@@ -23,6 +23,8 @@ struct queue_context {
   messages::queue_metrics* metrics = nullptr;
   std::string database_url;
   std::string node_id;
+  std::chrono::milliseconds retry_base{2000};
+  std::chrono::milliseconds retry_cap{600000};
   std::shared_ptr<std::atomic<int>> writer_failures; // test hook, shared by all writers
 };
 

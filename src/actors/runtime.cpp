@@ -111,6 +111,8 @@ void runtime::start() {
     ctx->database_url = s.config.database_url;
     ctx->node_id = s.config.node_id;
     ctx->writer_failures = writer_failures;
+    ctx->retry_base = s.config.retry_base;
+    ctx->retry_cap = s.config.retry_cap;
     served_queue q;
     q.context = ctx;
     q.poller = spawn_poller(*s.system, ctx);

@@ -166,6 +166,23 @@ std::vector<variable> variables() {
                int_field(1, 200, &app_config::db_pool_size)});
   v.push_back({"DRAIN_TIMEOUT_SECONDS", "20", "on SIGTERM, time allowed for in-flight work",
                seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.drain_timeout; })});
+  v.push_back({"RETRY_BACKOFF_BASE_MS", "2000",
+               "first retry delay; doubles per attempt, with jitter",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 long long ms = 0;
+                 if (auto err = parse_int(t, 1LL, 3600000LL, ms))
+                   return err;
+                 c.retry_base = std::chrono::milliseconds(ms);
+                 return std::nullopt;
+               }});
+  v.push_back({"RETRY_BACKOFF_CAP_SECONDS", "600", "longest retry delay",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 long long s = 0;
+                 if (auto err = parse_int(t, 1LL, 86400LL, s))
+                   return err;
+                 c.retry_cap = std::chrono::seconds(s);
+                 return std::nullopt;
+               }});
   v.push_back({"HTTP_MAX_BODY_BYTES", "1048576", "larger request bodies get 413",
                [](app_config& c, const std::string& t) {
                  return parse_int<std::size_t>(t, 1, 64u << 20, c.http.max_body_bytes);

@@ -75,6 +75,9 @@ struct app_config {
   bool migrate_on_start = true;
   int db_pool_size = 8;
   std::chrono::seconds drain_timeout{20};
+  // Retry delay after attempt n: base * 2^(n-1), capped, with jitter in its upper half.
+  std::chrono::milliseconds retry_base{2000};
+  std::chrono::milliseconds retry_cap{std::chrono::minutes(10)};
   http_config http;
   fetch_config fetch;
   std::string places_api_base_url = "https://maps.googleapis.com/maps/api/place";

@@ -1,0 +1,357 @@
+// The job engine end to end: real server processes, real PostgreSQL, injected faults. Every test
+// checks that nothing is lost and that no item ever ran twice at the same time.
+#include "http/jwt.hpp"
+#include "support/engine_helpers.hpp"
+#include "support/process.hpp"
+#include "support/raw_http.hpp"
+#include "support/test_database.hpp"
+
+#include <boost/json.hpp>
+#include <csignal>
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+using namespace sky;
+using namespace sky::test_support;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string bearer() {
+  return "Bearer " +
+         http::mint_token("6f1c2a4e-6b7a-4c53-9a0e-2f2d3c4b5a69", k_test_jwt_secret, 300s);
+}
+
+long long jobs_with(const std::string& url, const std::string& where) {
+  return count(url, "SELECT count(*) FROM jobs WHERE " + where);
+}
+
+void expect_each_ran_once(const std::string& log, const std::vector<std::string>& ids) {
+  auto runs = read_executions(log);
+  EXPECT_TRUE(overlapping_executions(runs).empty());
+  auto per_id = executions_per_id(runs);
+  for (const auto& id : ids)
+    EXPECT_EQ(per_id[id], 1) << id;
+}
+
+boost::json::object get_json(int port, const std::string& target) {
+  auto r = raw_exchange(port, make_request("GET", target, {{"Authorization", bearer()}}));
+  return boost::json::parse(r.body).as_object();
+}
+
+const boost::json::object& queue_named(const boost::json::object& body, std::string_view name) {
+  for (const auto& q : body.at("queues").as_array())
+    if (q.as_object().at("name").as_string() == name)
+      return q.as_object();
+  throw std::runtime_error("no queue " + std::string(name));
+}
+
+} // namespace
+
+TEST(engine, completes_every_item_exactly_once) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server = start_server(db.url(), synthetic_env(log));
+  auto ids = insert_jobs(db.url(), 500);
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 500; }, 60s));
+  EXPECT_EQ(jobs_with(db.url(), "attempts <> 1 OR locked_by IS NOT NULL OR progress <> 1 "
+                                "OR finished_at IS NULL OR result_data IS NULL"),
+            0);
+  expect_each_ran_once(log, ids);
+  auto queues = get_json(server.port, "/api/v3/queues");
+  const auto& q = queue_named(queues, "page_scrape");
+  EXPECT_EQ(q.at("state").as_string(), "running");
+  EXPECT_EQ(q.at("totals").as_object().at("completed").as_int64(), 500);
+  EXPECT_EQ(q.at("counts").as_object().at("Completed").as_int64(), 500);
+}
+
+TEST(engine, notify_wakes_an_idle_poller_long_before_its_interval) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server = start_server(
+      db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_INTERVAL_MINUTES", "30"}}));
+  // The first poll ran before "listening"; with a 30-minute interval only NOTIFY finds new work.
+  for (int i = 0; i < 5; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    insert_jobs(db.url(), 1);
+    ASSERT_TRUE(
+        eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == i + 1; }, 5s));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  }
+}
+
+TEST(engine, throwing_worker_is_replaced_and_the_item_ends_in_error_after_max_attempts) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server =
+      start_server(db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_MAX_ATTEMPTS", "3"}}));
+  auto bad = insert_jobs(db.url(), 1, R"({"fault":"throw"})");
+  auto good = insert_jobs(db.url(), 50);
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Error'") == 1; }, 30s));
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 50; }, 30s));
+  EXPECT_EQ(scalar(db.url(), "SELECT attempts FROM jobs WHERE id = '" + bad[0] + "'"), "3");
+  EXPECT_NE(scalar(db.url(), "SELECT last_error FROM jobs WHERE id = '" + bad[0] + "'")
+                .find("worker died"),
+            std::string::npos);
+  EXPECT_FALSE(
+      scalar(db.url(), "SELECT finished_at FROM jobs WHERE id = '" + bad[0] + "'").empty());
+  expect_each_ran_once(log, good);
+  auto q = queue_named(get_json(server.port, "/api/v3/queues"), "page_scrape");
+  EXPECT_EQ(q.at("totals").as_object().at("worker_restarts").as_int64(), 3);
+}
+
+TEST(engine, transient_failure_is_retried_with_backoff_and_permanent_failure_is_not) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server = start_server(db.url(), synthetic_env(log));
+  auto flaky = insert_jobs(db.url(), 10, R"({"fault":"retry_once"})");
+  auto broken = insert_jobs(db.url(), 1, R"({"fault":"fail"})");
+  ASSERT_TRUE(eventually(
+      [&] { return jobs_with(db.url(), "status IN ('Completed','Error')") == 11; }, 30s));
+  EXPECT_EQ(jobs_with(db.url(), "status = 'Completed' AND attempts = 2"), 10);
+  EXPECT_EQ(scalar(db.url(),
+                   "SELECT status::text || ':' || attempts || ':' || error FROM jobs WHERE id = '" +
+                       broken[0] + "'"),
+            "Error:1:injected permanent failure");
+  auto runs = read_executions(log);
+  EXPECT_TRUE(overlapping_executions(runs).empty());
+  EXPECT_EQ(executions_per_id(runs)[flaky[0]], 2);
+}
+
+TEST(engine, hung_worker_is_abandoned_after_its_time_limit_and_the_item_retried) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server =
+      start_server(db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_TIMEOUT_SECONDS", "1"},
+                                                 {"DRAIN_TIMEOUT_SECONDS", "2"}}));
+  auto hung = insert_jobs(db.url(), 1, R"({"fault":"hang"})"); // hangs on attempt 1 only
+  auto others = insert_jobs(db.url(), 20);
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 21; }, 30s));
+  EXPECT_EQ(scalar(db.url(), "SELECT attempts FROM jobs WHERE id = '" + hung[0] + "'"), "2");
+  expect_each_ran_once(log, others);
+  auto q = queue_named(get_json(server.port, "/api/v3/queues"), "page_scrape");
+  EXPECT_EQ(q.at("totals").as_object().at("timeouts").as_int64(), 1);
+  // The hung thread cannot be joined; shutdown still exits 0 within the drain timeout.
+  server.process->signal(SIGTERM);
+  auto code = server.process->wait_exit(20s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0);
+}
+
+TEST(engine, a_queue_whose_workers_keep_dying_pauses_while_other_queues_go_on) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server =
+      start_server(db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_MAX_ATTEMPTS", "1"}}));
+  insert_jobs(db.url(), 15, R"({"fault":"throw"})");
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto q = queue_named(get_json(server.port, "/api/v3/queues"), "page_scrape");
+        return q.at("state").as_string() == "degraded";
+      },
+      30s));
+  auto ready = raw_exchange(server.port, make_request("GET", "/ready"));
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("page_scrape"), std::string::npos);
+  // Paused: new page_scrape work waits...
+  auto waiting = insert_jobs(db.url(), 3);
+  // ...while domain_extraction still runs.
+  {
+    pqxx::connection c(db.url());
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO local_businesses (place_id, website_url, domain_extraction_status) "
+            "VALUES ('p-1', 'https://www.example.co.uk/contact', 'Queued')");
+    tx.commit();
+  }
+  ASSERT_TRUE(eventually(
+      [&] {
+        return count(db.url(), "SELECT count(*) FROM local_businesses WHERE "
+                               "domain_extraction_status = 'Completed'") == 1;
+      },
+      10s));
+  EXPECT_EQ(jobs_with(db.url(), "status = 'Queued'"), 3);
+  EXPECT_EQ(jobs_with(db.url(), "status = 'InProgress'"), 0);
+}
+
+TEST(engine, db_writer_commit_failures_are_retried_without_losing_or_repeating_work) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server = start_server(db.url(), synthetic_env(log, {{"TEST_WRITER_FAILURES", "3"}}));
+  auto ids = insert_jobs(db.url(), 100);
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 100; }, 60s));
+  EXPECT_EQ(jobs_with(db.url(), "attempts <> 1"), 0);
+  expect_each_ran_once(log, ids);
+  auto q = queue_named(get_json(server.port, "/api/v3/queues"), "page_scrape");
+  EXPECT_GE(q.at("totals").as_object().at("db_errors").as_int64(), 3);
+}
+
+TEST(engine, cancel_stops_a_queued_job_before_it_starts_and_a_running_one_at_its_next_check) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server =
+      start_server(db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "1"},
+                                                 {"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "5"}}));
+  auto running = insert_jobs(db.url(), 1, R"({"fault":"wait_cancel"})");
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'InProgress'") == 1; }, 10s));
+  auto queued = insert_jobs(db.url(), 1);
+  auto post = [&](const std::string& target) {
+    return raw_exchange(server.port, make_request("POST", target, {{"Authorization", bearer()}}));
+  };
+  auto r1 = post("/api/v3/jobs/" + queued[0] + "/cancel");
+  EXPECT_EQ(r1.status, 200) << r1.raw;
+  auto r2 = post("/api/v3/jobs/" + running[0] + "/cancel");
+  EXPECT_EQ(r2.status, 202) << r2.raw;
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Cancelled'") == 2; }, 15s));
+  auto per_id = executions_per_id(read_executions(log));
+  EXPECT_EQ(per_id.count(queued[0]), 0u) << "a cancelled queued job must never start";
+  EXPECT_EQ(post("/api/v3/jobs/" + queued[0] + "/cancel").status, 409);
+  // Retry brings a cancelled job back and it runs.
+  EXPECT_EQ(post("/api/v3/jobs/" + queued[0] + "/retry").status, 202);
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 1; }, 10s));
+  EXPECT_EQ(post("/api/v3/jobs/00000000-0000-0000-0000-000000000000/cancel").status, 404);
+  EXPECT_EQ(post("/api/v3/jobs/nope/retry").status, 400);
+}
+
+TEST(engine, sigterm_finishes_in_flight_items_and_releases_nothing_unfinished) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server =
+      start_server(db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "2"},
+                                                 {"DRAIN_TIMEOUT_SECONDS", "10"}}));
+  insert_jobs(db.url(), 20, R"({"sleep_ms":300})");
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'InProgress'") == 2; }, 10s));
+  server.process->signal(SIGTERM);
+  auto code = server.process->wait_exit(30s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(jobs_with(db.url(), "status = 'InProgress'"), 0);
+  EXPECT_GE(jobs_with(db.url(), "status = 'Completed'"), 2);
+  EXPECT_EQ(jobs_with(db.url(), "status = 'Queued' AND attempts <> 0"), 0);
+  EXPECT_EQ(jobs_with(db.url(), "status IN ('Completed', 'Queued')"), 20);
+}
+
+TEST(engine, sigterm_returns_items_that_outlive_the_drain_without_counting_the_attempt) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server =
+      start_server(db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "2"},
+                                                 {"DRAIN_TIMEOUT_SECONDS", "1"}}));
+  auto ids = insert_jobs(db.url(), 4, R"({"sleep_ms":2500})");
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'InProgress'") == 2; }, 10s));
+  server.process->signal(SIGTERM);
+  auto code = server.process->wait_exit(20s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(jobs_with(db.url(), "status = 'Queued' AND attempts = 0 AND locked_by IS NULL"), 4);
+  // A new process picks them up and finishes them.
+  auto next = start_server(db.url(), synthetic_env(log));
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 4; }, 30s));
+  EXPECT_TRUE(overlapping_executions(read_executions(log)).empty());
+}
+
+TEST(engine, kill_9_mid_batch_then_restart_finishes_every_item) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto env = synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "5"},
+                                 {"PAGE_SCRAPE_SCHEDULER_INTERVAL_MINUTES", "0.01"},
+                                 {"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "4"}});
+  std::vector<std::string> ids;
+  {
+    auto victim = start_server(db.url(), env);
+    ids = insert_jobs(db.url(), 200, R"({"sleep_ms":20})");
+    ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") >= 40; }, 30s));
+    victim.process->signal(SIGKILL);
+    victim.process->wait_exit(10s);
+  }
+  EXPECT_GT(jobs_with(db.url(), "status = 'InProgress'"), 0) << "the kill should strand some rows";
+  auto survivor = start_server(db.url(), env);
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 200; }, 60s));
+  EXPECT_EQ(jobs_with(db.url(), "locked_by IS NOT NULL"), 0);
+  auto runs = read_executions(log);
+  EXPECT_TRUE(overlapping_executions(runs).empty());
+  auto per_id = executions_per_id(runs);
+  for (const auto& id : ids)
+    EXPECT_GE(per_id[id], 1) << id;
+  auto q = queue_named(get_json(survivor.port, "/api/v3/queues"), "page_scrape");
+  EXPECT_GT(q.at("totals").as_object().at("rescued").as_int64(), 0);
+}
+
+TEST(engine, two_server_processes_on_one_database_never_share_an_item) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto a = start_server(db.url(), synthetic_env(log, {{"NODE_ID", "node-a"}}));
+  auto b = start_server(db.url(), synthetic_env(log, {{"NODE_ID", "node-b"}}));
+  auto ids = insert_jobs(db.url(), 1000, R"({"sleep_ms":2})");
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 1000; }, 90s));
+  EXPECT_EQ(jobs_with(db.url(), "attempts <> 1"), 0);
+  expect_each_ran_once(log, ids);
+  std::map<std::string, int> per_node;
+  for (const auto& e : read_executions(log))
+    ++per_node[e.node];
+  EXPECT_GT(per_node["node-a"], 0);
+  EXPECT_GT(per_node["node-b"], 0);
+}
+
+TEST(engine, server_recovers_from_a_postgresql_restart_without_being_restarted) {
+  private_cluster cluster;
+  {
+    pqxx::connection c(cluster.url());
+    pqxx::nontransaction tx(c);
+    tx.exec("CREATE DATABASE sky");
+  }
+  auto url = cluster.url("sky");
+  auto log = temp_path("exec");
+  auto server =
+      start_server(url, synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_INTERVAL_MINUTES", "0.02"}}));
+  insert_jobs(url, 300, R"({"sleep_ms":10})");
+  ASSERT_TRUE(eventually([&] { return jobs_with(url, "status = 'Completed'") >= 30; }, 30s));
+  cluster.stop();
+  std::this_thread::sleep_for(1s); // the server keeps running with the database gone
+  cluster.start();
+  ASSERT_TRUE(eventually([&] { return jobs_with(url, "status = 'Completed'") == 300; }, 90s))
+      << server.process->output().substr(0, 4000);
+  EXPECT_TRUE(overlapping_executions(read_executions(log)).empty());
+  // Work submitted after the restart is picked up through the re-established LISTEN.
+  insert_jobs(url, 1);
+  ASSERT_TRUE(eventually([&] { return jobs_with(url, "status = 'Completed'") == 301; }, 10s));
+  EXPECT_EQ(raw_exchange(server.port, make_request("GET", "/ready")).status, 200);
+}
+
+TEST(engine, domain_extraction_links_businesses_to_registrable_domains) {
+  scoped_database db;
+  auto server = start_server(db.url());
+  {
+    pqxx::connection c(db.url());
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO local_businesses (place_id, website_url, domain_extraction_status) VALUES "
+            "('a', 'https://www.shop.example.co.uk/about', 'Queued'),"
+            "('b', 'http://EXAMPLE.co.uk', 'Queued'),"
+            "('c', 'https://blog.other-site.com', 'Queued'),"
+            "('d', NULL, 'Queued'),"
+            "('e', 'not a url', 'Queued')");
+    tx.commit();
+  }
+  ASSERT_TRUE(eventually(
+      [&] {
+        return count(db.url(), "SELECT count(*) FROM local_businesses WHERE "
+                               "domain_extraction_status IN ('Completed', 'Error')") == 5;
+      },
+      20s));
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM domains"), 2);
+  EXPECT_EQ(scalar(db.url(), "SELECT d.domain FROM local_businesses b JOIN domains d ON d.id = "
+                             "b.domain_id WHERE b.place_id = 'a'"),
+            "example.co.uk");
+  EXPECT_EQ(scalar(db.url(), "SELECT d.domain FROM local_businesses b JOIN domains d ON d.id = "
+                             "b.domain_id WHERE b.place_id = 'b'"),
+            "example.co.uk");
+  EXPECT_EQ(
+      scalar(db.url(), "SELECT d.status::text FROM domains d WHERE domain = 'other-site.com'"),
+      "pending");
+  EXPECT_EQ(
+      scalar(db.url(),
+             "SELECT domain_extraction_status::text FROM local_businesses WHERE place_id = 'd'"),
+      "Error");
+  EXPECT_FALSE(
+      scalar(db.url(), "SELECT domain_extraction_error FROM local_businesses WHERE place_id = 'e'")
+          .empty());
+}

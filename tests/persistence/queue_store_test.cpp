@@ -1,0 +1,227 @@
+// queue_store against a real PostgreSQL: claims, fencing, rescue, release, concurrency.
+#include "config/config.hpp"
+#include "config/queue_catalog.hpp"
+#include "persistence/migrator.hpp"
+#include "persistence/queue_store.hpp"
+#include "support/engine_helpers.hpp"
+#include "support/test_database.hpp"
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+#include <set>
+#include <thread>
+
+using namespace sky;
+using namespace sky::test_support;
+
+namespace {
+
+struct fixture {
+  scoped_database db;
+  pqxx::connection conn{db.url()};
+  config::queue_config qc;
+  persistence::queue_store store;
+
+  fixture() : store(*config::find_queue_definition("page_scrape"), make_config()) {
+    persistence::migrate(conn);
+  }
+  static config::queue_config make_config() {
+    config::queue_config c;
+    c.name = "page_scrape";
+    c.lease = std::chrono::seconds(30);
+    c.max_attempts = 2;
+    return c;
+  }
+};
+
+} // namespace
+
+TEST(queue_store, claims_at_most_the_limit_and_marks_rows) {
+  fixture f;
+  insert_jobs(f.db.url(), 7);
+  insert_jobs(f.db.url(), 3, "{}", "email_scan"); // another queue on the same table
+  auto rows = f.store.claim(f.conn, "node-1", 5);
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[0].attempt, 1);
+  EXPECT_NE(rows[0].payload_json.find("\"job_type\": \"page_scrape\""), std::string::npos);
+  EXPECT_EQ(count(f.db.url(),
+                  "SELECT count(*) FROM jobs WHERE status = 'InProgress' AND "
+                  "locked_by = 'node-1' AND lease_expires_at > now() + interval '20 s'"),
+            5);
+  EXPECT_EQ(f.store.claim(f.conn, "node-1", 5).size(), 2u);
+  EXPECT_TRUE(f.store.claim(f.conn, "node-1", 5).empty());
+  EXPECT_EQ(count(f.db.url(),
+                  "SELECT count(*) FROM jobs WHERE job_type = 'email_scan' AND status = 'Queued'"),
+            3);
+}
+
+TEST(queue_store, rows_waiting_for_backoff_are_not_claimed_until_due) {
+  fixture f;
+  insert_jobs(f.db.url(), 1);
+  f.conn.prepare("x", "UPDATE jobs SET next_attempt_at = now() + interval '1 hour'");
+  {
+    pqxx::work tx(f.conn);
+    tx.exec_prepared("x");
+    tx.commit();
+  }
+  EXPECT_TRUE(f.store.claim(f.conn, "n", 10).empty());
+  auto due = f.store.next_due_in(f.conn);
+  ASSERT_TRUE(due);
+  EXPECT_GT(*due, 3500);
+}
+
+TEST(queue_store, concurrent_claims_never_return_the_same_row) {
+  fixture f;
+  insert_jobs(f.db.url(), 2000);
+  std::vector<std::vector<std::string>> claimed(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      pqxx::connection c(f.db.url());
+      for (;;) {
+        auto rows = f.store.claim(c, "node-" + std::to_string(t), 37);
+        if (rows.empty())
+          break;
+        for (auto& r : rows)
+          claimed[t].push_back(r.id);
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  std::set<std::string> all;
+  std::size_t total = 0;
+  for (auto& v : claimed) {
+    total += v.size();
+    all.insert(v.begin(), v.end());
+  }
+  EXPECT_EQ(total, 2000u);
+  EXPECT_EQ(all.size(), 2000u);
+}
+
+TEST(queue_store, finish_is_fenced_on_holder_and_attempt) {
+  fixture f;
+  insert_jobs(f.db.url(), 1);
+  auto row = f.store.claim(f.conn, "node-1", 1).at(0);
+  pqxx::work tx(f.conn);
+  EXPECT_FALSE(f.store.finish(tx, row.id, "node-2", row.attempt,
+                              persistence::finish_kind::completed, "", 0));
+  EXPECT_FALSE(f.store.finish(tx, row.id, "node-1", row.attempt + 1,
+                              persistence::finish_kind::completed, "", 0));
+  std::string status;
+  EXPECT_TRUE(f.store.finish(tx, row.id, "node-1", row.attempt, persistence::finish_kind::completed,
+                             "", 0, &status));
+  EXPECT_EQ(status, "Completed");
+  // A replay of the same commit (e.g. after an in-doubt error) changes nothing.
+  EXPECT_FALSE(f.store.finish(tx, row.id, "node-1", row.attempt,
+                              persistence::finish_kind::completed, "", 0));
+  tx.commit();
+}
+
+TEST(queue_store, retry_requeues_with_backoff_until_attempts_are_spent) {
+  fixture f; // max_attempts = 2
+  insert_jobs(f.db.url(), 1);
+  auto first = f.store.claim(f.conn, "n", 1).at(0);
+  std::string status;
+  {
+    pqxx::work tx(f.conn);
+    ASSERT_TRUE(f.store.finish(tx, first.id, "n", 1, persistence::finish_kind::retry, "flaky", 0.0,
+                               &status));
+    tx.commit();
+  }
+  EXPECT_EQ(status, "Queued");
+  EXPECT_EQ(scalar(f.db.url(), "SELECT last_error FROM jobs"), "flaky");
+  auto second = f.store.claim(f.conn, "n", 1).at(0);
+  EXPECT_EQ(second.attempt, 2);
+  {
+    pqxx::work tx(f.conn);
+    ASSERT_TRUE(f.store.finish(tx, second.id, "n", 2, persistence::finish_kind::retry,
+                               "flaky again", 60, &status));
+    tx.commit();
+  }
+  EXPECT_EQ(status, "Error");
+}
+
+TEST(queue_store, rescue_returns_expired_leases_and_errors_exhausted_rows) {
+  fixture f;
+  insert_jobs(f.db.url(), 2);
+  auto rows = f.store.claim(f.conn, "dead-node", 2);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(f.store.rescue(f.conn, 100).empty()) << "leases are still valid";
+  {
+    pqxx::work tx(f.conn);
+    tx.exec("UPDATE jobs SET lease_expires_at = now() - interval '1 s'");
+    tx.exec("UPDATE jobs SET attempts = 2 WHERE id = '" + rows[1].id + "'");
+    tx.commit();
+  }
+  auto rescued = f.store.rescue(f.conn, 100);
+  ASSERT_EQ(rescued.size(), 2u);
+  EXPECT_EQ(scalar(f.db.url(), "SELECT status::text FROM jobs WHERE id = '" + rows[0].id + "'"),
+            "Queued");
+  EXPECT_EQ(scalar(f.db.url(), "SELECT status::text FROM jobs WHERE id = '" + rows[1].id + "'"),
+            "Error");
+  EXPECT_NE(scalar(f.db.url(), "SELECT last_error FROM jobs WHERE id = '" + rows[0].id + "'")
+                .find("dead-node"),
+            std::string::npos);
+}
+
+TEST(queue_store, renew_extends_leases_and_reports_cancellation_requests) {
+  fixture f;
+  insert_jobs(f.db.url(), 2);
+  auto rows = f.store.claim(f.conn, "n", 2);
+  {
+    pqxx::work tx(f.conn);
+    tx.exec("UPDATE jobs SET lease_expires_at = now() + interval '1 s'");
+    tx.exec("UPDATE jobs SET cancel_requested = true WHERE id = '" + rows[0].id + "'");
+    tx.commit();
+  }
+  auto cancelled = f.store.renew(f.conn, "n", {rows[0].id, rows[1].id});
+  ASSERT_EQ(cancelled.size(), 1u);
+  EXPECT_EQ(cancelled[0], rows[0].id);
+  EXPECT_EQ(count(f.db.url(),
+                  "SELECT count(*) FROM jobs WHERE lease_expires_at > now() + interval '20 s'"),
+            2);
+  EXPECT_TRUE(f.store.renew(f.conn, "other-node", {rows[0].id}).empty());
+}
+
+TEST(queue_store, release_returns_held_rows_without_counting_the_attempt) {
+  fixture f;
+  insert_jobs(f.db.url(), 3);
+  f.store.claim(f.conn, "leaving", 2);
+  auto released = f.store.release(f.conn, "leaving");
+  EXPECT_EQ(released.size(), 2u);
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM jobs WHERE status = 'Queued' AND attempts = 0 "
+                              "AND locked_by IS NULL"),
+            3);
+}
+
+TEST(queue_store, every_queue_renders_and_runs_its_statements) {
+  fixture f;
+  for (const auto& def : config::queue_definitions()) {
+    config::queue_config qc;
+    persistence::queue_store store(def, qc);
+    EXPECT_NO_THROW(store.claim(f.conn, "n", 1)) << def.name;
+    EXPECT_NO_THROW(store.rescue(f.conn, 1)) << def.name;
+    EXPECT_NO_THROW(store.release(f.conn, "n")) << def.name;
+    EXPECT_NO_THROW(store.next_due_in(f.conn)) << def.name;
+  }
+}
+
+TEST(queue_store, claim_is_an_index_scan) {
+  fixture f;
+  {
+    pqxx::work tx(f.conn);
+    tx.exec("INSERT INTO jobs (job_type, status) SELECT 'page_scrape', 'Completed' FROM "
+            "generate_series(1, 20000)");
+    tx.exec("ANALYZE jobs");
+    tx.commit();
+  }
+  insert_jobs(f.db.url(), 5);
+  pqxx::nontransaction tx(f.conn);
+  std::string plan;
+  for (auto r :
+       tx.exec("EXPLAIN SELECT id FROM jobs WHERE status = 'Queued' AND job_type = "
+               "'page_scrape' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT 10 "
+               "FOR UPDATE SKIP LOCKED"))
+    plan += std::string(r[0].c_str()) + "\n";
+  EXPECT_NE(plan.find("jobs_queued_idx"), std::string::npos) << plan;
+}

@@ -1,0 +1,156 @@
+// Engine test helpers.
+#include "support/engine_helpers.hpp"
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <netinet/in.h>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace sky::test_support {
+
+std::vector<std::string> insert_jobs(const std::string& url, int n, const std::string& params_json,
+                                     const std::string& job_type) {
+  pqxx::connection c(url);
+  pqxx::work tx(c);
+  auto rows = tx.exec_params("INSERT INTO jobs (job_type, params) SELECT $1, $2::jsonb FROM "
+                             "generate_series(1, $3) RETURNING id::text",
+                             job_type, params_json, n);
+  tx.commit();
+  std::vector<std::string> ids;
+  for (auto r : rows)
+    ids.push_back(r[0].as<std::string>());
+  return ids;
+}
+
+std::string scalar(const std::string& url, const std::string& sql) {
+  pqxx::connection c(url);
+  pqxx::nontransaction tx(c);
+  auto r = tx.exec(sql);
+  if (r.empty() || r[0][0].is_null())
+    return "";
+  return r[0][0].c_str();
+}
+
+long long count(const std::string& url, const std::string& sql) {
+  auto v = scalar(url, sql);
+  return v.empty() ? 0 : std::stoll(v);
+}
+
+bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    try {
+      if (predicate())
+        return true;
+    } catch (const std::exception&) {
+      // the database may be restarting in fault tests; keep asking until the deadline
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+}
+
+std::vector<execution> read_executions(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<execution> out;
+  execution e;
+  while (in >> e.id >> e.start_ns >> e.end_ns >> e.node)
+    out.push_back(e);
+  return out;
+}
+
+std::vector<std::string> overlapping_executions(const std::vector<execution>& executions) {
+  std::map<std::string, std::vector<const execution*>> by_id;
+  for (const auto& e : executions)
+    by_id[e.id].push_back(&e);
+  std::vector<std::string> out;
+  for (auto& [id, list] : by_id)
+    for (std::size_t i = 0; i < list.size(); ++i)
+      for (std::size_t j = i + 1; j < list.size(); ++j)
+        if (list[i]->start_ns < list[j]->end_ns && list[j]->start_ns < list[i]->end_ns)
+          out.push_back(id);
+  return out;
+}
+
+std::map<std::string, int> executions_per_id(const std::vector<execution>& executions) {
+  std::map<std::string, int> out;
+  for (const auto& e : executions)
+    ++out[e.id];
+  return out;
+}
+
+std::string temp_path(const std::string& stem) {
+  static std::atomic<int> n{0};
+  return "/tmp/sky_" + stem + "_" + std::to_string(getpid()) + "_" + std::to_string(n++);
+}
+
+std::map<std::string, std::string> synthetic_env(const std::string& execution_log,
+                                                 std::map<std::string, std::string> extra) {
+  std::map<std::string, std::string> env{{"TEST_SYNTHETIC_HANDLERS", "true"},
+                                         {"TEST_EXECUTION_LOG", execution_log},
+                                         {"RETRY_BACKOFF_BASE_MS", "50"},
+                                         {"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "8"},
+                                         {"PAGE_SCRAPE_SCHEDULER_BATCH_SIZE", "50"}};
+  for (auto& [k, v] : extra)
+    env[k] = v;
+  return env;
+}
+
+namespace {
+
+int run_shell(const std::string& script) {
+  std::string cmd =
+      "bash -c 'source \"" SCRAPERSKY_SOURCE_DIR "/scripts/lib.sh\" && " + script + "'";
+  return std::system(cmd.c_str());
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+} // namespace
+
+private_cluster::private_cluster() {
+  char tmpl[] = "/tmp/sky_private_pg_XXXXXX";
+  if (!mkdtemp(tmpl))
+    throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  port_ = free_port();
+  start();
+}
+
+private_cluster::~private_cluster() {
+  stop();
+  run_shell("rm -rf " + dir_);
+}
+
+void private_cluster::start() {
+  if (run_shell("SKY_PG_FSYNC=off sky_pg_start " + dir_ + " " + std::to_string(port_)) != 0)
+    throw std::runtime_error("could not start a private cluster in " + dir_);
+}
+
+void private_cluster::stop() {
+  run_shell("sky_pg_stop " + dir_);
+}
+
+std::string private_cluster::url(const std::string& database) const {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + database;
+}
+
+} // namespace sky::test_support
