@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
+#include <unordered_map>
 
 namespace sky::actors {
 namespace {
@@ -68,33 +69,71 @@ double retry_seconds(const queue_context& q, int attempt) {
   return static_cast<double>(retry_delay(attempt, {q.retry_base, q.retry_cap}).count()) / 1000;
 }
 
+persistence::finish_request request_for(const queue_context& q, const work_done& d) {
+  return {d.id, d.attempt, kind_of(d.result), d.error,
+          d.result == outcome::retry ? retry_seconds(q, d.attempt) : 0.0};
+}
+
+// Fast path: one statement per outcome kind and one handler write for the whole batch.
+void write_batch(const queue_context& q, pqxx::work& tx, const std::vector<work_done>& items,
+                 std::size_t n, batch_counts& c) {
+  std::vector<persistence::finish_request> requests;
+  requests.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    requests.push_back(request_for(q, items[i]));
+  auto applied = q.store->finish_many(tx, q.node_id, requests);
+  std::unordered_map<std::string_view, std::string_view> status_of;
+  for (const auto& a : applied)
+    status_of.emplace(a.id, a.new_status);
+  std::vector<workflows::written_item> written;
+  written.reserve(applied.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    auto it = status_of.find(items[i].id);
+    if (it == status_of.end()) {
+      ++c.stale; // the lease was lost and the row re-claimed: this attempt's result is void
+      continue;
+    }
+    written.push_back({&items[i], std::string(it->second)});
+    count(c, q, written.back().status);
+  }
+  if (q.handler && q.handler->write)
+    q.handler->write(tx, written);
+}
+
+// Slow path, after the fast path hit a permanent error: each item in its own savepoint, so a
+// faulty item is rolled back alone and retried (or ends in Error) with the reason recorded.
 void write_item(const queue_context& q, pqxx::work& tx, const work_done& d, batch_counts& c) {
-  const double delay_s = d.result == outcome::retry ? retry_seconds(q, d.attempt) : 0;
   std::string status;
   try {
     pqxx::subtransaction item(tx, "item");
-    bool ours = q.store->finish(item, d.id, q.node_id, d.attempt, kind_of(d.result), d.error,
-                                delay_s, &status);
+    auto r = request_for(q, d);
+    bool ours = q.store->finish(item, d.id, q.node_id, d.attempt, r.kind, d.error,
+                                r.retry_delay_s, &status);
     if (ours && q.handler && q.handler->write)
-      q.handler->write(item, d, status);
+      q.handler->write(item, {{&d, status}});
     item.commit();
     if (!ours) {
-      ++c.stale; // the lease was lost and the row re-claimed: this attempt's result is void
+      ++c.stale;
       return;
     }
     count(c, q, status);
-    return;
   } catch (const std::exception& e) {
     if (is_transient(e))
       throw;
     spdlog::error("{}: writing the result of {} failed: {}", q.definition->name, d.id, e.what());
     pqxx::subtransaction fallback(tx, "item_error");
-    auto retry_s = retry_seconds(q, d.attempt);
     if (q.store->finish(fallback, d.id, q.node_id, d.attempt, persistence::finish_kind::retry,
-                        std::string("result write failed: ") + e.what(), retry_s, &status))
+                        std::string("result write failed: ") + e.what(),
+                        retry_seconds(q, d.attempt), &status))
       count(c, q, status);
     fallback.commit();
   }
+}
+
+void commit_or_throw(writer_state& s, pqxx::work& tx) {
+  if (s.q->writer_failures && s.q->writer_failures->fetch_sub(1) > 0)
+    throw pqxx::broken_connection("injected: connection lost before commit");
+  tx.commit();
 }
 
 void flush(writer_actor* self) {
@@ -106,12 +145,25 @@ void flush(writer_actor* self) {
     if (!s.conn)
       s.conn = std::make_unique<pqxx::connection>(s.q->database_url);
     batch_counts c;
-    pqxx::work tx(*s.conn);
-    for (std::size_t i = 0; i < n; ++i)
-      write_item(*s.q, tx, s.buffer[i], c);
-    if (s.q->writer_failures && s.q->writer_failures->fetch_sub(1) > 0)
-      throw pqxx::broken_connection("injected: connection lost before commit");
-    tx.commit();
+    bool fast = true;
+    try {
+      pqxx::work tx(*s.conn);
+      write_batch(*s.q, tx, s.buffer, n, c);
+      commit_or_throw(s, tx);
+    } catch (const std::exception& e) {
+      if (is_transient(e))
+        throw;
+      spdlog::warn("{}: batch write failed ({}); isolating items", s.q->definition->name,
+                   e.what());
+      fast = false;
+    }
+    if (!fast) {
+      c = {};
+      pqxx::work tx(*s.conn);
+      for (std::size_t i = 0; i < n; ++i)
+        write_item(*s.q, tx, s.buffer[i], c);
+      commit_or_throw(s, tx);
+    }
     std::vector<std::string> ids;
     ids.reserve(n);
     for (std::size_t i = 0; i < n; ++i)

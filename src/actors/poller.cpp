@@ -67,11 +67,14 @@ void poll(poller_actor* self) {
   auto& s = self->state;
   if (!s.pool || s.paused || s.draining)
     return;
-  if (s.credits <= 0) {
+  // Claimed rows not yet committed are bounded, so a slow writer slows claiming down.
+  const int max_held = s.q->config.max_instances + 2 * s.q->config.batch_size;
+  const int limit = std::min({s.credits, s.q->config.batch_size,
+                              max_held - static_cast<int>(s.held.size())});
+  if (limit <= 0) {
     s.want_more = true;
     return;
   }
-  const int limit = std::min(s.credits, s.q->config.batch_size);
   std::vector<persistence::claimed_row> rows;
   if (!with_db(self, "claim",
                [&](pqxx::connection& c) { rows = s.q->store->claim(c, s.q->node_id, limit); }))
@@ -141,13 +144,20 @@ caf::behavior poller(poller_actor* self, queue_context_ptr q) {
         poll(self);
       },
       [=](credit_atom, std::uint32_t n) {
-        self->state.credits += static_cast<int>(n);
-        if (self->state.want_more)
+        auto& s = self->state;
+        s.credits += static_cast<int>(n);
+        // Under load, credits trickle back one by one; claiming each alone would cost a
+        // transaction per row. Wait for a useful batch unless the pool is about to run dry.
+        const int useful = std::max(1, std::min(s.q->config.batch_size, s.q->config.max_instances) / 2);
+        if (s.want_more && (s.credits >= useful || s.credits >= s.q->config.max_instances))
           poll(self);
       },
       [=](committed_atom, const std::vector<std::string>& ids) {
+        auto& s = self->state;
         for (const auto& id : ids)
-          self->state.held.erase(id);
+          s.held.erase(id);
+        if (s.want_more && s.credits > 0)
+          poll(self);
       },
       [=](renew_atom) {
         auto& s = self->state;

@@ -1,20 +1,13 @@
 // queue_store: renders the queue templates once and runs them with bound parameters.
 #include "persistence/queue_store.hpp"
 
+#include "persistence/pg_array.hpp"
 #include "persistence/queue_sql.hpp"
 
 #include <pqxx/pqxx>
 
 namespace sky::persistence {
 namespace {
-
-std::string uuid_array(const std::vector<std::string>& ids) {
-  // A PostgreSQL array literal, bound as one parameter; ids are UUIDs we claimed ourselves.
-  std::string out = "{";
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    out += (i ? "," : "") + ids[i];
-  return out + "}";
-}
 
 } // namespace
 
@@ -30,7 +23,13 @@ queue_store::queue_store(const config::queue_definition& definition,
       fail_sql_(render_queue_query("queue_fail", definition)),
       release_sql_(render_queue_query("queue_release", definition)),
       cancel_sql_(definition.job_type.empty() ? std::string()
-                                              : render_queue_query("queue_cancel", definition)) {}
+                                              : render_queue_query("queue_cancel", definition)),
+      complete_many_sql_(render_queue_query("queue_complete_many", definition)),
+      retry_many_sql_(render_queue_query("queue_retry_many", definition)),
+      fail_many_sql_(render_queue_query("queue_fail_many", definition)),
+      cancel_many_sql_(definition.job_type.empty()
+                           ? std::string()
+                           : render_queue_query("queue_cancel_many", definition)) {}
 
 std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::string& node,
                                             int limit) const {
@@ -60,7 +59,7 @@ std::vector<std::string> queue_store::renew(pqxx::connection& conn, const std::s
     return cancelled;
   pqxx::work tx(conn);
   auto rows =
-      tx.exec_params(renew_sql_, node, static_cast<double>(config_.lease.count()), uuid_array(ids));
+      tx.exec_params(renew_sql_, node, static_cast<double>(config_.lease.count()), text_array(ids));
   tx.commit();
   for (auto r : rows)
     if (r[1].as<bool>())
@@ -113,6 +112,45 @@ bool queue_store::finish(pqxx::transaction_base& tx, const std::string& id, cons
   }
   }
   return false;
+}
+
+std::vector<finish_applied> queue_store::finish_many(pqxx::transaction_base& tx,
+                                                    const std::string& node,
+                                                    const std::vector<finish_request>& items) const {
+  std::vector<finish_applied> applied;
+  auto run = [&](finish_kind kind, const std::string& sql) {
+    std::vector<std::string> ids, errors;
+    std::vector<int> attempts;
+    std::vector<double> delays;
+    for (const auto& it : items) {
+      auto k = it.kind == finish_kind::cancelled && cancel_many_sql_.empty() ? finish_kind::failed
+                                                                              : it.kind;
+      if (k != kind)
+        continue;
+      ids.push_back(it.id);
+      attempts.push_back(it.attempt);
+      errors.push_back(it.error);
+      delays.push_back(it.retry_delay_s);
+    }
+    if (ids.empty())
+      return;
+    pqxx::result rows;
+    if (kind == finish_kind::completed)
+      rows = tx.exec_params(sql, text_array(ids), int_array(attempts), node);
+    else if (kind == finish_kind::retry)
+      rows = tx.exec_params(sql, text_array(ids), int_array(attempts), node, text_array(errors),
+                            double_array(delays), config_.max_attempts);
+    else
+      rows = tx.exec_params(sql, text_array(ids), int_array(attempts), node, text_array(errors));
+    for (auto r : rows)
+      applied.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
+  };
+  run(finish_kind::completed, complete_many_sql_);
+  run(finish_kind::retry, retry_many_sql_);
+  run(finish_kind::failed, fail_many_sql_);
+  if (!cancel_many_sql_.empty())
+    run(finish_kind::cancelled, cancel_many_sql_);
+  return applied;
 }
 
 std::vector<std::string> queue_store::release(pqxx::connection& conn,

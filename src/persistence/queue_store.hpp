@@ -27,6 +27,19 @@ struct rescued_row {
 
 enum class finish_kind { completed, retry, failed, cancelled };
 
+struct finish_request {
+  std::string id;
+  int attempt = 0;
+  finish_kind kind = finish_kind::completed;
+  std::string error;
+  double retry_delay_s = 0;
+};
+
+struct finish_applied {
+  std::string id;
+  std::string new_status;
+};
+
 class queue_store {
 public:
   queue_store(const config::queue_definition& definition, const config::queue_config& config);
@@ -46,6 +59,10 @@ public:
   bool finish(pqxx::transaction_base& tx, const std::string& id, const std::string& node,
               int attempt, finish_kind kind, const std::string& error, double retry_delay_s,
               std::string* new_status = nullptr) const;
+  // The same for many items, one statement per kind present. Returns the rows that were still
+  // ours, with their new status; the others were fenced out and are untouched.
+  std::vector<finish_applied> finish_many(pqxx::transaction_base& tx, const std::string& node,
+                                          const std::vector<finish_request>& items) const;
   // Returns every row `node` still holds to the queue without counting the attempt.
   std::vector<std::string> release(pqxx::connection& conn, const std::string& node) const;
 
@@ -53,7 +70,8 @@ private:
   const config::queue_definition& definition_;
   config::queue_config config_;
   std::string claim_sql_, next_due_sql_, renew_sql_, rescue_sql_, complete_sql_, retry_sql_,
-      fail_sql_, release_sql_, cancel_sql_;
+      fail_sql_, release_sql_, cancel_sql_, complete_many_sql_,
+      retry_many_sql_, fail_many_sql_, cancel_many_sql_;
 };
 
 } // namespace sky::persistence

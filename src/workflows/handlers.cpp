@@ -2,6 +2,7 @@
 #include "workflows/handlers.hpp"
 
 #include "config/config.hpp"
+#include "persistence/pg_array.hpp"
 #include "persistence/sql_catalog.hpp"
 #include "scrape/domain_rules.hpp"
 
@@ -45,17 +46,18 @@ queue_handler domain_extraction() {
       return handler_result::failed("no registrable domain in website URL: " + website);
     return handler_result::completed(json::serialize(json::object{{"domain", *domain}}));
   };
-  h.write = [](pqxx::transaction_base& tx, const messages::work_done& done,
-               const std::string& new_status) {
-    if (done.result == outcome::completed) {
-      auto domain = json::parse(done.result_json).as_object().at("domain").as_string();
-      auto domain_id = tx.exec_params(persistence::query("domains_upsert_for_business"),
-                                      std::string(domain), done.id)[0][0]
-                           .as<std::string>();
-      tx.exec_params(persistence::query("local_businesses_link_domain"), done.id, domain_id);
-    } else if (new_status == "Error") {
-      tx.exec_params(persistence::query("local_businesses_record_extraction_error"), done.id,
-                     done.error);
+  h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
+    for (const auto& [done, status] : items) {
+      if (done->result == outcome::completed) {
+        auto domain = json::parse(done->result_json).as_object().at("domain").as_string();
+        auto domain_id = tx.exec_params(persistence::query("domains_upsert_for_business"),
+                                        std::string(domain), done->id)[0][0]
+                             .as<std::string>();
+        tx.exec_params(persistence::query("local_businesses_link_domain"), done->id, domain_id);
+      } else if (status == "Error") {
+        tx.exec_params(persistence::query("local_businesses_record_extraction_error"), done->id,
+                       done->error);
+      }
     }
   };
   return h;
@@ -116,21 +118,27 @@ queue_handler synthetic_job(std::string execution_log, std::string node) {
     return finish(handler_result::completed(
         json::serialize(json::object{{"node", node}, {"attempt", ctx.item.attempt}})));
   };
-  h.write = write_job_outcome;
+  h.write = write_job_outcomes;
   return h;
 }
 
 } // namespace
 
-void write_job_outcome(pqxx::transaction_base& tx, const messages::work_done& done,
-                       const std::string& new_status) {
-  std::optional<std::string> result;
-  if (!done.result_json.empty())
-    result = done.result_json;
-  std::optional<std::string> error;
-  if (!done.error.empty())
-    error = done.error;
-  tx.exec_params(persistence::query("jobs_record_outcome"), done.id, result, new_status, error);
+void write_job_outcomes(pqxx::transaction_base& tx, const std::vector<written_item>& items) {
+  if (items.empty())
+    return;
+  std::vector<std::string> ids, statuses;
+  std::vector<std::optional<std::string>> results, errors;
+  for (const auto& [done, status] : items) {
+    ids.push_back(done->id);
+    statuses.push_back(status);
+    results.push_back(done->result_json.empty() ? std::nullopt
+                                                : std::optional<std::string>(done->result_json));
+    errors.push_back(done->error.empty() ? std::nullopt : std::optional<std::string>(done->error));
+  }
+  tx.exec_params(persistence::query("jobs_record_outcomes"), persistence::text_array(ids),
+                 persistence::text_array(results), persistence::text_array(statuses),
+                 persistence::text_array(errors));
 }
 
 handler_table production_handlers(const config::app_config&) {

@@ -18,7 +18,6 @@ handler_table production_handlers(const config::app_config& config);
 handler_table test_handlers(const config::app_config& config, std::string execution_log);
 
 // Shared by job queues: result_data, progress, error and finished_at follow the new status.
-void write_job_outcome(pqxx::transaction_base& tx, const messages::work_done& done,
-                       const std::string& new_status);
+void write_job_outcomes(pqxx::transaction_base& tx, const std::vector<written_item>& items);
 
 } // namespace sky::workflows

@@ -35,13 +35,18 @@ struct handler_result {
   }
 };
 
+// An item whose new status was written (it was still ours), with that status.
+struct written_item {
+  const messages::work_done* done;
+  std::string status;
+};
+
 struct queue_handler {
   std::function<handler_result(handler_context&)> work;
-  // Called after the row's status was changed (fenced), with the status it now has; writes the
-  // item's results. An exception rolls back this item alone.
-  std::function<void(pqxx::transaction_base&, const messages::work_done&,
-                     const std::string& new_status)>
-      write;
+  // Writes the results of items whose status was just changed, in the writer's transaction.
+  // Called for a whole batch first; if it throws, the writer repeats the batch one item per
+  // savepoint so that only the faulty item is rolled back.
+  std::function<void(pqxx::transaction_base&, const std::vector<written_item>&)> write;
 };
 
 // By queue name; a queue without an entry is not polled by this process.

@@ -85,3 +85,44 @@ UPDATE {table}
 SET {status} = 'Cancelled', {last_error} = $4, {locked_by} = NULL, {lease_expires_at} = NULL,
     updated_at = now()
 WHERE id = $1::uuid AND {locked_by} = $2 AND {attempts} = $3 AND {status} = '{processing}'
+
+-- Set-based variants used by the db_writer's fast path: one statement for a whole batch.
+-- Arrays are bound parameters; rows whose fence does not match are simply not returned.
+
+-- name: queue_complete_many
+-- $1 ids uuid[], $2 attempts int[], $3 node
+UPDATE {table} AS t
+SET {status} = '{completed}', {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
+    updated_at = now()
+FROM unnest($1::uuid[], $2::int[]) AS d(id, attempt)
+WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
+RETURNING t.id::text, t.{status}::text
+
+-- name: queue_retry_many
+-- $1 ids, $2 attempts, $3 node, $4 errors text[], $5 delays float8[], $6 default max attempts
+UPDATE {table} AS t
+SET {status} = (CASE WHEN t.{attempts} >= coalesce(t.{max_attempts}, $6) THEN '{error}'
+                     ELSE '{queued}' END)::{status_type},
+    {last_error} = d.error, {next_attempt_at} = now() + make_interval(secs => d.delay),
+    {locked_by} = NULL, {lease_expires_at} = NULL, updated_at = now()
+FROM unnest($1::uuid[], $2::int[], $4::text[], $5::float8[]) AS d(id, attempt, error, delay)
+WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
+RETURNING t.id::text, t.{status}::text
+
+-- name: queue_fail_many
+-- $1 ids, $2 attempts, $3 node, $4 errors text[]
+UPDATE {table} AS t
+SET {status} = '{error}', {last_error} = d.error, {locked_by} = NULL, {lease_expires_at} = NULL,
+    updated_at = now()
+FROM unnest($1::uuid[], $2::int[], $4::text[]) AS d(id, attempt, error)
+WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
+RETURNING t.id::text, t.{status}::text
+
+-- name: queue_cancel_many
+-- Job queues only. $1 ids, $2 attempts, $3 node, $4 reasons text[]
+UPDATE {table} AS t
+SET {status} = 'Cancelled', {last_error} = d.error, {locked_by} = NULL, {lease_expires_at} = NULL,
+    updated_at = now()
+FROM unnest($1::uuid[], $2::int[], $4::text[]) AS d(id, attempt, error)
+WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
+RETURNING t.id::text, t.{status}::text

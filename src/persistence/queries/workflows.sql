@@ -1,13 +1,14 @@
 -- Result writes of the workflow handlers. Each runs inside its item's savepoint.
 
--- name: jobs_record_outcome
--- $1 id, $2 result json (nullable), $3 new status text, $4 error (nullable)
-UPDATE jobs
-SET result_data = coalesce($2::jsonb, result_data),
-    progress = CASE WHEN $3 = 'Completed' THEN 1 ELSE progress END,
-    error = $4,
-    finished_at = CASE WHEN $3 IN ('Completed', 'Error', 'Cancelled') THEN now() END
-WHERE id = $1::uuid
+-- name: jobs_record_outcomes
+-- $1 ids uuid[], $2 results text[] (NULL: keep), $3 new statuses text[], $4 errors text[]
+UPDATE jobs AS j
+SET result_data = coalesce(d.result::jsonb, j.result_data),
+    progress = CASE WHEN d.status = 'Completed' THEN 1 ELSE j.progress END,
+    error = d.error,
+    finished_at = CASE WHEN d.status IN ('Completed', 'Error', 'Cancelled') THEN now() END
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS d(id, result, status, error)
+WHERE j.id = d.id
 
 -- name: domains_upsert_for_business
 -- $1 domain, $2 local business id
