@@ -8,6 +8,8 @@ function(embed_sql)
     list(SORT files)
     get_filename_component(kind "${dir}" NAME)
     foreach(file IN LISTS files)
+      # Editing a .sql file must re-run the embedding, not only adding or removing one.
+      set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${file}")
       get_filename_component(name "${file}" NAME)
       file(READ "${file}" text)
       string(APPEND entries "  {\"${kind}/${name}\", R\"sky_sql(${text})sky_sql\"},\n")

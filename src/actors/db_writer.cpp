@@ -70,8 +70,12 @@ double retry_seconds(const queue_context& q, int attempt) {
 }
 
 persistence::finish_request request_for(const queue_context& q, const work_done& d) {
-  return {d.id, d.attempt, kind_of(d.result), d.error,
-          d.result == outcome::retry ? retry_seconds(q, d.attempt) : 0.0};
+  return {d.id,
+          d.attempt,
+          kind_of(d.result),
+          d.error,
+          d.result == outcome::retry ? retry_seconds(q, d.attempt) : 0.0,
+          d.result_json};
 }
 
 // Fast path: one statement per outcome kind and one handler write for the whole batch.
@@ -100,18 +104,25 @@ void write_batch(const queue_context& q, pqxx::work& tx, const std::vector<work_
     q.handler->write(tx, written);
 }
 
-// Slow path, after the fast path hit a permanent error: each item in its own savepoint, so a
-// faulty item is rolled back alone and retried (or ends in Error) with the reason recorded.
-void write_item(const queue_context& q, pqxx::work& tx, const work_done& d, batch_counts& c) {
+void commit_or_throw(writer_state& s, pqxx::work& tx) {
+  if (s.q->writer_failures && s.q->writer_failures->fetch_sub(1) > 0)
+    throw pqxx::broken_connection("injected: connection lost before commit");
+  tx.commit();
+}
+
+// Slow path, after the fast path hit a permanent error: each item in a transaction of its own,
+// so a faulty item is rolled back alone and retried (or ends in Error) with the reason recorded.
+// (Per-item savepoints would be cheaper, but libpqxx 6.4 cannot roll back to a savepoint after
+// a failed parameterised statement; its whole transaction is lost.)
+void write_item(writer_state& s, const work_done& d, batch_counts& c) {
+  const auto& q = *s.q;
   std::string status;
   try {
-    pqxx::subtransaction item(tx, "item");
-    auto r = request_for(q, d);
-    bool ours = q.store->finish(item, d.id, q.node_id, d.attempt, r.kind, d.error,
-                                r.retry_delay_s, &status);
+    pqxx::work tx(*s.conn);
+    bool ours = q.store->finish(tx, q.node_id, request_for(q, d), &status);
     if (ours && q.handler && q.handler->write)
-      q.handler->write(item, {{&d, status}});
-    item.commit();
+      q.handler->write(tx, {{&d, status}});
+    commit_or_throw(s, tx);
     if (!ours) {
       ++c.stale;
       return;
@@ -121,19 +132,17 @@ void write_item(const queue_context& q, pqxx::work& tx, const work_done& d, batc
     if (is_transient(e))
       throw;
     spdlog::error("{}: writing the result of {} failed: {}", q.definition->name, d.id, e.what());
-    pqxx::subtransaction fallback(tx, "item_error");
-    if (q.store->finish(fallback, d.id, q.node_id, d.attempt, persistence::finish_kind::retry,
-                        std::string("result write failed: ") + e.what(),
-                        retry_seconds(q, d.attempt), &status))
+    pqxx::work tx(*s.conn);
+    persistence::finish_request retry{d.id,
+                                      d.attempt,
+                                      persistence::finish_kind::retry,
+                                      std::string("result write failed: ") + e.what(),
+                                      retry_seconds(q, d.attempt),
+                                      {}};
+    if (q.store->finish(tx, q.node_id, retry, &status))
       count(c, q, status);
-    fallback.commit();
+    commit_or_throw(s, tx);
   }
-}
-
-void commit_or_throw(writer_state& s, pqxx::work& tx) {
-  if (s.q->writer_failures && s.q->writer_failures->fetch_sub(1) > 0)
-    throw pqxx::broken_connection("injected: connection lost before commit");
-  tx.commit();
 }
 
 void flush(writer_actor* self) {
@@ -153,16 +162,13 @@ void flush(writer_actor* self) {
     } catch (const std::exception& e) {
       if (is_transient(e))
         throw;
-      spdlog::warn("{}: batch write failed ({}); isolating items", s.q->definition->name,
-                   e.what());
+      spdlog::warn("{}: batch write failed ({}); isolating items", s.q->definition->name, e.what());
       fast = false;
     }
     if (!fast) {
       c = {};
-      pqxx::work tx(*s.conn);
       for (std::size_t i = 0; i < n; ++i)
-        write_item(*s.q, tx, s.buffer[i], c);
-      commit_or_throw(s, tx);
+        write_item(s, s.buffer[i], c);
     }
     std::vector<std::string> ids;
     ids.reserve(n);

@@ -31,7 +31,7 @@ struct notifier_state {
   std::string url;
   caf::actor scheduler;
   std::vector<std::string> payloads;
-  // Destroyed before the connection (declared after it).
+  // Declared after the connection, so destroyed before it (a receiver unregisters itself).
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<payload_collector> receiver;
   int failures = 0;
@@ -51,7 +51,6 @@ caf::behavior notifier(notifier_actor* self, std::string url, caf::actor schedul
   self->state.url = std::move(url);
   self->state.scheduler = std::move(scheduler);
   self->send(self, listen_atom::value);
-  self->attach_functor([=] { drop_connection(self->state); });
   return {
       [=](listen_atom) {
         auto& s = self->state;

@@ -36,8 +36,13 @@ using poller_actor = caf::stateful_actor<poller_state>;
 template <class F> bool with_db(poller_actor* self, const char* what, F&& f) {
   auto& s = self->state;
   try {
-    if (!s.conn)
+    if (!s.conn) {
       s.conn = std::make_unique<pqxx::connection>(s.q->database_url);
+      // Claims, lease renewals and rescues need not wait for the WAL flush: if the server
+      // crashes before it, the row simply is still Queued (or its old lease stands), and any
+      // result of that attempt is fenced out. Results and final statuses stay durable.
+      pqxx::nontransaction(*s.conn).exec("SET synchronous_commit = off");
+    }
     f(*s.conn);
     s.db_failures = 0;
     return true;
@@ -69,8 +74,8 @@ void poll(poller_actor* self) {
     return;
   // Claimed rows not yet committed are bounded, so a slow writer slows claiming down.
   const int max_held = s.q->config.max_instances + 2 * s.q->config.batch_size;
-  const int limit = std::min({s.credits, s.q->config.batch_size,
-                              max_held - static_cast<int>(s.held.size())});
+  const int limit =
+      std::min({s.credits, s.q->config.batch_size, max_held - static_cast<int>(s.held.size())});
   if (limit <= 0) {
     s.want_more = true;
     return;
@@ -148,7 +153,8 @@ caf::behavior poller(poller_actor* self, queue_context_ptr q) {
         s.credits += static_cast<int>(n);
         // Under load, credits trickle back one by one; claiming each alone would cost a
         // transaction per row. Wait for a useful batch unless the pool is about to run dry.
-        const int useful = std::max(1, std::min(s.q->config.batch_size, s.q->config.max_instances) / 2);
+        const int useful =
+            std::max(1, std::min(s.q->config.batch_size, s.q->config.max_instances) / 2);
         if (s.want_more && (s.credits >= useful || s.credits >= s.q->config.max_instances))
           poll(self);
       },

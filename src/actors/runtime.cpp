@@ -60,6 +60,11 @@ struct runtime::impl {
       : config(c), handlers(std::move(h)) {
     messages::register_message_types(caf_config);
     caf_config.set("logger.verbosity", caf::atom("quiet"));
+    // Work sharing parks idle threads on a condition variable; CAF's default work stealing polls
+    // with short sleeps, which burns a core of system time on a two-core machine.
+    caf_config.set("scheduler.policy", caf::atom("sharing"));
+    caf_config.set("scheduler.max-threads",
+                   static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
     system = std::make_unique<caf::actor_system>(caf_config);
     for (std::size_t i = 0; i < config::queue_definitions().size(); ++i)
       metrics.push_back(std::make_unique<queue_metrics>());

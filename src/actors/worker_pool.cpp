@@ -46,14 +46,25 @@ struct pool_state {
   std::deque<work_item> backlog;
   std::deque<clock::time_point> restarts;
   std::uint64_t next_seq = 1;
+  std::uint32_t pending_credits = 0;
   bool paused = false;
 };
 
 using pool_actor = caf::stateful_actor<pool_state>;
 
 caf::actor spawn_worker(pool_actor* self) {
-  return self->spawn<caf::detached + caf::monitored>(worker, self->state.q,
-                                                     caf::actor_cast<caf::actor>(self));
+  auto me = caf::actor_cast<caf::actor>(self);
+  if (self->state.q->handler->blocking)
+    return self->spawn<caf::detached + caf::monitored>(worker, self->state.q, me);
+  return self->spawn<caf::monitored>(worker, self->state.q, me);
+}
+
+// Freed slots are reported to the poller in bulk: the flush message queues behind the results
+// already waiting in the mailbox, so a burst of completions costs the poller one wake-up.
+void return_credit(pool_actor* self) {
+  auto& s = self->state;
+  if (s.pending_credits++ == 0)
+    self->send(self, credit_atom::value, std::uint32_t{0});
 }
 
 void assign(pool_actor* self, slot& sl, work_item item) {
@@ -87,7 +98,7 @@ void replace_worker(pool_actor* self, slot& sl, const std::string& why) {
     self->send(s.writer,
                work_done{sl.item->queue, sl.item->id, sl.item->attempt, outcome::retry, why, {}});
     sl.item.reset();
-    self->send(s.poller, credit_atom::value, std::uint32_t{1});
+    return_credit(self);
   }
   s.q->metrics->worker_restarts++;
   auto now = clock::now();
@@ -146,7 +157,7 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
           if (sl.worker && sl.worker.address() == sender && sl.item && sl.item->id == d.id) {
             sl.item.reset();
             self->send(st.writer, std::move(d));
-            self->send(st.poller, credit_atom::value, std::uint32_t{1});
+            return_credit(self);
             dispatch(self);
             return;
           }
@@ -169,6 +180,11 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
             return;
           }
         }
+      },
+      [=](credit_atom, std::uint32_t) {
+        auto& st = self->state;
+        self->send(st.poller, credit_atom::value, st.pending_credits);
+        st.pending_credits = 0;
       },
       [=](cancel_atom, const std::vector<std::string>& ids) {
         for (auto& sl : self->state.slots)

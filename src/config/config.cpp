@@ -265,6 +265,11 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_bool(t, c.test.synthetic_handlers);
                }});
+  v.push_back({"TEST_SYNTHETIC_COOPERATIVE", "false",
+               "test only: the synthetic workload never blocks, so its workers share threads",
+               [](app_config& c, const std::string& t) {
+                 return parse_bool(t, c.test.synthetic_cooperative);
+               }});
   v.push_back({"TEST_EXECUTION_LOG", "", "test only: file where synthetic executions are logged",
                [](app_config& c, const std::string& t) -> std::optional<std::string> {
                  c.test.execution_log = t;
@@ -385,8 +390,8 @@ app_config load_config(const env_lookup& env) {
   }
   // Fault injection must be unreachable from a production configuration.
   if (config.environment != "test") {
-    for (const char* name :
-         {"TEST_SYNTHETIC_HANDLERS", "TEST_EXECUTION_LOG", "TEST_WRITER_FAILURES"})
+    for (const char* name : {"TEST_SYNTHETIC_HANDLERS", "TEST_SYNTHETIC_COOPERATIVE",
+                             "TEST_EXECUTION_LOG", "TEST_WRITER_FAILURES"})
       if (env(name))
         problems.push_back(std::string(name) + ": only allowed with ENVIRONMENT=test");
   }

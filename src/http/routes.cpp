@@ -216,6 +216,20 @@ api_response retry_job(app_services& s, request_context& ctx) {
   });
 }
 
+api_response run_queue_now(app_services& s, request_context& ctx) {
+  if (!s.config->is_development())
+    return json_error(403, "forbidden",
+                      "manual queue runs are only allowed when ENVIRONMENT=development");
+  const auto& name = ctx.path_params.at("queue");
+  if (!config::find_queue_definition(name))
+    return json_error(404, "not_found", "no queue " + name);
+  s.db->run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_params(persistence::query("queue_wake"), name);
+  });
+  return json_ok(202, json::object{{"queue", name}, {"status", "woken"}});
+}
+
 void prometheus_line(std::string& out, std::string_view name, std::string_view labels,
                      double value) {
   out.append(name).append("{").append(labels).append("} ");
@@ -305,6 +319,8 @@ std::vector<route> api_routes(app_services& s) {
       {"POST", "/api/v3/jobs/{id}/cancel",
        [&s](request_context& ctx) { return cancel_job(s, ctx); }},
       {"POST", "/api/v3/jobs/{id}/retry", [&s](request_context& ctx) { return retry_job(s, ctx); }},
+      {"POST", "/api/v3/dev/queues/{queue}/run",
+       [&s](request_context& ctx) { return run_queue_now(s, ctx); }},
   };
 }
 

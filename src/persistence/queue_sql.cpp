@@ -57,6 +57,16 @@ std::string render_queue_query(std::string_view query_name, const config::queue_
     name.append(column);
     replace_all(sql, key, name);
   }
+  const bool jobs = !q.job_type.empty();
+  replace_all(sql, "{on_complete}",
+              jobs ? ", progress = 1, result_data = coalesce(d.result::jsonb, t.result_data), "
+                     "error = NULL, finished_at = now()"
+                   : "");
+  replace_all(sql, "{on_retry}",
+              jobs ? ", error = d.error, finished_at = CASE WHEN t.attempts >= "
+                     "coalesce(t.max_attempts, $6) THEN now() END"
+                   : "");
+  replace_all(sql, "{on_fail}", jobs ? ", error = d.error, finished_at = now()" : "");
   replace_all(sql, "{job_filter}",
               q.job_type.empty() ? std::string()
                                  : " AND job_type = '" + std::string(q.job_type) + "'");

@@ -7,9 +7,7 @@
 #include <pqxx/pqxx>
 
 namespace sky::persistence {
-namespace {
-
-} // namespace
+namespace {} // namespace
 
 queue_store::queue_store(const config::queue_definition& definition,
                          const config::queue_config& config)
@@ -18,12 +16,7 @@ queue_store::queue_store(const config::queue_definition& definition,
       next_due_sql_(render_queue_query("queue_next_due", definition)),
       renew_sql_(render_queue_query("queue_renew", definition)),
       rescue_sql_(render_queue_query("queue_rescue", definition)),
-      complete_sql_(render_queue_query("queue_complete", definition)),
-      retry_sql_(render_queue_query("queue_retry", definition)),
-      fail_sql_(render_queue_query("queue_fail", definition)),
       release_sql_(render_queue_query("queue_release", definition)),
-      cancel_sql_(definition.job_type.empty() ? std::string()
-                                              : render_queue_query("queue_cancel", definition)),
       complete_many_sql_(render_queue_query("queue_complete_many", definition)),
       retry_many_sql_(render_queue_query("queue_retry_many", definition)),
       fail_many_sql_(render_queue_query("queue_fail_many", definition)),
@@ -33,9 +26,9 @@ queue_store::queue_store(const config::queue_definition& definition,
 
 std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::string& node,
                                             int limit) const {
-  pqxx::work tx(conn);
+  // One statement is its own transaction: one round trip instead of three.
+  pqxx::nontransaction tx(conn);
   auto rows = tx.exec_params(claim_sql_, node, static_cast<double>(config_.lease.count()), limit);
-  tx.commit();
   std::vector<claimed_row> out;
   out.reserve(rows.size());
   for (auto r : rows)
@@ -57,10 +50,9 @@ std::vector<std::string> queue_store::renew(pqxx::connection& conn, const std::s
   std::vector<std::string> cancelled;
   if (ids.empty())
     return cancelled;
-  pqxx::work tx(conn);
+  pqxx::nontransaction tx(conn);
   auto rows =
       tx.exec_params(renew_sql_, node, static_cast<double>(config_.lease.count()), text_array(ids));
-  tx.commit();
   for (auto r : rows)
     if (r[1].as<bool>())
       cancelled.push_back(r[0].as<std::string>());
@@ -68,75 +60,50 @@ std::vector<std::string> queue_store::renew(pqxx::connection& conn, const std::s
 }
 
 std::vector<rescued_row> queue_store::rescue(pqxx::connection& conn, int limit) const {
-  pqxx::work tx(conn);
+  pqxx::nontransaction tx(conn);
   auto rows = tx.exec_params(rescue_sql_, limit, config_.max_attempts);
-  tx.commit();
   std::vector<rescued_row> out;
   for (auto r : rows)
     out.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
   return out;
 }
 
-bool queue_store::finish(pqxx::transaction_base& tx, const std::string& id, const std::string& node,
-                         int attempt, finish_kind kind, const std::string& error,
-                         double retry_delay_s, std::string* new_status) const {
-  switch (kind) {
-  case finish_kind::completed: {
-    auto r = tx.exec_params(complete_sql_, id, node, attempt);
-    if (new_status)
-      *new_status = definition_.completed;
-    return r.affected_rows() == 1;
-  }
-  case finish_kind::retry: {
-    auto r =
-        tx.exec_params(retry_sql_, id, node, attempt, error, retry_delay_s, config_.max_attempts);
-    if (r.empty())
-      return false;
-    if (new_status)
-      *new_status = r[0][0].as<std::string>();
-    return true;
-  }
-  case finish_kind::cancelled:
-    if (!cancel_sql_.empty()) {
-      auto r = tx.exec_params(cancel_sql_, id, node, attempt, error);
-      if (new_status)
-        *new_status = "Cancelled";
-      return r.affected_rows() == 1;
-    }
-    [[fallthrough]]; // entity queues have no Cancelled status: the item ends in Error
-  case finish_kind::failed: {
-    auto r = tx.exec_params(fail_sql_, id, node, attempt, error);
-    if (new_status)
-      *new_status = definition_.error;
-    return r.affected_rows() == 1;
-  }
-  }
-  return false;
+bool queue_store::finish(pqxx::transaction_base& tx, const std::string& node,
+                         const finish_request& item, std::string* new_status) const {
+  auto applied = finish_many(tx, node, {item});
+  if (applied.empty())
+    return false;
+  if (new_status)
+    *new_status = applied[0].new_status;
+  return true;
 }
 
-std::vector<finish_applied> queue_store::finish_many(pqxx::transaction_base& tx,
-                                                    const std::string& node,
-                                                    const std::vector<finish_request>& items) const {
+std::vector<finish_applied>
+queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
+                         const std::vector<finish_request>& items) const {
   std::vector<finish_applied> applied;
   auto run = [&](finish_kind kind, const std::string& sql) {
     std::vector<std::string> ids, errors;
+    std::vector<std::optional<std::string>> results;
     std::vector<int> attempts;
     std::vector<double> delays;
     for (const auto& it : items) {
       auto k = it.kind == finish_kind::cancelled && cancel_many_sql_.empty() ? finish_kind::failed
-                                                                              : it.kind;
+                                                                             : it.kind;
       if (k != kind)
         continue;
       ids.push_back(it.id);
       attempts.push_back(it.attempt);
       errors.push_back(it.error);
       delays.push_back(it.retry_delay_s);
+      results.push_back(it.result_json.empty() ? std::nullopt
+                                               : std::optional<std::string>(it.result_json));
     }
     if (ids.empty())
       return;
     pqxx::result rows;
     if (kind == finish_kind::completed)
-      rows = tx.exec_params(sql, text_array(ids), int_array(attempts), node);
+      rows = tx.exec_params(sql, text_array(ids), int_array(attempts), node, text_array(results));
     else if (kind == finish_kind::retry)
       rows = tx.exec_params(sql, text_array(ids), int_array(attempts), node, text_array(errors),
                             double_array(delays), config_.max_attempts);

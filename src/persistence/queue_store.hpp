@@ -33,6 +33,7 @@ struct finish_request {
   finish_kind kind = finish_kind::completed;
   std::string error;
   double retry_delay_s = 0;
+  std::string result_json; // completed items: stored by job queues as result_data
 };
 
 struct finish_applied {
@@ -46,7 +47,7 @@ public:
 
   const config::queue_definition& definition() const { return definition_; }
 
-  // Claims up to `limit` due rows in one short transaction.
+  // Claims up to `limit` due rows in one statement (its own short transaction).
   std::vector<claimed_row> claim(pqxx::connection& conn, const std::string& node, int limit) const;
   // Seconds until the earliest queued row is due (<= 0: due now); nullopt when none is queued.
   std::optional<double> next_due_in(pqxx::connection& conn) const;
@@ -56,8 +57,7 @@ public:
   std::vector<rescued_row> rescue(pqxx::connection& conn, int limit) const;
   // Final or retry state of one item inside the caller's transaction; false when the row is no
   // longer ours (lease lost): nothing was changed. `new_status` receives the resulting status.
-  bool finish(pqxx::transaction_base& tx, const std::string& id, const std::string& node,
-              int attempt, finish_kind kind, const std::string& error, double retry_delay_s,
+  bool finish(pqxx::transaction_base& tx, const std::string& node, const finish_request& item,
               std::string* new_status = nullptr) const;
   // The same for many items, one statement per kind present. Returns the rows that were still
   // ours, with their new status; the others were fenced out and are untouched.
@@ -69,8 +69,7 @@ public:
 private:
   const config::queue_definition& definition_;
   config::queue_config config_;
-  std::string claim_sql_, next_due_sql_, renew_sql_, rescue_sql_, complete_sql_, retry_sql_,
-      fail_sql_, release_sql_, cancel_sql_, complete_many_sql_,
+  std::string claim_sql_, next_due_sql_, renew_sql_, rescue_sql_, release_sql_, complete_many_sql_,
       retry_many_sql_, fail_many_sql_, cancel_many_sql_;
 };
 

@@ -2,7 +2,6 @@
 #include "workflows/handlers.hpp"
 
 #include "config/config.hpp"
-#include "persistence/pg_array.hpp"
 #include "persistence/sql_catalog.hpp"
 #include "scrape/domain_rules.hpp"
 
@@ -46,6 +45,7 @@ queue_handler domain_extraction() {
       return handler_result::failed("no registrable domain in website URL: " + website);
     return handler_result::completed(json::serialize(json::object{{"domain", *domain}}));
   };
+  h.blocking = false; // pure computation
   h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
     for (const auto& [done, status] : items) {
       if (done->result == outcome::completed) {
@@ -81,8 +81,9 @@ long long now_ns() {
       .count();
 }
 
-queue_handler synthetic_job(std::string execution_log, std::string node) {
+queue_handler synthetic_job(std::string execution_log, std::string node, bool cooperative) {
   queue_handler h;
+  h.blocking = !cooperative;
   h.work = [execution_log, node](handler_context& ctx) {
     auto start = now_ns();
     auto row = payload_of(ctx.item);
@@ -113,33 +114,18 @@ queue_handler synthetic_job(std::string execution_log, std::string node) {
       std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
     if (fault == "fail")
       return finish(handler_result::failed("injected permanent failure"));
+    if (fault == "bad_result") // the database will refuse this result: exercises isolation
+      return finish(handler_result::completed("{not json"));
     if (fault == "retry_once" && ctx.item.attempt == 1)
       return finish(handler_result::retry("injected transient failure"));
     return finish(handler_result::completed(
         json::serialize(json::object{{"node", node}, {"attempt", ctx.item.attempt}})));
   };
-  h.write = write_job_outcomes;
+  // Job queues need no write step: the engine stores result_data, progress and error itself.
   return h;
 }
 
 } // namespace
-
-void write_job_outcomes(pqxx::transaction_base& tx, const std::vector<written_item>& items) {
-  if (items.empty())
-    return;
-  std::vector<std::string> ids, statuses;
-  std::vector<std::optional<std::string>> results, errors;
-  for (const auto& [done, status] : items) {
-    ids.push_back(done->id);
-    statuses.push_back(status);
-    results.push_back(done->result_json.empty() ? std::nullopt
-                                                : std::optional<std::string>(done->result_json));
-    errors.push_back(done->error.empty() ? std::nullopt : std::optional<std::string>(done->error));
-  }
-  tx.exec_params(persistence::query("jobs_record_outcomes"), persistence::text_array(ids),
-                 persistence::text_array(results), persistence::text_array(statuses),
-                 persistence::text_array(errors));
-}
 
 handler_table production_handlers(const config::app_config&) {
   handler_table t;
@@ -149,7 +135,8 @@ handler_table production_handlers(const config::app_config&) {
 
 handler_table test_handlers(const config::app_config& config, std::string execution_log) {
   auto t = production_handlers(config);
-  t.emplace("page_scrape", synthetic_job(std::move(execution_log), config.node_id));
+  t.emplace("page_scrape", synthetic_job(std::move(execution_log), config.node_id,
+                                         config.test.synthetic_cooperative));
   return t;
 }
 

@@ -43,6 +43,9 @@ struct written_item {
 
 struct queue_handler {
   std::function<handler_result(handler_context&)> work;
+  // A blocking work step gets a thread per worker; a non-blocking one runs its workers on the
+  // actor system's shared threads, which costs no thread switch per item.
+  bool blocking = true;
   // Writes the results of items whose status was just changed, in the writer's transaction.
   // Called for a whole batch first; if it throws, the writer repeats the batch one item per
   // savepoint so that only the faulty item is rolled back.

@@ -7,6 +7,7 @@
 #include "support/test_database.hpp"
 
 #include <gtest/gtest.h>
+#include <map>
 #include <pqxx/pqxx>
 #include <set>
 #include <thread>
@@ -102,43 +103,80 @@ TEST(queue_store, finish_is_fenced_on_holder_and_attempt) {
   fixture f;
   insert_jobs(f.db.url(), 1);
   auto row = f.store.claim(f.conn, "node-1", 1).at(0);
+  using persistence::finish_kind;
+  persistence::finish_request done{row.id, row.attempt, finish_kind::completed,
+                                   "",     0,           R"({"ok":true})"};
   pqxx::work tx(f.conn);
-  EXPECT_FALSE(f.store.finish(tx, row.id, "node-2", row.attempt,
-                              persistence::finish_kind::completed, "", 0));
-  EXPECT_FALSE(f.store.finish(tx, row.id, "node-1", row.attempt + 1,
-                              persistence::finish_kind::completed, "", 0));
+  EXPECT_FALSE(f.store.finish(tx, "node-2", done));
+  auto wrong_attempt = done;
+  wrong_attempt.attempt++;
+  EXPECT_FALSE(f.store.finish(tx, "node-1", wrong_attempt));
   std::string status;
-  EXPECT_TRUE(f.store.finish(tx, row.id, "node-1", row.attempt, persistence::finish_kind::completed,
-                             "", 0, &status));
+  EXPECT_TRUE(f.store.finish(tx, "node-1", done, &status));
   EXPECT_EQ(status, "Completed");
   // A replay of the same commit (e.g. after an in-doubt error) changes nothing.
-  EXPECT_FALSE(f.store.finish(tx, row.id, "node-1", row.attempt,
-                              persistence::finish_kind::completed, "", 0));
+  EXPECT_FALSE(f.store.finish(tx, "node-1", done));
   tx.commit();
+  EXPECT_EQ(scalar(f.db.url(),
+                   "SELECT result_data->>'ok' || progress || (finished_at IS NOT NULL) FROM jobs"),
+            "true1true");
 }
 
 TEST(queue_store, retry_requeues_with_backoff_until_attempts_are_spent) {
   fixture f; // max_attempts = 2
   insert_jobs(f.db.url(), 1);
   auto first = f.store.claim(f.conn, "n", 1).at(0);
+  using persistence::finish_kind;
   std::string status;
   {
     pqxx::work tx(f.conn);
-    ASSERT_TRUE(f.store.finish(tx, first.id, "n", 1, persistence::finish_kind::retry, "flaky", 0.0,
-                               &status));
+    ASSERT_TRUE(
+        f.store.finish(tx, "n", {first.id, 1, finish_kind::retry, "flaky", 0.0, {}}, &status));
     tx.commit();
   }
   EXPECT_EQ(status, "Queued");
-  EXPECT_EQ(scalar(f.db.url(), "SELECT last_error FROM jobs"), "flaky");
+  EXPECT_EQ(scalar(f.db.url(),
+                   "SELECT last_error || '|' || error || '|' || (finished_at IS NULL) FROM jobs"),
+            "flaky|flaky|true");
   auto second = f.store.claim(f.conn, "n", 1).at(0);
   EXPECT_EQ(second.attempt, 2);
   {
     pqxx::work tx(f.conn);
-    ASSERT_TRUE(f.store.finish(tx, second.id, "n", 2, persistence::finish_kind::retry,
-                               "flaky again", 60, &status));
+    ASSERT_TRUE(f.store.finish(tx, "n", {second.id, 2, finish_kind::retry, "flaky again", 60, {}},
+                               &status));
     tx.commit();
   }
   EXPECT_EQ(status, "Error");
+  EXPECT_EQ(scalar(f.db.url(), "SELECT finished_at IS NOT NULL FROM jobs"), "t");
+}
+
+TEST(queue_store, batch_finish_applies_each_kind_and_skips_rows_that_are_not_ours) {
+  fixture f;
+  insert_jobs(f.db.url(), 5);
+  auto rows = f.store.claim(f.conn, "n", 5);
+  ASSERT_EQ(rows.size(), 5u);
+  using persistence::finish_kind;
+  std::vector<persistence::finish_request> items{
+      {rows[0].id, 1, finish_kind::completed, "", 0, R"({"a":1})"},
+      {rows[1].id, 1, finish_kind::retry, "again", 0, {}},
+      {rows[2].id, 1, finish_kind::failed, "broken", 0, {}},
+      {rows[3].id, 1, finish_kind::cancelled, "stop", 0, {}},
+      {rows[4].id, 2, finish_kind::completed, "", 0, {}}, // wrong attempt: fenced out
+  };
+  pqxx::work tx(f.conn);
+  auto applied = f.store.finish_many(tx, "n", items);
+  tx.commit();
+  std::map<std::string, std::string> status;
+  for (auto& a : applied)
+    status[a.id] = a.new_status;
+  EXPECT_EQ(applied.size(), 4u);
+  EXPECT_EQ(status[rows[0].id], "Completed");
+  EXPECT_EQ(status[rows[1].id], "Queued");
+  EXPECT_EQ(status[rows[2].id], "Error");
+  EXPECT_EQ(status[rows[3].id], "Cancelled");
+  EXPECT_EQ(status.count(rows[4].id), 0u);
+  EXPECT_EQ(scalar(f.db.url(), "SELECT status::text FROM jobs WHERE id = '" + rows[4].id + "'"),
+            "InProgress");
 }
 
 TEST(queue_store, rescue_returns_expired_leases_and_errors_exhausted_rows) {

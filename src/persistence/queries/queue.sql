@@ -46,30 +46,6 @@ SET {status} = (CASE WHEN t.{attempts} >= coalesce(t.{max_attempts}, $2) THEN '{
 FROM expired WHERE t.id = expired.id
 RETURNING t.id::text, t.{status}::text
 
--- name: queue_complete
--- $1 id, $2 node, $3 attempt
-UPDATE {table}
-SET {status} = '{completed}', {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
-    updated_at = now()
-WHERE id = $1::uuid AND {locked_by} = $2 AND {attempts} = $3 AND {status} = '{processing}'
-
--- name: queue_retry
--- $1 id, $2 node, $3 attempt, $4 error, $5 delay seconds, $6 default max attempts
-UPDATE {table}
-SET {status} = (CASE WHEN {attempts} >= coalesce({max_attempts}, $6) THEN '{error}'
-                     ELSE '{queued}' END)::{status_type},
-    {last_error} = $4, {next_attempt_at} = now() + make_interval(secs => $5),
-    {locked_by} = NULL, {lease_expires_at} = NULL, updated_at = now()
-WHERE id = $1::uuid AND {locked_by} = $2 AND {attempts} = $3 AND {status} = '{processing}'
-RETURNING {status}::text
-
--- name: queue_fail
--- $1 id, $2 node, $3 attempt, $4 error
-UPDATE {table}
-SET {status} = '{error}', {last_error} = $4, {locked_by} = NULL, {lease_expires_at} = NULL,
-    updated_at = now()
-WHERE id = $1::uuid AND {locked_by} = $2 AND {attempts} = $3 AND {status} = '{processing}'
-
 -- name: queue_release
 -- Drain at shutdown: rows this node still holds go back without counting the attempt.
 -- $1 node
@@ -79,22 +55,12 @@ SET {status} = '{queued}', {attempts} = greatest({attempts} - 1, 0), {locked_by}
 WHERE {locked_by} = $1 AND {status} = '{processing}' {job_filter}
 RETURNING id::text
 
--- name: queue_cancel
--- Job queues only (task_status has Cancelled). $1 id, $2 node, $3 attempt, $4 reason
-UPDATE {table}
-SET {status} = 'Cancelled', {last_error} = $4, {locked_by} = NULL, {lease_expires_at} = NULL,
-    updated_at = now()
-WHERE id = $1::uuid AND {locked_by} = $2 AND {attempts} = $3 AND {status} = '{processing}'
-
--- Set-based variants used by the db_writer's fast path: one statement for a whole batch.
--- Arrays are bound parameters; rows whose fence does not match are simply not returned.
-
 -- name: queue_complete_many
--- $1 ids uuid[], $2 attempts int[], $3 node
+-- $1 ids uuid[], $2 attempts int[], $3 node, $4 results text[] (JSON or NULL)
 UPDATE {table} AS t
 SET {status} = '{completed}', {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
-    updated_at = now()
-FROM unnest($1::uuid[], $2::int[]) AS d(id, attempt)
+    updated_at = now() {on_complete}
+FROM unnest($1::uuid[], $2::int[], $4::text[]) AS d(id, attempt, result)
 WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
 RETURNING t.id::text, t.{status}::text
 
@@ -104,7 +70,7 @@ UPDATE {table} AS t
 SET {status} = (CASE WHEN t.{attempts} >= coalesce(t.{max_attempts}, $6) THEN '{error}'
                      ELSE '{queued}' END)::{status_type},
     {last_error} = d.error, {next_attempt_at} = now() + make_interval(secs => d.delay),
-    {locked_by} = NULL, {lease_expires_at} = NULL, updated_at = now()
+    {locked_by} = NULL, {lease_expires_at} = NULL, updated_at = now() {on_retry}
 FROM unnest($1::uuid[], $2::int[], $4::text[], $5::float8[]) AS d(id, attempt, error, delay)
 WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
 RETURNING t.id::text, t.{status}::text
@@ -113,7 +79,7 @@ RETURNING t.id::text, t.{status}::text
 -- $1 ids, $2 attempts, $3 node, $4 errors text[]
 UPDATE {table} AS t
 SET {status} = '{error}', {last_error} = d.error, {locked_by} = NULL, {lease_expires_at} = NULL,
-    updated_at = now()
+    updated_at = now() {on_fail}
 FROM unnest($1::uuid[], $2::int[], $4::text[]) AS d(id, attempt, error)
 WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
 RETURNING t.id::text, t.{status}::text
@@ -122,7 +88,7 @@ RETURNING t.id::text, t.{status}::text
 -- Job queues only. $1 ids, $2 attempts, $3 node, $4 reasons text[]
 UPDATE {table} AS t
 SET {status} = 'Cancelled', {last_error} = d.error, {locked_by} = NULL, {lease_expires_at} = NULL,
-    updated_at = now()
+    updated_at = now() {on_fail}
 FROM unnest($1::uuid[], $2::int[], $4::text[]) AS d(id, attempt, error)
 WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
 RETURNING t.id::text, t.{status}::text

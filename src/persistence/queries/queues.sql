@@ -8,3 +8,7 @@ SELECT {status}::text AS status, count(*) AS n,
 FROM {table}
 WHERE {status} IS NOT NULL {job_filter}
 GROUP BY {status}
+
+-- name: queue_wake
+-- Wakes the pollers of a queue on every node, exactly as a committed insert would.
+SELECT pg_notify('sky_queue', $1)
