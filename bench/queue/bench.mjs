@@ -230,16 +230,20 @@ const systems = [
   ["graphile default", () => graphileThroughput(GRAPHILE_CONFIGS.default)],
   ["graphile recommended", () => graphileThroughput(GRAPHILE_CONFIGS.recommended)],
 ];
-for (const [name, fn] of systems) {
+// --only=scrapersky runs just ScraperSky (for quick iterations; the README quotes full runs).
+const only = args.only;
+for (const [name, fn] of systems.filter(([n]) => !only || n.startsWith(only))) {
   const values = await repeat(fn);
   results.throughput[name] = { median: median(values), runs: values };
   console.error(`${name}: ${values.map((v) => v.toFixed(0)).join(", ")} jobs/s`);
 }
 results.latency["scrapersky"] = await repeatLatency(scraperskyLatency);
-results.latency["graphile default"] = await repeatLatency(() => graphileLatency(GRAPHILE_CONFIGS.default));
-results.latency["graphile recommended"] = await repeatLatency(() => graphileLatency(GRAPHILE_CONFIGS.recommended));
+if (!only) {
+  results.latency["graphile default"] = await repeatLatency(() => graphileLatency(GRAPHILE_CONFIGS.default));
+  results.latency["graphile recommended"] = await repeatLatency(() => graphileLatency(GRAPHILE_CONFIGS.recommended));
+}
 
-const rec = results.throughput["graphile recommended"].median;
+const rec = results.throughput["graphile recommended"]?.median ?? NaN;
 console.log(`\n${ITEMS} no-op jobs, medians of ${RUNS} runs\n`);
 console.log("| system | jobs/s (median) | runs | vs graphile recommended |");
 console.log("| --- | ---: | --- | ---: |");

@@ -7,6 +7,7 @@
 #include <deque>
 #include <optional>
 #include <spdlog/spdlog.h>
+#include <unordered_map>
 
 namespace sky::actors {
 namespace {
@@ -43,6 +44,8 @@ struct pool_state {
   queue_context_ptr q;
   caf::actor poller, writer;
   std::vector<slot> slots;
+  std::vector<std::size_t> idle;                          // slots without an item
+  std::unordered_map<caf::actor_id, std::size_t> slot_of; // worker -> its slot
   std::deque<work_item> backlog;
   std::deque<clock::time_point> restarts;
   std::uint64_t next_seq = 1;
@@ -52,11 +55,15 @@ struct pool_state {
 
 using pool_actor = caf::stateful_actor<pool_state>;
 
-caf::actor spawn_worker(pool_actor* self) {
+void staff(pool_actor* self, std::size_t index) {
+  auto& s = self->state;
   auto me = caf::actor_cast<caf::actor>(self);
-  if (self->state.q->handler->blocking)
-    return self->spawn<caf::detached + caf::monitored>(worker, self->state.q, me);
-  return self->spawn<caf::monitored>(worker, self->state.q, me);
+  auto& sl = s.slots[index];
+  if (s.q->handler->blocking)
+    sl.worker = self->spawn<caf::detached + caf::monitored>(worker, s.q, me);
+  else
+    sl.worker = self->spawn<caf::monitored>(worker, s.q, me);
+  s.slot_of[sl.worker.id()] = index;
 }
 
 // Freed slots are reported to the poller in bulk: the flush message queues behind the results
@@ -67,33 +74,28 @@ void return_credit(pool_actor* self) {
     self->send(self, credit_atom::value, std::uint32_t{0});
 }
 
-void assign(pool_actor* self, slot& sl, work_item item) {
-  auto& s = self->state;
-  sl.seq = s.next_seq++;
-  sl.cancel = std::make_shared<std::atomic<bool>>(false);
-  sl.item = item;
-  self->send(sl.worker, assignment{std::move(item), sl.cancel});
-  self->delayed_send(self, s.q->config.timeout, deadline_atom::value,
-                     static_cast<std::uint64_t>(sl.seq));
-}
-
 void dispatch(pool_actor* self) {
   auto& s = self->state;
-  for (auto& sl : s.slots) {
-    if (s.backlog.empty())
-      return;
-    if (!sl.item && sl.worker) {
-      auto item = std::move(s.backlog.front());
-      s.backlog.pop_front();
-      assign(self, sl, std::move(item));
-    }
+  while (!s.backlog.empty() && !s.idle.empty()) {
+    auto index = s.idle.back();
+    s.idle.pop_back();
+    auto& sl = s.slots[index];
+    sl.seq = s.next_seq++;
+    sl.cancel = std::make_shared<std::atomic<bool>>(false);
+    sl.item = std::move(s.backlog.front());
+    s.backlog.pop_front();
+    self->send(sl.worker, assignment{*sl.item, sl.cancel});
+    self->delayed_send(self, s.q->config.timeout, deadline_atom::value, sl.seq,
+                       static_cast<std::uint64_t>(index));
   }
 }
 
 // The item of a lost worker goes back as a failed attempt (retried with backoff until
 // max_attempts); its slot gets a fresh worker.
-void replace_worker(pool_actor* self, slot& sl, const std::string& why) {
+void replace_worker(pool_actor* self, std::size_t index, const std::string& why) {
   auto& s = self->state;
+  auto& sl = s.slots[index];
+  s.slot_of.erase(sl.worker.id());
   if (sl.item) {
     self->send(s.writer,
                work_done{sl.item->queue, sl.item->id, sl.item->attempt, outcome::retry, why, {}});
@@ -105,7 +107,8 @@ void replace_worker(pool_actor* self, slot& sl, const std::string& why) {
   s.restarts.push_back(now);
   while (!s.restarts.empty() && now - s.restarts.front() > k_restart_window)
     s.restarts.pop_front();
-  sl.worker = spawn_worker(self);
+  staff(self, index);
+  s.idle.push_back(index);
   if (static_cast<int>(s.restarts.size()) > k_max_restarts && !s.paused) {
     s.paused = true;
     s.q->metrics->degraded = true;
@@ -125,18 +128,23 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
   s.poller = std::move(poller);
   s.writer = std::move(writer);
   s.slots.resize(static_cast<std::size_t>(q->config.max_instances));
-  for (auto& sl : s.slots)
-    sl.worker = spawn_worker(self);
+  for (std::size_t i = 0; i < s.slots.size(); ++i) {
+    staff(self, i);
+    s.idle.push_back(s.slots.size() - 1 - i);
+  }
 
   self->set_down_handler([=](caf::down_msg& msg) {
-    for (auto& sl : self->state.slots) {
-      if (sl.worker && sl.worker.address() == msg.source) {
-        auto why = "worker died: " + self->system().render(msg.reason);
-        spdlog::warn("{}: {}", self->state.q->definition->name, why);
-        replace_worker(self, sl, why);
-        return;
-      }
-    }
+    auto& st = self->state;
+    auto it = st.slot_of.find(msg.source.id());
+    if (it == st.slot_of.end())
+      return;
+    auto why = "worker died: " + self->system().render(msg.reason);
+    spdlog::warn("{}: {}", st.q->definition->name, why);
+    auto index = it->second;
+    // A slot that held nothing was idle: take it off the idle list before re-staffing it.
+    if (!st.slots[index].item)
+      st.idle.erase(std::remove(st.idle.begin(), st.idle.end(), index), st.idle.end());
+    replace_worker(self, index, why);
   });
   self->set_exit_handler([=](caf::exit_msg& msg) {
     for (auto& sl : self->state.slots)
@@ -152,10 +160,13 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
       },
       [=](work_done& d) {
         auto& st = self->state;
-        auto sender = self->current_sender();
-        for (auto& sl : st.slots) {
-          if (sl.worker && sl.worker.address() == sender && sl.item && sl.item->id == d.id) {
+        const auto& sender = self->current_sender();
+        auto it = sender ? st.slot_of.find(sender->id()) : st.slot_of.end();
+        if (it != st.slot_of.end()) {
+          auto& sl = st.slots[it->second];
+          if (sl.item && sl.item->id == d.id) {
             sl.item.reset();
+            st.idle.push_back(it->second);
             self->send(st.writer, std::move(d));
             return_credit(self);
             dispatch(self);
@@ -166,20 +177,18 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
         // retried, so this late answer is dropped.
         st.q->metrics->stale_results++;
       },
-      [=](deadline_atom, std::uint64_t seq) {
-        for (auto& sl : self->state.slots) {
-          if (sl.item && sl.seq == seq) {
-            auto why =
-                "timed out after " + std::to_string(self->state.q->config.timeout.count()) + " s";
-            spdlog::warn("{}: {} {}", self->state.q->definition->name, sl.item->id, why);
-            self->state.q->metrics->timeouts++;
-            // The hung thread cannot be interrupted; it is abandoned and its slot re-staffed.
-            self->demonitor(sl.worker);
-            self->send_exit(sl.worker, caf::exit_reason::kill);
-            replace_worker(self, sl, why);
-            return;
-          }
-        }
+      [=](deadline_atom, std::uint64_t seq, std::uint64_t index) {
+        auto& st = self->state;
+        auto& sl = st.slots[index];
+        if (!sl.item || sl.seq != seq)
+          return;
+        auto why = "timed out after " + std::to_string(st.q->config.timeout.count()) + " s";
+        spdlog::warn("{}: {} {}", st.q->definition->name, sl.item->id, why);
+        st.q->metrics->timeouts++;
+        // The hung thread cannot be interrupted; it is abandoned and its slot re-staffed.
+        self->demonitor(sl.worker);
+        self->send_exit(sl.worker, caf::exit_reason::kill);
+        replace_worker(self, index, why);
       },
       [=](credit_atom, std::uint32_t) {
         auto& st = self->state;
@@ -199,10 +208,8 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
         self->send(self->state.poller, resume_atom::value);
       },
       [=](busy_atom) {
-        std::uint32_t n = static_cast<std::uint32_t>(self->state.backlog.size());
-        for (auto& sl : self->state.slots)
-          n += sl.item ? 1 : 0;
-        return n;
+        const auto& st = self->state;
+        return static_cast<std::uint32_t>(st.backlog.size() + st.slots.size() - st.idle.size());
       },
   };
 }

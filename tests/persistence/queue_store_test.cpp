@@ -44,7 +44,7 @@ TEST(queue_store, claims_at_most_the_limit_and_marks_rows) {
   auto rows = f.store.claim(f.conn, "node-1", 5);
   ASSERT_EQ(rows.size(), 5u);
   EXPECT_EQ(rows[0].attempt, 1);
-  EXPECT_NE(rows[0].payload_json.find("\"job_type\": \"page_scrape\""), std::string::npos);
+  EXPECT_NE(rows[0].payload_json.find("\"job_type\":\"page_scrape\""), std::string::npos);
   EXPECT_EQ(count(f.db.url(),
                   "SELECT count(*) FROM jobs WHERE status = 'InProgress' AND "
                   "locked_by = 'node-1' AND lease_expires_at > now() + interval '20 s'"),
