@@ -172,7 +172,9 @@ api_response list_queues(app_services& s) {
   }
 }
 
-api_response cancel_job(app_services& s, request_context& ctx) {
+// Runs `transition(tx, id, status)` with the job's row locked; 400/404 for bad or unknown ids.
+template <class F>
+api_response with_locked_job(app_services& s, request_context& ctx, F&& transition) {
   const auto& id = ctx.path_params.at("id");
   if (!is_uuid(id))
     return json_error(400, "invalid_id", "job id must be a UUID");
@@ -181,39 +183,40 @@ api_response cancel_job(app_services& s, request_context& ctx) {
     auto rows = tx.exec_params(persistence::query("jobs_lock_status"), id);
     if (rows.empty())
       return json_error(404, "not_found", "no job " + id);
-    std::string status = rows[0][0].c_str();
-    if (status == "Queued" || status == "Paused") {
-      tx.exec_params(persistence::query("jobs_cancel_queued"), id);
-      tx.commit();
-      return json_ok(200, json::object{{"job_id", id}, {"status", "Cancelled"}});
-    }
-    if (status == "InProgress") {
-      tx.exec_params(persistence::query("jobs_request_cancel"), id);
-      tx.commit();
-      return json_ok(
-          202, json::object{{"job_id", id}, {"status", "InProgress"}, {"cancel_requested", true}});
-    }
-    return json_error(409, "conflict", "job is already " + status);
+    return transition(tx, id, std::string(rows[0][0].c_str()));
   });
 }
 
+api_response cancel_job(app_services& s, request_context& ctx) {
+  return with_locked_job(
+      s, ctx, [](pqxx::work& tx, const std::string& id, const std::string& status) -> api_response {
+        if (status == "Queued" || status == "Paused") {
+          tx.exec_params(persistence::query("jobs_cancel_queued"), id);
+          tx.commit();
+          return json_ok(200, json::object{{"job_id", id}, {"status", "Cancelled"}});
+        }
+        if (status == "InProgress") {
+          tx.exec_params(persistence::query("jobs_request_cancel"), id);
+          tx.commit();
+          return json_ok(
+              202,
+              json::object{{"job_id", id}, {"status", "InProgress"}, {"cancel_requested", true}});
+        }
+        return json_error(409, "conflict", "job is already " + status);
+      });
+}
+
 api_response retry_job(app_services& s, request_context& ctx) {
-  const auto& id = ctx.path_params.at("id");
-  if (!is_uuid(id))
-    return json_error(400, "invalid_id", "job id must be a UUID");
-  return s.db->run([&](pqxx::connection& c) -> api_response {
-    pqxx::work tx(c);
-    auto rows = tx.exec_params(persistence::query("jobs_lock_status"), id);
-    if (rows.empty())
-      return json_error(404, "not_found", "no job " + id);
-    std::string status = rows[0][0].c_str();
-    if (status != "Error" && status != "Cancelled")
-      return json_error(409, "conflict",
-                        "only jobs in Error or Cancelled can be retried; this one is " + status);
-    tx.exec_params(persistence::query("jobs_requeue"), id);
-    tx.commit();
-    return json_ok(202, json::object{{"job_id", id}, {"status", "Queued"}});
-  });
+  return with_locked_job(
+      s, ctx, [](pqxx::work& tx, const std::string& id, const std::string& status) -> api_response {
+        if (status != "Error" && status != "Cancelled")
+          return json_error(409, "conflict",
+                            "only jobs in Error or Cancelled can be retried; this one is " +
+                                status);
+        tx.exec_params(persistence::query("jobs_requeue"), id);
+        tx.commit();
+        return json_ok(202, json::object{{"job_id", id}, {"status", "Queued"}});
+      });
 }
 
 api_response run_queue_now(app_services& s, request_context& ctx) {
