@@ -57,6 +57,8 @@ caf::behavior notifier(notifier_actor* self, std::string url, caf::actor schedul
         try {
           if (!s.conn) {
             s.conn = std::make_unique<pqxx::connection>(s.url);
+            // Named, so operators (and tests) can find the LISTEN session in pg_stat_activity.
+            pqxx::nontransaction(*s.conn).exec("SET application_name = 'scrapersky-notifier'");
             s.receiver = std::make_unique<payload_collector>(*s.conn, s.payloads);
             s.conn->get_notifs(); // registers the LISTEN now
             if (s.connected_once)

@@ -80,6 +80,33 @@ TEST(engine, notify_wakes_an_idle_poller_long_before_its_interval) {
   }
 }
 
+TEST(engine, a_dropped_listen_connection_reconnects_and_wakes_every_queue) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server = start_server(
+      db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_INTERVAL_MINUTES", "30"}}));
+  auto notifier_sessions = [&] {
+    return count(db.url(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                           "'scrapersky-notifier' AND datname = current_database()");
+  };
+  ASSERT_TRUE(eventually([&] { return notifier_sessions() == 1; }, 10s));
+  for (int round = 1; round <= 2; ++round) {
+    // Drop the LISTEN session and queue work while it is gone: that NOTIFY is lost, and only
+    // the wake-up after reconnecting can find the job before the 30-minute fallback.
+    {
+      pqxx::connection admin(db.url());
+      pqxx::work tx(admin);
+      tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+              "'scrapersky-notifier' AND datname = current_database()");
+      tx.exec("INSERT INTO jobs (job_type) VALUES ('page_scrape')");
+      tx.commit();
+    }
+    ASSERT_TRUE(
+        eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == round; }, 15s));
+    ASSERT_TRUE(eventually([&] { return notifier_sessions() == 1; }, 10s));
+  }
+}
+
 TEST(engine, throwing_worker_is_replaced_and_the_item_ends_in_error_after_max_attempts) {
   scoped_database db;
   auto log = temp_path("exec");
