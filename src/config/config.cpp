@@ -1,6 +1,7 @@
 // Reads and validates every environment variable the server understands.
 #include "config/config.hpp"
 
+#include "config/ip_network.hpp"
 #include "config/queue_catalog.hpp"
 
 #include <algorithm>
@@ -244,6 +245,9 @@ std::vector<variable> variables() {
        "comma-separated addresses or CIDR blocks exempt from the SSRF guard (e.g. 127.0.0.1/32)",
        [](app_config& c, const std::string& t) -> std::optional<std::string> {
          c.fetch.allow_private = split_list(t);
+         for (const auto& entry : c.fetch.allow_private)
+           if (!parse_ip_network(entry))
+             return "expected IP addresses or CIDR blocks, got " + quoted(entry);
          return std::nullopt;
        }});
   v.push_back({"PLACES_API_BASE_URL", app_config{}.places_api_base_url,

@@ -108,6 +108,9 @@ TEST(config, production_requires_a_long_secret) {
 TEST(config, allow_private_is_a_list) {
   auto cfg = load_config(env_of({{"FETCH_ALLOW_PRIVATE", "127.0.0.1/32, ::1"}}));
   EXPECT_EQ(cfg.fetch.allow_private, (std::vector<std::string>{"127.0.0.1/32", "::1"}));
+  EXPECT_NE(error_of({{"FETCH_ALLOW_PRIVATE", "127.0.0.1/40"}}).find("FETCH_ALLOW_PRIVATE"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"FETCH_ALLOW_PRIVATE", "localhost"}}).find("'localhost'"), std::string::npos);
 }
 
 TEST(config, env_example_lists_every_variable_with_its_default) {
