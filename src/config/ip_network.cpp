@@ -60,8 +60,8 @@ std::optional<ip_network> parse_ip_network(std::string_view text) {
   if (slash != std::string_view::npos) {
     auto digits = text.substr(slash + 1);
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty() ||
-        prefix < 0 || prefix > (v4 ? 32 : 128))
+    if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty() || prefix < 0 ||
+        prefix > (v4 ? 32 : 128))
       return std::nullopt;
   }
   return ip_network{*address, v4 ? prefix + 96 : prefix};

@@ -59,14 +59,22 @@ std::uint32_t embedded_v4(const config::ip_address& a, std::size_t offset) {
 
 std::string_view to_string(address_class c) {
   switch (c) {
-  case address_class::public_unicast: return "public";
-  case address_class::unspecified: return "unspecified";
-  case address_class::loopback: return "loopback";
-  case address_class::private_net: return "private";
-  case address_class::link_local: return "link-local";
-  case address_class::cgnat: return "carrier-grade NAT";
-  case address_class::multicast: return "multicast";
-  case address_class::reserved: return "reserved";
+  case address_class::public_unicast:
+    return "public";
+  case address_class::unspecified:
+    return "unspecified";
+  case address_class::loopback:
+    return "loopback";
+  case address_class::private_net:
+    return "private";
+  case address_class::link_local:
+    return "link-local";
+  case address_class::cgnat:
+    return "carrier-grade NAT";
+  case address_class::multicast:
+    return "multicast";
+  case address_class::reserved:
+    return "reserved";
   }
   return "reserved";
 }

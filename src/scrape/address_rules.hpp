@@ -12,13 +12,13 @@ namespace sky::scrape {
 
 enum class address_class {
   public_unicast,
-  unspecified,   // 0.0.0.0/8, ::
-  loopback,      // 127/8, ::1
-  private_net,   // 10/8, 172.16/12, 192.168/16, fc00::/7, fec0::/10
-  link_local,    // 169.254/16 (cloud metadata lives here), fe80::/10
-  cgnat,         // 100.64/10 (also Alibaba's metadata address)
-  multicast,     // 224/4, ff00::/8
-  reserved,      // documentation, benchmarking, 240/4, broadcast, deprecated IPv6 forms
+  unspecified, // 0.0.0.0/8, ::
+  loopback,    // 127/8, ::1
+  private_net, // 10/8, 172.16/12, 192.168/16, fc00::/7, fec0::/10
+  link_local,  // 169.254/16 (cloud metadata lives here), fe80::/10
+  cgnat,       // 100.64/10 (also Alibaba's metadata address)
+  multicast,   // 224/4, ff00::/8
+  reserved,    // documentation, benchmarking, 240/4, broadcast, deprecated IPv6 forms
 };
 
 std::string_view to_string(address_class c);

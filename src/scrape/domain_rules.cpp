@@ -28,6 +28,15 @@ bool is_ip_literal(const std::string& host) {
 
 } // namespace
 
+bool has_listed_suffix(std::string_view domain) {
+  auto dot = domain.rfind('.');
+  std::string tld(dot == std::string_view::npos ? domain : domain.substr(dot + 1));
+  if (tld.empty())
+    return false;
+  return psl_is_public_suffix2(suffix_list(), tld.c_str(), PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) !=
+         0;
+}
+
 std::optional<std::string> registrable_domain(std::string_view url_or_host) {
   std::string text(url_or_host);
   text.erase(0, text.find_first_not_of(" \t\r\n"));
