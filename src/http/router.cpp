@@ -2,6 +2,7 @@
 #include "http/router.hpp"
 
 #include "http/jwt.hpp"
+#include "scrape/url_rules.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -37,16 +38,6 @@ bool match(std::string_view pattern, std::string_view path,
   return true;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 bool percent_decode(std::string_view in, std::string& out) {
   out.clear();
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -55,7 +46,7 @@ bool percent_decode(std::string_view in, std::string& out) {
     } else if (in[i] == '%') {
       if (i + 2 >= in.size())
         return false;
-      int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+      int hi = scrape::hex_digit_value(in[i + 1]), lo = scrape::hex_digit_value(in[i + 2]);
       if (hi < 0 || lo < 0)
         return false;
       out += static_cast<char>(hi * 16 + lo);

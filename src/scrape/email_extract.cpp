@@ -2,6 +2,7 @@
 #include "scrape/email_extract.hpp"
 
 #include "scrape/domain_rules.hpp"
+#include "scrape/url_rules.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -12,16 +13,6 @@ namespace {
 
 constexpr std::size_t k_max_local = 64;
 constexpr std::size_t k_max_domain = 253;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 void append_utf8(std::string& out, unsigned long cp) {
   if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
@@ -87,8 +78,8 @@ std::string decode_mailto_targets(std::string_view text) {
                text[i] != '>' && text[i] != '<' &&
                !std::isspace(static_cast<unsigned char>(text[i]))) {
           int hi = 0, lo = 0;
-          if (text[i] == '%' && i + 2 < text.size() && (hi = hex_value(text[i + 1])) >= 0 &&
-              (lo = hex_value(text[i + 2])) >= 0) {
+          if (text[i] == '%' && i + 2 < text.size() && (hi = hex_digit_value(text[i + 1])) >= 0 &&
+              (lo = hex_digit_value(text[i + 2])) >= 0) {
             out += static_cast<char>(hi * 16 + lo);
             i += 3;
           } else {
@@ -111,7 +102,7 @@ void append_cloudflare(std::string_view html, std::string& out) {
          pos = html.find(marker, pos + 1)) {
       auto start = pos + marker.size();
       auto end = start;
-      while (end < html.size() && hex_value(html[end]) >= 0)
+      while (end < html.size() && hex_digit_value(html[end]) >= 0)
         ++end;
       auto decoded = decode_cfemail(html.substr(start, end - start));
       if (!decoded.empty())
@@ -142,7 +133,8 @@ std::string decode_html_entities(std::string_view text) {
       auto digits = name.substr(hex ? 2 : 1);
       bool ok = !digits.empty();
       for (char c : digits) {
-        int v = hex ? hex_value(c) : (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : -1);
+        int v =
+            hex ? hex_digit_value(c) : (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : -1);
         if (v < 0) {
           ok = false;
           break;
@@ -178,9 +170,11 @@ std::string decode_html_entities(std::string_view text) {
 std::string decode_cfemail(std::string_view hex) {
   if (hex.size() < 4 || hex.size() % 2 != 0 || hex.size() > 2 * (k_max_local + k_max_domain + 2))
     return {};
-  auto byte_at = [&](std::size_t i) { return hex_value(hex[i]) * 16 + hex_value(hex[i + 1]); };
+  auto byte_at = [&](std::size_t i) {
+    return hex_digit_value(hex[i]) * 16 + hex_digit_value(hex[i + 1]);
+  };
   for (char c : hex)
-    if (hex_value(c) < 0)
+    if (hex_digit_value(c) < 0)
       return {};
   int key = byte_at(0);
   std::string out;

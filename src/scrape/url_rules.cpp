@@ -7,6 +7,16 @@
 
 namespace sky::scrape {
 
+int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 std::optional<web_url> parse_web_url(std::string_view text, std::size_t max_length) {
   if (text.empty() || text.size() > max_length)
     return std::nullopt;

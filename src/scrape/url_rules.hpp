@@ -19,4 +19,7 @@ std::optional<web_url> parse_web_url(std::string_view text, std::size_t max_leng
 // Accepts a bare domain name ("Example.COM." -> "example.com"); nullopt for anything else.
 std::optional<std::string> normalize_domain(std::string_view text);
 
+// 0-15 for a hexadecimal digit, -1 otherwise (percent-decoding, entities, hex payloads).
+int hex_digit_value(char c);
+
 } // namespace sky::scrape

@@ -88,8 +88,18 @@ std::map<std::string, int> executions_per_id(const std::vector<execution>& execu
 }
 
 std::string temp_path(const std::string& stem) {
+  // Files handed out here are removed when the test process exits.
+  static struct registry {
+    std::vector<std::string> paths;
+    ~registry() {
+      for (const auto& p : paths)
+        ::unlink(p.c_str());
+    }
+  } files;
   static std::atomic<int> n{0};
-  return "/tmp/sky_" + stem + "_" + std::to_string(getpid()) + "_" + std::to_string(n++);
+  files.paths.push_back("/tmp/sky_" + stem + "_" + std::to_string(getpid()) + "_" +
+                        std::to_string(n++));
+  return files.paths.back();
 }
 
 std::map<std::string, std::string> synthetic_env(const std::string& execution_log,
