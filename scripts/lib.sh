@@ -9,7 +9,7 @@ SKY_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
   libxml2-dev libre2-dev libpsl-dev zlib1g-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev clang libclang-rt-14-dev
   postgresql postgresql-contrib curl
 )
 
@@ -30,13 +30,13 @@ sky_install_packages() {
   fi
 }
 
-# sky_build <build-dir> <cmake args...>
+# sky_build <build-dir> <cmake args...>; SKY_TARGET=name builds only that target.
 sky_build() {
   local dir="$1"; shift
   if [ ! -f "$dir/build.ninja" ]; then
     cmake -S "$SKY_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
   fi
-  cmake --build "$dir" -j "$(nproc)"
+  cmake --build "$dir" -j "$(nproc)" ${SKY_TARGET:+--target "$SKY_TARGET"}
 }
 
 sky_pg_bin() {

@@ -1,0 +1,20 @@
+// libFuzzer target: email extraction and its decoders never crash, hang or return junk.
+#include "scrape/email_extract.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  for (const auto& email : sky::scrape::extract_emails(input)) {
+    // Every result has exactly one '@' with something on both sides.
+    auto at = email.find('@');
+    if (at == 0 || at == std::string::npos || at + 1 >= email.size() ||
+        email.find('@', at + 1) != std::string::npos)
+      __builtin_trap();
+  }
+  sky::scrape::decode_cfemail(input);
+  sky::scrape::deobfuscate_at_dot(input);
+  return 0;
+}
