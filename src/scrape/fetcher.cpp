@@ -1,0 +1,281 @@
+// The fetcher: curl's socket/timer callbacks mapped onto Asio waits; no polling loop.
+#include "scrape/fetcher.hpp"
+
+#include "scrape/address_rules.hpp"
+#include "scrape/url_rules.hpp"
+
+#include <arpa/inet.h>
+#include <boost/asio.hpp>
+#include <cstring>
+#include <curl/curl.h>
+#include <future>
+#include <map>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+
+namespace sky::scrape {
+namespace {
+
+namespace asio = boost::asio;
+
+struct curl_global {
+  curl_global() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+  ~curl_global() { curl_global_cleanup(); }
+};
+
+} // namespace
+
+struct fetcher::impl {
+  struct transfer {
+    impl* owner = nullptr;
+    CURL* easy = nullptr;
+    std::function<void(fetch_result)> done;
+    fetch_result result;
+    char error[CURL_ERROR_SIZE] = {};
+  };
+
+  struct watched_socket {
+    explicit watched_socket(asio::io_context& io, curl_socket_t fd) : descriptor(io, fd) {}
+    asio::posix::stream_descriptor descriptor;
+    int wanted = 0; // CURL_POLL_IN / OUT / INOUT
+    bool reading = false, writing = false;
+  };
+
+  explicit impl(const config::fetch_config& c)
+      : config(c), policy(c.allow_private), timer(io), guard(asio::make_work_guard(io)) {
+    static curl_global global;
+    multi = curl_multi_init();
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &impl::on_socket);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &impl::on_timer);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+    thread = std::thread([this] { io.run(); });
+  }
+
+  ~impl() {
+    asio::post(io, [this] {
+      stopping = true;
+      for (auto& [easy, t] : transfers) {
+        curl_multi_remove_handle(multi, easy);
+        curl_easy_cleanup(easy);
+      }
+      transfers.clear();
+      timer.cancel();
+      guard.reset();
+    });
+    thread.join();
+    for (auto& [fd, s] : sockets)
+      s->descriptor.release(); // curl owns its sockets
+    sockets.clear();
+    curl_multi_cleanup(multi);
+  }
+
+  config::fetch_config config;
+  ssrf_policy policy;
+  asio::io_context io;
+  asio::steady_timer timer;
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+  std::thread thread;
+  CURLM* multi = nullptr;
+  std::map<curl_socket_t, std::unique_ptr<watched_socket>> sockets;
+  std::map<CURL*, std::unique_ptr<transfer>> transfers;
+  int running = 0;
+  bool stopping = false; // no timer re-arming while transfers are torn down
+
+  // ---- curl callbacks (all on the fetcher thread) ----
+  static int on_socket(CURL*, curl_socket_t fd, int what, void* self_ptr, void*) {
+    auto* self = static_cast<impl*>(self_ptr);
+    if (what == CURL_POLL_REMOVE) {
+      if (auto it = self->sockets.find(fd); it != self->sockets.end()) {
+        boost::system::error_code ignored;
+        it->second->descriptor.cancel(ignored);
+        it->second->descriptor.release();
+        self->sockets.erase(it);
+      }
+      return 0;
+    }
+    auto& slot = self->sockets[fd];
+    if (!slot)
+      slot = std::make_unique<watched_socket>(self->io, fd);
+    slot->wanted = what;
+    self->arm(fd);
+    return 0;
+  }
+
+  static int on_timer(CURLM*, long timeout_ms, void* self_ptr) {
+    auto* self = static_cast<impl*>(self_ptr);
+    self->timer.cancel();
+    if (timeout_ms < 0 || self->stopping)
+      return 0;
+    self->timer.expires_after(std::chrono::milliseconds(timeout_ms));
+    self->timer.async_wait([self](boost::system::error_code ec) {
+      if (ec)
+        return;
+      curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &self->running);
+      self->collect();
+    });
+    return 0;
+  }
+
+  static curl_socket_t on_open_socket(void* transfer_ptr, curlsocktype,
+                                      struct curl_sockaddr* address) {
+    auto* t = static_cast<transfer*>(transfer_ptr);
+    config::ip_address ip;
+    bool known = false;
+    if (address->family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(&address->addr);
+      ip.bytes[10] = ip.bytes[11] = 0xff;
+      std::memcpy(&ip.bytes[12], &sin->sin_addr, 4);
+      known = true;
+    } else if (address->family == AF_INET6) {
+      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&address->addr);
+      std::memcpy(ip.bytes.data(), &sin6->sin6_addr, 16);
+      known = true;
+    }
+    if (!known || !t->owner->policy.allows(ip)) {
+      t->result.blocked = true;
+      return CURL_SOCKET_BAD;
+    }
+    return ::socket(address->family, address->socktype, address->protocol);
+  }
+
+  static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* transfer_ptr) {
+    auto* t = static_cast<transfer*>(transfer_ptr);
+    const auto n = size * count;
+    if (t->result.body.size() + n > t->owner->config.max_response_bytes) {
+      t->result.too_large = true;
+      return 0; // aborts the transfer
+    }
+    t->result.body.append(data, n);
+    return n;
+  }
+
+  // ---- Asio side ----
+  void arm(curl_socket_t fd) {
+    auto it = sockets.find(fd);
+    if (it == sockets.end())
+      return;
+    auto& s = *it->second;
+    if ((s.wanted & CURL_POLL_IN) && !s.reading) {
+      s.reading = true;
+      s.descriptor.async_wait(asio::posix::descriptor_base::wait_read,
+                              [this, fd](boost::system::error_code ec) { ready(fd, ec, true); });
+    }
+    if ((s.wanted & CURL_POLL_OUT) && !s.writing) {
+      s.writing = true;
+      s.descriptor.async_wait(asio::posix::descriptor_base::wait_write,
+                              [this, fd](boost::system::error_code ec) { ready(fd, ec, false); });
+    }
+  }
+
+  void ready(curl_socket_t fd, boost::system::error_code ec, bool readable) {
+    auto it = sockets.find(fd);
+    if (ec == asio::error::operation_aborted || it == sockets.end())
+      return; // the socket was removed (and maybe its number reused) meanwhile
+    (readable ? it->second->reading : it->second->writing) = false;
+    int flags = ec ? CURL_CSELECT_ERR : (readable ? CURL_CSELECT_IN : CURL_CSELECT_OUT);
+    curl_multi_socket_action(multi, fd, flags, &running);
+    collect();
+    arm(fd); // still wanted? wait again
+  }
+
+  void collect() {
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+      if (msg->msg != CURLMSG_DONE)
+        continue;
+      CURL* easy = msg->easy_handle;
+      auto it = transfers.find(easy);
+      if (it == transfers.end())
+        continue;
+      auto t = std::move(it->second);
+      transfers.erase(it);
+      finish(*t, msg->data.result);
+      curl_multi_remove_handle(multi, easy);
+      curl_easy_cleanup(easy);
+      if (t->done)
+        t->done(std::move(t->result));
+    }
+  }
+
+  void finish(transfer& t, CURLcode code) {
+    auto& r = t.result;
+    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &r.status);
+    char* url = nullptr;
+    if (curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
+      r.final_url = url;
+    char* type = nullptr;
+    if (curl_easy_getinfo(t.easy, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type)
+      r.content_type = type;
+    curl_easy_getinfo(t.easy, CURLINFO_REDIRECT_COUNT, &r.redirects);
+    curl_easy_getinfo(t.easy, CURLINFO_TOTAL_TIME, &r.seconds);
+    curl_off_t retry_after = 0;
+    if (curl_easy_getinfo(t.easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+        retry_after > 0)
+      r.retry_after_s = static_cast<long>(retry_after);
+    if (code == CURLE_FILESIZE_EXCEEDED)
+      r.too_large = true; // refused from the declared Content-Length before reading it
+    if (r.blocked)
+      r.error = "blocked by the SSRF guard (private, loopback, link-local or metadata address)";
+    else if (r.too_large)
+      r.error = "response larger than " + std::to_string(config.max_response_bytes) + " bytes";
+    else if (code != CURLE_OK)
+      r.error = t.error[0] ? t.error : curl_easy_strerror(code);
+  }
+
+  void start(std::string url, std::function<void(fetch_result)> done) {
+    auto t = std::make_unique<transfer>();
+    t->owner = this;
+    t->done = std::move(done);
+    if (!parse_web_url(url)) {
+      t->result.error = "not an absolute http(s) URL";
+      t->done(std::move(t->result));
+      return;
+    }
+    CURL* e = t->easy = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROXY, ""); // never route through an environment proxy
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(config.max_redirects));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(config.connect_timeout.count() * 1000));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(config.total_timeout.count() * 1000));
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 64L); // bytes/s ...
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 15L);  // ... sustained this long
+    curl_easy_setopt(e, CURLOPT_USERAGENT, config.user_agent.c_str());
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); // every encoding curl decodes
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(config.max_response_bytes));
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &impl::on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &impl::on_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
+    transfers.emplace(e, std::move(t));
+    curl_multi_add_handle(multi, e);
+  }
+};
+
+fetcher::fetcher(const config::fetch_config& config) : impl_(std::make_unique<impl>(config)) {}
+
+fetcher::~fetcher() = default;
+
+void fetcher::fetch(std::string url, std::function<void(fetch_result)> done) {
+  asio::post(impl_->io, [this, url = std::move(url), done = std::move(done)]() mutable {
+    impl_->start(std::move(url), std::move(done));
+  });
+}
+
+fetch_result fetcher::fetch_blocking(std::string url) {
+  auto promise = std::make_shared<std::promise<fetch_result>>();
+  auto future = promise->get_future();
+  fetch(std::move(url), [promise](fetch_result r) { promise->set_value(std::move(r)); });
+  return future.get();
+}
+
+} // namespace sky::scrape

@@ -1,0 +1,48 @@
+// HTTP(S) fetcher: libcurl multi driven by Asio socket and timer callbacks on its own thread.
+// Limits on time, size (after decompression), redirects and schemes; the SSRF guard checks the
+// resolved address of every connection, so redirects and DNS rebinding cannot reach private
+// networks.
+#pragma once
+
+#include "config/config.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sky::scrape {
+
+struct fetch_result {
+  long status = 0;       // HTTP status of the final response (0 when none)
+  std::string body;      // decoded (decompressed) body, at most max_response_bytes
+  std::string final_url; // after redirects
+  std::string content_type;
+  std::string error;      // transport failure; empty when a response arrived
+  bool blocked = false;   // the SSRF guard refused an address
+  bool too_large = false; // the body exceeded the cap (it is truncated and error is set)
+  long redirects = 0;
+  double seconds = 0;
+  std::optional<long> retry_after_s; // from Retry-After on 429/503
+
+  bool ok() const { return error.empty(); }
+};
+
+class fetcher {
+public:
+  explicit fetcher(const config::fetch_config& config);
+  ~fetcher(); // aborts transfers still running; their callbacks are not called
+  fetcher(const fetcher&) = delete;
+  fetcher& operator=(const fetcher&) = delete;
+
+  // Thread-safe. `done` runs on the fetcher's thread and must not block.
+  void fetch(std::string url, std::function<void(fetch_result)> done);
+  // Convenience for blocking callers (CLI, tests, blocking handlers).
+  fetch_result fetch_blocking(std::string url);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace sky::scrape

@@ -1,0 +1,222 @@
+// The fetcher over real loopback sockets: limits, redirects, decompression and the SSRF guard.
+#include "scrape/fetcher.hpp"
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <gtest/gtest.h>
+#include <map>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <zlib.h>
+
+using namespace sky;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string gzip(const std::string& data) {
+  z_stream z{};
+  deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, data.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string response(int status, const std::string& body, const std::string& extra = "") {
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n" +
+         extra + "\r\n" + body;
+}
+
+// A loopback server answering canned responses by path, one thread per connection.
+class canned_server {
+public:
+  canned_server() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    listen(fd_, 128);
+    const std::string big_zeros(20 << 20, '\0');
+    routes_["/ok"] = response(200, "<html><title>hi</title></html>", "Content-Type: text/html\r\n");
+    routes_["/big"] = response(200, std::string(3 << 20, 'x'));
+    routes_["/loop"] = response(302, "", "Location: /loop\r\n");
+    routes_["/to-ok"] = response(301, "", "Location: /ok\r\n");
+    routes_["/to-metadata"] =
+        response(302, "", "Location: http://169.254.169.254/latest/meta-data/\r\n");
+    routes_["/to-ftp"] = response(302, "", "Location: ftp://127.0.0.1/file\r\n");
+    routes_["/gzip"] = response(200, gzip("hello compressed world"), "Content-Encoding: gzip\r\n");
+    routes_["/gzip-bomb"] = response(200, gzip(big_zeros), "Content-Encoding: gzip\r\n");
+    routes_["/busy"] = response(503, "later", "Retry-After: 7\r\n");
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+  ~canned_server() {
+    stopping_ = true;
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    acceptor_.join();
+    for (auto& t : connections_)
+      t.join();
+  }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+private:
+  void accept_loop() {
+    while (!stopping_) {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0)
+        return;
+      connections_.emplace_back([this, c] { serve(c); });
+    }
+  }
+  void serve(int c) {
+    std::string request;
+    char buf[4096];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      auto n = recv(c, buf, sizeof buf, 0);
+      if (n <= 0)
+        break;
+      request.append(buf, static_cast<std::size_t>(n));
+    }
+    auto first_space = request.find(' ');
+    auto path =
+        request.substr(first_space + 1, request.find(' ', first_space + 1) - first_space - 1);
+    if (path == "/slow")
+      std::this_thread::sleep_for(3s);
+    auto it = routes_.find(path);
+    auto reply = it == routes_.end() ? response(404, "nope") : it->second;
+    std::size_t sent = 0;
+    while (sent < reply.size()) {
+      auto n = send(c, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0)
+        break;
+      sent += static_cast<std::size_t>(n);
+    }
+    close(c);
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::map<std::string, std::string> routes_;
+  std::thread acceptor_;
+  std::vector<std::thread> connections_;
+};
+
+config::fetch_config loopback_allowed() {
+  config::fetch_config c;
+  c.allow_private = {"127.0.0.1/32"};
+  c.total_timeout = 1s;
+  c.connect_timeout = 1s;
+  c.max_response_bytes = 1 << 20;
+  c.max_redirects = 3;
+  return c;
+}
+
+} // namespace
+
+TEST(fetcher, fetches_a_page) {
+  canned_server server;
+  scrape::fetcher f(loopback_allowed());
+  auto r = f.fetch_blocking(server.url("/to-ok"));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "<html><title>hi</title></html>");
+  EXPECT_EQ(r.content_type, "text/html");
+  EXPECT_EQ(r.final_url, server.url("/ok"));
+  EXPECT_EQ(r.redirects, 1);
+  auto missing = f.fetch_blocking(server.url("/missing"));
+  EXPECT_TRUE(missing.ok());
+  EXPECT_EQ(missing.status, 404);
+}
+
+TEST(fetcher, ssrf_guard_is_on_by_default) {
+  canned_server server;
+  scrape::fetcher f(config::fetch_config{});
+  auto r = f.fetch_blocking(server.url("/ok"));
+  EXPECT_TRUE(r.blocked);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.error.find("SSRF"), std::string::npos);
+  auto v6 = f.fetch_blocking("http://[::1]:1/");
+  EXPECT_TRUE(v6.blocked);
+}
+
+TEST(fetcher, redirects_are_checked_on_every_hop) {
+  canned_server server;
+  scrape::fetcher f(loopback_allowed());
+  auto metadata = f.fetch_blocking(server.url("/to-metadata"));
+  EXPECT_TRUE(metadata.blocked) << metadata.error;
+  auto ftp = f.fetch_blocking(server.url("/to-ftp"));
+  EXPECT_FALSE(ftp.ok());
+  auto loop = f.fetch_blocking(server.url("/loop"));
+  EXPECT_FALSE(loop.ok());
+  EXPECT_EQ(loop.redirects, 3);
+  EXPECT_FALSE(f.fetch_blocking("ftp://127.0.0.1/").ok());
+  EXPECT_FALSE(f.fetch_blocking("file:///etc/passwd").ok());
+}
+
+TEST(fetcher, size_is_capped_after_decompression) {
+  canned_server server;
+  scrape::fetcher f(loopback_allowed());
+  auto big = f.fetch_blocking(server.url("/big"));
+  EXPECT_TRUE(big.too_large);
+  EXPECT_FALSE(big.ok());
+  auto small = f.fetch_blocking(server.url("/gzip"));
+  ASSERT_TRUE(small.ok()) << small.error;
+  EXPECT_EQ(small.body, "hello compressed world");
+  auto start = std::chrono::steady_clock::now();
+  auto bomb = f.fetch_blocking(server.url("/gzip-bomb"));
+  EXPECT_TRUE(bomb.too_large) << bomb.error;
+  EXPECT_LE(bomb.body.size(), std::size_t{1} << 20);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST(fetcher, slow_servers_time_out) {
+  canned_server server;
+  scrape::fetcher f(loopback_allowed());
+  auto start = std::chrono::steady_clock::now();
+  auto r = f.fetch_blocking(server.url("/slow"));
+  EXPECT_FALSE(r.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
+}
+
+TEST(fetcher, retry_after_is_reported) {
+  canned_server server;
+  scrape::fetcher f(loopback_allowed());
+  auto r = f.fetch_blocking(server.url("/busy"));
+  EXPECT_EQ(r.status, 503);
+  ASSERT_TRUE(r.retry_after_s);
+  EXPECT_EQ(*r.retry_after_s, 7);
+}
+
+TEST(fetcher, many_concurrent_fetches_complete) {
+  canned_server server;
+  scrape::fetcher f(loopback_allowed());
+  std::atomic<int> done{0}, ok{0};
+  for (int i = 0; i < 100; ++i)
+    f.fetch(server.url(i % 2 ? "/ok" : "/gzip"), [&](scrape::fetch_result r) {
+      ok += r.ok() && r.status == 200;
+      ++done;
+    });
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (done < 100 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(done.load(), 100);
+  EXPECT_EQ(ok.load(), 100);
+}
