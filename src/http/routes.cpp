@@ -8,6 +8,8 @@
 #include "persistence/sql_catalog.hpp"
 
 #include <boost/json.hpp>
+#include <chrono>
+#include <mutex>
 #include <pqxx/pqxx>
 
 namespace sky::http {
@@ -97,24 +99,55 @@ struct queue_depth {
   std::optional<double> oldest_queued_s;
 };
 
+// Queued and processing counts and the oldest due row are read fresh (index scans); the full
+// breakdown by status scans whole tables, so it is refreshed at most every 30 seconds.
 std::vector<queue_depth> read_queue_depths(app_services& s) {
+  constexpr auto k_breakdown_ttl = std::chrono::seconds(30);
   static const auto statements = [] {
-    std::vector<std::string> out;
+    std::vector<std::pair<std::string, std::string>> out;
     for (const auto& q : config::queue_definitions())
-      out.push_back(persistence::render_queue_query("queue_status_counts", q));
+      out.emplace_back(persistence::render_queue_query("queue_status_counts", q),
+                       persistence::render_queue_query("queue_active_counts", q));
     return out;
   }();
+  static std::mutex cache_mutex;
+  static std::vector<std::vector<std::pair<std::string, long long>>> breakdown;
+  static std::chrono::steady_clock::time_point breakdown_at{};
+
   return s.db->run([&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
-    std::vector<queue_depth> out;
-    for (const auto& sql : statements) {
-      queue_depth d;
-      for (auto row : tx.exec(sql)) {
-        d.counts.emplace_back(row[0].c_str(), row[1].as<long long>());
-        if (!row[2].is_null())
-          d.oldest_queued_s = row[2].as<double>();
+    const auto defs = config::queue_definitions();
+    std::vector<queue_depth> out(defs.size());
+    {
+      std::lock_guard lock(cache_mutex);
+      if (breakdown.empty() || std::chrono::steady_clock::now() - breakdown_at > k_breakdown_ttl) {
+        std::vector<std::vector<std::pair<std::string, long long>>> fresh;
+        for (const auto& [full, active] : statements) {
+          auto& counts = fresh.emplace_back();
+          for (auto row : tx.exec(full))
+            counts.emplace_back(row[0].c_str(), row[1].as<long long>());
+        }
+        breakdown = std::move(fresh);
+        breakdown_at = std::chrono::steady_clock::now();
       }
-      out.push_back(std::move(d));
+      for (std::size_t i = 0; i < defs.size(); ++i)
+        out[i].counts = breakdown[i];
+    }
+    for (std::size_t i = 0; i < defs.size(); ++i) {
+      auto row = tx.exec(statements[i].second)[0];
+      auto set = [&](std::string_view status, long long n) {
+        for (auto& [name, value] : out[i].counts)
+          if (name == status) {
+            value = n;
+            return;
+          }
+        if (n > 0)
+          out[i].counts.emplace_back(std::string(status), n);
+      };
+      set(defs[i].queued, row[0].as<long long>());
+      set(defs[i].processing, row[1].as<long long>());
+      if (!row[2].is_null())
+        out[i].oldest_queued_s = row[2].as<double>();
     }
     return out;
   });

@@ -3,11 +3,18 @@
 -- from input.
 
 -- name: queue_status_counts
-SELECT {status}::text AS status, count(*) AS n,
-       extract(epoch FROM now() - min(CASE WHEN {status} = '{queued}' THEN {next_attempt_at} END)) AS oldest_queued_s
+-- The full breakdown scans the table, so callers cache it (see http/routes.cpp).
+SELECT {status}::text AS status, count(*) AS n
 FROM {table}
 WHERE {status} IS NOT NULL {job_filter}
 GROUP BY {status}
+
+-- name: queue_active_counts
+-- Cheap on any table size: each part reads one of the queue's partial indexes.
+SELECT (SELECT count(*) FROM {table} WHERE {status} = '{queued}' {job_filter}),
+       (SELECT count(*) FROM {table} WHERE {status} = '{processing}' {job_filter}),
+       (SELECT extract(epoch FROM now() - min({next_attempt_at}))::float8 FROM {table}
+         WHERE {status} = '{queued}' {job_filter} AND {next_attempt_at} <= now())
 
 -- name: queue_wake
 -- Wakes the pollers of a queue on every node, exactly as a committed insert would.
