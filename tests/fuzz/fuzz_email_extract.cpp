@@ -1,5 +1,7 @@
-// libFuzzer target: email extraction and its decoders never crash, hang or return junk.
+// libFuzzer target: email extraction (and page metadata) over arbitrary HTML never crash, hang
+// or return junk.
 #include "scrape/email_extract.hpp"
+#include "scrape/page_metadata.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         email.find('@', at + 1) != std::string::npos)
       __builtin_trap();
   }
+  sky::scrape::extract_metadata(input, "https://example.com/page");
   sky::scrape::decode_cfemail(input);
   sky::scrape::deobfuscate_at_dot(input);
   return 0;

@@ -1,0 +1,123 @@
+// Metadata extraction over libxml2's HTML tree.
+#include "scrape/page_metadata.hpp"
+
+#include <algorithm>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <cctype>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+#include <memory>
+
+namespace sky::scrape {
+namespace {
+
+std::string collapse(std::string_view s) {
+  std::string out;
+  bool space = false;
+  for (char c : s) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      space = !out.empty();
+    } else {
+      if (space)
+        out += ' ';
+      space = false;
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+  return s;
+}
+
+std::string attribute(xmlNode* node, const char* name) {
+  xmlChar* v = xmlGetProp(node, reinterpret_cast<const xmlChar*>(name));
+  if (!v)
+    return {};
+  std::string out(reinterpret_cast<const char*>(v));
+  xmlFree(v);
+  return out;
+}
+
+std::string text_of(xmlNode* node) {
+  xmlChar* v = xmlNodeGetContent(node);
+  if (!v)
+    return {};
+  std::string out(reinterpret_cast<const char*>(v));
+  xmlFree(v);
+  return out;
+}
+
+std::string resolve(std::string_view base, const std::string& reference) {
+  auto base_url = boost::urls::parse_uri(base);
+  auto ref = boost::urls::parse_uri_reference(reference);
+  if (!base_url || !ref)
+    return {};
+  boost::urls::url out;
+  if (!boost::urls::resolve(*base_url, *ref, out))
+    return {};
+  out.remove_fragment();
+  return std::string(out.buffer());
+}
+
+void walk(xmlNode* node, std::string_view page_url, page_metadata& m, std::string& fallback_lang,
+          std::string& og_description) {
+  for (; node; node = node->next) {
+    if (node->type == XML_ELEMENT_NODE) {
+      auto tag = lower(reinterpret_cast<const char*>(node->name));
+      if (tag == "html" && m.language.empty()) {
+        m.language = collapse(attribute(node, "lang"));
+      } else if (tag == "title" && m.title.empty()) {
+        m.title = collapse(text_of(node));
+      } else if (tag == "meta") {
+        auto name = lower(attribute(node, "name"));
+        auto property = lower(attribute(node, "property"));
+        auto http_equiv = lower(attribute(node, "http-equiv"));
+        auto content = collapse(attribute(node, "content"));
+        if (name == "description" && m.description.empty())
+          m.description = content;
+        if (property.rfind("og:", 0) == 0 && !content.empty())
+          m.open_graph.emplace(property, content);
+        if (property == "og:description" && og_description.empty())
+          og_description = content;
+        if (http_equiv == "content-language" && fallback_lang.empty())
+          fallback_lang = content;
+      } else if (tag == "link" && m.canonical.empty()) {
+        auto rel = lower(attribute(node, "rel"));
+        if (rel == "canonical")
+          m.canonical = resolve(page_url, attribute(node, "href"));
+      }
+    }
+    walk(node->children, page_url, m, fallback_lang, og_description);
+  }
+}
+
+} // namespace
+
+page_metadata extract_metadata(std::string_view html, std::string_view page_url) {
+  page_metadata m;
+  if (html.empty())
+    return m;
+  std::unique_ptr<xmlDoc, void (*)(xmlDocPtr)> doc(
+      htmlReadMemory(html.data(), static_cast<int>(std::min<std::size_t>(html.size(), 1 << 30)),
+                     std::string(page_url).c_str(), nullptr,
+                     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                         HTML_PARSE_NONET | HTML_PARSE_COMPACT),
+      xmlFreeDoc);
+  if (!doc)
+    return m;
+  std::string fallback_lang, og_description;
+  walk(xmlDocGetRootElement(doc.get()), page_url, m, fallback_lang, og_description);
+  if (m.language.empty())
+    m.language = fallback_lang;
+  if (m.description.empty())
+    m.description = og_description;
+  if (m.title.empty() && m.open_graph.count("og:title"))
+    m.title = m.open_graph["og:title"];
+  return m;
+}
+
+} // namespace sky::scrape

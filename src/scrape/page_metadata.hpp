@@ -1,0 +1,22 @@
+// Page metadata from HTML: title, meta description, Open Graph, canonical URL, language.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace sky::scrape {
+
+struct page_metadata {
+  std::string title;
+  std::string description;                       // <meta name="description">, else og:description
+  std::string canonical;                         // absolute, resolved against the page URL
+  std::string language;                          // <html lang>, else content-language meta
+  std::map<std::string, std::string> open_graph; // "og:title" -> ..., first value wins
+};
+
+// Tolerant of broken markup (libxml2's recovering HTML parser, network off). Text is trimmed and
+// whitespace-collapsed.
+page_metadata extract_metadata(std::string_view html, std::string_view page_url);
+
+} // namespace sky::scrape

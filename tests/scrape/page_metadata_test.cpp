@@ -1,0 +1,50 @@
+// Page metadata on real-world-shaped and broken markup.
+#include "scrape/page_metadata.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace sky::scrape;
+
+TEST(page_metadata, typical_head) {
+  auto html = R"(<!doctype html><html lang="en-GB"><head>
+    <meta charset="utf-8"><title>
+      Joe's   Bakery &amp; Café | Fresh bread</title>
+    <meta name="Description" content="  Hand-made bread,
+       every morning. ">
+    <meta property="og:title" content="Joe's Bakery">
+    <meta property="og:image" content="https://cdn.example.com/joe.jpg">
+    <link rel="canonical" href="/about/?ref=x#top">
+    </head><body><h1>Hi</h1></body></html>)";
+  auto m = extract_metadata(html, "https://www.joesbakery.co.uk/about/index.html");
+  EXPECT_EQ(m.title, "Joe's Bakery & Café | Fresh bread");
+  EXPECT_EQ(m.description, "Hand-made bread, every morning.");
+  EXPECT_EQ(m.language, "en-GB");
+  EXPECT_EQ(m.canonical, "https://www.joesbakery.co.uk/about/?ref=x");
+  EXPECT_EQ(m.open_graph.at("og:title"), "Joe's Bakery");
+  EXPECT_EQ(m.open_graph.at("og:image"), "https://cdn.example.com/joe.jpg");
+}
+
+TEST(page_metadata, fallbacks_and_broken_markup) {
+  auto html = R"(<html><head><meta http-equiv="Content-Language" content="de">
+    <meta property="og:title" content="Titel"><meta property="og:description" content="Beschreibung">
+    <body><p>unclosed <div>tags <title>late title</title>)";
+  auto m = extract_metadata(html, "http://example.de/");
+  EXPECT_EQ(m.language, "de");
+  EXPECT_EQ(m.description, "Beschreibung");
+  EXPECT_FALSE(m.title.empty());
+}
+
+TEST(page_metadata, empty_and_binary_input) {
+  EXPECT_TRUE(extract_metadata("", "http://x.com/").title.empty());
+  std::string junk(5000, '\0');
+  for (std::size_t i = 0; i < junk.size(); ++i)
+    junk[i] = static_cast<char>(i * 31);
+  EXPECT_NO_THROW(extract_metadata(junk, "http://x.com/"));
+}
+
+TEST(page_metadata, entities_are_not_expanded_from_the_network) {
+  auto html = R"(<!DOCTYPE html SYSTEM "http://169.254.169.254/evil.dtd"><html><head>
+    <title>&xxe;safe</title></head></html>)";
+  auto m = extract_metadata(html, "http://x.com/");
+  EXPECT_EQ(m.title.find("169.254"), std::string::npos);
+}
