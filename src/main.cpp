@@ -6,6 +6,7 @@
 #include "http/server.hpp"
 #include "persistence/connection_pool.hpp"
 #include "persistence/migrator.hpp"
+#include "scrape/page_report.hpp"
 #include "workflows/handlers.hpp"
 
 #include <CLI/CLI.hpp>
@@ -125,6 +126,12 @@ int main(int argc, char** argv) {
   token->add_option("--ttl", ttl_seconds, "lifetime in seconds")
       ->check(CLI::Range(1LL, 31536000LL));
   auto* env_example = app.add_subcommand("env-example", "print every variable with its default");
+  std::string scrape_url;
+  bool allow_private = false;
+  auto* scrape = app.add_subcommand("scrape", "fetch one page and print what it holds, as JSON");
+  scrape->add_option("url", scrape_url, "http(s) URL")->required();
+  scrape->add_flag("--allow-private", allow_private,
+                   "turn the SSRF guard off (private and loopback addresses allowed)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -134,6 +141,15 @@ int main(int argc, char** argv) {
       return 0;
     }
     auto cfg = load_or_exit();
+    if (*scrape) {
+      auto fetch_config = cfg.fetch;
+      if (allow_private)
+        fetch_config.allow_private = {"0.0.0.0/0", "::/0"};
+      scrape::fetcher fetcher(fetch_config);
+      auto report = scrape::report_page(fetcher, scrape_url);
+      std::cout << report.json << "\n";
+      return report.fetched ? 0 : 1;
+    }
     if (*migrate)
       return run_migrate(cfg);
     if (*token) {

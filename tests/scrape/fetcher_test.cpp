@@ -1,5 +1,8 @@
 // The fetcher over real loopback sockets: limits, redirects, decompression and the SSRF guard.
 #include "scrape/fetcher.hpp"
+#include "support/process.hpp"
+
+#include <boost/json.hpp>
 
 #include <arpa/inet.h>
 #include <atomic>
@@ -219,4 +222,19 @@ TEST(fetcher, many_concurrent_fetches_complete) {
     std::this_thread::sleep_for(10ms);
   EXPECT_EQ(done.load(), 100);
   EXPECT_EQ(ok.load(), 100);
+}
+
+TEST(scrape_cli, prints_a_json_report_and_keeps_the_guard_on_by_default) {
+  canned_server server;
+  auto [code, out] = test_support::run_to_end(
+      {SCRAPERSKY_BINARY, "scrape", server.url("/to-ok"), "--allow-private"}, {});
+  ASSERT_EQ(code, 0) << out;
+  auto report = boost::json::parse(out).as_object();
+  EXPECT_EQ(report.at("title").as_string(), "hi");
+  EXPECT_EQ(report.at("status").as_int64(), 200);
+  EXPECT_EQ(report.at("pages_fetched").as_int64(), 1);
+  auto [blocked_code, blocked] =
+      test_support::run_to_end({SCRAPERSKY_BINARY, "scrape", server.url("/ok")}, {});
+  EXPECT_EQ(blocked_code, 1);
+  EXPECT_NE(blocked.find("SSRF"), std::string::npos) << blocked;
 }
