@@ -63,8 +63,6 @@ bool is_transient(const std::exception& e) {
          dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr;
 }
 
-// One item inside its savepoint. A permanent error in the item's own writes rolls back only this
-// item, which is then retried (or ends in Error) with the reason recorded.
 double retry_seconds(const queue_context& q, int attempt) {
   return static_cast<double>(retry_delay(attempt, {q.retry_base, q.retry_cap}).count()) / 1000;
 }
@@ -188,8 +186,8 @@ void flush(writer_actor* self) {
       self->send(self, flush_atom::value);
     }
   } catch (const std::exception& e) {
-    // Nothing was committed: keep the whole batch and try again. Writes are fenced on
-    // (locked_by, attempts), so replaying a commit that did land changes nothing.
+    // The batch (or, on the slow path, the rest of it) did not commit: keep it all and try again.
+    // Writes are fenced on (locked_by, attempts), so replaying what did land changes nothing.
     s.q->metrics->db_errors++;
     if (persistence::is_connection_error(e) || !s.conn || !s.conn->is_open())
       s.conn.reset();
