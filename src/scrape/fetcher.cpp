@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <netinet/in.h>
+#include <set>
 #include <sys/socket.h>
 #include <thread>
 
@@ -50,12 +51,17 @@ struct fetcher::impl {
     curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &impl::on_timer);
     curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+    // Politeness: at most this many connections to one host; more transfers wait in curl's queue.
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      static_cast<long>(std::max(1, c.per_host_connections)));
     thread = std::thread([this] { io.run(); });
   }
 
   ~impl() {
     asio::post(io, [this] {
       stopping = true;
+      for (const auto& wait : delayed)
+        wait->cancel();
       for (auto& [easy, t] : transfers) {
         curl_multi_remove_handle(multi, easy);
         curl_easy_cleanup(easy);
@@ -80,6 +86,9 @@ struct fetcher::impl {
   CURLM* multi = nullptr;
   std::map<curl_socket_t, std::unique_ptr<watched_socket>> sockets;
   std::map<CURL*, std::unique_ptr<transfer>> transfers;
+  // Politeness: the earliest moment the next request to a host may start.
+  std::map<std::string, std::chrono::steady_clock::time_point> next_start;
+  std::set<std::shared_ptr<asio::steady_timer>> delayed; // cancelled when the fetcher stops
   int running = 0;
   bool stopping = false; // no timer re-arming while transfers are torn down
 
@@ -224,15 +233,37 @@ struct fetcher::impl {
       r.error = t.error[0] ? t.error : curl_easy_strerror(code);
   }
 
+  // Spaces requests to one host by per_host_delay, then starts the transfer.
+  void schedule(std::string url, std::function<void(fetch_result)> done) {
+    auto parsed = parse_web_url(url);
+    if (!parsed) {
+      fetch_result r;
+      r.error = "not an absolute http(s) URL";
+      done(std::move(r));
+      return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    auto& slot = next_start[parsed->host];
+    auto at = std::max(now, slot);
+    slot = at + config.per_host_delay;
+    if (at <= now) {
+      start(std::move(url), std::move(done));
+      return;
+    }
+    auto wait = std::make_shared<asio::steady_timer>(io, at);
+    delayed.insert(wait);
+    wait->async_wait([this, wait, url = std::move(url),
+                      done = std::move(done)](boost::system::error_code ec) mutable {
+      delayed.erase(wait);
+      if (!ec && !stopping)
+        start(std::move(url), std::move(done));
+    });
+  }
+
   void start(std::string url, std::function<void(fetch_result)> done) {
     auto t = std::make_unique<transfer>();
     t->owner = this;
     t->done = std::move(done);
-    if (!parse_web_url(url)) {
-      t->result.error = "not an absolute http(s) URL";
-      t->done(std::move(t->result));
-      return;
-    }
     CURL* e = t->easy = curl_easy_init();
     curl_easy_setopt(e, CURLOPT_URL, url.c_str());
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
@@ -267,7 +298,7 @@ fetcher::~fetcher() = default;
 
 void fetcher::fetch(std::string url, std::function<void(fetch_result)> done) {
   asio::post(impl_->io, [this, url = std::move(url), done = std::move(done)]() mutable {
-    impl_->start(std::move(url), std::move(done));
+    impl_->schedule(std::move(url), std::move(done));
   });
 }
 

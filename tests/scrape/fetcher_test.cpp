@@ -124,6 +124,7 @@ private:
 
 config::fetch_config loopback_allowed() {
   config::fetch_config c;
+  c.per_host_delay = 0ms;
   c.allow_private = {"127.0.0.1/32"};
   c.total_timeout = 1s;
   c.connect_timeout = 1s;
@@ -206,6 +207,36 @@ TEST(fetcher, retry_after_is_reported) {
   EXPECT_EQ(r.status, 503);
   ASSERT_TRUE(r.retry_after_s);
   EXPECT_EQ(*r.retry_after_s, 7);
+}
+
+TEST(fetcher, requests_to_one_host_are_spaced_by_the_per_host_delay) {
+  canned_server server;
+  auto c = loopback_allowed();
+  c.per_host_delay = 150ms;
+  scrape::fetcher f(c);
+  std::atomic<int> done{0};
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 4; ++i)
+    f.fetch(server.url("/ok"), [&](scrape::fetch_result) { ++done; });
+  auto deadline = start + 10s;
+  while (done < 4 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(done.load(), 4);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 450ms);
+}
+
+TEST(fetcher, stopping_does_not_wait_for_delayed_requests) {
+  canned_server server;
+  auto c = loopback_allowed();
+  c.per_host_delay = 10s;
+  auto start = std::chrono::steady_clock::now();
+  {
+    scrape::fetcher f(c);
+    for (int i = 0; i < 3; ++i)
+      f.fetch(server.url("/ok"), [](scrape::fetch_result) {});
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
 TEST(fetcher, many_concurrent_fetches_complete) {
