@@ -1,6 +1,7 @@
 // Fetch one page and run the extractors over it.
 #include "scrape/page_report.hpp"
 
+#include "scrape/charset.hpp"
 #include "scrape/email_extract.hpp"
 #include "scrape/page_metadata.hpp"
 
@@ -19,7 +20,8 @@ page_report report_page(fetcher& f, const std::string& url) {
   else if (!fetched)
     errors.push_back(json::string("HTTP status " + std::to_string(r.status)));
   if (fetched) {
-    auto meta = extract_metadata(r.body, r.final_url.empty() ? url : r.final_url);
+    auto text = decode_to_utf8(r.body, r.content_type);
+    auto meta = extract_metadata(text, r.final_url.empty() ? url : r.final_url);
     out["title"] = meta.title;
     out["description"] = meta.description;
     out["language"] = meta.language;
@@ -28,7 +30,7 @@ page_report report_page(fetcher& f, const std::string& url) {
     for (const auto& [k, v] : meta.open_graph)
       og[k] = v;
     out["open_graph"] = og;
-    for (auto& e : extract_emails(r.body))
+    for (auto& e : extract_emails(text))
       emails.push_back(json::string(e));
   }
   out["emails"] = emails;

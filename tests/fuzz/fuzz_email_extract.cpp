@@ -1,5 +1,6 @@
 // libFuzzer target: email extraction (and page metadata) over arbitrary HTML never crash, hang
 // or return junk.
+#include "scrape/charset.hpp"
 #include "scrape/email_extract.hpp"
 #include "scrape/page_metadata.hpp"
 
@@ -17,6 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       __builtin_trap();
   }
   sky::scrape::extract_metadata(input, "https://example.com/page");
+  sky::scrape::decode_to_utf8(input, "text/html; charset=windows-1252");
+  sky::scrape::decode_to_utf8(input, "");
   sky::scrape::decode_cfemail(input);
   sky::scrape::deobfuscate_at_dot(input);
   return 0;
