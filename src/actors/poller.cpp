@@ -27,6 +27,7 @@ struct poller_state {
   std::set<std::string> held;       // claimed and not yet committed by the writer
   clock::time_point wake_pending{}; // earliest self-wake already scheduled
   int db_failures = 0;
+  bool lost_connection = false; // check for orphaned claims after reconnecting
 };
 
 using poller_actor = caf::stateful_actor<poller_state>;
@@ -42,14 +43,27 @@ template <class F> bool with_db(poller_actor* self, const char* what, F&& f) {
       // crashes before it, the row simply is still Queued (or its old lease stands), and any
       // result of that attempt is fenced out. Results and final statuses stay durable.
       pqxx::nontransaction(*s.conn).exec("SET synchronous_commit = off");
+      if (s.lost_connection) {
+        // A claim in flight when the link dropped may have committed unseen; its rows are ours
+        // but unknown to us, so they go back now rather than when their lease expires.
+        std::vector<std::string> known(s.held.begin(), s.held.end());
+        auto orphans = s.q->store->release_orphans(*s.conn, s.q->node_id, known);
+        s.q->metrics->released += orphans.size();
+        if (!orphans.empty())
+          spdlog::warn("{}: returned {} rows claimed before the connection was lost",
+                       s.q->definition->name, orphans.size());
+        s.lost_connection = false;
+      }
     }
     f(*s.conn);
     s.db_failures = 0;
     return true;
   } catch (const std::exception& e) {
     s.q->metrics->db_errors++;
-    if (persistence::is_connection_error(e) || !s.conn || !s.conn->is_open())
+    if (persistence::is_connection_error(e) || !s.conn || !s.conn->is_open()) {
       s.conn.reset();
+      s.lost_connection = true;
+    }
     auto delay = std::chrono::milliseconds(std::min(100 << std::min(s.db_failures, 6), 5000));
     ++s.db_failures;
     spdlog::warn("{}: {} failed ({}); retrying in {} ms", s.q->definition->name, what, e.what(),

@@ -17,6 +17,7 @@ queue_store::queue_store(const config::queue_definition& definition,
       renew_sql_(render_queue_query("queue_renew", definition)),
       rescue_sql_(render_queue_query("queue_rescue", definition)),
       release_sql_(render_queue_query("queue_release", definition)),
+      orphans_sql_(render_queue_query("queue_release_orphans", definition)),
       complete_many_sql_(render_queue_query("queue_complete_many", definition)),
       retry_many_sql_(render_queue_query("queue_retry_many", definition)),
       fail_many_sql_(render_queue_query("queue_fail_many", definition)),
@@ -118,6 +119,16 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
   if (!cancel_many_sql_.empty())
     run(finish_kind::cancelled, cancel_many_sql_);
   return applied;
+}
+
+std::vector<std::string> queue_store::release_orphans(pqxx::connection& conn,
+                                                      const std::string& node,
+                                                      const std::vector<std::string>& known) const {
+  pqxx::nontransaction tx(conn);
+  std::vector<std::string> out;
+  for (auto r : tx.exec_params(orphans_sql_, node, text_array(known)))
+    out.push_back(r[0].as<std::string>());
+  return out;
 }
 
 std::vector<std::string> queue_store::release(pqxx::connection& conn,

@@ -63,14 +63,17 @@ public:
   // ours, with their new status; the others were fenced out and are untouched.
   std::vector<finish_applied> finish_many(pqxx::transaction_base& tx, const std::string& node,
                                           const std::vector<finish_request>& items) const;
+  // Returns rows `node` holds but that are not in `known` (claims whose answer was lost).
+  std::vector<std::string> release_orphans(pqxx::connection& conn, const std::string& node,
+                                           const std::vector<std::string>& known) const;
   // Returns every row `node` still holds to the queue without counting the attempt.
   std::vector<std::string> release(pqxx::connection& conn, const std::string& node) const;
 
 private:
   const config::queue_definition& definition_;
   config::queue_config config_;
-  std::string claim_sql_, next_due_sql_, renew_sql_, rescue_sql_, release_sql_, complete_many_sql_,
-      retry_many_sql_, fail_many_sql_, cancel_many_sql_;
+  std::string claim_sql_, next_due_sql_, renew_sql_, rescue_sql_, release_sql_, orphans_sql_,
+      complete_many_sql_, retry_many_sql_, fail_many_sql_, cancel_many_sql_;
 };
 
 } // namespace sky::persistence

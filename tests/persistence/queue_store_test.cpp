@@ -232,6 +232,20 @@ TEST(queue_store, release_returns_held_rows_without_counting_the_attempt) {
             3);
 }
 
+TEST(queue_store, orphaned_claims_are_returned_but_known_ones_are_kept) {
+  fixture f;
+  insert_jobs(f.db.url(), 3);
+  auto rows = f.store.claim(f.conn, "n", 3);
+  ASSERT_EQ(rows.size(), 3u);
+  auto orphans = f.store.release_orphans(f.conn, "n", {rows[0].id});
+  EXPECT_EQ(orphans.size(), 2u);
+  EXPECT_EQ(scalar(f.db.url(), "SELECT status::text FROM jobs WHERE id = '" + rows[0].id + "'"),
+            "InProgress");
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM jobs WHERE status = 'Queued' AND attempts = 0"),
+            2);
+  EXPECT_TRUE(f.store.release_orphans(f.conn, "other-node", {}).empty());
+}
+
 TEST(queue_store, every_queue_renders_and_runs_its_statements) {
   fixture f;
   for (const auto& def : config::queue_definitions()) {
@@ -240,6 +254,7 @@ TEST(queue_store, every_queue_renders_and_runs_its_statements) {
     EXPECT_NO_THROW(store.claim(f.conn, "n", 1)) << def.name;
     EXPECT_NO_THROW(store.rescue(f.conn, 1)) << def.name;
     EXPECT_NO_THROW(store.release(f.conn, "n")) << def.name;
+    EXPECT_NO_THROW(store.release_orphans(f.conn, "n", {})) << def.name;
     EXPECT_NO_THROW(store.next_due_in(f.conn)) << def.name;
   }
 }

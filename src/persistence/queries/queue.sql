@@ -92,3 +92,13 @@ SET {status} = 'Cancelled', {last_error} = d.error, {locked_by} = NULL, {lease_e
 FROM unnest($1::uuid[], $2::int[], $4::text[]) AS d(id, attempt, error)
 WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
 RETURNING t.id::text, t.{status}::text
+
+-- name: queue_release_orphans
+-- After a reconnect: rows this node holds that its poller does not know of (a claim whose
+-- answer was lost with the connection) go back at once instead of waiting for their lease.
+-- $1 node, $2 ids the poller does hold (uuid[])
+UPDATE {table}
+SET {status} = '{queued}', {attempts} = greatest({attempts} - 1, 0), {locked_by} = NULL,
+    {lease_expires_at} = NULL, {next_attempt_at} = now(), updated_at = now()
+WHERE {locked_by} = $1 AND {status} = '{processing}' {job_filter} AND NOT (id = ANY($2::uuid[]))
+RETURNING id::text
