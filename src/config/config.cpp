@@ -98,15 +98,22 @@ template <class Int> apply_fn int_field(Int lo, Int hi, Int app_config::*field) 
   return [=](app_config& c, const std::string& t) { return parse_int(t, lo, hi, c.*field); };
 }
 
-// `field` maps the config to the std::chrono::seconds member being set.
-template <class Field> apply_fn seconds_field(long long lo, long long hi, Field field) {
+// An integer count of `Unit` (seconds, milliseconds) from lo to hi, stored in the duration member
+// that `field` returns (converted to that member's own unit).
+template <class Unit, class Field>
+apply_fn duration_field(long long lo, long long hi, Field field) {
   return [=](app_config& c, const std::string& t) -> std::optional<std::string> {
     long long v = 0;
     if (auto err = parse_int(t, lo, hi, v))
       return err;
-    field(c) = std::chrono::seconds(v);
+    auto& target = field(c);
+    target = std::chrono::duration_cast<std::remove_reference_t<decltype(target)>>(Unit(v));
     return std::nullopt;
   };
+}
+
+template <class Field> apply_fn seconds_field(long long lo, long long hi, Field field) {
+  return duration_field<std::chrono::seconds>(lo, hi, field);
 }
 
 std::vector<variable> variables() {
@@ -169,21 +176,11 @@ std::vector<variable> variables() {
                seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.drain_timeout; })});
   v.push_back({"RETRY_BACKOFF_BASE_MS", "2000",
                "first retry delay; doubles per attempt, with jitter",
-               [](app_config& c, const std::string& t) -> std::optional<std::string> {
-                 long long ms = 0;
-                 if (auto err = parse_int(t, 1LL, 3600000LL, ms))
-                   return err;
-                 c.retry_base = std::chrono::milliseconds(ms);
-                 return std::nullopt;
-               }});
+               duration_field<std::chrono::milliseconds>(
+                   1, 3600000, [](app_config & c) -> auto& { return c.retry_base; })});
   v.push_back({"RETRY_BACKOFF_CAP_SECONDS", "600", "longest retry delay",
-               [](app_config& c, const std::string& t) -> std::optional<std::string> {
-                 long long s = 0;
-                 if (auto err = parse_int(t, 1LL, 86400LL, s))
-                   return err;
-                 c.retry_cap = std::chrono::seconds(s);
-                 return std::nullopt;
-               }});
+               seconds_field(
+                   1, 86400, [](app_config & c) -> auto& { return c.retry_cap; })});
   v.push_back({"HTTP_MAX_BODY_BYTES", "1048576", "larger request bodies get 413",
                [](app_config& c, const std::string& t) {
                  return parse_int<std::size_t>(t, 1, 64u << 20, c.http.max_body_bytes);
@@ -233,13 +230,8 @@ std::vector<variable> variables() {
                  return parse_int(t, 1, 64, c.fetch.per_host_connections);
                }});
   v.push_back({"FETCH_PER_HOST_DELAY_MS", "250", "minimum delay between requests to one host",
-               [](app_config& c, const std::string& t) -> std::optional<std::string> {
-                 long long ms = 0;
-                 if (auto err = parse_int(t, 0LL, 60000LL, ms))
-                   return err;
-                 c.fetch.per_host_delay = std::chrono::milliseconds(ms);
-                 return std::nullopt;
-               }});
+               duration_field<std::chrono::milliseconds>(
+                   0, 60000, [](app_config & c) -> auto& { return c.fetch.per_host_delay; })});
   v.push_back(
       {"FETCH_ALLOW_PRIVATE", "",
        "comma-separated addresses or CIDR blocks exempt from the SSRF guard (e.g. 127.0.0.1/32)",
@@ -307,22 +299,12 @@ std::vector<variable> variables() {
                  }});
     v.push_back({prefix + "_LEASE_SECONDS", std::to_string(defaults.lease.count()),
                  queue + ": lease of a claimed row, renewed while worked on",
-                 [q](app_config& c, const std::string& t) -> std::optional<std::string> {
-                   long long s = 0;
-                   if (auto err = parse_int(t, 5LL, 86400LL, s))
-                     return err;
-                   q(c).lease = std::chrono::seconds(s);
-                   return std::nullopt;
-                 }});
+                 seconds_field(
+                     5, 86400, [q](app_config & c) -> auto& { return q(c).lease; })});
     v.push_back({prefix + "_TIMEOUT_SECONDS", std::to_string(defaults.timeout.count()),
                  queue + ": time limit of one item before its worker is replaced",
-                 [q](app_config& c, const std::string& t) -> std::optional<std::string> {
-                   long long s = 0;
-                   if (auto err = parse_int(t, 1LL, 86400LL, s))
-                     return err;
-                   q(c).timeout = std::chrono::seconds(s);
-                   return std::nullopt;
-                 }});
+                 seconds_field(
+                     1, 86400, [q](app_config & c) -> auto& { return q(c).timeout; })});
     v.push_back({prefix + "_MAX_ATTEMPTS", std::to_string(defaults.max_attempts),
                  queue + ": attempts before a row ends in Error",
                  [q](app_config& c, const std::string& t) {

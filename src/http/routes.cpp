@@ -154,17 +154,10 @@ std::vector<queue_depth> read_queue_depths(app_services& s) {
 }
 
 json::object engine_counters(const messages::queue_metrics& m) {
-  return {{"claimed", m.claimed.load()},
-          {"completed", m.completed.load()},
-          {"failed", m.failed.load()},
-          {"retried", m.retried.load()},
-          {"cancelled", m.cancelled.load()},
-          {"rescued", m.rescued.load()},
-          {"released", m.released.load()},
-          {"worker_restarts", m.worker_restarts.load()},
-          {"timeouts", m.timeouts.load()},
-          {"db_errors", m.db_errors.load()},
-          {"stale_results", m.stale_results.load()}};
+  json::object out;
+  for (const auto& [name, member] : messages::queue_metrics::k_counters)
+    out[name] = (m.*member).load();
+  return out;
 }
 
 api_response list_queues(app_services& s) {
@@ -295,19 +288,7 @@ std::string render_prometheus(app_services& s) {
                     depths[i].oldest_queued_s.value_or(0));
   if (!s.metrics)
     return out;
-  const std::pair<const char*, std::atomic<std::uint64_t> messages::queue_metrics::*> counters[] = {
-      {"claimed", &messages::queue_metrics::claimed},
-      {"completed", &messages::queue_metrics::completed},
-      {"failed", &messages::queue_metrics::failed},
-      {"retried", &messages::queue_metrics::retried},
-      {"cancelled", &messages::queue_metrics::cancelled},
-      {"rescued", &messages::queue_metrics::rescued},
-      {"released", &messages::queue_metrics::released},
-      {"worker_restarts", &messages::queue_metrics::worker_restarts},
-      {"timeouts", &messages::queue_metrics::timeouts},
-      {"db_errors", &messages::queue_metrics::db_errors},
-  };
-  for (const auto& [name, member] : counters) {
+  for (const auto& [name, member] : messages::queue_metrics::k_counters) {
     std::string metric = std::string("scrapersky_items_") + name + "_total";
     out += "# TYPE " + metric + " counter\n";
     for (std::size_t i = 0; i < defs.size(); ++i)

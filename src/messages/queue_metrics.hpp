@@ -21,6 +21,26 @@ struct queue_metrics {
   std::array<std::atomic<std::uint64_t>, k_latency_bounds.size() + 1> latency_buckets{};
   std::atomic<std::uint64_t> latency_sum_us{0};
 
+  using counter = std::atomic<std::uint64_t> queue_metrics::*;
+  struct named_counter {
+    const char* name;
+    counter member;
+  };
+  // Every counter once, for each place that reports them (JSON totals, Prometheus).
+  static constexpr named_counter k_counters[] = {
+      {"claimed", &queue_metrics::claimed},
+      {"completed", &queue_metrics::completed},
+      {"failed", &queue_metrics::failed},
+      {"retried", &queue_metrics::retried},
+      {"cancelled", &queue_metrics::cancelled},
+      {"rescued", &queue_metrics::rescued},
+      {"released", &queue_metrics::released},
+      {"worker_restarts", &queue_metrics::worker_restarts},
+      {"timeouts", &queue_metrics::timeouts},
+      {"db_errors", &queue_metrics::db_errors},
+      {"stale_results", &queue_metrics::stale_results},
+  };
+
   void observe_pickup(double seconds) {
     if (seconds < 0)
       seconds = 0;

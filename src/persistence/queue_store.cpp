@@ -20,10 +20,7 @@ queue_store::queue_store(const config::queue_definition& definition,
       orphans_sql_(render_queue_query("queue_release_orphans", definition)),
       complete_many_sql_(render_queue_query("queue_complete_many", definition)),
       retry_many_sql_(render_queue_query("queue_retry_many", definition)),
-      fail_many_sql_(render_queue_query("queue_fail_many", definition)),
-      cancel_many_sql_(definition.job_type.empty()
-                           ? std::string()
-                           : render_queue_query("queue_cancel_many", definition)) {}
+      fail_many_sql_(render_queue_query("queue_fail_many", definition)) {}
 
 std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::string& node,
                                             int limit) const {
@@ -83,14 +80,15 @@ std::vector<finish_applied>
 queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
                          const std::vector<finish_request>& items) const {
   std::vector<finish_applied> applied;
+  // Only job queues have a Cancelled status; elsewhere a cancelled item ends in Error.
+  const bool can_cancel = !definition_.job_type.empty();
   auto run = [&](finish_kind kind, const std::string& sql) {
     std::vector<std::string> ids, errors;
     std::vector<std::optional<std::string>> results;
     std::vector<int> attempts;
     std::vector<double> delays;
     for (const auto& it : items) {
-      auto k = it.kind == finish_kind::cancelled && cancel_many_sql_.empty() ? finish_kind::failed
-                                                                             : it.kind;
+      auto k = it.kind == finish_kind::cancelled && !can_cancel ? finish_kind::failed : it.kind;
       if (k != kind)
         continue;
       ids.push_back(it.id);
@@ -109,15 +107,17 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
       rows = tx.exec_params(sql, text_array(ids), int_array(attempts), node, text_array(errors),
                             double_array(delays), config_.max_attempts);
     else
-      rows = tx.exec_params(sql, text_array(ids), int_array(attempts), node, text_array(errors));
+      rows = tx.exec_params(
+          sql, text_array(ids), int_array(attempts), node, text_array(errors),
+          std::string(kind == finish_kind::cancelled ? "Cancelled" : definition_.error));
     for (auto r : rows)
       applied.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
   };
   run(finish_kind::completed, complete_many_sql_);
   run(finish_kind::retry, retry_many_sql_);
   run(finish_kind::failed, fail_many_sql_);
-  if (!cancel_many_sql_.empty())
-    run(finish_kind::cancelled, cancel_many_sql_);
+  if (can_cancel)
+    run(finish_kind::cancelled, fail_many_sql_);
   return applied;
 }
 

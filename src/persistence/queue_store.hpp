@@ -73,7 +73,7 @@ private:
   const config::queue_definition& definition_;
   config::queue_config config_;
   std::string claim_sql_, next_due_sql_, renew_sql_, rescue_sql_, release_sql_, orphans_sql_,
-      complete_many_sql_, retry_many_sql_, fail_many_sql_, cancel_many_sql_;
+      complete_many_sql_, retry_many_sql_, fail_many_sql_;
 };
 
 } // namespace sky::persistence

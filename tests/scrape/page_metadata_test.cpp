@@ -46,5 +46,6 @@ TEST(page_metadata, entities_are_not_expanded_from_the_network) {
   auto html = R"(<!DOCTYPE html SYSTEM "http://169.254.169.254/evil.dtd"><html><head>
     <title>&xxe;safe</title></head></html>)";
   auto m = extract_metadata(html, "http://x.com/");
-  EXPECT_EQ(m.title.find("169.254"), std::string::npos);
+  // The external DTD is not loaded and the unknown entity stays literal text.
+  EXPECT_EQ(m.title, "&xxe;safe");
 }

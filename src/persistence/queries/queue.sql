@@ -76,19 +76,11 @@ WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{sta
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_fail_many
--- $1 ids, $2 attempts, $3 node, $4 errors text[]
+-- Failed, or (job queues) cancelled. $1 ids, $2 attempts, $3 node, $4 errors text[],
+-- $5 final status ('{error}' or 'Cancelled')
 UPDATE {table} AS t
-SET {status} = '{error}', {last_error} = d.error, {locked_by} = NULL, {lease_expires_at} = NULL,
-    updated_at = now() {on_fail}
-FROM unnest($1::uuid[], $2::int[], $4::text[]) AS d(id, attempt, error)
-WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
-RETURNING t.id::text, t.{status}::text
-
--- name: queue_cancel_many
--- Job queues only. $1 ids, $2 attempts, $3 node, $4 reasons text[]
-UPDATE {table} AS t
-SET {status} = 'Cancelled', {last_error} = d.error, {locked_by} = NULL, {lease_expires_at} = NULL,
-    updated_at = now() {on_fail}
+SET {status} = $5::{status_type}, {last_error} = d.error, {locked_by} = NULL,
+    {lease_expires_at} = NULL, updated_at = now() {on_fail}
 FROM unnest($1::uuid[], $2::int[], $4::text[]) AS d(id, attempt, error)
 WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
 RETURNING t.id::text, t.{status}::text
