@@ -1,6 +1,7 @@
 // scrapersky: the server (`serve`), schema migration (`migrate`), dev tokens (`token`).
 #include "actors/runtime.hpp"
 #include "config/config.hpp"
+#include "fixtures/fixture_web.hpp"
 #include "http/jwt.hpp"
 #include "http/routes.hpp"
 #include "http/server.hpp"
@@ -42,6 +43,28 @@ int run_migrate(const config::app_config& cfg) {
   auto report = persistence::migrate(conn);
   std::cout << "schema at version " << report.version << " (" << report.applied.size()
             << " applied)\n";
+  return 0;
+}
+
+int run_fixtures(std::uint16_t port, const std::string& places_key) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  config::http_config http;
+  http.port = port;
+  http.handler_threads = 16; // slow fixture pages must not hold up the others
+  fixtures::fixture_options options;
+  options.places_api_key = places_key;
+  // Nothing here needs a token: the auth prefix matches no path.
+  http::router routes(fixtures::fixture_routes(options), std::string(32, 'x'), "/\x01/");
+  http::http_server server(http, routes);
+  auto bound = server.start();
+  std::cout << "fixtures listening on http://127.0.0.1:" << bound << std::endl;
+  int received = 0;
+  sigwait(&signals, &received);
+  server.shutdown(std::chrono::seconds(1));
   return 0;
 }
 
@@ -128,10 +151,25 @@ int main(int argc, char** argv) {
   auto* env_example = app.add_subcommand("env-example", "print every variable with its default");
   std::string scrape_url;
   bool allow_private = false;
-  auto* scrape = app.add_subcommand("scrape", "fetch one page and print what it holds, as JSON");
+  int crawl_pages = 1;
+  auto* scrape = app.add_subcommand("scrape", "fetch a page (and more of its site) and print what "
+                                              "it holds, as JSON");
   scrape->add_option("url", scrape_url, "http(s) URL")->required();
+  scrape->add_option("--crawl", crawl_pages, "pages to fetch, contact pages first")
+      ->check(CLI::Range(1, 500));
   scrape->add_flag("--allow-private", allow_private,
                    "turn the SSRF guard off (private and loopback addresses allowed)");
+  auto* sitemap = app.add_subcommand("sitemap", "find a site's sitemaps and count their URLs");
+  sitemap->add_option("url", scrape_url, "site or sitemap URL")->required();
+  sitemap->add_flag("--allow-private", allow_private,
+                    "turn the SSRF guard off (private and loopback addresses allowed)");
+  int fixtures_port = 0;
+  std::string fixtures_key = "demo-key";
+  auto* fixtures = app.add_subcommand(
+      "fixtures", "serve the fixture web and a fake Places API on loopback (demo and tests)");
+  fixtures->add_option("--port", fixtures_port, "port (0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
+  fixtures->add_option("--places-key", fixtures_key, "the only API key the fake Places accepts");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -140,15 +178,18 @@ int main(int argc, char** argv) {
         std::cout << "# " << v.description << "\n" << v.name << "=" << v.default_value << "\n";
       return 0;
     }
+    if (*fixtures)
+      return run_fixtures(static_cast<std::uint16_t>(fixtures_port), fixtures_key);
     auto cfg = load_or_exit();
-    if (*scrape) {
+    if (*scrape || *sitemap) {
       auto fetch_config = cfg.fetch;
       if (allow_private)
         fetch_config.allow_private = {"0.0.0.0/0", "::/0"};
       scrape::fetcher fetcher(fetch_config);
-      auto report = scrape::report_page(fetcher, scrape_url);
+      auto report = *scrape ? scrape::report_page(fetcher, scrape_url, crawl_pages)
+                            : scrape::report_sitemaps(fetcher, scrape_url);
       std::cout << report.json << "\n";
-      return report.fetched ? 0 : 1;
+      return report.ok ? 0 : 1;
     }
     if (*migrate)
       return run_migrate(cfg);

@@ -242,6 +242,50 @@ std::vector<variable> variables() {
              return "expected IP addresses or CIDR blocks, got " + quoted(entry);
          return std::nullopt;
        }});
+  v.push_back(
+      {"FETCH_CONNECT_TO", "",
+       "comma-separated HOST:PORT:CONNECT-HOST:CONNECT-PORT overrides (empty HOST or PORT match "
+       "any), e.g. ::127.0.0.1:8099 sends every fetch to a local fixture web",
+       [](app_config& c, const std::string& t) -> std::optional<std::string> {
+         c.fetch.connect_to = split_list(t);
+         for (const auto& entry : c.fetch.connect_to)
+           if (std::count(entry.begin(), entry.end(), ':') < 3)
+             return "expected HOST:PORT:CONNECT-HOST:CONNECT-PORT, got " + quoted(entry);
+         return std::nullopt;
+       }});
+  v.push_back({"CRAWL_MAX_PAGES", "10", "pages fetched by one email scan, homepage included",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 1, 500, c.workflows.crawl_max_pages);
+               }});
+  v.push_back({"CRAWL_MAX_DEPTH", "2", "link hops an email scan follows from the homepage",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 0, 10, c.workflows.crawl_max_depth);
+               }});
+  v.push_back({"SITEMAP_MAX_URLS", "50000", "URLs read from one sitemap file",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 1, 1'000'000, c.workflows.sitemap_max_urls);
+               }});
+  v.push_back({"SITEMAP_MAX_FILES", "50", "sitemap files followed by one discovery",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 1, 10'000, c.workflows.sitemap_max_files);
+               }});
+  v.push_back({"SITEMAP_MAX_DEPTH", "3", "nesting of sitemap indexes followed",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 0, 10, c.workflows.sitemap_max_depth);
+               }});
+  v.push_back({"PLACES_MAX_PAGES", "3", "result pages read per Places search",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 1, 10, c.workflows.places_max_pages);
+               }});
+  v.push_back(
+      {"PLACES_PAGE_DELAY_MS", "2000",
+       "wait before using a next_page_token (Google activates them after a delay)",
+       duration_field<std::chrono::milliseconds>(
+           0, 60000, [](app_config & c) -> auto& { return c.workflows.places_page_delay; })});
+  v.push_back({"API_MAX_BATCH_ITEMS", "1000", "items accepted in one batch request",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 1, 100'000, c.workflows.api_max_batch);
+               }});
   v.push_back({"PLACES_API_BASE_URL", app_config{}.places_api_base_url,
                "base URL of the Places API",
                [](app_config& c, const std::string& t) -> std::optional<std::string> {

@@ -64,6 +64,22 @@ struct fetch_config {
   std::chrono::milliseconds per_host_delay{250};
   // Addresses or CIDR blocks exempt from the SSRF guard (e.g. "127.0.0.1/32" for tests).
   std::vector<std::string> allow_private;
+  // curl CONNECT_TO entries "HOST:PORT:CONNECT-HOST:CONNECT-PORT" (empty HOST/PORT match any):
+  // sends requests for a name to another address, e.g. a fixture web on loopback. The SSRF guard
+  // still checks the address actually connected to.
+  std::vector<std::string> connect_to;
+};
+
+// Bounds of the workflows: how far crawls go, how much one request may submit.
+struct workflow_config {
+  int crawl_max_pages = 10;      // pages fetched by one email scan, homepage included
+  int crawl_max_depth = 2;       // link hops from the homepage
+  int sitemap_max_urls = 50'000; // URLs read from one sitemap file
+  int sitemap_max_files = 50;    // sitemap files followed by one discovery
+  int sitemap_max_depth = 3;     // nesting of sitemap indexes
+  int places_max_pages = 3;      // result pages read per Places search
+  std::chrono::milliseconds places_page_delay{2000}; // next_page_token needs time to activate
+  int api_max_batch = 1000;                          // items in one batch request
 };
 
 struct app_config {
@@ -83,6 +99,7 @@ struct app_config {
   fetch_config fetch;
   std::string places_api_base_url = "https://maps.googleapis.com/maps/api/place";
   std::string places_api_key;
+  workflow_config workflows;
   std::vector<queue_config> queues;
   test_hooks test;
 

@@ -27,6 +27,19 @@ bool match(std::string_view pattern, std::string_view path,
            std::map<std::string, std::string, std::less<>>& params) {
   auto p = split_path(pattern);
   auto s = split_path(path);
+  // A last segment "{name...}" takes the rest of the path, slashes included.
+  if (!p.empty() && p.back().size() > 5 && p.back().front() == '{' &&
+      p.back().substr(p.back().size() - 4) == "...}") {
+    if (s.size() < p.size() - 1)
+      return false;
+    auto prefix = p.size() - 1;
+    std::string rest;
+    for (std::size_t i = prefix; i < s.size(); ++i)
+      rest.append(i > prefix ? "/" : "").append(s[i]);
+    params[std::string(p.back().substr(1, p.back().size() - 5))] = rest;
+    p.pop_back();
+    s.resize(prefix);
+  }
   if (p.size() != s.size())
     return false;
   for (std::size_t i = 0; i < p.size(); ++i) {

@@ -17,6 +17,7 @@ struct api_request {
   std::string authorization;
   std::string content_type;
   std::string body;
+  std::string host; // Host header, as sent
 };
 
 struct api_response {
@@ -38,7 +39,7 @@ using route_handler = std::function<api_response(request_context&)>;
 
 struct route {
   std::string method;
-  std::string pattern; // "/api/v3/jobs/{id}"
+  std::string pattern; // "/api/v3/jobs/{id}"; a last segment "{rest...}" takes the remainder
   route_handler handler;
 };
 

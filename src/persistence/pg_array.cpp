@@ -48,4 +48,28 @@ std::string double_array(const std::vector<double>& items) {
   return out + "}";
 }
 
+std::string double_array(const std::vector<std::optional<double>>& items) {
+  std::string out = "{";
+  char buf[64];
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out += (i ? "," : "");
+    if (!items[i]) {
+      out += "NULL";
+      continue;
+    }
+    std::snprintf(buf, sizeof buf, "%.17g", *items[i]);
+    out += buf;
+  }
+  return out + "}";
+}
+
+std::string int_array(const std::vector<std::optional<int>>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out += (i ? "," : "");
+    out += items[i] ? std::to_string(*items[i]) : "NULL";
+  }
+  return out + "}";
+}
+
 } // namespace sky::persistence

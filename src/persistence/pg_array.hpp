@@ -13,5 +13,7 @@ std::string text_array(const std::vector<std::optional<std::string>>& items);
 std::string text_array(const std::vector<std::string>& items);
 std::string int_array(const std::vector<int>& items);
 std::string double_array(const std::vector<double>& items);
+std::string double_array(const std::vector<std::optional<double>>& items);
+std::string int_array(const std::vector<std::optional<int>>& items);
 
 } // namespace sky::persistence

@@ -54,6 +54,8 @@ struct fetcher::impl {
     // Politeness: at most this many connections to one host; more transfers wait in curl's queue.
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                       static_cast<long>(std::max(1, c.per_host_connections)));
+    for (const auto& entry : c.connect_to)
+      connect_to = curl_slist_append(connect_to, entry.c_str());
     thread = std::thread([this] { io.run(); });
   }
 
@@ -75,9 +77,11 @@ struct fetcher::impl {
       s->descriptor.release(); // curl owns its sockets
     sockets.clear();
     curl_multi_cleanup(multi);
+    curl_slist_free_all(connect_to);
   }
 
   config::fetch_config config;
+  curl_slist* connect_to = nullptr;
   ssrf_policy policy;
   asio::io_context io;
   asio::steady_timer timer;
@@ -287,6 +291,8 @@ struct fetcher::impl {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &impl::on_open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
+    if (connect_to)
+      curl_easy_setopt(e, CURLOPT_CONNECT_TO, connect_to);
     transfers.emplace(e, std::move(t));
     curl_multi_add_handle(multi, e);
   }

@@ -8,6 +8,7 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 #include <memory>
+#include <set>
 
 namespace sky::scrape {
 namespace {
@@ -63,8 +64,17 @@ std::string resolve(std::string_view base, const std::string& reference) {
   return std::string(out.buffer());
 }
 
-void walk(xmlNode* node, std::string_view page_url, page_metadata& m, std::string& fallback_lang,
-          std::string& og_description) {
+struct walk_state {
+  std::string fallback_lang;
+  std::string og_description;
+  std::set<std::string, std::less<>> seen_links;
+};
+
+bool is_web_link(std::string_view url) {
+  return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+}
+
+void walk(xmlNode* node, std::string_view page_url, page_metadata& m, walk_state& state) {
   for (; node; node = node->next) {
     if (node->type == XML_ELEMENT_NODE) {
       auto tag = lower(reinterpret_cast<const char*>(node->name));
@@ -81,17 +91,25 @@ void walk(xmlNode* node, std::string_view page_url, page_metadata& m, std::strin
           m.description = content;
         if (property.rfind("og:", 0) == 0 && !content.empty())
           m.open_graph.emplace(property, content);
-        if (property == "og:description" && og_description.empty())
-          og_description = content;
-        if (http_equiv == "content-language" && fallback_lang.empty())
-          fallback_lang = content;
+        if (property == "og:description" && state.og_description.empty())
+          state.og_description = content;
+        if (http_equiv == "content-language" && state.fallback_lang.empty())
+          state.fallback_lang = content;
       } else if (tag == "link" && m.canonical.empty()) {
         auto rel = lower(attribute(node, "rel"));
         if (rel == "canonical")
           m.canonical = resolve(page_url, attribute(node, "href"));
+      } else if ((tag == "a" || tag == "area") && m.links.size() < page_metadata::k_max_links) {
+        auto href = attribute(node, "href");
+        auto start = href.find_first_not_of(" \t\r\n");
+        if (start != std::string::npos && href.size() <= 2048) {
+          auto target = resolve(page_url, href.substr(start));
+          if (is_web_link(target) && state.seen_links.insert(target).second)
+            m.links.push_back(std::move(target));
+        }
       }
     }
-    walk(node->children, page_url, m, fallback_lang, og_description);
+    walk(node->children, page_url, m, state);
   }
 }
 
@@ -109,12 +127,12 @@ page_metadata extract_metadata(std::string_view html, std::string_view page_url)
       xmlFreeDoc);
   if (!doc)
     return m;
-  std::string fallback_lang, og_description;
-  walk(xmlDocGetRootElement(doc.get()), page_url, m, fallback_lang, og_description);
+  walk_state state;
+  walk(xmlDocGetRootElement(doc.get()), page_url, m, state);
   if (m.language.empty())
-    m.language = fallback_lang;
+    m.language = state.fallback_lang;
   if (m.description.empty())
-    m.description = og_description;
+    m.description = state.og_description;
   if (m.title.empty() && m.open_graph.count("og:title"))
     m.title = m.open_graph["og:title"];
   return m;

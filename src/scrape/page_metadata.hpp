@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sky::scrape {
 
@@ -13,6 +14,10 @@ struct page_metadata {
   std::string canonical;                         // absolute, resolved against the page URL
   std::string language;                          // <html lang>, else content-language meta
   std::map<std::string, std::string> open_graph; // "og:title" -> ..., first value wins
+  // Absolute http(s) targets of <a href> and <area href>, without fragments, in page order,
+  // deduplicated, at most k_max_links.
+  std::vector<std::string> links;
+  static constexpr std::size_t k_max_links = 2000;
 };
 
 // Tolerant of broken markup (libxml2's recovering HTML parser, network off). Text is trimmed and

@@ -1,42 +1,37 @@
-// Fetch one page and run the extractors over it.
+// The CLI reports, built from the same site scans the workflows use.
 #include "scrape/page_report.hpp"
 
-#include "scrape/charset.hpp"
-#include "scrape/email_extract.hpp"
-#include "scrape/page_metadata.hpp"
+#include "scrape/site_scan.hpp"
 
 #include <boost/json.hpp>
 
 namespace sky::scrape {
 
-page_report report_page(fetcher& f, const std::string& url) {
-  namespace json = boost::json;
-  auto r = f.fetch_blocking(url);
-  json::object out{{"url", url}, {"final_url", r.final_url}, {"status", r.status}};
-  json::array errors, emails;
-  const bool fetched = r.ok() && r.status >= 200 && r.status < 300;
-  if (!r.ok())
-    errors.push_back(json::string(r.error));
-  else if (!fetched)
-    errors.push_back(json::string("HTTP status " + std::to_string(r.status)));
-  if (fetched) {
-    auto text = decode_to_utf8(r.body, r.content_type);
-    auto meta = extract_metadata(text, r.final_url.empty() ? url : r.final_url);
-    out["title"] = meta.title;
-    out["description"] = meta.description;
-    out["language"] = meta.language;
-    out["canonical"] = meta.canonical;
-    json::object og;
-    for (const auto& [k, v] : meta.open_graph)
-      og[k] = v;
-    out["open_graph"] = og;
-    for (auto& e : extract_emails(text))
-      emails.push_back(json::string(e));
-  }
-  out["emails"] = emails;
-  out["pages_fetched"] = fetched ? 1 : 0;
-  out["errors"] = errors;
-  return {json::serialize(out), fetched};
+cli_report report_page(fetcher& f, const std::string& url, int crawl_pages) {
+  robots_cache robots(f, "ScraperSkyBot");
+  crawl_options options;
+  options.max_pages = std::max(1, crawl_pages);
+  options.max_depth = crawl_pages > 1 ? 2 : 0;
+  auto report = crawl_for_contacts(f, robots, url, options);
+  auto out = to_json(report);
+  out["status"] = report.pages.empty() ? 0 : report.pages.front().status;
+  return {boost::json::serialize(out), report.home.has_value()};
+}
+
+cli_report report_sitemaps(fetcher& f, const std::string& url) {
+  std::optional<std::string> given;
+  auto path_end = url.find_first_of("?#");
+  std::string_view path(url.data(), path_end == std::string::npos ? url.size() : path_end);
+  for (std::string_view ext : {".xml", ".xml.gz", ".txt", ".gz"})
+    if (path.size() > ext.size() && path.substr(path.size() - ext.size()) == ext)
+      given = url;
+  auto discovery = discover_sitemaps(f, url, {}, given);
+  bool any = false;
+  for (const auto& s : discovery.sitemaps)
+    any |= s.type != "invalid";
+  auto out = to_json(discovery);
+  out["url"] = url;
+  return {boost::json::serialize(out), any};
 }
 
 } // namespace sky::scrape

@@ -1,4 +1,4 @@
-// One page fetched and read: the JSON report of `scrapersky scrape`.
+// What `scrapersky scrape` and `scrapersky sitemap` print: one JSON object per run.
 #pragma once
 
 #include "scrape/fetcher.hpp"
@@ -7,12 +7,17 @@
 
 namespace sky::scrape {
 
-struct page_report {
-  std::string json; // {url, final_url, status, title, description, language, canonical,
-                    //  open_graph, emails, pages_fetched, errors}
-  bool fetched = false;
+struct cli_report {
+  std::string json;
+  bool ok = false; // the first page (or at least one sitemap) was read
 };
 
-page_report report_page(fetcher& f, const std::string& url);
+// A page and up to `crawl_pages - 1` more of its site, contact pages first, robots.txt obeyed:
+// {url, status, title, description, language, canonical, open_graph, emails, social, tech,
+//  pages, pages_fetched, skipped_by_robots, errors}.
+cli_report report_page(fetcher& f, const std::string& url, int crawl_pages = 1);
+
+// The sitemaps of the site of `url` (or `url` itself when it names a sitemap file).
+cli_report report_sitemaps(fetcher& f, const std::string& url);
 
 } // namespace sky::scrape

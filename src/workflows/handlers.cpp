@@ -3,7 +3,7 @@
 
 #include "config/config.hpp"
 #include "persistence/sql_catalog.hpp"
-#include "scrape/domain_rules.hpp"
+#include "workflows/workflow_services.hpp"
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -14,10 +14,14 @@
 #include <unistd.h>
 
 namespace sky::workflows {
-namespace {
 
 namespace json = boost::json;
 using messages::outcome;
+
+workflow_services::workflow_services(const config::app_config& c)
+    : config(c), fetcher(c.fetch),
+      robots(fetcher, scrape::robots_product_token(c.fetch.user_agent)),
+      progress_db(c.database_url, 2) {}
 
 json::object payload_of(const messages::work_item& item) {
   boost::system::error_code ec;
@@ -27,41 +31,28 @@ json::object payload_of(const messages::work_item& item) {
   return v.as_object();
 }
 
+json::object params_of(const json::object& row) {
+  const auto* p = row.if_contains("params");
+  return p && p->is_object() ? p->as_object() : json::object{};
+}
+
 std::string string_field(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-// domain_extraction: local business website URL -> registrable domain -> domains row, linked.
-queue_handler domain_extraction() {
-  queue_handler h;
-  h.work = [](handler_context& ctx) {
-    auto row = payload_of(ctx.item);
-    auto website = string_field(row, "website_url");
-    if (website.empty())
-      return handler_result::failed("business has no website URL");
-    auto domain = scrape::registrable_domain(website);
-    if (!domain)
-      return handler_result::failed("no registrable domain in website URL: " + website);
-    return handler_result::completed(json::serialize(json::object{{"domain", *domain}}));
-  };
-  h.blocking = false; // pure computation
-  h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
-    for (const auto& [done, status] : items) {
-      if (done->result == outcome::completed) {
-        auto domain = json::parse(done->result_json).as_object().at("domain").as_string();
-        auto domain_id = tx.exec_params(persistence::query("domains_upsert_for_business"),
-                                        std::string(domain), done->id)[0][0]
-                             .as<std::string>();
-        tx.exec_params(persistence::query("local_businesses_link_domain"), done->id, domain_id);
-      } else if (status == "Error") {
-        tx.exec_params(persistence::query("local_businesses_record_extraction_error"), done->id,
-                       done->error);
-      }
-    }
-  };
-  return h;
+handler_result fetch_failure(const scrape::fetch_result& r, std::string_view what) {
+  if (!r.ok()) {
+    auto why = std::string(what) + ": " + r.error;
+    // The SSRF guard and the size cap will refuse the same URL next time too.
+    return r.blocked || r.too_large ? handler_result::failed(why) : handler_result::retry(why);
+  }
+  auto why = std::string(what) + ": HTTP status " + std::to_string(r.status);
+  return r.status >= 500 || r.status == 429 ? handler_result::retry(why)
+                                            : handler_result::failed(why);
 }
+
+namespace {
 
 void append_execution(const std::string& path, const std::string& line) {
   if (path.empty())
@@ -127,14 +118,24 @@ queue_handler synthetic_job(std::string execution_log, std::string node, bool co
 
 } // namespace
 
-handler_table production_handlers(const config::app_config&) {
+handler_table production_handlers(const config::app_config& config) {
+  auto s = std::make_shared<workflow_services>(config);
   handler_table t;
-  t.emplace("domain_extraction", domain_extraction());
+  t.emplace("places_search", places_search_handler(s));
+  t.emplace("deep_scan", deep_scan_handler(s));
+  t.emplace("domain_extraction", domain_extraction_handler());
+  t.emplace("domain_metadata", domain_metadata_handler(s));
+  t.emplace("sitemap_submission", sitemap_submission_handler());
+  t.emplace("sitemap_jobs", sitemap_discovery_handler(s));
+  t.emplace("sitemap_import", sitemap_import_handler(s));
+  t.emplace("email_scan", email_scan_handler(s));
+  t.emplace("page_scrape", page_scrape_handler(s));
   return t;
 }
 
 handler_table test_handlers(const config::app_config& config, std::string execution_log) {
   auto t = production_handlers(config);
+  t.erase("page_scrape");
   t.emplace("page_scrape", synthetic_job(std::move(execution_log), config.node_id,
                                          config.test.synthetic_cooperative));
   return t;

@@ -1,0 +1,41 @@
+// One pass of each extractor over a decoded page.
+#include "scrape/page_analysis.hpp"
+
+#include "scrape/email_extract.hpp"
+#include "scrape/link_rules.hpp"
+#include "scrape/tech_stack.hpp"
+
+#include <boost/json.hpp>
+
+namespace sky::scrape {
+
+page_analysis analyze_page(std::string_view html, std::string_view page_url,
+                           std::string_view headers) {
+  page_analysis out;
+  out.meta = extract_metadata(html, page_url);
+  out.emails = extract_emails(html);
+  out.social = social_profiles(out.meta.links);
+  out.tech = detect_tech_stack(html, headers);
+  return out;
+}
+
+boost::json::object to_json(const page_analysis& page) {
+  namespace json = boost::json;
+  json::object og, social;
+  for (const auto& [k, v] : page.meta.open_graph)
+    og[k] = v;
+  for (const auto& [k, v] : page.social)
+    social[k] = v;
+  json::array emails(page.emails.begin(), page.emails.end());
+  json::array tech(page.tech.begin(), page.tech.end());
+  return {{"title", page.meta.title},
+          {"description", page.meta.description},
+          {"language", page.meta.language},
+          {"canonical", page.meta.canonical},
+          {"open_graph", og},
+          {"emails", emails},
+          {"social", social},
+          {"tech", tech}};
+}
+
+} // namespace sky::scrape

@@ -1,0 +1,28 @@
+// Everything the workflows read from one page, computed by the pure extractors in one place.
+#pragma once
+
+#include "scrape/page_metadata.hpp"
+
+#include <boost/json/object.hpp>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sky::scrape {
+
+struct page_analysis {
+  page_metadata meta;
+  std::vector<std::string> emails;
+  std::map<std::string, std::string> social; // network -> profile URL
+  std::vector<std::string> tech;
+};
+
+// `html` must already be UTF-8 (see decode_to_utf8).
+page_analysis analyze_page(std::string_view html, std::string_view page_url,
+                           std::string_view headers = {});
+
+// {title, description, language, canonical, open_graph, emails, social, tech}
+boost::json::object to_json(const page_analysis& page);
+
+} // namespace sky::scrape

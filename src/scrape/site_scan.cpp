@@ -1,0 +1,302 @@
+// Site scans: the only scrape code that sequences fetches. Pure decisions (which links, which
+// rules) stay in the extractors.
+#include "scrape/site_scan.hpp"
+
+#include "scrape/charset.hpp"
+#include "scrape/link_rules.hpp"
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <set>
+
+namespace sky::scrape {
+namespace {
+
+// "https://Example.com:8443/x?y" -> "https://example.com:8443"; empty when not a web URL.
+std::string origin_of(std::string_view url) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u || !u->has_authority() || u->encoded_host().empty())
+    return {};
+  std::string scheme(u->scheme());
+  for (auto& c : scheme)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "http" && scheme != "https")
+    return {};
+  std::string host(u->encoded_host_and_port());
+  for (auto& c : host)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return scheme + "://" + host;
+}
+
+std::string path_and_query(std::string_view url) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u)
+    return "/";
+  std::string out(u->encoded_path());
+  if (out.empty())
+    out = "/";
+  if (u->has_query())
+    out += "?" + std::string(u->encoded_query());
+  return out;
+}
+
+bool is_html(const fetch_result& r) {
+  return r.content_type.empty() || r.content_type.find("html") != std::string::npos ||
+         r.content_type.find("text/plain") != std::string::npos;
+}
+
+// Starts every fetch at once (the fetcher applies per-host limits) and waits for all.
+std::vector<fetch_result> fetch_all(fetcher& f, const std::vector<std::string>& urls) {
+  std::vector<std::promise<fetch_result>> promises(urls.size());
+  std::vector<std::future<fetch_result>> futures;
+  for (auto& p : promises)
+    futures.push_back(p.get_future());
+  for (std::size_t i = 0; i < urls.size(); ++i)
+    f.fetch(urls[i], [&p = promises[i]](fetch_result r) { p.set_value(std::move(r)); });
+  std::vector<fetch_result> out;
+  for (auto& fut : futures)
+    out.push_back(fut.get());
+  return out;
+}
+
+} // namespace
+
+std::string robots_product_token(std::string_view user_agent) {
+  auto end = user_agent.find_first_of("/ ");
+  return std::string(user_agent.substr(0, end));
+}
+
+robots_cache::robots_cache(fetcher& f, std::string product_token, std::chrono::seconds ttl)
+    : fetcher_(f), product_token_(std::move(product_token)), ttl_(ttl) {}
+
+robots_rules robots_cache::rules_for(std::string_view url) {
+  auto origin = origin_of(url);
+  if (origin.empty())
+    return {};
+  std::shared_future<robots_rules> rules;
+  std::shared_ptr<std::promise<robots_rules>> mine;
+  {
+    std::lock_guard lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    auto it = entries_.find(origin);
+    if (it == entries_.end() || now - it->second.fetched_at > ttl_) {
+      mine = std::make_shared<std::promise<robots_rules>>();
+      entries_[origin] = {mine->get_future().share(), now};
+      it = entries_.find(origin);
+    }
+    rules = it->second.rules;
+  }
+  if (mine) {
+    auto r = fetcher_.fetch_blocking(origin + "/robots.txt");
+    robots_rules parsed;
+    if (r.ok() && r.status >= 200 && r.status < 300)
+      parsed = parse_robots(r.body, product_token_);
+    else if (!r.ok() || r.status >= 500 || r.status == 429)
+      parsed.rules.push_back({false, "/"}); // unreachable: assume complete disallow
+    mine->set_value(std::move(parsed));
+  }
+  return rules.get();
+}
+
+bool robots_cache::allowed(std::string_view url) {
+  return rules_for(url).allowed(path_and_query(url));
+}
+
+fetch_result fetch_site_home(fetcher& f, std::string_view domain) {
+  auto r = f.fetch_blocking("https://" + std::string(domain) + "/");
+  if (!r.ok() && !r.blocked && r.status == 0) {
+    auto plain = f.fetch_blocking("http://" + std::string(domain) + "/");
+    if (plain.ok())
+      return plain;
+  }
+  return r;
+}
+
+std::optional<std::string> page_text(const fetch_result& r) {
+  if (!r.ok() || r.status < 200 || r.status >= 300 || !is_html(r))
+    return std::nullopt;
+  return decode_to_utf8(r.body, r.content_type);
+}
+
+crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_view start_url,
+                                const crawl_options& options) {
+  crawl_report report;
+  report.start_url = std::string(start_url);
+  std::set<std::string, std::less<>> seen_emails, visited{std::string(start_url)};
+  std::vector<std::string> level{std::string(start_url)};
+  const int max_pages = std::max(1, options.max_pages);
+  for (int depth = 0; depth <= options.max_depth && !level.empty(); ++depth) {
+    if (options.cancelled && options.cancelled()) {
+      report.cancelled = true;
+      break;
+    }
+    std::vector<std::string> allowed;
+    for (auto& url : level) {
+      if (robots.allowed(url))
+        allowed.push_back(std::move(url));
+      else
+        report.skipped_by_robots.push_back(std::move(url));
+    }
+    auto results = depth == 0 && options.first_page && allowed.size() == 1
+                       ? std::vector<fetch_result>{*options.first_page}
+                       : fetch_all(f, allowed);
+    std::vector<std::string> links;
+    for (std::size_t i = 0; i < allowed.size(); ++i) {
+      const auto& r = results[i];
+      crawled_page page{allowed[i], r.status, depth, 0, r.error};
+      if (r.ok() && (r.status < 200 || r.status >= 300))
+        page.error = "HTTP status " + std::to_string(r.status);
+      const auto& final_url = r.final_url.empty() ? allowed[i] : r.final_url;
+      if (auto text = page_text(r)) {
+        auto analysis = analyze_page(*text, final_url);
+        for (const auto& e : analysis.emails)
+          if (seen_emails.insert(e).second)
+            report.emails.emplace_back(e, allowed[i]);
+        page.emails = analysis.emails.size();
+        links.insert(links.end(), analysis.meta.links.begin(), analysis.meta.links.end());
+        if (depth == 0)
+          report.home = std::move(analysis);
+      }
+      report.pages.push_back(std::move(page));
+      if (options.on_page)
+        options.on_page(static_cast<int>(report.pages.size()), max_pages);
+    }
+    // Next level: same-site links, contact pages first. Below the first level only pages that
+    // look like contact pages are followed, so deep sites and crawler traps end quickly.
+    const long room = max_pages - static_cast<long>(report.pages.size()) -
+                      static_cast<long>(report.skipped_by_robots.size());
+    level.clear();
+    if (room <= 0)
+      break;
+    for (auto& url : contact_crawl_order(links, start_url, links.size())) {
+      if (static_cast<long>(level.size()) >= room)
+        break;
+      if (depth >= 1 && contact_link_score(url) == 0)
+        continue;
+      if (visited.insert(url).second)
+        level.push_back(std::move(url));
+    }
+  }
+  return report;
+}
+
+boost::json::object to_json(const crawl_report& report) {
+  namespace json = boost::json;
+  json::object out = report.home ? to_json(*report.home) : json::object{};
+  json::array emails, pages, errors, skipped;
+  for (const auto& [email, source] : report.emails)
+    emails.push_back(json::string(email));
+  for (const auto& p : report.pages) {
+    pages.push_back(json::object{
+        {"url", p.url}, {"status", p.status}, {"depth", p.depth}, {"emails", p.emails}});
+    if (!p.error.empty())
+      errors.push_back(json::string(p.url + ": " + p.error));
+  }
+  for (const auto& s : report.skipped_by_robots)
+    skipped.push_back(json::string(s));
+  out["url"] = report.start_url;
+  out["emails"] = emails;
+  out["pages"] = pages;
+  out["pages_fetched"] = report.pages.size();
+  out["skipped_by_robots"] = skipped;
+  out["errors"] = errors;
+  if (report.cancelled)
+    out["cancelled"] = true;
+  return out;
+}
+
+sitemap_document fetch_sitemap(fetcher& f, std::string_view url, const sitemap_limits& limits) {
+  auto r = f.fetch_blocking(std::string(url));
+  sitemap_document doc;
+  if (!r.ok()) {
+    doc.error = r.error;
+    doc.transient = !r.blocked && !r.too_large;
+    return doc;
+  }
+  if (r.status < 200 || r.status >= 300) {
+    doc.error = "HTTP status " + std::to_string(r.status);
+    doc.transient = r.status >= 500 || r.status == 429;
+    return doc;
+  }
+  return parse_sitemap(r.body, limits);
+}
+
+sitemap_discovery discover_sitemaps(fetcher& f, std::string_view site_url,
+                                    const discovery_options& options,
+                                    std::optional<std::string> given) {
+  sitemap_discovery out;
+  auto origin = origin_of(site_url);
+  if (origin.empty()) {
+    out.errors.push_back("not a web URL: " + std::string(site_url));
+    return out;
+  }
+  struct candidate {
+    std::string url;
+    std::string method;
+    int depth;
+    bool must_exist; // well-known guesses may be absent without it being an error
+  };
+  std::vector<candidate> pending;
+  if (given) {
+    pending.push_back({*given, "given", 0, true});
+  } else {
+    auto robots = f.fetch_blocking(origin + "/robots.txt");
+    if (robots.ok() && robots.status >= 200 && robots.status < 300)
+      for (auto& s : parse_robots(robots.body, "*").sitemaps)
+        pending.push_back({s, "robots_txt", 0, true});
+    for (const char* path : {"/sitemap.xml", "/sitemap_index.xml", "/wp-sitemap.xml"})
+      pending.push_back({origin + path, "well_known", 0, false});
+  }
+  std::set<std::string, std::less<>> seen;
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if (static_cast<int>(out.sitemaps.size()) >= options.max_files) {
+      out.errors.push_back("stopped after " + std::to_string(options.max_files) + " sitemap files");
+      break;
+    }
+    auto c = pending[i]; // copy: pending grows below
+    if (!seen.insert(c.url).second)
+      continue;
+    auto doc = fetch_sitemap(f, c.url, options.limits);
+    if (doc.type == sitemap_document::kind::invalid) {
+      if (c.must_exist)
+        out.sitemaps.push_back({c.url, "invalid", c.method, 0, doc.error});
+      continue;
+    }
+    found_sitemap s{c.url, std::string(doc.type_name()), c.method, 0, {}};
+    if (doc.type == sitemap_document::kind::index) {
+      s.url_count = static_cast<long>(doc.sitemaps.size());
+      if (c.depth >= options.max_depth)
+        s.error =
+            "index nesting deeper than " + std::to_string(options.max_depth) + "; not followed";
+      else
+        for (auto& child : doc.sitemaps)
+          pending.push_back({std::move(child), "sitemap_index", c.depth + 1, true});
+    } else {
+      s.url_count = static_cast<long>(doc.urls.size());
+    }
+    if (doc.truncated)
+      s.error = "more URLs than the cap; truncated";
+    out.sitemaps.push_back(std::move(s));
+  }
+  return out;
+}
+
+boost::json::object to_json(const sitemap_discovery& discovery) {
+  namespace json = boost::json;
+  json::array sitemaps, errors;
+  for (const auto& s : discovery.sitemaps) {
+    json::object o{{"url", s.url},
+                   {"type", s.type},
+                   {"discovery_method", s.discovery_method},
+                   {"url_count", s.url_count}};
+    if (!s.error.empty())
+      o["error"] = s.error;
+    sitemaps.push_back(o);
+  }
+  for (const auto& e : discovery.errors)
+    errors.push_back(json::string(e));
+  return {{"sitemaps", sitemaps}, {"errors", errors}};
+}
+
+} // namespace sky::scrape

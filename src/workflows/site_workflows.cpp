@@ -1,0 +1,317 @@
+// Workflows over websites: domain metadata, sitemap submission, discovery and import, the email
+// scan and single-page scrapes.
+#include "persistence/pg_array.hpp"
+#include "persistence/sql_catalog.hpp"
+#include "scrape/domain_rules.hpp"
+#include "workflows/workflow_services.hpp"
+
+#include <boost/json.hpp>
+#include <pqxx/pqxx>
+
+namespace sky::workflows {
+namespace {
+
+namespace json = boost::json;
+using messages::outcome;
+
+std::optional<std::string> optional_text(const std::string& s) {
+  return s.empty() ? std::nullopt : std::optional<std::string>(s);
+}
+
+std::string json_array_text(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v ? json::serialize(*v) : "[]";
+}
+
+// The site URL a domain's work starts from: its homepage after redirects.
+struct site_home {
+  scrape::fetch_result page;
+  std::string url;
+};
+
+std::variant<site_home, handler_result> load_home(workflow_services& s, const std::string& domain) {
+  auto r = scrape::fetch_site_home(s.fetcher, domain);
+  if (!r.ok() || r.status < 200 || r.status >= 300)
+    return fetch_failure(r, "homepage of " + domain);
+  auto url = r.final_url.empty() ? "https://" + domain + "/" : r.final_url;
+  return site_home{std::move(r), std::move(url)};
+}
+
+} // namespace
+
+queue_handler domain_metadata_handler(services_ptr s) {
+  queue_handler h;
+  h.work = [s](handler_context& ctx) {
+    auto row = payload_of(ctx.item);
+    auto domain = string_field(row, "domain");
+    auto home = load_home(*s, domain);
+    if (auto* failure = std::get_if<handler_result>(&home))
+      return *failure;
+    auto& site = std::get<site_home>(home);
+    auto text = scrape::page_text(site.page);
+    if (!text)
+      return handler_result::failed("homepage of " + domain + " is not HTML (" +
+                                    site.page.content_type + ")");
+    auto analysis = scrape::analyze_page(*text, site.url);
+    auto out = scrape::to_json(analysis);
+    out["final_url"] = site.url;
+    out["status"] = site.page.status;
+    return handler_result::completed(json::serialize(out));
+  };
+  h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
+    for (const auto& [done, status] : items) {
+      if (done->result != outcome::completed)
+        continue;
+      auto r = json::parse(done->result_json).as_object();
+      json::object social = r.contains("social") ? r.at("social").as_object() : json::object{};
+      tx.exec_params(persistence::query("domains_store_metadata"), done->id,
+                     optional_text(string_field(r, "title")),
+                     optional_text(string_field(r, "description")),
+                     optional_text(string_field(r, "language")), json_array_text(r, "emails"),
+                     json::serialize(social), json_array_text(r, "tech"), done->result_json);
+    }
+  };
+  return h;
+}
+
+queue_handler sitemap_submission_handler() {
+  queue_handler h;
+  h.blocking = false; // no I/O: the write step creates the discovery job
+  h.work = [](handler_context&) { return handler_result::completed(); };
+  h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
+    for (const auto& [done, status] : items)
+      if (done->result == outcome::completed)
+        tx.exec_params(persistence::query("domains_create_sitemap_job"), done->id);
+      else if (status == "Error")
+        tx.exec_params(persistence::query("domains_record_sitemap_error"), done->id, done->error);
+  };
+  return h;
+}
+
+queue_handler sitemap_discovery_handler(services_ptr s) {
+  queue_handler h;
+  h.work = [s](handler_context& ctx) {
+    auto row = payload_of(ctx.item);
+    auto params = params_of(row);
+    if (string_field(row, "domain_id").empty())
+      return handler_result::failed("sitemap job has no domain_id");
+    scrape::discovery_options options;
+    options.max_files = s->config.workflows.sitemap_max_files;
+    options.max_depth = s->config.workflows.sitemap_max_depth;
+    options.limits.max_urls = static_cast<std::size_t>(s->config.workflows.sitemap_max_urls);
+    options.limits.max_bytes = s->config.fetch.max_response_bytes;
+    std::optional<std::string> given;
+    std::string site_url = string_field(params, "url");
+    if (!site_url.empty()) {
+      given = string_field(params, "sitemap_url");
+      if (given->empty())
+        given.reset();
+    } else {
+      auto home = load_home(*s, string_field(params, "domain"));
+      if (auto* failure = std::get_if<handler_result>(&home))
+        return *failure;
+      site_url = std::get<site_home>(home).url;
+    }
+    auto discovery = scrape::discover_sitemaps(s->fetcher, site_url, options, given);
+    auto out = scrape::to_json(discovery);
+    out["site_url"] = site_url;
+    out["domain_id"] = string_field(row, "domain_id");
+    out["sitemaps_found"] = discovery.sitemaps.size();
+    return handler_result::completed(json::serialize(out));
+  };
+  h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
+    for (const auto& [done, status] : items) {
+      if (done->result != outcome::completed)
+        continue;
+      auto r = json::parse(done->result_json).as_object();
+      std::vector<std::string> urls, types, methods;
+      std::vector<int> counts;
+      for (const auto& v : r.at("sitemaps").as_array()) {
+        const auto& m = v.as_object();
+        if (string_field(m, "type") == "invalid")
+          continue;
+        urls.push_back(string_field(m, "url"));
+        types.push_back(string_field(m, "type"));
+        methods.push_back(string_field(m, "discovery_method"));
+        counts.push_back(static_cast<int>(m.at("url_count").to_number<long>()));
+      }
+      if (!urls.empty())
+        tx.exec_params(persistence::query("sitemap_files_upsert"), string_field(r, "domain_id"),
+                       done->id, persistence::text_array(urls), persistence::text_array(types),
+                       persistence::text_array(methods), persistence::int_array(counts));
+    }
+  };
+  return h;
+}
+
+queue_handler sitemap_import_handler(services_ptr s) {
+  queue_handler h;
+  h.work = [s](handler_context& ctx) {
+    auto row = payload_of(ctx.item);
+    auto url = string_field(row, "url");
+    scrape::sitemap_limits limits;
+    limits.max_urls = static_cast<std::size_t>(s->config.workflows.sitemap_max_urls);
+    limits.max_bytes = s->config.fetch.max_response_bytes;
+    auto doc = scrape::fetch_sitemap(s->fetcher, url, limits);
+    if (doc.type == scrape::sitemap_document::kind::invalid)
+      return doc.transient ? handler_result::retry(doc.error) : handler_result::failed(doc.error);
+    if (doc.type == scrape::sitemap_document::kind::index)
+      return handler_result::failed("a sitemap index lists sitemaps, not pages; import its "
+                                    "child sitemaps instead");
+    json::array urls;
+    for (auto& u : doc.urls) {
+      json::object o{{"loc", u.loc}, {"lastmod", u.lastmod}, {"changefreq", u.changefreq}};
+      o["priority"] = u.priority ? json::value(*u.priority) : json::value(nullptr);
+      urls.push_back(std::move(o));
+    }
+    return handler_result::completed(
+        json::serialize(json::object{{"domain_id", string_field(row, "domain_id")},
+                                     {"truncated", doc.truncated},
+                                     {"urls", urls}}));
+  };
+  h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
+    for (const auto& [done, status] : items) {
+      if (done->result != outcome::completed) {
+        if (status == "Error")
+          tx.exec_params(persistence::query("sitemap_files_record_import_error"), done->id,
+                         done->error);
+        continue;
+      }
+      auto r = json::parse(done->result_json).as_object();
+      std::vector<std::string> locs;
+      std::vector<std::optional<std::string>> lastmods, freqs;
+      std::vector<std::optional<double>> priorities;
+      for (const auto& v : r.at("urls").as_array()) {
+        const auto& u = v.as_object();
+        locs.push_back(string_field(u, "loc"));
+        lastmods.push_back(optional_text(string_field(u, "lastmod")));
+        freqs.push_back(optional_text(string_field(u, "changefreq")));
+        const auto& p = u.at("priority");
+        priorities.push_back(p.is_double() ? std::optional<double>(p.as_double()) : std::nullopt);
+      }
+      // Pages already imported by another sitemap keep their first source.
+      tx.exec_params(persistence::query("pages_insert_from_sitemap"), string_field(r, "domain_id"),
+                     done->id, persistence::text_array(locs), persistence::text_array(lastmods),
+                     persistence::text_array(freqs), persistence::double_array(priorities));
+      tx.exec_params(persistence::query("sitemap_files_record_import"), done->id,
+                     static_cast<int>(locs.size()));
+    }
+  };
+  return h;
+}
+
+queue_handler email_scan_handler(services_ptr s) {
+  queue_handler h;
+  h.work = [s](handler_context& ctx) {
+    auto row = payload_of(ctx.item);
+    auto params = params_of(row);
+    auto domain = string_field(params, "domain");
+    auto domain_id = string_field(row, "domain_id");
+    if (domain.empty() || domain_id.empty())
+      return handler_result::failed("email scan job has no domain");
+    auto home = load_home(*s, domain);
+    if (auto* failure = std::get_if<handler_result>(&home))
+      return *failure;
+    auto& site = std::get<site_home>(home);
+    scrape::crawl_options options;
+    options.max_pages = s->config.workflows.crawl_max_pages;
+    options.max_depth = s->config.workflows.crawl_max_depth;
+    options.cancelled = [&ctx] { return ctx.cancelled(); };
+    options.first_page = site.page;
+    options.on_page = [&](int done, int planned) {
+      // Best effort: a lost progress update is harmless, the final status sets progress to 1.
+      try {
+        s->progress_db.run([&](pqxx::connection& c) {
+          pqxx::nontransaction tx(c);
+          tx.exec_params(persistence::query("jobs_report_progress"), ctx.item.id,
+                         std::min(0.99, static_cast<double>(done) / std::max(1, planned)),
+                         s->config.node_id, ctx.item.attempt);
+        });
+      } catch (const std::exception&) {
+      }
+    };
+    auto report = scrape::crawl_for_contacts(s->fetcher, s->robots, site.url, options);
+    if (report.cancelled)
+      return handler_result{outcome::cancelled, "cancelled by request", {}};
+    auto out = scrape::to_json(report);
+    json::array contacts;
+    for (const auto& [email, source] : report.emails)
+      contacts.push_back(json::object{{"email", email}, {"source_url", source}});
+    out["contacts"] = contacts;
+    out["domain"] = domain;
+    out["domain_id"] = domain_id;
+    return handler_result::completed(json::serialize(out));
+  };
+  h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
+    for (const auto& [done, status] : items) {
+      if (done->result != outcome::completed)
+        continue;
+      auto r = json::parse(done->result_json).as_object();
+      std::vector<std::string> emails, sources;
+      for (const auto& v : r.at("contacts").as_array()) {
+        emails.push_back(string_field(v.as_object(), "email"));
+        sources.push_back(string_field(v.as_object(), "source_url"));
+      }
+      if (!emails.empty())
+        tx.exec_params(persistence::query("contacts_insert"), string_field(r, "domain_id"),
+                       done->id, persistence::text_array(emails), persistence::text_array(sources));
+    }
+  };
+  return h;
+}
+
+queue_handler page_scrape_handler(services_ptr s) {
+  queue_handler h;
+  h.work = [s](handler_context& ctx) {
+    auto params = params_of(payload_of(ctx.item));
+    auto url = string_field(params, "url");
+    if (url.empty())
+      return handler_result::failed("params need url");
+    auto r = s->fetcher.fetch_blocking(url);
+    if (!r.ok() || r.status < 200 || r.status >= 300)
+      return fetch_failure(r, url);
+    auto text = scrape::page_text(r);
+    if (!text)
+      return handler_result::failed(url + " is not HTML (" + r.content_type + ")");
+    auto final_url = r.final_url.empty() ? url : r.final_url;
+    auto out = scrape::to_json(scrape::analyze_page(*text, final_url));
+    out["url"] = url;
+    out["final_url"] = final_url;
+    out["status"] = r.status;
+    return handler_result::completed(json::serialize(out));
+  };
+  // The engine stores the result in the job's result_data.
+  return h;
+}
+
+queue_handler domain_extraction_handler() {
+  queue_handler h;
+  h.work = [](handler_context& ctx) {
+    auto row = payload_of(ctx.item);
+    auto website = string_field(row, "website_url");
+    if (website.empty())
+      return handler_result::failed("business has no website URL");
+    auto domain = scrape::registrable_domain(website);
+    if (!domain)
+      return handler_result::failed("no registrable domain in website URL: " + website);
+    return handler_result::completed(json::serialize(json::object{{"domain", *domain}}));
+  };
+  h.blocking = false; // pure computation
+  h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
+    for (const auto& [done, status] : items) {
+      if (done->result == outcome::completed) {
+        auto domain = json::parse(done->result_json).as_object().at("domain").as_string();
+        auto domain_id = tx.exec_params(persistence::query("domains_upsert_for_business"),
+                                        std::string(domain), done->id)[0][0]
+                             .as<std::string>();
+        tx.exec_params(persistence::query("local_businesses_link_domain"), done->id, domain_id);
+      } else if (status == "Error") {
+        tx.exec_params(persistence::query("local_businesses_record_extraction_error"), done->id,
+                       done->error);
+      }
+    }
+  };
+  return h;
+}
+
+} // namespace sky::workflows

@@ -1,0 +1,44 @@
+// What the production handlers share: configuration, one fetcher, the robots.txt cache and a
+// small connection pool for progress reports. Built once per process.
+#pragma once
+
+#include "config/config.hpp"
+#include "persistence/connection_pool.hpp"
+#include "scrape/fetcher.hpp"
+#include "scrape/site_scan.hpp"
+#include "workflows/queue_handler.hpp"
+
+#include <boost/json/object.hpp>
+#include <memory>
+
+namespace sky::workflows {
+
+struct workflow_services {
+  explicit workflow_services(const config::app_config& c);
+
+  config::app_config config;
+  scrape::fetcher fetcher;
+  scrape::robots_cache robots;
+  persistence::connection_pool progress_db;
+};
+using services_ptr = std::shared_ptr<workflow_services>;
+
+// Shared by the handler files.
+boost::json::object payload_of(const messages::work_item& item);
+boost::json::object params_of(const boost::json::object& row); // a job row's params
+std::string string_field(const boost::json::object& o, std::string_view key);
+// Transport errors, 429 and 5xx are worth retrying; other statuses are permanent.
+handler_result fetch_failure(const scrape::fetch_result& r, std::string_view what);
+
+// One factory per workflow file.
+queue_handler places_search_handler(services_ptr s);
+queue_handler deep_scan_handler(services_ptr s);
+queue_handler domain_metadata_handler(services_ptr s);
+queue_handler sitemap_submission_handler();
+queue_handler sitemap_discovery_handler(services_ptr s);
+queue_handler sitemap_import_handler(services_ptr s);
+queue_handler email_scan_handler(services_ptr s);
+queue_handler page_scrape_handler(services_ptr s);
+queue_handler domain_extraction_handler();
+
+} // namespace sky::workflows
