@@ -3,6 +3,8 @@
 
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
+#include "http/request_body.hpp"
+#include "http/workflow_routes.hpp"
 #include "persistence/connection_pool.hpp"
 #include "persistence/queue_sql.hpp"
 #include "persistence/sql_catalog.hpp"
@@ -19,20 +21,6 @@ namespace json = boost::json;
 
 api_response json_ok(int status, const json::value& body) {
   return {status, json::serialize(body), "application/json", {}};
-}
-
-bool is_uuid(std::string_view s) {
-  if (s.size() != 36)
-    return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-')
-        return false;
-    } else if (!std::isxdigit(static_cast<unsigned char>(s[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 json::value nullable_text(const pqxx::field& f) {
@@ -324,7 +312,7 @@ std::string render_prometheus(app_services& s) {
 }
 
 std::vector<route> api_routes(app_services& s) {
-  return {
+  std::vector<route> routes{
       {"GET", "/health", health},
       {"GET", "/ready", [&s](request_context&) { return ready(s); }},
       {"GET", "/api/v3/jobs/{id}", [&s](request_context& ctx) { return get_job(s, ctx); }},
@@ -339,6 +327,9 @@ std::vector<route> api_routes(app_services& s) {
       {"POST", "/api/v3/dev/queues/{queue}/run",
        [&s](request_context& ctx) { return run_queue_now(s, ctx); }},
   };
+  for (auto& r : workflow_routes(s))
+    routes.push_back(std::move(r));
+  return routes;
 }
 
 } // namespace sky::http

@@ -119,9 +119,11 @@ struct http_server::impl {
       }
 
       auto req = parser.release();
-      api_request request{std::string(req.method_string()), std::string(req.target()),
+      api_request request{std::string(req.method_string()),
+                          std::string(req.target()),
                           std::string(req[bhttp::field::authorization]),
-                          std::string(req[bhttp::field::content_type]), std::move(req.body()),
+                          std::string(req[bhttp::field::content_type]),
+                          std::move(req.body()),
                           std::string(req[bhttp::field::host])};
       request_started();
       // Handlers may block on the database, so they never run on an I/O thread.

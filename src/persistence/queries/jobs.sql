@@ -25,3 +25,40 @@ UPDATE jobs SET status = 'Queued', attempts = 0, cancel_requested = false, error
        last_error = NULL, progress = 0, result_data = NULL, finished_at = NULL,
        next_attempt_at = now(), updated_at = now()
 WHERE id = $1::uuid
+
+-- name: jobs_insert
+-- $1 type, $2 user id, $3 domain id, $4 params
+INSERT INTO jobs (job_type, user_id, domain_id, params)
+VALUES ($1, $2::uuid, $3::uuid, $4::jsonb)
+RETURNING id::text
+
+-- name: jobs_insert_email_scan
+-- The partial unique index allows one active scan per domain; a second request gets nothing
+-- back here and reads the active one with jobs_active_email_scan.
+INSERT INTO jobs (job_type, user_id, domain_id, params)
+SELECT 'email_scan', $1::uuid, d.id, jsonb_build_object('domain', d.domain)
+FROM domains d WHERE d.id = $2::uuid
+ON CONFLICT (domain_id) WHERE job_type = 'email_scan' AND status IN ('Queued', 'InProgress')
+DO NOTHING
+RETURNING id::text
+
+-- name: jobs_active_email_scan
+SELECT id::text FROM jobs
+WHERE job_type = 'email_scan' AND domain_id = $1::uuid AND status IN ('Queued', 'InProgress')
+
+-- name: domains_exists
+SELECT 1 FROM domains WHERE id = $1::uuid
+
+-- name: domains_upsert
+-- $1 domains (text[]), $2 user id. Existing domains are returned unchanged.
+WITH input AS (SELECT DISTINCT unnest($1::text[]) AS domain),
+inserted AS (
+    INSERT INTO domains (domain, created_by)
+    SELECT domain, $2::uuid FROM input
+    ON CONFLICT (domain) DO NOTHING
+    RETURNING id, domain)
+SELECT i.domain, coalesce(n.id, d.id)::text, n.id IS NOT NULL
+FROM input i
+LEFT JOIN inserted n ON n.domain = i.domain
+LEFT JOIN domains d ON d.domain = i.domain
+ORDER BY i.domain

@@ -1,0 +1,473 @@
+// The pipeline's routes: submissions (each a row with a Queued status, answered 202), curation
+// (the dual-status pattern) and lists. Lists and curation are tables of specs, not handlers.
+#include "http/workflow_routes.hpp"
+
+#include "config/config.hpp"
+#include "config/queue_catalog.hpp"
+#include "http/request_body.hpp"
+#include "persistence/connection_pool.hpp"
+#include "persistence/pg_array.hpp"
+#include "persistence/queue_sql.hpp"
+#include "persistence/sql_catalog.hpp"
+#include "scrape/domain_rules.hpp"
+#include "scrape/url_rules.hpp"
+
+#include <boost/json.hpp>
+#include <pqxx/pqxx>
+#include <set>
+
+namespace sky::http {
+namespace {
+
+namespace json = boost::json;
+
+api_response json_ok(int status, const json::value& body) {
+  return {status, json::serialize(body), "application/json", {}};
+}
+
+// Unwraps a validated value or returns its error response from the enclosing route.
+#define SKY_TRY(var, expr)                                                                         \
+  auto var##_checked = (expr);                                                                     \
+  if (auto* error = std::get_if<api_response>(&var##_checked))                                     \
+    return *error;                                                                                 \
+  auto& var = std::get<0>(var##_checked)
+
+std::optional<std::string> user_of(const request_context& ctx) {
+  // `sub` is the user id; tokens whose subject is not a UUID are accepted but not recorded.
+  if (ctx.user_id && is_uuid(*ctx.user_id))
+    return ctx.user_id;
+  return std::nullopt;
+}
+
+const std::vector<std::string_view> k_curation_values{"New", "Selected", "Maybe", "Not a Fit",
+                                                      "Archived"};
+const std::vector<std::string_view> k_task_values{
+    "Queued", "InProgress", "Completed", "Error", "ManualReview", "Cancelled", "Paused"};
+const std::vector<std::string_view> k_processing_values{"Queued", "Processing", "Completed",
+                                                        "Error"};
+
+// A domain from user input: a bare name ("Example.com") or a URL whose host is used.
+std::optional<std::string> domain_from_input(std::string_view text) {
+  if (auto d = scrape::normalize_domain(text))
+    return d;
+  if (auto url = scrape::parse_web_url(text))
+    return scrape::normalize_domain(url->host);
+  return std::nullopt;
+}
+
+// --- submissions -------------------------------------------------------------------------------
+
+api_response insert_job(app_services& s, const request_context& ctx, std::string_view type,
+                        const json::object& params, std::optional<std::string> domain_id = {}) {
+  auto id = s.db->run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto id = tx.exec_params1(persistence::query("jobs_insert"), std::string(type), user_of(ctx),
+                              domain_id, json::serialize(params))[0]
+                  .as<std::string>();
+    tx.commit();
+    return id;
+  });
+  return json_ok(202, json::object{{"job_id", id}, {"job_type", type}, {"status", "Queued"}});
+}
+
+api_response places_search(app_services& s, request_context& ctx) {
+  SKY_TRY(body, json_body(ctx));
+  SKY_TRY(business_type, string_field(body, "business_type", 200));
+  SKY_TRY(location, string_field(body, "location", 200));
+  return insert_job(s, ctx, "places_search",
+                    json::object{{"business_type", business_type}, {"location", location}});
+}
+
+api_response scrape_single_page(app_services& s, request_context& ctx) {
+  SKY_TRY(body, json_body(ctx));
+  SKY_TRY(url, string_field(body, "url"));
+  auto parsed = scrape::parse_web_url(url);
+  if (!parsed)
+    return json_error(400, "invalid_url", "url must be an absolute http(s) URL");
+  return insert_job(s, ctx, "page_scrape", json::object{{"url", parsed->normalized}});
+}
+
+api_response scrape_page_batch(app_services& s, request_context& ctx) {
+  SKY_TRY(body, json_body(ctx));
+  SKY_TRY(urls, string_list_field(body, "urls",
+                                  static_cast<std::size_t>(s.config->workflows.api_max_batch)));
+  std::vector<std::string> normalized;
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    auto parsed = scrape::parse_web_url(urls[i]);
+    if (!parsed)
+      return json_error(400, "invalid_url",
+                        "urls[" + std::to_string(i) + "] is not an absolute http(s) URL");
+    normalized.push_back(parsed->normalized);
+  }
+  auto ids = s.db->run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    json::array ids;
+    for (const auto& url : normalized) {
+      auto row = tx.exec_params1(persistence::query("jobs_insert"), "page_scrape", user_of(ctx),
+                                 std::optional<std::string>(),
+                                 json::serialize(json::object{{"url", url}}));
+      ids.push_back(json::string(row[0].c_str()));
+    }
+    tx.commit();
+    return ids;
+  });
+  return json_ok(202, json::object{{"job_ids", ids}, {"count", ids.size()}});
+}
+
+// domain -> (id, created) for every name, inserting the new ones.
+std::vector<std::tuple<std::string, std::string, bool>>
+upsert_domains(pqxx::work& tx, const std::vector<std::string>& domains,
+               const std::optional<std::string>& user) {
+  std::vector<std::tuple<std::string, std::string, bool>> out;
+  for (auto row :
+       tx.exec_params(persistence::query("domains_upsert"), persistence::text_array(domains), user))
+    out.emplace_back(row[0].c_str(), row[1].c_str(), row[2].as<bool>());
+  return out;
+}
+
+validated<std::vector<std::string>> domain_list(app_services& s, const json::object& body) {
+  auto names = string_list_field(body, "domains",
+                                 static_cast<std::size_t>(s.config->workflows.api_max_batch));
+  auto* list = std::get_if<std::vector<std::string>>(&names);
+  if (!list)
+    return names;
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    auto d = domain_from_input((*list)[i]);
+    if (!d)
+      return json_error(400, "invalid_domain",
+                        "domains[" + std::to_string(i) + "] is not a domain name or web URL");
+    out.push_back(*d);
+  }
+  return out;
+}
+
+api_response create_domains(app_services& s, request_context& ctx) {
+  SKY_TRY(body, json_body(ctx));
+  SKY_TRY(domains, domain_list(s, body));
+  auto rows = s.db->run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto rows = upsert_domains(tx, domains, user_of(ctx));
+    tx.commit();
+    return rows;
+  });
+  json::array out;
+  for (const auto& [domain, id, created] : rows)
+    out.push_back(json::object{{"domain", domain}, {"id", id}, {"created", created}});
+  return json_ok(202, json::object{{"domains", out}});
+}
+
+api_response sitemap_batch(app_services& s, request_context& ctx) {
+  SKY_TRY(body, json_body(ctx));
+  SKY_TRY(domains, domain_list(s, body));
+  auto jobs = s.db->run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    json::array jobs;
+    for (const auto& [domain, id, created] : upsert_domains(tx, domains, user_of(ctx))) {
+      auto job = tx.exec_params1(persistence::query("jobs_insert"), "sitemap", user_of(ctx), id,
+                                 json::serialize(json::object{{"domain", domain}}))[0]
+                     .as<std::string>();
+      jobs.push_back(json::object{{"domain", domain}, {"domain_id", id}, {"job_id", job}});
+    }
+    tx.commit();
+    return jobs;
+  });
+  return json_ok(202, json::object{{"jobs", jobs}});
+}
+
+api_response sitemap_single(app_services& s, request_context& ctx) {
+  SKY_TRY(body, json_body(ctx));
+  SKY_TRY(url, string_field(body, "url"));
+  auto parsed = scrape::parse_web_url(url);
+  if (!parsed)
+    return json_error(400, "invalid_url", "url must be an absolute http(s) URL");
+  auto domain = scrape::normalize_domain(parsed->host);
+  if (!domain)
+    return json_error(400, "invalid_url", "url must name a host, not an address");
+  json::object params{{"url", parsed->normalized}, {"domain", *domain}};
+  auto path_end = parsed->normalized.find_first_of("?#");
+  std::string_view path(parsed->normalized.data(),
+                        path_end == std::string::npos ? parsed->normalized.size() : path_end);
+  for (std::string_view ext : {".xml", ".gz", ".txt"})
+    if (path.size() > ext.size() && path.substr(path.size() - ext.size()) == ext)
+      params["sitemap_url"] = parsed->normalized;
+  auto [job_id, domain_id] = s.db->run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto rows = upsert_domains(tx, {*domain}, user_of(ctx));
+    auto domain_id = std::get<1>(rows.at(0));
+    auto job = tx.exec_params1(persistence::query("jobs_insert"), "sitemap", user_of(ctx),
+                               domain_id, json::serialize(params))[0]
+                   .as<std::string>();
+    tx.commit();
+    return std::pair{job, domain_id};
+  });
+  return json_ok(202, json::object{{"job_id", job_id},
+                                   {"job_type", "sitemap"},
+                                   {"domain_id", domain_id},
+                                   {"status", "Queued"}});
+}
+
+api_response email_scan(app_services& s, request_context& ctx) {
+  SKY_TRY(body, json_body(ctx));
+  SKY_TRY(domain_id, uuid_field(body, "domain_id"));
+  return s.db->run([&](pqxx::connection& c) -> api_response {
+    pqxx::work tx(c);
+    if (tx.exec_params(persistence::query("domains_exists"), domain_id).empty())
+      return json_error(404, "not_found", "no domain " + domain_id);
+    auto inserted =
+        tx.exec_params(persistence::query("jobs_insert_email_scan"), user_of(ctx), domain_id);
+    if (!inserted.empty()) {
+      tx.commit();
+      return json_ok(202, json::object{{"job_id", inserted[0][0].c_str()},
+                                       {"status", "Queued"},
+                                       {"existing", false}});
+    }
+    auto active = tx.exec_params(persistence::query("jobs_active_email_scan"), domain_id);
+    if (active.empty()) // finished between the two statements: ask the caller to try again
+      return json_error(409, "conflict", "a scan of this domain just finished; retry");
+    return json_ok(
+        202,
+        json::object{{"job_id", active[0][0].c_str()}, {"status", "Queued"}, {"existing", true}});
+  });
+}
+
+api_response email_scan_status(app_services& s, request_context& ctx) {
+  const auto& id = ctx.path_params.at("job_id");
+  if (!is_uuid(id))
+    return json_error(400, "invalid_id", "job id must be a UUID");
+  return s.db->run([&](pqxx::connection& c) -> api_response {
+    pqxx::read_transaction tx(c);
+    auto rows = tx.exec_params(persistence::query("jobs_get"), id);
+    if (rows.empty() || std::string_view(rows[0][1].c_str()) != "email_scan")
+      return json_error(404, "not_found", "no email scan " + id);
+    auto r = rows[0];
+    json::object out{
+        {"job_id", id},
+        {"status", r[2].c_str()},
+        {"domain_id", r[4].is_null() ? json::value(nullptr) : json::value(r[4].c_str())},
+        {"progress", r[6].as<double>()},
+        {"error", r[8].is_null() ? json::value(nullptr) : json::value(r[8].c_str())}};
+    json::array emails;
+    if (!r[7].is_null()) {
+      auto result = json::parse(r[7].c_str());
+      if (const auto* e = result.as_object().if_contains("emails"))
+        out["emails"] = *e;
+      out["result_data"] = result;
+    }
+    if (!out.contains("emails"))
+      out["emails"] = emails;
+    return json_ok(200, out);
+  });
+}
+
+// --- curation ------------------------------------------------------------------------------------
+
+struct curation_spec {
+  std::string_view path;
+  std::string_view queue;           // the processing queue 'Selected' feeds
+  std::string_view curation_column; // the column the user sets
+};
+
+constexpr curation_spec k_curations[] = {
+    {"/api/v3/places/staging/status", "deep_scan", "status"},
+    {"/api/v3/local-businesses/status", "domain_extraction", "status"},
+    {"/api/v3/domains/sitemap-curation/status", "sitemap_submission", "sitemap_curation_status"},
+    {"/api/v3/sitemap-files/status", "sitemap_import", "deep_scrape_curation_status"},
+};
+
+api_response set_curation(app_services& s, const curation_spec& spec, const std::string& sql,
+                          request_context& ctx) {
+  SKY_TRY(body, json_body(ctx));
+  SKY_TRY(ids, string_list_field(body, "ids",
+                                 static_cast<std::size_t>(s.config->workflows.api_max_batch)));
+  SKY_TRY(status, string_field(body, "status", 32));
+  if (std::find(k_curation_values.begin(), k_curation_values.end(), status) ==
+      k_curation_values.end())
+    return json_error(400, "invalid_field",
+                      "status must be one of: New, Selected, Maybe, Not a Fit, Archived");
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (!is_uuid(ids[i]))
+      return json_error(400, "invalid_field", "ids[" + std::to_string(i) + "] must be a UUID");
+  std::set<std::string> wanted(ids.begin(), ids.end());
+  const auto* queue = config::find_queue_definition(spec.queue);
+  return s.db->run([&](pqxx::connection& c) -> api_response {
+    pqxx::work tx(c);
+    auto rows = tx.exec_params(sql, persistence::text_array(ids), status);
+    std::size_t queued = 0;
+    for (auto row : rows) {
+      wanted.erase(row[0].c_str());
+      queued += !row[1].is_null() && std::string_view(row[1].c_str()) == queue->queued;
+    }
+    if (!wanted.empty()) { // all or nothing: the transaction is not committed
+      json::array missing;
+      for (const auto& id : wanted)
+        missing.push_back(json::string(id));
+      auto r = json_error(404, "not_found",
+                          std::to_string(wanted.size()) + " of the ids do not exist; nothing "
+                                                          "was changed");
+      auto body = json::parse(r.body).as_object();
+      body["missing_ids"] = missing;
+      r.body = json::serialize(body);
+      return r;
+    }
+    tx.commit();
+    return json_ok(200, json::object{{"updated", rows.size()},
+                                     {"status", status},
+                                     {"queued", status == "Selected" ? queued : 0},
+                                     {"queue", spec.queue}});
+  });
+}
+
+// --- lists
+// -----------------------------------------------------------------------------------------
+
+struct list_filter {
+  std::string_view name;                       // query parameter
+  std::string_view column;                     // compared as text
+  const std::vector<std::string_view>* values; // allowed values; null means a UUID
+};
+
+struct list_spec {
+  std::string_view path;
+  std::string_view table;
+  std::string_view columns;
+  std::vector<list_filter> filters; // at most 3
+};
+
+const std::vector<std::string_view> k_job_types{"places_search", "sitemap", "email_scan",
+                                                "page_scrape"};
+const std::vector<std::string_view> k_domain_values{"pending", "processing", "completed", "error"};
+
+const std::vector<list_spec>& list_specs() {
+  static const std::vector<list_spec> specs{
+      {"/api/v3/jobs",
+       "jobs",
+       "id, job_type, status, user_id, domain_id, params, progress, error, attempts, created_at, "
+       "updated_at, finished_at",
+       {{"type", "job_type", &k_job_types},
+        {"status", "status", &k_task_values},
+        {"domain_id", "domain_id", nullptr}}},
+      {"/api/v3/domains",
+       "domains",
+       "id, domain, status, title, description, language, emails, phones, social_links, "
+       "tech_stack, metadata_fetched_at, metadata_last_error, sitemap_curation_status, "
+       "sitemap_analysis_status, sitemap_analysis_error, local_business_id, created_at",
+       {{"status", "status", &k_domain_values},
+        {"sitemap_curation_status", "sitemap_curation_status", &k_curation_values},
+        {"sitemap_analysis_status", "sitemap_analysis_status", &k_processing_values}}},
+      {"/api/v3/places/staging",
+       "places_staging",
+       "id, place_id, search_job_id, name, address, business_type, location, latitude, longitude, "
+       "rating, user_ratings_total, status, deep_scan_status, deep_scan_error, created_at",
+       {{"status", "status", &k_curation_values},
+        {"deep_scan_status", "deep_scan_status", &k_processing_values},
+        {"search_job_id", "search_job_id", nullptr}}},
+      {"/api/v3/local-businesses",
+       "local_businesses",
+       "id, place_id, business_name, full_address, phone, website_url, rating, "
+       "user_ratings_total, domain_id, status, domain_extraction_status, domain_extraction_error, "
+       "created_at",
+       {{"status", "status", &k_curation_values},
+        {"domain_extraction_status", "domain_extraction_status", &k_processing_values},
+        {"domain_id", "domain_id", nullptr}}},
+      {"/api/v3/sitemap-files",
+       "sitemap_files",
+       "id, domain_id, job_id, url, sitemap_type, discovery_method, url_count, status, "
+       "deep_scrape_curation_status, sitemap_import_status, sitemap_import_error, created_at",
+       {{"domain_id", "domain_id", nullptr},
+        {"deep_scrape_curation_status", "deep_scrape_curation_status", &k_curation_values},
+        {"sitemap_import_status", "sitemap_import_status", &k_processing_values}}},
+      {"/api/v3/pages",
+       "pages",
+       "id, domain_id, sitemap_file_id, url, lastmod, changefreq, priority, created_at",
+       {{"domain_id", "domain_id", nullptr}, {"sitemap_file_id", "sitemap_file_id", nullptr}}},
+      {"/api/v3/contacts",
+       "contacts",
+       "id, domain_id, job_id, email, source_url, created_at",
+       {{"domain_id", "domain_id", nullptr}, {"job_id", "job_id", nullptr}}},
+  };
+  return specs;
+}
+
+// Identifiers come from the spec table above; values are bound parameters.
+std::string list_sql(const list_spec& spec) {
+  std::string where;
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto n = std::to_string(i + 1);
+    where += i ? " AND " : " WHERE ";
+    if (i < spec.filters.size())
+      where += "($" + n + "::text IS NULL OR " + std::string(spec.filters[i].column) +
+               "::text = $" + n + ")";
+    else
+      where += "$" + n + "::text IS NULL";
+  }
+  return "SELECT coalesce(json_agg(row_to_json(x)), '[]')::text FROM (SELECT " +
+         std::string(spec.columns) + " FROM " + std::string(spec.table) + where +
+         " ORDER BY created_at DESC, id LIMIT $4::int OFFSET $5::bigint) x";
+}
+
+api_response list_rows(app_services& s, const list_spec& spec, const std::string& sql,
+                       request_context& ctx) {
+  SKY_TRY(page, page_of(ctx));
+  std::array<std::optional<std::string>, 3> values;
+  for (std::size_t i = 0; i < spec.filters.size(); ++i) {
+    const auto& f = spec.filters[i];
+    auto v = f.values ? enum_filter(ctx, f.name, *f.values) : uuid_filter(ctx, f.name);
+    if (auto* error = std::get_if<api_response>(&v))
+      return *error;
+    values[i] = std::get<0>(v);
+  }
+  auto text = s.db->run([&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    // One row more than asked tells whether another page exists.
+    return std::string(
+        tx.exec_params1(sql, values[0], values[1], values[2], page.limit + 1, page.offset)[0]
+            .c_str());
+  });
+  auto items = json::parse(text).as_array();
+  bool more = items.size() > static_cast<std::size_t>(page.limit);
+  if (more)
+    items.pop_back();
+  return json_ok(200, json::object{{"items", items},
+                                   {"limit", page.limit},
+                                   {"offset", page.offset},
+                                   {"has_more", more}});
+}
+
+} // namespace
+
+std::vector<route> workflow_routes(app_services& s) {
+  std::vector<route> routes{
+      {"POST", "/api/v3/places/search", [&s](request_context& c) { return places_search(s, c); }},
+      {"POST", "/api/v3/email-scan/scan/website",
+       [&s](request_context& c) { return email_scan(s, c); }},
+      {"GET", "/api/v3/email-scan/scan/status/{job_id}",
+       [&s](request_context& c) { return email_scan_status(s, c); }},
+      {"POST", "/api/v3/domains", [&s](request_context& c) { return create_domains(s, c); }},
+      {"POST", "/api/v3/sitemap/batch/create",
+       [&s](request_context& c) { return sitemap_batch(s, c); }},
+      {"POST", "/api/v3/modernized/sitemap/scan/single",
+       [&s](request_context& c) { return sitemap_single(s, c); }},
+      {"POST", "/api/v3/batch/page-scraper",
+       [&s](request_context& c) { return scrape_page_batch(s, c); }},
+      {"POST", "/api/v3/modernized/page/scrape/single",
+       [&s](request_context& c) { return scrape_single_page(s, c); }},
+  };
+  for (const auto& spec : k_curations) {
+    auto sql = persistence::render_queue_query("curation_set_status",
+                                               *config::find_queue_definition(spec.queue));
+    for (auto pos = sql.find("{curation}"); pos != std::string::npos; pos = sql.find("{curation}"))
+      sql.replace(pos, 10, spec.curation_column);
+    routes.push_back({"PUT", std::string(spec.path), [&s, &spec, sql](request_context& c) {
+                        return set_curation(s, spec, sql, c);
+                      }});
+  }
+  for (const auto& spec : list_specs())
+    routes.push_back(
+        {"GET", std::string(spec.path), [&s, &spec, sql = list_sql(spec)](request_context& c) {
+           return list_rows(s, spec, sql, c);
+         }});
+  return routes;
+}
+
+} // namespace sky::http
