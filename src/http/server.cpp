@@ -47,7 +47,7 @@ struct http_server::impl {
       : config(c), routes(r), handler_pool(static_cast<std::size_t>(c.handler_threads)),
         acceptor(io) {}
 
-  const config::http_config& config;
+  const config::http_config config; // a copy: callers may pass a temporary
   const router& routes;
   asio::io_context io;
   asio::thread_pool handler_pool;

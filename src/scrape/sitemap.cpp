@@ -6,6 +6,7 @@
 #include "scrape/url_rules.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <libxml/xmlreader.h>
 #include <memory>
@@ -51,6 +52,18 @@ sitemap_document parse_text_list(std::string_view body, const sitemap_limits& li
   return doc;
 }
 
+// True when the prolog (everything before the root element) declares a document type.
+bool declares_dtd(std::string_view body) {
+  for (std::size_t pos = body.find('<'); pos != std::string_view::npos;
+       pos = body.find('<', pos + 1)) {
+    if (pos + 1 < body.size() && std::isalpha(static_cast<unsigned char>(body[pos + 1])))
+      return false; // the root element starts here
+    if (body.substr(pos, 9) == "<!DOCTYPE")
+      return true;
+  }
+  return false;
+}
+
 sitemap_document parse_xml(std::string_view body, const sitemap_limits& limits) {
   sitemap_document doc;
   auto fail = [&](std::string why) {
@@ -58,6 +71,9 @@ sitemap_document parse_xml(std::string_view body, const sitemap_limits& limits) 
     doc.error = std::move(why);
     return doc;
   };
+  // Refused before parsing: a DTD is where entity bombs and external entities live.
+  if (declares_dtd(body))
+    return fail("sitemap declares a DTD; refused");
   std::unique_ptr<xmlTextReader, void (*)(xmlTextReaderPtr)> reader(
       xmlReaderForMemory(body.data(), static_cast<int>(body.size()), "sitemap.xml", nullptr,
                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
@@ -71,6 +87,7 @@ sitemap_document parse_xml(std::string_view body, const sitemap_limits& limits) 
   sitemap_url entry;
   std::string entry_text;
   int depth_of_root = -1;
+  std::string root_namespace; // extensions (image:, video:, news:) live in other namespaces
   int rc;
   while ((rc = xmlTextReaderRead(reader.get())) == 1) {
     int type = xmlTextReaderNodeType(reader.get());
@@ -79,10 +96,16 @@ sitemap_document parse_xml(std::string_view body, const sitemap_limits& limits) 
     if (type == XML_READER_TYPE_ENTITY_REFERENCE)
       return fail("sitemap uses entity references; refused");
     const char* local = reinterpret_cast<const char*>(xmlTextReaderConstLocalName(reader.get()));
+    const char* ns = reinterpret_cast<const char*>(xmlTextReaderConstNamespaceUri(reader.get()));
     std::string_view name = local ? local : "";
+    std::string_view name_space = ns ? ns : "";
+    if ((type == XML_READER_TYPE_ELEMENT || type == XML_READER_TYPE_END_ELEMENT) &&
+        depth_of_root >= 0 && name_space != root_namespace)
+      continue;
     if (type == XML_READER_TYPE_ELEMENT) {
       if (depth_of_root < 0) {
         depth_of_root = xmlTextReaderDepth(reader.get());
+        root_namespace = name_space;
         if (name == "urlset")
           doc.type = sitemap_document::kind::urlset;
         else if (name == "sitemapindex")

@@ -137,13 +137,13 @@ std::pair<int, std::string> run_to_end(std::vector<std::string> argv,
 }
 
 running_server start_server(const std::string& database_url,
-                            std::map<std::string, std::string> env) {
+                            std::map<std::string, std::string> env, const std::string& role) {
   env.emplace("DATABASE_URL", database_url);
   env.emplace("PORT", "0");
   env.emplace("JWT_SECRET", k_test_jwt_secret);
   env.emplace("ENVIRONMENT", "test");
   running_server s;
-  s.process = std::make_unique<child_process>(std::vector<std::string>{SCRAPERSKY_BINARY, "serve"},
+  s.process = std::make_unique<child_process>(std::vector<std::string>{SCRAPERSKY_BINARY, "serve", "--role", role},
                                               std::move(env));
   auto line = s.process->wait_for_line("listening on http://", std::chrono::seconds(60));
   if (!line)

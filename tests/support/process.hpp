@@ -47,7 +47,8 @@ struct running_server {
   int port = 0;
 };
 running_server start_server(const std::string& database_url,
-                            std::map<std::string, std::string> env = {});
+                            std::map<std::string, std::string> env = {},
+                            const std::string& role = "all");
 
 inline const char* k_test_jwt_secret = "test-secret-test-secret-test-secret-0123";
 

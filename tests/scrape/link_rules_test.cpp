@@ -1,0 +1,99 @@
+// Link ranking for the email crawl, social profiles and tech signatures, on realistic link sets.
+#include "scrape/link_rules.hpp"
+#include "scrape/page_analysis.hpp"
+#include "scrape/tech_stack.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace sky::scrape;
+
+TEST(link_rules, contact_pages_come_first_and_other_sites_never) {
+  std::vector<std::string> links{
+      "https://shop.example.com/blog/2024/01/news",
+      "https://example.com/products/bread",
+      "https://www.example.com/kontakt",
+      "https://example.com/about-us",
+      "https://other.com/contact",
+      "https://example.com/brochure.pdf",
+      "https://example.com/impressum",
+      "https://example.com/team/",
+      "https://example.com/kontakt",
+  };
+  auto order = contact_crawl_order(links, "https://example.com/", 10);
+  ASSERT_GE(order.size(), 6u);
+  EXPECT_EQ(order[0], "https://www.example.com/kontakt");
+  EXPECT_EQ(order[1], "https://example.com/kontakt");
+  EXPECT_EQ(order[2], "https://example.com/impressum");
+  EXPECT_EQ(order[3], "https://example.com/about-us");
+  EXPECT_EQ(order[4], "https://example.com/team/");
+  for (const auto& u : order) {
+    EXPECT_EQ(u.find("other.com"), std::string::npos);
+    EXPECT_EQ(u.find(".pdf"), std::string::npos);
+  }
+  EXPECT_EQ(contact_crawl_order(links, "https://example.com/", 2).size(), 2u);
+}
+
+TEST(link_rules, shallow_contact_pages_outrank_deep_ones) {
+  EXPECT_GT(contact_link_score("https://a.com/contact"),
+            contact_link_score("https://a.com/blog/2020/05/how-to-contact-us"));
+  EXPECT_EQ(contact_link_score("https://a.com/products"), 0);
+}
+
+TEST(link_rules, social_profiles_skip_share_and_intent_links) {
+  auto social = social_profiles({
+      "https://www.facebook.com/sharer/sharer.php?u=x",
+      "https://twitter.com/intent/tweet?text=hi",
+      "https://twitter.com/acme",
+      "https://www.facebook.com/acme",
+      "https://www.linkedin.com/shareArticle?url=x",
+      "https://www.linkedin.com/company/acme",
+      "https://www.youtube.com/watch?v=abc",
+      "https://www.youtube.com/@acme",
+      "https://instagram.com/",
+      "https://www.instagram.com/acme/",
+      "https://www.tiktok.com/@acme",
+      "https://x.com/acme_two",
+  });
+  EXPECT_EQ(social["facebook"], "https://www.facebook.com/acme");
+  EXPECT_EQ(social["x"], "https://twitter.com/acme");
+  EXPECT_EQ(social["linkedin"], "https://www.linkedin.com/company/acme");
+  EXPECT_EQ(social["youtube"], "https://www.youtube.com/@acme");
+  EXPECT_EQ(social["instagram"], "https://www.instagram.com/acme/");
+  EXPECT_EQ(social["tiktok"], "https://www.tiktok.com/@acme");
+  EXPECT_EQ(social.size(), 6u);
+}
+
+TEST(tech_stack, table_covers_at_least_fifteen_technologies) {
+  EXPECT_GE(tech_signature_count(), 15u);
+}
+
+TEST(tech_stack, detects_markers_in_markup_and_headers) {
+  auto wp = detect_tech_stack(
+      R"(<link rel='stylesheet' href='https://a.com/wp-content/themes/x/style.css'>
+         <script src="https://a.com/wp-includes/js/jquery/jquery.min.js?ver=3.7"></script>
+         <script async src="https://www.googletagmanager.com/gtm.js?id=GTM-ABC"></script>
+         <link href="https://fonts.googleapis.com/css?family=Roboto" rel="stylesheet">)");
+  EXPECT_EQ(
+      wp, (std::vector<std::string>{"WordPress", "jQuery", "Google Tag Manager", "Google Fonts"}));
+  auto next = detect_tech_stack(R"(<script id="__NEXT_DATA__" type="application/json">{}</script>)",
+                                "Server: cloudflare\r\nCF-RAY: 1\r\n");
+  EXPECT_EQ(next, (std::vector<std::string>{"Next.js", "Cloudflare"}));
+  EXPECT_TRUE(detect_tech_stack("<html><body>plain</body></html>").empty());
+}
+
+TEST(page_analysis, one_page_gives_metadata_links_emails_social_and_tech) {
+  auto page = analyze_page(
+      R"html(<html lang="fr"><head><title> Boulangerie </title>
+         <script src="https://cdn.shopify.com/s/x.js"></script></head><body>
+         <a href="/contact#form">Contact</a> <a href="mailto:Info@Boulangerie.fr">mail</a>
+         <a href="https://www.instagram.com/boulangerie">insta</a>
+         <a href="javascript:void(0)">x</a></body></html>)html",
+      "https://boulangerie.fr/");
+  EXPECT_EQ(page.meta.title, "Boulangerie");
+  EXPECT_EQ(page.meta.language, "fr");
+  EXPECT_EQ(page.meta.links, (std::vector<std::string>{"https://boulangerie.fr/contact",
+                                                       "https://www.instagram.com/boulangerie"}));
+  EXPECT_EQ(page.emails, (std::vector<std::string>{"info@boulangerie.fr"}));
+  EXPECT_EQ(page.social.at("instagram"), "https://www.instagram.com/boulangerie");
+  EXPECT_EQ(page.tech, (std::vector<std::string>{"Shopify"}));
+}

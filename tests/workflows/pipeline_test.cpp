@@ -1,0 +1,489 @@
+// Every workflow end to end through the HTTP API: a real server process, real PostgreSQL, the
+// fixture web and the fake Places API on loopback. Assertions are on the rows written.
+#include "http/jwt.hpp"
+#include "support/engine_helpers.hpp"
+#include "support/fixture_server.hpp"
+#include "support/process.hpp"
+#include "support/raw_http.hpp"
+#include "support/test_database.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+using namespace sky;
+using namespace sky::test_support;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+const std::string k_user = "6f1c2a4e-6b7a-4c53-9a0e-2f2d3c4b5a69";
+
+struct api_answer {
+  int status = 0;
+  json::value body;
+};
+
+api_answer call(int port, const std::string& method, const std::string& target,
+                const std::string& body = "") {
+  auto token = http::mint_token(k_user, k_test_jwt_secret, 300s);
+  auto r = raw_exchange(port, make_request(method, target,
+                                           {{"Authorization", "Bearer " + token},
+                                            {"Content-Type", "application/json"}},
+                                           body));
+  boost::system::error_code ec;
+  auto v = json::parse(r.body, ec);
+  return {r.status, ec ? json::value(r.body) : v};
+}
+
+std::string str(const json::value& v, std::string_view key) {
+  return std::string(v.as_object().at(key).as_string());
+}
+
+// The ids of rows matching `where`, as a JSON array literal for a curation request.
+std::string ids_json(const std::string& url, const std::string& table, const std::string& where) {
+  return scalar(url, "SELECT coalesce(json_agg(id), '[]') FROM " + table + " WHERE " + where);
+}
+
+bool wait_count(const std::string& url, const std::string& sql, long long n,
+                std::chrono::milliseconds timeout = 30s) {
+  return eventually([&] { return count(url, sql) == n; }, timeout);
+}
+
+long long all_rows(const std::string& url) {
+  return count(url, "SELECT (SELECT count(*) FROM jobs) + (SELECT count(*) FROM domains) + "
+                    "(SELECT count(*) FROM places_staging) + (SELECT count(*) FROM "
+                    "local_businesses) + (SELECT count(*) FROM sitemap_files) + (SELECT count(*) "
+                    "FROM pages) + (SELECT count(*) FROM contacts)");
+}
+
+class pipeline : public ::testing::Test {
+protected:
+  scoped_database db;
+  fixture_server web;
+  running_server start(std::map<std::string, std::string> extra = {}) {
+    return start_server(db.url(), web.server_env(std::move(extra)));
+  }
+};
+
+} // namespace
+
+TEST_F(pipeline, places_search_stores_every_page_of_results) {
+  auto server = start();
+  auto r = call(server.port, "POST", "/api/v3/places/search",
+                R"({"business_type":"bakery","location":"Springfield"})");
+  ASSERT_EQ(r.status, 202) << json::serialize(r.body);
+  auto job = str(r.body, "job_id");
+  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM jobs WHERE status = 'Completed'", 1));
+  // The fake answers 20 results and a next_page_token, then 5 more.
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM places_staging WHERE search_job_id = '" + job +
+                                "' AND status = 'New' AND deep_scan_status IS NULL"),
+            25);
+  EXPECT_EQ(scalar(db.url(), "SELECT result_data->>'pages' FROM jobs"), "2");
+  EXPECT_EQ(scalar(db.url(), "SELECT business_type || '|' || location FROM places_staging LIMIT 1"),
+            "bakery|Springfield");
+  auto listed =
+      call(server.port, "GET", "/api/v3/places/staging?search_job_id=" + job + "&limit=10");
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(listed.body.at("items").as_array().size(), 10u);
+  EXPECT_TRUE(listed.body.at("has_more").as_bool());
+}
+
+TEST_F(pipeline, places_api_statuses_map_to_completed_retry_and_error) {
+  auto server = start({{"PLACES_SEARCH_SCHEDULER_MAX_ATTEMPTS", "2"}});
+  auto empty = call(server.port, "POST", "/api/v3/places/search",
+                    R"({"business_type":"bakery","location":"nowhere"})");
+  auto busy = call(server.port, "POST", "/api/v3/places/search",
+                   R"({"business_type":"bakery","location":"overloaded"})");
+  ASSERT_EQ(empty.status, 202);
+  ASSERT_EQ(busy.status, 202);
+  auto empty_id = str(empty.body, "job_id"), busy_id = str(busy.body, "job_id");
+  ASSERT_TRUE(
+      wait_count(db.url(), "SELECT count(*) FROM jobs WHERE status IN ('Completed', 'Error')", 2));
+  // ZERO_RESULTS is a finished search with nothing in it.
+  EXPECT_EQ(scalar(db.url(), "SELECT status || ' ' || (result_data->>'places_found') FROM jobs "
+                             "WHERE id = '" +
+                                 empty_id + "'"),
+            "Completed 0");
+  // OVER_QUERY_LIMIT is retried until the attempts are used up.
+  EXPECT_EQ(
+      scalar(db.url(), "SELECT status || ' ' || attempts FROM jobs WHERE id = '" + busy_id + "'"),
+      "Error 2");
+  EXPECT_NE(scalar(db.url(), "SELECT error FROM jobs WHERE id = '" + busy_id + "'")
+                .find("OVER_QUERY_LIMIT"),
+            std::string::npos);
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM places_staging"), 0);
+}
+
+TEST_F(pipeline, request_denied_is_an_error_at_once_with_the_reason) {
+  auto server = start({{"PLACES_API_KEY", "wrong-key"}});
+  auto r = call(server.port, "POST", "/api/v3/places/search",
+                R"({"business_type":"bakery","location":"Springfield"})");
+  ASSERT_EQ(r.status, 202);
+  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM jobs WHERE status = 'Error'", 1));
+  EXPECT_EQ(scalar(db.url(), "SELECT attempts FROM jobs"), "1");
+  EXPECT_NE(scalar(db.url(), "SELECT error FROM jobs").find("REQUEST_DENIED"), std::string::npos);
+}
+
+TEST_F(pipeline, deep_scan_of_selected_rows_upserts_local_businesses) {
+  auto server = start();
+  call(server.port, "POST", "/api/v3/places/search",
+       R"({"business_type":"dentist","location":"Springfield"})");
+  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM places_staging", 25));
+  // A row the details API does not know ends in Error with the API's reason.
+  count(db.url(), "INSERT INTO places_staging (place_id, name) VALUES ('fx-000000-99', 'Gone') "
+                  "RETURNING 1");
+  auto ids = ids_json(db.url(), "places_staging",
+                      "place_id LIKE '%-0' OR place_id LIKE '%-1' OR place_id LIKE '%-4' OR "
+                      "place_id = 'fx-000000-99'");
+  auto r = call(server.port, "PUT", "/api/v3/places/staging/status",
+                R"({"status":"Selected","ids":)" + ids + "}");
+  ASSERT_EQ(r.status, 200) << json::serialize(r.body);
+  EXPECT_EQ(r.body.at("queued").as_int64(), 4);
+  ASSERT_TRUE(wait_count(db.url(),
+                         "SELECT count(*) FROM places_staging WHERE deep_scan_status IN "
+                         "('Completed', 'Error')",
+                         4));
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM local_businesses"), 3);
+  EXPECT_EQ(scalar(db.url(), "SELECT business_name || ' ' || website_url || ' ' || phone FROM "
+                             "local_businesses WHERE place_id LIKE '%-0'"),
+            "Alpha Bakery http://alpha-bakery.com/ +1 (217) 555-1000");
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM local_businesses WHERE place_id LIKE '%-4' AND "
+                            "website_url IS NULL"),
+            1);
+  EXPECT_NE(scalar(db.url(), "SELECT deep_scan_status || ' ' || deep_scan_error FROM "
+                             "places_staging WHERE place_id = 'fx-000000-99'")
+                .find("Error NOT_FOUND"),
+            std::string::npos);
+}
+
+TEST_F(pipeline, domain_extraction_links_businesses_to_registrable_domains) {
+  auto server = start();
+  count(db.url(),
+        "INSERT INTO local_businesses (place_id, website_url) VALUES "
+        "('a', 'https://www.corner-dental.com/contact-us'), ('b', 'http://shop.example.co.uk/x'),"
+        "('c', NULL), ('d', 'https://corner-dental.com') RETURNING 1");
+  auto ids = ids_json(db.url(), "local_businesses", "true");
+  auto r = call(server.port, "PUT", "/api/v3/local-businesses/status",
+                R"({"status":"Selected","ids":)" + ids + "}");
+  ASSERT_EQ(r.status, 200);
+  ASSERT_TRUE(wait_count(db.url(),
+                         "SELECT count(*) FROM local_businesses WHERE domain_extraction_status IN "
+                         "('Completed', 'Error')",
+                         4));
+  EXPECT_EQ(scalar(db.url(), "SELECT string_agg(domain, ',' ORDER BY domain) FROM domains"),
+            "corner-dental.com,example.co.uk");
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM local_businesses b JOIN domains d ON d.id = "
+                            "b.domain_id WHERE d.domain = 'corner-dental.com'"),
+            2);
+  EXPECT_EQ(scalar(db.url(), "SELECT domain_extraction_status || ': ' || domain_extraction_error "
+                             "FROM local_businesses WHERE place_id = 'c'"),
+            "Error: business has no website URL");
+}
+
+TEST_F(pipeline, new_domains_get_their_homepage_metadata) {
+  auto server = start();
+  auto r = call(server.port, "POST", "/api/v3/domains",
+                R"({"domains":["alpha-bakery.com","https://Bella-Pizzeria.com/menu"]})");
+  ASSERT_EQ(r.status, 202) << json::serialize(r.body);
+  ASSERT_EQ(r.body.at("domains").as_array().size(), 2u);
+  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM domains WHERE status = 'completed'", 2));
+  EXPECT_EQ(scalar(db.url(), "SELECT title FROM domains WHERE domain = 'alpha-bakery.com'"),
+            "Alpha Bakery | Fresh bread in Springfield");
+  EXPECT_EQ(scalar(db.url(), "SELECT emails::text FROM domains WHERE domain = 'alpha-bakery.com'"),
+            R"(["hello@alpha-bakery.com"])");
+  EXPECT_EQ(
+      scalar(db.url(), "SELECT tech_stack::text FROM domains WHERE domain = 'alpha-bakery.com'"),
+      R"(["WordPress", "jQuery", "Google Analytics"])");
+  EXPECT_EQ(scalar(db.url(), "SELECT social_links->>'facebook' FROM domains WHERE domain = "
+                             "'alpha-bakery.com'"),
+            "https://www.facebook.com/alphabakery");
+  EXPECT_EQ(scalar(db.url(), "SELECT language FROM domains WHERE domain = 'bella-pizzeria.com'"),
+            "de");
+  // Submitting a known domain again creates nothing new.
+  auto again = call(server.port, "POST", "/api/v3/domains", R"({"domains":["alpha-bakery.com"]})");
+  ASSERT_EQ(again.status, 202);
+  EXPECT_FALSE(again.body.at("domains").as_array()[0].at("created").as_bool());
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM domains"), 2);
+}
+
+TEST_F(pipeline, sitemap_curation_discovers_and_imports_without_duplicates) {
+  auto server = start();
+  call(server.port, "POST", "/api/v3/domains",
+       R"({"domains":["alpha-bakery.com","bella-pizzeria.com","corner-dental.com"]})");
+  auto r = call(server.port, "PUT", "/api/v3/domains/sitemap-curation/status",
+                R"({"status":"Selected","ids":)" + ids_json(db.url(), "domains", "true") + "}");
+  ASSERT_EQ(r.status, 200);
+  ASSERT_TRUE(wait_count(
+      db.url(), "SELECT count(*) FROM jobs WHERE job_type = 'sitemap' AND status = 'Completed'",
+      3));
+  EXPECT_EQ(
+      count(db.url(), "SELECT count(*) FROM domains WHERE sitemap_analysis_status = 'Completed'"),
+      3);
+  // alpha: robots.txt -> index -> page sitemap + gzipped post sitemap; bella: /sitemap.xml only.
+  EXPECT_EQ(scalar(db.url(), "SELECT string_agg(discovery_method || ':' || sitemap_type || ':' || "
+                             "url_count, ' ' ORDER BY url COLLATE \"C\") FROM sitemap_files"),
+            "sitemap_index:urlset:5 sitemap_index:urlset:20 robots_txt:sitemapindex:2 "
+            "well_known:urlset:10");
+  auto files = ids_json(db.url(), "sitemap_files", "sitemap_type = 'urlset'");
+  auto select = R"({"status":"Selected","ids":)" + files + "}";
+  ASSERT_EQ(call(server.port, "PUT", "/api/v3/sitemap-files/status", select).status, 200);
+  ASSERT_TRUE(wait_count(
+      db.url(), "SELECT count(*) FROM sitemap_files WHERE sitemap_import_status = 'Completed'", 3));
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM pages"), 35);
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM pages WHERE url LIKE '%/blog/post-%' AND "
+                            "priority = 0.5 AND lastmod = '2026-10-01'"),
+            20);
+  // Importing the same files again adds no page twice.
+  ASSERT_EQ(call(server.port, "PUT", "/api/v3/sitemap-files/status", select).status, 200);
+  ASSERT_TRUE(wait_count(db.url(),
+                         "SELECT count(*) FROM sitemap_files WHERE sitemap_import_status = "
+                         "'Completed' AND attempts = 1",
+                         3));
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM pages"), 35);
+}
+
+TEST_F(pipeline, hostile_sitemaps_fail_with_a_clear_error) {
+  auto server = start({{"SITEMAP_IMPORT_SCHEDULER_MAX_ATTEMPTS", "1"}});
+  auto r = call(server.port, "POST", "/api/v3/domains", R"({"domains":["traps.test"]})");
+  auto domain_id = str(r.body.at("domains").as_array()[0], "id");
+  count(db.url(), "INSERT INTO sitemap_files (domain_id, url) VALUES ('" + domain_id +
+                      "', 'http://traps.test/xml-bomb.xml'), ('" + domain_id +
+                      "', 'http://traps.test/gzip-bomb.xml.gz') RETURNING 1");
+  ASSERT_EQ(
+      call(server.port, "PUT", "/api/v3/sitemap-files/status",
+           R"({"status":"Selected","ids":)" + ids_json(db.url(), "sitemap_files", "true") + "}")
+          .status,
+      200);
+  ASSERT_TRUE(wait_count(
+      db.url(), "SELECT count(*) FROM sitemap_files WHERE sitemap_import_status = 'Error'", 2));
+  EXPECT_NE(
+      scalar(db.url(), "SELECT sitemap_import_error FROM sitemap_files WHERE url LIKE '%xml-bomb%'")
+          .find("DTD"),
+      std::string::npos);
+  EXPECT_NE(scalar(db.url(),
+                   "SELECT sitemap_import_error FROM sitemap_files WHERE url LIKE '%gzip-bomb%'")
+                .find("exceeds"),
+            std::string::npos);
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM pages"), 0);
+}
+
+TEST_F(pipeline, email_scan_writes_contacts_obeys_robots_and_reports_progress) {
+  auto server = start();
+  auto d = call(server.port, "POST", "/api/v3/domains",
+                R"({"domains":["bella-pizzeria.com","alpha-bakery.com"]})");
+  for (const auto& entry : d.body.at("domains").as_array()) {
+    auto r = call(server.port, "POST", "/api/v3/email-scan/scan/website",
+                  R"({"domain_id":")" + str(entry, "id") + R"("})");
+    ASSERT_EQ(r.status, 202) << json::serialize(r.body);
+  }
+  ASSERT_TRUE(wait_count(
+      db.url(), "SELECT count(*) FROM jobs WHERE job_type = 'email_scan' AND status = 'Completed'",
+      2));
+  EXPECT_EQ(scalar(db.url(),
+                   "SELECT string_agg(email || ' ' || source_url, ', ' ORDER BY email) "
+                   "FROM contacts c JOIN domains d ON d.id = c.domain_id WHERE d.domain = "
+                   "'bella-pizzeria.com'"),
+            "ciao@bella-pizzeria.com http://bella-pizzeria.com/pages/kontakt, "
+            "orders@bella-pizzeria.com http://bella-pizzeria.com/");
+  // /pages/team is disallowed for our bot: its address is never collected.
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM contacts WHERE email LIKE 'secret%'"), 0);
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM contacts c JOIN domains d ON d.id = c.domain_id "
+                            "WHERE d.domain = 'alpha-bakery.com'"),
+            4);
+  auto job = scalar(db.url(), "SELECT j.id FROM jobs j JOIN domains d ON d.id = j.domain_id WHERE "
+                              "d.domain = 'bella-pizzeria.com'");
+  auto status = call(server.port, "GET", "/api/v3/email-scan/scan/status/" + job);
+  ASSERT_EQ(status.status, 200);
+  EXPECT_EQ(str(status.body, "status"), "Completed");
+  EXPECT_EQ(status.body.at("progress").as_double(), 1.0);
+  EXPECT_EQ(status.body.at("emails").as_array().size(), 2u);
+  EXPECT_EQ(status.body.at("result_data").at("skipped_by_robots").as_array().size(), 1u);
+}
+
+TEST_F(pipeline, page_scrapes_single_and_batch) {
+  auto server = start();
+  auto one = call(server.port, "POST", "/api/v3/modernized/page/scrape/single",
+                  R"({"url":"http://corner-dental.com/contact-us"})");
+  ASSERT_EQ(one.status, 202);
+  auto batch = call(
+      server.port, "POST", "/api/v3/batch/page-scraper",
+      R"({"urls":["http://alpha-bakery.com/contact/","http://bella-pizzeria.com/","http://alpha-bakery.com/missing"]})");
+  ASSERT_EQ(batch.status, 202);
+  EXPECT_EQ(batch.body.at("job_ids").as_array().size(), 3u);
+  ASSERT_TRUE(
+      wait_count(db.url(), "SELECT count(*) FROM jobs WHERE status IN ('Completed', 'Error')", 4));
+  auto job = call(server.port, "GET", "/api/v3/jobs/" + str(one.body, "job_id"));
+  ASSERT_EQ(job.status, 200);
+  const auto& result = job.body.at("result_data");
+  EXPECT_EQ(result.at("title").as_string(), "Contact Corner Dental");
+  EXPECT_EQ(json::serialize(result.at("emails")),
+            R"(["front-desk@corner-dental.com","appointments@corner-dental.com"])");
+  // A 404 is permanent: one attempt, then Error naming the status.
+  EXPECT_EQ(scalar(db.url(), "SELECT status || ' ' || attempts || ' ' || error FROM jobs WHERE "
+                             "params->>'url' LIKE '%missing'"),
+            "Error 1 http://alpha-bakery.com/missing: HTTP status 404");
+}
+
+TEST_F(pipeline, bad_input_gets_4xx_and_changes_nothing) {
+  // An API-only node: nothing is processed, so every row the requests could write stays visible.
+  auto server = start_server(db.url(), web.server_env({{"API_MAX_BATCH_ITEMS", "3"}}), "api");
+  call(server.port, "POST", "/api/v3/domains", R"({"domains":["alpha-bakery.com"]})");
+  auto domain_id = scalar(db.url(), "SELECT id FROM domains");
+  auto before = all_rows(db.url());
+  struct bad {
+    std::string method, target, body;
+    int status;
+    std::string error;
+  };
+  const std::string unknown = "00000000-0000-4000-8000-000000000000";
+  std::vector<bad> cases{
+      {"POST", "/api/v3/places/search", "{not json", 400, "invalid_json"},
+      {"POST", "/api/v3/places/search", "[1,2]", 400, "invalid_body"},
+      {"POST", "/api/v3/places/search", R"({"business_type":7,"location":"x"})", 400,
+       "invalid_field"},
+      {"POST", "/api/v3/places/search", R"({"location":"x"})", 400, "missing_field"},
+      {"POST", "/api/v3/email-scan/scan/website", R"({"domain_id":"nope"})", 400, "invalid_field"},
+      {"POST", "/api/v3/email-scan/scan/website", R"({"domain_id":")" + unknown + R"("})", 404,
+       "not_found"},
+      {"POST", "/api/v3/modernized/page/scrape/single", R"({"url":"ftp://example.com/x"})", 400,
+       "invalid_url"},
+      {"POST", "/api/v3/modernized/page/scrape/single", R"({"url":"not a url"})", 400,
+       "invalid_url"},
+      {"POST", "/api/v3/batch/page-scraper",
+       R"({"urls":["http://a.com/","http://b.com/","http://c.com/","http://d.com/"]})", 400,
+       "too_many_items"},
+      {"POST", "/api/v3/batch/page-scraper",
+       R"j({"urls":["http://a.com/","javascript:alert(1)"]})j", 400, "invalid_url"},
+      {"POST", "/api/v3/batch/page-scraper", R"({"urls":[]})", 400, "invalid_field"},
+      {"POST", "/api/v3/domains", R"({"domains":["good.com","bad domain!"]})", 400,
+       "invalid_domain"},
+      {"POST", "/api/v3/sitemap/batch/create", R"({"domains":"example.com"})", 400,
+       "invalid_field"},
+      {"PUT", "/api/v3/domains/sitemap-curation/status",
+       R"({"ids":[")" + domain_id + R"("],"status":"Chosen"})", 400, "invalid_field"},
+      {"PUT", "/api/v3/domains/sitemap-curation/status",
+       R"({"ids":[")" + domain_id + R"(",")" + unknown + R"("],"status":"Selected"})", 404,
+       "not_found"},
+      {"PUT", "/api/v3/places/staging/status", R"({"ids":["x"],"status":"Selected"})", 400,
+       "invalid_field"},
+      {"GET", "/api/v3/jobs?status=Done", "", 400, "invalid_query"},
+      {"GET", "/api/v3/jobs?limit=0", "", 400, "invalid_query"},
+      {"GET", "/api/v3/domains?status=pending&limit=abc", "", 400, "invalid_query"},
+      {"GET", "/api/v3/contacts?domain_id=1", "", 400, "invalid_query"},
+      {"GET", "/api/v3/email-scan/scan/status/" + unknown, "", 404, "not_found"},
+  };
+  for (const auto& c : cases) {
+    auto r = call(server.port, c.method, c.target, c.body);
+    EXPECT_EQ(r.status, c.status) << c.method << " " << c.target << " " << c.body;
+    ASSERT_TRUE(r.body.is_object()) << c.target;
+    EXPECT_EQ(r.body.at("error").as_string(), c.error) << c.target << " " << c.body;
+    EXPECT_TRUE(r.body.as_object().contains("detail"));
+  }
+  EXPECT_EQ(all_rows(db.url()), before);
+  EXPECT_EQ(scalar(db.url(), "SELECT sitemap_curation_status::text FROM domains"), "New");
+  // Without a token nothing is even routed.
+  auto anonymous = raw_exchange(
+      server.port, make_request("POST", "/api/v3/domains", {}, R"({"domains":["x.com"]})"));
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(all_rows(db.url()), before);
+}
+
+TEST_F(pipeline, a_second_email_scan_of_a_domain_returns_the_active_job) {
+  auto server = start_server(db.url(), web.server_env(), "api");
+  call(server.port, "POST", "/api/v3/domains", R"({"domains":["alpha-bakery.com"]})");
+  auto body = R"({"domain_id":")" + scalar(db.url(), "SELECT id FROM domains") + R"("})";
+  auto first = call(server.port, "POST", "/api/v3/email-scan/scan/website", body);
+  auto second = call(server.port, "POST", "/api/v3/email-scan/scan/website", body);
+  ASSERT_EQ(first.status, 202);
+  ASSERT_EQ(second.status, 202);
+  EXPECT_EQ(str(first.body, "job_id"), str(second.body, "job_id"));
+  EXPECT_FALSE(first.body.at("existing").as_bool());
+  EXPECT_TRUE(second.body.at("existing").as_bool());
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM jobs WHERE job_type = 'email_scan'"), 1);
+  // Once that scan is over, a new request starts a new one.
+  count(db.url(), "UPDATE jobs SET status = 'Completed' RETURNING 1");
+  auto third = call(server.port, "POST", "/api/v3/email-scan/scan/website", body);
+  EXPECT_NE(str(third.body, "job_id"), str(first.body, "job_id"));
+}
+
+// The seeds' whole pipeline, driven only through the API as a user would.
+TEST_F(pipeline, whole_pipeline_from_places_search_to_email_scan) {
+  auto server = start();
+  auto items = [&](const std::string& target) {
+    auto r = call(server.port, "GET", target);
+    EXPECT_EQ(r.status, 200) << target;
+    return r.body.at("items").as_array();
+  };
+  auto ids_of = [](const json::array& rows, const std::function<bool(const json::object&)>& keep) {
+    json::array ids;
+    for (const auto& row : rows)
+      if (keep(row.as_object()))
+        ids.push_back(row.at("id"));
+    return json::serialize(ids);
+  };
+  auto until = [&](const std::string& target, std::size_t n) {
+    return eventually([&] { return items(target).size() == n; }, 30s);
+  };
+  auto search = call(server.port, "POST", "/api/v3/places/search",
+                     R"({"business_type":"shop","location":"Springfield"})");
+  ASSERT_EQ(search.status, 202);
+  auto job = str(search.body, "job_id");
+  ASSERT_TRUE(until("/api/v3/places/staging?limit=500&search_job_id=" + job, 25));
+  // Select the three demo businesses for a deep scan.
+  auto staging = items("/api/v3/places/staging?limit=500&search_job_id=" + job);
+  auto demo = [](const json::object& row) {
+    auto place = std::string(row.at("place_id").as_string());
+    return place.ends_with("-0") || place.ends_with("-1") || place.ends_with("-2");
+  };
+  ASSERT_EQ(call(server.port, "PUT", "/api/v3/places/staging/status",
+                 R"({"status":"Selected","ids":)" + ids_of(staging, demo) + "}")
+                .status,
+            200);
+  ASSERT_TRUE(until("/api/v3/local-businesses", 3));
+  auto businesses = items("/api/v3/local-businesses");
+  ASSERT_EQ(
+      call(server.port, "PUT", "/api/v3/local-businesses/status",
+           R"({"status":"Selected","ids":)" + ids_of(businesses, [](auto&) { return true; }) + "}")
+          .status,
+      200);
+  ASSERT_TRUE(until("/api/v3/domains?status=completed", 3));
+  auto domains = items("/api/v3/domains?status=completed");
+  ASSERT_EQ(
+      call(server.port, "PUT", "/api/v3/domains/sitemap-curation/status",
+           R"({"status":"Selected","ids":)" + ids_of(domains, [](auto&) { return true; }) + "}")
+          .status,
+      200);
+  ASSERT_TRUE(until("/api/v3/domains?sitemap_analysis_status=Completed", 3));
+  ASSERT_TRUE(until("/api/v3/jobs?type=sitemap&status=Completed", 3));
+  auto files = items("/api/v3/sitemap-files");
+  ASSERT_EQ(files.size(), 4u);
+  ASSERT_EQ(
+      call(server.port, "PUT", "/api/v3/sitemap-files/status",
+           R"({"status":"Selected","ids":)" +
+               ids_of(files,
+                      [](const json::object& f) { return f.at("sitemap_type") == "urlset"; }) +
+               "}")
+          .status,
+      200);
+  ASSERT_TRUE(until("/api/v3/sitemap-files?sitemap_import_status=Completed", 3));
+  EXPECT_EQ(items("/api/v3/pages?limit=500").size(), 35u);
+  std::vector<std::string> scans;
+  for (const auto& d : domains) {
+    auto r = call(server.port, "POST", "/api/v3/email-scan/scan/website",
+                  R"({"domain_id":")" + std::string(d.at("id").as_string()) + R"("})");
+    ASSERT_EQ(r.status, 202);
+    scans.push_back(str(r.body, "job_id"));
+  }
+  for (const auto& scan : scans)
+    ASSERT_TRUE(eventually(
+        [&] {
+          return str(call(server.port, "GET", "/api/v3/email-scan/scan/status/" + scan).body,
+                     "status") == "Completed";
+        },
+        30s));
+  EXPECT_EQ(items("/api/v3/contacts?limit=500").size(), 8u);
+  auto queues = call(server.port, "GET", "/api/v3/queues");
+  for (const auto& q : queues.body.at("queues").as_array())
+    EXPECT_EQ(q.at("totals").at("failed").as_int64(), 0) << json::serialize(q);
+}
