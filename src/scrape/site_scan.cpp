@@ -92,6 +92,8 @@ robots_rules robots_cache::rules_for(std::string_view url) {
     robots_rules parsed;
     if (r.ok() && r.status >= 200 && r.status < 300)
       parsed = parse_robots(r.body, product_token_);
+    else if (r.blocked)
+      ; // the SSRF guard refuses the origin: the page fetch will fail with that reason itself
     else if (!r.ok() || r.status >= 500 || r.status == 429)
       parsed.rules.push_back({false, "/"}); // unreachable: assume complete disallow
     mine->set_value(std::move(parsed));

@@ -413,9 +413,10 @@ TEST(engine, domain_extraction_links_businesses_to_registrable_domains) {
   EXPECT_EQ(scalar(db.url(), "SELECT d.domain FROM local_businesses b JOIN domains d ON d.id = "
                              "b.domain_id WHERE b.place_id = 'b'"),
             "example.co.uk");
-  EXPECT_EQ(
-      scalar(db.url(), "SELECT d.status::text FROM domains d WHERE domain = 'other-site.com'"),
-      "pending");
+  // The new domain records the business it came from (and enters the metadata queue).
+  EXPECT_EQ(scalar(db.url(), "SELECT b.place_id FROM domains d JOIN local_businesses b ON b.id = "
+                             "d.local_business_id WHERE d.domain = 'other-site.com'"),
+            "c");
   EXPECT_EQ(
       scalar(db.url(),
              "SELECT domain_extraction_status::text FROM local_businesses WHERE place_id = 'd'"),

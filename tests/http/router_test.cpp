@@ -36,7 +36,7 @@ router make_router() {
 }
 
 api_request get(std::string target, std::string auth = "") {
-  return {"GET", std::move(target), std::move(auth), "", ""};
+  return {"GET", std::move(target), std::move(auth), "", "", ""};
 }
 
 std::string bearer() {
@@ -72,7 +72,7 @@ TEST(router, not_found_and_method_not_allowed_are_json) {
   auto nf = make_router().handle(get("/nope"));
   EXPECT_EQ(nf.status, 404);
   EXPECT_EQ(body_of(nf).at("error").as_string(), "not_found");
-  api_request del{"DELETE", "/health", "", "", ""};
+  api_request del{"DELETE", "/health", "", "", "", ""};
   auto na = make_router().handle(del);
   EXPECT_EQ(na.status, 405);
   EXPECT_EQ(body_of(na).at("error").as_string(), "method_not_allowed");
@@ -97,4 +97,13 @@ TEST(router, handler_exceptions_become_a_500_without_detail) {
 TEST(router, relative_targets_are_bad_requests) {
   EXPECT_EQ(make_router().handle(get("health")).status, 400);
   EXPECT_EQ(make_router().handle(get("")).status, 400);
+}
+
+TEST(router, a_rest_pattern_takes_the_remaining_path) {
+  router r({{"GET", "/files/{rest...}",
+             [](request_context& c) { return reply(200, "[" + c.path_params.at("rest") + "]"); }}},
+           k_secret, "/api/");
+  EXPECT_EQ(r.handle(get("/files/a/b/c.xml?x=1")).body, "[a/b/c.xml]");
+  EXPECT_EQ(r.handle(get("/files")).body, "[]");
+  EXPECT_EQ(r.handle(get("/other/a")).status, 404);
 }
