@@ -9,6 +9,7 @@ SKY_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
   libxml2-dev libre2-dev libpsl-dev zlib1g-dev
+  libphonenumber8 libabsl-dev libprotobuf-dev
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   postgresql postgresql-contrib curl
 )
@@ -28,6 +29,27 @@ sky_install_packages() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  sky_phonenumber_headers
+}
+
+# libphonenumber's headers, unpacked from Debian's libphonenumber-dev into .deps/. The package
+# itself cannot be installed next to the Boost 1.81 -dev packages (it depends on
+# libboost-thread-dev, i.e. Boost 1.74); its runtime library, libphonenumber8, can and is.
+sky_phonenumber_headers() {
+  local dest="$SKY_ROOT/.deps/phonenumber"
+  [ -f "$dest/usr/include/phonenumbers/phonenumberutil.h" ] && return 0
+  local work
+  work="$(mktemp -d /tmp/scrapersky-deb.XXXXXX)"
+  sky_log "unpacking libphonenumber-dev headers into .deps/"
+  if ! (cd "$work" && apt-get download libphonenumber-dev >/dev/null 2>&1); then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    (cd "$work" && apt-get download libphonenumber-dev >/dev/null)
+  fi
+  mkdir -p "$dest"
+  dpkg-deb -x "$work"/libphonenumber-dev_*.deb "$dest"
+  rm -rf "$work"
 }
 
 # sky_build <build-dir> <cmake args...>; SKY_TARGET=name builds only that target.

@@ -5,6 +5,7 @@
 #include "config/queue_catalog.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -285,6 +286,16 @@ std::vector<variable> variables() {
   v.push_back({"API_MAX_BATCH_ITEMS", "1000", "items accepted in one batch request",
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 100'000, c.workflows.api_max_batch);
+               }});
+  v.push_back({"PHONE_DEFAULT_REGION", "US",
+               "ISO 3166 country assumed for phone numbers without a country code (a page's "
+               "language may say otherwise)",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 if (t.size() != 2 || !std::isupper(static_cast<unsigned char>(t[0])) ||
+                     !std::isupper(static_cast<unsigned char>(t[1])))
+                   return "expected a two-letter upper-case country code, got " + quoted(t);
+                 c.workflows.phone_default_region = t;
+                 return std::nullopt;
                }});
   v.push_back({"PLACES_API_BASE_URL", app_config{}.places_api_base_url,
                "base URL of the Places API",

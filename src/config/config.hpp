@@ -80,6 +80,7 @@ struct workflow_config {
   int places_max_pages = 3;      // result pages read per Places search
   std::chrono::milliseconds places_page_delay{2000}; // next_page_token needs time to activate
   int api_max_batch = 1000;                          // items in one batch request
+  std::string phone_default_region = "US";           // numbers without a country code
 };
 
 struct app_config {

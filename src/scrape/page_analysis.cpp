@@ -10,10 +10,12 @@
 namespace sky::scrape {
 
 page_analysis analyze_page(std::string_view html, std::string_view page_url,
-                           std::string_view headers) {
+                           std::string_view headers, const std::string& default_region) {
   page_analysis out;
   out.meta = extract_metadata(html, page_url);
   out.emails = extract_emails(html);
+  out.phones = extract_phones(out.meta.tel_links, out.meta.text,
+                              region_for_language(out.meta.language, default_region));
   out.social = social_profiles(out.meta.links);
   out.tech = detect_tech_stack(html, headers);
   return out;
@@ -28,12 +30,16 @@ boost::json::object to_json(const page_analysis& page) {
     social[k] = v;
   json::array emails(page.emails.begin(), page.emails.end());
   json::array tech(page.tech.begin(), page.tech.end());
+  json::array phones;
+  for (const auto& p : page.phones)
+    phones.push_back(json::string(p.e164));
   return {{"title", page.meta.title},
           {"description", page.meta.description},
           {"language", page.meta.language},
           {"canonical", page.meta.canonical},
           {"open_graph", og},
           {"emails", emails},
+          {"phones", phones},
           {"social", social},
           {"tech", tech}};
 }

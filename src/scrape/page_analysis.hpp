@@ -2,6 +2,7 @@
 #pragma once
 
 #include "scrape/page_metadata.hpp"
+#include "scrape/phone_extract.hpp"
 
 #include <boost/json/object.hpp>
 #include <map>
@@ -14,15 +15,17 @@ namespace sky::scrape {
 struct page_analysis {
   page_metadata meta;
   std::vector<std::string> emails;
+  std::vector<found_phone> phones;
   std::map<std::string, std::string> social; // network -> profile URL
   std::vector<std::string> tech;
 };
 
-// `html` must already be UTF-8 (see decode_to_utf8).
+// `html` must already be UTF-8 (see decode_to_utf8). Phone numbers without a country code are
+// read as numbers of the page language's country, else of `default_region`.
 page_analysis analyze_page(std::string_view html, std::string_view page_url,
-                           std::string_view headers = {});
+                           std::string_view headers = {}, const std::string& default_region = "US");
 
-// {title, description, language, canonical, open_graph, emails, social, tech}
+// {title, description, language, canonical, open_graph, emails, phones, social, tech}
 boost::json::object to_json(const page_analysis& page);
 
 } // namespace sky::scrape

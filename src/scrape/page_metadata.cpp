@@ -74,10 +74,27 @@ bool is_web_link(std::string_view url) {
   return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
 }
 
+void append_text(std::string& out, const xmlChar* content) {
+  if (!content || out.size() >= page_metadata::k_max_text)
+    return;
+  auto piece = collapse(reinterpret_cast<const char*>(content));
+  if (piece.empty())
+    return;
+  if (!out.empty())
+    out += ' ';
+  out.append(piece, 0, page_metadata::k_max_text - std::min(out.size(), page_metadata::k_max_text));
+}
+
 void walk(xmlNode* node, std::string_view page_url, page_metadata& m, walk_state& state) {
   for (; node; node = node->next) {
+    if (node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE) {
+      append_text(m.text, node->content);
+      continue;
+    }
     if (node->type == XML_ELEMENT_NODE) {
       auto tag = lower(reinterpret_cast<const char*>(node->name));
+      if (tag == "script" || tag == "style" || tag == "template")
+        continue; // not visible text, and nothing below them is metadata
       if (tag == "html" && m.language.empty()) {
         m.language = collapse(attribute(node, "lang"));
       } else if (tag == "title" && m.title.empty()) {
@@ -102,7 +119,10 @@ void walk(xmlNode* node, std::string_view page_url, page_metadata& m, walk_state
       } else if ((tag == "a" || tag == "area") && m.links.size() < page_metadata::k_max_links) {
         auto href = attribute(node, "href");
         auto start = href.find_first_not_of(" \t\r\n");
-        if (start != std::string::npos && href.size() <= 2048) {
+        if (start != std::string::npos && href.size() <= 256 &&
+            lower(href.substr(start, 4)) == "tel:") {
+          m.tel_links.push_back(href.substr(start + 4));
+        } else if (start != std::string::npos && href.size() <= 2048) {
           auto target = resolve(page_url, href.substr(start));
           if (is_web_link(target) && state.seen_links.insert(target).second)
             m.links.push_back(std::move(target));

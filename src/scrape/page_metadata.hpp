@@ -18,6 +18,12 @@ struct page_metadata {
   // deduplicated, at most k_max_links.
   std::vector<std::string> links;
   static constexpr std::size_t k_max_links = 2000;
+  // Targets of tel: links, as written (percent-decoding left to the phone extractor).
+  std::vector<std::string> tel_links;
+  // Visible text (no script, style or template content), whitespace-collapsed, at most
+  // k_max_text bytes: what loose-text extractors (phone numbers) read.
+  std::string text;
+  static constexpr std::size_t k_max_text = 256 << 10;
 };
 
 // Tolerant of broken markup (libxml2's recovering HTML parser, network off). Text is trimmed and

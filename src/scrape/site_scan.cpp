@@ -125,7 +125,7 @@ crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_vi
                                 const crawl_options& options) {
   crawl_report report;
   report.start_url = std::string(start_url);
-  std::set<std::string, std::less<>> seen_emails, visited{std::string(start_url)};
+  std::set<std::string, std::less<>> seen_emails, seen_phones, visited{std::string(start_url)};
   std::vector<std::string> level{std::string(start_url)};
   const int max_pages = std::max(1, options.max_pages);
   for (int depth = 0; depth <= options.max_depth && !level.empty(); ++depth) {
@@ -151,10 +151,13 @@ crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_vi
         page.error = "HTTP status " + std::to_string(r.status);
       const auto& final_url = r.final_url.empty() ? allowed[i] : r.final_url;
       if (auto text = page_text(r)) {
-        auto analysis = analyze_page(*text, final_url);
+        auto analysis = analyze_page(*text, final_url, {}, options.phone_region);
         for (const auto& e : analysis.emails)
           if (seen_emails.insert(e).second)
             report.emails.emplace_back(e, allowed[i]);
+        for (const auto& p : analysis.phones)
+          if (seen_phones.insert(p.e164).second)
+            report.phones.emplace_back(p.e164, allowed[i]);
         page.emails = analysis.emails.size();
         links.insert(links.end(), analysis.meta.links.begin(), analysis.meta.links.end());
         if (depth == 0)
@@ -186,9 +189,11 @@ crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_vi
 boost::json::object to_json(const crawl_report& report) {
   namespace json = boost::json;
   json::object out = report.home ? to_json(*report.home) : json::object{};
-  json::array emails, pages, errors, skipped;
+  json::array emails, phones, pages, errors, skipped;
   for (const auto& [email, source] : report.emails)
     emails.push_back(json::string(email));
+  for (const auto& [phone, source] : report.phones)
+    phones.push_back(json::string(phone));
   for (const auto& p : report.pages) {
     pages.push_back(json::object{
         {"url", p.url}, {"status", p.status}, {"depth", p.depth}, {"emails", p.emails}});
@@ -199,6 +204,7 @@ boost::json::object to_json(const crawl_report& report) {
     skipped.push_back(json::string(s));
   out["url"] = report.start_url;
   out["emails"] = emails;
+  out["phones"] = phones;
   out["pages"] = pages;
   out["pages_fetched"] = report.pages.size();
   out["skipped_by_robots"] = skipped;

@@ -56,6 +56,7 @@ struct crawl_options {
   std::function<void(int done, int planned)> on_page; // after each page
   // The start page, when the caller already fetched it (it is not fetched again).
   std::optional<fetch_result> first_page;
+  std::string phone_region = "US"; // default country of phone numbers
 };
 
 struct crawled_page {
@@ -71,6 +72,7 @@ struct crawl_report {
   std::optional<page_analysis> home;                       // when the first page loaded
   std::vector<crawled_page> pages;                         // in fetch order
   std::vector<std::pair<std::string, std::string>> emails; // email -> first page it was on
+  std::vector<std::pair<std::string, std::string>> phones; // E.164 -> first page it was on
   std::vector<std::string> skipped_by_robots;
   bool cancelled = false;
 };

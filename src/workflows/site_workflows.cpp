@@ -52,7 +52,8 @@ queue_handler domain_metadata_handler(services_ptr s) {
     if (!text)
       return handler_result::failed("homepage of " + domain + " is not HTML (" +
                                     site.page.content_type + ")");
-    auto analysis = scrape::analyze_page(*text, site.url);
+    auto analysis =
+        scrape::analyze_page(*text, site.url, {}, s->config.workflows.phone_default_region);
     auto out = scrape::to_json(analysis);
     out["final_url"] = site.url;
     out["status"] = site.page.status;
@@ -68,7 +69,8 @@ queue_handler domain_metadata_handler(services_ptr s) {
                      optional_text(string_field(r, "title")),
                      optional_text(string_field(r, "description")),
                      optional_text(string_field(r, "language")), json_array_text(r, "emails"),
-                     json::serialize(social), json_array_text(r, "tech"), done->result_json);
+                     json::serialize(social), json_array_text(r, "tech"), done->result_json,
+                     json_array_text(r, "phones"));
     }
   };
   return h;
@@ -218,6 +220,7 @@ queue_handler email_scan_handler(services_ptr s) {
     options.max_depth = s->config.workflows.crawl_max_depth;
     options.cancelled = [&ctx] { return ctx.cancelled(); };
     options.first_page = site.page;
+    options.phone_region = s->config.workflows.phone_default_region;
     options.on_page = [&](int done, int planned) {
       // Best effort: a lost progress update is harmless, the final status sets progress to 1.
       try {
@@ -274,7 +277,8 @@ queue_handler page_scrape_handler(services_ptr s) {
     if (!text)
       return handler_result::failed(url + " is not HTML (" + r.content_type + ")");
     auto final_url = r.final_url.empty() ? url : r.final_url;
-    auto out = scrape::to_json(scrape::analyze_page(*text, final_url));
+    auto out = scrape::to_json(
+        scrape::analyze_page(*text, final_url, {}, s->config.workflows.phone_default_region));
     out["url"] = url;
     out["final_url"] = final_url;
     out["status"] = r.status;

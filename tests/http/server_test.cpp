@@ -19,9 +19,12 @@ class server_test : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
     db_ = new scoped_database();
-    server_ = new running_server(start_server(db_->url(), {{"HTTP_MAX_BODY_BYTES", "1024"},
-                                                           {"HTTP_MAX_HEADER_BYTES", "2048"},
-                                                           {"HTTP_REQUEST_TIMEOUT_SECONDS", "2"}}));
+    // API role: the HTTP layer alone, so rows a test inserts stay as inserted.
+    server_ = new running_server(start_server(db_->url(),
+                                              {{"HTTP_MAX_BODY_BYTES", "1024"},
+                                               {"HTTP_MAX_HEADER_BYTES", "2048"},
+                                               {"HTTP_REQUEST_TIMEOUT_SECONDS", "2"}},
+                                              "api"));
   }
   static void TearDownTestSuite() {
     delete server_;

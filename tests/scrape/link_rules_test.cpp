@@ -1,6 +1,7 @@
 // Link ranking for the email crawl, social profiles and tech signatures, on realistic link sets.
 #include "scrape/link_rules.hpp"
 #include "scrape/page_analysis.hpp"
+#include "scrape/phone_extract.hpp"
 #include "scrape/tech_stack.hpp"
 
 #include <gtest/gtest.h>
@@ -96,4 +97,34 @@ TEST(page_analysis, one_page_gives_metadata_links_emails_social_and_tech) {
   EXPECT_EQ(page.emails, (std::vector<std::string>{"info@boulangerie.fr"}));
   EXPECT_EQ(page.social.at("instagram"), "https://www.instagram.com/boulangerie");
   EXPECT_EQ(page.tech, (std::vector<std::string>{"Shopify"}));
+}
+
+TEST(phone_extract, tel_links_come_first_and_everything_is_e164) {
+  auto phones =
+      extract_phones({"+1-202-456-1111", "%2B49%2030%20901820", "not-a-number",
+                      "+1-555-555-0100"}, // 555-01xx numbers are reserved as fictional
+                     "Call (212) 555-0199 or +44 20 7946 0958. Order no. 12345678.", "US");
+  std::vector<std::string> numbers;
+  for (const auto& p : phones)
+    numbers.push_back(p.e164 + "/" + p.source);
+  EXPECT_EQ(numbers, (std::vector<std::string>{"+12024561111/tel", "+4930901820/tel",
+                                               "+12125550199/text", "+442079460958/text"}))
+      << ::testing::PrintToString(numbers);
+}
+
+TEST(phone_extract, numbers_without_a_country_code_follow_the_page_language) {
+  EXPECT_EQ(region_for_language("de", "US"), "DE");
+  EXPECT_EQ(region_for_language("de-AT", "US"), "AT");
+  EXPECT_EQ(region_for_language("en", "GB"), "GB");
+  EXPECT_EQ(region_for_language("", "US"), "US");
+  EXPECT_EQ(region_for_language("xx-ZZ", "US"), "US");
+  auto phones = extract_phones({}, "Telefon: 030 901820", "DE");
+  ASSERT_EQ(phones.size(), 1u);
+  EXPECT_EQ(phones[0].e164, "+4930901820");
+}
+
+TEST(phone_extract, dates_prices_and_ids_are_not_phone_numbers) {
+  EXPECT_TRUE(
+      extract_phones({}, "Open 2026-01-15, price $1,299.00, SKU 1234567890123, zip 62701", "US")
+          .empty());
 }

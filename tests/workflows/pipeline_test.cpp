@@ -319,6 +319,10 @@ TEST_F(pipeline, page_scrapes_single_and_batch) {
   EXPECT_EQ(result.at("title").as_string(), "Contact Corner Dental");
   EXPECT_EQ(json::serialize(result.at("emails")),
             R"(["front-desk@corner-dental.com","appointments@corner-dental.com"])");
+  // The tel: link first, then the number in the text; both in E.164.
+  EXPECT_EQ(json::serialize(result.at("phones")), R"(["+12177890100","+12177890199"])");
+  EXPECT_EQ(json::serialize(result.at("social")), "{}");
+  EXPECT_EQ(json::serialize(result.at("tech")), R"(["Wix"])");
   // A 404 is permanent: one attempt, then Error naming the status.
   EXPECT_EQ(scalar(db.url(), "SELECT status || ' ' || attempts || ' ' || error FROM jobs WHERE "
                              "params->>'url' LIKE '%missing'"),

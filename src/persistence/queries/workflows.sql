@@ -44,10 +44,11 @@ UPDATE places_staging SET deep_scan_error = $2 WHERE id = $1::uuid
 UPDATE places_staging SET deep_scan_error = NULL WHERE id = $1::uuid
 
 -- name: domains_store_metadata
--- $1 domain id, $2 title, $3 description, $4 language, $5 emails, $6 social, $7 tech, $8 metadata
+-- $1 domain id, $2 title, $3 description, $4 language, $5 emails, $6 social, $7 tech, $8 metadata,
+-- $9 phones
 UPDATE domains
 SET title = $2, description = $3, language = $4, emails = $5::jsonb, social_links = $6::jsonb,
-    tech_stack = $7::jsonb, metadata = $8::jsonb, metadata_fetched_at = now()
+    tech_stack = $7::jsonb, metadata = $8::jsonb, phones = $9::jsonb, metadata_fetched_at = now()
 WHERE id = $1::uuid
 
 -- name: domains_create_sitemap_job
