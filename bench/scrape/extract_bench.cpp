@@ -1,0 +1,90 @@
+// Extractor throughput in MB/s of HTML (Google Benchmark) over pages shaped like the crawl
+// benchmark's: each extractor alone, and the whole page analysis the workflows run.
+#include "scrape/charset.hpp"
+#include "scrape/email_extract.hpp"
+#include "scrape/page_analysis.hpp"
+#include "scrape/page_metadata.hpp"
+#include "scrape/sitemap.hpp"
+
+#include <benchmark/benchmark.h>
+#include <random>
+
+namespace {
+
+std::string make_page(int seed) {
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  const char* words[] = {"bakery", "fresh", "bread",   "sourdough", "pastry", "oven",
+                         "order",  "local", "quality", "service",   "team",   "coffee"};
+  std::string page = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Page "
+                     "</title><meta name=\"description\" content=\"A bakery\"></head><body><nav>"
+                     "<a href=\"/\">Home</a> <a href=\"/contact\">Contact</a> <a "
+                     "href=\"https://www.facebook.com/acme\">fb</a></nav><p>Write to <a "
+                     "href=\"mailto:info@example.com\">info@example.com</a>, call <a "
+                     "href=\"tel:+12024561111\">(202) 456-1111</a>.</p>";
+  while (page.size() < 15000) {
+    page += "<p>";
+    for (int i = 0; i < 60; ++i)
+      page.append(words[rng() % 12]).append(" ");
+    page += "</p>";
+  }
+  return page + "<footer>sales@example.com</footer></body></html>";
+}
+
+const std::vector<std::string>& pages() {
+  static const std::vector<std::string> p = [] {
+    std::vector<std::string> out;
+    for (int i = 0; i < 16; ++i)
+      out.push_back(make_page(i));
+    return out;
+  }();
+  return p;
+}
+
+template <class F> void run(benchmark::State& state, F&& f) {
+  std::size_t bytes = 0, i = 0;
+  for (auto _ : state) {
+    const auto& page = pages()[i++ % pages().size()];
+    benchmark::DoNotOptimize(f(page));
+    bytes += page.size();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+
+void emails(benchmark::State& s) {
+  run(s, [](const std::string& p) { return sky::scrape::extract_emails(p); });
+}
+void metadata(benchmark::State& s) {
+  run(s, [](const std::string& p) {
+    return sky::scrape::extract_metadata(p, "https://example.com/").links.size();
+  });
+}
+void decode(benchmark::State& s) {
+  run(s, [](const std::string& p) {
+    return sky::scrape::decode_to_utf8(p, "text/html; charset=utf-8").size();
+  });
+}
+void full_analysis(benchmark::State& s) {
+  run(s, [](const std::string& p) {
+    return sky::scrape::analyze_page(p, "https://example.com/").emails.size();
+  });
+}
+void sitemap(benchmark::State& state) {
+  std::string xml = "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">";
+  for (int i = 0; i < 10000; ++i)
+    xml += "<url><loc>https://example.com/p/" + std::to_string(i) +
+           ".html</loc><lastmod>2026-10-01</lastmod></url>";
+  xml += "</urlset>";
+  for (auto _ : state)
+    benchmark::DoNotOptimize(sky::scrape::parse_sitemap(xml).urls.size());
+  state.SetBytesProcessed(static_cast<std::int64_t>(xml.size() * state.iterations()));
+}
+
+BENCHMARK(emails);
+BENCHMARK(metadata);
+BENCHMARK(decode);
+BENCHMARK(full_analysis);
+BENCHMARK(sitemap);
+
+} // namespace
+
+BENCHMARK_MAIN();
