@@ -233,6 +233,18 @@ std::vector<variable> variables() {
   v.push_back({"FETCH_PER_HOST_DELAY_MS", "250", "minimum delay between requests to one host",
                duration_field<std::chrono::milliseconds>(
                    0, 60000, [](app_config & c) -> auto& { return c.fetch.per_host_delay; })});
+  v.push_back({"FETCH_MAX_RETRIES", "2",
+               "retries of a transient fetch failure (refused/reset connection, 429, 502-504)",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 0, 10, c.fetch.max_retries);
+               }});
+  v.push_back({"FETCH_RETRY_BASE_MS", "500", "first fetch retry delay; doubles, with jitter",
+               duration_field<std::chrono::milliseconds>(
+                   1, 60000, [](app_config & c) -> auto& { return c.fetch.retry_base; })});
+  v.push_back(
+      {"FETCH_MAX_RETRY_AFTER_SECONDS", "30",
+       "longest Retry-After the fetcher waits out itself; longer ones go back to the queue",
+       seconds_field(0, 3600, [](app_config& c) -> seconds& { return c.fetch.max_retry_after; })});
   v.push_back(
       {"FETCH_ALLOW_PRIVATE", "",
        "comma-separated addresses or CIDR blocks exempt from the SSRF guard (e.g. 127.0.0.1/32)",

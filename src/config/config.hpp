@@ -62,6 +62,12 @@ struct fetch_config {
   int max_redirects = 5;
   int per_host_connections = 4;
   std::chrono::milliseconds per_host_delay{250};
+  // Transient failures (connection refused or reset, empty reply, 429, 502, 503, 504) are retried
+  // this many times, after retry_base·2^n with jitter, or after Retry-After when it is at most
+  // max_retry_after (a longer one is reported to the caller instead).
+  int max_retries = 2;
+  std::chrono::milliseconds retry_base{500};
+  std::chrono::seconds max_retry_after{30};
   // Addresses or CIDR blocks exempt from the SSRF guard (e.g. "127.0.0.1/32" for tests).
   std::vector<std::string> allow_private;
   // curl CONNECT_TO entries "HOST:PORT:CONNECT-HOST:CONNECT-PORT" (empty HOST/PORT match any):

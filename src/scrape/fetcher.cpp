@@ -11,6 +11,8 @@
 #include <future>
 #include <map>
 #include <netinet/in.h>
+#include <optional>
+#include <random>
 #include <set>
 #include <sys/socket.h>
 #include <thread>
@@ -33,6 +35,8 @@ struct fetcher::impl {
     CURL* easy = nullptr;
     std::function<void(fetch_result)> done;
     fetch_result result;
+    std::string url;
+    int attempt = 0; // retries so far
     char error[CURL_ERROR_SIZE] = {};
   };
 
@@ -82,6 +86,7 @@ struct fetcher::impl {
 
   config::fetch_config config;
   curl_slist* connect_to = nullptr;
+  std::mt19937_64 random{std::random_device{}()};
   ssrf_policy policy;
   asio::io_context io;
   asio::steady_timer timer;
@@ -204,9 +209,15 @@ struct fetcher::impl {
         continue;
       auto t = std::move(it->second);
       transfers.erase(it);
-      finish(*t, msg->data.result);
+      auto code = msg->data.result;
+      finish(*t, code);
       curl_multi_remove_handle(multi, easy);
       curl_easy_cleanup(easy);
+      if (auto delay = retry_delay(*t, code)) {
+        retry_later(std::move(t->url), std::move(t->done), t->attempt + 1, *delay);
+        continue;
+      }
+      t->result.attempts = t->attempt + 1;
       if (t->done)
         t->done(std::move(t->result));
     }
@@ -237,6 +248,41 @@ struct fetcher::impl {
       r.error = t.error[0] ? t.error : curl_easy_strerror(code);
   }
 
+  // How long to wait before retrying a transient failure; nullopt when it is not retried.
+  std::optional<std::chrono::milliseconds> retry_delay(const transfer& t, CURLcode code) {
+    const auto& r = t.result;
+    if (t.attempt >= config.max_retries || r.blocked || r.too_large || stopping)
+      return std::nullopt;
+    bool transient_transport = code == CURLE_COULDNT_CONNECT || code == CURLE_SEND_ERROR ||
+                               code == CURLE_RECV_ERROR || code == CURLE_GOT_NOTHING ||
+                               code == CURLE_PARTIAL_FILE || code == CURLE_HTTP2 ||
+                               code == CURLE_HTTP2_STREAM;
+    bool transient_status = code == CURLE_OK && (r.status == 429 || r.status == 502 ||
+                                                 r.status == 503 || r.status == 504);
+    if (!transient_transport && !transient_status)
+      return std::nullopt;
+    if (r.retry_after_s) {
+      if (std::chrono::seconds(*r.retry_after_s) > config.max_retry_after)
+        return std::nullopt; // too long to hold a worker: the caller requeues the item
+      return std::chrono::seconds(*r.retry_after_s);
+    }
+    auto base = config.retry_base * (1 << t.attempt);
+    std::uniform_int_distribution<long> jitter(base.count() / 2, base.count());
+    return std::chrono::milliseconds(jitter(random));
+  }
+
+  void retry_later(std::string url, std::function<void(fetch_result)> done, int attempt,
+                   std::chrono::milliseconds delay) {
+    auto wait = std::make_shared<asio::steady_timer>(io, delay);
+    delayed.insert(wait);
+    wait->async_wait([this, wait, url = std::move(url), done = std::move(done),
+                      attempt](boost::system::error_code ec) mutable {
+      delayed.erase(wait);
+      if (!ec && !stopping)
+        start(std::move(url), std::move(done), attempt);
+    });
+  }
+
   // Spaces requests to one host by per_host_delay, then starts the transfer.
   void schedule(std::string url, std::function<void(fetch_result)> done) {
     auto parsed = parse_web_url(url);
@@ -264,10 +310,12 @@ struct fetcher::impl {
     });
   }
 
-  void start(std::string url, std::function<void(fetch_result)> done) {
+  void start(std::string url, std::function<void(fetch_result)> done, int attempt = 0) {
     auto t = std::make_unique<transfer>();
     t->owner = this;
     t->done = std::move(done);
+    t->url = url;
+    t->attempt = attempt;
     CURL* e = t->easy = curl_easy_init();
     curl_easy_setopt(e, CURLOPT_URL, url.c_str());
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());

@@ -22,6 +22,7 @@ struct fetch_result {
   bool blocked = false;   // the SSRF guard refused an address
   bool too_large = false; // the body exceeded the cap (it is truncated and error is set)
   long redirects = 0;
+  int attempts = 1; // 1 + retries of transient failures
   double seconds = 0;
   std::optional<long> retry_after_s; // from Retry-After on 429/503
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <gtest/gtest.h>
 #include <map>
+#include <mutex>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <thread>
@@ -65,6 +66,8 @@ public:
     routes_["/gzip"] = response(200, gzip("hello compressed world"), "Content-Encoding: gzip\r\n");
     routes_["/gzip-bomb"] = response(200, gzip(big_zeros), "Content-Encoding: gzip\r\n");
     routes_["/busy"] = response(503, "later", "Retry-After: 7\r\n");
+    sequences_["/flaky"] = {response(503, "later", "Retry-After: 1\r\n"),
+                            response(502, "bad gateway"), response(200, "recovered")};
     acceptor_ = std::thread([this] { accept_loop(); });
   }
   ~canned_server() {
@@ -102,8 +105,15 @@ private:
         request.substr(first_space + 1, request.find(' ', first_space + 1) - first_space - 1);
     if (path == "/slow")
       std::this_thread::sleep_for(3s);
-    auto it = routes_.find(path);
-    auto reply = it == routes_.end() ? response(404, "nope") : it->second;
+    std::string reply;
+    if (auto seq = sequences_.find(path); seq != sequences_.end()) {
+      std::lock_guard lock(mutex_);
+      auto& n = served_[path];
+      reply = seq->second[std::min(n++, seq->second.size() - 1)];
+    } else {
+      auto it = routes_.find(path);
+      reply = it == routes_.end() ? response(404, "nope") : it->second;
+    }
     std::size_t sent = 0;
     while (sent < reply.size()) {
       auto n = send(c, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
@@ -118,6 +128,9 @@ private:
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::map<std::string, std::string> routes_;
+  std::map<std::string, std::vector<std::string>> sequences_; // answered in order, last repeats
+  std::mutex mutex_;
+  std::map<std::string, std::size_t> served_;
   std::thread acceptor_;
   std::vector<std::thread> connections_;
 };
@@ -200,13 +213,47 @@ TEST(fetcher, slow_servers_time_out) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
 }
 
-TEST(fetcher, retry_after_is_reported) {
+TEST(fetcher, a_retry_after_longer_than_the_cap_is_reported_not_waited_for) {
   canned_server server;
-  scrape::fetcher f(loopback_allowed());
+  auto c = loopback_allowed();
+  c.max_retry_after = 5s;
+  scrape::fetcher f(c);
+  auto start = std::chrono::steady_clock::now();
   auto r = f.fetch_blocking(server.url("/busy"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
   EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.attempts, 1);
   ASSERT_TRUE(r.retry_after_s);
   EXPECT_EQ(*r.retry_after_s, 7);
+}
+
+TEST(fetcher, transient_statuses_are_retried_honouring_retry_after) {
+  canned_server server;
+  auto c = loopback_allowed();
+  c.retry_base = 50ms;
+  scrape::fetcher f(c);
+  auto start = std::chrono::steady_clock::now();
+  auto r = f.fetch_blocking(server.url("/flaky")); // 503 Retry-After: 1, then 502, then 200
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "recovered");
+  EXPECT_EQ(r.attempts, 3);
+  EXPECT_GE(took, 1s); // the Retry-After was waited out
+  EXPECT_LT(took, 3s);
+}
+
+TEST(fetcher, permanent_failures_are_not_retried_and_retries_are_bounded) {
+  canned_server server;
+  auto c = loopback_allowed();
+  c.retry_base = 20ms;
+  c.max_retries = 2;
+  scrape::fetcher f(c);
+  EXPECT_EQ(f.fetch_blocking(server.url("/missing")).attempts, 1); // 404 is an answer
+  EXPECT_EQ(f.fetch_blocking(server.url("/big")).attempts, 1);     // over the size cap
+  // Nothing listens on port 1: a refused connection is transient, retried twice, then reported.
+  auto refused = f.fetch_blocking("http://127.0.0.1:1/");
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(refused.attempts, 3);
 }
 
 TEST(fetcher, requests_to_one_host_are_spaced_by_the_per_host_delay) {
