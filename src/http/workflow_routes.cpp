@@ -227,7 +227,8 @@ api_response email_scan(app_services& s, request_context& ctx) {
       return json_error(409, "conflict", "a scan of this domain just finished; retry");
     return json_ok(
         202,
-        json::object{{"job_id", active[0][0].c_str()}, {"status", "Queued"}, {"existing", true}});
+        json::object{
+            {"job_id", active[0][0].c_str()}, {"status", active[0][1].c_str()}, {"existing", true}});
   });
 }
 

@@ -43,7 +43,7 @@ DO NOTHING
 RETURNING id::text
 
 -- name: jobs_active_email_scan
-SELECT id::text FROM jobs
+SELECT id::text, status::text FROM jobs
 WHERE job_type = 'email_scan' AND domain_id = $1::uuid AND status IN ('Queued', 'InProgress')
 
 -- name: domains_exists
