@@ -225,10 +225,9 @@ api_response email_scan(app_services& s, request_context& ctx) {
     auto active = tx.exec_params(persistence::query("jobs_active_email_scan"), domain_id);
     if (active.empty()) // finished between the two statements: ask the caller to try again
       return json_error(409, "conflict", "a scan of this domain just finished; retry");
-    return json_ok(
-        202,
-        json::object{
-            {"job_id", active[0][0].c_str()}, {"status", active[0][1].c_str()}, {"existing", true}});
+    return json_ok(202, json::object{{"job_id", active[0][0].c_str()},
+                                     {"status", active[0][1].c_str()},
+                                     {"existing", true}});
   });
 }
 
@@ -404,7 +403,7 @@ std::string list_sql(const list_spec& spec) {
   }
   return "SELECT coalesce(json_agg(row_to_json(x)), '[]')::text FROM (SELECT " +
          std::string(spec.columns) + " FROM " + std::string(spec.table) + where +
-         " ORDER BY created_at DESC, id LIMIT $4::int OFFSET $5::bigint) x";
+         " ORDER BY id DESC LIMIT $4::int OFFSET $5::bigint) x"; // ids are time-ordered (UUIDv7)
 }
 
 api_response list_rows(app_services& s, const list_spec& spec, const std::string& sql,

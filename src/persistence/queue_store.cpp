@@ -7,7 +7,19 @@
 #include <pqxx/pqxx>
 
 namespace sky::persistence {
-namespace {} // namespace
+namespace {
+
+// The hot statements run as prepared statements: parsed and planned once per connection instead
+// of on every claim and commit. pqxx declares them lazily, and declaring an existing name with the
+// same text again is a no-op, so a new connection (after a reconnect) prepares them on first use.
+template <class... Args>
+pqxx::result exec_prepared(pqxx::transaction_base& tx, const std::string& name,
+                           const std::string& sql, Args&&... args) {
+  tx.conn().prepare(name, sql);
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
+
+} // namespace
 
 queue_store::queue_store(const config::queue_definition& definition,
                          const config::queue_config& config)
@@ -20,13 +32,15 @@ queue_store::queue_store(const config::queue_definition& definition,
       orphans_sql_(render_queue_query("queue_release_orphans", definition)),
       complete_many_sql_(render_queue_query("queue_complete_many", definition)),
       retry_many_sql_(render_queue_query("queue_retry_many", definition)),
-      fail_many_sql_(render_queue_query("queue_fail_many", definition)) {}
+      fail_many_sql_(render_queue_query("queue_fail_many", definition)),
+      statement_prefix_("sky_" + std::string(definition.name) + "_") {}
 
 std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::string& node,
                                             int limit) const {
   // One statement is its own transaction: one round trip instead of three.
   pqxx::nontransaction tx(conn);
-  auto rows = tx.exec_params(claim_sql_, node, static_cast<double>(config_.lease.count()), limit);
+  auto rows = exec_prepared(tx, statement_prefix_ + "claim", claim_sql_, node,
+                            static_cast<double>(config_.lease.count()), limit);
   std::vector<claimed_row> out;
   out.reserve(rows.size());
   for (auto r : rows)
@@ -49,8 +63,8 @@ std::vector<std::string> queue_store::renew(pqxx::connection& conn, const std::s
   if (ids.empty())
     return cancelled;
   pqxx::nontransaction tx(conn);
-  auto rows =
-      tx.exec_params(renew_sql_, node, static_cast<double>(config_.lease.count()), text_array(ids));
+  auto rows = exec_prepared(tx, statement_prefix_ + "renew", renew_sql_, node,
+                            static_cast<double>(config_.lease.count()), text_array(ids));
   for (auto r : rows)
     if (r[1].as<bool>())
       cancelled.push_back(r[0].as<std::string>());
@@ -82,7 +96,7 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
   std::vector<finish_applied> applied;
   // Only job queues have a Cancelled status; elsewhere a cancelled item ends in Error.
   const bool can_cancel = !definition_.job_type.empty();
-  auto run = [&](finish_kind kind, const std::string& sql) {
+  auto run = [&](finish_kind kind, const std::string& name, const std::string& sql) {
     std::vector<std::string> ids, errors;
     std::vector<std::optional<std::string>> results;
     std::vector<int> attempts;
@@ -102,22 +116,23 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
       return;
     pqxx::result rows;
     if (kind == finish_kind::completed)
-      rows = tx.exec_params(sql, text_array(ids), int_array(attempts), node, text_array(results));
+      rows = exec_prepared(tx, name, sql, text_array(ids), int_array(attempts), node,
+                           text_array(results));
     else if (kind == finish_kind::retry)
-      rows = tx.exec_params(sql, text_array(ids), int_array(attempts), node, text_array(errors),
-                            double_array(delays), config_.max_attempts);
+      rows = exec_prepared(tx, name, sql, text_array(ids), int_array(attempts), node,
+                           text_array(errors), double_array(delays), config_.max_attempts);
     else
-      rows = tx.exec_params(
-          sql, text_array(ids), int_array(attempts), node, text_array(errors),
+      rows = exec_prepared(
+          tx, name, sql, text_array(ids), int_array(attempts), node, text_array(errors),
           std::string(kind == finish_kind::cancelled ? "Cancelled" : definition_.error));
     for (auto r : rows)
       applied.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
   };
-  run(finish_kind::completed, complete_many_sql_);
-  run(finish_kind::retry, retry_many_sql_);
-  run(finish_kind::failed, fail_many_sql_);
+  run(finish_kind::completed, statement_prefix_ + "complete", complete_many_sql_);
+  run(finish_kind::retry, statement_prefix_ + "retry", retry_many_sql_);
+  run(finish_kind::failed, statement_prefix_ + "fail", fail_many_sql_);
   if (can_cancel)
-    run(finish_kind::cancelled, fail_many_sql_);
+    run(finish_kind::cancelled, statement_prefix_ + "fail", fail_many_sql_);
   return applied;
 }
 

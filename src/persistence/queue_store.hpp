@@ -74,6 +74,7 @@ private:
   config::queue_config config_;
   std::string claim_sql_, next_due_sql_, renew_sql_, rescue_sql_, release_sql_, orphans_sql_,
       complete_many_sql_, retry_many_sql_, fail_many_sql_;
+  std::string statement_prefix_; // names of this queue's prepared statements
 };
 
 } // namespace sky::persistence

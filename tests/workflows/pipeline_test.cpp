@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <thread>
 
 using namespace sky;
 using namespace sky::test_support;
@@ -490,4 +491,30 @@ TEST_F(pipeline, whole_pipeline_from_places_search_to_email_scan) {
   auto queues = call(server.port, "GET", "/api/v3/queues");
   for (const auto& q : queues.body.at("queues").as_array())
     EXPECT_EQ(q.at("totals").at("failed").as_int64(), 0) << json::serialize(q);
+}
+
+TEST_F(pipeline, lists_are_newest_first_and_paginate) {
+  auto server = start_server(db.url(), web.server_env(), "api");
+  std::vector<std::string> created;
+  for (int i = 0; i < 5; ++i) {
+    auto r = call(server.port, "POST", "/api/v3/modernized/page/scrape/single",
+                  R"({"url":"http://alpha-bakery.com/p)" + std::to_string(i) + R"("})");
+    ASSERT_EQ(r.status, 202);
+    created.push_back(str(r.body, "job_id"));
+    std::this_thread::sleep_for(2ms); // ids are time-ordered to the millisecond
+  }
+  auto first = call(server.port, "GET", "/api/v3/jobs?type=page_scrape&limit=2");
+  ASSERT_EQ(first.status, 200);
+  const auto& items = first.body.at("items").as_array();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].at("id").as_string(), created[4]);
+  EXPECT_EQ(items[1].at("id").as_string(), created[3]);
+  EXPECT_TRUE(first.body.at("has_more").as_bool());
+  auto last = call(server.port, "GET", "/api/v3/jobs?type=page_scrape&limit=2&offset=4");
+  ASSERT_EQ(last.body.at("items").as_array().size(), 1u);
+  EXPECT_EQ(last.body.at("items").as_array()[0].at("id").as_string(), created[0]);
+  EXPECT_FALSE(last.body.at("has_more").as_bool());
+  EXPECT_EQ(
+      call(server.port, "GET", "/api/v3/jobs?status=Completed").body.at("items").as_array().size(),
+      0u);
 }
