@@ -278,6 +278,11 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 1'000'000, c.workflows.sitemap_max_urls);
                }});
+  v.push_back({"SITEMAP_MAX_BYTES", "52428800",
+               "size cap of one sitemap file (download and decompressed), 50 MB by the protocol",
+               [](app_config& c, const std::string& t) {
+                 return parse_int<std::size_t>(t, 1024, 1u << 30, c.workflows.sitemap_max_bytes);
+               }});
   v.push_back({"SITEMAP_MAX_FILES", "50", "sitemap files followed by one discovery",
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 10'000, c.workflows.sitemap_max_files);

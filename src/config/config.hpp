@@ -78,12 +78,13 @@ struct fetch_config {
 
 // Bounds of the workflows: how far crawls go, how much one request may submit.
 struct workflow_config {
-  int crawl_max_pages = 10;      // pages fetched by one email scan, homepage included
-  int crawl_max_depth = 2;       // link hops from the homepage
-  int sitemap_max_urls = 50'000; // URLs read from one sitemap file
-  int sitemap_max_files = 50;    // sitemap files followed by one discovery
-  int sitemap_max_depth = 3;     // nesting of sitemap indexes
-  int places_max_pages = 3;      // result pages read per Places search
+  int crawl_max_pages = 10;                  // pages fetched by one email scan, homepage included
+  int crawl_max_depth = 2;                   // link hops from the homepage
+  int sitemap_max_urls = 50'000;             // URLs read from one sitemap file
+  std::size_t sitemap_max_bytes = 50u << 20; // one sitemap file, after decompression
+  int sitemap_max_files = 50;                // sitemap files followed by one discovery
+  int sitemap_max_depth = 3;                 // nesting of sitemap indexes
+  int places_max_pages = 3;                  // result pages read per Places search
   std::chrono::milliseconds places_page_delay{2000}; // next_page_token needs time to activate
   int api_max_batch = 1000;                          // items in one batch request
   std::string phone_default_region = "US";           // numbers without a country code

@@ -36,7 +36,8 @@ struct fetcher::impl {
     std::function<void(fetch_result)> done;
     fetch_result result;
     std::string url;
-    int attempt = 0; // retries so far
+    int attempt = 0;           // retries so far
+    std::size_t max_bytes = 0; // this request's size cap (decompressed)
     char error[CURL_ERROR_SIZE] = {};
   };
 
@@ -161,7 +162,7 @@ struct fetcher::impl {
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* transfer_ptr) {
     auto* t = static_cast<transfer*>(transfer_ptr);
     const auto n = size * count;
-    if (t->result.body.size() + n > t->owner->config.max_response_bytes) {
+    if (t->result.body.size() + n > t->max_bytes) {
       t->result.too_large = true;
       return 0; // aborts the transfer
     }
@@ -214,7 +215,7 @@ struct fetcher::impl {
       curl_multi_remove_handle(multi, easy);
       curl_easy_cleanup(easy);
       if (auto delay = retry_delay(*t, code)) {
-        retry_later(std::move(t->url), std::move(t->done), t->attempt + 1, *delay);
+        retry_later(std::move(t->url), std::move(t->done), t->attempt + 1, t->max_bytes, *delay);
         continue;
       }
       t->result.attempts = t->attempt + 1;
@@ -243,7 +244,7 @@ struct fetcher::impl {
     if (r.blocked)
       r.error = "blocked by the SSRF guard (private, loopback, link-local or metadata address)";
     else if (r.too_large)
-      r.error = "response larger than " + std::to_string(config.max_response_bytes) + " bytes";
+      r.error = "response larger than " + std::to_string(t.max_bytes) + " bytes";
     else if (code != CURLE_OK)
       r.error = t.error[0] ? t.error : curl_easy_strerror(code);
   }
@@ -272,19 +273,19 @@ struct fetcher::impl {
   }
 
   void retry_later(std::string url, std::function<void(fetch_result)> done, int attempt,
-                   std::chrono::milliseconds delay) {
+                   std::size_t max_bytes, std::chrono::milliseconds delay) {
     auto wait = std::make_shared<asio::steady_timer>(io, delay);
     delayed.insert(wait);
-    wait->async_wait([this, wait, url = std::move(url), done = std::move(done),
-                      attempt](boost::system::error_code ec) mutable {
+    wait->async_wait([this, wait, url = std::move(url), done = std::move(done), attempt,
+                      max_bytes](boost::system::error_code ec) mutable {
       delayed.erase(wait);
       if (!ec && !stopping)
-        start(std::move(url), std::move(done), attempt);
+        start(std::move(url), std::move(done), attempt, max_bytes);
     });
   }
 
   // Spaces requests to one host by per_host_delay, then starts the transfer.
-  void schedule(std::string url, std::function<void(fetch_result)> done) {
+  void schedule(std::string url, std::function<void(fetch_result)> done, std::size_t max_bytes) {
     auto parsed = parse_web_url(url);
     if (!parsed) {
       fetch_result r;
@@ -297,25 +298,27 @@ struct fetcher::impl {
     auto at = std::max(now, slot);
     slot = at + config.per_host_delay;
     if (at <= now) {
-      start(std::move(url), std::move(done));
+      start(std::move(url), std::move(done), 0, max_bytes);
       return;
     }
     auto wait = std::make_shared<asio::steady_timer>(io, at);
     delayed.insert(wait);
-    wait->async_wait([this, wait, url = std::move(url),
-                      done = std::move(done)](boost::system::error_code ec) mutable {
+    wait->async_wait([this, wait, url = std::move(url), done = std::move(done),
+                      max_bytes](boost::system::error_code ec) mutable {
       delayed.erase(wait);
       if (!ec && !stopping)
-        start(std::move(url), std::move(done));
+        start(std::move(url), std::move(done), 0, max_bytes);
     });
   }
 
-  void start(std::string url, std::function<void(fetch_result)> done, int attempt = 0) {
+  void start(std::string url, std::function<void(fetch_result)> done, int attempt,
+             std::size_t max_bytes) {
     auto t = std::make_unique<transfer>();
     t->owner = this;
     t->done = std::move(done);
     t->url = url;
     t->attempt = attempt;
+    t->max_bytes = max_bytes;
     CURL* e = t->easy = curl_easy_init();
     curl_easy_setopt(e, CURLOPT_URL, url.c_str());
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
@@ -333,8 +336,7 @@ struct fetcher::impl {
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 15L);  // ... sustained this long
     curl_easy_setopt(e, CURLOPT_USERAGENT, config.user_agent.c_str());
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); // every encoding curl decodes
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
-                     static_cast<curl_off_t>(config.max_response_bytes));
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_bytes));
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &impl::on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &impl::on_open_socket);
@@ -350,16 +352,19 @@ fetcher::fetcher(const config::fetch_config& config) : impl_(std::make_unique<im
 
 fetcher::~fetcher() = default;
 
-void fetcher::fetch(std::string url, std::function<void(fetch_result)> done) {
-  asio::post(impl_->io, [this, url = std::move(url), done = std::move(done)]() mutable {
-    impl_->schedule(std::move(url), std::move(done));
+void fetcher::fetch(std::string url, std::function<void(fetch_result)> done,
+                    std::optional<std::size_t> max_bytes) {
+  auto cap = max_bytes.value_or(impl_->config.max_response_bytes);
+  asio::post(impl_->io, [this, url = std::move(url), done = std::move(done), cap]() mutable {
+    impl_->schedule(std::move(url), std::move(done), cap);
   });
 }
 
-fetch_result fetcher::fetch_blocking(std::string url) {
+fetch_result fetcher::fetch_blocking(std::string url, std::optional<std::size_t> max_bytes) {
   auto promise = std::make_shared<std::promise<fetch_result>>();
   auto future = promise->get_future();
-  fetch(std::move(url), [promise](fetch_result r) { promise->set_value(std::move(r)); });
+  fetch(
+      std::move(url), [promise](fetch_result r) { promise->set_value(std::move(r)); }, max_bytes);
   return future.get();
 }
 

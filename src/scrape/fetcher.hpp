@@ -36,10 +36,12 @@ public:
   fetcher(const fetcher&) = delete;
   fetcher& operator=(const fetcher&) = delete;
 
-  // Thread-safe. `done` runs on the fetcher's thread and must not block.
-  void fetch(std::string url, std::function<void(fetch_result)> done);
+  // Thread-safe. `done` runs on the fetcher's thread and must not block. `max_bytes` overrides
+  // the configured response cap for this request (sitemaps may be larger than pages).
+  void fetch(std::string url, std::function<void(fetch_result)> done,
+             std::optional<std::size_t> max_bytes = std::nullopt);
   // Convenience for blocking callers (CLI, tests, blocking handlers).
-  fetch_result fetch_blocking(std::string url);
+  fetch_result fetch_blocking(std::string url, std::optional<std::size_t> max_bytes = std::nullopt);
 
 private:
   struct impl;

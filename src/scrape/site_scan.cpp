@@ -215,7 +215,8 @@ boost::json::object to_json(const crawl_report& report) {
 }
 
 sitemap_document fetch_sitemap(fetcher& f, std::string_view url, const sitemap_limits& limits) {
-  auto r = f.fetch_blocking(std::string(url));
+  // The download cap is the sitemap cap: a plain-text 50 MB urlset is legal, a bigger one is not.
+  auto r = f.fetch_blocking(std::string(url), limits.max_bytes);
   sitemap_document doc;
   if (!r.ok()) {
     doc.error = r.error;

@@ -101,7 +101,7 @@ queue_handler sitemap_discovery_handler(services_ptr s) {
     options.max_files = s->config.workflows.sitemap_max_files;
     options.max_depth = s->config.workflows.sitemap_max_depth;
     options.limits.max_urls = static_cast<std::size_t>(s->config.workflows.sitemap_max_urls);
-    options.limits.max_bytes = s->config.fetch.max_response_bytes;
+    options.limits.max_bytes = s->config.workflows.sitemap_max_bytes;
     std::optional<std::string> given;
     std::string site_url = string_field(params, "url");
     if (!site_url.empty()) {
@@ -153,7 +153,7 @@ queue_handler sitemap_import_handler(services_ptr s) {
     auto url = string_field(row, "url");
     scrape::sitemap_limits limits;
     limits.max_urls = static_cast<std::size_t>(s->config.workflows.sitemap_max_urls);
-    limits.max_bytes = s->config.fetch.max_response_bytes;
+    limits.max_bytes = s->config.workflows.sitemap_max_bytes;
     auto doc = scrape::fetch_sitemap(s->fetcher, url, limits);
     if (doc.type == scrape::sitemap_document::kind::invalid)
       return doc.transient ? handler_result::retry(doc.error) : handler_result::failed(doc.error);

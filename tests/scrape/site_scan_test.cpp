@@ -150,3 +150,24 @@ TEST(site_scan, cli_crawls_and_lists_sitemaps_of_the_fixture_web) {
   ASSERT_EQ(listed.size(), 3u);
   EXPECT_EQ(listed[1].at("url_count").as_int64(), 5);
 }
+
+TEST(site_scan, a_request_may_raise_the_response_cap_for_itself) {
+  test_support::fixture_server web;
+  auto c = fixture_fetch(web);
+  c.max_response_bytes = 512; // smaller than the post sitemap (about 2.3 KB uncompressed)
+  scrape::fetcher f(c);
+  auto capped = f.fetch_blocking("http://alpha-bakery.com/");
+  EXPECT_TRUE(capped.too_large);
+  EXPECT_NE(capped.error.find("512"), std::string::npos) << capped.error;
+  auto raised = f.fetch_blocking("http://alpha-bakery.com/", std::size_t{1} << 20);
+  EXPECT_TRUE(raised.ok()) << raised.error;
+  // fetch_sitemap downloads with the sitemap cap, not the page cap.
+  scrape::sitemap_limits limits;
+  limits.max_bytes = 1 << 20;
+  auto doc = scrape::fetch_sitemap(f, "http://alpha-bakery.com/page-sitemap.xml", limits);
+  EXPECT_EQ(doc.type, scrape::sitemap_document::kind::urlset) << doc.error;
+  limits.max_bytes = 256;
+  auto refused = scrape::fetch_sitemap(f, "http://alpha-bakery.com/page-sitemap.xml", limits);
+  EXPECT_EQ(refused.type, scrape::sitemap_document::kind::invalid);
+  EXPECT_FALSE(refused.transient);
+}
