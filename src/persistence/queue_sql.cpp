@@ -67,6 +67,19 @@ std::string render_queue_query(std::string_view query_name, const config::queue_
                      "coalesce(t.max_attempts, $6) THEN now() END"
                    : "");
   replace_all(sql, "{on_fail}", jobs ? ", error = d.error, finished_at = now()" : "");
+  // The claimed row's payload: only the columns its handler reads, as one JSON object.
+  std::string payload = "json_build_object(";
+  std::string_view columns = q.payload_columns;
+  for (bool first = true; !columns.empty(); first = false) {
+    auto comma = columns.find(',');
+    auto column = columns.substr(0, comma);
+    if (!plain_identifier(column))
+      throw std::logic_error("queue catalog entry " + std::string(q.name) +
+                             " has a payload column that is not plain");
+    payload.append(first ? "'" : ", '").append(column).append("', t.").append(column);
+    columns = comma == std::string_view::npos ? std::string_view() : columns.substr(comma + 1);
+  }
+  replace_all(sql, "{payload}", payload + ")");
   replace_all(sql, "{job_filter}",
               q.job_type.empty() ? std::string()
                                  : " AND job_type = '" + std::string(q.job_type) + "'");

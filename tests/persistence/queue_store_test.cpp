@@ -6,6 +6,7 @@
 #include "support/engine_helpers.hpp"
 #include "support/test_database.hpp"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <map>
 #include <pqxx/pqxx>
@@ -44,7 +45,12 @@ TEST(queue_store, claims_at_most_the_limit_and_marks_rows) {
   auto rows = f.store.claim(f.conn, "node-1", 5);
   ASSERT_EQ(rows.size(), 5u);
   EXPECT_EQ(rows[0].attempt, 1);
-  EXPECT_NE(rows[0].payload_json.find("\"job_type\":\"page_scrape\""), std::string::npos);
+  // The payload holds the catalog's payload columns, and only those.
+  auto payload = boost::json::parse(rows[0].payload_json).as_object();
+  EXPECT_EQ(payload.at("job_type").as_string(), "page_scrape");
+  EXPECT_TRUE(payload.at("params").is_object());
+  EXPECT_TRUE(payload.at("domain_id").is_null());
+  EXPECT_EQ(payload.size(), 3u);
   EXPECT_EQ(count(f.db.url(),
                   "SELECT count(*) FROM jobs WHERE status = 'InProgress' AND "
                   "locked_by = 'node-1' AND lease_expires_at > now() + interval '20 s'"),

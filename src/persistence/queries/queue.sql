@@ -16,7 +16,7 @@ UPDATE {table} AS t
 SET {status} = '{processing}', {attempts} = t.{attempts} + 1, {locked_by} = $1,
     {lease_expires_at} = now() + make_interval(secs => $2), updated_at = now()
 FROM picked WHERE t.id = picked.id
-RETURNING t.id::text, t.{attempts}, row_to_json(t)::text,
+RETURNING t.id::text, t.{attempts}, {payload}::text,
           extract(epoch FROM clock_timestamp() - t.{next_attempt_at})::float8
 
 -- name: queue_next_due
