@@ -24,3 +24,7 @@ ALTER TABLE pages ALTER COLUMN id SET DEFAULT sky_uuid_v7();
 ALTER TABLE contacts ALTER COLUMN id SET DEFAULT sky_uuid_v7();
 
 DROP INDEX jobs_type_created_idx;
+
+-- job_type is one of four identifiers: compare it bytewise. Under a linguistic collation every
+-- descent of the queued and leased indexes (whose first column it is) calls strcoll.
+ALTER TABLE jobs ALTER COLUMN job_type TYPE text COLLATE "C";
