@@ -283,4 +283,11 @@ TEST(queue_store, claim_is_an_index_scan) {
                "FOR UPDATE SKIP LOCKED"))
     plan += std::string(r[0].c_str()) + "\n";
   EXPECT_NE(plan.find("jobs_queued_idx"), std::string::npos) << plan;
+  // The rescuer finds expired leases through the lease index, not by reading the history.
+  std::string rescue;
+  for (auto r : tx.exec("EXPLAIN SELECT id FROM jobs WHERE status = 'InProgress' AND job_type = "
+                        "'page_scrape' AND lease_expires_at < now() LIMIT 500 FOR UPDATE SKIP "
+                        "LOCKED"))
+    rescue += std::string(r[0].c_str()) + "\n";
+  EXPECT_NE(rescue.find("jobs_leased_idx"), std::string::npos) << rescue;
 }
