@@ -518,3 +518,29 @@ TEST_F(pipeline, lists_are_newest_first_and_paginate) {
       call(server.port, "GET", "/api/v3/jobs?status=Completed").body.at("items").as_array().size(),
       0u);
 }
+
+// A fetch that times out is a transient failure: retried with backoff, then Error with the
+// reason; the worker is free again meanwhile and other items go on.
+TEST_F(pipeline, fetch_timeouts_are_retried_then_fail_without_holding_up_other_work) {
+  auto server = start({{"FETCH_TOTAL_TIMEOUT_SECONDS", "1"},
+                       {"PAGE_SCRAPE_SCHEDULER_MAX_ATTEMPTS", "2"},
+                       {"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "1"}});
+  auto slow = call(server.port, "POST", "/api/v3/modernized/page/scrape/single",
+                   R"({"url":"http://traps.test/slow"})");
+  auto fine = call(server.port, "POST", "/api/v3/modernized/page/scrape/single",
+                   R"({"url":"http://alpha-bakery.com/"})");
+  ASSERT_EQ(slow.status, 202);
+  ASSERT_EQ(fine.status, 202);
+  ASSERT_TRUE(
+      wait_count(db.url(), "SELECT count(*) FROM jobs WHERE status IN ('Completed', 'Error')", 2));
+  auto slow_id = str(slow.body, "job_id");
+  EXPECT_EQ(
+      scalar(db.url(), "SELECT status || ' ' || attempts FROM jobs WHERE id = '" + slow_id + "'"),
+      "Error 2");
+  EXPECT_NE(scalar(db.url(), "SELECT lower(error) FROM jobs WHERE id = '" + slow_id + "'")
+                .find("timed out"),
+            std::string::npos);
+  EXPECT_EQ(
+      scalar(db.url(), "SELECT status FROM jobs WHERE id = '" + str(fine.body, "job_id") + "'"),
+      "Completed");
+}
