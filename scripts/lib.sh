@@ -32,15 +32,17 @@ sky_install_packages() {
   sky_phonenumber_headers
 }
 
-# libphonenumber's headers, unpacked from Debian's libphonenumber-dev into .deps/. The package
-# itself cannot be installed next to the Boost 1.81 -dev packages (it depends on
-# libboost-thread-dev, i.e. Boost 1.74); its runtime library, libphonenumber8, can and is.
+# libphonenumber's headers, unpacked from Debian's libphonenumber-dev into a cache outside the
+# checkout (CMakeLists.txt looks there). The package itself cannot be installed next to the Boost
+# 1.81 -dev packages (it depends on libboost-thread-dev, i.e. Boost 1.74); its runtime library,
+# libphonenumber8, can and is.
+SKY_DEPS_DIR="${SKY_DEPS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/scrapersky}"
 sky_phonenumber_headers() {
-  local dest="$SKY_ROOT/.deps/phonenumber"
+  local dest="$SKY_DEPS_DIR/phonenumber"
   [ -f "$dest/usr/include/phonenumbers/phonenumberutil.h" ] && return 0
   local work
   work="$(mktemp -d /tmp/scrapersky-deb.XXXXXX)"
-  sky_log "unpacking libphonenumber-dev headers into .deps/"
+  sky_log "unpacking libphonenumber-dev headers into $dest"
   if ! (cd "$work" && apt-get download libphonenumber-dev >/dev/null 2>&1); then
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -56,7 +58,8 @@ sky_phonenumber_headers() {
 sky_build() {
   local dir="$1"; shift
   if [ ! -f "$dir/build.ninja" ]; then
-    cmake -S "$SKY_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
+    cmake -S "$SKY_ROOT" -B "$dir" -G Ninja -DSCRAPERSKY_PHONENUMBER_ROOT="$SKY_DEPS_DIR/phonenumber/usr" \
+      "$@" >/dev/null
   fi
   cmake --build "$dir" -j "$(nproc)" ${SKY_TARGET:+--target "$SKY_TARGET"}
 }

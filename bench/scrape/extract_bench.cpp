@@ -4,6 +4,8 @@
 #include "scrape/email_extract.hpp"
 #include "scrape/page_analysis.hpp"
 #include "scrape/page_metadata.hpp"
+#include "scrape/phone_extract.hpp"
+#include "scrape/tech_stack.hpp"
 #include "scrape/sitemap.hpp"
 
 #include <benchmark/benchmark.h>
@@ -63,6 +65,26 @@ void decode(benchmark::State& s) {
     return sky::scrape::decode_to_utf8(p, "text/html; charset=utf-8").size();
   });
 }
+// Phone matching alone, over the visible text the metadata walk extracted (bytes counted are the
+// page's, so the figure compares with the others).
+void phones(benchmark::State& state) {
+  static const std::vector<sky::scrape::page_metadata> metas = [] {
+    std::vector<sky::scrape::page_metadata> out;
+    for (const auto& p : pages())
+      out.push_back(sky::scrape::extract_metadata(p, "https://example.com/"));
+    return out;
+  }();
+  std::size_t bytes = 0, i = 0;
+  for (auto _ : state) {
+    const auto& m = metas[i % metas.size()];
+    benchmark::DoNotOptimize(sky::scrape::extract_phones(m.tel_links, m.text, "US").size());
+    bytes += pages()[i++ % pages().size()].size();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+void tech(benchmark::State& s) {
+  run(s, [](const std::string& p) { return sky::scrape::detect_tech_stack(p).size(); });
+}
 void full_analysis(benchmark::State& s) {
   run(s, [](const std::string& p) {
     return sky::scrape::analyze_page(p, "https://example.com/").emails.size();
@@ -82,6 +104,8 @@ void sitemap(benchmark::State& state) {
 BENCHMARK(emails);
 BENCHMARK(metadata);
 BENCHMARK(decode);
+BENCHMARK(phones);
+BENCHMARK(tech);
 BENCHMARK(full_analysis);
 BENCHMARK(sitemap);
 

@@ -1,6 +1,8 @@
 // Charset detection and iconv-based conversion.
 #include "scrape/charset.hpp"
 
+#include "scrape/text_rules.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -9,15 +11,9 @@
 namespace sky::scrape {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), ::tolower);
-  return out;
-}
-
 // The value after "charset=" in `text`, unquoted; empty when absent.
 std::string charset_param(std::string_view text) {
-  auto l = lower(text);
+  auto l = ascii_lower(text);
   auto pos = l.find("charset=");
   if (pos == std::string::npos)
     return {};
@@ -79,7 +75,7 @@ std::string detect_charset(std::string_view body, std::string_view content_type)
     return "utf-16be";
   if (auto c = charset_param(content_type); !c.empty())
     return c;
-  auto head = lower(body.substr(0, 2048));
+  auto head = ascii_lower(body.substr(0, 2048));
   for (auto pos = head.find("<meta"); pos != std::string::npos; pos = head.find("<meta", pos + 5)) {
     auto end = head.find('>', pos);
     auto tag = std::string_view(head).substr(pos, end == std::string::npos ? 2048 : end - pos);

@@ -2,6 +2,7 @@
 #include "scrape/link_rules.hpp"
 
 #include "scrape/domain_rules.hpp"
+#include "scrape/text_rules.hpp"
 
 #include <algorithm>
 #include <array>
@@ -12,13 +13,6 @@
 namespace sky::scrape {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 struct parsed_link {
   std::string host; // lower-case
   std::string path; // lower-case, without query
@@ -28,13 +22,13 @@ std::optional<parsed_link> parse_link(std::string_view url) {
   auto u = boost::urls::parse_uri(url);
   if (!u || !u->has_authority())
     return std::nullopt;
-  auto scheme = lower(u->scheme());
+  auto scheme = ascii_lower(u->scheme());
   if (scheme != "http" && scheme != "https")
     return std::nullopt;
-  auto host = lower(u->encoded_host());
+  auto host = ascii_lower(u->encoded_host());
   if (host.empty())
     return std::nullopt;
-  return parsed_link{std::move(host), lower(u->encoded_path())};
+  return parsed_link{std::move(host), ascii_lower(u->encoded_path())};
 }
 
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -158,7 +152,7 @@ std::map<std::string, std::string> social_profiles(const std::vector<std::string
         continue;
       bool excluded = false;
       for (auto prefix : net.not_profiles)
-        excluded |= !prefix.empty() && link->path.rfind(lower(prefix), 0) == 0;
+        excluded |= !prefix.empty() && link->path.rfind(ascii_lower(prefix), 0) == 0;
       if (!excluded)
         out.emplace(net.name, url);
     }

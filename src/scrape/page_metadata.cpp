@@ -1,6 +1,8 @@
 // Metadata extraction over libxml2's HTML tree.
 #include "scrape/page_metadata.hpp"
 
+#include "scrape/text_rules.hpp"
+
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
@@ -27,11 +29,6 @@ std::string collapse(std::string_view s) {
     }
   }
   return out;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), ::tolower);
-  return s;
 }
 
 std::string attribute(xmlNode* node, const char* name) {
@@ -92,7 +89,7 @@ void walk(xmlNode* node, std::string_view page_url, page_metadata& m, walk_state
       continue;
     }
     if (node->type == XML_ELEMENT_NODE) {
-      auto tag = lower(reinterpret_cast<const char*>(node->name));
+      auto tag = ascii_lower(reinterpret_cast<const char*>(node->name));
       if (tag == "script" || tag == "style" || tag == "template")
         continue; // not visible text, and nothing below them is metadata
       if (tag == "html" && m.language.empty()) {
@@ -100,9 +97,9 @@ void walk(xmlNode* node, std::string_view page_url, page_metadata& m, walk_state
       } else if (tag == "title" && m.title.empty()) {
         m.title = collapse(text_of(node));
       } else if (tag == "meta") {
-        auto name = lower(attribute(node, "name"));
-        auto property = lower(attribute(node, "property"));
-        auto http_equiv = lower(attribute(node, "http-equiv"));
+        auto name = ascii_lower(attribute(node, "name"));
+        auto property = ascii_lower(attribute(node, "property"));
+        auto http_equiv = ascii_lower(attribute(node, "http-equiv"));
         auto content = collapse(attribute(node, "content"));
         if (name == "description" && m.description.empty())
           m.description = content;
@@ -113,14 +110,14 @@ void walk(xmlNode* node, std::string_view page_url, page_metadata& m, walk_state
         if (http_equiv == "content-language" && state.fallback_lang.empty())
           state.fallback_lang = content;
       } else if (tag == "link" && m.canonical.empty()) {
-        auto rel = lower(attribute(node, "rel"));
+        auto rel = ascii_lower(attribute(node, "rel"));
         if (rel == "canonical")
           m.canonical = resolve(page_url, attribute(node, "href"));
       } else if ((tag == "a" || tag == "area") && m.links.size() < page_metadata::k_max_links) {
         auto href = attribute(node, "href");
         auto start = href.find_first_not_of(" \t\r\n");
         if (start != std::string::npos && href.size() <= 256 &&
-            lower(href.substr(start, 4)) == "tel:") {
+            ascii_lower(href.substr(start, 4)) == "tel:") {
           m.tel_links.push_back(href.substr(start + 4));
         } else if (start != std::string::npos && href.size() <= 2048) {
           auto target = resolve(page_url, href.substr(start));

@@ -1,7 +1,7 @@
 // libphonenumber does the parsing and validation; this file only decides what to feed it.
 #include "scrape/phone_extract.hpp"
 
-#include "scrape/url_rules.hpp"
+#include "scrape/text_rules.hpp"
 
 #include <algorithm>
 #include <phonenumbers/phonenumbermatch.h>
@@ -16,20 +16,6 @@ using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberMatch;
 using i18n::phonenumbers::PhoneNumberMatcher;
 using i18n::phonenumbers::PhoneNumberUtil;
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_digit_value(s[i + 1]) >= 0 &&
-        hex_digit_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit_value(s[i + 1]) * 16 + hex_digit_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 } // namespace
 

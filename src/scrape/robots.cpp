@@ -1,6 +1,8 @@
 // robots.txt parsing and matching.
 #include "scrape/robots.hpp"
 
+#include "scrape/text_rules.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -9,20 +11,6 @@ namespace sky::scrape {
 namespace {
 
 constexpr std::size_t k_max_bytes = 512 * 1024;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), ::tolower);
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return s;
-}
 
 struct group {
   std::vector<std::string> agents; // lower-cased
@@ -92,12 +80,12 @@ robots_rules parse_robots(std::string_view text, std::string_view product_token)
     auto colon = line.find(':');
     if (colon == std::string_view::npos)
       continue;
-    auto field = lower(trim(line.substr(0, colon)));
-    auto value = trim(line.substr(colon + 1));
+    auto field = ascii_lower(trim_space(line.substr(0, colon)));
+    auto value = trim_space(line.substr(colon + 1));
     if (field == "user-agent") {
       if (!in_agent_lines || groups.empty())
         groups.emplace_back();
-      groups.back().agents.push_back(lower(value));
+      groups.back().agents.push_back(ascii_lower(value));
       in_agent_lines = true;
       continue;
     }
@@ -120,7 +108,7 @@ robots_rules parse_robots(std::string_view text, std::string_view product_token)
     }
   }
 
-  auto token = lower(product_token);
+  auto token = ascii_lower(product_token);
   auto names_us = [&](const group& g) {
     return std::any_of(g.agents.begin(), g.agents.end(), [&](const std::string& a) {
       // "ScraperSkyBot/1.0" and "scraperskybot" both name us; "*" does not.

@@ -4,6 +4,7 @@
 
 #include "scrape/charset.hpp"
 #include "scrape/link_rules.hpp"
+#include "scrape/text_rules.hpp"
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -18,15 +19,10 @@ std::string origin_of(std::string_view url) {
   auto u = boost::urls::parse_uri(url);
   if (!u || !u->has_authority() || u->encoded_host().empty())
     return {};
-  std::string scheme(u->scheme());
-  for (auto& c : scheme)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto scheme = ascii_lower(u->scheme());
   if (scheme != "http" && scheme != "https")
     return {};
-  std::string host(u->encoded_host_and_port());
-  for (auto& c : host)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return scheme + "://" + host;
+  return scheme + "://" + ascii_lower(u->encoded_host_and_port());
 }
 
 std::string path_and_query(std::string_view url) {

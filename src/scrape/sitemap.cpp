@@ -3,6 +3,7 @@
 // reader stops at the URL cap.
 #include "scrape/sitemap.hpp"
 
+#include "scrape/text_rules.hpp"
 #include "scrape/url_rules.hpp"
 
 #include <algorithm>
@@ -15,14 +16,6 @@
 namespace sky::scrape {
 namespace {
 
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos)
-    return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 void ignore_errors(void*, const char*, xmlParserSeverities, xmlTextReaderLocatorPtr) {}
 
 sitemap_document parse_text_list(std::string_view body, const sitemap_limits& limits) {
@@ -33,7 +26,7 @@ sitemap_document parse_text_list(std::string_view body, const sitemap_limits& li
     auto end = body.find('\n', pos);
     if (end == std::string_view::npos)
       end = body.size();
-    auto line = trim(body.substr(pos, end - pos));
+    auto line = std::string(trim_space(body.substr(pos, end - pos)));
     pos = end + 1;
     if (line.empty())
       continue;
@@ -140,7 +133,7 @@ sitemap_document parse_xml(std::string_view body, const sitemap_limits& limits) 
         else
           doc.urls.push_back(std::move(entry));
       } else if (name == element) {
-        auto value = trim(entry_text);
+        auto value = std::string(trim_space(entry_text));
         if (name == "loc")
           entry.loc = value;
         else if (name == "lastmod")

@@ -1,4 +1,5 @@
 // The fetcher over real loopback sockets: limits, redirects, decompression and the SSRF guard.
+#include "fixtures/fixture_web.hpp"
 #include "scrape/fetcher.hpp"
 #include "support/process.hpp"
 
@@ -13,26 +14,13 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
-#include <zlib.h>
 
 using namespace sky;
 using namespace std::chrono_literals;
 
 namespace {
 
-std::string gzip(const std::string& data) {
-  z_stream z{};
-  deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, data.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+using sky::fixtures::gzip;
 
 std::string response(int status, const std::string& body, const std::string& extra = "") {
   return "HTTP/1.1 " + std::to_string(status) +

@@ -1,27 +1,15 @@
 // Sitemap parsing: the protocol's shapes, and the limits that keep hostile files cheap.
+#include "fixtures/fixture_web.hpp"
 #include "scrape/sitemap.hpp"
 
 #include <chrono>
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 using namespace sky::scrape;
 
 namespace {
 
-std::string gzip(const std::string& data) {
-  z_stream z{};
-  deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, data.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+using sky::fixtures::gzip;
 
 std::string urlset(int n) {
   std::string xml = R"(<?xml version="1.0" encoding="UTF-8"?>
