@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <caf/all.hpp>
+#include <iterator>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
@@ -206,9 +207,12 @@ caf::behavior db_writer(writer_actor* self, queue_context_ptr q, caf::actor poll
   self->state.q = std::move(q);
   self->state.poller = std::move(poller);
   return {
-      [=](work_done& d) {
+      [=](result_batch& batch) {
         auto& s = self->state;
-        s.buffer.push_back(std::move(d));
+        if (s.buffer.empty())
+          s.buffer = std::move(batch);
+        else
+          std::move(batch.begin(), batch.end(), std::back_inserter(s.buffer));
         // The flush message queues behind whatever already waits in the mailbox, so everything
         // that arrived meanwhile shares one commit.
         if (!s.flush_scheduled) {

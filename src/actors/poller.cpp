@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <caf/all.hpp>
 #include <pqxx/pqxx>
-#include <set>
 #include <spdlog/spdlog.h>
+#include <unordered_set>
 
 namespace sky::actors {
 namespace {
@@ -24,8 +24,8 @@ struct poller_state {
   bool want_more = true; // poll again as soon as credits allow
   bool paused = false;
   bool draining = false;
-  std::set<std::string> held;       // claimed and not yet committed by the writer
-  clock::time_point wake_pending{}; // earliest self-wake already scheduled
+  std::unordered_set<std::string> held; // claimed and not yet committed by the writer
+  clock::time_point wake_pending{};     // earliest self-wake already scheduled
   int db_failures = 0;
   bool lost_connection = false; // check for orphaned claims after reconnecting
 };
@@ -98,13 +98,16 @@ void poll(poller_actor* self) {
   if (!with_db(self, "claim",
                [&](pqxx::connection& c) { rows = s.q->store->claim(c, s.q->node_id, limit); }))
     return;
+  work_batch batch;
+  batch.reserve(rows.size());
   for (auto& row : rows) {
     s.held.insert(row.id);
     s.q->metrics->claimed++;
     s.q->metrics->observe_pickup(row.pickup_latency_s);
-    self->send(s.pool,
-               work_item{s.q->index, std::move(row.id), row.attempt, std::move(row.payload_json)});
+    batch.push_back({s.q->index, std::move(row.id), row.attempt, std::move(row.payload_json)});
   }
+  if (!batch.empty())
+    self->send(s.pool, std::move(batch));
   s.credits -= static_cast<int>(rows.size());
   if (static_cast<int>(rows.size()) == limit) {
     // A full batch: there may be more; continue while slots are free.

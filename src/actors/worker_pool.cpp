@@ -3,6 +3,7 @@
 #include "actors/engine.hpp"
 #include "messages/queue_messages.hpp"
 
+#include <algorithm>
 #include <caf/all.hpp>
 #include <deque>
 #include <optional>
@@ -36,7 +37,7 @@ struct slot {
   caf::actor worker;
   std::optional<work_item> item;
   std::shared_ptr<std::atomic<bool>> cancel;
-  std::uint64_t seq = 0; // identifies the assignment, so a late deadline finds nothing
+  clock::time_point deadline;
 };
 
 struct pool_state {
@@ -48,8 +49,8 @@ struct pool_state {
   std::unordered_map<caf::actor_id, std::size_t> slot_of; // worker -> its slot
   std::deque<work_item> backlog;
   std::deque<clock::time_point> restarts;
-  std::uint64_t next_seq = 1;
-  std::uint32_t pending_credits = 0;
+  std::vector<work_done> outbox; // finished items not yet handed to the writer
+  bool sweep_armed = false;
   bool paused = false;
 };
 
@@ -66,12 +67,29 @@ void staff(pool_actor* self, std::size_t index) {
   s.slot_of[sl.worker.id()] = index;
 }
 
-// Freed slots are reported to the poller in bulk: the flush message queues behind the results
-// already waiting in the mailbox, so a burst of completions costs the poller one wake-up.
-void return_credit(pool_actor* self) {
+// A finished item frees its slot. Results go to the writer and freed slots to the poller in
+// bulk: the flush message queues behind the results already waiting in the mailbox, so a burst
+// of completions costs the writer and the poller one message each.
+void finish_item(pool_actor* self, work_done&& d) {
   auto& s = self->state;
-  if (s.pending_credits++ == 0)
-    self->send(self, credit_atom::value, std::uint32_t{0});
+  s.outbox.push_back(std::move(d));
+  if (s.outbox.size() == 1)
+    self->send(self, flush_atom::value);
+}
+
+// Time limits are checked by one sweep over the slots while any item runs, instead of a timer
+// per item: a timer costs a trip through the actor clock's thread for every item.
+std::chrono::milliseconds sweep_interval(const queue_context& q) {
+  auto tenth = std::chrono::duration_cast<std::chrono::milliseconds>(q.config.timeout) / 10;
+  return std::clamp(tenth, std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
+}
+
+void arm_sweep(pool_actor* self) {
+  auto& s = self->state;
+  if (s.sweep_armed)
+    return;
+  s.sweep_armed = true;
+  self->delayed_send(self, sweep_interval(*s.q), deadline_atom::value);
 }
 
 void dispatch(pool_actor* self) {
@@ -80,13 +98,12 @@ void dispatch(pool_actor* self) {
     auto index = s.idle.back();
     s.idle.pop_back();
     auto& sl = s.slots[index];
-    sl.seq = s.next_seq++;
     sl.cancel = std::make_shared<std::atomic<bool>>(false);
     sl.item = std::move(s.backlog.front());
+    sl.deadline = clock::now() + s.q->config.timeout;
     s.backlog.pop_front();
     self->send(sl.worker, assignment{*sl.item, sl.cancel});
-    self->delayed_send(self, s.q->config.timeout, deadline_atom::value, sl.seq,
-                       static_cast<std::uint64_t>(index));
+    arm_sweep(self);
   }
 }
 
@@ -97,10 +114,9 @@ void replace_worker(pool_actor* self, std::size_t index, const std::string& why)
   auto& sl = s.slots[index];
   s.slot_of.erase(sl.worker.id());
   if (sl.item) {
-    self->send(s.writer,
-               work_done{sl.item->queue, sl.item->id, sl.item->attempt, outcome::retry, why, {}});
+    finish_item(self,
+                work_done{sl.item->queue, sl.item->id, sl.item->attempt, outcome::retry, why, {}});
     sl.item.reset();
-    return_credit(self);
   }
   s.q->metrics->worker_restarts++;
   auto now = clock::now();
@@ -154,8 +170,9 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
   });
 
   return {
-      [=](work_item& item) {
-        self->state.backlog.push_back(std::move(item));
+      [=](work_batch& batch) {
+        for (auto& item : batch)
+          self->state.backlog.push_back(std::move(item));
         dispatch(self);
       },
       [=](work_done& d) {
@@ -167,8 +184,7 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
           if (sl.item && sl.item->id == d.id) {
             sl.item.reset();
             st.idle.push_back(it->second);
-            self->send(st.writer, std::move(d));
-            return_credit(self);
+            finish_item(self, std::move(d));
             dispatch(self);
             return;
           }
@@ -177,23 +193,38 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
         // retried, so this late answer is dropped.
         st.q->metrics->stale_results++;
       },
-      [=](deadline_atom, std::uint64_t seq, std::uint64_t index) {
+      [=](deadline_atom) {
         auto& st = self->state;
-        auto& sl = st.slots[index];
-        if (!sl.item || sl.seq != seq)
-          return;
-        auto why = "timed out after " + std::to_string(st.q->config.timeout.count()) + " s";
-        spdlog::warn("{}: {} {}", st.q->definition->name, sl.item->id, why);
-        st.q->metrics->timeouts++;
-        // The hung thread cannot be interrupted; it is abandoned and its slot re-staffed.
-        self->demonitor(sl.worker);
-        self->send_exit(sl.worker, caf::exit_reason::kill);
-        replace_worker(self, index, why);
+        st.sweep_armed = false;
+        const auto now = clock::now();
+        bool running = false;
+        for (std::size_t index = 0; index < st.slots.size(); ++index) {
+          auto& sl = st.slots[index];
+          if (!sl.item)
+            continue;
+          if (sl.deadline > now) {
+            running = true;
+            continue;
+          }
+          auto why = "timed out after " + std::to_string(st.q->config.timeout.count()) + " s";
+          spdlog::warn("{}: {} {}", st.q->definition->name, sl.item->id, why);
+          st.q->metrics->timeouts++;
+          // The hung thread cannot be interrupted; it is abandoned and its slot re-staffed.
+          self->demonitor(sl.worker);
+          self->send_exit(sl.worker, caf::exit_reason::kill);
+          replace_worker(self, index, why);
+        }
+        if (running)
+          arm_sweep(self);
       },
-      [=](credit_atom, std::uint32_t) {
+      [=](flush_atom) {
         auto& st = self->state;
-        self->send(st.poller, credit_atom::value, st.pending_credits);
-        st.pending_credits = 0;
+        if (st.outbox.empty())
+          return;
+        auto freed = static_cast<std::uint32_t>(st.outbox.size());
+        self->send(st.writer, result_batch(std::move(st.outbox)));
+        st.outbox.clear();
+        self->send(st.poller, credit_atom::value, freed);
       },
       [=](cancel_atom, const std::vector<std::string>& ids) {
         for (auto& sl : self->state.slots)
@@ -209,7 +240,8 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
       },
       [=](busy_atom) {
         const auto& st = self->state;
-        return static_cast<std::uint32_t>(st.backlog.size() + st.slots.size() - st.idle.size());
+        return static_cast<std::uint32_t>(st.backlog.size() + st.slots.size() - st.idle.size() +
+                                          st.outbox.size());
       },
   };
 }

@@ -36,7 +36,7 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 // Writer self-message: commit what has accumulated.
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
-// Pool self-message: an item's time limit elapsed.
+// Pool self-timer: look for items past their time limit.
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 // Runtime -> poller: this is your pool.
 using init_atom = caf::atom_constant<caf::atom("init")>;
@@ -71,6 +71,12 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("work_done"), x.queue, x.id, x.attempt, x.result, x.error,
            x.result_json);
 }
+
+// Poller -> pool: one claim's rows in one message; pool -> writer: the results gathered while
+// the pool's mailbox was being drained. Batches keep the per-item cost of the engine's own
+// messaging well below the database's.
+using work_batch = std::vector<work_item>;
+using result_batch = std::vector<work_done>;
 
 // Pool -> worker: an item plus the flag the worker's handler polls to stop early. In-process
 // only (it carries a shared pointer), hence declared unsafe for serialization.

@@ -10,6 +10,8 @@ namespace sky::messages {
 void register_message_types(caf::actor_system_config& config) {
   config.add_message_type<work_item>("sky::work_item");
   config.add_message_type<work_done>("sky::work_done");
+  config.add_message_type<work_batch>("sky::work_batch");
+  config.add_message_type<result_batch>("sky::result_batch");
   config.add_message_type<std::vector<std::string>>("std::vector<std::string>");
 }
 
