@@ -291,3 +291,52 @@ TEST(queue_store, claim_is_an_index_scan) {
     rescue += std::string(r[0].c_str()) + "\n";
   EXPECT_NE(rescue.find("jobs_leased_idx"), std::string::npos) << rescue;
 }
+
+namespace {
+
+std::string generic_plan(pqxx::connection& conn, const std::string& execute) {
+  pqxx::nontransaction tx(conn);
+  tx.exec("SET plan_cache_mode = force_generic_plan");
+  std::string plan;
+  for (auto r : tx.exec("EXPLAIN " + execute))
+    plan += std::string(r[0].c_str()) + "\n";
+  tx.exec("RESET plan_cache_mode");
+  return plan;
+}
+
+} // namespace
+
+// Statistics never see the short-lived processing rows. With them stale, a claim and a batch
+// finish must still reach their rows directly (row address, primary key): not by hashing a scan
+// of the whole table, and not by walking every held row for each item of the batch.
+TEST(queue_store, claim_and_finish_plans_reach_rows_directly_with_stale_statistics) {
+  fixture f;
+  insert_jobs(f.db.url(), 20000);
+  pqxx::nontransaction(f.conn).exec("ANALYZE jobs");
+  auto rows = f.store.claim(f.conn, "node-1", 600);
+  ASSERT_EQ(rows.size(), 600u);
+  std::vector<persistence::finish_request> done;
+  for (std::size_t i = 0; i < 100; ++i)
+    done.push_back({rows[i].id, rows[i].attempt, persistence::finish_kind::completed, {}, 0, "{}"});
+  {
+    pqxx::work tx(f.conn);
+    EXPECT_EQ(f.store.finish_many(tx, "node-1", done).size(), 100u);
+    tx.commit();
+  }
+  // The statements as prepared on this connection by the calls above.
+  auto claim = generic_plan(f.conn, "EXECUTE sky_page_scrape_claim('node-1', 30, 500)");
+  EXPECT_NE(claim.find("Tid Scan"), std::string::npos) << claim;
+  EXPECT_EQ(claim.find("Seq Scan"), std::string::npos) << claim;
+  std::string ids = "ARRAY[", attempts = "ARRAY[", results = "ARRAY[";
+  for (std::size_t i = 100; i < 600; ++i) {
+    const char* sep = i == 100 ? "" : ",";
+    ids += sep + std::string("'") + rows[i].id + "'";
+    attempts += sep + std::to_string(rows[i].attempt);
+    results += sep + std::string("'{}'");
+  }
+  auto finish = generic_plan(f.conn, "EXECUTE sky_page_scrape_complete(" + ids + "]::uuid[], " +
+                                         attempts + "], 'node-1', " + results + "])");
+  EXPECT_NE(finish.find("Index Scan using jobs_pkey"), std::string::npos) << finish;
+  EXPECT_EQ(finish.find("Seq Scan"), std::string::npos) << finish;
+  EXPECT_EQ(finish.find("jobs_leased_idx"), std::string::npos) << finish;
+}

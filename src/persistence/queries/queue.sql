@@ -4,9 +4,11 @@
 -- rescued and re-claimed elsewhere can no longer change the row.
 
 -- name: queue_claim
--- $1 node id, $2 lease seconds, $3 most rows
+-- $1 node id, $2 lease seconds, $3 most rows. The picked rows are locked, so their row
+-- addresses hold until the update, which fetches them directly (a TID scan). Joined to the CTE
+-- by id instead, the planner would hash a scan of the whole table when its statistics are stale.
 WITH picked AS (
-  SELECT id FROM {table}
+  SELECT ctid FROM {table}
   WHERE {status} = '{queued}' {job_filter} AND {next_attempt_at} <= now()
   ORDER BY {next_attempt_at}
   LIMIT $3
@@ -15,7 +17,7 @@ WITH picked AS (
 UPDATE {table} AS t
 SET {status} = '{processing}', {attempts} = t.{attempts} + 1, {locked_by} = $1,
     {lease_expires_at} = now() + make_interval(secs => $2), updated_at = now()
-FROM picked WHERE t.id = picked.id
+WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
 RETURNING t.id::text, t.{attempts}, {payload}::text,
           extract(epoch FROM clock_timestamp() - t.{next_attempt_at})::float8
 
@@ -52,16 +54,26 @@ RETURNING t.id::text, t.{status}::text
 UPDATE {table}
 SET {status} = '{queued}', {attempts} = greatest({attempts} - 1, 0), {locked_by} = NULL,
     {lease_expires_at} = NULL, {next_attempt_at} = now(), updated_at = now()
-WHERE {locked_by} = $1 AND {status} = '{processing}' {job_filter}
+WHERE {locked_by} = $1 AND {status} = '{processing}' AND {lease_expires_at} IS NOT NULL
+      {job_filter}
 RETURNING id::text
 
 -- name: queue_complete_many
+-- The batch finishes (complete, retry, fail) find each row through the primary key and lock it
+-- in a LATERAL subquery, then update it by its row address. The fence (holder, attempt, still
+-- processing) is checked on the locked, newest version. The forced nested loop keeps the plan
+-- linear in the batch whatever the statistics say: a plain join let the planner, believing
+-- almost no row is processing, scan the held rows once per item of the batch.
 -- $1 ids uuid[], $2 attempts int[], $3 node, $4 results text[] (JSON or NULL)
 UPDATE {table} AS t
 SET {status} = '{completed}', {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
     updated_at = now() {on_complete}
 FROM unnest($1::uuid[], $2::int[], $4::text[]) AS d(id, attempt, result)
-WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
+CROSS JOIN LATERAL (
+  SELECT ctid FROM {table}
+  WHERE id = d.id AND {locked_by} = $3 AND {attempts} = d.attempt AND {status} = '{processing}'
+  LIMIT 1 FOR UPDATE) AS held
+WHERE t.ctid = held.ctid
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_retry_many
@@ -72,7 +84,11 @@ SET {status} = (CASE WHEN t.{attempts} >= coalesce(t.{max_attempts}, $6) THEN '{
     {last_error} = d.error, {next_attempt_at} = now() + make_interval(secs => d.delay),
     {locked_by} = NULL, {lease_expires_at} = NULL, updated_at = now() {on_retry}
 FROM unnest($1::uuid[], $2::int[], $4::text[], $5::float8[]) AS d(id, attempt, error, delay)
-WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
+CROSS JOIN LATERAL (
+  SELECT ctid FROM {table}
+  WHERE id = d.id AND {locked_by} = $3 AND {attempts} = d.attempt AND {status} = '{processing}'
+  LIMIT 1 FOR UPDATE) AS held
+WHERE t.ctid = held.ctid
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_fail_many
@@ -82,7 +98,11 @@ UPDATE {table} AS t
 SET {status} = $5::{status_type}, {last_error} = d.error, {locked_by} = NULL,
     {lease_expires_at} = NULL, updated_at = now() {on_fail}
 FROM unnest($1::uuid[], $2::int[], $4::text[]) AS d(id, attempt, error)
-WHERE t.id = d.id AND t.{locked_by} = $3 AND t.{attempts} = d.attempt AND t.{status} = '{processing}'
+CROSS JOIN LATERAL (
+  SELECT ctid FROM {table}
+  WHERE id = d.id AND {locked_by} = $3 AND {attempts} = d.attempt AND {status} = '{processing}'
+  LIMIT 1 FOR UPDATE) AS held
+WHERE t.ctid = held.ctid
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_release_orphans
@@ -92,5 +112,6 @@ RETURNING t.id::text, t.{status}::text
 UPDATE {table}
 SET {status} = '{queued}', {attempts} = greatest({attempts} - 1, 0), {locked_by} = NULL,
     {lease_expires_at} = NULL, {next_attempt_at} = now(), updated_at = now()
-WHERE {locked_by} = $1 AND {status} = '{processing}' {job_filter} AND NOT (id = ANY($2::uuid[]))
+WHERE {locked_by} = $1 AND {status} = '{processing}' AND {lease_expires_at} IS NOT NULL
+      {job_filter} AND NOT (id = ANY($2::uuid[]))
 RETURNING id::text
