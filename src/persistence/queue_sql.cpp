@@ -67,6 +67,13 @@ std::string render_queue_query(std::string_view query_name, const config::queue_
                      "coalesce(t.max_attempts, $6) THEN now() END"
                    : "");
   replace_all(sql, "{on_fail}", jobs ? ", error = d.error, finished_at = now()" : "");
+  replace_all(sql, "{on_rescue}",
+              jobs
+                  ? ", error = CASE WHEN t.attempts >= coalesce(t.max_attempts, $2) THEN "
+                    "'lease expired: worker ' || coalesce(t.locked_by, '?') || ' was lost' END, "
+                    "finished_at = CASE WHEN t.attempts >= coalesce(t.max_attempts, $2) THEN now() "
+                    "END"
+                  : "");
   // The claimed row's payload: only the columns its handler reads, as one JSON object.
   std::string payload = "json_build_object(";
   std::string_view columns = q.payload_columns;
@@ -80,9 +87,13 @@ std::string render_queue_query(std::string_view query_name, const config::queue_
     columns = comma == std::string_view::npos ? std::string_view() : columns.substr(comma + 1);
   }
   replace_all(sql, "{payload}", payload + ")");
-  replace_all(sql, "{job_filter}",
-              q.job_type.empty() ? std::string()
-                                 : " AND job_type = '" + std::string(q.job_type) + "'");
+  // A job queue's rows are those of its type; the active ones are also unfinished, the
+  // condition of jobs_active_idx, which claims and the rescuer read.
+  const std::string job_filter =
+      q.job_type.empty() ? std::string() : " AND job_type = '" + std::string(q.job_type) + "'";
+  replace_all(sql, "{active_filter}",
+              q.job_type.empty() ? std::string() : job_filter + " AND finished_at IS NULL");
+  replace_all(sql, "{job_filter}", job_filter);
   return sql;
 }
 

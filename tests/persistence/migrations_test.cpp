@@ -57,7 +57,7 @@ TEST(migrations, enums_carry_the_seeds_exact_values) {
             (v{"pending", "processing", "completed", "error"}));
 }
 
-TEST(migrations, every_queue_has_its_columns_and_a_partial_queued_index) {
+TEST(migrations, every_queue_has_its_columns_and_a_partial_index_to_claim_from) {
   test_support::scoped_database db;
   pqxx::connection c(db.url());
   persistence::migrate(c);
@@ -77,11 +77,14 @@ TEST(migrations, every_queue_has_its_columns_and_a_partial_queued_index) {
                                std::string(q.table), std::string(q.status_column));
     ASSERT_EQ(type.size(), 1u) << q.name;
     EXPECT_EQ(type[0][0].as<std::string>(), q.status_type) << q.name;
-    // A partial index whose predicate names the queued value: claims stay index scans.
+    // A partial index of the rows a claim looks at, so claims stay index scans: the queued
+    // value's, or for job queues, the active (unfinished) jobs'.
     auto idx = tx.exec_params(
         "SELECT count(*) FROM pg_indexes WHERE tablename = $1 AND indexdef LIKE $2",
         std::string(q.table),
-        "%WHERE (" + std::string(q.status_column) + " = '" + std::string(q.queued) + "'%");
+        q.job_type.empty()
+            ? "%WHERE (" + std::string(q.status_column) + " = '" + std::string(q.queued) + "'%"
+            : std::string("%(job_type, next_attempt_at) WHERE (finished_at IS NULL)"));
     EXPECT_GE(idx[0][0].as<int>(), 1) << q.name;
     // The rendered observability query is valid SQL against this schema.
     EXPECT_NO_THROW(tx.exec(persistence::render_queue_query("queue_status_counts", q))) << q.name;

@@ -407,7 +407,7 @@ TEST_F(pipeline, a_second_email_scan_of_a_domain_returns_the_active_job) {
   EXPECT_TRUE(second.body.at("existing").as_bool());
   EXPECT_EQ(count(db.url(), "SELECT count(*) FROM jobs WHERE job_type = 'email_scan'"), 1);
   // Once that scan is over, a new request starts a new one.
-  count(db.url(), "UPDATE jobs SET status = 'Completed' RETURNING 1");
+  count(db.url(), "UPDATE jobs SET status = 'Completed', finished_at = now() RETURNING 1");
   auto third = call(server.port, "POST", "/api/v3/email-scan/scan/website", body);
   EXPECT_NE(str(third.body, "job_id"), str(first.body, "job_id"));
 }

@@ -38,13 +38,13 @@ RETURNING id::text
 INSERT INTO jobs (job_type, user_id, domain_id, params)
 SELECT 'email_scan', $1::uuid, d.id, jsonb_build_object('domain', d.domain)
 FROM domains d WHERE d.id = $2::uuid
-ON CONFLICT (domain_id) WHERE job_type = 'email_scan' AND status IN ('Queued', 'InProgress')
+ON CONFLICT (domain_id) WHERE job_type = 'email_scan' AND finished_at IS NULL
 DO NOTHING
 RETURNING id::text
 
 -- name: jobs_active_email_scan
 SELECT id::text, status::text FROM jobs
-WHERE job_type = 'email_scan' AND domain_id = $1::uuid AND status IN ('Queued', 'InProgress')
+WHERE job_type = 'email_scan' AND domain_id = $1::uuid AND finished_at IS NULL
 
 -- name: domains_exists
 SELECT 1 FROM domains WHERE id = $1::uuid

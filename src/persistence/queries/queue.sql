@@ -9,7 +9,7 @@
 -- by id instead, the planner would hash a scan of the whole table when its statistics are stale.
 WITH picked AS (
   SELECT ctid FROM {table}
-  WHERE {status} = '{queued}' {job_filter} AND {next_attempt_at} <= now()
+  WHERE {status} = '{queued}' {active_filter} AND {next_attempt_at} <= now()
   ORDER BY {next_attempt_at}
   LIMIT $3
   FOR UPDATE SKIP LOCKED
@@ -23,7 +23,7 @@ RETURNING t.id::text, t.{attempts}, {payload}::text,
 
 -- name: queue_next_due
 SELECT extract(epoch FROM min({next_attempt_at}) - now())::float8 FROM {table}
-WHERE {status} = '{queued}' {job_filter}
+WHERE {status} = '{queued}' {active_filter}
 
 -- name: queue_renew
 -- $1 node id, $2 lease seconds, $3 ids held; returns the rows whose cancellation was requested
@@ -35,8 +35,8 @@ RETURNING id::text, {cancel_requested}
 -- Rows whose lease expired (their node died): back to the queue, or Error when attempts are spent.
 -- $1 most rows, $2 default max attempts
 WITH expired AS (
-  SELECT id FROM {table}
-  WHERE {status} = '{processing}' {job_filter} AND {lease_expires_at} < now()
+  SELECT ctid FROM {table}
+  WHERE {status} = '{processing}' {active_filter} AND {lease_expires_at} < now()
   LIMIT $1
   FOR UPDATE SKIP LOCKED
 )
@@ -44,8 +44,9 @@ UPDATE {table} AS t
 SET {status} = (CASE WHEN t.{attempts} >= coalesce(t.{max_attempts}, $2) THEN '{error}'
                      ELSE '{queued}' END)::{status_type},
     {last_error} = 'lease expired: worker ' || coalesce(t.{locked_by}, '?') || ' was lost',
-    {locked_by} = NULL, {lease_expires_at} = NULL, {next_attempt_at} = now(), updated_at = now()
-FROM expired WHERE t.id = expired.id
+    {locked_by} = NULL, {lease_expires_at} = NULL, {next_attempt_at} = now(),
+    updated_at = now() {on_rescue}
+WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM expired))
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_release
@@ -55,7 +56,7 @@ UPDATE {table}
 SET {status} = '{queued}', {attempts} = greatest({attempts} - 1, 0), {locked_by} = NULL,
     {lease_expires_at} = NULL, {next_attempt_at} = now(), updated_at = now()
 WHERE {locked_by} = $1 AND {status} = '{processing}' AND {lease_expires_at} IS NOT NULL
-      {job_filter}
+      {active_filter}
 RETURNING id::text
 
 -- name: queue_complete_many
@@ -113,5 +114,5 @@ UPDATE {table}
 SET {status} = '{queued}', {attempts} = greatest({attempts} - 1, 0), {locked_by} = NULL,
     {lease_expires_at} = NULL, {next_attempt_at} = now(), updated_at = now()
 WHERE {locked_by} = $1 AND {status} = '{processing}' AND {lease_expires_at} IS NOT NULL
-      {job_filter} AND NOT (id = ANY($2::uuid[]))
+      {active_filter} AND NOT (id = ANY($2::uuid[]))
 RETURNING id::text

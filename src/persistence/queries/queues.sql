@@ -10,11 +10,12 @@ WHERE {status} IS NOT NULL {job_filter}
 GROUP BY {status}
 
 -- name: queue_active_counts
--- Cheap on any table size: each part reads one of the queue's partial indexes.
-SELECT (SELECT count(*) FROM {table} WHERE {status} = '{queued}' {job_filter}),
-       (SELECT count(*) FROM {table} WHERE {status} = '{processing}' {job_filter}),
+-- Cheap on any table size: each part reads one of the queue's partial indexes (for job
+-- queues, the index of active jobs).
+SELECT (SELECT count(*) FROM {table} WHERE {status} = '{queued}' {active_filter}),
+       (SELECT count(*) FROM {table} WHERE {status} = '{processing}' {active_filter}),
        (SELECT extract(epoch FROM now() - min({next_attempt_at}))::float8 FROM {table}
-         WHERE {status} = '{queued}' {job_filter} AND {next_attempt_at} <= now())
+         WHERE {status} = '{queued}' {active_filter} AND {next_attempt_at} <= now())
 
 -- name: queue_wake
 -- Wakes the pollers of a queue on every node, exactly as a committed insert would.
