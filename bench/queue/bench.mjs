@@ -17,7 +17,7 @@ const args = Object.fromEntries(
 const ADMIN_URL = args.admin; // postgresql://.../postgres
 const BIN = args.bin; // scrapersky release binary
 const ITEMS = Number(args.items ?? 20000);
-const RUNS = Number(args.runs ?? 3);
+const RUNS = Number(args.runs ?? 5);
 const LATENCY_COUNT = Number(args.latency ?? 200);
 const SECRET = "bench-secret-bench-secret-bench-secret-01";
 
@@ -26,15 +26,23 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
+// Every run gets a database of its own, and the one before it is dropped first, so no run
+// shares the machine with autovacuum cleaning up after an earlier one.
 let dbCounter = 0;
 async function freshDatabase() {
-  const name = `bench_${process.pid}_${dbCounter++}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  if (dbCounter > 0) await admin.query(`DROP DATABASE IF EXISTS bench_${process.pid}_${dbCounter - 1} WITH (FORCE)`);
+  const name = `bench_${process.pid}_${dbCounter++}`;
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   return ADMIN_URL.replace(/\/[^/?]+(\?|$)/, `/${name}$1`);
+}
+
+// Run just before a measured workload: the measurement then never includes a checkpoint's
+// writes, nor the full-page images the first change of each page after a checkpoint logs.
+async function checkpoint(client) {
+  await client.query("CHECKPOINT");
 }
 
 // Polls `sql` (which must return one boolean column "pending") until it is false. The queries
@@ -48,8 +56,9 @@ async function waitUntilDone(client, sql, timeoutMs = 600000) {
     await sleep(5);
   }
 }
-const SKY_PENDING = `SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'Queued')
-                        OR EXISTS (SELECT 1 FROM jobs WHERE status = 'InProgress') AS pending`;
+// Unfinished jobs (Queued or InProgress; a check constraint ties finished_at to the final
+// statuses) are exactly the rows of the partial index jobs_active_idx.
+const SKY_PENDING = `SELECT EXISTS (SELECT 1 FROM jobs WHERE finished_at IS NULL) AS pending`;
 const GRAPHILE_PENDING = `SELECT EXISTS (SELECT 1 FROM graphile_worker._private_jobs) AS pending`;
 
 // ---------------------------------------------------------------- ScraperSky
@@ -90,6 +99,7 @@ async function scraperskyThroughput(concurrency, batch) {
   });
   const client = new pg.Client({ connectionString: url });
   await client.connect();
+  await checkpoint(client);
   await client.query(
     `INSERT INTO jobs (job_type, params) SELECT 'page_scrape', '{}'::jsonb FROM generate_series(1, $1)`,
     [ITEMS],
@@ -150,15 +160,22 @@ const silentLogger = {
   debug() {}, info() {}, warn() {}, error(...a) { console.error(...a); },
 };
 
+// graphile-worker gets a pool of ours (sized as its own would be), so that stopping it closes
+// every connection before the run's database is dropped.
 async function startGraphile(url, config, onJob) {
   const { Logger } = await import("graphile-worker");
-  return graphileRun({
-    connectionString: url,
+  const pgPool = new pg.Pool({ connectionString: url, max: config.maxPoolSize ?? 10 });
+  // Errors of connections closed by the drop of a finished run's database are expected.
+  pgPool.on("error", () => {});
+  pgPool.on("connect", (client) => client.on("error", () => {}));
+  const runner = await graphileRun({
+    pgPool,
     noHandleSignals: true,
     logger: new Logger(() => () => {}),
     taskList: { noop: async (payload) => { onJob?.(payload); } },
     ...config,
   });
+  return { stop: async () => { await runner.stop(); await pgPool.end(); } };
 }
 
 async function graphileThroughput(config) {
@@ -166,6 +183,7 @@ async function graphileThroughput(config) {
   const runner = await startGraphile(url, config);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
+  await checkpoint(client);
   await client.query(
     `SELECT graphile_worker.add_jobs(array_agg(json_populate_record(null::graphile_worker.job_spec,
        json_build_object('identifier', 'noop', 'payload', '{}'::json)))) FROM generate_series(1, $1)`,
