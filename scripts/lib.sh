@@ -9,7 +9,7 @@ SKY_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
   libxml2-dev libre2-dev libpsl-dev zlib1g-dev
-  libphonenumber8 libabsl-dev libprotobuf-dev
+  libphonenumber8 libabsl-dev libprotobuf-dev libtcmalloc-minimal4
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   postgresql postgresql-contrib curl
 )
