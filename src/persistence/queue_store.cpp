@@ -4,6 +4,7 @@
 #include "persistence/pg_array.hpp"
 #include "persistence/queue_sql.hpp"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 
 namespace sky::persistence {
@@ -96,12 +97,20 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
   std::vector<finish_applied> applied;
   // Only job queues have a Cancelled status; elsewhere a cancelled item ends in Error.
   const bool can_cancel = !definition_.job_type.empty();
+  // Rows are locked in id order, as the lease renewal locks them, so the two cannot deadlock
+  // over the rows they share.
+  std::vector<const finish_request*> by_id;
+  by_id.reserve(items.size());
+  for (const auto& it : items)
+    by_id.push_back(&it);
+  std::sort(by_id.begin(), by_id.end(), [](auto* a, auto* b) { return a->id < b->id; });
   auto run = [&](finish_kind kind, const std::string& name, const std::string& sql) {
     std::vector<std::string> ids, errors;
     std::vector<std::optional<std::string>> results;
     std::vector<int> attempts;
     std::vector<double> delays;
-    for (const auto& it : items) {
+    for (const auto* item : by_id) {
+      const auto& it = *item;
       auto k = it.kind == finish_kind::cancelled && !can_cancel ? finish_kind::failed : it.kind;
       if (k != kind)
         continue;

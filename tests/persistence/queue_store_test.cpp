@@ -262,6 +262,14 @@ TEST(queue_store, every_queue_renders_and_runs_its_statements) {
     EXPECT_NO_THROW(store.release(f.conn, "n")) << def.name;
     EXPECT_NO_THROW(store.release_orphans(f.conn, "n", {})) << def.name;
     EXPECT_NO_THROW(store.next_due_in(f.conn)) << def.name;
+    const std::string nobody = "00000000-0000-0000-0000-000000000000";
+    EXPECT_NO_THROW(store.renew(f.conn, "n", {nobody})) << def.name;
+    pqxx::work tx(f.conn);
+    for (auto kind : {persistence::finish_kind::completed, persistence::finish_kind::retry,
+                      persistence::finish_kind::failed, persistence::finish_kind::cancelled})
+      EXPECT_NO_THROW(store.finish_many(tx, "n", {{nobody, 1, kind, "why", 1.0, "{}"}}))
+          << def.name;
+    tx.commit();
   }
 }
 

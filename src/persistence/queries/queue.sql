@@ -26,10 +26,17 @@ SELECT extract(epoch FROM min({next_attempt_at}) - now())::float8 FROM {table}
 WHERE {status} = '{queued}' {active_filter}
 
 -- name: queue_renew
--- $1 node id, $2 lease seconds, $3 ids held; returns the rows whose cancellation was requested
-UPDATE {table} SET {lease_expires_at} = now() + make_interval(secs => $2)
-WHERE id = ANY($3::uuid[]) AND {locked_by} = $1 AND {status} = '{processing}'
-RETURNING id::text, {cancel_requested}
+-- $1 node id, $2 lease seconds, $3 ids held; returns the rows whose cancellation was requested.
+-- Rows are locked in id order, as the batch finishes lock them, so the two cannot deadlock.
+WITH held AS (
+  SELECT ctid FROM {table}
+  WHERE id = ANY($3::uuid[]) AND {locked_by} = $1 AND {status} = '{processing}'
+  ORDER BY id
+  FOR UPDATE
+)
+UPDATE {table} AS t SET {lease_expires_at} = now() + make_interval(secs => $2)
+WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM held))
+RETURNING t.id::text, {cancel_requested}
 
 -- name: queue_rescue
 -- Rows whose lease expired (their node died): back to the queue, or Error when attempts are spent.
