@@ -1,9 +1,9 @@
--- The lease indexes hold a row while it carries a lease (a lease is set exactly while the
--- row is processed: the claim sets both, every way out clears both). Keyed on the status before, any
--- statement that said "status = processing" could use them, and the planner, whose statistics
--- rarely see the short-lived processing rows, chose them to drive the finish of a batch: a scan
--- of every held row per item of the batch. Now only statements that ask about the lease itself
--- (the rescuer, the release at shutdown) use them; a finish goes through the primary key.
+-- The lease indexes hold a row while it carries a lease (a lease is set exactly while the row
+-- is processed: the claim sets both, every way out clears both). Filtered by the status before,
+-- they could serve any statement that said "status = processing", and the planner, whose
+-- statistics rarely see the short-lived processing rows, chose them to drive the finish of a
+-- batch: a scan of every held row per item of the batch. Now only statements that ask about the
+-- lease itself (the rescuer, the release at shutdown) use them.
 
 DROP INDEX jobs_leased_idx;
 CREATE INDEX jobs_leased_idx ON jobs (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
