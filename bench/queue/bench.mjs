@@ -227,12 +227,6 @@ async function graphileLatency(config) {
 }
 
 // ---------------------------------------------------------------- main
-async function repeat(fn) {
-  const values = [];
-  for (let i = 0; i < RUNS; i++) values.push(await fn());
-  return values;
-}
-
 async function repeatLatency(fn) {
   const p50i = [], p99i = [], p50r = [], p99r = [];
   for (let i = 0; i < RUNS; i++) {
@@ -253,11 +247,17 @@ const systems = [
 ];
 // --only=scrapersky runs just ScraperSky (for quick iterations; the README quotes full runs).
 const only = args.only;
-for (const [name, fn] of systems.filter(([n]) => !only || n.startsWith(only))) {
-  const values = await repeat(fn);
-  results.throughput[name] = { median: median(values), runs: values };
-  console.error(`${name}: ${values.map((v) => v.toFixed(0)).join(", ")} jobs/s`);
+// Repetitions are interleaved (each round runs every system once), so a machine that gets
+// faster or slower during the run affects all systems alike.
+const chosen = systems.filter(([n]) => !only || n.startsWith(only));
+const values = Object.fromEntries(chosen.map(([name]) => [name, []]));
+for (let i = 0; i < RUNS; i++) {
+  for (const [name, fn] of chosen) {
+    values[name].push(await fn());
+    console.error(`${name} (round ${i + 1}): ${values[name].at(-1).toFixed(0)} jobs/s`);
+  }
 }
+for (const [name] of chosen) results.throughput[name] = { median: median(values[name]), runs: values[name] };
 results.latency["scrapersky"] = await repeatLatency(scraperskyLatency);
 if (!only) {
   results.latency["graphile default"] = await repeatLatency(() => graphileLatency(GRAPHILE_CONFIGS.default));
