@@ -110,6 +110,10 @@ async function scraperskyThroughput(concurrency, batch) {
   const t0 = nowMs();
   await waitUntilDone(client, SKY_PENDING);
   const seconds = (nowMs() - t0) / 1000;
+  // The server's own CPU time (user + system, start-up included), from /proc.
+  const stat = readFileSync(`/proc/${server.pid}/stat`, "utf8").split(") ")[1].split(" ");
+  const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
+  console.error(`  scrapersky c${concurrency} b${batch}: server CPU ${cpuSeconds.toFixed(2)} s`);
   await client.end();
   await stopChild(server);
   return ITEMS / seconds;
@@ -238,10 +242,10 @@ async function repeatLatency(fn) {
 }
 
 const results = { items: ITEMS, runs: RUNS, latency_inserts: LATENCY_COUNT, throughput: {}, latency: {} };
+// --configs=500x500,1000x500 replaces ScraperSky's concurrency x batch settings.
+const skyConfigs = (args.configs ?? "16x16,64x64,500x500").split(",").map((c) => c.split("x").map(Number));
 const systems = [
-  ["scrapersky c16 b16", () => scraperskyThroughput(16, 16)],
-  ["scrapersky c64 b64", () => scraperskyThroughput(64, 64)],
-  ["scrapersky c500 b500", () => scraperskyThroughput(500, 500)],
+  ...skyConfigs.map(([c, b]) => [`scrapersky c${c} b${b}`, () => scraperskyThroughput(c, b)]),
   ["graphile default", () => graphileThroughput(GRAPHILE_CONFIGS.default)],
   ["graphile recommended", () => graphileThroughput(GRAPHILE_CONFIGS.recommended)],
 ];

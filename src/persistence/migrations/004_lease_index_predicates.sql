@@ -3,10 +3,8 @@
 -- they could serve any statement that said "status = processing", and the planner, whose
 -- statistics rarely see the short-lived processing rows, chose them to drive the finish of a
 -- batch: a scan of every held row per item of the batch. Now only statements that ask about the
--- lease itself (the rescuer, the release at shutdown) use them.
-
-DROP INDEX jobs_leased_idx;
-CREATE INDEX jobs_leased_idx ON jobs (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+-- lease itself (the rescuer, the release at shutdown) use them. (jobs loses its lease index
+-- altogether in 005.)
 
 DROP INDEX domains_metadata_leased_idx;
 CREATE INDEX domains_metadata_leased_idx ON domains (metadata_lease_expires_at)
