@@ -6,6 +6,7 @@
 #include "http/routes.hpp"
 #include "http/server.hpp"
 #include "persistence/connection_pool.hpp"
+#include "persistence/database_probe.hpp"
 #include "persistence/migrator.hpp"
 #include "scrape/page_report.hpp"
 #include "workflows/handlers.hpp"
@@ -15,6 +16,7 @@
 #include <iostream>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 namespace {
 
@@ -25,15 +27,30 @@ int fail(const std::string& message, int code = 2) {
   return code;
 }
 
-config::app_config load_or_exit() {
+config::app_config load_or_exit(config::config_purpose purpose) {
   try {
-    auto cfg = config::load_config(config::process_env());
+    auto cfg = config::load_config(config::process_env(), purpose);
     spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+    // Every connection of the process gets bounded connects and TCP keepalives, unless the URL
+    // sets them itself.
+    if (!cfg.database_url.empty())
+      cfg.database_url = persistence::with_connection_defaults(
+          cfg.database_url,
+          {{"connect_timeout", std::to_string(cfg.database.connect_timeout.count())},
+           {"keepalives", "1"},
+           {"keepalives_idle", std::to_string(cfg.database.keepalive_idle.count())},
+           {"keepalives_interval", "10"},
+           {"keepalives_count", "3"}});
     return cfg;
   } catch (const config::config_error& e) {
     std::cerr << "scrapersky: " << e.what() << "\n";
     std::exit(2);
   }
+}
+
+http::jwt_policy jwt_policy_of(const config::app_config& cfg) {
+  return http::jwt_policy(cfg.jwt_secret, cfg.jwt.issuer, cfg.jwt.audience, cfg.jwt.leeway,
+                          cfg.jwt.max_lifetime);
 }
 
 int run_migrate(const config::app_config& cfg) {
@@ -57,8 +74,8 @@ int run_fixtures(std::uint16_t port, const std::string& places_key) {
   http.handler_threads = 16; // slow fixture pages must not hold up the others
   fixtures::fixture_options options;
   options.places_api_key = places_key;
-  // Nothing here needs a token: the auth prefix matches no path.
-  http::router routes(fixtures::fixture_routes(options), std::string(32, 'x'), "/\x01/");
+  // A stand-in for the web: nothing here needs a token.
+  http::router routes(http::open_routes(fixtures::fixture_routes(options)), std::string(32, 'x'));
   http::http_server server(http, routes);
   auto bound = server.start();
   std::cout << "fixtures listening on http://127.0.0.1:" << bound << std::endl;
@@ -68,11 +85,22 @@ int run_fixtures(std::uint16_t port, const std::string& places_key) {
   return 0;
 }
 
+// A server holds a socket per client, per database connection and per fetch: take the hard
+// descriptor limit rather than the soft default (often 1024).
+void raise_descriptor_limit() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 1 << 20);
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+}
+
 int run_serve(const config::app_config& cfg, const std::string& role) {
   if (cfg.database_url.empty())
     return fail("DATABASE_URL is not set (./scripts/run starts a local cluster for you)");
   if (cfg.jwt_secret_generated)
     spdlog::warn("JWT_SECRET is not set: using a random secret, tokens die with this process");
+  raise_descriptor_limit();
 
   // Signals are taken synchronously by this thread; every thread started later inherits the mask.
   sigset_t signals;
@@ -87,7 +115,13 @@ int run_serve(const config::app_config& cfg, const std::string& role) {
     spdlog::info("schema at version {} ({} applied)", report.version, report.applied.size());
   }
 
-  persistence::connection_pool pool(cfg.database_url, static_cast<std::size_t>(cfg.db_pool_size));
+  // A request's use of a connection is cut a second after its statement_timeout, for when the
+  // server is not there to enforce that timeout.
+  persistence::pool_options pool_options{static_cast<std::size_t>(cfg.db_pool_size),
+                                         cfg.database.pool_wait, cfg.database.api_statement_timeout,
+                                         cfg.database.api_statement_timeout +
+                                             std::chrono::seconds(1)};
+  persistence::connection_pool pool(cfg.database_url, pool_options);
   std::unique_ptr<actors::runtime> actor_runtime;
   if (role != "api") {
     auto handlers = cfg.test.synthetic_handlers
@@ -97,7 +131,11 @@ int run_serve(const config::app_config& cfg, const std::string& role) {
     actor_runtime->start();
   }
 
-  http::app_services services{&pool, &cfg, {}, nullptr};
+  std::unique_ptr<persistence::database_probe> probe;
+  if (role != "worker")
+    probe = std::make_unique<persistence::database_probe>(cfg.database_url, std::chrono::seconds(1),
+                                                          std::chrono::seconds(1));
+  http::app_services services{&pool, probe.get(), &cfg, {}, nullptr};
   if (actor_runtime) {
     services.actors_ready = [&] { return actor_runtime->ready(); };
     services.metrics = &actor_runtime->metrics();
@@ -105,7 +143,7 @@ int run_serve(const config::app_config& cfg, const std::string& role) {
   std::unique_ptr<http::router> routes;
   std::unique_ptr<http::http_server> server;
   if (role != "worker") {
-    routes = std::make_unique<http::router>(http::api_routes(services), cfg.jwt_secret);
+    routes = std::make_unique<http::router>(http::api_routes(services), jwt_policy_of(cfg));
     server = std::make_unique<http::http_server>(cfg.http, *routes);
     auto port = server->start();
     spdlog::info("listening on http://{}:{} (node {}, role {})", cfg.http.host, port, cfg.node_id,
@@ -180,7 +218,8 @@ int main(int argc, char** argv) {
     }
     if (*fixtures)
       return run_fixtures(static_cast<std::uint16_t>(fixtures_port), fixtures_key);
-    auto cfg = load_or_exit();
+    auto cfg = load_or_exit(*serve || *token ? config::config_purpose::serve
+                                             : config::config_purpose::command);
     if (*scrape || *sitemap) {
       auto fetch_config = cfg.fetch;
       if (allow_private)
@@ -196,7 +235,10 @@ int main(int argc, char** argv) {
     if (*token) {
       if (cfg.jwt_secret_generated)
         return fail("JWT_SECRET is not set; a token needs the secret the server uses");
-      std::cout << http::mint_token(subject, cfg.jwt_secret, std::chrono::seconds(ttl_seconds))
+      if (cfg.jwt.max_lifetime.count() > 0 && ttl_seconds > cfg.jwt.max_lifetime.count())
+        return fail("--ttl exceeds JWT_MAX_LIFETIME_SECONDS (" +
+                    std::to_string(cfg.jwt.max_lifetime.count()) + "); the server would refuse it");
+      std::cout << http::mint_token(subject, jwt_policy_of(cfg), std::chrono::seconds(ttl_seconds))
                 << "\n";
       return 0;
     }

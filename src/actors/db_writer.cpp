@@ -151,7 +151,7 @@ void flush(writer_actor* self) {
   const auto n = std::min(s.buffer.size(), k_max_batch);
   try {
     if (!s.conn)
-      s.conn = std::make_unique<pqxx::connection>(s.q->database_url);
+      s.conn = persistence::open_connection(s.q->database_url, s.q->statement_timeout);
     batch_counts c;
     bool fast = true;
     try {

@@ -22,6 +22,7 @@ struct queue_context {
   std::unique_ptr<persistence::queue_store> store;
   messages::queue_metrics* metrics = nullptr;
   std::string database_url;
+  std::chrono::milliseconds statement_timeout{0}; // of the poller's and writer's connections
   std::string node_id;
   std::chrono::milliseconds retry_base{2000};
   std::chrono::milliseconds retry_cap{600000};

@@ -38,7 +38,7 @@ template <class F> bool with_db(poller_actor* self, const char* what, F&& f) {
   auto& s = self->state;
   try {
     if (!s.conn) {
-      s.conn = std::make_unique<pqxx::connection>(s.q->database_url);
+      s.conn = persistence::open_connection(s.q->database_url, s.q->statement_timeout);
       // Claims, lease renewals and rescues need not wait for the WAL flush: if the server
       // crashes before it, the row simply is still Queued (or its old lease stands), and any
       // result of that attempt is fenced out. Results and final statuses stay durable.

@@ -114,6 +114,7 @@ void runtime::start() {
     ctx->store = std::make_unique<persistence::queue_store>(defs[i], *qc);
     ctx->metrics = s.metrics[i].get();
     ctx->database_url = s.config.database_url;
+    ctx->statement_timeout = s.config.database.engine_statement_timeout;
     ctx->node_id = s.config.node_id;
     ctx->writer_failures = writer_failures;
     ctx->retry_base = s.config.retry_base;

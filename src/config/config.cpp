@@ -153,7 +153,24 @@ std::vector<variable> variables() {
                  c.jwt_secret = t;
                  return std::nullopt;
                }});
-  v.push_back({"ENVIRONMENT", "development", "development | test | production",
+  v.push_back({"JWT_ISSUER", "", "when set, tokens must carry this `iss`",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 c.jwt.issuer = t;
+                 return std::nullopt;
+               }});
+  v.push_back({"JWT_AUDIENCE", "", "when set, a token's `aud` must name this audience",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 c.jwt.audience = t;
+                 return std::nullopt;
+               }});
+  v.push_back({"JWT_LEEWAY_SECONDS", "30", "clock skew tolerated on a token's exp and nbf",
+               seconds_field(0, 300, [](app_config& c) -> seconds& { return c.jwt.leeway; })});
+  v.push_back(
+      {"JWT_MAX_LIFETIME_SECONDS", "604800",
+       "longest validity a token may claim (exp - iat); 0 accepts any",
+       seconds_field(0, 31536000, [](app_config& c) -> seconds& { return c.jwt.max_lifetime; })});
+  v.push_back({"ENVIRONMENT", "production",
+               "production | development | test (./scripts/run sets development)",
                [](app_config& c, const std::string& t) {
                  return parse_choice(t, {"development", "test", "production"}, c.environment);
                }});
@@ -173,6 +190,27 @@ std::vector<variable> variables() {
        [](app_config& c, const std::string& t) { return parse_bool(t, c.migrate_on_start); }});
   v.push_back({"DB_POOL_SIZE", "8", "connections in the request-handling pool",
                int_field(1, 200, &app_config::db_pool_size)});
+  v.push_back({"DB_CONNECT_TIMEOUT_SECONDS", "5", "time allowed to open a database connection",
+               seconds_field(
+                   1, 300, [](app_config& c) -> seconds& { return c.database.connect_timeout; })});
+  v.push_back({"DB_KEEPALIVE_IDLE_SECONDS", "30",
+               "TCP keepalive idle time of database connections (dead peers are found)",
+               seconds_field(1, 7200,
+                             [](app_config& c) -> seconds& { return c.database.keepalive_idle; })});
+  v.push_back({"DB_POOL_WAIT_MS", "2000",
+               "a request waits this long for a free connection, then gets 503 with Retry-After",
+               duration_field<std::chrono::milliseconds>(
+                   1, 600000, [](app_config & c) -> auto& { return c.database.pool_wait; })});
+  v.push_back({"DB_API_STATEMENT_TIMEOUT_MS", "5000",
+               "statement_timeout of API requests; a stalled database answers 503 soon after it",
+               duration_field<std::chrono::milliseconds>(
+                   100, 3600000,
+                   [](app_config & c) -> auto& { return c.database.api_statement_timeout; })});
+  v.push_back({"DB_ENGINE_STATEMENT_TIMEOUT_MS", "30000",
+               "statement_timeout of the engine's claims, renewals and result writes",
+               duration_field<std::chrono::milliseconds>(
+                   100, 3600000,
+                   [](app_config & c) -> auto& { return c.database.engine_statement_timeout; })});
   v.push_back({"DRAIN_TIMEOUT_SECONDS", "20", "on SIGTERM, time allowed for in-flight work",
                seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.drain_timeout; })});
   v.push_back({"RETRY_BACKOFF_BASE_MS", "2000",
@@ -199,6 +237,11 @@ std::vector<variable> variables() {
   v.push_back(
       {"HTTP_IO_THREADS", "1", "threads running the HTTP event loop",
        [](app_config& c, const std::string& t) { return parse_int(t, 1, 64, c.http.io_threads); }});
+  v.push_back({"HTTP_MAX_CONNECTIONS", "1024",
+               "open client connections; further ones wait in the listen backlog",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 1, 1'000'000, c.http.max_connections);
+               }});
   v.push_back({"HTTP_HANDLER_THREADS", "4", "threads running blocking request handlers",
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 256, c.http.handler_threads);
@@ -429,7 +472,7 @@ env_lookup process_env() {
   };
 }
 
-app_config load_config(const env_lookup& env) {
+app_config load_config(const env_lookup& env, config_purpose purpose) {
   app_config config;
   for (const auto& def : queue_definitions()) {
     queue_config q;
@@ -459,7 +502,7 @@ app_config load_config(const env_lookup& env) {
     if (config.is_development()) {
       config.jwt_secret = random_secret();
       config.jwt_secret_generated = true;
-    } else {
+    } else if (purpose == config_purpose::serve) {
       problems.push_back("JWT_SECRET: required when ENVIRONMENT is " + config.environment);
     }
   }

@@ -43,6 +43,25 @@ struct test_hooks {
   int writer_failures = 0;            // the first N db_writer commits fail as if the link dropped
 };
 
+// Bounds on every wait towards PostgreSQL.
+struct database_config {
+  std::chrono::seconds connect_timeout{5};   // libpq connect_timeout
+  std::chrono::seconds keepalive_idle{30};   // TCP keepalives find a silently dead peer
+  std::chrono::milliseconds pool_wait{2000}; // a request waits this long for a connection (503)
+  // statement_timeout per kind of work: API requests are short reads and small writes; the
+  // engine's claims and batch finishes may take longer on a large backlog.
+  std::chrono::milliseconds api_statement_timeout{5000};
+  std::chrono::milliseconds engine_statement_timeout{30000};
+};
+
+// Bearer tokens accepted by /api routes.
+struct jwt_config {
+  std::string issuer;   // when set, `iss` must match
+  std::string audience; // when set, `aud` must contain it
+  std::chrono::seconds leeway{30};
+  std::chrono::seconds max_lifetime{std::chrono::hours(24 * 7)};
+};
+
 struct http_config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
@@ -51,7 +70,8 @@ struct http_config {
   std::chrono::seconds request_timeout{30}; // whole request must arrive within this
   std::chrono::seconds idle_timeout{60};    // keep-alive connection closed after this
   int io_threads = 1;
-  int handler_threads = 4; // blocking handler work (database) runs here
+  int handler_threads = 4;    // blocking handler work (database) runs here
+  int max_connections = 1024; // open client connections; more wait in the listen backlog
 };
 
 struct fetch_config {
@@ -91,14 +111,16 @@ struct workflow_config {
 };
 
 struct app_config {
-  std::string database_url;                // empty means "not set" (scripts start a local cluster)
-  std::string environment = "development"; // development | test | production
+  std::string database_url;               // empty means "not set" (scripts start a local cluster)
+  std::string environment = "production"; // development | test | production
   std::string log_level = "info";
   std::string jwt_secret;            // required outside development
   bool jwt_secret_generated = false; // true when development fell back to a random secret
   std::string node_id;               // identifies this process in locked_by; default host:pid
   bool migrate_on_start = true;
   int db_pool_size = 8;
+  database_config database;
+  jwt_config jwt;
   std::chrono::seconds drain_timeout{20};
   // Retry delay after attempt n: base * 2^(n-1), capped, with jitter in its upper half.
   std::chrono::milliseconds retry_base{2000};
@@ -120,8 +142,12 @@ using env_lookup = std::function<std::optional<std::string>(std::string_view)>;
 // Reads the process environment.
 env_lookup process_env();
 
+// What the configuration is loaded for: serving (and minting tokens) needs JWT_SECRET outside
+// development; the one-shot commands (migrate, scrape, sitemap) do not.
+enum class config_purpose { serve, command };
+
 // Builds the configuration from `env`; throws config_error naming every invalid variable.
-app_config load_config(const env_lookup& env);
+app_config load_config(const env_lookup& env, config_purpose purpose = config_purpose::serve);
 
 // Every variable the server reads, with its default rendered as text (for .env.example and docs).
 struct variable_doc {

@@ -75,6 +75,12 @@ std::string_view to_string(jwt_failure f) {
     return "token expired";
   case jwt_failure::not_yet_valid:
     return "token not yet valid";
+  case jwt_failure::wrong_issuer:
+    return "token issuer is not accepted";
+  case jwt_failure::wrong_audience:
+    return "token audience is not accepted";
+  case jwt_failure::lifetime_too_long:
+    return "token lifetime exceeds the allowed maximum";
   case jwt_failure::missing_subject:
     return "token has no subject";
   }
@@ -130,8 +136,23 @@ bool base64url_decode(std::string_view text, std::string& out) {
   return true;
 }
 
-jwt_verdict verify_token(std::string_view token, std::string_view secret,
+namespace {
+
+bool names_audience(const boost::json::value& aud, std::string_view audience) {
+  if (aud.is_string())
+    return aud.as_string() == audience;
+  if (aud.is_array())
+    for (const auto& a : aud.as_array())
+      if (a.is_string() && a.as_string() == audience)
+        return true;
+  return false;
+}
+
+} // namespace
+
+jwt_verdict verify_token(std::string_view token, const jwt_policy& policy,
                          std::chrono::system_clock::time_point now) {
+  const std::string_view secret = policy.secret;
   auto first = token.find('.');
   auto second = first == std::string_view::npos ? first : token.find('.', first + 1);
   if (first == std::string_view::npos || second == std::string_view::npos ||
@@ -160,18 +181,37 @@ jwt_verdict verify_token(std::string_view token, std::string_view secret,
     return {jwt_failure::bad_signature, {}};
 
   double now_s = std::chrono::duration<double>(now.time_since_epoch()).count();
+  const auto leeway_s = static_cast<double>(policy.leeway.count());
   const auto* exp = payload->if_contains("exp");
   double exp_s = 0;
   if (!exp || !numeric_date(*exp, exp_s))
     return {jwt_failure::malformed, {}};
-  if (now_s >= exp_s)
+  if (now_s >= exp_s + leeway_s)
     return {jwt_failure::expired, {}};
   if (const auto* nbf = payload->if_contains("nbf")) {
     double nbf_s = 0;
     if (!numeric_date(*nbf, nbf_s))
       return {jwt_failure::malformed, {}};
-    if (now_s < nbf_s)
+    if (now_s + leeway_s < nbf_s)
       return {jwt_failure::not_yet_valid, {}};
+  }
+  if (policy.max_lifetime.count() > 0) {
+    double start_s = now_s;
+    if (const auto* iat = payload->if_contains("iat"))
+      if (!numeric_date(*iat, start_s))
+        return {jwt_failure::malformed, {}};
+    if (exp_s - start_s > static_cast<double>(policy.max_lifetime.count()) + leeway_s)
+      return {jwt_failure::lifetime_too_long, {}};
+  }
+  if (!policy.issuer.empty()) {
+    const auto* iss = payload->if_contains("iss");
+    if (!iss || !iss->is_string() || iss->as_string() != policy.issuer)
+      return {jwt_failure::wrong_issuer, {}};
+  }
+  if (!policy.audience.empty()) {
+    const auto* aud = payload->if_contains("aud");
+    if (!aud || !names_audience(*aud, policy.audience))
+      return {jwt_failure::wrong_audience, {}};
   }
   const auto* sub = payload->if_contains("sub");
   if (!sub || !sub->is_string() || sub->as_string().empty())
@@ -179,7 +219,17 @@ jwt_verdict verify_token(std::string_view token, std::string_view secret,
   return {jwt_failure::none, std::string(sub->as_string())};
 }
 
+jwt_verdict verify_token(std::string_view token, std::string_view secret,
+                         std::chrono::system_clock::time_point now) {
+  return verify_token(token, jwt_policy{std::string(secret)}, now);
+}
+
 jwt_verdict verify_bearer(std::string_view authorization, std::string_view secret,
+                          std::chrono::system_clock::time_point now) {
+  return verify_bearer(authorization, jwt_policy{std::string(secret)}, now);
+}
+
+jwt_verdict verify_bearer(std::string_view authorization, const jwt_policy& policy,
                           std::chrono::system_clock::time_point now) {
   constexpr std::string_view k_scheme = "Bearer ";
   if (authorization.size() <= k_scheme.size())
@@ -192,14 +242,24 @@ jwt_verdict verify_bearer(std::string_view authorization, std::string_view secre
   auto token = authorization.substr(k_scheme.size());
   while (!token.empty() && token.front() == ' ')
     token.remove_prefix(1);
-  return verify_token(token, secret, now);
+  return verify_token(token, policy, now);
+}
+
+std::string mint_token(std::string_view subject, const jwt_policy& policy, std::chrono::seconds ttl,
+                       std::chrono::system_clock::time_point now) {
+  auto iat = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  boost::json::object payload{{"sub", subject}, {"iat", iat}, {"exp", iat + ttl.count()}};
+  if (!policy.issuer.empty())
+    payload["iss"] = policy.issuer;
+  if (!policy.audience.empty())
+    payload["aud"] = policy.audience;
+  return sign_hs256(R"({"alg":"HS256","typ":"JWT"})", boost::json::serialize(payload),
+                    policy.secret);
 }
 
 std::string mint_token(std::string_view subject, std::string_view secret, std::chrono::seconds ttl,
                        std::chrono::system_clock::time_point now) {
-  auto iat = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  boost::json::object payload{{"sub", subject}, {"iat", iat}, {"exp", iat + ttl.count()}};
-  return sign_hs256(R"({"alg":"HS256","typ":"JWT"})", boost::json::serialize(payload), secret);
+  return mint_token(subject, jwt_policy{std::string(secret)}, ttl, now);
 }
 
 std::string sign_hs256(std::string_view header_json, std::string_view payload_json,

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace sky::http {
 
@@ -16,6 +17,9 @@ enum class jwt_failure {
   expired,
   not_yet_valid,
   missing_subject,
+  wrong_issuer,      // `iss` differs from the configured issuer
+  wrong_audience,    // `aud` does not name the configured audience
+  lifetime_too_long, // exp lies further from iat (or now) than the maximum lifetime
 };
 
 std::string_view to_string(jwt_failure f);
@@ -26,17 +30,45 @@ struct jwt_verdict {
   bool ok() const { return failure == jwt_failure::none; }
 };
 
+// What a token must satisfy beyond its HS256 signature.
+struct jwt_policy {
+  explicit jwt_policy(std::string secret_ = {}, std::string issuer_ = {},
+                      std::string audience_ = {}, std::chrono::seconds leeway_ = {},
+                      std::chrono::seconds max_lifetime_ = {})
+      : secret(std::move(secret_)), issuer(std::move(issuer_)), audience(std::move(audience_)),
+        leeway(leeway_), max_lifetime(max_lifetime_) {}
+
+  std::string secret;
+  std::string issuer;   // when set, `iss` must equal it
+  std::string audience; // when set, `aud` (a string or an array) must contain it
+  // Clock skew tolerated on `exp` and `nbf` between the issuer and this server.
+  std::chrono::seconds leeway{0};
+  // When positive, a token may not be valid for longer than this: exp - iat, or exp - now when
+  // the token has no `iat`. A leaked long-lived token is the usual way into an API.
+  std::chrono::seconds max_lifetime{0};
+};
+
 // Checks an `Authorization` header value ("Bearer <token>"). `exp` is required; `nbf` is
 // honoured when present. `now` is injectable for tests.
 jwt_verdict
+verify_bearer(std::string_view authorization, const jwt_policy& policy,
+              std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+jwt_verdict
+verify_token(std::string_view token, const jwt_policy& policy,
+             std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+// The same with a bare secret: no issuer, audience, leeway or lifetime rules.
+jwt_verdict
 verify_bearer(std::string_view authorization, std::string_view secret,
               std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
-
 jwt_verdict
 verify_token(std::string_view token, std::string_view secret,
              std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
-// Mints an HS256 token for `subject` valid for `ttl`.
+// Mints an HS256 token for `subject` valid for `ttl`, carrying the policy's issuer and audience.
+std::string
+mint_token(std::string_view subject, const jwt_policy& policy, std::chrono::seconds ttl,
+           std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 std::string
 mint_token(std::string_view subject, std::string_view secret, std::chrono::seconds ttl,
            std::chrono::system_clock::time_point now = std::chrono::system_clock::now());

@@ -1,7 +1,6 @@
-// Route matching: auth first (so unknown /api/v3 paths do not leak), then path, then method.
+// Route matching on a normalized path, then authorization as the matched route declares it.
 #include "http/router.hpp"
 
-#include "http/jwt.hpp"
 #include "scrape/url_rules.hpp"
 
 #include <spdlog/spdlog.h>
@@ -9,43 +8,50 @@
 namespace sky::http {
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view path) {
+bool is_unreserved(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+// Characters a path segment may carry as they are (RFC 3986 pchar, minus percent-encoding).
+bool is_plain_path_char(char c) {
+  static constexpr std::string_view k_sub_delims = "!$&'()*+,;=:@";
+  return is_unreserved(c) || k_sub_delims.find(c) != std::string_view::npos;
+}
+
+// "/{name...}": the whole path, as sent, for servers that stand in for arbitrary web sites.
+bool is_catch_all(std::string_view pattern) {
+  return pattern.size() > 6 && pattern.substr(0, 2) == "/{" &&
+         pattern.substr(pattern.size() - 4) == "...}" && pattern.find('/', 1) == std::string::npos;
+}
+
+bool is_parameter(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+std::vector<std::string_view> split_pattern(std::string_view pattern) {
   std::vector<std::string_view> parts;
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    auto next = path.find('/', pos);
+  std::size_t pos = 1;
+  while (pos <= pattern.size()) {
+    auto next = pattern.find('/', pos);
     if (next == std::string_view::npos)
-      next = path.size();
+      next = pattern.size();
     if (next > pos)
-      parts.push_back(path.substr(pos, next - pos));
+      parts.push_back(pattern.substr(pos, next - pos));
     pos = next + 1;
   }
   return parts;
 }
 
-bool match(std::string_view pattern, std::string_view path,
+bool match(std::string_view pattern, const std::vector<std::string>& segments,
            std::map<std::string, std::string, std::less<>>& params) {
-  auto p = split_path(pattern);
-  auto s = split_path(path);
-  // A last segment "{name...}" takes the rest of the path, slashes included.
-  if (!p.empty() && p.back().size() > 5 && p.back().front() == '{' &&
-      p.back().substr(p.back().size() - 4) == "...}") {
-    if (s.size() < p.size() - 1)
-      return false;
-    auto prefix = p.size() - 1;
-    std::string rest;
-    for (std::size_t i = prefix; i < s.size(); ++i)
-      rest.append(i > prefix ? "/" : "").append(s[i]);
-    params[std::string(p.back().substr(1, p.back().size() - 5))] = rest;
-    p.pop_back();
-    s.resize(prefix);
-  }
-  if (p.size() != s.size())
+  auto parts = split_pattern(pattern);
+  if (parts.size() != segments.size())
     return false;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    if (p[i].size() > 2 && p[i].front() == '{' && p[i].back() == '}')
-      params[std::string(p[i].substr(1, p[i].size() - 2))] = std::string(s[i]);
-    else if (p[i] != s[i])
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (is_parameter(parts[i]))
+      params[std::string(parts[i].substr(1, parts[i].size() - 2))] = segments[i];
+    else if (parts[i] != segments[i])
       return false;
   }
   return true;
@@ -71,7 +77,72 @@ bool percent_decode(std::string_view in, std::string& out) {
   return true;
 }
 
+bool ascii_iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+api_response unauthorized(jwt_failure failure) {
+  auto response = json_error(401, "unauthorized", to_string(failure));
+  response.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return response;
+}
+
 } // namespace
+
+std::vector<route> open_routes(std::vector<route> routes) {
+  for (auto& r : routes)
+    r.auth = access::open;
+  return routes;
+}
+
+std::variant<std::vector<std::string>, std::string> normalize_path(std::string_view path) {
+  if (path.empty() || path.front() != '/')
+    return std::string("request target must be an absolute path");
+  std::vector<std::string> segments;
+  if (path == "/")
+    return segments;
+  std::size_t pos = 1;
+  for (;;) {
+    auto next = path.find('/', pos);
+    auto raw =
+        path.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
+    if (raw.empty())
+      return std::string("empty path segment");
+    std::string segment;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      char c = raw[i];
+      if (c == '%') {
+        int hi = i + 2 < raw.size() ? scrape::hex_digit_value(raw[i + 1]) : -1;
+        int lo = i + 2 < raw.size() ? scrape::hex_digit_value(raw[i + 2]) : -1;
+        if (hi < 0 || lo < 0)
+          return std::string("malformed percent-encoding in path");
+        char decoded = static_cast<char>(hi * 16 + lo);
+        // Only characters that mean the same encoded or not may be encoded.
+        if (!is_unreserved(decoded))
+          return std::string("encoded separator or control character in path");
+        segment += decoded;
+        i += 2;
+      } else if (is_plain_path_char(c)) {
+        segment += c;
+      } else {
+        return std::string("character not allowed in path");
+      }
+    }
+    if (segment == "." || segment == "..")
+      return std::string("dot segment in path");
+    segments.push_back(std::move(segment));
+    if (next == std::string_view::npos)
+      break;
+    pos = next + 1;
+  }
+  return segments;
+}
 
 bool parse_query(std::string_view query, std::map<std::string, std::string, std::less<>>& out) {
   std::size_t pos = 0;
@@ -94,55 +165,103 @@ bool parse_query(std::string_view query, std::map<std::string, std::string, std:
   return true;
 }
 
-router::router(std::vector<route> routes, std::string jwt_secret, std::string auth_prefix)
-    : routes_(std::move(routes)), jwt_secret_(std::move(jwt_secret)),
-      auth_prefix_(std::move(auth_prefix)) {}
+router::router(std::vector<route> routes, jwt_policy policy)
+    : routes_(std::move(routes)), policy_(std::move(policy)) {
+  for (const auto& r : routes_)
+    if (!is_catch_all(r.pattern) && (r.pattern.empty() || r.pattern.front() != '/' ||
+                                     r.pattern.find("//") != std::string::npos ||
+                                     (r.pattern.size() > 1 && r.pattern.back() == '/')))
+      throw std::invalid_argument("route pattern is not a canonical path: " + r.pattern);
+}
 
-api_response router::handle(const api_request& request) const {
+router::router(std::vector<route> routes, std::string jwt_secret)
+    : router(std::move(routes), jwt_policy{std::move(jwt_secret)}) {}
+
+dispatch router::resolve(const api_request& request) const {
+  dispatch d{std::nullopt, nullptr, request_context{request, {}, {}, std::nullopt}};
   std::string_view target = request.target;
   auto question = target.find('?');
-  std::string_view path = target.substr(0, question);
-  if (path.empty() || path.front() != '/')
-    return json_error(400, "bad_request", "request target must be an absolute path");
-
-  std::optional<std::string> user_id;
-  if (path.rfind(auth_prefix_, 0) == 0) {
-    auto verdict = verify_bearer(request.authorization, jwt_secret_);
-    if (!verdict.ok()) {
-      auto response = json_error(401, "unauthorized", to_string(verdict.failure));
-      response.headers.emplace_back("WWW-Authenticate", "Bearer");
-      return response;
-    }
-    user_id = verdict.subject;
+  auto raw_path = target.substr(0, question);
+  auto normalized = normalize_path(raw_path);
+  const auto* refusal = std::get_if<std::string>(&normalized);
+  if (refusal && (raw_path.empty() || raw_path.front() != '/')) {
+    d.answer = json_error(400, "bad_request", *refusal);
+    return d;
   }
+  static const std::vector<std::string> k_no_segments;
+  const auto& segments = refusal ? k_no_segments : std::get<std::vector<std::string>>(normalized);
 
+  // The route is decided before anyone is trusted; then that route's declaration decides. A path
+  // that is not canonical can only reach a catch-all route.
+  bool any_path_needs_token = false;
   std::string allowed;
   for (const auto& r : routes_) {
     std::map<std::string, std::string, std::less<>> params;
-    if (!match(r.pattern, path, params))
+    if (is_catch_all(r.pattern))
+      params[r.pattern.substr(2, r.pattern.size() - 6)] = std::string(raw_path.substr(1));
+    else if (refusal || !match(r.pattern, segments, params))
       continue;
-    if (r.method != request.method && !(request.method == "HEAD" && r.method == "GET")) {
-      if (allowed.find(r.method) == std::string::npos)
-        allowed += (allowed.empty() ? "" : ", ") + r.method;
-      continue;
+    if (r.method == request.method || (request.method == "HEAD" && r.method == "GET")) {
+      d.target = &r;
+      d.context.path_params = std::move(params);
+      break;
     }
-    request_context ctx{request, std::move(params), {}, user_id};
-    if (question != std::string_view::npos && !parse_query(target.substr(question + 1), ctx.query))
-      return json_error(400, "bad_request", "malformed query string");
-    try {
-      return r.handler(ctx);
-    } catch (const std::exception& e) {
-      spdlog::error("{} {} failed: {}", request.method, path, e.what());
-      return json_error(500, "internal_error", "the request could not be completed");
+    any_path_needs_token |= r.auth == access::bearer;
+    if (allowed.find(r.method) == std::string::npos)
+      allowed += (allowed.empty() ? "" : ", ") + r.method;
+  }
+
+  // Without a route, the API's paths still answer nothing to a caller without a token, whatever
+  // the case they are spelt in, so that the API's shape does not leak.
+  bool needs_token =
+      d.target ? d.target->auth == access::bearer
+               : any_path_needs_token || (!segments.empty() && ascii_iequals(segments[0], "api"));
+  if (needs_token) {
+    auto verdict = verify_bearer(request.authorization, policy_);
+    if (!verdict.ok()) {
+      d.target = nullptr;
+      d.answer = unauthorized(verdict.failure);
+      return d;
     }
+    d.context.user_id = verdict.subject;
   }
-  if (!allowed.empty()) {
-    auto response = json_error(405, "method_not_allowed",
-                               request.method + " is not allowed here; allowed: " + allowed);
-    response.headers.emplace_back("Allow", allowed);
-    return response;
+
+  if (!d.target) {
+    if (refusal) {
+      d.answer = json_error(400, "bad_request", *refusal);
+    } else if (!allowed.empty()) {
+      d.answer = json_error(405, "method_not_allowed",
+                            request.method + " is not allowed here; allowed: " + allowed);
+      d.answer->headers.emplace_back("Allow", allowed);
+    } else {
+      d.answer =
+          json_error(404, "not_found", "no route for " + std::string(target.substr(0, question)));
+    }
+    return d;
   }
-  return json_error(404, "not_found", "no route for " + std::string(path));
+  if (question != std::string_view::npos &&
+      !parse_query(target.substr(question + 1), d.context.query)) {
+    d.target = nullptr;
+    d.answer = json_error(400, "bad_request", "malformed query string");
+  }
+  return d;
+}
+
+api_response router::run(dispatch& d) const {
+  if (d.answer)
+    return *d.answer;
+  const auto& request = d.context.request;
+  try {
+    return d.target->handler(d.context);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {} failed: {}", request.method, d.target->pattern, e.what());
+    return json_error(500, "internal_error", "the request could not be completed");
+  }
+}
+
+api_response router::handle(const api_request& request) const {
+  auto d = resolve(request);
+  return run(d);
 }
 
 } // namespace sky::http

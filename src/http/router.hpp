@@ -1,5 +1,8 @@
-// Transport-free HTTP: request/response values and a table-driven dispatcher with JWT at the edge.
+// Transport-free HTTP: request/response values and a table-driven dispatcher. Each route declares
+// who may call it; the router decides the route first and authorizes that decision.
 #pragma once
+
+#include "http/jwt.hpp"
 
 #include <functional>
 #include <map>
@@ -7,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace sky::http {
@@ -37,27 +41,60 @@ struct request_context {
 
 using route_handler = std::function<api_response(request_context&)>;
 
+// Who may call a route. Bearer is the default, so a route is public only by saying so.
+enum class access { bearer, open };
+
+// Where a handler runs: `blocking` ones (database, network) on the handler pool; `inline` ones
+// never block (memory only) and answer from the I/O thread, so they stay fast whatever the
+// database does.
+enum class execution { blocking, nonblocking };
+
 struct route {
   std::string method;
-  std::string pattern; // "/api/v3/jobs/{id}"; a last segment "{rest...}" takes the remainder
+  std::string pattern; // "/api/v3/jobs/{id}"; literal segments and whole-segment parameters
   route_handler handler;
+  access auth = access::bearer;
+  execution runs = execution::blocking;
 };
+
+// Every route of `routes` marked public (fixture webs and other servers without callers to check).
+std::vector<route> open_routes(std::vector<route> routes);
 
 // JSON error body `{"error": code, "detail": detail}`.
 api_response json_error(int status, std::string_view code, std::string_view detail);
 
+// The canonical segments of a request path, or why it is refused. Percent-encoded unreserved
+// characters are decoded; encoded separators or controls (%2F, %5C, %00, ...), raw controls,
+// backslashes, non-ASCII bytes, empty segments (`//`, a trailing `/`) and dot segments are
+// refused rather than guessed at, so that the route matched is the only reading of the path.
+std::variant<std::vector<std::string>, std::string> normalize_path(std::string_view path);
+
+// A request resolved to a route (or to the answer it gets without one).
+struct dispatch {
+  std::optional<api_response> answer; // set when no handler runs: 400, 401, 404, 405
+  const route* target = nullptr;
+  request_context context;
+};
+
 class router {
 public:
-  // Paths starting with `auth_prefix` require a valid HS256 bearer token signed with `secret`.
-  router(std::vector<route> routes, std::string jwt_secret, std::string auth_prefix = "/api/v3/");
+  router(std::vector<route> routes, jwt_policy policy);
+  router(std::vector<route> routes, std::string jwt_secret);
 
-  // Never throws: handler exceptions become a 500 JSON body.
+  // Normalizes the path, matches a route, then checks the token the route (or, for an unmatched
+  // /api path, the API as a whole) requires.
+  dispatch resolve(const api_request& request) const;
+
+  // Runs a resolved route's handler. A std::exception becomes a 500 without detail (handlers
+  // that know better, such as 503 for an unavailable database, answer so themselves).
+  api_response run(dispatch& d) const;
+
+  // resolve + run.
   api_response handle(const api_request& request) const;
 
 private:
   std::vector<route> routes_;
-  std::string jwt_secret_;
-  std::string auth_prefix_;
+  jwt_policy policy_;
 };
 
 // Splits "a=1&b=x%20y" into decoded pairs; false on malformed percent-encoding.

@@ -6,6 +6,7 @@
 #include "http/request_body.hpp"
 #include "http/workflow_routes.hpp"
 #include "persistence/connection_pool.hpp"
+#include "persistence/database_probe.hpp"
 #include "persistence/queue_sql.hpp"
 #include "persistence/sql_catalog.hpp"
 
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
 
 namespace sky::http {
 namespace {
@@ -40,7 +42,7 @@ api_response health(request_context&) {
 }
 
 api_response ready(app_services& s) {
-  bool db = s.db && s.db->ping();
+  bool db = s.probe && s.probe->reachable();
   bool actors = !s.actors_ready || s.actors_ready();
   json::array degraded;
   if (s.metrics)
@@ -311,15 +313,49 @@ std::string render_prometheus(app_services& s) {
   return out;
 }
 
+std::string cached_prometheus(app_services& s, std::chrono::milliseconds max_age) {
+  // One renderer at a time. Callers that arrive while it runs take the previous text rather than
+  // queue behind it, so a slow database cannot pile them up on the handler threads.
+  static std::mutex render_mutex, text_mutex;
+  static std::string text;
+  static std::chrono::steady_clock::time_point rendered_at{};
+  auto fresh_text = [&]() -> std::optional<std::string> {
+    std::lock_guard lock(text_mutex);
+    if (!text.empty() && std::chrono::steady_clock::now() - rendered_at < max_age)
+      return text;
+    return std::nullopt;
+  };
+  if (auto t = fresh_text())
+    return *t;
+  std::unique_lock render(render_mutex, std::try_to_lock);
+  if (!render.owns_lock()) {
+    {
+      std::lock_guard lock(text_mutex);
+      if (!text.empty())
+        return text;
+    }
+    render.lock();
+    if (auto t = fresh_text())
+      return *t;
+  }
+  auto rendered = render_prometheus(s);
+  std::lock_guard lock(text_mutex);
+  text = rendered;
+  rendered_at = std::chrono::steady_clock::now();
+  return rendered;
+}
+
 std::vector<route> api_routes(app_services& s) {
   std::vector<route> routes{
-      {"GET", "/health", health},
-      {"GET", "/ready", [&s](request_context&) { return ready(s); }},
+      {"GET", "/health", health, access::open, execution::nonblocking},
+      {"GET", "/ready", [&s](request_context&) { return ready(s); }, access::open,
+       execution::nonblocking},
       {"GET", "/api/v3/jobs/{id}", [&s](request_context& ctx) { return get_job(s, ctx); }},
       {"GET", "/metrics",
        [&s](request_context&) {
-         return api_response{200, render_prometheus(s), "text/plain; version=0.0.4", {}};
-       }},
+         return api_response{200, cached_prometheus(s), "text/plain; version=0.0.4", {}};
+       },
+       access::open},
       {"GET", "/api/v3/queues", [&s](request_context&) { return list_queues(s); }},
       {"POST", "/api/v3/jobs/{id}/cancel",
        [&s](request_context& ctx) { return cancel_job(s, ctx); }},
@@ -329,6 +365,21 @@ std::vector<route> api_routes(app_services& s) {
   };
   for (auto& r : workflow_routes(s))
     routes.push_back(std::move(r));
+  // A database that cannot serve now is the caller's cue to retry, not a server error.
+  for (auto& r : routes)
+    r.handler = [handler = std::move(r.handler), pattern = r.pattern](request_context& ctx) {
+      try {
+        return handler(ctx);
+      } catch (const std::exception& e) {
+        if (!persistence::is_unavailable_error(e))
+          throw;
+        spdlog::warn("{} {}: database unavailable: {}", ctx.request.method, pattern, e.what());
+        auto response = json_error(503, "database_unavailable",
+                                   "the database did not answer in time; retry shortly");
+        response.headers.emplace_back("Retry-After", "1");
+        return response;
+      }
+    };
   return routes;
 }
 

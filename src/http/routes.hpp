@@ -5,6 +5,7 @@
 
 #include "messages/queue_metrics.hpp"
 
+#include <chrono>
 #include <functional>
 
 namespace sky::config {
@@ -12,13 +13,16 @@ struct app_config;
 }
 namespace sky::persistence {
 class connection_pool;
-}
+class database_probe;
+} // namespace sky::persistence
 
 namespace sky::http {
 
 // What handlers may use; owned by main, outlives the server.
 struct app_services {
   persistence::connection_pool* db = nullptr;
+  // Last known reachability of the database, for /ready (which must not wait on it).
+  const persistence::database_probe* probe = nullptr;
   const config::app_config* config = nullptr;
   // True while the actor system runs and no queue is degraded; empty means "no actors" (api role).
   std::function<bool()> actors_ready;
@@ -28,6 +32,11 @@ struct app_services {
 
 // Prometheus text exposition of the engine counters and queue depths.
 std::string render_prometheus(app_services& services);
+
+// The same, rendered at most once per `max_age` however many callers ask (they share the text),
+// so that an unauthenticated scraper cannot drive database load.
+std::string cached_prometheus(app_services& services,
+                              std::chrono::milliseconds max_age = std::chrono::seconds(1));
 
 std::vector<route> api_routes(app_services& services);
 

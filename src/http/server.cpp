@@ -8,8 +8,11 @@
 #include <boost/beast.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <thread>
+#include <utility>
 
 namespace sky::http {
 namespace {
@@ -40,7 +43,37 @@ bhttp::response<bhttp::string_body> to_beast(const api_response& r, unsigned ver
   return res;
 }
 
+// At most one log line per `every`; the lines in between are counted and reported with the next.
+class log_limiter {
+public:
+  explicit log_limiter(std::chrono::seconds every) : every_(every) {}
+  // The number of events suppressed since the last line when this one should be logged.
+  std::optional<long> admit() {
+    auto now = std::chrono::steady_clock::now();
+    if (logged_ && now - last_ < every_) {
+      ++suppressed_;
+      return std::nullopt;
+    }
+    logged_ = true;
+    last_ = now;
+    return std::exchange(suppressed_, 0);
+  }
+
+private:
+  std::chrono::seconds every_;
+  std::chrono::steady_clock::time_point last_{};
+  bool logged_ = false;
+  long suppressed_ = 0;
+};
+
 } // namespace
+
+int connection_cap(int configured, std::uint64_t descriptor_limit) {
+  const auto limit = static_cast<long long>(std::min<std::uint64_t>(descriptor_limit, 1u << 30));
+  const long long reserve = std::max<long long>(64, limit / 4);
+  const long long room = std::max(limit / 2, limit - reserve);
+  return static_cast<int>(std::max<long long>(1, std::min<long long>(configured, room)));
+}
 
 struct http_server::impl {
   impl(const config::http_config& c, const router& r)
@@ -49,26 +82,45 @@ struct http_server::impl {
 
   const config::http_config config; // a copy: callers may pass a temporary
   const router& routes;
-  asio::io_context io;
-  asio::thread_pool handler_pool;
-  tcp::acceptor acceptor;
-  std::vector<std::thread> threads;
+  // Declared before the I/O context: sessions still suspended when it is destroyed release
+  // their counts into these.
   std::atomic<bool> stopping{false};
   std::mutex mutex;
   std::condition_variable idle;
   int active_requests = 0;
+  std::atomic<int> open_connections{0};
+  int max_connections = 1; // config.max_connections within the descriptor limit, set by start()
+  asio::io_context io;
+  asio::thread_pool handler_pool;
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
 
-  void request_started() {
-    std::lock_guard lock(mutex);
-    ++active_requests;
-  }
-  void request_finished() {
-    {
-      std::lock_guard lock(mutex);
-      --active_requests;
+  // Counts a request from its start until it is answered, however it ends (a handler that throws
+  // included), so that shutdown waits for exactly the requests in flight.
+  struct request_in_flight {
+    explicit request_in_flight(impl& s) : s(s) {
+      std::lock_guard lock(s.mutex);
+      ++s.active_requests;
     }
-    idle.notify_all();
-  }
+    ~request_in_flight() {
+      {
+        std::lock_guard lock(s.mutex);
+        --s.active_requests;
+      }
+      s.idle.notify_all();
+    }
+    request_in_flight(const request_in_flight&) = delete;
+    request_in_flight& operator=(const request_in_flight&) = delete;
+    impl& s;
+  };
+
+  struct connection_slot {
+    explicit connection_slot(impl& s) : s(s) { ++s.open_connections; }
+    ~connection_slot() { --s.open_connections; }
+    connection_slot(const connection_slot&) = delete;
+    connection_slot& operator=(const connection_slot&) = delete;
+    impl& s;
+  };
 
   awaitable<void> write_error(beast::tcp_stream& stream, int status, std::string_view code,
                               std::string_view detail) {
@@ -77,7 +129,8 @@ struct http_server::impl {
     co_await bhttp::async_write(stream, res, k_no_throw);
   }
 
-  awaitable<void> session(tcp::socket socket) {
+  // `slot` counts the connection against the cap for as long as the session lives.
+  awaitable<void> session(tcp::socket socket, std::shared_ptr<connection_slot> /*slot*/) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     bool first = true;
@@ -125,16 +178,25 @@ struct http_server::impl {
                           std::string(req[bhttp::field::content_type]),
                           std::move(req.body()),
                           std::string(req[bhttp::field::host])};
-      request_started();
-      // Handlers may block on the database, so they never run on an I/O thread.
-      api_response response = co_await asio::co_spawn(
-          handler_pool, [&]() -> awaitable<api_response> { co_return routes.handle(request); },
-          use_awaitable);
-      bool keep_alive = req.keep_alive() && !stopping.load();
-      auto res = to_beast(response, req.version(), keep_alive, req.method() == bhttp::verb::head);
-      stream.expires_after(config.request_timeout);
-      auto [wec, written] = co_await bhttp::async_write(stream, res, k_no_throw);
-      request_finished();
+      bool keep_alive = false;
+      boost::system::error_code wec;
+      {
+        request_in_flight counted(*this);
+        auto resolved = routes.resolve(request);
+        api_response response;
+        // Handlers that may block (database, network) never run on an I/O thread; the ones that
+        // only read memory (health) answer from it, so they stay fast when the pool is busy.
+        if (resolved.answer || resolved.target->runs == execution::nonblocking)
+          response = routes.run(resolved);
+        else
+          response = co_await asio::co_spawn(
+              handler_pool, [&]() -> awaitable<api_response> { co_return routes.run(resolved); },
+              use_awaitable);
+        keep_alive = req.keep_alive() && !stopping.load();
+        auto res = to_beast(response, req.version(), keep_alive, req.method() == bhttp::verb::head);
+        stream.expires_after(config.request_timeout);
+        std::tie(wec, std::ignore) = co_await bhttp::async_write(stream, res, k_no_throw);
+      }
       if (wec || !keep_alive)
         break;
     }
@@ -142,21 +204,53 @@ struct http_server::impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  awaitable<void> pause(std::chrono::milliseconds how_long) {
+    asio::steady_timer timer(io, how_long);
+    co_await timer.async_wait(k_no_throw);
+  }
+
   awaitable<void> accept_loop() {
+    using std::chrono::milliseconds;
+    const milliseconds k_first_backoff{10}, k_longest_backoff{1000};
+    milliseconds backoff = k_first_backoff;
+    log_limiter accept_errors(std::chrono::seconds(10)), at_capacity(std::chrono::seconds(10));
     for (;;) {
+      // At the cap, further clients wait in the listen backlog until a connection closes.
+      if (open_connections.load() >= max_connections) {
+        if (auto suppressed = at_capacity.admit())
+          spdlog::warn("{} open connections, the most allowed; new ones wait{}", max_connections,
+                       *suppressed ? fmt::format(" ({} more times since last logged)", *suppressed)
+                                   : std::string());
+        co_await pause(milliseconds(20));
+        if (!acceptor.is_open())
+          co_return;
+        continue;
+      }
       auto [ec, socket] = co_await acceptor.async_accept(k_no_throw);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open())
           co_return;
-        spdlog::warn("accept failed: {}", ec.message());
+        // Out of descriptors or memory: the pending connection stays in the backlog, so retrying
+        // at once would fail again at once. Back off, and log at most every few seconds.
+        if (auto suppressed = accept_errors.admit())
+          spdlog::warn("accept failed: {}; retrying in {} ms{}", ec.message(), backoff.count(),
+                       *suppressed
+                           ? fmt::format(" ({} more failures since last logged)", *suppressed)
+                           : std::string());
+        co_await pause(backoff);
+        backoff = std::min(backoff * 2, k_longest_backoff);
         continue;
       }
-      asio::co_spawn(io, session(std::move(socket)), [](std::exception_ptr e) {
+      backoff = k_first_backoff;
+      auto slot = std::make_shared<connection_slot>(*this);
+      asio::co_spawn(io, session(std::move(socket), std::move(slot)), [](std::exception_ptr e) {
         if (e) {
           try {
             std::rethrow_exception(e);
           } catch (const std::exception& ex) {
             spdlog::error("http session ended with an exception: {}", ex.what());
+          } catch (...) {
+            spdlog::error("http session ended with an exception of unknown type");
           }
         }
       });
@@ -174,6 +268,13 @@ http_server::~http_server() {
 
 std::uint16_t http_server::start() {
   auto& s = *impl_;
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  s.max_connections = connection_cap(s.config.max_connections, files.rlim_cur);
+  if (s.max_connections < s.config.max_connections)
+    spdlog::warn("at most {} client connections (HTTP_MAX_CONNECTIONS is {}, but the descriptor "
+                 "limit is {})",
+                 s.max_connections, s.config.max_connections, files.rlim_cur);
   tcp::endpoint endpoint(asio::ip::make_address(s.config.host), s.config.port);
   s.acceptor.open(endpoint.protocol());
   s.acceptor.set_option(asio::socket_base::reuse_address(true));

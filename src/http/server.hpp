@@ -13,6 +13,11 @@ struct http_config;
 
 namespace sky::http {
 
+// The most client connections to hold open under a descriptor limit: the configured number, but
+// never so many that client sockets alone exhaust the process's descriptors (database connections,
+// fetches and files need theirs).
+int connection_cap(int configured, std::uint64_t descriptor_limit);
+
 class http_server {
 public:
   http_server(const config::http_config& config, const router& routes);

@@ -1,19 +1,109 @@
-// Connection pool: lazy connects, bounded size, broken connections dropped on return.
+// Connection pool: lazy connects, bounded size and waits, dead connections dropped before use.
 #include "persistence/connection_pool.hpp"
 
 #include "persistence/sql_catalog.hpp"
 
+#include <poll.h>
 #include <pqxx/pqxx>
 
 namespace sky::persistence {
+namespace {
+
+bool has_parameter(std::string_view url, std::string_view key) {
+  const bool uri = url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
+  std::string_view params = url;
+  if (uri) {
+    auto q = url.find('?');
+    if (q == std::string_view::npos)
+      return false;
+    params = url.substr(q + 1);
+  }
+  const char separator = uri ? '&' : ' ';
+  std::size_t pos = 0;
+  while (pos < params.size()) {
+    auto end = params.find(separator, pos);
+    if (end == std::string_view::npos)
+      end = params.size();
+    auto pair = params.substr(pos, end - pos);
+    while (!pair.empty() && pair.front() == ' ')
+      pair.remove_prefix(1);
+    auto eq = pair.find('=');
+    auto name = pair.substr(0, eq);
+    while (!name.empty() && name.back() == ' ')
+      name.remove_suffix(1);
+    if (name == key)
+      return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+} // namespace
 
 bool is_connection_error(const std::exception& e) {
   return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr;
 }
 
+bool is_unavailable_error(const std::exception& e) {
+  if (is_connection_error(e) || dynamic_cast<const pool_exhausted*>(&e) ||
+      dynamic_cast<const database_timeout*>(&e))
+    return true;
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    const auto& state = sql->sqlstate();
+    // query_canceled (statement_timeout), admin_shutdown, crash_shutdown, cannot_connect_now,
+    // too_many_connections.
+    return state == "57014" || state == "57P01" || state == "57P02" || state == "57P03" ||
+           state == "53300";
+  }
+  return false;
+}
+
+std::string
+with_connection_defaults(std::string_view url,
+                         const std::vector<std::pair<std::string, std::string>>& defaults) {
+  std::string out(url);
+  const bool uri = url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
+  for (const auto& [key, value] : defaults) {
+    if (has_parameter(url, key))
+      continue;
+    if (uri)
+      out += (out.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+    else
+      out += (out.empty() ? "" : " ") + key + "=" + value;
+  }
+  return out;
+}
+
+std::unique_ptr<pqxx::connection> open_connection(const std::string& url,
+                                                  std::chrono::milliseconds statement_timeout) {
+  auto conn = std::make_unique<pqxx::connection>(url);
+  if (statement_timeout.count() > 0) {
+    pqxx::nontransaction tx(*conn);
+    tx.exec_params(query("session_statement_timeout"), std::to_string(statement_timeout.count()));
+  }
+  return conn;
+}
+
+bool looks_dead(const pqxx::connection& conn) {
+  if (!conn.is_open())
+    return true;
+  pollfd p{conn.sock(), POLLIN, 0};
+  if (p.fd < 0)
+    return true;
+  // An idle connection has nothing to read: readable means the server closed it or sent an
+  // error (e.g. "terminating connection due to administrator command").
+  return ::poll(&p, 1, 0) != 0;
+}
+
+connection_pool::connection_pool(std::string url, pool_options options)
+    : url_(std::move(url)), options_(options) {
+  if (options_.size == 0)
+    options_.size = 1;
+}
+
 connection_pool::connection_pool(std::string url, std::size_t size,
                                  std::chrono::milliseconds acquire_timeout)
-    : url_(std::move(url)), size_(size == 0 ? 1 : size), acquire_timeout_(acquire_timeout) {}
+    : connection_pool(std::move(url), pool_options{size, acquire_timeout, {}, {}}) {}
 
 connection_pool::~connection_pool() = default;
 
@@ -29,10 +119,10 @@ connection_pool::lease connection_pool::acquire() {
   std::unique_ptr<pqxx::connection> conn;
   {
     std::unique_lock lock(mutex_);
-    if (!available_.wait_for(lock, acquire_timeout_,
-                             [&] { return !idle_.empty() || checked_out_ < size_; }))
+    if (!available_.wait_for(lock, options_.acquire_timeout,
+                             [&] { return !idle_.empty() || checked_out_ < options_.size; }))
       throw pool_exhausted("no database connection free within " +
-                           std::to_string(acquire_timeout_.count()) + " ms");
+                           std::to_string(options_.acquire_timeout.count()) + " ms");
     ++checked_out_;
     if (!idle_.empty()) {
       conn = std::move(idle_.back());
@@ -41,10 +131,10 @@ connection_pool::lease connection_pool::acquire() {
   }
   // Connect outside the lock: a slow or failing server must not block other checkouts.
   try {
-    if (conn && !conn->is_open())
+    if (conn && looks_dead(*conn))
       conn.reset();
     if (!conn)
-      conn = std::make_unique<pqxx::connection>(url_);
+      conn = open_connection(url_, options_.statement_timeout);
   } catch (...) {
     give_back(nullptr);
     throw;
@@ -60,6 +150,15 @@ void connection_pool::give_back(std::unique_ptr<pqxx::connection> conn) {
       idle_.push_back(std::move(conn));
   }
   available_.notify_one();
+}
+
+void connection_pool::drop_idle() {
+  std::vector<std::unique_ptr<pqxx::connection>> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    dropped.swap(idle_);
+  }
+  // Closed outside the lock; `dropped` goes out of scope here.
 }
 
 bool connection_pool::ping() {

@@ -20,6 +20,12 @@ env_lookup env_of(std::map<std::string, std::string> values) {
   };
 }
 
+// Development needs no secret, so tests about other variables need not set one.
+env_lookup dev_env_of(std::map<std::string, std::string> values) {
+  values.emplace("ENVIRONMENT", "development");
+  return env_of(std::move(values));
+}
+
 std::string error_of(std::map<std::string, std::string> values) {
   try {
     load_config(env_of(std::move(values)));
@@ -32,13 +38,15 @@ std::string error_of(std::map<std::string, std::string> values) {
 } // namespace
 
 TEST(config, defaults_cover_every_queue) {
-  auto cfg = load_config(env_of({}));
+  auto cfg = load_config(env_of({{"JWT_SECRET", std::string(40, 'k')}}));
   EXPECT_EQ(cfg.http.port, 8080);
   EXPECT_EQ(cfg.http.host, "127.0.0.1");
-  EXPECT_EQ(cfg.environment, "development");
+  EXPECT_EQ(cfg.environment, "production");
   EXPECT_TRUE(cfg.migrate_on_start);
-  EXPECT_TRUE(cfg.jwt_secret_generated);
-  EXPECT_GE(cfg.jwt_secret.size(), 32u);
+  EXPECT_FALSE(cfg.jwt_secret_generated);
+  EXPECT_EQ(cfg.http.max_connections, 1024);
+  EXPECT_EQ(cfg.database.api_statement_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(cfg.jwt.leeway, std::chrono::seconds(30));
   EXPECT_FALSE(cfg.node_id.empty());
   ASSERT_EQ(cfg.queues.size(), queue_definitions().size());
   const auto* domain = cfg.queue("domain_metadata");
@@ -50,11 +58,11 @@ TEST(config, defaults_cover_every_queue) {
 }
 
 TEST(config, reads_queue_variables_with_fractional_minutes) {
-  auto cfg = load_config(env_of({{"DOMAIN_SCHEDULER_INTERVAL_MINUTES", "0.5"},
-                                 {"DOMAIN_SCHEDULER_BATCH_SIZE", "25"},
-                                 {"DOMAIN_SCHEDULER_MAX_INSTANCES", "12"},
-                                 {"EMAIL_SCAN_SCHEDULER_LEASE_SECONDS", "120"},
-                                 {"SITEMAP_IMPORT_SCHEDULER_MAX_ATTEMPTS", "7"}}));
+  auto cfg = load_config(dev_env_of({{"DOMAIN_SCHEDULER_INTERVAL_MINUTES", "0.5"},
+                                     {"DOMAIN_SCHEDULER_BATCH_SIZE", "25"},
+                                     {"DOMAIN_SCHEDULER_MAX_INSTANCES", "12"},
+                                     {"EMAIL_SCAN_SCHEDULER_LEASE_SECONDS", "120"},
+                                     {"SITEMAP_IMPORT_SCHEDULER_MAX_ATTEMPTS", "7"}}));
   EXPECT_EQ(cfg.queue("domain_metadata")->interval, std::chrono::seconds(30));
   EXPECT_EQ(cfg.queue("domain_metadata")->batch_size, 25);
   EXPECT_EQ(cfg.queue("domain_metadata")->max_instances, 12);
@@ -89,15 +97,21 @@ TEST(config, non_numeric_values_are_rejected) {
 
 TEST(config, every_problem_is_reported_at_once) {
   try {
-    load_config(env_of({{"PORT", "x"}, {"DOMAIN_SCHEDULER_BATCH_SIZE", "0"}}));
+    load_config(dev_env_of({{"PORT", "x"}, {"DOMAIN_SCHEDULER_BATCH_SIZE", "0"}}));
     FAIL() << "expected config_error";
   } catch (const config_error& e) {
     EXPECT_EQ(e.problems().size(), 2u);
   }
 }
 
-TEST(config, production_requires_a_long_secret) {
+TEST(config, production_is_the_default_and_requires_a_long_secret) {
+  EXPECT_NE(error_of({}).find("JWT_SECRET: required"), std::string::npos);
   EXPECT_NE(error_of({{"ENVIRONMENT", "production"}}).find("JWT_SECRET"), std::string::npos);
+  // One-shot commands (migrate, scrape) need no secret.
+  EXPECT_NO_THROW(load_config(env_of({}), config_purpose::command));
+  auto dev = load_config(dev_env_of({}));
+  EXPECT_TRUE(dev.jwt_secret_generated);
+  EXPECT_GE(dev.jwt_secret.size(), 32u);
   EXPECT_NE(error_of({{"JWT_SECRET", "short"}}).find("at least 32"), std::string::npos);
   auto cfg =
       load_config(env_of({{"ENVIRONMENT", "production"}, {"JWT_SECRET", std::string(40, 'k')}}));
@@ -106,11 +120,12 @@ TEST(config, production_requires_a_long_secret) {
 }
 
 TEST(config, allow_private_is_a_list) {
-  auto cfg = load_config(env_of({{"FETCH_ALLOW_PRIVATE", "127.0.0.1/32, ::1"}}));
+  auto cfg = load_config(dev_env_of({{"FETCH_ALLOW_PRIVATE", "127.0.0.1/32, ::1"}}));
   EXPECT_EQ(cfg.fetch.allow_private, (std::vector<std::string>{"127.0.0.1/32", "::1"}));
   EXPECT_NE(error_of({{"FETCH_ALLOW_PRIVATE", "127.0.0.1/40"}}).find("FETCH_ALLOW_PRIVATE"),
             std::string::npos);
-  EXPECT_NE(error_of({{"FETCH_ALLOW_PRIVATE", "localhost"}}).find("'localhost'"), std::string::npos);
+  EXPECT_NE(error_of({{"FETCH_ALLOW_PRIVATE", "localhost"}}).find("'localhost'"),
+            std::string::npos);
 }
 
 TEST(config, env_example_lists_every_variable_with_its_default) {

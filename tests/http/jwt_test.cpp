@@ -118,3 +118,63 @@ TEST(jwt, base64url_round_trip) {
   EXPECT_FALSE(base64url_decode("a+b/", out));  // standard alphabet is not base64url
   EXPECT_FALSE(base64url_decode("abcde", out)); // impossible length
 }
+
+TEST(jwt, policy_checks_issuer_and_audience) {
+  jwt_policy policy{k_secret, "https://auth.scrapersky.test", "scrapersky-api"};
+  auto payload = [&](const std::string& extra) {
+    return R"({"sub":")" + k_sub + R"(","exp":)" + std::to_string(epoch_in(minutes(5))) + extra +
+           "}";
+  };
+  auto verdict = [&](const std::string& extra) {
+    return verify_token(hs256(payload(extra)), policy).failure;
+  };
+  EXPECT_EQ(verdict(R"(,"iss":"https://auth.scrapersky.test","aud":"scrapersky-api")"),
+            jwt_failure::none);
+  EXPECT_EQ(verdict(R"(,"iss":"https://auth.scrapersky.test","aud":["other","scrapersky-api"])"),
+            jwt_failure::none);
+  EXPECT_EQ(verdict(R"(,"aud":"scrapersky-api")"), jwt_failure::wrong_issuer);
+  EXPECT_EQ(verdict(R"(,"iss":"https://evil.test","aud":"scrapersky-api")"),
+            jwt_failure::wrong_issuer);
+  EXPECT_EQ(verdict(R"(,"iss":"https://auth.scrapersky.test")"), jwt_failure::wrong_audience);
+  EXPECT_EQ(verdict(R"(,"iss":"https://auth.scrapersky.test","aud":["other"])"),
+            jwt_failure::wrong_audience);
+  EXPECT_EQ(verdict(R"(,"iss":"https://auth.scrapersky.test","aud":7)"),
+            jwt_failure::wrong_audience);
+  // Minted tokens carry what the policy asks for.
+  EXPECT_TRUE(verify_token(mint_token(k_sub, policy, minutes(5)), policy).ok());
+  // Without an issuer or audience configured, the claims are not required.
+  EXPECT_TRUE(verify_token(hs256(payload("")), jwt_policy{k_secret}).ok());
+}
+
+TEST(jwt, leeway_tolerates_small_clock_skew_only) {
+  jwt_policy policy{k_secret, "", "", seconds(30)};
+  auto with_exp = [&](seconds from_now) {
+    return hs256(R"({"sub":")" + k_sub + R"(","exp":)" + std::to_string(epoch_in(from_now)) + "}");
+  };
+  EXPECT_TRUE(verify_token(with_exp(seconds(-10)), policy).ok());
+  EXPECT_EQ(verify_token(with_exp(seconds(-60)), policy).failure, jwt_failure::expired);
+  EXPECT_EQ(verify_token(with_exp(seconds(-10)), k_secret).failure, jwt_failure::expired);
+  auto not_before = [&](seconds from_now) {
+    return hs256(R"({"sub":")" + k_sub + R"(","exp":)" + std::to_string(epoch_in(hours(1))) +
+                 R"(,"nbf":)" + std::to_string(epoch_in(from_now)) + "}");
+  };
+  EXPECT_TRUE(verify_token(not_before(seconds(10)), policy).ok());
+  EXPECT_EQ(verify_token(not_before(seconds(120)), policy).failure, jwt_failure::not_yet_valid);
+}
+
+TEST(jwt, maximum_lifetime_refuses_long_lived_tokens) {
+  jwt_policy policy{k_secret, "", "", seconds(0), hours(24)};
+  EXPECT_TRUE(verify_token(mint_token(k_sub, policy, hours(24)), policy).ok());
+  EXPECT_EQ(verify_token(mint_token(k_sub, policy, hours(25)), policy).failure,
+            jwt_failure::lifetime_too_long);
+  // Without iat, the lifetime left counts.
+  auto no_iat = hs256(R"({"sub":")" + k_sub + R"(","exp":)" +
+                      std::to_string(epoch_in(hours(24 * 365))) + "}");
+  EXPECT_EQ(verify_token(no_iat, policy).failure, jwt_failure::lifetime_too_long);
+  // An iat far in the past does not launder a long lifetime.
+  auto old_iat =
+      hs256(R"({"sub":")" + k_sub + R"(","iat":)" + std::to_string(epoch_in(-hours(24 * 300))) +
+            R"(,"exp":)" + std::to_string(epoch_in(hours(1))) + "}");
+  EXPECT_EQ(verify_token(old_iat, policy).failure, jwt_failure::lifetime_too_long);
+  EXPECT_TRUE(verify_token(no_iat, jwt_policy{k_secret}).ok());
+}

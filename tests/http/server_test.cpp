@@ -87,6 +87,54 @@ TEST_F(server_test, api_requires_a_valid_bearer_token) {
   EXPECT_EQ(queues.size(), 9u);
 }
 
+// Raw request targets (as `curl --path-as-is` sends them) that spell a protected route some other
+// way: none may run a handler, with or without a token, and nothing is written.
+TEST_F(server_test, odd_path_spellings_never_bypass_the_token_or_write) {
+  const std::vector<std::string> reads = {
+      "//api/v3/queues",   "/api//v3/queues",   "/api/v3/queues/",
+      "/./api/v3/queues",  "/api/v3/./queues",  "/x/../api/v3/queues",
+      "/%2Fapi/v3/queues", "/api%2Fv3/queues",  "/%61pi/v3/queues/",
+      "/API/v3/queues",    "/api/V3/queues",    "/health/../api/v3/queues",
+      "/api/v3/queues%00", "/api/v3/queues%2F", "/api/v3/%2e%2e/v3/queues"};
+  for (const auto& target : reads) {
+    auto r = raw_exchange(port(), make_request("GET", target));
+    EXPECT_TRUE(r.status == 400 || r.status == 401) << target << " -> " << r.raw;
+  }
+  const std::vector<std::string> writes = {"//api/v3/domains",
+                                           "/api//v3/domains",
+                                           "/api/v3/domains/",
+                                           "/./api/v3/domains",
+                                           "/API/v3/domains",
+                                           "/api/v3/x/../domains",
+                                           "/api%2Fv3%2Fdomains",
+                                           "/%2e/api/v3/domains",
+                                           "//api/v3/modernized/page/scrape/single",
+                                           "/api/v3/modernized/page/scrape/single/",
+                                           "/api/v3/modernized//page/scrape/single",
+                                           "/Api/v3/modernized/page/scrape/single"};
+  const std::string domains_body = R"({"domains":["odd-spelling.example.org"]})";
+  const std::string page_body = R"({"url":"https://odd-spelling.example.org/"})";
+  for (const auto& target : writes) {
+    const auto& body = target.find("page") != std::string::npos ? page_body : domains_body;
+    for (const auto& auth : {std::string(), bearer()}) {
+      std::map<std::string, std::string> headers{{"Content-Type", "application/json"}};
+      if (!auth.empty())
+        headers["Authorization"] = auth;
+      auto r = raw_exchange(port(), make_request("POST", target, headers, body));
+      EXPECT_TRUE(r.status == 400 || r.status == 401 || r.status == 404)
+          << "POST " << target << (auth.empty() ? "" : " (token)") << " -> " << r.raw;
+    }
+  }
+  pqxx::connection c(db_->url());
+  pqxx::read_transaction tx(c);
+  EXPECT_EQ(
+      tx.exec("SELECT count(*) FROM domains WHERE domain LIKE 'odd-spelling%'")[0][0].as<long>(),
+      0);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM jobs WHERE params->>'url' LIKE '%odd-spelling%'")[0][0]
+                .as<long>(),
+            0);
+}
+
 TEST_F(server_test, job_lookup_reads_the_database) {
   std::string id;
   {

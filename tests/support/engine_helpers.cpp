@@ -3,7 +3,9 @@
 
 #include <arpa/inet.h>
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
 #include <pqxx/pqxx>
@@ -157,6 +159,48 @@ void private_cluster::start() {
 
 void private_cluster::stop() {
   run_shell("sky_pg_stop " + dir_);
+}
+
+namespace {
+
+// The postmaster of `dir` and its children, from postmaster.pid and /proc.
+std::vector<pid_t> cluster_processes(const std::string& dir) {
+  std::ifstream pid_file(dir + "/postmaster.pid");
+  pid_t postmaster = 0;
+  if (!(pid_file >> postmaster) || postmaster <= 0)
+    throw std::runtime_error("no running cluster in " + dir);
+  std::vector<pid_t> pids{postmaster};
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line))
+      continue;
+    // "pid (comm) state ppid ...": comm may hold spaces, so parse after the last ')'.
+    auto close = line.rfind(')');
+    if (close == std::string::npos)
+      continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid && ppid == postmaster)
+      pids.push_back(static_cast<pid_t>(std::stoi(name)));
+  }
+  return pids;
+}
+
+} // namespace
+
+void private_cluster::freeze() {
+  for (auto pid : cluster_processes(dir_))
+    kill(pid, SIGSTOP);
+}
+
+void private_cluster::thaw() {
+  for (auto pid : cluster_processes(dir_))
+    kill(pid, SIGCONT);
 }
 
 std::string private_cluster::url(const std::string& database) const {

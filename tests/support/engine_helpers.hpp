@@ -46,6 +46,10 @@ public:
   ~private_cluster();
   void stop();
   void start();
+  // Stops (SIGSTOP) or resumes (SIGCONT) the postmaster and every backend: a database that
+  // accepts TCP connections and answers nothing, like a frozen host.
+  void freeze();
+  void thaw();
   std::string url(const std::string& database = "postgres") const;
 
 private:

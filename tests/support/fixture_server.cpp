@@ -8,7 +8,7 @@ namespace sky::test_support {
 
 struct fixture_server::impl {
   impl()
-      : routes(fixtures::fixture_routes(), std::string(32, 'x'), "/\x01/"),
+      : routes(http::open_routes(fixtures::fixture_routes()), std::string(32, 'x')),
         server(make_config(), routes) {}
   static config::http_config make_config() {
     config::http_config c;

@@ -22,6 +22,7 @@ public:
   std::optional<std::string> wait_for_line(const std::string& needle,
                                            std::chrono::milliseconds timeout);
   void signal(int sig);
+  int pid() const { return pid_; }
   // Waits for exit; returns the exit code (128+signal when killed), nullopt on timeout.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   // Everything read so far.
@@ -46,9 +47,12 @@ struct running_server {
   std::unique_ptr<child_process> process;
   int port = 0;
 };
+// `launcher` is put before the binary's path, e.g. {"/bin/sh", "-c", "ulimit -n 40; exec \"$@\"",
+// "sh"} to start it under a lower descriptor limit.
 running_server start_server(const std::string& database_url,
                             std::map<std::string, std::string> env = {},
-                            const std::string& role = "all");
+                            const std::string& role = "all",
+                            std::vector<std::string> launcher = {});
 
 inline const char* k_test_jwt_secret = "test-secret-test-secret-test-secret-0123";
 

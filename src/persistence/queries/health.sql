@@ -5,3 +5,6 @@ SELECT 1
 
 -- name: schema_migrations_list
 SELECT version, name FROM schema_migrations ORDER BY version
+
+-- name: session_statement_timeout
+SELECT set_config('statement_timeout', $1, false)

@@ -1,0 +1,73 @@
+// The probe's thread: connect when needed, ping, record, sleep.
+#include "persistence/database_probe.hpp"
+
+#include "persistence/connection_pool.hpp"
+#include "persistence/socket_watchdog.hpp"
+#include "persistence/sql_catalog.hpp"
+
+#include <pqxx/pqxx>
+
+namespace sky::persistence {
+namespace {
+
+long long now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+} // namespace
+
+database_probe::database_probe(std::string url, std::chrono::milliseconds interval,
+                               std::chrono::milliseconds timeout)
+    : url_(std::move(url)), interval_(interval), timeout_(timeout) {
+  // The first verdict is known before anyone can ask for it.
+  ping_once();
+  thread_ = std::thread([this] { loop(); });
+}
+
+database_probe::~database_probe() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+bool database_probe::reachable() const {
+  const auto now = now_ns();
+  const auto started = ping_started_ns_.load();
+  const auto timeout_ns = std::chrono::nanoseconds(timeout_).count();
+  if (started != 0 && now - started > timeout_ns / 2)
+    return false; // a ping is taking far longer than a healthy one ever does
+  const auto last = last_ok_ns_.load();
+  return last != 0 && now - last < std::chrono::nanoseconds(interval_ + timeout_).count();
+}
+
+void database_probe::ping_once() {
+  ping_started_ns_ = now_ns();
+  try {
+    if (!conn_ || looks_dead(*conn_))
+      conn_ = std::make_unique<pqxx::connection>(url_);
+    auto ticket = socket_watchdog::arm(conn_->sock(), timeout_);
+    pqxx::nontransaction tx(*conn_);
+    tx.exec(query("health_ping"));
+    last_ok_ns_ = now_ns();
+  } catch (const std::exception&) {
+    conn_.reset();
+  }
+  ping_started_ns_ = 0;
+}
+
+void database_probe::loop() {
+  for (;;) {
+    std::unique_lock lock(mutex_);
+    if (wake_.wait_for(lock, interval_, [&] { return stopping_; }))
+      return;
+    lock.unlock();
+    ping_once();
+  }
+}
+
+} // namespace sky::persistence

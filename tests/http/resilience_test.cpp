@@ -1,0 +1,274 @@
+// The server at its limits: a frozen or restarted database, a full connection table, no file
+// descriptors left, a handler that throws. Real processes, real sockets, a real PostgreSQL.
+#include "config/config.hpp"
+#include "http/jwt.hpp"
+#include "http/server.hpp"
+#include "support/engine_helpers.hpp"
+#include "support/process.hpp"
+#include "support/raw_http.hpp"
+#include "support/test_database.hpp"
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <fstream>
+#include <future>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sstream>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace sky;
+using namespace sky::test_support;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+std::string bearer() {
+  return "Bearer " +
+         http::mint_token("6f1c2a4e-6b7a-4c53-9a0e-2f2d3c4b5a69", k_test_jwt_secret, 300s);
+}
+
+raw_response get(int port, const std::string& target, bool with_token = false) {
+  std::map<std::string, std::string> headers;
+  if (with_token)
+    headers["Authorization"] = bearer();
+  return raw_exchange(port, make_request("GET", target, headers));
+}
+
+// A connected client socket that sends nothing until told to.
+class client_socket {
+public:
+  explicit client_socket(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      throw std::runtime_error("connect failed");
+  }
+  ~client_socket() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  client_socket(const client_socket&) = delete;
+  client_socket& operator=(const client_socket&) = delete;
+
+  void send_text(const std::string& text) {
+    ASSERT_EQ(::send(fd_, text.data(), text.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(text.size()));
+  }
+  // Whatever arrives within `wait` (empty when nothing does).
+  std::string receive(std::chrono::milliseconds wait) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0)
+      return {};
+    char buf[4096];
+    auto n = ::recv(fd_, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+  }
+
+private:
+  int fd_;
+};
+
+// CPU seconds (user + system) the process has used so far.
+double cpu_seconds(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14)
+      utime = std::stoull(field);
+    if (i == 15)
+      stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+long count_lines(const std::string& text, const std::string& needle) {
+  long n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
+    ++n;
+  return n;
+}
+
+// Thaws the cluster however the test ends, so that its teardown can stop it.
+struct frozen_cluster {
+  explicit frozen_cluster(private_cluster& c) : cluster(c) { cluster.freeze(); }
+  ~frozen_cluster() { thaw(); }
+  void thaw() {
+    if (frozen)
+      cluster.thaw();
+    frozen = false;
+  }
+  private_cluster& cluster;
+  bool frozen = true;
+};
+
+} // namespace
+
+// A frozen database (every PostgreSQL process stopped: connections open, nothing answers) must
+// not freeze the server: /health answers at once even while every handler thread waits on the
+// database, /ready turns 503 quickly, API requests get 503 with Retry-After within their deadline,
+// and all recovers when the database does.
+TEST(resilience, a_frozen_database_freezes_nothing_else) {
+  private_cluster cluster;
+  auto server = start_server(cluster.url(),
+                             {{"DB_API_STATEMENT_TIMEOUT_MS", "500"},
+                              {"DB_POOL_WAIT_MS", "500"},
+                              {"DB_CONNECT_TIMEOUT_SECONDS", "2"},
+                              {"HTTP_HANDLER_THREADS", "2"}},
+                             "api");
+  ASSERT_EQ(get(server.port, "/api/v3/queues", true).status, 200);
+  ASSERT_EQ(get(server.port, "/ready").status, 200);
+
+  frozen_cluster frozen(cluster);
+  // More requests than handler threads, each stuck on the database.
+  std::vector<std::future<std::pair<raw_response, clock_type::duration>>> api_calls;
+  for (int i = 0; i < 6; ++i)
+    api_calls.push_back(std::async(std::launch::async, [&] {
+      auto start = clock_type::now();
+      auto r = get(server.port, "/api/v3/queues", true);
+      return std::make_pair(r, clock_type::now() - start);
+    }));
+
+  for (int i = 0; i < 5; ++i) {
+    auto start = clock_type::now();
+    auto h = get(server.port, "/health");
+    EXPECT_EQ(h.status, 200);
+    EXPECT_LT(clock_type::now() - start, 1s) << "/health waited on the database";
+  }
+  bool ready_turned = eventually(
+      [&] {
+        auto start = clock_type::now();
+        auto r = get(server.port, "/ready");
+        EXPECT_LT(clock_type::now() - start, 1s) << "/ready waited on the database";
+        return r.status == 503 && r.body.find("unreachable") != std::string::npos;
+      },
+      10s);
+  EXPECT_TRUE(ready_turned) << "/ready kept answering 200 with the database frozen";
+
+  for (auto& call : api_calls) {
+    auto [r, took] = call.get();
+    EXPECT_EQ(r.status, 503) << r.raw;
+    EXPECT_EQ(r.headers["retry-after"], "1") << r.raw;
+    EXPECT_LT(took, 10s);
+  }
+
+  frozen.thaw();
+  EXPECT_TRUE(
+      eventually([&] { return get(server.port, "/api/v3/queues", true).status == 200; }, 20s));
+  EXPECT_TRUE(eventually([&] { return get(server.port, "/ready").status == 200; }, 10s));
+}
+
+// After a PostgreSQL restart every pooled connection is dead; none may surface as an error.
+TEST(resilience, a_database_restart_costs_no_failed_request) {
+  private_cluster cluster;
+  auto server = start_server(cluster.url(), {{"DB_POOL_SIZE", "4"}}, "api");
+  // Fill the pool with several connections.
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t)
+    clients.emplace_back([&] {
+      for (int i = 0; i < 15; ++i)
+        if (get(server.port, "/api/v3/queues", true).status != 200)
+          ++failures;
+    });
+  for (auto& c : clients)
+    c.join();
+  ASSERT_EQ(failures.load(), 0);
+  ASSERT_GE(count(cluster.url(), "SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                                 "'client backend' AND pid <> pg_backend_pid() AND "
+                                 "application_name NOT LIKE 'scrapersky%'"),
+            2)
+      << "the pool should hold several connections before the restart";
+
+  cluster.stop();
+  cluster.start();
+  for (int i = 0; i < 10; ++i) {
+    auto r = get(server.port, "/api/v3/queues", true);
+    EXPECT_EQ(r.status, 200) << "request " << i << " after the restart: " << r.raw;
+  }
+  EXPECT_TRUE(eventually([&] { return get(server.port, "/ready").status == 200; }, 10s));
+}
+
+// At HTTP_MAX_CONNECTIONS the server stops accepting; a waiting client is served as soon as a
+// connection closes.
+TEST(resilience, connections_over_the_cap_wait_for_a_free_slot) {
+  scoped_database db;
+  auto server = start_server(db.url(), {{"HTTP_MAX_CONNECTIONS", "3"}}, "api");
+  std::vector<std::unique_ptr<client_socket>> idle;
+  for (int i = 0; i < 3; ++i)
+    idle.push_back(std::make_unique<client_socket>(server.port));
+  client_socket waiting(server.port);
+  waiting.send_text(make_request("GET", "/health"));
+  EXPECT_EQ(waiting.receive(500ms), "") << "a fourth connection was served over a cap of 3";
+  idle.front().reset();
+  auto answer = waiting.receive(10s);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+}
+
+// Under a low descriptor limit, more clients than descriptors: the server holds no more
+// connections than leave it descriptors of its own, does not spin or flood its log while others
+// wait, and serves again once they go.
+TEST(resilience, a_low_descriptor_limit_neither_spins_nor_starves_the_server) {
+  scoped_database db;
+  auto server =
+      start_server(db.url(), {}, "api", {"/bin/sh", "-c", "ulimit -n 48 && exec \"$@\"", "sh"});
+  std::vector<std::unique_ptr<client_socket>> idle;
+  for (int i = 0; i < 80; ++i)
+    idle.push_back(std::make_unique<client_socket>(server.port));
+  ASSERT_TRUE(server.process->wait_for_line("the most allowed", 10s).has_value())
+      << server.process->output();
+
+  const double before = cpu_seconds(server.process->pid());
+  const auto window_start = clock_type::now();
+  // Keep reading its output (so the pipe never fills) for the length of the window.
+  server.process->wait_for_line("a line that never comes", 2s);
+  const double window = std::chrono::duration<double>(clock_type::now() - window_start).count();
+  const double used = cpu_seconds(server.process->pid()) - before;
+  EXPECT_LT(used, 0.25 * window) << "the accept loop spun: " << used << " s of CPU in " << window
+                                 << " s";
+  const auto& log = server.process->output();
+  EXPECT_EQ(count_lines(log, "the most allowed"), 1) << "waiting clients flood the log";
+  EXPECT_EQ(count_lines(log, "accept failed"), 0) << "client sockets exhausted the descriptors";
+  // Once the clients go, it serves again, database requests included.
+  idle.clear();
+  EXPECT_TRUE(
+      eventually([&] { return get(server.port, "/api/v3/queues", true).status == 200; }, 20s));
+  EXPECT_TRUE(eventually([&] { return get(server.port, "/health").status == 200; }, 10s));
+}
+
+TEST(resilience, the_connection_cap_leaves_descriptors_for_the_server) {
+  EXPECT_EQ(http::connection_cap(1024, 1 << 20), 1024);
+  EXPECT_EQ(http::connection_cap(1024, 1024), 768);
+  EXPECT_EQ(http::connection_cap(1024, 48), 24);
+  EXPECT_EQ(http::connection_cap(3, 48), 3);
+  EXPECT_EQ(http::connection_cap(1024, 1), 1);
+  EXPECT_EQ(http::connection_cap(1024, ~std::uint64_t{0}), 1024);
+}
+
+// A handler that throws something that is not a std::exception kills its session, yet its
+// request still counts as finished: shutdown does not wait out its grace period for it.
+TEST(resilience, a_request_whose_handler_throws_still_counts_as_finished) {
+  http::router routes(
+      http::open_routes(
+          {{"GET", "/throws", [](http::request_context&) -> http::api_response { throw 42; }}}),
+      std::string(32, 'x'));
+  config::http_config cfg;
+  cfg.port = 0;
+  http::http_server server(cfg, routes);
+  auto port = server.start();
+  auto r = raw_exchange(port, make_request("GET", "/throws"));
+  EXPECT_EQ(r.status, 0); // the session ended without an answer
+  auto start = clock_type::now();
+  server.shutdown(20s);
+  EXPECT_LT(clock_type::now() - start, 10s) << "shutdown waited for a request that had ended";
+}
