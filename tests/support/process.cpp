@@ -136,15 +136,19 @@ std::pair<int, std::string> run_to_end(std::vector<std::string> argv,
   return {code.value_or(-1), p.output()};
 }
 
-running_server start_server(const std::string& database_url,
-                            std::map<std::string, std::string> env, const std::string& role) {
+running_server start_server(const std::string& database_url, std::map<std::string, std::string> env,
+                            const std::string& role) {
   env.emplace("DATABASE_URL", database_url);
   env.emplace("PORT", "0");
   env.emplace("JWT_SECRET", k_test_jwt_secret);
   env.emplace("ENVIRONMENT", "test");
+  // Workflows a test sets off (domain metadata for an inserted website, say) must not reach
+  // beyond this machine: every fetch goes to a closed loopback port, which the SSRF guard
+  // refuses anyway unless the test serves a fixture web and allows it.
+  env.emplace("FETCH_CONNECT_TO", "::127.0.0.1:1");
   running_server s;
-  s.process = std::make_unique<child_process>(std::vector<std::string>{SCRAPERSKY_BINARY, "serve", "--role", role},
-                                              std::move(env));
+  s.process = std::make_unique<child_process>(
+      std::vector<std::string>{SCRAPERSKY_BINARY, "serve", "--role", role}, std::move(env));
   auto line = s.process->wait_for_line("listening on http://", std::chrono::seconds(60));
   if (!line)
     throw std::runtime_error("server did not start:\n" + s.process->output());
