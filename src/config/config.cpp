@@ -309,6 +309,29 @@ std::vector<variable> variables() {
              return "expected HOST:PORT:CONNECT-HOST:CONNECT-PORT, got " + quoted(entry);
          return std::nullopt;
        }});
+  v.push_back({"FETCH_MAX_TRACKED_HOSTS", "10000",
+               "hosts whose per-host delay is remembered; the least recently used are forgotten",
+               [](app_config& c, const std::string& t) {
+                 return parse_int<std::size_t>(t, 16, 10'000'000, c.fetch.max_tracked_hosts);
+               }});
+  v.push_back({"ROBOTS_CACHE_MAX_ORIGINS", "10000",
+               "robots.txt files cached; the least recently used are dropped",
+               [](app_config& c, const std::string& t) {
+                 return parse_int<std::size_t>(t, 16, 10'000'000, c.fetch.robots_max_origins);
+               }});
+  v.push_back(
+      {"ROBOTS_CACHE_TTL_SECONDS", "3600", "how long a fetched robots.txt is used",
+       seconds_field(1, 86400, [](app_config& c) -> seconds& { return c.fetch.robots_ttl; })});
+  v.push_back({"ROBOTS_FAILURE_TTL_SECONDS", "30",
+               "how long a robots.txt that could not be read (timeout, connection error, 429, "
+               "5xx) keeps its site closed before it is asked again",
+               seconds_field(
+                   0, 3600, [](app_config& c) -> seconds& { return c.fetch.robots_failure_ttl; })});
+  v.push_back({"SITEMAP_DISCOVERY_TIMEOUT_SECONDS", "240",
+               "time limit of one sitemap discovery; what was found by then is kept",
+               seconds_field(1, 86400, [](app_config& c) -> seconds& {
+                 return c.workflows.sitemap_discovery_timeout;
+               })});
   v.push_back({"CRAWL_MAX_PAGES", "10", "pages fetched by one email scan, homepage included",
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 500, c.workflows.crawl_max_pages);

@@ -94,6 +94,14 @@ struct fetch_config {
   // sends requests for a name to another address, e.g. a fixture web on loopback. The SSRF guard
   // still checks the address actually connected to.
   std::vector<std::string> connect_to;
+  // Hosts whose politeness slot is remembered; past this the least recently used are forgotten.
+  std::size_t max_tracked_hosts = 10'000;
+  // robots.txt cache: origins kept (least recently used dropped beyond), how long an answer is
+  // kept, and how long a transient failure (timeout, connection error, 429, 5xx) keeps an
+  // origin closed before robots.txt is asked again.
+  std::size_t robots_max_origins = 10'000;
+  std::chrono::seconds robots_ttl{3600};
+  std::chrono::seconds robots_failure_ttl{30};
 };
 
 // Bounds of the workflows: how far crawls go, how much one request may submit.
@@ -104,7 +112,9 @@ struct workflow_config {
   std::size_t sitemap_max_bytes = 50u << 20; // one sitemap file, after decompression
   int sitemap_max_files = 50;                // sitemap files followed by one discovery
   int sitemap_max_depth = 3;                 // nesting of sitemap indexes
-  int places_max_pages = 3;                  // result pages read per Places search
+  // One discovery stops here and keeps what it found (below the queue's 300 s item limit).
+  std::chrono::seconds sitemap_discovery_timeout{240};
+  int places_max_pages = 3;                          // result pages read per Places search
   std::chrono::milliseconds places_page_delay{2000}; // next_page_token needs time to activate
   int api_max_batch = 1000;                          // items in one batch request
   std::string phone_default_region = "US";           // numbers without a country code

@@ -51,8 +51,29 @@ bool starts_with(const config::ip_address& a, std::initializer_list<std::uint8_t
 }
 
 std::uint32_t embedded_v4(const config::ip_address& a, std::size_t offset) {
-  return (std::uint32_t{a.bytes[offset]} << 24) | (std::uint32_t{a.bytes[offset + 1]} << 16) |
-         (std::uint32_t{a.bytes[offset + 2]} << 8) | std::uint32_t{a.bytes[offset + 3]};
+  return v4(a.bytes[offset], a.bytes[offset + 1], a.bytes[offset + 2], a.bytes[offset + 3]);
+}
+
+// The NAT64 local-use prefix 64:ff9b:1::/48 (RFC 8215) is subdivided by its operator with any
+// RFC 6052 prefix length (/48, /56, /64 or /96), which puts the IPv4 address in a different
+// place (bits 64-71 are always skipped). Not knowing which, every reading must be public;
+// readings inside 0.0.0.0/8 are the zero padding of another length and are ignored.
+address_class classify_nat64_local_use(const config::ip_address& a) {
+  const auto& b = a.bytes;
+  const std::uint32_t readings[] = {
+      v4(b[12], b[13], b[14], b[15]), // /96
+      v4(b[9], b[10], b[11], b[12]),  // /64
+      v4(b[7], b[9], b[10], b[11]),   // /56
+      v4(b[6], b[7], b[9], b[10]),    // /48
+  };
+  for (auto reading : readings)
+    if (auto kind = classify_v4(reading);
+        kind != address_class::public_unicast && kind != address_class::unspecified)
+      return kind;
+  for (auto reading : readings)
+    if (classify_v4(reading) == address_class::public_unicast)
+      return address_class::public_unicast;
+  return address_class::unspecified;
 }
 
 } // namespace
@@ -82,9 +103,17 @@ std::string_view to_string(address_class c) {
 address_class classify(const config::ip_address& a) {
   if (a.is_v4_mapped())
     return classify_v4(a.v4());
+  // IPv4-translated ::ffff:0:a.b.c.d (SIIT).
+  if (starts_with(a, {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0}))
+    return classify_v4(embedded_v4(a, 12));
   // NAT64 well-known prefix 64:ff9b::/96 carries an IPv4 address in its last 32 bits.
   if (starts_with(a, {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0}))
     return classify_v4(embedded_v4(a, 12));
+  if (starts_with(a, {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}))
+    return classify_nat64_local_use(a);
+  // Teredo 2001:0::/32 carries its client's IPv4 address, inverted, in the last 32 bits.
+  if (starts_with(a, {0x20, 0x01, 0x00, 0x00}))
+    return classify_v4(~embedded_v4(a, 12));
   // 6to4 2002:AABB:CCDD::/48 carries AA.BB.CC.DD.
   if (starts_with(a, {0x20, 0x02}))
     return classify_v4(embedded_v4(a, 2));

@@ -23,8 +23,10 @@ enum class address_class {
 
 std::string_view to_string(address_class c);
 
-// IPv4-mapped, NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses are judged by the IPv4
-// address they carry.
+// IPv6 forms that carry an IPv4 address are judged by that address: IPv4-mapped ::ffff:0:0/96,
+// IPv4-translated ::ffff:0:0:0/96, NAT64 64:ff9b::/96 and the local-use 64:ff9b:1::/48 (every
+// position its prefix lengths allow), Teredo 2001::/32 (the client, last 32 bits inverted) and
+// 6to4 2002::/16 (bits 16-47).
 address_class classify(const config::ip_address& address);
 
 class ssrf_policy {

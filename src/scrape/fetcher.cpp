@@ -2,6 +2,7 @@
 #include "scrape/fetcher.hpp"
 
 #include "scrape/address_rules.hpp"
+#include "scrape/host_schedule.hpp"
 #include "scrape/url_rules.hpp"
 
 #include <arpa/inet.h>
@@ -10,12 +11,14 @@
 #include <curl/curl.h>
 #include <future>
 #include <map>
+#include <mutex>
 #include <netinet/in.h>
 #include <optional>
 #include <random>
 #include <set>
 #include <sys/socket.h>
 #include <thread>
+#include <utility>
 
 namespace sky::scrape {
 namespace {
@@ -27,13 +30,55 @@ struct curl_global {
   ~curl_global() { curl_global_cleanup(); }
 };
 
+fetch_result stopped_result() {
+  fetch_result r;
+  r.error = std::string(k_fetcher_stopped);
+  return r;
+}
+
+// A request's callback, called exactly once: with the result, or with k_fetcher_stopped when the
+// request is dropped on any path (transfer torn down, timer cancelled, start never run), so that
+// nobody waiting on it can hang.
+class completion {
+public:
+  explicit completion(std::function<void(fetch_result)> done) : done_(std::move(done)) {}
+  completion(completion&& other) noexcept : done_(std::exchange(other.done_, nullptr)) {}
+  completion& operator=(completion&& other) noexcept {
+    if (this != &other) {
+      complete_dropped();
+      done_ = std::exchange(other.done_, nullptr);
+    }
+    return *this;
+  }
+  completion(const completion&) = delete;
+  completion& operator=(const completion&) = delete;
+  ~completion() { complete_dropped(); }
+
+  void operator()(fetch_result r) {
+    if (auto done = std::exchange(done_, nullptr))
+      done(std::move(r));
+  }
+
+private:
+  void complete_dropped() noexcept {
+    if (!done_)
+      return;
+    try {
+      (*this)(stopped_result());
+    } catch (...) { // callbacks must not throw; a destructor cannot pass it on
+    }
+  }
+
+  std::function<void(fetch_result)> done_;
+};
+
 } // namespace
 
 struct fetcher::impl {
   struct transfer {
     impl* owner = nullptr;
     CURL* easy = nullptr;
-    std::function<void(fetch_result)> done;
+    completion done{nullptr};
     fetch_result result;
     std::string url;
     int attempt = 0;           // retries so far
@@ -49,7 +94,9 @@ struct fetcher::impl {
   };
 
   explicit impl(const config::fetch_config& c)
-      : config(c), policy(c.allow_private), timer(io), guard(asio::make_work_guard(io)) {
+      : config(c), policy(c.allow_private),
+        schedule_of_hosts(c.per_host_delay, c.max_tracked_hosts), timer(io),
+        guard(asio::make_work_guard(io)) {
     static curl_global global;
     multi = curl_multi_init();
     curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &impl::on_socket);
@@ -65,19 +112,7 @@ struct fetcher::impl {
   }
 
   ~impl() {
-    asio::post(io, [this] {
-      stopping = true;
-      for (const auto& wait : delayed)
-        wait->cancel();
-      for (auto& [easy, t] : transfers) {
-        curl_multi_remove_handle(multi, easy);
-        curl_easy_cleanup(easy);
-      }
-      transfers.clear();
-      timer.cancel();
-      guard.reset();
-    });
-    thread.join();
+    stop();
     for (auto& [fd, s] : sockets)
       s->descriptor.release(); // curl owns its sockets
     sockets.clear();
@@ -85,10 +120,35 @@ struct fetcher::impl {
     curl_slist_free_all(connect_to);
   }
 
+  // Tears down every transfer and waiting request (their callbacks get k_fetcher_stopped) and
+  // joins the thread. Requests posted before this run first, so none is left behind.
+  void stop() {
+    {
+      std::lock_guard lock(stop_mutex);
+      stopped = true;
+    }
+    std::call_once(joined, [this] {
+      asio::post(io, [this] {
+        stopping = true;
+        for (const auto& wait : delayed)
+          wait->cancel();
+        for (auto& [easy, t] : transfers) {
+          curl_multi_remove_handle(multi, easy);
+          curl_easy_cleanup(easy);
+        }
+        transfers.clear();
+        timer.cancel();
+        guard.reset();
+      });
+      thread.join();
+    });
+  }
+
   config::fetch_config config;
   curl_slist* connect_to = nullptr;
   std::mt19937_64 random{std::random_device{}()};
   ssrf_policy policy;
+  host_schedule schedule_of_hosts; // per-host politeness, bounded
   asio::io_context io;
   asio::steady_timer timer;
   asio::executor_work_guard<asio::io_context::executor_type> guard;
@@ -96,11 +156,12 @@ struct fetcher::impl {
   CURLM* multi = nullptr;
   std::map<curl_socket_t, std::unique_ptr<watched_socket>> sockets;
   std::map<CURL*, std::unique_ptr<transfer>> transfers;
-  // Politeness: the earliest moment the next request to a host may start.
-  std::map<std::string, std::chrono::steady_clock::time_point> next_start;
   std::set<std::shared_ptr<asio::steady_timer>> delayed; // cancelled when the fetcher stops
   int running = 0;
-  bool stopping = false; // no timer re-arming while transfers are torn down
+  bool stopping = false; // no timer re-arming while transfers are torn down (fetcher thread)
+  std::mutex stop_mutex;
+  bool stopped = false; // no more posts to io once set (guarded by stop_mutex)
+  std::once_flag joined;
 
   // ---- curl callbacks (all on the fetcher thread) ----
   static int on_socket(CURL*, curl_socket_t fd, int what, void* self_ptr, void*) {
@@ -219,8 +280,7 @@ struct fetcher::impl {
         continue;
       }
       t->result.attempts = t->attempt + 1;
-      if (t->done)
-        t->done(std::move(t->result));
+      t->done(std::move(t->result));
     }
   }
 
@@ -272,8 +332,8 @@ struct fetcher::impl {
     return std::chrono::milliseconds(jitter(random));
   }
 
-  void retry_later(std::string url, std::function<void(fetch_result)> done, int attempt,
-                   std::size_t max_bytes, std::chrono::milliseconds delay) {
+  void retry_later(std::string url, completion done, int attempt, std::size_t max_bytes,
+                   std::chrono::milliseconds delay) {
     auto wait = std::make_shared<asio::steady_timer>(io, delay);
     delayed.insert(wait);
     wait->async_wait([this, wait, url = std::move(url), done = std::move(done), attempt,
@@ -285,7 +345,7 @@ struct fetcher::impl {
   }
 
   // Spaces requests to one host by per_host_delay, then starts the transfer.
-  void schedule(std::string url, std::function<void(fetch_result)> done, std::size_t max_bytes) {
+  void schedule(std::string url, completion done, std::size_t max_bytes) {
     auto parsed = parse_web_url(url);
     if (!parsed) {
       fetch_result r;
@@ -294,9 +354,7 @@ struct fetcher::impl {
       return;
     }
     auto now = std::chrono::steady_clock::now();
-    auto& slot = next_start[parsed->host];
-    auto at = std::max(now, slot);
-    slot = at + config.per_host_delay;
+    auto at = schedule_of_hosts.reserve(parsed->host, now);
     if (at <= now) {
       start(std::move(url), std::move(done), 0, max_bytes);
       return;
@@ -311,8 +369,7 @@ struct fetcher::impl {
     });
   }
 
-  void start(std::string url, std::function<void(fetch_result)> done, int attempt,
-             std::size_t max_bytes) {
+  void start(std::string url, completion done, int attempt, std::size_t max_bytes) {
     auto t = std::make_unique<transfer>();
     t->owner = this;
     t->done = std::move(done);
@@ -350,14 +407,30 @@ struct fetcher::impl {
 
 fetcher::fetcher(const config::fetch_config& config) : impl_(std::make_unique<impl>(config)) {}
 
-fetcher::~fetcher() = default;
+fetcher::~fetcher() {
+  stop();
+}
+
+void fetcher::stop() {
+  impl_->stop();
+}
 
 void fetcher::fetch(std::string url, std::function<void(fetch_result)> done,
                     std::optional<std::size_t> max_bytes) {
   auto cap = max_bytes.value_or(impl_->config.max_response_bytes);
-  asio::post(impl_->io, [this, url = std::move(url), done = std::move(done), cap]() mutable {
-    impl_->schedule(std::move(url), std::move(done), cap);
-  });
+  completion callback(std::move(done));
+  {
+    // Checked and posted under the lock: once stop() has set the flag nothing more is posted,
+    // so every posted request runs before the fetcher thread ends.
+    std::lock_guard lock(impl_->stop_mutex);
+    if (!impl_->stopped) {
+      asio::post(impl_->io,
+                 [owner = impl_.get(), url = std::move(url), callback = std::move(callback),
+                  cap]() mutable { owner->schedule(std::move(url), std::move(callback), cap); });
+      return;
+    }
+  }
+  callback(stopped_result());
 }
 
 fetch_result fetcher::fetch_blocking(std::string url, std::optional<std::size_t> max_bytes) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace sky::scrape {
 
@@ -29,17 +30,25 @@ struct fetch_result {
   bool ok() const { return error.empty(); }
 };
 
+// The error of every request the fetcher gave up because it stopped.
+inline constexpr std::string_view k_fetcher_stopped = "fetcher stopped";
+
 class fetcher {
 public:
   explicit fetcher(const config::fetch_config& config);
-  ~fetcher(); // aborts transfers still running; their callbacks are not called
+  ~fetcher(); // stops first
   fetcher(const fetcher&) = delete;
   fetcher& operator=(const fetcher&) = delete;
 
-  // Thread-safe. `done` runs on the fetcher's thread and must not block. `max_bytes` overrides
-  // the configured response cap for this request (sitemaps may be larger than pages).
+  // Thread-safe. `done` is called exactly once and must not block: on the fetcher's thread, or,
+  // when the fetcher has stopped, with the error k_fetcher_stopped on the thread that stopped
+  // it (or at once on the caller's). `max_bytes` overrides the configured response cap for this
+  // request (sitemaps may be larger than pages).
   void fetch(std::string url, std::function<void(fetch_result)> done,
              std::optional<std::size_t> max_bytes = std::nullopt);
+  // Aborts the transfers in flight and the requests waiting for their slot, completing each
+  // with k_fetcher_stopped; later fetches fail the same way at once. Idempotent.
+  void stop();
   // Convenience for blocking callers (CLI, tests, blocking handlers).
   fetch_result fetch_blocking(std::string url, std::optional<std::size_t> max_bytes = std::nullopt);
 

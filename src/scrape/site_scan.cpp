@@ -42,7 +42,25 @@ bool is_html(const fetch_result& r) {
          r.content_type.find("text/plain") != std::string::npos;
 }
 
-// Starts every fetch at once (the fetcher applies per-host limits) and waits for all.
+// Starts a fetch and waits for it unless `give_up` turns true (asked first, then every 100 ms):
+// nullopt then, and a fetch already started finishes unobserved within its own timeout.
+std::optional<fetch_result> fetch_unless(fetcher& f, std::string url,
+                                         std::optional<std::size_t> max_bytes,
+                                         const std::function<bool()>& give_up) {
+  if (give_up())
+    return std::nullopt;
+  auto promise = std::make_shared<std::promise<fetch_result>>();
+  auto future = promise->get_future();
+  f.fetch(
+      std::move(url), [promise](fetch_result r) { promise->set_value(std::move(r)); }, max_bytes);
+  while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
+    if (give_up())
+      return std::nullopt;
+  return future.get();
+}
+
+// Starts every fetch at once (the fetcher applies per-host limits) and waits for all. The
+// fetcher completes every request, even when it stops, so these waits end.
 std::vector<fetch_result> fetch_all(fetcher& f, const std::vector<std::string>& urls) {
   std::vector<std::promise<fetch_result>> promises(urls.size());
   std::vector<std::future<fetch_result>> futures;
@@ -63,8 +81,28 @@ std::string robots_product_token(std::string_view user_agent) {
   return std::string(user_agent.substr(0, end));
 }
 
-robots_cache::robots_cache(fetcher& f, std::string product_token, std::chrono::seconds ttl)
-    : fetcher_(f), product_token_(std::move(product_token)), ttl_(ttl) {}
+robots_answer read_robots_response(const fetch_result& r, std::string_view product_token) {
+  robots_answer answer;
+  if (r.ok() && r.status >= 200 && r.status < 300) {
+    answer.rules = parse_robots(r.body, product_token);
+  } else if (r.blocked) {
+    // The SSRF guard refuses the origin: the page fetch fails with that reason itself.
+  } else if (r.too_large) {
+    answer.rules.rules.push_back({false, "/"}); // unreadable, and asking again will not help
+  } else if (!r.ok() || r.status >= 500 || r.status == 429) {
+    answer.rules.rules.push_back({false, "/"}); // unreachable: complete disallow, for now
+    answer.transient = true;
+  }
+  return answer;
+}
+
+robots_cache_limits robots_cache_limits::from(const config::fetch_config& c) {
+  return {c.robots_max_origins, c.robots_ttl, c.robots_failure_ttl};
+}
+
+robots_cache::robots_cache(fetcher& f, std::string product_token, robots_cache_limits limits)
+    : fetcher_(f), product_token_(std::move(product_token)), limits_(limits),
+      entries_(limits.max_origins) {}
 
 robots_rules robots_cache::rules_for(std::string_view url) {
   auto origin = origin_of(url);
@@ -72,29 +110,37 @@ robots_rules robots_cache::rules_for(std::string_view url) {
     return {};
   std::shared_future<robots_rules> rules;
   std::shared_ptr<std::promise<robots_rules>> mine;
+  std::uint64_t generation = 0;
   {
     std::lock_guard lock(mutex_);
-    auto now = std::chrono::steady_clock::now();
-    auto it = entries_.find(origin);
-    if (it == entries_.end() || now - it->second.fetched_at > ttl_) {
+    auto now = clock::now();
+    auto expired = [now](const entry& e) { return e.expires_at <= now; };
+    entries_.drop_oldest_while(expired);
+    auto* e = entries_.find(origin);
+    if (!e || expired(*e)) {
       mine = std::make_shared<std::promise<robots_rules>>();
-      entries_[origin] = {mine->get_future().share(), now};
-      it = entries_.find(origin);
+      generation = ++next_generation_;
+      e = &entries_.put(origin, {mine->get_future().share(), clock::time_point::max(), generation});
     }
-    rules = it->second.rules;
+    rules = e->rules;
   }
   if (mine) {
-    auto r = fetcher_.fetch_blocking(origin + "/robots.txt");
-    robots_rules parsed;
-    if (r.ok() && r.status >= 200 && r.status < 300)
-      parsed = parse_robots(r.body, product_token_);
-    else if (r.blocked)
-      ; // the SSRF guard refuses the origin: the page fetch will fail with that reason itself
-    else if (!r.ok() || r.status >= 500 || r.status == 429)
-      parsed.rules.push_back({false, "/"}); // unreachable: assume complete disallow
-    mine->set_value(std::move(parsed));
+    auto answer =
+        read_robots_response(fetcher_.fetch_blocking(origin + "/robots.txt"), product_token_);
+    {
+      std::lock_guard lock(mutex_);
+      auto* e = entries_.find(origin);
+      if (e && e->generation == generation)
+        e->expires_at = clock::now() + (answer.transient ? limits_.failure_ttl : limits_.ttl);
+    }
+    mine->set_value(std::move(answer.rules));
   }
   return rules.get();
+}
+
+std::size_t robots_cache::cached_origins() {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
 }
 
 bool robots_cache::allowed(std::string_view url) {
@@ -212,7 +258,10 @@ boost::json::object to_json(const crawl_report& report) {
 
 sitemap_document fetch_sitemap(fetcher& f, std::string_view url, const sitemap_limits& limits) {
   // The download cap is the sitemap cap: a plain-text 50 MB urlset is legal, a bigger one is not.
-  auto r = f.fetch_blocking(std::string(url), limits.max_bytes);
+  return read_sitemap_response(f.fetch_blocking(std::string(url), limits.max_bytes), limits);
+}
+
+sitemap_document read_sitemap_response(const fetch_result& r, const sitemap_limits& limits) {
   sitemap_document doc;
   if (!r.ok()) {
     doc.error = r.error;
@@ -236,6 +285,24 @@ sitemap_discovery discover_sitemaps(fetcher& f, std::string_view site_url,
     out.errors.push_back("not a web URL: " + std::string(site_url));
     return out;
   }
+  const auto deadline = std::chrono::steady_clock::now() + options.time_limit;
+  auto interrupted = [&] {
+    if (options.cancelled && options.cancelled())
+      out.cancelled = true;
+    else if (std::chrono::steady_clock::now() >= deadline)
+      out.timed_out = true;
+    return out.cancelled || out.timed_out;
+  };
+  auto report_interruption = [&] {
+    if (out.cancelled)
+      out.errors.push_back("cancelled");
+    else
+      out.errors.push_back(
+          "stopped at the time limit of " +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::seconds>(options.time_limit).count()) +
+          " s after " + std::to_string(out.sitemaps.size()) + " sitemap files");
+  };
   struct candidate {
     std::string url;
     std::string method;
@@ -246,9 +313,13 @@ sitemap_discovery discover_sitemaps(fetcher& f, std::string_view site_url,
   if (given) {
     pending.push_back({*given, "given", 0, true});
   } else {
-    auto robots = f.fetch_blocking(origin + "/robots.txt");
-    if (robots.ok() && robots.status >= 200 && robots.status < 300)
-      for (auto& s : parse_robots(robots.body, "*").sitemaps)
+    auto robots = fetch_unless(f, origin + "/robots.txt", std::nullopt, interrupted);
+    if (!robots) {
+      report_interruption();
+      return out;
+    }
+    if (robots->ok() && robots->status >= 200 && robots->status < 300)
+      for (auto& s : parse_robots(robots->body, "*").sitemaps)
         pending.push_back({s, "robots_txt", 0, true});
     for (const char* path : {"/sitemap.xml", "/sitemap_index.xml", "/wp-sitemap.xml"})
       pending.push_back({origin + path, "well_known", 0, false});
@@ -262,7 +333,12 @@ sitemap_discovery discover_sitemaps(fetcher& f, std::string_view site_url,
     auto c = pending[i]; // copy: pending grows below
     if (!seen.insert(c.url).second)
       continue;
-    auto doc = fetch_sitemap(f, c.url, options.limits);
+    auto fetched = fetch_unless(f, c.url, options.limits.max_bytes, interrupted);
+    if (!fetched) {
+      report_interruption();
+      break;
+    }
+    auto doc = read_sitemap_response(*fetched, options.limits);
     if (doc.type == sitemap_document::kind::invalid) {
       if (c.must_exist)
         out.sitemaps.push_back({c.url, "invalid", c.method, 0, doc.error});

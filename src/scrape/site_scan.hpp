@@ -3,6 +3,7 @@
 #pragma once
 
 #include "scrape/fetcher.hpp"
+#include "scrape/lru_map.hpp"
 #include "scrape/page_analysis.hpp"
 #include "scrape/robots.hpp"
 #include "scrape/sitemap.hpp"
@@ -18,26 +19,44 @@
 
 namespace sky::scrape {
 
-// robots.txt of each origin, fetched once and kept for `ttl`. Thread-safe; concurrent callers for
-// one origin share a single fetch. A missing robots.txt (4xx) allows everything; a 5xx or an
-// unreachable one disallows crawling for now (RFC 9309, section 2.3.1).
+// What a robots.txt response means (RFC 9309, section 2.3.1): a 2xx body is parsed; a missing
+// robots.txt (4xx) allows everything; a transient failure (timeout, connection error, 429, 5xx)
+// disallows everything for now, and says so, so that it is not remembered for long.
+struct robots_answer {
+  robots_rules rules;
+  bool transient = false;
+};
+robots_answer read_robots_response(const fetch_result& r, std::string_view product_token);
+
+struct robots_cache_limits {
+  std::size_t max_origins = 10'000;     // least recently used origins are dropped beyond
+  std::chrono::seconds ttl{3600};       // an answer is used this long
+  std::chrono::seconds failure_ttl{30}; // a transient failure is used this long
+  static robots_cache_limits from(const config::fetch_config& c);
+};
+
+// robots.txt of each origin, fetched once and kept for limits.ttl (a transient failure for
+// limits.failure_ttl). Thread-safe; concurrent callers for one origin share a single fetch.
 class robots_cache {
 public:
-  robots_cache(fetcher& f, std::string product_token,
-               std::chrono::seconds ttl = std::chrono::hours(1));
+  robots_cache(fetcher& f, std::string product_token, robots_cache_limits limits = {});
   robots_rules rules_for(std::string_view url);
   bool allowed(std::string_view url);
+  std::size_t cached_origins();
 
 private:
+  using clock = std::chrono::steady_clock;
   struct entry {
     std::shared_future<robots_rules> rules;
-    std::chrono::steady_clock::time_point fetched_at;
+    clock::time_point expires_at; // time_point::max() while the fetch runs
+    std::uint64_t generation = 0; // tells a refetched entry from the one a fetch was for
   };
   fetcher& fetcher_;
   std::string product_token_;
-  std::chrono::seconds ttl_;
+  robots_cache_limits limits_;
   std::mutex mutex_;
-  std::map<std::string, entry, std::less<>> entries_;
+  lru_map<std::string, entry> entries_;
+  std::uint64_t next_generation_ = 0;
 };
 
 // "ScraperSkyBot/1.0 (+...)" -> "ScraperSkyBot": the name robots.txt groups are matched against.
@@ -87,6 +106,9 @@ struct discovery_options {
   int max_files = 50;
   int max_depth = 3; // index nesting
   sitemap_limits limits;
+  // The whole discovery, waits for fetches included; what was found by then is returned.
+  std::chrono::milliseconds time_limit = std::chrono::seconds(240);
+  std::function<bool()> cancelled; // checked before and while each fetch is awaited
 };
 
 struct found_sitemap {
@@ -99,7 +121,9 @@ struct found_sitemap {
 
 struct sitemap_discovery {
   std::vector<found_sitemap> sitemaps; // each URL once, in discovery order
-  std::vector<std::string> errors;
+  std::vector<std::string> errors;     // the time limit and the file cap are reported here
+  bool cancelled = false;
+  bool timed_out = false;
 };
 
 // robots.txt Sitemap lines, then /sitemap.xml, /sitemap_index.xml and /wp-sitemap.xml of
@@ -112,5 +136,7 @@ boost::json::object to_json(const sitemap_discovery& discovery);
 
 // Fetches and parses one sitemap file; the document's error says why when it failed.
 sitemap_document fetch_sitemap(fetcher& f, std::string_view url, const sitemap_limits& limits);
+// The sitemap in a fetch result (failed fetches and non-2xx statuses become invalid documents).
+sitemap_document read_sitemap_response(const fetch_result& r, const sitemap_limits& limits);
 
 } // namespace sky::scrape

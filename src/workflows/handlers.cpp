@@ -19,8 +19,8 @@ namespace json = boost::json;
 using messages::outcome;
 
 workflow_services::workflow_services(const config::app_config& c)
-    : config(c), fetcher(c.fetch),
-      robots(fetcher, scrape::robots_product_token(c.fetch.user_agent)),
+    : config(c), fetcher(c.fetch), robots(fetcher, scrape::robots_product_token(c.fetch.user_agent),
+                                          scrape::robots_cache_limits::from(c.fetch)),
       progress_db(c.database_url, 2) {}
 
 json::object payload_of(const messages::work_item& item) {

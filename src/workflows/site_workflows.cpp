@@ -102,6 +102,8 @@ queue_handler sitemap_discovery_handler(services_ptr s) {
     options.max_depth = s->config.workflows.sitemap_max_depth;
     options.limits.max_urls = static_cast<std::size_t>(s->config.workflows.sitemap_max_urls);
     options.limits.max_bytes = s->config.workflows.sitemap_max_bytes;
+    options.time_limit = s->config.workflows.sitemap_discovery_timeout;
+    options.cancelled = [&ctx] { return ctx.cancelled(); };
     std::optional<std::string> given;
     std::string site_url = string_field(params, "url");
     if (!site_url.empty()) {
@@ -115,6 +117,8 @@ queue_handler sitemap_discovery_handler(services_ptr s) {
       site_url = std::get<site_home>(home).url;
     }
     auto discovery = scrape::discover_sitemaps(s->fetcher, site_url, options, given);
+    if (discovery.cancelled)
+      return handler_result{outcome::cancelled, "cancelled by request", {}};
     auto out = scrape::to_json(discovery);
     out["site_url"] = site_url;
     out["domain_id"] = string_field(row, "domain_id");

@@ -128,6 +128,32 @@ TEST(config, allow_private_is_a_list) {
             std::string::npos);
 }
 
+TEST(config, scrape_state_bounds_and_the_discovery_time_limit) {
+  auto defaults = load_config(dev_env_of({}));
+  EXPECT_EQ(defaults.fetch.max_tracked_hosts, 10'000u);
+  EXPECT_EQ(defaults.fetch.robots_max_origins, 10'000u);
+  EXPECT_EQ(defaults.fetch.robots_ttl, std::chrono::hours(1));
+  EXPECT_EQ(defaults.fetch.robots_failure_ttl, std::chrono::seconds(30));
+  EXPECT_EQ(defaults.workflows.sitemap_discovery_timeout, std::chrono::seconds(240));
+  auto cfg = load_config(dev_env_of({{"FETCH_MAX_TRACKED_HOSTS", "500"},
+                                 {"ROBOTS_CACHE_MAX_ORIGINS", "200"},
+                                 {"ROBOTS_CACHE_TTL_SECONDS", "600"},
+                                 {"ROBOTS_FAILURE_TTL_SECONDS", "0"},
+                                 {"SITEMAP_DISCOVERY_TIMEOUT_SECONDS", "90"}}));
+  EXPECT_EQ(cfg.fetch.max_tracked_hosts, 500u);
+  EXPECT_EQ(cfg.fetch.robots_max_origins, 200u);
+  EXPECT_EQ(cfg.fetch.robots_ttl, std::chrono::seconds(600));
+  EXPECT_EQ(cfg.fetch.robots_failure_ttl, std::chrono::seconds(0));
+  EXPECT_EQ(cfg.workflows.sitemap_discovery_timeout, std::chrono::seconds(90));
+  for (const auto& [name, bad] :
+       std::map<std::string, std::string>{{"FETCH_MAX_TRACKED_HOSTS", "0"},
+                                          {"ROBOTS_CACHE_MAX_ORIGINS", "-1"},
+                                          {"ROBOTS_CACHE_TTL_SECONDS", "0"},
+                                          {"ROBOTS_FAILURE_TTL_SECONDS", "x"},
+                                          {"SITEMAP_DISCOVERY_TIMEOUT_SECONDS", "0"}})
+    EXPECT_NE(error_of({{name, bad}}).find(name), std::string::npos) << name;
+}
+
 TEST(config, env_example_lists_every_variable_with_its_default) {
   std::ifstream file(std::string(SCRAPERSKY_SOURCE_DIR) + "/.env.example");
   ASSERT_TRUE(file) << ".env.example is missing";

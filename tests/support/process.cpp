@@ -142,6 +142,10 @@ running_server start_server(const std::string& database_url, std::map<std::strin
   env.emplace("PORT", "0");
   env.emplace("JWT_SECRET", k_test_jwt_secret);
   env.emplace("ENVIRONMENT", "test");
+  // Workflows a test sets off (domain metadata for an inserted website, say) must not reach
+  // beyond this machine: every fetch goes to a closed loopback port, which the SSRF guard
+  // refuses anyway unless the test serves a fixture web and allows it.
+  env.emplace("FETCH_CONNECT_TO", "::127.0.0.1:1");
   running_server s;
   auto argv = std::move(launcher);
   for (const char* a : {SCRAPERSKY_BINARY, "serve", "--role"})

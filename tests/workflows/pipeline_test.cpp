@@ -520,9 +520,10 @@ TEST_F(pipeline, lists_are_newest_first_and_paginate) {
 }
 
 // A fetch that times out is a transient failure: retried with backoff, then Error with the
-// reason; the worker is free again meanwhile and other items go on.
+// reason; the worker is free again meanwhile and other items go on. The slow page answers after
+// 5 s; the timeout leaves the other page ample time on a loaded machine.
 TEST_F(pipeline, fetch_timeouts_are_retried_then_fail_without_holding_up_other_work) {
-  auto server = start({{"FETCH_TOTAL_TIMEOUT_SECONDS", "1"},
+  auto server = start({{"FETCH_TOTAL_TIMEOUT_SECONDS", "3"},
                        {"PAGE_SCRAPE_SCHEDULER_MAX_ATTEMPTS", "2"},
                        {"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "1"}});
   auto slow = call(server.port, "POST", "/api/v3/modernized/page/scrape/single",
