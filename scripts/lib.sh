@@ -11,7 +11,7 @@ SKY_PACKAGES=(
   libxml2-dev libre2-dev libpsl-dev zlib1g-dev
   libphonenumber8 libabsl-dev libprotobuf-dev libtcmalloc-minimal4
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
-  postgresql postgresql-contrib curl
+  postgresql postgresql-contrib pgbouncer curl
 )
 
 sky_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -102,4 +102,38 @@ sky_pg_stop() {
   local data="$1" bin
   bin="$(sky_pg_bin)"
   [ -f "$data/postmaster.pid" ] && sky_as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# sky_pgbouncer_start <dir> <pg-port> <port>: a transaction-mode PgBouncer on 127.0.0.1:<port> in
+# front of the cluster on <pg-port>, for any database name (like Supavisor in front of Supabase).
+sky_pgbouncer_start() {
+  local dir="$1" pgport="$2" port="$3"
+  mkdir -p "$dir"
+  cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$pgport user=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = any
+pool_mode = transaction
+max_client_conn = 2000
+default_pool_size = 40
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+  [ "$(id -u)" -ne 0 ] || chown -R postgres:postgres "$dir"
+  sky_as_pg /usr/sbin/pgbouncer -d -q "$dir/pgbouncer.ini"
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "PgBouncer did not start; see $dir/pgbouncer.log" >&2
+  return 1
+}
+
+sky_pgbouncer_stop() {
+  local dir="$1"
+  [ -f "$dir/pgbouncer.pid" ] && kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
 }

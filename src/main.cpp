@@ -33,14 +33,15 @@ config::app_config load_or_exit(config::config_purpose purpose) {
     spdlog::set_level(spdlog::level::from_str(cfg.log_level));
     // Every connection of the process gets bounded connects and TCP keepalives, unless the URL
     // sets them itself.
-    if (!cfg.database_url.empty())
-      cfg.database_url = persistence::with_connection_defaults(
-          cfg.database_url,
-          {{"connect_timeout", std::to_string(cfg.database.connect_timeout.count())},
-           {"keepalives", "1"},
-           {"keepalives_idle", std::to_string(cfg.database.keepalive_idle.count())},
-           {"keepalives_interval", "10"},
-           {"keepalives_count", "3"}});
+    const std::vector<std::pair<std::string, std::string>> defaults{
+        {"connect_timeout", std::to_string(cfg.database.connect_timeout.count())},
+        {"keepalives", "1"},
+        {"keepalives_idle", std::to_string(cfg.database.keepalive_idle.count())},
+        {"keepalives_interval", "10"},
+        {"keepalives_count", "3"}};
+    for (auto* url : {&cfg.database_url, &cfg.database.direct_url})
+      if (!url->empty())
+        *url = persistence::with_connection_defaults(*url, defaults);
     return cfg;
   } catch (const config::config_error& e) {
     std::cerr << "scrapersky: " << e.what() << "\n";
@@ -53,10 +54,15 @@ http::jwt_policy jwt_policy_of(const config::app_config& cfg) {
                           cfg.jwt.max_lifetime);
 }
 
+// Migrations may take long locks and run long statements: a direct connection when there is one.
+std::string migration_url(const config::app_config& cfg) {
+  return cfg.database.direct_url.empty() ? cfg.database_url : cfg.database.direct_url;
+}
+
 int run_migrate(const config::app_config& cfg) {
   if (cfg.database_url.empty())
     return fail("DATABASE_URL is not set");
-  pqxx::connection conn(cfg.database_url);
+  pqxx::connection conn(migration_url(cfg));
   auto report = persistence::migrate(conn);
   std::cout << "schema at version " << report.version << " (" << report.applied.size()
             << " applied)\n";
@@ -110,17 +116,19 @@ int run_serve(const config::app_config& cfg, const std::string& role) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   if (cfg.migrate_on_start) {
-    pqxx::connection conn(cfg.database_url);
+    pqxx::connection conn(migration_url(cfg));
     auto report = persistence::migrate(conn);
     spdlog::info("schema at version {} ({} applied)", report.version, report.applied.size());
   }
 
   // A request's use of a connection is cut a second after its statement_timeout, for when the
-  // server is not there to enforce that timeout.
-  persistence::pool_options pool_options{static_cast<std::size_t>(cfg.db_pool_size),
-                                         cfg.database.pool_wait, cfg.database.api_statement_timeout,
-                                         cfg.database.api_statement_timeout +
-                                             std::chrono::seconds(1)};
+  // server is not there to enforce that timeout. Through a transaction pooler a session
+  // statement_timeout would leak to other clients, so there only the client-side cut applies.
+  persistence::pool_options pool_options{
+      static_cast<std::size_t>(cfg.db_pool_size), cfg.database.pool_wait,
+      cfg.database.transaction_pooled() ? std::chrono::milliseconds(0)
+                                        : cfg.database.api_statement_timeout,
+      cfg.database.api_statement_timeout + std::chrono::seconds(1)};
   persistence::connection_pool pool(cfg.database_url, pool_options);
   std::unique_ptr<actors::runtime> actor_runtime;
   if (role != "api") {

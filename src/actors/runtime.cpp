@@ -100,9 +100,13 @@ void runtime::start() {
   const auto defs = config::queue_definitions();
   std::vector<caf::actor> pollers(defs.size());
   std::vector<std::chrono::milliseconds> intervals(defs.size());
+  const auto& db = s.config.database;
+  // Through a transaction pooler LISTEN cannot work (the session is not ours); without a direct
+  // connection to listen on, queues are polled at a short interval instead.
+  const bool listens = !db.transaction_pooled() || !db.direct_url.empty();
   for (std::size_t i = 0; i < defs.size(); ++i) {
     const auto* qc = s.config.queue(defs[i].name);
-    intervals[i] = qc->interval;
+    intervals[i] = listens ? qc->interval : std::min(qc->interval, db.pooled_poll_interval);
     auto handler = s.handlers.find(defs[i].name);
     if (handler == s.handlers.end())
       continue;
@@ -111,10 +115,13 @@ void runtime::start() {
     ctx->definition = &defs[i];
     ctx->config = *qc;
     ctx->handler = &handler->second;
-    ctx->store = std::make_unique<persistence::queue_store>(defs[i], *qc);
+    ctx->store = std::make_unique<persistence::queue_store>(defs[i], *qc, !db.transaction_pooled());
     ctx->metrics = s.metrics[i].get();
     ctx->database_url = s.config.database_url;
-    ctx->statement_timeout = s.config.database.engine_statement_timeout;
+    // A session statement_timeout would leak to other clients of a pooled server connection.
+    ctx->session_settings = !db.transaction_pooled();
+    ctx->statement_timeout =
+        ctx->session_settings ? db.engine_statement_timeout : std::chrono::milliseconds(0);
     ctx->node_id = s.config.node_id;
     ctx->writer_failures = writer_failures;
     ctx->retry_base = s.config.retry_base;
@@ -130,7 +137,14 @@ void runtime::start() {
     s.queues.push_back(std::move(q));
   }
   s.scheduler_actor = s.system->spawn(scheduler, pollers, intervals);
-  s.notifier_actor = spawn_notifier(*s.system, s.config.database_url, s.scheduler_actor);
+  if (listens)
+    s.notifier_actor =
+        spawn_notifier(*s.system, db.direct_url.empty() ? s.config.database_url : db.direct_url,
+                       s.scheduler_actor);
+  else
+    spdlog::warn("DATABASE_URL goes through a transaction pooler and DATABASE_DIRECT_URL is not "
+                 "set: no NOTIFY, every queue is polled every {} ms",
+                 db.pooled_poll_interval.count());
   s.started = true;
   std::string names;
   for (const auto& q : s.queues)

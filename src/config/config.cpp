@@ -190,6 +190,27 @@ std::vector<variable> variables() {
        [](app_config& c, const std::string& t) { return parse_bool(t, c.migrate_on_start); }});
   v.push_back({"DB_POOL_SIZE", "8", "connections in the request-handling pool",
                int_field(1, 200, &app_config::db_pool_size)});
+  v.push_back({"DATABASE_POOLER", "none",
+               "none | transaction: DATABASE_URL goes through a transaction-mode pooler "
+               "(PgBouncer, Supavisor), so no session state is used",
+               [](app_config& c, const std::string& t) {
+                 return parse_choice(t, {"none", "transaction"}, c.database.pooler);
+               }});
+  v.push_back({"DATABASE_DIRECT_URL", "",
+               "with a pooler: a direct connection for LISTEN and migrations (else queues are "
+               "polled every DATABASE_POLL_INTERVAL_MS)",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 if (t.rfind("postgres://", 0) != 0 && t.rfind("postgresql://", 0) != 0 &&
+                     t.find('=') == std::string::npos)
+                   return "expected a postgresql:// URI or key=value connection string";
+                 c.database.direct_url = t;
+                 return std::nullopt;
+               }});
+  v.push_back(
+      {"DATABASE_POLL_INTERVAL_MS", "1000",
+       "pooled without a direct URL: how often every queue is polled",
+       duration_field<std::chrono::milliseconds>(
+           100, 600000, [](app_config & c) -> auto& { return c.database.pooled_poll_interval; })});
   v.push_back({"DB_CONNECT_TIMEOUT_SECONDS", "5", "time allowed to open a database connection",
                seconds_field(
                    1, 300, [](app_config& c) -> seconds& { return c.database.connect_timeout; })});

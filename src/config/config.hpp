@@ -52,6 +52,15 @@ struct database_config {
   // engine's claims and batch finishes may take longer on a large backlog.
   std::chrono::milliseconds api_statement_timeout{5000};
   std::chrono::milliseconds engine_statement_timeout{30000};
+  // "transaction": DATABASE_URL goes through a transaction-mode pooler (PgBouncer, Supavisor), so
+  // nothing may rely on session state: no named prepared statements, no session SET, no LISTEN.
+  std::string pooler = "none";
+  // A direct (session) connection for LISTEN and migrations when DATABASE_URL is pooled.
+  std::string direct_url;
+  // Pooled without a direct URL there is no NOTIFY: queues are polled this often instead.
+  std::chrono::milliseconds pooled_poll_interval{1000};
+
+  bool transaction_pooled() const { return pooler == "transaction"; }
 };
 
 // Bearer tokens accepted by /api routes.

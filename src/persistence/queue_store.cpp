@@ -8,22 +8,24 @@
 #include <pqxx/pqxx>
 
 namespace sky::persistence {
-namespace {
+namespace {} // namespace
 
 // The hot statements run as prepared statements: parsed and planned once per connection instead
 // of on every claim and commit. pqxx declares them lazily, and declaring an existing name with the
 // same text again is a no-op, so a new connection (after a reconnect) prepares them on first use.
+// Through a transaction pooler a prepared statement may live on another server connection than
+// the next transaction's, so there they run unnamed.
 template <class... Args>
-pqxx::result exec_prepared(pqxx::transaction_base& tx, const std::string& name,
-                           const std::string& sql, Args&&... args) {
+pqxx::result queue_store::execute(pqxx::transaction_base& tx, const std::string& name,
+                                  const std::string& sql, Args&&... args) const {
+  if (!prepared_)
+    return tx.exec_params(sql, std::forward<Args>(args)...);
   tx.conn().prepare(name, sql);
   return tx.exec_prepared(name, std::forward<Args>(args)...);
 }
 
-} // namespace
-
 queue_store::queue_store(const config::queue_definition& definition,
-                         const config::queue_config& config)
+                         const config::queue_config& config, bool prepared)
     : definition_(definition), config_(config),
       claim_sql_(render_queue_query("queue_claim", definition)),
       next_due_sql_(render_queue_query("queue_next_due", definition)),
@@ -34,14 +36,14 @@ queue_store::queue_store(const config::queue_definition& definition,
       complete_many_sql_(render_queue_query("queue_complete_many", definition)),
       retry_many_sql_(render_queue_query("queue_retry_many", definition)),
       fail_many_sql_(render_queue_query("queue_fail_many", definition)),
-      statement_prefix_("sky_" + std::string(definition.name) + "_") {}
+      statement_prefix_("sky_" + std::string(definition.name) + "_"), prepared_(prepared) {}
 
 std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::string& node,
                                             int limit) const {
   // One statement is its own transaction: one round trip instead of three.
   pqxx::nontransaction tx(conn);
-  auto rows = exec_prepared(tx, statement_prefix_ + "claim", claim_sql_, node,
-                            static_cast<double>(config_.lease.count()), limit);
+  auto rows = execute(tx, statement_prefix_ + "claim", claim_sql_, node,
+                      static_cast<double>(config_.lease.count()), limit);
   std::vector<claimed_row> out;
   out.reserve(rows.size());
   for (auto r : rows)
@@ -64,8 +66,8 @@ std::vector<std::string> queue_store::renew(pqxx::connection& conn, const std::s
   if (ids.empty())
     return cancelled;
   pqxx::nontransaction tx(conn);
-  auto rows = exec_prepared(tx, statement_prefix_ + "renew", renew_sql_, node,
-                            static_cast<double>(config_.lease.count()), text_array(ids));
+  auto rows = execute(tx, statement_prefix_ + "renew", renew_sql_, node,
+                      static_cast<double>(config_.lease.count()), text_array(ids));
   for (auto r : rows)
     if (r[1].as<bool>())
       cancelled.push_back(r[0].as<std::string>());
@@ -125,15 +127,14 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
       return;
     pqxx::result rows;
     if (kind == finish_kind::completed)
-      rows = exec_prepared(tx, name, sql, text_array(ids), int_array(attempts), node,
-                           text_array(results));
+      rows =
+          execute(tx, name, sql, text_array(ids), int_array(attempts), node, text_array(results));
     else if (kind == finish_kind::retry)
-      rows = exec_prepared(tx, name, sql, text_array(ids), int_array(attempts), node,
-                           text_array(errors), double_array(delays), config_.max_attempts);
+      rows = execute(tx, name, sql, text_array(ids), int_array(attempts), node, text_array(errors),
+                     double_array(delays), config_.max_attempts);
     else
-      rows = exec_prepared(
-          tx, name, sql, text_array(ids), int_array(attempts), node, text_array(errors),
-          std::string(kind == finish_kind::cancelled ? "Cancelled" : definition_.error));
+      rows = execute(tx, name, sql, text_array(ids), int_array(attempts), node, text_array(errors),
+                     std::string(kind == finish_kind::cancelled ? "Cancelled" : definition_.error));
     for (auto r : rows)
       applied.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
   };

@@ -43,7 +43,10 @@ struct finish_applied {
 
 class queue_store {
 public:
-  queue_store(const config::queue_definition& definition, const config::queue_config& config);
+  // `prepared`: run the hot statements as named prepared statements (not through a
+  // transaction pooler).
+  queue_store(const config::queue_definition& definition, const config::queue_config& config,
+              bool prepared = true);
 
   const config::queue_definition& definition() const { return definition_; }
 
@@ -75,6 +78,11 @@ private:
   std::string claim_sql_, next_due_sql_, renew_sql_, rescue_sql_, release_sql_, orphans_sql_,
       complete_many_sql_, retry_many_sql_, fail_many_sql_;
   std::string statement_prefix_; // names of this queue's prepared statements
+  bool prepared_;                // false through a transaction pooler (statements are per session)
+
+  template <class... Args>
+  pqxx::result execute(pqxx::transaction_base& tx, const std::string& name, const std::string& sql,
+                       Args&&... args) const;
 };
 
 } // namespace sky::persistence

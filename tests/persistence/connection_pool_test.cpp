@@ -53,3 +53,18 @@ TEST(connection_pool, unreachable_server_fails_ping_without_throwing) {
   EXPECT_FALSE(pool.ping());
   EXPECT_FALSE(pool.ping()); // the failed slot was returned
 }
+
+TEST(connection_pool, connection_defaults_never_override_the_url) {
+  using sky::persistence::with_connection_defaults;
+  const std::vector<std::pair<std::string, std::string>> defaults{{"connect_timeout", "5"},
+                                                                  {"keepalives", "1"}};
+  EXPECT_EQ(with_connection_defaults("postgresql://u@h:5/db", defaults),
+            "postgresql://u@h:5/db?connect_timeout=5&keepalives=1");
+  EXPECT_EQ(
+      with_connection_defaults("postgresql://u@h/db?sslmode=require&connect_timeout=2", defaults),
+      "postgresql://u@h/db?sslmode=require&connect_timeout=2&keepalives=1");
+  EXPECT_EQ(with_connection_defaults("host=h dbname=db keepalives=0", defaults),
+            "host=h dbname=db keepalives=0 connect_timeout=5");
+  EXPECT_EQ(with_connection_defaults("postgres://h/db?application_name=connect_timeout", defaults),
+            "postgres://h/db?application_name=connect_timeout&connect_timeout=5&keepalives=1");
+}

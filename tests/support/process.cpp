@@ -1,6 +1,8 @@
 // fork/exec with a pipe for stdout+stderr and poll()-based reads with deadlines.
 #include "support/process.hpp"
 
+#include "support/test_database.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -138,6 +140,14 @@ std::pair<int, std::string> run_to_end(std::vector<std::string> argv,
 
 running_server start_server(const std::string& database_url, std::map<std::string, std::string> env,
                             const std::string& role, std::vector<std::string> launcher) {
+  // Under TEST_PGBOUNCER_PORT every server goes through the pooler, listening on a direct
+  // connection, unless the test chose its database settings itself.
+  if (auto pooled = through_pgbouncer(database_url);
+      !pooled.empty() && !env.count("DATABASE_POOLER")) {
+    env.emplace("DATABASE_POOLER", "transaction");
+    env.emplace("DATABASE_DIRECT_URL", database_url);
+    env.emplace("DATABASE_URL", pooled);
+  }
   env.emplace("DATABASE_URL", database_url);
   env.emplace("PORT", "0");
   env.emplace("JWT_SECRET", k_test_jwt_secret);

@@ -51,4 +51,17 @@ scoped_database::~scoped_database() {
   }
 }
 
+std::string through_pgbouncer(const std::string& url) {
+  const char* port = std::getenv("TEST_PGBOUNCER_PORT");
+  if (!port || !*port)
+    return {};
+  // Both URLs are postgresql://user@host:port/database; only the port differs.
+  const auto admin = admin_database_url();
+  const auto cluster = admin.substr(0, admin.rfind('/') + 1);
+  if (url.rfind(cluster, 0) != 0)
+    return {};
+  const auto host_end = cluster.rfind(':');
+  return cluster.substr(0, host_end + 1) + port + "/" + url.substr(cluster.size());
+}
+
 } // namespace sky::test_support

@@ -24,6 +24,10 @@ private:
   std::string url_;
 };
 
+// `url` (a database of the test cluster) through the cluster's transaction-mode PgBouncer, when
+// TEST_PGBOUNCER_PORT names one; empty otherwise, or when `url` is on another cluster.
+std::string through_pgbouncer(const std::string& url);
+
 // The same URL with its database name replaced.
 std::string with_database(const std::string& url, const std::string& database);
 
