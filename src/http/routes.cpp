@@ -3,6 +3,7 @@
 
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
+#include "http/queue_routes.hpp"
 #include "http/request_body.hpp"
 #include "http/workflow_routes.hpp"
 #include "persistence/connection_pool.hpp"
@@ -49,10 +50,16 @@ api_response ready(app_services& s) {
     for (std::size_t i = 0; i < s.metrics->size(); ++i)
       if ((*s.metrics)[i]->degraded)
         degraded.push_back(json::string(config::queue_definitions()[i].name));
+  json::array paused;
+  if (s.probe)
+    for (const auto& name : s.probe->paused_queues())
+      paused.push_back(json::string(name));
+  // A paused queue is the operator's choice, not a fault: listed, but still ready.
   json::object body{{"status", db && actors ? "ready" : "not_ready"},
                     {"database", db ? "ok" : "unreachable"},
                     {"actors", actors ? "ok" : "degraded"},
-                    {"degraded_queues", degraded}};
+                    {"degraded_queues", degraded},
+                    {"paused_queues", paused}};
   return json_ok(db && actors ? 200 : 503, body);
 }
 
@@ -152,6 +159,7 @@ json::object engine_counters(const messages::queue_metrics& m) {
 
 api_response list_queues(app_services& s) {
   auto depths = read_queue_depths(s);
+  auto paused = paused_queues(s);
   {
     json::array queues;
     const auto defs = config::queue_definitions();
@@ -173,14 +181,19 @@ api_response list_queues(app_services& s) {
         q["batch_size"] = cfg->batch_size;
         q["max_attempts"] = cfg->max_attempts;
       }
+      const bool is_paused = paused.count(def.name) != 0;
+      q["paused"] = is_paused;
       if (s.metrics) {
         const auto& m = *(*s.metrics)[i];
         q["served"] = m.served.load();
-        q["state"] = !m.served ? "not_served" : m.degraded ? "degraded" : "running";
+        q["state"] = is_paused    ? "paused"
+                     : !m.served  ? "not_served"
+                     : m.degraded ? "degraded"
+                                  : "running";
         q["totals"] = engine_counters(m);
       } else {
         q["served"] = false;
-        q["state"] = "not_served";
+        q["state"] = is_paused ? "paused" : "not_served";
       }
       queues.push_back(q);
     }
@@ -276,6 +289,12 @@ std::string render_prometheus(app_services& s) {
     prometheus_line(out, "scrapersky_queue_oldest_queued_seconds",
                     "queue=\"" + std::string(defs[i].name) + "\"",
                     depths[i].oldest_queued_s.value_or(0));
+  const auto paused = paused_queues(s);
+  out += "# HELP scrapersky_queue_paused 1 while an operator has paused the queue.\n"
+         "# TYPE scrapersky_queue_paused gauge\n";
+  for (const auto& def : defs)
+    prometheus_line(out, "scrapersky_queue_paused", "queue=\"" + std::string(def.name) + "\"",
+                    paused.count(def.name) ? 1 : 0);
   if (!s.metrics)
     return out;
   for (const auto& [name, member] : messages::queue_metrics::k_counters) {
@@ -364,6 +383,8 @@ std::vector<route> api_routes(app_services& s) {
        [&s](request_context& ctx) { return run_queue_now(s, ctx); }},
   };
   for (auto& r : workflow_routes(s))
+    routes.push_back(std::move(r));
+  for (auto& r : queue_control_routes(s))
     routes.push_back(std::move(r));
   // A database that cannot serve now is the caller's cue to retry, not a server error.
   for (auto& r : routes)

@@ -45,6 +45,11 @@ bool database_probe::reachable() const {
   return last != 0 && now - last < std::chrono::nanoseconds(interval_ + timeout_).count();
 }
 
+std::vector<std::string> database_probe::paused_queues() const {
+  std::lock_guard lock(mutex_);
+  return paused_;
+}
+
 void database_probe::ping_once() {
   ping_started_ns_ = now_ns();
   try {
@@ -54,6 +59,12 @@ void database_probe::ping_once() {
     pqxx::nontransaction tx(*conn_);
     tx.exec(query("health_ping"));
     last_ok_ns_ = now_ns();
+    std::vector<std::string> paused;
+    for (auto row : tx.exec(query("queue_controls_list")))
+      if (row[1].as<bool>())
+        paused.push_back(row[0].as<std::string>());
+    std::lock_guard lock(mutex_);
+    paused_ = std::move(paused);
   } catch (const std::exception&) {
     conn_.reset();
   }

@@ -10,6 +10,7 @@
 #include <pqxx/connection>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace sky::persistence {
 
@@ -26,6 +27,8 @@ public:
 
   // True when a ping succeeded within the last interval + timeout and none is overdue now.
   bool reachable() const;
+  // Queues paused cluster-wide, as of the last successful ping.
+  std::vector<std::string> paused_queues() const;
 
 private:
   void ping_once();
@@ -37,7 +40,8 @@ private:
   std::chrono::milliseconds timeout_;
   std::atomic<long long> last_ok_ns_{0};      // steady clock, 0 = never
   std::atomic<long long> ping_started_ns_{0}; // 0 = no ping in flight
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> paused_; // under mutex_
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread thread_;

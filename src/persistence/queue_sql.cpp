@@ -33,7 +33,8 @@ void replace_all(std::string& text, std::string_view key, std::string_view value
 } // namespace
 
 std::string render_queue_query(std::string_view query_name, const config::queue_definition& q) {
-  if (!plain_identifier(q.table) || !plain_identifier(q.status_column) ||
+  if (!plain_identifier(q.name) || !plain_identifier(q.table) ||
+      !plain_identifier(q.status_column) ||
       !(q.column_prefix.empty() || plain_identifier(q.column_prefix)) || !plain_value(q.queued) ||
       !plain_value(q.processing) || !plain_value(q.completed) || !plain_value(q.error) ||
       !(q.job_type.empty() || plain_identifier(q.job_type)) || !plain_identifier(q.status_type))
@@ -67,6 +68,13 @@ std::string render_queue_query(std::string_view query_name, const config::queue_
                      "coalesce(t.max_attempts, $6) THEN now() END"
                    : "");
   replace_all(sql, "{on_fail}", jobs ? ", error = d.error, finished_at = now()" : "");
+  replace_all(sql, "{on_requeue}",
+              jobs ? ", cancel_requested = false, error = NULL, progress = 0, result_data = NULL, "
+                     "finished_at = NULL"
+                   : "");
+  replace_all(sql, "{cancelled}", jobs ? "Cancelled" : q.error);
+  replace_all(sql, "{on_cancel}", jobs ? ", finished_at = now()" : "");
+  replace_all(sql, "{queue}", q.name);
   replace_all(sql, "{on_rescue}",
               jobs
                   ? ", error = CASE WHEN t.attempts >= coalesce(t.max_attempts, $2) THEN "

@@ -17,8 +17,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string bearer() {
-  return "Bearer " +
-         http::mint_token("6f1c2a4e-6b7a-4c53-9a0e-2f2d3c4b5a69", k_test_jwt_secret, 300s);
+  return test_bearer();
 }
 
 } // namespace

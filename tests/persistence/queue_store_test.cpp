@@ -336,7 +336,8 @@ TEST(queue_store, claim_and_finish_plans_reach_rows_directly_with_stale_statisti
   auto claim = generic_plan(f.conn, "EXECUTE sky_page_scrape_claim('node-1', 30, 500)");
   EXPECT_NE(claim.find("jobs_active_idx"), std::string::npos) << claim;
   EXPECT_NE(claim.find("Tid Scan"), std::string::npos) << claim;
-  EXPECT_EQ(claim.find("Seq Scan"), std::string::npos) << claim;
+  // (The one-row control table that a pause is read from may be read whole.)
+  EXPECT_EQ(claim.find("Seq Scan on jobs"), std::string::npos) << claim;
   std::vector<std::string> ids, results;
   std::vector<int> attempts;
   for (std::size_t i = 100; i < 600; ++i) {
@@ -368,7 +369,7 @@ TEST(queue_store, claim_and_rescue_read_the_active_jobs_index_not_the_history) {
   ASSERT_EQ(f.store.claim(f.conn, "node-1", 2).size(), 2u);
   auto claim = generic_plan(f.conn, "EXECUTE sky_page_scrape_claim('node-1', 30, 10)");
   EXPECT_NE(claim.find("jobs_active_idx"), std::string::npos) << claim;
-  EXPECT_EQ(claim.find("Seq Scan"), std::string::npos) << claim;
+  EXPECT_EQ(claim.find("Seq Scan on jobs"), std::string::npos) << claim;
   pqxx::nontransaction(f.conn).exec(
       "PREPARE rescue AS " + persistence::render_queue_query(
                                  "queue_rescue", *config::find_queue_definition("page_scrape")));

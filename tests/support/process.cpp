@@ -3,6 +3,8 @@
 
 #include "support/test_database.hpp"
 
+#include "http/jwt.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -168,6 +170,11 @@ running_server start_server(const std::string& database_url, std::map<std::strin
   auto colon = line->rfind(':', line->find(" (node"));
   s.port = std::stoi(line->substr(colon + 1));
   return s;
+}
+
+std::string test_bearer() {
+  return "Bearer " + http::mint_token("6f1c2a4e-6b7a-4c53-9a0e-2f2d3c4b5a69", k_test_jwt_secret,
+                                      std::chrono::minutes(5));
 }
 
 } // namespace sky::test_support

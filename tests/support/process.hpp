@@ -56,4 +56,7 @@ running_server start_server(const std::string& database_url,
 
 inline const char* k_test_jwt_secret = "test-secret-test-secret-test-secret-0123";
 
+// "Bearer <token>" for a fixed test user, signed with k_test_jwt_secret, valid for five minutes.
+std::string test_bearer();
+
 } // namespace sky::test_support

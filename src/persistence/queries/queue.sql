@@ -4,12 +4,13 @@
 -- rescued and re-claimed elsewhere can no longer change the row.
 
 -- name: queue_claim
--- $1 node id, $2 lease seconds, $3 most rows. The picked rows are locked, so their row
+-- $1 node id, $2 lease seconds, $3 most rows; nothing while the queue is paused. The picked rows are locked, so their row
 -- addresses hold until the update, which fetches them directly (a TID scan). Joined to the CTE
 -- by id instead, the planner would hash a scan of the whole table when its statistics are stale.
 WITH picked AS (
   SELECT ctid FROM {table}
   WHERE {status} = '{queued}' {active_filter} AND {next_attempt_at} <= now()
+    AND NOT EXISTS (SELECT 1 FROM queue_controls c WHERE c.queue = '{queue}' AND c.paused)
   ORDER BY {next_attempt_at}
   LIMIT $3
   FOR UPDATE SKIP LOCKED

@@ -20,3 +20,51 @@ SELECT (SELECT count(*) FROM {table} WHERE {status} = '{queued}' {active_filter}
 -- name: queue_wake
 -- Wakes the pollers of a queue on every node, exactly as a committed insert would.
 SELECT pg_notify('sky_queue', $1)
+
+-- name: queue_controls_list
+SELECT queue, paused, changed_by, changed_at::text FROM queue_controls
+
+-- name: queue_set_paused
+-- $1 queue, $2 paused, $3 who
+INSERT INTO queue_controls (queue, paused, changed_by, changed_at) VALUES ($1, $2, $3, now())
+ON CONFLICT (queue) DO UPDATE SET paused = EXCLUDED.paused, changed_by = EXCLUDED.changed_by,
+                                  changed_at = now()
+
+-- name: queue_requeue_one
+-- Retry one row in Error (or Cancelled) from scratch. $1 id
+UPDATE {table}
+SET {status} = '{queued}', {attempts} = 0, {last_error} = NULL, {locked_by} = NULL,
+    {lease_expires_at} = NULL, {next_attempt_at} = now(), updated_at = now() {on_requeue}
+WHERE id = $1::uuid {job_filter} AND {status}::text IN ('{error}', 'Cancelled')
+RETURNING id::text
+
+-- name: queue_requeue_errors
+-- Retry the rows in Error, oldest first, at most $3 per call. $1 only those in Error for at least
+-- this many seconds (NULL: any), $2 only those whose error contains this text (NULL: any).
+WITH picked AS (
+  SELECT ctid FROM {table}
+  WHERE {status} = '{error}' {job_filter}
+    AND ($1::float8 IS NULL OR updated_at <= now() - make_interval(secs => $1::float8))
+    AND ($2::text IS NULL OR strpos({last_error}, $2::text) > 0)
+  ORDER BY updated_at
+  LIMIT $3
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE {table} AS t
+SET {status} = '{queued}', {attempts} = 0, {last_error} = NULL, {locked_by} = NULL,
+    {lease_expires_at} = NULL, {next_attempt_at} = now(), updated_at = now() {on_requeue}
+WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
+RETURNING t.id::text
+
+-- name: queue_cancel_queued
+-- Cancel a row still waiting in the queue: jobs end Cancelled; rows of the other tables, whose
+-- status types have no Cancelled, end in Error with the reason (and can be retried). $1 id
+UPDATE {table}
+SET {status} = '{cancelled}', {last_error} = 'cancelled by request', {locked_by} = NULL,
+    {lease_expires_at} = NULL, updated_at = now() {on_cancel}
+WHERE id = $1::uuid {job_filter} AND {status} = '{queued}'
+RETURNING id::text
+
+-- name: queue_row_status
+-- $1 id
+SELECT {status}::text FROM {table} WHERE id = $1::uuid {job_filter}

@@ -1,0 +1,164 @@
+// Operator controls through the API: a pause holds on every node and a resume wakes them; rows of
+// any queue are retried or cancelled by id, and all of a queue's errors at once.
+#include "support/engine_helpers.hpp"
+#include "support/process.hpp"
+#include "support/raw_http.hpp"
+#include "support/test_database.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+using namespace sky;
+using namespace sky::test_support;
+using namespace std::chrono_literals;
+
+namespace {
+
+raw_response post(int port, const std::string& target, const std::string& body = "") {
+  std::map<std::string, std::string> headers{{"Authorization", test_bearer()}};
+  if (!body.empty())
+    headers["Content-Type"] = "application/json";
+  return raw_exchange(port, make_request("POST", target, headers, body));
+}
+
+boost::json::object json_of(const raw_response& r) {
+  return boost::json::parse(r.body).as_object();
+}
+
+std::string queue_state(int port, std::string_view name) {
+  auto r =
+      raw_exchange(port, make_request("GET", "/api/v3/queues", {{"Authorization", test_bearer()}}));
+  const auto body = json_of(r);
+  for (const auto& q : body.at("queues").as_array())
+    if (q.as_object().at("name").as_string() == name)
+      return std::string(q.as_object().at("state").as_string());
+  return "";
+}
+
+long long jobs_in(const std::string& url, const std::string& status) {
+  return count(url, "SELECT count(*) FROM jobs WHERE status = '" + status + "'");
+}
+
+} // namespace
+
+TEST(queue_controls, a_pause_holds_on_every_node_and_a_resume_wakes_them) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto a = start_server(db.url(), synthetic_env(log));
+  auto b = start_server(db.url(), synthetic_env(log));
+  auto paused = post(a.port, "/api/v3/queues/page_scrape/pause");
+  ASSERT_EQ(paused.status, 200) << paused.raw;
+  EXPECT_EQ(json_of(paused).at("paused").as_bool(), true);
+  EXPECT_EQ(queue_state(b.port, "page_scrape"), "paused");
+
+  auto ids = insert_jobs(db.url(), 40);
+  // Both nodes were woken by the inserts; neither may claim while the queue is paused.
+  EXPECT_FALSE(eventually([&] { return jobs_in(db.url(), "Queued") < 40; }, 1500ms))
+      << "a paused queue was claimed from";
+  auto metrics = raw_exchange(b.port, make_request("GET", "/metrics"));
+  EXPECT_NE(metrics.body.find("scrapersky_queue_paused{queue=\"page_scrape\"} 1"),
+            std::string::npos);
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto ready = raw_exchange(b.port, make_request("GET", "/ready"));
+        return ready.status == 200 && ready.body.find("page_scrape") != std::string::npos;
+      },
+      10s))
+      << "a paused queue is not listed by /ready";
+
+  ASSERT_EQ(post(b.port, "/api/v3/queues/page_scrape/resume").status, 200);
+  // Resuming wakes the pollers (the fallback poll is a minute away).
+  EXPECT_TRUE(eventually([&] { return jobs_in(db.url(), "Completed") == 40; }, 30s));
+  EXPECT_EQ(queue_state(a.port, "page_scrape"), "running");
+  auto runs = read_executions(log);
+  EXPECT_TRUE(overlapping_executions(runs).empty());
+  EXPECT_EQ(post(a.port, "/api/v3/queues/no_such_queue/pause").status, 404);
+}
+
+TEST(queue_controls, rows_of_any_queue_are_retried_and_cancelled_by_id) {
+  scoped_database db;
+  // The API alone: rows stay as the routes leave them.
+  auto server = start_server(db.url(), {}, "api");
+  std::string failed, waiting, old_failure;
+  {
+    pqxx::connection c(db.url());
+    pqxx::work tx(c);
+    failed =
+        tx.exec("INSERT INTO domains (domain, sitemap_analysis_status, "
+                "sitemap_analysis_attempts, sitemap_analysis_last_error) VALUES "
+                "('failed.example.org', 'Error', 3, 'robots.txt unreachable') RETURNING id")[0][0]
+            .as<std::string>();
+    old_failure =
+        tx.exec("INSERT INTO domains (domain, sitemap_analysis_status, "
+                "sitemap_analysis_last_error, updated_at) VALUES ('old.example.org', "
+                "'Error', 'HTTP status 500', now() - interval '2 hours') RETURNING id")[0][0]
+            .as<std::string>();
+    waiting = tx.exec("INSERT INTO domains (domain, sitemap_analysis_status) VALUES "
+                      "('waiting.example.org', 'Queued') RETURNING id")[0][0]
+                  .as<std::string>();
+    tx.commit();
+  }
+  const std::string base = "/api/v3/queues/sitemap_submission/items/";
+  auto retried = post(server.port, base + failed + "/retry");
+  ASSERT_EQ(retried.status, 202) << retried.raw;
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM domains WHERE id = '" + failed +
+                                "' AND sitemap_analysis_status = 'Queued' AND "
+                                "sitemap_analysis_attempts = 0 AND sitemap_analysis_last_error "
+                                "IS NULL"),
+            1);
+  EXPECT_EQ(post(server.port, base + waiting + "/retry").status, 409);
+  EXPECT_EQ(post(server.port, base + "00000000-0000-4000-8000-000000000000/retry").status, 404);
+  EXPECT_EQ(post(server.port, base + "not-a-uuid/retry").status, 400);
+
+  auto cancelled = post(server.port, base + waiting + "/cancel");
+  ASSERT_EQ(cancelled.status, 200) << cancelled.raw;
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM domains WHERE id = '" + waiting +
+                                "' AND sitemap_analysis_status = 'Error' AND "
+                                "sitemap_analysis_last_error = 'cancelled by request'"),
+            1);
+  EXPECT_EQ(post(server.port, base + waiting + "/cancel").status, 409);
+
+  // Jobs: a queued job is cancelled, and retried from Cancelled.
+  auto job = insert_jobs(db.url(), 1, "{}", "email_scan")[0];
+  EXPECT_EQ(post(server.port, "/api/v3/queues/email_scan/items/" + job + "/cancel").status, 200);
+  EXPECT_EQ(jobs_in(db.url(), "Cancelled"), 1);
+  // A job of another type is not a row of this queue.
+  EXPECT_EQ(post(server.port, "/api/v3/queues/page_scrape/items/" + job + "/retry").status, 404);
+  EXPECT_EQ(post(server.port, "/api/v3/queues/email_scan/items/" + job + "/retry").status, 202);
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM jobs WHERE id = '" + job +
+                                "' AND status = 'Queued' AND finished_at IS NULL"),
+            1);
+}
+
+TEST(queue_controls, all_errors_of_a_queue_are_retried_with_filters) {
+  scoped_database db;
+  auto server = start_server(db.url(), {}, "api");
+  {
+    pqxx::connection c(db.url());
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO domains (domain, sitemap_analysis_status, sitemap_analysis_last_error, "
+            "updated_at) SELECT 'd' || i || '.example.org', 'Error', CASE WHEN i % 2 = 0 THEN "
+            "'HTTP status 503' ELSE 'robots.txt disallows' END, now() - make_interval(mins => i) "
+            "FROM generate_series(1, 10) i");
+    tx.commit();
+  }
+  const std::string route = "/api/v3/queues/sitemap_submission/retry-errors";
+  auto by_text = post(server.port, route, R"({"error_contains":"503"})");
+  ASSERT_EQ(by_text.status, 200) << by_text.raw;
+  EXPECT_EQ(json_of(by_text).at("requeued").as_int64(), 5);
+  EXPECT_EQ(json_of(by_text).at("ids").as_array().size(), 5u);
+  auto by_age = post(server.port, route, R"({"older_than_seconds":330})");
+  // Of the odd ones left (1, 3, 5, 7 and 9 minutes in Error), those over five and a half minutes.
+  EXPECT_EQ(json_of(by_age).at("requeued").as_int64(), 2);
+  auto limited = post(server.port, route, R"({"limit":1})");
+  EXPECT_EQ(json_of(limited).at("requeued").as_int64(), 1);
+  EXPECT_EQ(json_of(limited).at("more").as_bool(), true);
+  auto rest = post(server.port, route);
+  EXPECT_EQ(json_of(rest).at("requeued").as_int64(), 2);
+  EXPECT_EQ(json_of(rest).at("more").as_bool(), false);
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM domains WHERE sitemap_analysis_status = 'Error'"),
+            0);
+  EXPECT_EQ(post(server.port, route, R"({"limit":0})").status, 400);
+  EXPECT_EQ(post(server.port, route, R"({"older":1})").status, 400);
+}
