@@ -55,7 +55,7 @@ step("local_businesses", [{k: b[k] for k in ("business_name", "website_url", "ph
 status, r = call("PUT", "/api/v3/local-businesses/status", {"ids": [b["id"] for b in businesses], "status": "Selected"})
 step(f"PUT /api/v3/local-businesses/status Selected -> {status}", r)
 domains = wait_for("domain extraction and metadata",
-                   lambda: len(items("/api/v3/domains?status=completed")) == 3 and items("/api/v3/domains?status=completed"))
+                   lambda: len(items("/api/v3/domains?status=Completed")) == 3 and items("/api/v3/domains?status=Completed"))
 step("domains (metadata from each homepage)",
      [{k: d[k] for k in ("domain", "title", "emails", "social_links", "tech_stack")} for d in domains])
 

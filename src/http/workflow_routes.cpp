@@ -336,7 +336,7 @@ struct list_spec {
 
 const std::vector<std::string_view> k_job_types{"places_search", "sitemap", "email_scan",
                                                 "page_scrape"};
-const std::vector<std::string_view> k_domain_values{"pending", "processing", "completed", "error"};
+const std::vector<std::string_view> k_domain_values{"Queued", "Processing", "Completed", "Error"};
 
 const std::vector<list_spec>& list_specs() {
   static const std::vector<list_spec> specs{

@@ -53,8 +53,14 @@ TEST(migrations, enums_carry_the_seeds_exact_values) {
             (v{"New", "Selected", "Maybe", "Not a Fit", "Archived"}));
   EXPECT_EQ(enum_values(c, "task_status"), (v{"Queued", "InProgress", "Completed", "Error",
                                               "ManualReview", "Cancelled", "Paused"}));
-  EXPECT_EQ(enum_values(c, "domain_status_enum"),
-            (v{"pending", "processing", "completed", "error"}));
+  // The domain metadata queue uses the seeds' DomainExtractionStatusEnum; the old lowercase type
+  // is gone.
+  EXPECT_TRUE(enum_values(c, "domain_status_enum").empty());
+  EXPECT_EQ(pqxx::nontransaction(c)
+                .exec("SELECT udt_name FROM information_schema.columns WHERE table_name = "
+                      "'domains' AND column_name = 'status'")[0][0]
+                .as<std::string>(),
+            "domain_extraction_status_enum");
 }
 
 TEST(migrations, every_queue_has_its_columns_and_a_partial_index_to_claim_from) {
@@ -149,4 +155,42 @@ TEST(migrations, concurrent_migrators_serialise) {
     t.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(applied.load(), static_cast<int>(persistence::migrations().size()));
+}
+
+// Rows written under the lowercase domain statuses keep their meaning under the seeds' values.
+TEST(migrations, domain_statuses_are_converted_to_the_seeds_values) {
+  test_support::scoped_database db;
+  pqxx::connection c(db.url());
+  {
+    pqxx::work tx(c);
+    tx.exec("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& m : persistence::migrations()) {
+      if (m.version >= 7)
+        break;
+      tx.exec(std::string(m.sql));
+      tx.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
+                     m.name);
+    }
+    tx.exec("INSERT INTO domains (domain, status) VALUES ('a.example.org', 'pending'), "
+            "('b.example.org', 'processing'), ('c.example.org', 'completed'), "
+            "('d.example.org', 'error')");
+    tx.commit();
+  }
+  persistence::migrate(c);
+  pqxx::read_transaction tx(c);
+  auto rows = tx.exec("SELECT domain, status::text FROM domains ORDER BY domain");
+  std::vector<std::string> statuses;
+  for (auto r : rows)
+    statuses.push_back(r[1].as<std::string>());
+  EXPECT_EQ(statuses, (std::vector<std::string>{"Queued", "Processing", "Completed", "Error"}));
+  // A new domain is queued for its metadata, and the queued index serves the claim.
+  EXPECT_EQ(tx.exec("SELECT column_default FROM information_schema.columns WHERE table_name = "
+                    "'domains' AND column_name = 'status'")[0][0]
+                .as<std::string>(),
+            "'Queued'::domain_extraction_status_enum");
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM pg_indexes WHERE indexname = "
+                    "'domains_metadata_queued_idx' AND indexdef LIKE '%Queued%'")[0][0]
+                .as<int>(),
+            1);
 }

@@ -188,7 +188,7 @@ TEST_F(pipeline, new_domains_get_their_homepage_metadata) {
                 R"({"domains":["alpha-bakery.com","https://Bella-Pizzeria.com/menu"]})");
   ASSERT_EQ(r.status, 202) << json::serialize(r.body);
   ASSERT_EQ(r.body.at("domains").as_array().size(), 2u);
-  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM domains WHERE status = 'completed'", 2));
+  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM domains WHERE status = 'Completed'", 2));
   EXPECT_EQ(scalar(db.url(), "SELECT title FROM domains WHERE domain = 'alpha-bakery.com'"),
             "Alpha Bakery | Fresh bread in Springfield");
   EXPECT_EQ(scalar(db.url(), "SELECT emails::text FROM domains WHERE domain = 'alpha-bakery.com'"),
@@ -374,7 +374,7 @@ TEST_F(pipeline, bad_input_gets_4xx_and_changes_nothing) {
        "invalid_field"},
       {"GET", "/api/v3/jobs?status=Done", "", 400, "invalid_query"},
       {"GET", "/api/v3/jobs?limit=0", "", 400, "invalid_query"},
-      {"GET", "/api/v3/domains?status=pending&limit=abc", "", 400, "invalid_query"},
+      {"GET", "/api/v3/domains?status=Queued&limit=abc", "", 400, "invalid_query"},
       {"GET", "/api/v3/contacts?domain_id=1", "", 400, "invalid_query"},
       {"GET", "/api/v3/email-scan/scan/status/" + unknown, "", 404, "not_found"},
   };
@@ -452,8 +452,8 @@ TEST_F(pipeline, whole_pipeline_from_places_search_to_email_scan) {
            R"({"status":"Selected","ids":)" + ids_of(businesses, [](auto&) { return true; }) + "}")
           .status,
       200);
-  ASSERT_TRUE(until("/api/v3/domains?status=completed", 3));
-  auto domains = items("/api/v3/domains?status=completed");
+  ASSERT_TRUE(until("/api/v3/domains?status=Completed", 3));
+  auto domains = items("/api/v3/domains?status=Completed");
   ASSERT_EQ(
       call(server.port, "PUT", "/api/v3/domains/sitemap-curation/status",
            R"({"status":"Selected","ids":)" + ids_of(domains, [](auto&) { return true; }) + "}")
