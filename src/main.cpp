@@ -5,6 +5,7 @@
 #include "http/jwt.hpp"
 #include "http/routes.hpp"
 #include "http/server.hpp"
+#include "logging/log_setup.hpp"
 #include "persistence/connection_pool.hpp"
 #include "persistence/database_probe.hpp"
 #include "persistence/migrator.hpp"
@@ -30,7 +31,7 @@ int fail(const std::string& message, int code = 2) {
 config::app_config load_or_exit(config::config_purpose purpose) {
   try {
     auto cfg = config::load_config(config::process_env(), purpose);
-    spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+    logging::configure(cfg.log_format, cfg.node_id, cfg.log_level);
     // Every connection of the process gets bounded connects and TCP keepalives, unless the URL
     // sets them itself.
     const std::vector<std::pair<std::string, std::string>> defaults{

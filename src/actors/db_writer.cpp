@@ -1,6 +1,7 @@
 // The db_writer: each item's results and new status in its own savepoint; many items per commit.
 #include "actors/backoff.hpp"
 #include "actors/engine.hpp"
+#include "logging/log_setup.hpp"
 #include "messages/queue_messages.hpp"
 #include "persistence/connection_pool.hpp"
 
@@ -45,9 +46,27 @@ persistence::finish_kind kind_of(outcome o) {
 
 struct batch_counts {
   std::uint64_t completed = 0, failed = 0, retried = 0, cancelled = 0, stale = 0;
+  // Items that did not complete, with their new status: logged once their batch committed.
+  std::vector<std::pair<const work_done*, std::string>> not_completed;
 };
 
-void count(batch_counts& c, const queue_context& q, const std::string& status) {
+// One line per retried, failed or cancelled item. The reason is the message and the item is the
+// line's context, so a burst of items failing for one reason folds into one line and a count.
+void log_outcomes(const queue_context& q, const batch_counts& c) {
+  for (const auto& [d, status] : c.not_completed) {
+    logging::item_scope item(q.definition->name, d->id, d->attempt);
+    if (status == q.definition->queued)
+      spdlog::warn("{}: attempt failed, retrying with backoff: {}", q.definition->name, d->error);
+    else if (status == q.definition->error)
+      spdlog::warn("{}: failed, no attempts left: {}", q.definition->name, d->error);
+    else
+      spdlog::info("{}: {}: {}", q.definition->name, status, d->error);
+  }
+}
+
+void count(batch_counts& c, const queue_context& q, const work_done& d, const std::string& status) {
+  if (status != q.definition->completed)
+    c.not_completed.emplace_back(&d, status);
   if (status == q.definition->completed)
     ++c.completed;
   else if (status == q.definition->error)
@@ -97,7 +116,7 @@ void write_batch(const queue_context& q, pqxx::work& tx, const std::vector<work_
       continue;
     }
     written.push_back({&items[i], std::string(it->second)});
-    count(c, q, written.back().status);
+    count(c, q, items[i], written.back().status);
   }
   if (q.handler && q.handler->write)
     q.handler->write(tx, written);
@@ -126,7 +145,7 @@ void write_item(writer_state& s, const work_done& d, batch_counts& c) {
       ++c.stale;
       return;
     }
-    count(c, q, status);
+    count(c, q, d, status);
   } catch (const std::exception& e) {
     if (is_transient(e))
       throw;
@@ -139,7 +158,7 @@ void write_item(writer_state& s, const work_done& d, batch_counts& c) {
                                       retry_seconds(q, d.attempt),
                                       {}};
     if (q.store->finish(tx, q.node_id, retry, &status))
-      count(c, q, status);
+      count(c, q, d, status);
     commit_or_throw(s, tx);
   }
 }
@@ -169,6 +188,7 @@ void flush(writer_actor* self) {
       for (std::size_t i = 0; i < n; ++i)
         write_item(s, s.buffer[i], c);
     }
+    log_outcomes(*s.q, c);
     std::vector<std::string> ids;
     ids.reserve(n);
     for (std::size_t i = 0; i < n; ++i)

@@ -24,6 +24,7 @@ struct queue_context {
   std::string database_url;
   std::chrono::milliseconds statement_timeout{0}; // of the poller's and writer's connections
   bool session_settings = true; // false through a transaction pooler: no session SET
+  int retention_days = 0;       // job queues: finished jobs older than this go; 0 keeps them
   std::string node_id;
   std::chrono::milliseconds retry_base{2000};
   std::chrono::milliseconds retry_cap{600000};

@@ -1,5 +1,6 @@
 // The generic poller: one per queue. Claims no more rows than its pool has free slots.
 #include "actors/engine.hpp"
+#include "logging/log_setup.hpp"
 #include "messages/queue_messages.hpp"
 #include "persistence/connection_pool.hpp"
 
@@ -99,6 +100,9 @@ void poll(poller_actor* self) {
   if (!with_db(self, "claim",
                [&](pqxx::connection& c) { rows = s.q->store->claim(c, s.q->node_id, limit); }))
     return;
+  // Claims are the hot path: at debug, so that a busy queue does not write a line per claim.
+  if (!rows.empty())
+    spdlog::debug("{}: claimed {} rows", s.q->definition->name, rows.size());
   work_batch batch;
   batch.reserve(rows.size());
   for (auto& row : rows) {
@@ -136,13 +140,32 @@ void rescue(poller_actor* self) {
     for (;;) {
       auto rows = s.q->store->rescue(c, 500);
       s.q->metrics->rescued += rows.size();
-      for (const auto& r : rows)
-        spdlog::warn("{}: rescued {} (lease expired) -> {}", s.q->definition->name, r.id,
+      for (const auto& r : rows) {
+        logging::item_scope item(s.q->definition->name, r.id, 0);
+        spdlog::warn("{}: lease expired (its node was lost); now {}", s.q->definition->name,
                      r.new_status);
+      }
       if (rows.size() < 500)
         break;
     }
   });
+  // Retention rides on the same pass: a few small batches, so no lock is held long and a large
+  // backlog of old jobs drains over several passes instead of in one long statement.
+  if (s.q->retention_days > 0) {
+    constexpr int k_batch = 1000, k_batches_per_pass = 10;
+    with_db(self, "retention", [&](pqxx::connection& c) {
+      std::size_t deleted = 0;
+      for (int i = 0; i < k_batches_per_pass; ++i) {
+        auto n = s.q->store->delete_finished(c, s.q->retention_days, k_batch);
+        deleted += n;
+        if (n < static_cast<std::size_t>(k_batch))
+          break;
+      }
+      if (deleted > 0)
+        spdlog::info("{}: deleted {} jobs finished more than {} days ago", s.q->definition->name,
+                     deleted, s.q->retention_days);
+    });
+  }
 }
 
 caf::behavior poller(poller_actor* self, queue_context_ptr q) {

@@ -123,6 +123,7 @@ void runtime::start() {
     ctx->statement_timeout =
         ctx->session_settings ? db.engine_statement_timeout : std::chrono::milliseconds(0);
     ctx->node_id = s.config.node_id;
+    ctx->retention_days = s.config.jobs_retention_days;
     ctx->writer_failures = writer_failures;
     ctx->retry_base = s.config.retry_base;
     ctx->retry_cap = s.config.retry_cap;

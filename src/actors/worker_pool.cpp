@@ -1,6 +1,7 @@
 // The worker pool: a supervisor that monitors N workers, replaces the ones that die or hang, and
 // pauses its queue when they keep dying.
 #include "actors/engine.hpp"
+#include "logging/log_setup.hpp"
 #include "messages/queue_messages.hpp"
 
 #include <algorithm>
@@ -207,7 +208,10 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
             continue;
           }
           auto why = "timed out after " + std::to_string(st.q->config.timeout.count()) + " s";
-          spdlog::warn("{}: {} {}", st.q->definition->name, sl.item->id, why);
+          {
+            logging::item_scope item(st.q->definition->name, sl.item->id, sl.item->attempt);
+            spdlog::warn("{}: {}", st.q->definition->name, why);
+          }
           st.q->metrics->timeouts++;
           // The hung thread cannot be interrupted; it is abandoned and its slot re-staffed.
           self->demonitor(sl.worker);

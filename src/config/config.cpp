@@ -178,6 +178,12 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_choice(t, {"trace", "debug", "info", "warn", "error"}, c.log_level);
                }});
+  v.push_back({"LOG_FORMAT", "text",
+               "text | json: one JSON object per line (time, level, message, node, and queue, "
+               "item_id and attempt for lines about an item)",
+               [](app_config& c, const std::string& t) {
+                 return parse_choice(t, {"text", "json"}, c.log_format);
+               }});
   v.push_back({"NODE_ID", "<hostname>:<pid>", "name of this process in locked_by columns",
                [](app_config& c, const std::string& t) -> std::optional<std::string> {
                  if (t.empty() || t.size() > 200)
@@ -232,6 +238,10 @@ std::vector<variable> variables() {
                duration_field<std::chrono::milliseconds>(
                    100, 3600000,
                    [](app_config & c) -> auto& { return c.database.engine_statement_timeout; })});
+  v.push_back({"JOBS_RETENTION_DAYS", "14",
+               "finished jobs older than this many days are deleted in small batches; 0 keeps "
+               "every job",
+               int_field(0, 36500, &app_config::jobs_retention_days)});
   v.push_back({"DRAIN_TIMEOUT_SECONDS", "20", "on SIGTERM, time allowed for in-flight work",
                seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.drain_timeout; })});
   v.push_back({"RETRY_BACKOFF_BASE_MS", "2000",

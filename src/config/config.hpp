@@ -133,6 +133,7 @@ struct app_config {
   std::string database_url;               // empty means "not set" (scripts start a local cluster)
   std::string environment = "production"; // development | test | production
   std::string log_level = "info";
+  std::string log_format = "text";   // text | json (one object per line)
   std::string jwt_secret;            // required outside development
   bool jwt_secret_generated = false; // true when development fell back to a random secret
   std::string node_id;               // identifies this process in locked_by; default host:pid
@@ -141,6 +142,7 @@ struct app_config {
   database_config database;
   jwt_config jwt;
   std::chrono::seconds drain_timeout{20};
+  int jobs_retention_days = 14; // finished jobs older than this are deleted; 0 keeps them all
   // Retry delay after attempt n: base * 2^(n-1), capped, with jitter in its upper half.
   std::chrono::milliseconds retry_base{2000};
   std::chrono::milliseconds retry_cap{std::chrono::minutes(10)};

@@ -3,6 +3,7 @@
 
 #include "persistence/pg_array.hpp"
 #include "persistence/queue_sql.hpp"
+#include "persistence/sql_catalog.hpp"
 
 #include <algorithm>
 #include <pqxx/pqxx>
@@ -72,6 +73,15 @@ std::vector<std::string> queue_store::renew(pqxx::connection& conn, const std::s
     if (r[1].as<bool>())
       cancelled.push_back(r[0].as<std::string>());
   return cancelled;
+}
+
+std::size_t queue_store::delete_finished(pqxx::connection& conn, int days, int limit) const {
+  if (definition_.job_type.empty() || days <= 0)
+    return 0;
+  pqxx::nontransaction tx(conn);
+  return tx
+      .exec_params(query("jobs_delete_finished"), std::string(definition_.job_type), days, limit)
+      .affected_rows();
 }
 
 std::vector<rescued_row> queue_store::rescue(pqxx::connection& conn, int limit) const {

@@ -58,6 +58,9 @@ public:
   std::vector<std::string> renew(pqxx::connection& conn, const std::string& node,
                                  const std::vector<std::string>& ids) const;
   std::vector<rescued_row> rescue(pqxx::connection& conn, int limit) const;
+  // Job queues: deletes at most `limit` of this type's jobs finished more than `days` ago;
+  // returns how many went. Entity tables keep their rows (they are the product).
+  std::size_t delete_finished(pqxx::connection& conn, int days, int limit) const;
   // Final or retry state of one item inside the caller's transaction; false when the row is no
   // longer ours (lease lost): nothing was changed. `new_status` receives the resulting status.
   bool finish(pqxx::transaction_base& tx, const std::string& node, const finish_request& item,

@@ -62,3 +62,14 @@ FROM input i
 LEFT JOIN inserted n ON n.domain = i.domain
 LEFT JOIN domains d ON d.domain = i.domain
 ORDER BY i.domain
+
+-- name: jobs_delete_finished
+-- Retention: finished jobs of one type older than the retention, oldest first, one small batch
+-- per statement so that no lock is held long. $1 job type, $2 days, $3 most rows
+DELETE FROM jobs WHERE ctid = ANY(ARRAY(
+  SELECT ctid FROM jobs
+  WHERE job_type = $1 AND finished_at IS NOT NULL
+    AND finished_at < now() - make_interval(days => $2)
+  ORDER BY finished_at
+  LIMIT $3
+  FOR UPDATE SKIP LOCKED))

@@ -1,0 +1,36 @@
+// How the process logs: text or one JSON object per line, the item a line is about, and bursts of
+// identical lines folded into one.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sky::logging {
+
+// Replaces the default logger: `json` writes one object per line (time, level, message, node,
+// and queue, item_id and attempt when a line is about an item); otherwise the usual text lines.
+// Identical consecutive lines within a few seconds are dropped and counted, so an error that
+// repeats for every item of a burst does not flood the log.
+void configure(std::string_view format, std::string node, std::string_view level);
+
+// While alive, lines logged by this thread are about this item (fields of the JSON line; a
+// "[queue item#attempt]" prefix in text).
+class item_scope {
+public:
+  item_scope(std::string_view queue, std::string_view item_id, int attempt);
+  ~item_scope();
+  item_scope(const item_scope&) = delete;
+  item_scope& operator=(const item_scope&) = delete;
+
+private:
+  const item_scope* outer_;
+
+public:
+  std::string_view queue, item_id;
+  int attempt;
+};
+
+// Appends `text` to `out` as the inside of a JSON string.
+void append_json_escaped(std::string& out, std::string_view text);
+
+} // namespace sky::logging
