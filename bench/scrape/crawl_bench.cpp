@@ -59,7 +59,7 @@ struct crawl {
     boost::asio::post(extractors, [this, r = std::move(r)] {
       std::vector<std::string> found;
       if (r.ok() && r.status == 200)
-        found = scrape::extract_emails(scrape::decode_to_utf8(r.body, r.content_type));
+        found = scrape::extract_emails(scrape::decode_to_utf8(r.body, r.content_type)).addresses;
       std::lock_guard lock(mutex);
       --in_flight;
       if (r.ok() && r.status == 200)

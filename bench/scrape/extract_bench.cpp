@@ -5,8 +5,8 @@
 #include "scrape/page_analysis.hpp"
 #include "scrape/page_metadata.hpp"
 #include "scrape/phone_extract.hpp"
-#include "scrape/tech_stack.hpp"
 #include "scrape/sitemap.hpp"
+#include "scrape/tech_stack.hpp"
 
 #include <benchmark/benchmark.h>
 #include <random>
@@ -53,7 +53,7 @@ template <class F> void run(benchmark::State& state, F&& f) {
 }
 
 void emails(benchmark::State& s) {
-  run(s, [](const std::string& p) { return sky::scrape::extract_emails(p); });
+  run(s, [](const std::string& p) { return sky::scrape::extract_emails(p).addresses.size(); });
 }
 void metadata(benchmark::State& s) {
   run(s, [](const std::string& p) {
@@ -77,7 +77,7 @@ void phones(benchmark::State& state) {
   std::size_t bytes = 0, i = 0;
   for (auto _ : state) {
     const auto& m = metas[i % metas.size()];
-    benchmark::DoNotOptimize(sky::scrape::extract_phones(m.tel_links, m.text, "US").size());
+    benchmark::DoNotOptimize(sky::scrape::extract_phones(m.tel_links, m.text, "US").numbers.size());
     bytes += pages()[i++ % pages().size()].size();
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));

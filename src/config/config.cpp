@@ -99,6 +99,11 @@ template <class Int> apply_fn int_field(Int lo, Int hi, Int app_config::*field) 
   return [=](app_config& c, const std::string& t) { return parse_int(t, lo, hi, c.*field); };
 }
 
+template <class Int> apply_fn workflow_field(Int lo, Int hi, Int workflow_config::*field) {
+  return
+      [=](app_config& c, const std::string& t) { return parse_int(t, lo, hi, c.workflows.*field); };
+}
+
 // An integer count of `Unit` (seconds, milliseconds) from lo to hi, stored in the duration member
 // that `field` returns (converted to that member's own unit).
 template <class Unit, class Field>
@@ -401,6 +406,30 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 100'000, c.workflows.api_max_batch);
                }});
+  v.push_back(
+      {"API_LIST_MAX_BYTES", "2097152",
+       "size cap of one list answer; past it fewer items than `limit` come back, with "
+       "next_offset",
+       workflow_field<std::size_t>(16u << 10, 1u << 30, &workflow_config::api_list_max_bytes)});
+  v.push_back({"RESULT_DATA_MAX_BYTES", "1048576",
+               "size cap of one job's result_data (and a domain's metadata); longer lists are "
+               "cut and \"result_data\" added to its limits_hit",
+               workflow_field<std::size_t>(4096, 1u << 30, &workflow_config::result_max_bytes)});
+  v.push_back({"PAGE_MAX_EMAILS", "200", "distinct email addresses read from one page",
+               workflow_field(1, 1'000'000, &workflow_config::page_max_emails)});
+  v.push_back({"PAGE_MAX_PHONES", "200", "distinct phone numbers read from one page",
+               workflow_field(1, 1'000'000, &workflow_config::page_max_phones)});
+  v.push_back({"PAGE_MAX_LINKS", "2000", "distinct links read from one page (crawl candidates)",
+               workflow_field(1, 1'000'000, &workflow_config::page_max_links)});
+  v.push_back({"PAGE_MAX_TEL_LINKS", "500", "tel: links read from one page",
+               workflow_field(0, 1'000'000, &workflow_config::page_max_tel_links)});
+  v.push_back({"CRAWL_MAX_EMAILS", "1000",
+               "email addresses (contacts rows) one email scan keeps; the crawl stops there",
+               workflow_field(1, 1'000'000, &workflow_config::crawl_max_emails)});
+  v.push_back({"CRAWL_MAX_PHONES", "1000", "phone numbers one email scan keeps",
+               workflow_field(1, 1'000'000, &workflow_config::crawl_max_phones)});
+  v.push_back({"PLACES_MAX_RESULTS", "1000", "places (places_staging rows) one Places search keeps",
+               workflow_field(1, 1'000'000, &workflow_config::places_max_results)});
   v.push_back({"PHONE_DEFAULT_REGION", "US",
                "ISO 3166 country assumed for phone numbers without a country code (a page's "
                "language may say otherwise)",

@@ -126,7 +126,17 @@ struct workflow_config {
   int places_max_pages = 3;                          // result pages read per Places search
   std::chrono::milliseconds places_page_delay{2000}; // next_page_token needs time to activate
   int api_max_batch = 1000;                          // items in one batch request
-  std::string phone_default_region = "US";           // numbers without a country code
+  std::size_t api_list_max_bytes = 2u << 20; // one list answer; fewer items than asked past it
+  std::size_t result_max_bytes = 1u << 20;   // one stored result: result_data, domain metadata
+  // What the web can make one page or one job cost; the defaults are far above real sites.
+  int page_max_emails = 200;               // distinct addresses read from one page
+  int page_max_phones = 200;               // distinct phone numbers read from one page
+  int page_max_links = 2000;               // distinct links read from one page
+  int page_max_tel_links = 500;            // tel: links read from one page
+  int crawl_max_emails = 1000;             // addresses (contacts rows) kept by one email scan
+  int crawl_max_phones = 1000;             // phone numbers kept by one email scan
+  int places_max_results = 1000;           // places (places_staging rows) kept by one Places search
+  std::string phone_default_region = "US"; // numbers without a country code
 };
 
 struct app_config {

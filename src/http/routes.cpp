@@ -69,7 +69,8 @@ api_response get_job(app_services& s, request_context& ctx) {
     return json_error(400, "invalid_id", "job id must be a UUID");
   return s.db->run([&](pqxx::connection& c) -> api_response {
     pqxx::read_transaction tx(c);
-    auto rows = tx.exec_params(persistence::query("jobs_get"), id);
+    auto rows = tx.exec_params(persistence::query("jobs_get"), id,
+                               static_cast<long long>(s.config->workflows.result_max_bytes));
     if (rows.empty())
       return json_error(404, "not_found", "no job " + id);
     auto r = rows[0];

@@ -237,7 +237,8 @@ api_response email_scan_status(app_services& s, request_context& ctx) {
     return json_error(400, "invalid_id", "job id must be a UUID");
   return s.db->run([&](pqxx::connection& c) -> api_response {
     pqxx::read_transaction tx(c);
-    auto rows = tx.exec_params(persistence::query("jobs_get"), id);
+    auto rows = tx.exec_params(persistence::query("jobs_get"), id,
+                               static_cast<long long>(s.config->workflows.result_max_bytes));
     if (rows.empty() || std::string_view(rows[0][1].c_str()) != "email_scan")
       return json_error(404, "not_found", "no email scan " + id);
     auto r = rows[0];
@@ -389,7 +390,9 @@ const std::vector<list_spec>& list_specs() {
   return specs;
 }
 
-// Identifiers come from the spec table above; values are bound parameters.
+// Identifiers come from the spec table above; values are bound parameters. Rows are kept while
+// the bytes before them stay under $6, so one answer never grows much past that size; the second
+// column counts the rows the page had.
 std::string list_sql(const list_spec& spec) {
   std::string where;
   for (std::size_t i = 0; i < 3; ++i) {
@@ -401,9 +404,13 @@ std::string list_sql(const list_spec& spec) {
     else
       where += "$" + n + "::text IS NULL";
   }
-  return "SELECT coalesce(json_agg(row_to_json(x)), '[]')::text FROM (SELECT " +
+  return "WITH page AS (SELECT row_to_json(x) AS item, row_number() OVER () AS n FROM (SELECT " +
          std::string(spec.columns) + " FROM " + std::string(spec.table) + where +
-         " ORDER BY id DESC LIMIT $4::int OFFSET $5::bigint) x"; // ids are time-ordered (UUIDv7)
+         " ORDER BY id DESC LIMIT $4::int OFFSET $5::bigint) x), " // ids are time-ordered (UUIDv7)
+         "sized AS (SELECT item, n, sum(octet_length(item::text)) OVER (ORDER BY n) - "
+         "octet_length(item::text) AS before FROM page) "
+         "SELECT coalesce((SELECT json_agg(item ORDER BY n) FROM sized WHERE before < "
+         "$6::bigint), '[]')::text, (SELECT count(*) FROM page)";
 }
 
 api_response list_rows(app_services& s, const list_spec& spec, const std::string& sql,
@@ -417,21 +424,23 @@ api_response list_rows(app_services& s, const list_spec& spec, const std::string
       return *error;
     values[i] = std::get<0>(v);
   }
-  auto text = s.db->run([&](pqxx::connection& c) {
+  auto [text, rows] = s.db->run([&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     // One row more than asked tells whether another page exists.
-    return std::string(
-        tx.exec_params1(sql, values[0], values[1], values[2], page.limit + 1, page.offset)[0]
-            .c_str());
+    auto r = tx.exec_params1(sql, values[0], values[1], values[2], page.limit + 1, page.offset,
+                             static_cast<long long>(s.config->workflows.api_list_max_bytes));
+    return std::pair{std::string(r[0].c_str()), r[1].as<std::size_t>()};
   });
   auto items = json::parse(text).as_array();
-  bool more = items.size() > static_cast<std::size_t>(page.limit);
-  if (more)
+  if (items.size() > static_cast<std::size_t>(page.limit))
     items.pop_back();
-  return json_ok(200, json::object{{"items", items},
-                                   {"limit", page.limit},
-                                   {"offset", page.offset},
-                                   {"has_more", more}});
+  // Fewer items than the page had: the rest is on the next page, whatever cut it.
+  bool more = rows > items.size();
+  json::object out{
+      {"items", items}, {"limit", page.limit}, {"offset", page.offset}, {"has_more", more}};
+  if (more)
+    out["next_offset"] = page.offset + static_cast<long long>(items.size());
+  return json_ok(200, out);
 }
 
 } // namespace

@@ -213,15 +213,22 @@ std::string deobfuscate_at_dot(std::string_view text) {
   return out;
 }
 
-std::vector<std::string> extract_emails(std::string_view html) {
+email_list extract_emails(std::string_view html, std::size_t max_addresses) {
   std::string text = decode_html_entities(html);
   text = decode_mailto_targets(text);
   text = deobfuscate_at_dot(text);
   append_cloudflare(html, text);
 
-  std::vector<std::string> found;
+  email_list found;
   std::unordered_set<std::string> seen;
+  // Repeats of a few addresses would otherwise make every '@' of a huge page a lookup.
+  const std::size_t max_candidates = 100 * std::max<std::size_t>(max_addresses, 10);
+  std::size_t candidates = 0;
   for (auto at = text.find('@'); at != std::string::npos; at = text.find('@', at + 1)) {
+    if (++candidates > max_candidates) {
+      found.truncated = true;
+      break;
+    }
     std::size_t begin = at;
     while (begin > 0 && at - begin < k_max_local && is_local_char(text[begin - 1]))
       --begin;
@@ -241,8 +248,14 @@ std::vector<std::string> extract_emails(std::string_view html) {
     if (!valid_domain(domain) || !has_listed_suffix(domain))
       continue;
     auto email = local + "@" + domain;
-    if (seen.insert(email).second)
-      found.push_back(std::move(email));
+    if (seen.count(email))
+      continue;
+    if (found.addresses.size() >= max_addresses) {
+      found.truncated = true;
+      break;
+    }
+    seen.insert(email);
+    found.addresses.push_back(std::move(email));
   }
   return found;
 }

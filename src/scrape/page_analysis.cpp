@@ -10,14 +10,24 @@
 namespace sky::scrape {
 
 page_analysis analyze_page(std::string_view html, std::string_view page_url,
-                           std::string_view headers, const std::string& default_region) {
+                           std::string_view headers, const std::string& default_region,
+                           const page_limits& limits) {
   page_analysis out;
-  out.meta = extract_metadata(html, page_url);
-  out.emails = extract_emails(html);
-  out.phones = extract_phones(out.meta.tel_links, out.meta.text,
-                              region_for_language(out.meta.language, default_region));
+  out.meta = extract_metadata(html, page_url, limits);
+  auto emails = extract_emails(html, limits.max_emails);
+  out.emails = std::move(emails.addresses);
+  auto phones =
+      extract_phones(out.meta.tel_links, out.meta.text,
+                     region_for_language(out.meta.language, default_region), limits.max_phones);
+  out.phones = std::move(phones.numbers);
   out.social = social_profiles(out.meta.links);
   out.tech = detect_tech_stack(html, headers);
+  for (auto [hit, name] : {std::pair{emails.truncated, "emails_per_page"},
+                           {phones.truncated, "phones_per_page"},
+                           {out.meta.links_truncated, "links_per_page"},
+                           {out.meta.tel_links_truncated, "tel_links_per_page"}})
+    if (hit)
+      out.limits_hit.emplace_back(name);
   return out;
 }
 
@@ -30,6 +40,7 @@ boost::json::object to_json(const page_analysis& page) {
     social[k] = v;
   json::array emails(page.emails.begin(), page.emails.end());
   json::array tech(page.tech.begin(), page.tech.end());
+  json::array limits_hit(page.limits_hit.begin(), page.limits_hit.end());
   json::array phones;
   for (const auto& p : page.phones)
     phones.push_back(json::string(p.e164));
@@ -41,7 +52,8 @@ boost::json::object to_json(const page_analysis& page) {
           {"emails", emails},
           {"phones", phones},
           {"social", social},
-          {"tech", tech}};
+          {"tech", tech},
+          {"limits_hit", limits_hit}};
 }
 
 } // namespace sky::scrape

@@ -1,6 +1,8 @@
 // Page metadata from HTML: title, meta description, Open Graph, canonical URL, language.
 #pragma once
 
+#include "scrape/page_limits.hpp"
+
 #include <map>
 #include <string>
 #include <string_view>
@@ -9,17 +11,23 @@
 namespace sky::scrape {
 
 struct page_metadata {
+  // Title, description, canonical, language and Open Graph values are cut to k_max_field bytes;
+  // at most k_max_open_graph Open Graph properties are kept.
+  static constexpr std::size_t k_max_field = 2048;
+  static constexpr std::size_t k_max_open_graph = 64;
   std::string title;
   std::string description;                       // <meta name="description">, else og:description
   std::string canonical;                         // absolute, resolved against the page URL
   std::string language;                          // <html lang>, else content-language meta
   std::map<std::string, std::string> open_graph; // "og:title" -> ..., first value wins
   // Absolute http(s) targets of <a href> and <area href>, without fragments, in page order,
-  // deduplicated, at most k_max_links.
+  // deduplicated, at most page_limits::max_links.
   std::vector<std::string> links;
-  static constexpr std::size_t k_max_links = 2000;
-  // Targets of tel: links, as written (percent-decoding left to the phone extractor).
+  bool links_truncated = false;
+  // Targets of tel: links, as written (percent-decoding left to the phone extractor), at most
+  // page_limits::max_tel_links.
   std::vector<std::string> tel_links;
+  bool tel_links_truncated = false;
   // Visible text (no script, style or template content), whitespace-collapsed, at most
   // k_max_text bytes: what loose-text extractors (phone numbers) read.
   std::string text;
@@ -28,6 +36,7 @@ struct page_metadata {
 
 // Tolerant of broken markup (libxml2's recovering HTML parser, network off). Text is trimmed and
 // whitespace-collapsed.
-page_metadata extract_metadata(std::string_view html, std::string_view page_url);
+page_metadata extract_metadata(std::string_view html, std::string_view page_url,
+                               const page_limits& limits = {});
 
 } // namespace sky::scrape

@@ -19,21 +19,28 @@ using i18n::phonenumbers::PhoneNumberUtil;
 
 } // namespace
 
-std::vector<found_phone> extract_phones(const std::vector<std::string>& tel_links,
-                                        std::string_view visible_text, const std::string& region,
-                                        std::size_t max_numbers) {
+phone_list extract_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
+                          const std::string& region, std::size_t max_numbers) {
   const auto& util = *PhoneNumberUtil::GetInstance();
-  std::vector<found_phone> out;
+  phone_list out;
   std::set<std::string, std::less<>> seen;
   auto add = [&](const PhoneNumber& number, const char* source) {
-    if (!util.IsValidNumber(number) || out.size() >= max_numbers)
+    if (!util.IsValidNumber(number))
       return;
     std::string e164;
     util.Format(number, PhoneNumberUtil::E164, &e164);
-    if (seen.insert(e164).second)
-      out.push_back({std::move(e164), source});
+    if (seen.count(e164))
+      return;
+    if (out.numbers.size() >= max_numbers) {
+      out.truncated = true;
+      return;
+    }
+    seen.insert(e164);
+    out.numbers.push_back({std::move(e164), source});
   };
   for (const auto& link : tel_links) {
+    if (out.truncated)
+      return out;
     auto text = percent_decode(link.substr(0, link.find_first_of("?;")));
     PhoneNumber number;
     if (text.size() <= 64 && util.Parse(text, region, &number) == PhoneNumberUtil::NO_PARSING_ERROR)
@@ -43,7 +50,7 @@ std::vector<found_phone> extract_phones(const std::vector<std::string>& tel_link
   PhoneNumberMatcher matcher(util, std::string(visible_text), region, PhoneNumberMatcher::VALID,
                              200);
   PhoneNumberMatch match;
-  while (out.size() < max_numbers && matcher.HasNext() && matcher.Next(&match))
+  while (!out.truncated && matcher.HasNext() && matcher.Next(&match))
     add(match.number(), "text");
   return out;
 }

@@ -6,6 +6,7 @@
 #include "scrape/link_rules.hpp"
 #include "scrape/text_rules.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
@@ -72,6 +73,26 @@ std::vector<fetch_result> fetch_all(fetcher& f, const std::vector<std::string>& 
   for (auto& fut : futures)
     out.push_back(fut.get());
   return out;
+}
+
+// Adds `value` (found on `page`) to `kept` unless it is there already; false when it is new and
+// `kept` already holds `max`.
+bool keep_first(std::set<std::string, std::less<>>& seen,
+                std::vector<std::pair<std::string, std::string>>& kept, std::size_t max,
+                const std::string& value, const std::string& page) {
+  if (seen.count(value))
+    return true;
+  if (kept.size() >= max)
+    return false;
+  seen.insert(value);
+  kept.emplace_back(value, page);
+  return true;
+}
+
+void note_limit(crawl_report& report, std::string_view limit) {
+  if (std::find(report.limits_hit.begin(), report.limits_hit.end(), limit) ==
+      report.limits_hit.end())
+    report.limits_hit.emplace_back(limit);
 }
 
 } // namespace
@@ -187,19 +208,28 @@ crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_vi
                        : fetch_all(f, allowed);
     std::vector<std::string> links;
     for (std::size_t i = 0; i < allowed.size(); ++i) {
-      const auto& r = results[i];
+      auto& r = results[i];
       crawled_page page{allowed[i], r.status, depth, 0, r.error};
       if (r.ok() && (r.status < 200 || r.status >= 300))
         page.error = "HTTP status " + std::to_string(r.status);
       const auto& final_url = r.final_url.empty() ? allowed[i] : r.final_url;
-      if (auto text = page_text(r)) {
-        auto analysis = analyze_page(*text, final_url, {}, options.phone_region);
+      auto text = page_text(r);
+      std::string().swap(r.body); // decoded into `text`: freed now, not with the whole level
+      if (text) {
+        auto analysis = analyze_page(*text, final_url, {}, options.phone_region, options.page);
+        text.reset();
+        for (const auto& limit : analysis.limits_hit)
+          note_limit(report, limit);
         for (const auto& e : analysis.emails)
-          if (seen_emails.insert(e).second)
-            report.emails.emplace_back(e, allowed[i]);
+          if (!keep_first(seen_emails, report.emails, options.max_emails, e, allowed[i])) {
+            note_limit(report, "emails_per_job");
+            break;
+          }
         for (const auto& p : analysis.phones)
-          if (seen_phones.insert(p.e164).second)
-            report.phones.emplace_back(p.e164, allowed[i]);
+          if (!keep_first(seen_phones, report.phones, options.max_phones, p.e164, allowed[i])) {
+            note_limit(report, "phones_per_job");
+            break;
+          }
         page.emails = analysis.emails.size();
         links.insert(links.end(), analysis.meta.links.begin(), analysis.meta.links.end());
         if (depth == 0)
@@ -208,6 +238,11 @@ crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_vi
       report.pages.push_back(std::move(page));
       if (options.on_page)
         options.on_page(static_cast<int>(report.pages.size()), max_pages);
+    }
+    // A crawl that already holds as many addresses as it may keep has nothing left to look for.
+    if (seen_emails.size() >= options.max_emails) {
+      note_limit(report, "emails_per_job");
+      break;
     }
     // Next level: same-site links, contact pages first. Below the first level only pages that
     // look like contact pages are followed, so deep sites and crawler traps end quickly.
@@ -251,6 +286,7 @@ boost::json::object to_json(const crawl_report& report) {
   out["pages_fetched"] = report.pages.size();
   out["skipped_by_robots"] = skipped;
   out["errors"] = errors;
+  out["limits_hit"] = json::array(report.limits_hit.begin(), report.limits_hit.end());
   if (report.cancelled)
     out["cancelled"] = true;
   return out;

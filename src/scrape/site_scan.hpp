@@ -76,6 +76,9 @@ struct crawl_options {
   // The start page, when the caller already fetched it (it is not fetched again).
   std::optional<fetch_result> first_page;
   std::string phone_region = "US"; // default country of phone numbers
+  page_limits page;                // what is read of each page
+  std::size_t max_emails = 1000;   // distinct addresses collected by the whole crawl
+  std::size_t max_phones = 1000;   // distinct numbers collected by the whole crawl
 };
 
 struct crawled_page {
@@ -93,11 +96,14 @@ struct crawl_report {
   std::vector<std::pair<std::string, std::string>> emails; // email -> first page it was on
   std::vector<std::pair<std::string, std::string>> phones; // E.164 -> first page it was on
   std::vector<std::string> skipped_by_robots;
+  // Limits reached, each once: a page's ("emails_per_page", ...) or the crawl's ("emails_per_job",
+  // "phones_per_job"; the crawl then plans no further level).
+  std::vector<std::string> limits_hit;
   bool cancelled = false;
 };
 
 // Homepage first, then the best contact candidates among same-site links, level by level, until
-// max_pages or max_depth; robots.txt is obeyed for every page.
+// max_pages or max_depth, or until max_emails is reached; robots.txt is obeyed for every page.
 crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_view start_url,
                                 const crawl_options& options);
 boost::json::object to_json(const crawl_report& report);

@@ -3,6 +3,7 @@
 
 #include "config/config.hpp"
 #include "persistence/sql_catalog.hpp"
+#include "workflows/result_limit.hpp"
 #include "workflows/workflow_services.hpp"
 
 #include <boost/json.hpp>
@@ -41,6 +42,15 @@ std::string string_field(const json::object& o, std::string_view key) {
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
+scrape::page_limits page_limits_of(const config::workflow_config& c) {
+  scrape::page_limits limits;
+  limits.max_emails = static_cast<std::size_t>(c.page_max_emails);
+  limits.max_phones = static_cast<std::size_t>(c.page_max_phones);
+  limits.max_links = static_cast<std::size_t>(c.page_max_links);
+  limits.max_tel_links = static_cast<std::size_t>(c.page_max_tel_links);
+  return limits;
+}
+
 handler_result fetch_failure(const scrape::fetch_result& r, std::string_view what) {
   if (!r.ok()) {
     auto why = std::string(what) + ": " + r.error;
@@ -53,6 +63,16 @@ handler_result fetch_failure(const scrape::fetch_result& r, std::string_view wha
 }
 
 namespace {
+
+// Results the database keeps (result_data, a domain's metadata) are cut to the cap in the work
+// step, so that the write step stores exactly what result_data shows.
+void limit_result_size(queue_handler& h, std::size_t max_bytes) {
+  h.work = [work = std::move(h.work), max_bytes](handler_context& ctx) {
+    auto r = work(ctx);
+    r.result_json = fit_result_json(std::move(r.result_json), max_bytes);
+    return r;
+  };
+}
 
 void append_execution(const std::string& path, const std::string& line) {
   if (path.empty())
@@ -130,6 +150,11 @@ handler_table production_handlers(const config::app_config& config) {
   t.emplace("sitemap_import", sitemap_import_handler(s));
   t.emplace("email_scan", email_scan_handler(s));
   t.emplace("page_scrape", page_scrape_handler(s));
+  // A sitemap import's result is only the list its write step inserts (SITEMAP_MAX_URLS bounds
+  // it); every other result is stored.
+  for (auto& [name, h] : t)
+    if (name != "sitemap_import")
+      limit_result_size(h, config.workflows.result_max_bytes);
   return t;
 }
 

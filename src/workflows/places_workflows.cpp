@@ -80,6 +80,8 @@ queue_handler places_search_handler(services_ptr s) {
       return handler_result::failed("params need business_type and location");
     auto query = business_type + " in " + location;
     json::array places;
+    const auto max_places = static_cast<std::size_t>(s->config.workflows.places_max_results);
+    bool truncated = false;
     int pages = 0;
     std::string token;
     while (pages < s->config.workflows.places_max_pages) {
@@ -94,19 +96,27 @@ queue_handler places_search_handler(services_ptr s) {
         return *answer.failure;
       ++pages;
       if (const auto* results = answer.body.if_contains("results"); results && results->is_array())
-        for (const auto& p : results->as_array())
-          if (p.is_object() && !string_field(p.as_object(), "place_id").empty())
-            places.push_back(p);
+        for (const auto& p : results->as_array()) {
+          if (!p.is_object() || string_field(p.as_object(), "place_id").empty())
+            continue;
+          if (places.size() >= max_places) {
+            truncated = true;
+            break;
+          }
+          places.push_back(p);
+        }
       token = string_field(answer.body, "next_page_token");
-      if (token.empty())
+      if (token.empty() || truncated)
         break;
     }
-    return handler_result::completed(json::serialize(json::object{{"query", query},
-                                                                  {"business_type", business_type},
-                                                                  {"location", location},
-                                                                  {"pages", pages},
-                                                                  {"places_found", places.size()},
-                                                                  {"places", places}}));
+    return handler_result::completed(json::serialize(
+        json::object{{"query", query},
+                     {"business_type", business_type},
+                     {"location", location},
+                     {"pages", pages},
+                     {"places_found", places.size()},
+                     {"places", places},
+                     {"limits_hit", truncated ? json::array{"places_per_job"} : json::array{}}}));
   };
   h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
     for (const auto& [done, status] : items) {

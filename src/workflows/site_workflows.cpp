@@ -53,7 +53,8 @@ queue_handler domain_metadata_handler(services_ptr s) {
       return handler_result::failed("homepage of " + domain + " is not HTML (" +
                                     site.page.content_type + ")");
     auto analysis =
-        scrape::analyze_page(*text, site.url, {}, s->config.workflows.phone_default_region);
+        scrape::analyze_page(*text, site.url, {}, s->config.workflows.phone_default_region,
+                             page_limits_of(s->config.workflows));
     auto out = scrape::to_json(analysis);
     out["final_url"] = site.url;
     out["status"] = site.page.status;
@@ -223,8 +224,11 @@ queue_handler email_scan_handler(services_ptr s) {
     options.max_pages = s->config.workflows.crawl_max_pages;
     options.max_depth = s->config.workflows.crawl_max_depth;
     options.cancelled = [&ctx] { return ctx.cancelled(); };
-    options.first_page = site.page;
+    options.first_page = std::move(site.page);
     options.phone_region = s->config.workflows.phone_default_region;
+    options.page = page_limits_of(s->config.workflows);
+    options.max_emails = static_cast<std::size_t>(s->config.workflows.crawl_max_emails);
+    options.max_phones = static_cast<std::size_t>(s->config.workflows.crawl_max_phones);
     options.on_page = [&](int done, int planned) {
       // Best effort: a lost progress update is harmless, the final status sets progress to 1.
       try {
@@ -281,8 +285,9 @@ queue_handler page_scrape_handler(services_ptr s) {
     if (!text)
       return handler_result::failed(url + " is not HTML (" + r.content_type + ")");
     auto final_url = r.final_url.empty() ? url : r.final_url;
-    auto out = scrape::to_json(
-        scrape::analyze_page(*text, final_url, {}, s->config.workflows.phone_default_region));
+    auto out = scrape::to_json(scrape::analyze_page(*text, final_url, {},
+                                                    s->config.workflows.phone_default_region,
+                                                    page_limits_of(s->config.workflows)));
     out["url"] = url;
     out["final_url"] = final_url;
     out["status"] = r.status;

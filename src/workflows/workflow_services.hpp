@@ -27,6 +27,8 @@ using services_ptr = std::shared_ptr<workflow_services>;
 boost::json::object payload_of(const messages::work_item& item);
 boost::json::object params_of(const boost::json::object& row); // a job row's params
 std::string string_field(const boost::json::object& o, std::string_view key);
+// What the extractors read of one page, from PAGE_MAX_*.
+scrape::page_limits page_limits_of(const config::workflow_config& c);
 // Transport errors, 429 and 5xx are worth retrying; other statuses are permanent.
 handler_result fetch_failure(const scrape::fetch_result& r, std::string_view what);
 

@@ -10,7 +10,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
-  for (const auto& email : sky::scrape::extract_emails(input)) {
+  for (const auto& email : sky::scrape::extract_emails(input).addresses) {
     // Every result has exactly one '@' with something on both sides.
     auto at = email.find('@');
     if (at == 0 || at == std::string::npos || at + 1 >= email.size() ||

@@ -105,7 +105,7 @@ TEST(phone_extract, tel_links_come_first_and_everything_is_e164) {
                       "+1-555-555-0100"}, // 555-01xx numbers are reserved as fictional
                      "Call (212) 555-0199 or +44 20 7946 0958. Order no. 12345678.", "US");
   std::vector<std::string> numbers;
-  for (const auto& p : phones)
+  for (const auto& p : phones.numbers)
     numbers.push_back(p.e164 + "/" + p.source);
   EXPECT_EQ(numbers, (std::vector<std::string>{"+12024561111/tel", "+4930901820/tel",
                                                "+12125550199/text", "+442079460958/text"}))
@@ -118,7 +118,7 @@ TEST(phone_extract, numbers_without_a_country_code_follow_the_page_language) {
   EXPECT_EQ(region_for_language("en", "GB"), "GB");
   EXPECT_EQ(region_for_language("", "US"), "US");
   EXPECT_EQ(region_for_language("xx-ZZ", "US"), "US");
-  auto phones = extract_phones({}, "Telefon: 030 901820", "DE");
+  auto phones = extract_phones({}, "Telefon: 030 901820", "DE").numbers;
   ASSERT_EQ(phones.size(), 1u);
   EXPECT_EQ(phones[0].e164, "+4930901820");
 }
@@ -126,5 +126,41 @@ TEST(phone_extract, numbers_without_a_country_code_follow_the_page_language) {
 TEST(phone_extract, dates_prices_and_ids_are_not_phone_numbers) {
   EXPECT_TRUE(
       extract_phones({}, "Open 2026-01-15, price $1,299.00, SKU 1234567890123, zip 62701", "US")
-          .empty());
+          .numbers.empty());
+}
+
+TEST(phone_extract, stops_at_the_cap_and_says_so) {
+  std::vector<std::string> tel_links;
+  for (int i = 0; i < 1000; ++i)
+    tel_links.push_back("+1-202-456-" + std::to_string(1000 + i));
+  auto phones = extract_phones(tel_links, "Call (212) 555-0199", "US", 3);
+  ASSERT_EQ(phones.numbers.size(), 3u);
+  EXPECT_EQ(phones.numbers[2].e164, "+12024561002");
+  EXPECT_TRUE(phones.truncated);
+  EXPECT_FALSE(extract_phones({"+1-202-456-1111"}, "", "US", 3).truncated);
+}
+
+TEST(page_analysis, a_hostile_page_is_read_up_to_the_caps_and_records_them) {
+  std::string html = "<html><body>";
+  for (int i = 0; i < 5000; ++i)
+    html += "<a href=/p/" + std::to_string(i) + ">p</a><a href=tel:+1202456" +
+            std::to_string(1000 + i) + ">t</a> u" + std::to_string(i) + "@example.com ";
+  html += "</body></html>";
+  page_limits limits;
+  limits.max_emails = 10;
+  limits.max_phones = 4;
+  limits.max_links = 20;
+  limits.max_tel_links = 6;
+  auto page = analyze_page(html, "https://example.com/", {}, "US", limits);
+  EXPECT_EQ(page.emails.size(), 10u);
+  EXPECT_EQ(page.phones.size(), 4u);
+  EXPECT_EQ(page.meta.links.size(), 20u);
+  EXPECT_EQ(page.meta.links.back(), "https://example.com/p/19");
+  EXPECT_EQ(page.meta.tel_links.size(), 6u);
+  EXPECT_EQ(page.limits_hit, (std::vector<std::string>{"emails_per_page", "phones_per_page",
+                                                       "links_per_page", "tel_links_per_page"}));
+  auto json = to_json(page);
+  EXPECT_EQ(json.at("limits_hit").as_array().size(), 4u);
+  auto plain = analyze_page("<a href=/x>x</a> a@example.com", "https://example.com/");
+  EXPECT_TRUE(plain.limits_hit.empty());
 }

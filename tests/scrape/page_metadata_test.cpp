@@ -49,3 +49,13 @@ TEST(page_metadata, entities_are_not_expanded_from_the_network) {
   // The external DTD is not loaded and the unknown entity stays literal text.
   EXPECT_EQ(m.title, "&xxe;safe");
 }
+
+TEST(page_metadata, huge_titles_and_endless_open_graph_tags_are_cut) {
+  std::string html = "<html><head><title>" + std::string(1 << 20, 'T') + "</title>";
+  for (int i = 0; i < 10'000; ++i)
+    html += "<meta property=\"og:x" + std::to_string(i) + "\" content=\"v\">";
+  html += "</head></html>";
+  auto m = extract_metadata(html, "http://x.com/");
+  EXPECT_EQ(m.title, std::string(page_metadata::k_max_field, 'T'));
+  EXPECT_EQ(m.open_graph.size(), page_metadata::k_max_open_graph);
+}

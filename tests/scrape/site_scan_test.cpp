@@ -93,6 +93,31 @@ TEST(site_scan, crawler_traps_end_at_the_depth_and_page_caps) {
   EXPECT_EQ(scrape::crawl_for_contacts(f, robots, "http://traps.test/", options).pages.size(), 5u);
 }
 
+TEST(site_scan, a_hostile_site_is_read_up_to_the_page_and_crawl_caps) {
+  test_support::fixture_server web;
+  auto fetch = fixture_fetch(web);
+  fetch.max_response_bytes = 10 << 20; // hostile.test's pages are 6 to 9 MB
+  fetch.total_timeout = 30s;
+  scrape::fetcher f(fetch);
+  scrape::robots_cache robots(f, "ScraperSkyBot");
+  scrape::crawl_options options;
+  options.max_pages = 4;
+  options.page.max_emails = 20;
+  options.max_emails = 50;
+  auto report = scrape::crawl_for_contacts(f, robots, "http://hostile.test/", options);
+  ASSERT_TRUE(report.home);
+  EXPECT_EQ(report.home->meta.tel_links.size(), options.page.max_tel_links);
+  EXPECT_EQ(report.home->meta.links.size(), options.page.max_links);
+  ASSERT_EQ(report.pages.size(), 4u);
+  for (std::size_t i = 1; i < report.pages.size(); ++i)
+    EXPECT_EQ(report.pages[i].emails, 20u) << report.pages[i].url;
+  EXPECT_EQ(report.emails.size(), 50u);
+  auto limits = boost::json::serialize(scrape::to_json(report).at("limits_hit"));
+  for (const char* limit :
+       {"links_per_page", "tel_links_per_page", "emails_per_page", "emails_per_job"})
+    EXPECT_NE(limits.find(limit), std::string::npos) << limit << " not in " << limits;
+}
+
 TEST(site_scan, cancellation_stops_between_levels) {
   test_support::fixture_server web;
   scrape::fetcher f(fixture_fetch(web));

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
 #include <poll.h>
 #include <stdexcept>
 #include <sys/wait.h>
@@ -130,6 +131,27 @@ std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
   while (read_some(std::chrono::milliseconds(10))) {
   }
   return exit_code_;
+}
+
+void child_process::drain_output() {
+  while (read_some(std::chrono::milliseconds(0))) {
+  }
+}
+
+std::optional<long> proc_status_kb(int pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind(field + ":", 0) == 0)
+      return std::stol(line.substr(field.size() + 1));
+  return std::nullopt;
+}
+
+bool reset_peak_rss(int pid) {
+  std::ofstream clear("/proc/" + std::to_string(pid) + "/clear_refs");
+  clear << "5"; // 5: reset the peak RSS (proc(5))
+  clear.flush();
+  return static_cast<bool>(clear);
 }
 
 std::pair<int, std::string> run_to_end(std::vector<std::string> argv,

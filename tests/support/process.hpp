@@ -27,6 +27,8 @@ public:
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   // Everything read so far.
   const std::string& output() const { return output_; }
+  // Reads whatever output is pending without waiting, so a chatty child never blocks on the pipe.
+  void drain_output();
 
 private:
   bool read_some(std::chrono::milliseconds timeout);
@@ -36,6 +38,11 @@ private:
   std::size_t scanned_ = 0;
   std::optional<int> exit_code_;
 };
+
+// A "Vm..." field of /proc/<pid>/status in kB (e.g. "VmRSS", "VmHWM"); nullopt when unreadable.
+std::optional<long> proc_status_kb(int pid, const std::string& field);
+// Resets the peak resident set size (VmHWM) of `pid`; false when the kernel refuses.
+bool reset_peak_rss(int pid);
 
 // Runs to completion and returns {exit code, combined output}.
 std::pair<int, std::string>

@@ -545,3 +545,150 @@ TEST_F(pipeline, fetch_timeouts_are_retried_then_fail_without_holding_up_other_w
       scalar(db.url(), "SELECT status FROM jobs WHERE id = '" + str(fine.body, "job_id") + "'"),
       "Completed");
 }
+
+// hostile.test's pages hold 250,000 tel: links, 50,000 links and 500,000 addresses per contact
+// page. A scan of it must stay within the caps, say what it cut, answer small, and give its memory
+// back.
+TEST_F(pipeline, hostile_site_is_scanned_within_bounds_and_memory_comes_back) {
+  // ASan keeps up to 256 MB of freed memory in its quarantine; a small one lets RSS show what the
+  // server really holds. Ignored by builds without ASan.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  // Three contact pages (600 addresses at 200 a page) are enough to pass the crawl's cap of 500.
+  auto server = start({{"ASAN_OPTIONS", std::string(asan ? asan : "") + ":quarantine_size_mb=8"},
+                       {"CRAWL_MAX_PAGES", "4"},
+                       {"CRAWL_MAX_EMAILS", "500"}});
+  const int pid = server.process->pid();
+  auto rss_kb = [&] { return proc_status_kb(pid, "VmRSS").value_or(0); };
+
+  // Warm up with an ordinary scan, so that pools, threads and caches exist before the baseline.
+  auto scan_of = [&](const std::string& domain) {
+    auto d = call(server.port, "POST", "/api/v3/domains", R"({"domains":[")" + domain + R"("]})");
+    auto domain_id = str(d.body.at("domains").as_array()[0], "id");
+    auto r = call(server.port, "POST", "/api/v3/email-scan/scan/website",
+                  R"({"domain_id":")" + domain_id + R"("})");
+    EXPECT_EQ(r.status, 202) << json::serialize(r.body);
+    return str(r.body, "job_id");
+  };
+  auto finished = [&](const std::string& job) {
+    return "SELECT count(*) FROM jobs WHERE id = '" + job +
+           "' AND status IN ('Completed', 'Error')";
+  };
+  auto warm = scan_of("alpha-bakery.com");
+  ASSERT_TRUE(wait_count(db.url(), finished(warm), 1, 60s));
+  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM domains WHERE status = 'Completed'", 1));
+  server.process->drain_output();
+  const long baseline_kb = rss_kb();
+  ASSERT_GT(baseline_kb, 0);
+  const bool peak_tracked = reset_peak_rss(pid);
+  long peak_kb = baseline_kb;
+
+  auto job = scan_of("hostile.test");
+  ASSERT_TRUE(eventually(
+      [&] {
+        server.process->drain_output();
+        peak_kb = std::max(peak_kb, rss_kb());
+        return count(db.url(), finished(job)) == 1 &&
+               count(db.url(), "SELECT count(*) FROM domains WHERE status IN ('Completed', "
+                               "'Error')") == 2;
+      },
+      300s));
+  if (peak_tracked)
+    peak_kb = std::max(peak_kb, proc_status_kb(pid, "VmHWM").value_or(0));
+  EXPECT_EQ(scalar(db.url(), "SELECT status FROM jobs WHERE id = '" + job + "'"), "Completed");
+
+  // Rows and result_data within the caps (500 addresses per scan, the default 1 MB of result_data).
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM contacts WHERE job_id = '" + job + "'"), 500);
+  EXPECT_LE(
+      count(db.url(), "SELECT octet_length(result_data::text) FROM jobs WHERE id = '" + job + "'"),
+      1 << 20);
+  auto limits_hit =
+      scalar(db.url(), "SELECT result_data->'limits_hit' FROM jobs WHERE id = '" + job + "'");
+  for (const char* limit :
+       {"emails_per_page", "emails_per_job", "links_per_page", "tel_links_per_page"})
+    EXPECT_NE(limits_hit.find(limit), std::string::npos) << limit << " not in " << limits_hit;
+  // The homepage's metadata row is bounded too.
+  EXPECT_LE(count(db.url(), "SELECT jsonb_array_length(phones) FROM domains WHERE domain = "
+                            "'hostile.test'"),
+            200);
+
+  // Every answer about the scan is small.
+  const std::vector<std::string> answers{
+      "/api/v3/email-scan/scan/status/" + job, "/api/v3/jobs/" + job,
+      "/api/v3/contacts?limit=500&job_id=" + job, "/api/v3/domains?limit=500"};
+  for (const auto& target : answers) {
+    auto r = raw_exchange(
+        server.port, make_request("GET", target,
+                                  {{"Authorization",
+                                    "Bearer " + http::mint_token(k_user, k_test_jwt_secret, 300s)}},
+                                  ""));
+    EXPECT_EQ(r.status, 200) << target;
+    EXPECT_LE(r.body.size(), 3u << 20) << target;
+  }
+
+  // Unbounded, this scan held hundreds of MB (500,000 addresses in JSON, SQL arrays and rows; a
+  // parse tree of the homepage per analysis). Bounded, the server holds the fetched pages (3 x 6.5
+  // MB) and what one page's analysis keeps: well under 100 MB even under ASan.
+  const long growth_mb = (peak_kb - baseline_kb) / 1024;
+  EXPECT_LT(growth_mb, 256) << "baseline " << baseline_kb / 1024 << " MB, peak " << peak_kb / 1024
+                            << " MB";
+  // ... and gives it back once the scan is over.
+  long settled_kb = 0;
+  EXPECT_TRUE(eventually(
+      [&] {
+        server.process->drain_output();
+        settled_kb = rss_kb();
+        return settled_kb <= baseline_kb + (64 << 10);
+      },
+      60s))
+      << "baseline " << baseline_kb / 1024 << " MB, still " << settled_kb / 1024 << " MB";
+}
+
+// Rows can be big (a hostile site's addresses, a result stored before its cap existed); answers
+// stay small all the same.
+TEST_F(pipeline, big_rows_make_no_big_answers) {
+  auto server = start_server(
+      db.url(),
+      web.server_env({{"API_LIST_MAX_BYTES", "16384"}, {"RESULT_DATA_MAX_BYTES", "4096"}}), "api");
+  call(server.port, "POST", "/api/v3/domains", R"({"domains":["alpha-bakery.com"]})");
+  auto domain_id = scalar(db.url(), "SELECT id FROM domains");
+  // 300 contacts of some 250 bytes each: a page of 500 would be 75 KB.
+  count(db.url(), "INSERT INTO contacts (domain_id, email, source_url) SELECT '" + domain_id +
+                      "', 'user' || i || '@example.com', 'http://alpha-bakery.com/' || "
+                      "repeat('x', 150) FROM generate_series(1, 300) i RETURNING 1");
+  auto first = raw_exchange(
+      server.port,
+      make_request(
+          "GET", "/api/v3/contacts?limit=500",
+          {{"Authorization", "Bearer " + http::mint_token(k_user, k_test_jwt_secret, 300s)}}, ""));
+  ASSERT_EQ(first.status, 200);
+  EXPECT_LE(first.body.size(), 16384u + 1024u); // the cap and the row that crossed it
+  auto page = json::parse(first.body);
+  const auto& items = page.at("items").as_array();
+  ASSERT_GT(items.size(), 10u);
+  ASSERT_LT(items.size(), 300u);
+  EXPECT_TRUE(page.at("has_more").as_bool());
+  ASSERT_EQ(page.at("next_offset").as_int64(), static_cast<std::int64_t>(items.size()));
+  // The next page starts where this one stopped.
+  auto next =
+      call(server.port, "GET", "/api/v3/contacts?limit=500&offset=" + std::to_string(items.size()));
+  ASSERT_EQ(next.status, 200);
+  auto next_first = next.body.at("items").as_array().at(0).at("id");
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM contacts WHERE id > '" +
+                                std::string(next_first.as_string()) + "'"),
+            static_cast<long long>(items.size()));
+
+  // A result_data larger than the cap is shown as a note with its size.
+  auto job = insert_jobs(db.url(), 1, "{}", "email_scan")[0];
+  count(db.url(), "UPDATE jobs SET domain_id = '" + domain_id +
+                      "', result_data = jsonb_build_object('emails', (SELECT jsonb_agg('user' || i "
+                      "|| '@example.com') FROM generate_series(1, 1000) i)) WHERE id = '" +
+                      job + "' RETURNING 1");
+  for (const auto& target :
+       std::vector<std::string>{"/api/v3/jobs/" + job, "/api/v3/email-scan/scan/status/" + job}) {
+    auto shown = call(server.port, "GET", target);
+    ASSERT_EQ(shown.status, 200) << target;
+    const auto& result = shown.body.at("result_data");
+    EXPECT_EQ(json::serialize(result.at("limits_hit")), R"(["result_data"])") << target;
+    EXPECT_GT(result.at("result_bytes").as_int64(), 4096) << target;
+  }
+}

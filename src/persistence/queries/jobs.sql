@@ -1,9 +1,14 @@
 -- Queries on the jobs table.
 
 -- name: jobs_get
+-- $2: the result_data cap. Results are cut to it when written; a larger one (stored before the
+-- cap existed, or under a larger one) is shown as a note instead of being sent whole.
 SELECT id, job_type, status::text, user_id, domain_id, params::text, progress,
-       result_data::text, error, attempts, last_error, created_at::text, updated_at::text,
-       finished_at::text
+       CASE WHEN octet_length(result_data::text) <= $2::bigint THEN result_data::text
+            ELSE json_build_object('limits_hit', json_build_array('result_data'),
+                                   'result_bytes', octet_length(result_data::text))::text
+       END,
+       error, attempts, last_error, created_at::text, updated_at::text, finished_at::text
 FROM jobs WHERE id = $1
 
 -- name: jobs_lock_status

@@ -1,0 +1,16 @@
+// How much of one page the extractors take. A hostile page holds hundreds of thousands of
+// addresses and links; past these caps the extractors stop reading instead of paying for each.
+#pragma once
+
+#include <cstddef>
+
+namespace sky::scrape {
+
+struct page_limits {
+  std::size_t max_emails = 200;    // distinct addresses
+  std::size_t max_phones = 200;    // distinct numbers
+  std::size_t max_links = 2000;    // distinct http(s) link targets
+  std::size_t max_tel_links = 500; // tel: links read
+};
+
+} // namespace sky::scrape
