@@ -12,6 +12,7 @@ SKY_PACKAGES=(
   libphonenumber8 libabsl-dev libprotobuf-dev libtcmalloc-minimal4
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   postgresql postgresql-contrib pgbouncer curl
+  chromium chromium-driver python3-selenium
 )
 
 sky_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
