@@ -299,9 +299,10 @@ def _():
 @step("the overview shows every queue's counts and the last hour's finishes")
 def _():
     tab("overview")
-    row = el("#queues-table tr[data-queue='places_search']")
-    wait("places_search counts", lambda d: cell(row, "completed") == "1" and cell(row, "failed") == "1")
-    assert cell(row, "state") == "running", cell(row, "state")
+    def queue(col):  # looked up afresh: the table is redrawn on every refresh
+        return cell(el("#queues-table tr[data-queue='places_search']"), col)
+    wait("places_search counts", lambda d: queue("completed") == "1" and queue("failed") == "1")
+    assert queue("state") == "running", queue("state")
     wait_text("#chart-summary", r"Last hour: [1-9][0-9]* completed, [1-9][0-9]* failed")
     assert driver.find_elements(By.CSS_SELECTOR, "#throughput-chart svg rect.bar-done")
     # No pause/resume/retry-all routes in this API: no such buttons.

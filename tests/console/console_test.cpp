@@ -34,6 +34,6 @@ TEST(console, a_user_runs_the_whole_pipeline_from_the_browser) {
        "--expired-token", expired, "--shots", SCRAPERSKY_CONSOLE_SHOTS, "--chromium",
        SCRAPERSKY_CHROMIUM, "--chromedriver", SCRAPERSKY_CHROMEDRIVER},
       {}, 280s);
-  EXPECT_EQ(code, 0) << output << "\n--- server log ---\n" << server.process->output();
+  ASSERT_EQ(code, 0) << output << "\n--- server log ---\n" << server.process->output();
   std::cout << output;
 }
