@@ -305,9 +305,22 @@ def _():
     assert queue("state") == "running", queue("state")
     wait_text("#chart-summary", r"Last hour: [1-9][0-9]* completed, [1-9][0-9]* failed")
     assert driver.find_elements(By.CSS_SELECTOR, "#throughput-chart svg rect.bar-done")
-    # No pause/resume/retry-all routes in this API: no such buttons.
-    assert not driver.find_elements(By.CSS_SELECTOR, "#queues-table button")
     shot("overview")
+
+
+@step("an operator pauses and resumes a queue and retries all its errors from the overview")
+def _():
+    def queue(name, col):
+        return cell(el(f"#queues-table tr[data-queue='{name}']"), col)
+    el("#queue-page_scrape-pause").click()
+    wait_text("#overview-status", "page_scrape paused on every node")
+    wait("page_scrape paused", lambda d: queue("page_scrape", "state") == "paused")
+    el("#queue-page_scrape-resume").click()
+    wait("page_scrape running", lambda d: queue("page_scrape", "state") == "running")
+    assert not driver.find_elements(By.ID, "queue-page_scrape-retry-errors")  # it has none
+    el("#queue-places_search-retry-errors").click()
+    wait_text("#overview-status", r"places_search: 1 row\(s\) in error queued again")
+    labelled_controls()
 
 
 @step("every tab is usable at 1024 px: labelled controls, no page-wide overflow")

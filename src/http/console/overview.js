@@ -66,8 +66,10 @@ export class Overview {
         for (const q of history.queues) this.chartQueue.append(h('option', { value: q.name }, q.name));
       this.drawChart();
       this.updated.textContent = 'Updated ' + new Date().toLocaleTimeString() + '.';
-      this.status.textContent = '';
-      this.status.classList.remove('error');
+      if (this.status.classList.contains('error')) { // a refresh clears its own failures only
+        this.status.textContent = '';
+        this.status.classList.remove('error');
+      }
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 401)) {
         this.status.textContent = 'Could not refresh: ' + e.message;
@@ -108,8 +110,11 @@ export class Overview {
 
   async act(queue, action, label) {
     try {
-      await api('POST', `/api/v3/queues/${queue}/${action}`);
-      this.status.textContent = `${label}: ${queue} done.`;
+      const r = await api('POST', `/api/v3/queues/${queue}/${action}`);
+      this.status.textContent = action === 'retry-errors'
+        ? `${queue}: ${r.requeued} row(s) in error queued again${r.more ? ' (more remain: press again)' : ''}.`
+        : `${queue} ${r.paused ? 'paused on every node' : 'resumed'}.`;
+      this.status.classList.remove('error');
       this.refresh();
     } catch (e) {
       if (e.status !== 401) { this.status.textContent = `${label} ${queue}: ${e.message}`; this.status.classList.add('error'); }
