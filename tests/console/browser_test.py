@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 import traceback
+from urllib.parse import quote_plus
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
@@ -98,8 +99,15 @@ def bulk(table, status):
     el(f"#{table}-bulk-apply").click()
 
 
+def shows(table, fragment):
+    """Waits until the rows shown are the server's answer to a query containing `fragment`."""
+    wait(f"{table} to show {fragment}", lambda d: fragment in (
+        el(f"#{table}-table").get_attribute("data-query") or ""))
+
+
 def filter_by(table, name, value):
     Select(el(f"#{table}-filter-{name}")).select_by_visible_text(value)
+    shows(table, f"{name}={quote_plus(value)}")
 
 
 def shot(name):
@@ -188,6 +196,7 @@ def _():
     wait_text("#places-search-status", r"Completed — 25 places")
     wait_rows("places", 25)
     el("#places-sort-name").click()
+    shows("places", "sort=name")
     wait("rows sorted by name", lambda d: [cell(r, "name") for r in rows("places")] ==
          sorted(cell(r, "name") for r in rows("places")) and
          el("#places-sort-name").text.endswith("▲"))
@@ -225,7 +234,7 @@ def _():
     wait_rows("businesses", 3, "with a domain ")
     shot("businesses")
     tab("domains")
-    filter_by("domains", "status", "completed")
+    filter_by("domains", "status", "Completed")
     wait_rows("domains", 3, "with metadata ")
     alpha = next(r for r in rows("domains") if cell(r, "domain") == "alpha-bakery.com")
     assert "hello@alpha-bakery.com" in cell(alpha, "emails"), cell(alpha, "emails")

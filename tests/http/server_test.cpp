@@ -277,7 +277,7 @@ TEST_F(server_test, queue_history_counts_finishes_per_minute_over_the_last_hour)
             "('page_scrape', 'Error', date_trunc('minute', now()) - interval '5 minutes'), "
             "('page_scrape', 'Error', now() - interval '2 hours'), "
             "('email_scan', 'Cancelled', now())");
-    tx.exec("INSERT INTO domains (domain, status, updated_at) VALUES ('history.example', 'error', "
+    tx.exec("INSERT INTO domains (domain, status, updated_at) VALUES ('history.example', 'Error', "
             "date_trunc('minute', now()) - interval '1 minute')");
     tx.commit();
   }

@@ -137,6 +137,7 @@ export class ListView {
       const text = JSON.stringify(data.items);
       if (text !== this.shown) { this.shown = text; this.renderRows(); }
       this.renderPager();
+      this.table.dataset.query = query(params); // what the rows shown answer (tests wait on it)
       if (this.status.classList.contains('error')) this.say('');
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 401)) this.say(e.message, true);

@@ -3,8 +3,8 @@
 import { api, ApiError } from './client.js';
 import { h, clear, age, badge, every } from './dom.js';
 
-const QUEUED = ['Queued', 'pending'], RUNNING = ['InProgress', 'Processing', 'processing'];
-const DONE = ['Completed', 'completed'], FAILED = ['Error', 'error'];
+const QUEUED = ['Queued'], RUNNING = ['InProgress', 'Processing'];
+const DONE = ['Completed'], FAILED = ['Error'];
 const SVG = 'http://www.w3.org/2000/svg';
 
 function svg(tag, attrs, ...children) {

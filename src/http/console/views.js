@@ -6,7 +6,6 @@ import { ListView, CURATION, PROCESSING } from './listview.js';
 
 const TASK = ['Queued', 'InProgress', 'Completed', 'Error', 'ManualReview', 'Cancelled', 'Paused'];
 const JOB_TYPES = ['places_search', 'sitemap', 'email_scan', 'page_scrape'];
-const DOMAIN_STATUS = ['pending', 'processing', 'completed', 'error'];
 
 // A view: a titled section whose lists refresh only while it is shown.
 class View {
@@ -127,7 +126,7 @@ export function domainsView(goToScan) {
   v.add(v.list({
     id: 'domains', title: 'Domains', path: '/api/v3/domains',
     filters: [
-      { name: 'status', label: 'Metadata', values: DOMAIN_STATUS },
+      { name: 'status', label: 'Metadata', values: PROCESSING },
       { name: 'sitemap_curation_status', label: 'Sitemap curation', values: CURATION },
       { name: 'sitemap_analysis_status', label: 'Sitemap analysis', values: PROCESSING },
     ],
