@@ -28,6 +28,9 @@ args.add_argument("--chromedriver", default="/usr/bin/chromedriver")
 args.add_argument("--timeout", type=float, default=90)
 opt = args.parse_args()
 os.makedirs(opt.shots, exist_ok=True)
+stale = os.path.join(opt.shots, "console-failed.png")  # from an earlier failing run
+if os.path.exists(stale):
+    os.remove(stale)
 
 profile = tempfile.mkdtemp(prefix="sky-chromium-")
 options = webdriver.ChromeOptions()
