@@ -10,16 +10,27 @@ SKY_PACKAGES=(
   libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
   libxml2-dev libre2-dev libpsl-dev zlib1g-dev
   libphonenumber8 libabsl-dev libprotobuf-dev libtcmalloc-minimal4
-  libgtest-dev libgmock-dev clang libclang-rt-14-dev
-  postgresql postgresql-contrib pgbouncer curl
+  postgresql postgresql-contrib curl
 )
+
+# What only the tests need: GoogleTest, clang for the fuzzers, PgBouncer for the pooled runs and
+# a browser for the console's tests.
+SKY_TEST_PACKAGES=(
+  libgtest-dev libgmock-dev clang libclang-rt-14-dev pgbouncer
+  chromium chromium-driver python3-selenium
+)
+
+# Object files are cached by ccache under paths relative to the checkout, so a fresh clone reuses
+# what an earlier build of the same sources compiled.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$SKY_ROOT}"
 
 sky_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# Installs the Debian packages that are missing; does nothing when all are present.
+# Installs the Debian packages that are missing (SKY_PACKAGES and the arguments); does nothing
+# when all are present.
 sky_install_packages() {
   local missing=()
-  for p in "${SKY_PACKAGES[@]}"; do
+  for p in "${SKY_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if ((${#missing[@]})); then

@@ -2,6 +2,7 @@
 #include "actors/runtime.hpp"
 #include "config/config.hpp"
 #include "fixtures/fixture_web.hpp"
+#include "http/console_routes.hpp"
 #include "http/jwt.hpp"
 #include "http/routes.hpp"
 #include "http/server.hpp"
@@ -152,7 +153,11 @@ int run_serve(const config::app_config& cfg, const std::string& role) {
   std::unique_ptr<http::router> routes;
   std::unique_ptr<http::http_server> server;
   if (role != "worker") {
-    routes = std::make_unique<http::router>(http::api_routes(services), jwt_policy_of(cfg));
+    // The API under /api/v3 and the browser console that calls it, from "/".
+    auto table = http::api_routes(services);
+    for (auto& r : http::console_routes())
+      table.push_back(std::move(r));
+    routes = std::make_unique<http::router>(std::move(table), jwt_policy_of(cfg));
     server = std::make_unique<http::http_server>(cfg.http, *routes);
     auto port = server->start();
     spdlog::info("listening on http://{}:{} (node {}, role {})", cfg.http.host, port, cfg.node_id,

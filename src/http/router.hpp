@@ -21,7 +21,8 @@ struct api_request {
   std::string authorization;
   std::string content_type;
   std::string body;
-  std::string host; // Host header, as sent
+  std::string host;          // Host header, as sent
+  std::string if_none_match; // for static files' ETags
 };
 
 struct api_response {

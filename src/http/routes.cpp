@@ -158,6 +158,73 @@ json::object engine_counters(const messages::queue_metrics& m) {
   return out;
 }
 
+// Pickup latency since this process started: how many claims, their mean, and the upper bound
+// of the histogram bucket that holds the 95th percentile (null beyond the last bound).
+json::object pickup_latency(const messages::queue_metrics& m) {
+  std::uint64_t total = 0;
+  for (const auto& b : m.latency_buckets)
+    total += b.load();
+  json::object out{{"count", total}, {"mean", nullptr}, {"p95_at_most", nullptr}};
+  if (total == 0)
+    return out;
+  out["mean"] = static_cast<double>(m.latency_sum_us.load()) / 1e6 / static_cast<double>(total);
+  std::uint64_t seen = 0;
+  for (std::size_t b = 0; b < messages::queue_metrics::k_latency_bounds.size(); ++b) {
+    seen += m.latency_buckets[b].load();
+    if (seen * 100 >= total * 95) {
+      out["p95_at_most"] = messages::queue_metrics::k_latency_bounds[b];
+      break;
+    }
+  }
+  return out;
+}
+
+// Completed and failed rows per minute over the last hour, per queue, from the finish times in
+// the database (so every node's work counts, whichever node answers). Computed at most every
+// few seconds and shared, so that open consoles do not multiply the database's work.
+api_response queue_history(app_services& s) {
+  constexpr int k_minutes = 60;
+  constexpr auto k_max_age = std::chrono::seconds(5);
+  static const auto statements = [] {
+    std::vector<std::string> out;
+    for (const auto& q : config::queue_definitions())
+      out.push_back(persistence::render_queue_query("queue_finished_per_minute", q));
+    return out;
+  }();
+  static std::mutex mutex;
+  static std::string text;
+  static std::chrono::steady_clock::time_point computed_at{};
+  std::lock_guard lock(mutex);
+  if (!text.empty() && std::chrono::steady_clock::now() - computed_at < k_max_age)
+    return {200, text, "application/json", {}};
+  text = s.db->run([&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    auto now_minute =
+        tx.exec("SELECT extract(epoch FROM date_trunc('minute', now()))::bigint")[0][0]
+            .as<long long>();
+    const long long start = now_minute - (k_minutes - 1) * 60;
+    json::array queues;
+    const auto defs = config::queue_definitions();
+    for (std::size_t i = 0; i < defs.size(); ++i) {
+      std::vector<long long> completed(k_minutes, 0), failed(k_minutes, 0);
+      for (auto row : tx.exec_params(statements[i], start)) {
+        auto slot = (row[0].as<long long>() - start) / 60;
+        if (slot < 0 || slot >= k_minutes) // a clock step between the two statements
+          continue;
+        completed[static_cast<std::size_t>(slot)] = row[1].as<long long>();
+        failed[static_cast<std::size_t>(slot)] = row[2].as<long long>();
+      }
+      queues.push_back(json::object{{"name", defs[i].name},
+                                    {"completed", json::value_from(completed)},
+                                    {"failed", json::value_from(failed)}});
+    }
+    return json::serialize(json::object{
+        {"start", start}, {"minute_seconds", 60}, {"minutes", k_minutes}, {"queues", queues}});
+  });
+  computed_at = std::chrono::steady_clock::now();
+  return {200, text, "application/json", {}};
+}
+
 api_response list_queues(app_services& s) {
   auto depths = read_queue_depths(s);
   auto paused = paused_queues(s);
@@ -192,6 +259,7 @@ api_response list_queues(app_services& s) {
                      : m.degraded ? "degraded"
                                   : "running";
         q["totals"] = engine_counters(m);
+        q["pickup_latency_seconds"] = pickup_latency(m);
       } else {
         q["served"] = false;
         q["state"] = is_paused ? "paused" : "not_served";
@@ -377,6 +445,7 @@ std::vector<route> api_routes(app_services& s) {
        },
        access::open},
       {"GET", "/api/v3/queues", [&s](request_context&) { return list_queues(s); }},
+      {"GET", "/api/v3/queues/history", [&s](request_context&) { return queue_history(s); }},
       {"POST", "/api/v3/jobs/{id}/cancel",
        [&s](request_context& ctx) { return cancel_job(s, ctx); }},
       {"POST", "/api/v3/jobs/{id}/retry", [&s](request_context& ctx) { return retry_job(s, ctx); }},

@@ -177,7 +177,8 @@ struct http_server::impl {
                           std::string(req[bhttp::field::authorization]),
                           std::string(req[bhttp::field::content_type]),
                           std::move(req.body()),
-                          std::string(req[bhttp::field::host])};
+                          std::string(req[bhttp::field::host]),
+                          std::string(req[bhttp::field::if_none_match])};
       bool keep_alive = false;
       boost::system::error_code wec;
       {

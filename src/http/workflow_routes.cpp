@@ -13,6 +13,7 @@
 #include "scrape/url_rules.hpp"
 
 #include <boost/json.hpp>
+#include <map>
 #include <pqxx/pqxx>
 #include <set>
 
@@ -333,6 +334,8 @@ struct list_spec {
   std::string_view table;
   std::string_view columns;
   std::vector<list_filter> filters; // at most 3
+  // Columns the `sort` parameter may name; "created_at" sorts by the (time-ordered) id.
+  std::vector<std::string_view> sortable;
 };
 
 const std::vector<std::string_view> k_job_types{"places_search", "sitemap", "email_scan",
@@ -347,7 +350,8 @@ const std::vector<list_spec>& list_specs() {
        "updated_at, finished_at",
        {{"type", "job_type", &k_job_types},
         {"status", "status", &k_task_values},
-        {"domain_id", "domain_id", nullptr}}},
+        {"domain_id", "domain_id", nullptr}},
+       {"created_at", "updated_at", "finished_at", "job_type", "status", "attempts"}},
       {"/api/v3/domains",
        "domains",
        "id, domain, status, title, description, language, emails, phones, social_links, "
@@ -355,14 +359,17 @@ const std::vector<list_spec>& list_specs() {
        "sitemap_analysis_status, sitemap_analysis_error, local_business_id, created_at",
        {{"status", "status", &k_domain_values},
         {"sitemap_curation_status", "sitemap_curation_status", &k_curation_values},
-        {"sitemap_analysis_status", "sitemap_analysis_status", &k_processing_values}}},
+        {"sitemap_analysis_status", "sitemap_analysis_status", &k_processing_values}},
+       {"created_at", "domain", "status", "title", "sitemap_curation_status",
+        "sitemap_analysis_status"}},
       {"/api/v3/places/staging",
        "places_staging",
        "id, place_id, search_job_id, name, address, business_type, location, latitude, longitude, "
        "rating, user_ratings_total, status, deep_scan_status, deep_scan_error, created_at",
        {{"status", "status", &k_curation_values},
         {"deep_scan_status", "deep_scan_status", &k_processing_values},
-        {"search_job_id", "search_job_id", nullptr}}},
+        {"search_job_id", "search_job_id", nullptr}},
+       {"created_at", "name", "rating", "user_ratings_total", "status", "deep_scan_status"}},
       {"/api/v3/local-businesses",
        "local_businesses",
        "id, place_id, business_name, full_address, phone, website_url, rating, "
@@ -370,30 +377,37 @@ const std::vector<list_spec>& list_specs() {
        "created_at",
        {{"status", "status", &k_curation_values},
         {"domain_extraction_status", "domain_extraction_status", &k_processing_values},
-        {"domain_id", "domain_id", nullptr}}},
+        {"domain_id", "domain_id", nullptr}},
+       {"created_at", "business_name", "rating", "user_ratings_total", "status",
+        "domain_extraction_status"}},
       {"/api/v3/sitemap-files",
        "sitemap_files",
        "id, domain_id, job_id, url, sitemap_type, discovery_method, url_count, status, "
        "deep_scrape_curation_status, sitemap_import_status, sitemap_import_error, created_at",
        {{"domain_id", "domain_id", nullptr},
         {"deep_scrape_curation_status", "deep_scrape_curation_status", &k_curation_values},
-        {"sitemap_import_status", "sitemap_import_status", &k_processing_values}}},
+        {"sitemap_import_status", "sitemap_import_status", &k_processing_values}},
+       {"created_at", "url", "sitemap_type", "discovery_method", "url_count",
+        "deep_scrape_curation_status", "sitemap_import_status"}},
       {"/api/v3/pages",
        "pages",
        "id, domain_id, sitemap_file_id, url, lastmod, changefreq, priority, created_at",
-       {{"domain_id", "domain_id", nullptr}, {"sitemap_file_id", "sitemap_file_id", nullptr}}},
+       {{"domain_id", "domain_id", nullptr}, {"sitemap_file_id", "sitemap_file_id", nullptr}},
+       {"created_at", "url", "lastmod", "priority"}},
       {"/api/v3/contacts",
        "contacts",
        "id, domain_id, job_id, email, source_url, created_at",
-       {{"domain_id", "domain_id", nullptr}, {"job_id", "job_id", nullptr}}},
+       {{"domain_id", "domain_id", nullptr}, {"job_id", "job_id", nullptr}},
+       {"created_at", "email", "source_url"}},
   };
   return specs;
 }
 
-// Identifiers come from the spec table above; values are bound parameters. Rows are kept while
-// the bytes before them stay under $6, so one answer never grows much past that size; the second
-// column counts the rows the page had.
-std::string list_sql(const list_spec& spec) {
+// Identifiers come from the spec table above; values are bound parameters. `order_by` is
+// rendered from the spec's sortable columns only. Rows are kept while the bytes before them stay
+// under $6, so one answer never grows much past that size; the second column counts the rows the
+// page had.
+std::string list_sql(const list_spec& spec, const std::string& order_by) {
   std::string where;
   for (std::size_t i = 0; i < 3; ++i) {
     auto n = std::to_string(i + 1);
@@ -405,17 +419,59 @@ std::string list_sql(const list_spec& spec) {
       where += "$" + n + "::text IS NULL";
   }
   return "WITH page AS (SELECT row_to_json(x) AS item, row_number() OVER () AS n FROM (SELECT " +
-         std::string(spec.columns) + " FROM " + std::string(spec.table) + where +
-         " ORDER BY id DESC LIMIT $4::int OFFSET $5::bigint) x), " // ids are time-ordered (UUIDv7)
+         std::string(spec.columns) + " FROM " + std::string(spec.table) + where + " ORDER BY " +
+         order_by + " LIMIT $4::int OFFSET $5::bigint) x), "
          "sized AS (SELECT item, n, sum(octet_length(item::text)) OVER (ORDER BY n) - "
          "octet_length(item::text) AS before FROM page) "
          "SELECT coalesce((SELECT json_agg(item ORDER BY n) FROM sized WHERE before < "
          "$6::bigint), '[]')::text, (SELECT count(*) FROM page)";
 }
 
-api_response list_rows(app_services& s, const list_spec& spec, const std::string& sql,
+// "column:asc" / "column:desc" -> the list's SQL ordered so, for each sortable column. Ties are
+// broken by id, newest first, so that pages do not overlap; NULLs come last either way.
+std::map<std::string, std::string, std::less<>> list_sql_by_order(const list_spec& spec) {
+  std::map<std::string, std::string, std::less<>> out;
+  for (auto column : spec.sortable)
+    for (std::string_view direction : {"asc", "desc"}) {
+      std::string dir = direction == "asc" ? "ASC" : "DESC";
+      // ids are time-ordered (UUIDv7): creation order is primary-key order.
+      std::string order_by = column == "created_at"
+                                 ? "id " + dir
+                                 : std::string(column) + " " + dir + " NULLS LAST, id DESC";
+      out[std::string(column) + ":" + std::string(direction)] = list_sql(spec, order_by);
+    }
+  return out;
+}
+
+// The SQL for the request's `sort` and `order` (checked against the spec), newest first by
+// default.
+validated<const std::string*>
+ordered_sql(const list_spec& spec, const std::map<std::string, std::string, std::less<>>& sqls,
+            const request_context& ctx) {
+  auto sort = ctx.query.find("sort");
+  auto order = ctx.query.find("order");
+  std::string column = sort == ctx.query.end() ? "created_at" : sort->second;
+  std::string direction = order != ctx.query.end()  ? order->second
+                          : sort == ctx.query.end() ? "desc"
+                                                    : "asc";
+  if (direction != "asc" && direction != "desc")
+    return json_error(400, "invalid_query", "order must be asc or desc");
+  auto it = sqls.find(column + ":" + direction);
+  if (it == sqls.end()) {
+    std::string allowed;
+    for (auto c : spec.sortable)
+      allowed += (allowed.empty() ? "" : ", ") + std::string(c);
+    return json_error(400, "invalid_query", "sort must be one of: " + allowed);
+  }
+  return &it->second;
+}
+
+api_response list_rows(app_services& s, const list_spec& spec,
+                       const std::map<std::string, std::string, std::less<>>& sqls,
                        request_context& ctx) {
   SKY_TRY(page, page_of(ctx));
+  SKY_TRY(sql_of_order, ordered_sql(spec, sqls, ctx));
+  const std::string& sql = *sql_of_order;
   std::array<std::optional<std::string>, 3> values;
   for (std::size_t i = 0; i < spec.filters.size(); ++i) {
     const auto& f = spec.filters[i];
@@ -472,10 +528,10 @@ std::vector<route> workflow_routes(app_services& s) {
                       }});
   }
   for (const auto& spec : list_specs())
-    routes.push_back(
-        {"GET", std::string(spec.path), [&s, &spec, sql = list_sql(spec)](request_context& c) {
-           return list_rows(s, spec, sql, c);
-         }});
+    routes.push_back({"GET", std::string(spec.path),
+                      [&s, &spec, sqls = list_sql_by_order(spec)](request_context& c) {
+                        return list_rows(s, spec, sqls, c);
+                      }});
   return routes;
 }
 

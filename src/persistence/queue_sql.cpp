@@ -102,6 +102,8 @@ std::string render_queue_query(std::string_view query_name, const config::queue_
   replace_all(sql, "{active_filter}",
               q.job_type.empty() ? std::string() : job_filter + " AND finished_at IS NULL");
   replace_all(sql, "{job_filter}", job_filter);
+  // When a row reached its final status: jobs record it; other tables changed it last then.
+  replace_all(sql, "{finished_at}", jobs ? "finished_at" : "updated_at");
   return sql;
 }
 

@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   static constexpr const char* k_methods[] = {"GET", "POST", "HEAD", "PUT"};
   std::string target(reinterpret_cast<const char*>(data) + 1, size - 1);
-  sky::http::api_request request{k_methods[data[0] % 4], target, "", "application/json", "{}", ""};
+  sky::http::api_request request{
+      k_methods[data[0] % 4], target, "", "application/json", "{}", "", ""};
   fuzz_router().handle(request);
 
   auto normalized = sky::http::normalize_path(target.substr(0, target.find('?')));

@@ -38,7 +38,7 @@ router make_router() {
 }
 
 api_request get(std::string target, std::string auth = "") {
-  return {"GET", std::move(target), std::move(auth), "", "", ""};
+  return {"GET", std::move(target), std::move(auth), "", "", "", ""};
 }
 
 std::string bearer() {
@@ -74,7 +74,7 @@ TEST(router, not_found_and_method_not_allowed_are_json) {
   auto nf = make_router().handle(get("/nope"));
   EXPECT_EQ(nf.status, 404);
   EXPECT_EQ(body_of(nf).at("error").as_string(), "not_found");
-  api_request del{"DELETE", "/health", "", "", "", ""};
+  api_request del{"DELETE", "/health", "", "", "", "", ""};
   auto na = make_router().handle(del);
   EXPECT_EQ(na.status, 405);
   EXPECT_EQ(body_of(na).at("error").as_string(), "method_not_allowed");
@@ -168,7 +168,7 @@ TEST(router, odd_spellings_of_protected_paths_never_reach_a_handler) {
   for (const auto& method : {"GET", "POST", "HEAD", "PUT"}) {
     for (const auto& path : spellings) {
       for (const auto& target : {path, path + "?x=1", std::string("//api/v3/domains")}) {
-        api_request request{method, target, "", "application/json", "{}", ""};
+        api_request request{method, target, "", "application/json", "{}", "", ""};
         auto response = r.handle(request);
         EXPECT_TRUE(response.status == 400 || response.status == 401 || response.status == 404)
             << method << " " << target << " -> " << response.status;
@@ -189,7 +189,7 @@ TEST(router, unknown_paths_under_api_need_a_token_in_any_case) {
   EXPECT_EQ(make_router().handle(get("/api")).status, 401);
   EXPECT_EQ(make_router().handle(get("/ApI/v9/x", bearer())).status, 404);
   // A method not allowed on a protected path says so only to a caller with a token.
-  api_request del{"DELETE", "/api/v3/echo", "", "", "", ""};
+  api_request del{"DELETE", "/api/v3/echo", "", "", "", "", ""};
   EXPECT_EQ(make_router().handle(del).status, 401);
   del.authorization = bearer();
   EXPECT_EQ(make_router().handle(del).status, 405);

@@ -172,6 +172,158 @@ TEST_F(server_test, not_found_and_method_not_allowed) {
   EXPECT_EQ(json_of(na).at("error").as_string(), "method_not_allowed");
 }
 
+TEST_F(server_test, console_is_served_at_the_root_without_a_token_under_a_strict_policy) {
+  auto index = raw_exchange(port(), make_request("GET", "/"));
+  ASSERT_EQ(index.status, 200) << index.raw;
+  EXPECT_EQ(index.headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_NE(index.body.find("<script type=\"module\" src=\"/app.js\"></script>"),
+            std::string::npos);
+  // Nothing inline: every script and style comes from a file of the console.
+  EXPECT_EQ(index.body.find("<script>"), std::string::npos);
+  EXPECT_EQ(index.body.find("<style"), std::string::npos);
+  EXPECT_EQ(index.body.find("style="), std::string::npos);
+  const auto& csp = index.headers["content-security-policy"];
+  EXPECT_NE(csp.find("default-src 'self'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe"), std::string::npos) << csp;
+  EXPECT_EQ(index.headers["x-content-type-options"], "nosniff");
+  EXPECT_EQ(index.headers["referrer-policy"], "no-referrer");
+  EXPECT_EQ(index.headers["cache-control"], "no-cache");
+  EXPECT_FALSE(index.headers["etag"].empty());
+  EXPECT_EQ(raw_exchange(port(), make_request("GET", "/index.html")).body, index.body);
+
+  auto script = raw_exchange(port(), make_request("GET", "/app.js"));
+  ASSERT_EQ(script.status, 200);
+  EXPECT_EQ(script.headers["content-type"], "text/javascript; charset=utf-8");
+  EXPECT_NE(script.body.find("import"), std::string::npos);
+  EXPECT_NE(script.headers["etag"], index.headers["etag"]);
+  EXPECT_EQ(raw_exchange(port(), make_request("GET", "/style.css")).headers["content-type"],
+            "text/css; charset=utf-8");
+  // Static files open no door to the API or to other paths.
+  EXPECT_EQ(raw_exchange(port(), make_request("GET", "/missing.js")).status, 404);
+  EXPECT_EQ(raw_exchange(port(), make_request("GET", "/app.js/")).status, 400); // not canonical
+  EXPECT_EQ(raw_exchange(port(), make_request("GET", "/api/v3/queues")).status, 401);
+  EXPECT_EQ(raw_exchange(port(), make_request("POST", "/")).status, 405);
+}
+
+TEST_F(server_test, console_files_revalidate_with_their_etag) {
+  auto first = raw_exchange(port(), make_request("GET", "/app.js"));
+  auto etag = first.headers["etag"];
+  ASSERT_EQ(etag.size(), 26u) << etag; // a quoted prefix of the file's SHA-256
+  auto same = raw_exchange(port(), make_request("GET", "/app.js", {{"If-None-Match", etag}}));
+  EXPECT_EQ(same.status, 304);
+  EXPECT_TRUE(same.body.empty());
+  EXPECT_EQ(same.headers["etag"], etag);
+  EXPECT_EQ(raw_exchange(
+                port(), make_request("GET", "/app.js", {{"If-None-Match", "\"other\", W/" + etag}}))
+                .status,
+            304);
+  auto changed =
+      raw_exchange(port(), make_request("GET", "/app.js", {{"If-None-Match", "\"other\""}}));
+  EXPECT_EQ(changed.status, 200);
+  EXPECT_EQ(changed.body, first.body);
+  // Another file's tag does not match.
+  EXPECT_EQ(raw_exchange(port(), make_request("GET", "/", {{"If-None-Match", etag}})).status, 200);
+}
+
+TEST_F(server_test, lists_sort_by_whitelisted_columns_only) {
+  {
+    pqxx::connection c(db_->url());
+    pqxx::work tx(c);
+    // Ids in creation order (rows made within one millisecond would get random order).
+    tx.exec("INSERT INTO domains (id, domain) VALUES "
+            "('00000000-0000-7000-8000-000000000001', 'sort-b.example'), "
+            "('00000000-0000-7000-8000-000000000002', 'sort-c.example'), "
+            "('00000000-0000-7000-8000-000000000003', 'sort-a.example')");
+    tx.commit();
+  }
+  auto names = [&](const std::string& query) {
+    auto r = raw_exchange(
+        port(), make_request("GET", "/api/v3/domains?" + query, {{"Authorization", bearer()}}));
+    std::string out;
+    if (r.status != 200)
+      return std::to_string(r.status) + " " + r.body;
+    auto body = json_of(r);
+    for (const auto& item : body.at("items").as_array()) {
+      std::string d(item.at("domain").as_string());
+      if (d.rfind("sort-", 0) == 0)
+        out += d.substr(5, 1);
+    }
+    return out;
+  };
+  EXPECT_EQ(names("sort=domain"), "abc");
+  EXPECT_EQ(names("sort=domain&order=desc"), "cba");
+  EXPECT_EQ(names(""), "acb"); // newest first
+  EXPECT_EQ(names("sort=created_at&order=asc"), "bca");
+  EXPECT_EQ(names("sort=domain&limit=1&offset=1").size(), 1u);
+  for (std::string bad :
+       {"sort=metadata", "sort=domain%3Bdrop", "order=sideways", "sort=domain&order=ASC%20NULLS"}) {
+    auto r = raw_exchange(
+        port(), make_request("GET", "/api/v3/domains?" + bad, {{"Authorization", bearer()}}));
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_EQ(json_of(r).at("error").as_string(), "invalid_query") << bad;
+  }
+}
+
+TEST_F(server_test, queue_history_counts_finishes_per_minute_over_the_last_hour) {
+  {
+    pqxx::connection c(db_->url());
+    pqxx::work tx(c);
+    // Two completed and one failed page scrape five minutes ago, one failed two hours ago (out of
+    // the window), a failed domain fetch a minute ago.
+    tx.exec("INSERT INTO jobs (job_type, status, finished_at) VALUES "
+            "('page_scrape', 'Completed', date_trunc('minute', now()) - interval '5 minutes'), "
+            "('page_scrape', 'Completed', date_trunc('minute', now()) - interval '5 minutes'), "
+            "('page_scrape', 'Error', date_trunc('minute', now()) - interval '5 minutes'), "
+            "('page_scrape', 'Error', now() - interval '2 hours'), "
+            "('email_scan', 'Cancelled', now())");
+    tx.exec("INSERT INTO domains (domain, status, updated_at) VALUES ('history.example', 'Error', "
+            "date_trunc('minute', now()) - interval '1 minute')");
+    tx.commit();
+  }
+  auto r = raw_exchange(
+      port(), make_request("GET", "/api/v3/queues/history", {{"Authorization", bearer()}}));
+  ASSERT_EQ(r.status, 200) << r.raw;
+  auto body = json_of(r);
+  ASSERT_EQ(body.at("minutes").as_int64(), 60);
+  auto queue = [&](std::string_view name) {
+    for (const auto& q : body.at("queues").as_array())
+      if (q.at("name").as_string() == name)
+        return q.as_object();
+    ADD_FAILURE() << "no queue " << name;
+    return boost::json::object{};
+  };
+  auto total = [](const boost::json::value& a) {
+    long long n = 0;
+    for (const auto& v : a.as_array())
+      n += v.as_int64();
+    return n;
+  };
+  // The slot of a row: minutes since the window's start (slot 59 is the current minute).
+  auto slot = [&](const std::string& sql) {
+    pqxx::connection c(db_->url());
+    pqxx::read_transaction tx(c);
+    auto minute =
+        tx.exec("SELECT extract(epoch FROM date_trunc('minute', " + sql + "))::bigint")[0][0]
+            .as<long long>();
+    return static_cast<std::size_t>((minute - body.at("start").as_int64()) / 60);
+  };
+  auto five = slot("(SELECT max(finished_at) FROM jobs WHERE status = 'Completed')");
+  auto one = slot("(SELECT updated_at FROM domains WHERE domain = 'history.example')");
+  ASSERT_LT(five, 60u);
+  ASSERT_LT(one, 60u);
+  auto pages = queue("page_scrape");
+  ASSERT_EQ(pages.at("completed").as_array().size(), 60u);
+  EXPECT_EQ(pages.at("completed").as_array()[five].as_int64(), 2);
+  EXPECT_EQ(pages.at("failed").as_array()[five].as_int64(), 1);
+  EXPECT_EQ(total(pages.at("completed")), 2);
+  EXPECT_EQ(total(pages.at("failed")), 1);
+  EXPECT_EQ(total(queue("email_scan").at("failed")), 0); // cancelled is neither
+  EXPECT_EQ(queue("domain_metadata").at("failed").as_array()[one].as_int64(), 1);
+  EXPECT_EQ(total(queue("sitemap_submission").at("failed")), 0);
+  EXPECT_EQ(raw_exchange(port(), make_request("GET", "/api/v3/queues/history")).status, 401);
+}
+
 TEST_F(server_test, oversized_body_gets_413_before_it_is_read) {
   auto r =
       raw_exchange(port(), make_request("POST", "/api/v3/domains", {{"Authorization", bearer()}},

@@ -68,3 +68,15 @@ RETURNING id::text
 -- name: queue_row_status
 -- $1 id
 SELECT {status}::text FROM {table} WHERE id = $1::uuid {job_filter}
+
+-- name: queue_finished_per_minute
+-- $1 the start of the window (Unix seconds, a whole minute). Rows that reached a final status
+-- since then, by the minute they reached it; reads the queue's index of finished rows
+-- (009_finished_indexes.sql), so its cost is the finishes of the window, not the table.
+SELECT extract(epoch FROM date_trunc('minute', {finished_at}))::bigint AS minute,
+       count(*) FILTER (WHERE {status} = '{completed}'),
+       count(*) FILTER (WHERE {status} = '{error}')
+FROM {table}
+WHERE {status} IN ('{completed}', '{error}') {job_filter}
+  AND {finished_at} >= to_timestamp($1::bigint)
+GROUP BY 1
