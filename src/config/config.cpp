@@ -399,7 +399,8 @@ std::vector<variable> variables() {
                }});
   v.push_back(
       {"PLACES_PAGE_DELAY_MS", "2000",
-       "wait before using a next_page_token (Google activates them after a delay)",
+       "legacy API: wait before using a next_page_token (Google activates them after a "
+       "delay); the new API's page tokens are used at once",
        duration_field<std::chrono::milliseconds>(
            0, 60000, [](app_config & c) -> auto& { return c.workflows.places_page_delay; })});
   v.push_back({"API_MAX_BATCH_ITEMS", "1000", "items accepted in one batch request",
@@ -440,10 +441,24 @@ std::vector<variable> variables() {
                  c.workflows.phone_default_region = t;
                  return std::nullopt;
                }});
-  v.push_back({"PLACES_API_BASE_URL", app_config{}.places_api_base_url,
-               "base URL of the Places API",
+  v.push_back({"PLACES_API_VERSION", "new",
+               "Places API called: new (Places API (New), v1) or legacy (the Legacy web "
+               "service, for keys of projects that still have it)",
                [](app_config& c, const std::string& t) -> std::optional<std::string> {
-                 if (t.rfind("http://", 0) != 0 && t.rfind("https://", 0) != 0)
+                 std::string chosen;
+                 if (auto err = parse_choice(t, {"new", "legacy"}, chosen))
+                   return err;
+                 c.places_api =
+                     chosen == "new" ? places_api_version::places_new : places_api_version::legacy;
+                 return std::nullopt;
+               }});
+  v.push_back({"PLACES_API_BASE_URL", "",
+               "base URL of the Places API; empty: Google's for PLACES_API_VERSION (new: " +
+                   std::string(default_places_base_url(places_api_version::places_new)) +
+                   ", legacy: " + std::string(default_places_base_url(places_api_version::legacy)) +
+                   ")",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 if (!t.empty() && t.rfind("http://", 0) != 0 && t.rfind("https://", 0) != 0)
                    return "expected an http:// or https:// URL, got " + quoted(t);
                  c.places_api_base_url = t;
                  return std::nullopt;
@@ -540,6 +555,11 @@ config_error::config_error(std::vector<std::string> problems)
       }()),
       problems_(std::move(problems)) {}
 
+std::string_view default_places_base_url(places_api_version version) {
+  return version == places_api_version::legacy ? "https://maps.googleapis.com/maps/api/place"
+                                               : "https://places.googleapis.com";
+}
+
 const queue_config* app_config::queue(std::string_view name) const {
   for (const auto& q : queues)
     if (q.name == name)
@@ -581,6 +601,8 @@ app_config load_config(const env_lookup& env, config_purpose purpose) {
   }
   if (config.node_id.empty())
     config.node_id = default_node_id();
+  if (config.places_api_base_url.empty())
+    config.places_api_base_url = default_places_base_url(config.places_api);
   if (config.jwt_secret.empty()) {
     if (config.is_development()) {
       config.jwt_secret = random_secret();

@@ -124,7 +124,7 @@ struct workflow_config {
   // One discovery stops here and keeps what it found (below the queue's 300 s item limit).
   std::chrono::seconds sitemap_discovery_timeout{240};
   int places_max_pages = 3;                          // result pages read per Places search
-  std::chrono::milliseconds places_page_delay{2000}; // next_page_token needs time to activate
+  std::chrono::milliseconds places_page_delay{2000}; // a legacy next_page_token activates late
   int api_max_batch = 1000;                          // items in one batch request
   std::size_t api_list_max_bytes = 2u << 20; // one list answer; fewer items than asked past it
   std::size_t result_max_bytes = 1u << 20;   // one stored result: result_data, domain metadata
@@ -138,6 +138,13 @@ struct workflow_config {
   int places_max_results = 1000;           // places (places_staging rows) kept by one Places search
   std::string phone_default_region = "US"; // numbers without a country code
 };
+
+// Which Google Places API the Places workflows call: Places API (New), or the legacy web
+// service that new Google Cloud projects can no longer enable.
+enum class places_api_version { places_new, legacy };
+
+// Google's base URL of each version (PLACES_API_BASE_URL, when set, replaces it).
+std::string_view default_places_base_url(places_api_version version);
 
 struct app_config {
   std::string database_url;               // empty means "not set" (scripts start a local cluster)
@@ -158,7 +165,8 @@ struct app_config {
   std::chrono::milliseconds retry_cap{std::chrono::minutes(10)};
   http_config http;
   fetch_config fetch;
-  std::string places_api_base_url = "https://maps.googleapis.com/maps/api/place";
+  places_api_version places_api = places_api_version::places_new;
+  std::string places_api_base_url; // after loading: the version's default unless set
   std::string places_api_key;
   workflow_config workflows;
   std::vector<queue_config> queues;

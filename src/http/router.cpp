@@ -101,6 +101,13 @@ std::vector<route> open_routes(std::vector<route> routes) {
   return routes;
 }
 
+std::string_view api_request::header(std::string_view name) const {
+  for (const auto& [field, value] : headers)
+    if (ascii_iequals(field, name))
+      return value;
+  return {};
+}
+
 std::variant<std::vector<std::string>, std::string> normalize_path(std::string_view path) {
   if (path.empty() || path.front() != '/')
     return std::string("request target must be an absolute path");

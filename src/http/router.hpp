@@ -23,6 +23,11 @@ struct api_request {
   std::string body;
   std::string host;          // Host header, as sent
   std::string if_none_match; // for static files' ETags
+  // Every header field, as sent.
+  std::vector<std::pair<std::string, std::string>> headers = {};
+
+  // The value of the first header field named `name` (any case); empty when there is none.
+  std::string_view header(std::string_view name) const;
 };
 
 struct api_response {

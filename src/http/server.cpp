@@ -179,6 +179,8 @@ struct http_server::impl {
                           std::move(req.body()),
                           std::string(req[bhttp::field::host]),
                           std::string(req[bhttp::field::if_none_match])};
+      for (const auto& field : req)
+        request.headers.emplace_back(field.name_string(), field.value());
       bool keep_alive = false;
       boost::system::error_code wec;
       {

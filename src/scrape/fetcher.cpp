@@ -76,13 +76,19 @@ private:
 
 struct fetcher::impl {
   struct transfer {
+    transfer() = default;
+    transfer(const transfer&) = delete;
+    transfer& operator=(const transfer&) = delete;
+    ~transfer() { curl_slist_free_all(header_lines); }
+
     impl* owner = nullptr;
     CURL* easy = nullptr;
     completion done{nullptr};
     fetch_result result;
-    std::string url;
+    fetch_request request;     // kept whole for a retry; curl reads the POST body from here
     int attempt = 0;           // retries so far
     std::size_t max_bytes = 0; // this request's size cap (decompressed)
+    curl_slist* header_lines = nullptr;
     char error[CURL_ERROR_SIZE] = {};
   };
 
@@ -276,7 +282,7 @@ struct fetcher::impl {
       curl_multi_remove_handle(multi, easy);
       curl_easy_cleanup(easy);
       if (auto delay = retry_delay(*t, code)) {
-        retry_later(std::move(t->url), std::move(t->done), t->attempt + 1, t->max_bytes, *delay);
+        retry_later(std::move(t->request), std::move(t->done), t->attempt + 1, *delay);
         continue;
       }
       t->result.attempts = t->attempt + 1;
@@ -332,21 +338,28 @@ struct fetcher::impl {
     return std::chrono::milliseconds(jitter(random));
   }
 
-  void retry_later(std::string url, completion done, int attempt, std::size_t max_bytes,
+  void retry_later(fetch_request request, completion done, int attempt,
                    std::chrono::milliseconds delay) {
-    auto wait = std::make_shared<asio::steady_timer>(io, delay);
+    start_at(std::chrono::steady_clock::now() + delay, std::move(request), std::move(done),
+             attempt);
+  }
+
+  // Starts the transfer at `at`, unless the fetcher stops first.
+  void start_at(std::chrono::steady_clock::time_point at, fetch_request request, completion done,
+                int attempt) {
+    auto wait = std::make_shared<asio::steady_timer>(io, at);
     delayed.insert(wait);
-    wait->async_wait([this, wait, url = std::move(url), done = std::move(done), attempt,
-                      max_bytes](boost::system::error_code ec) mutable {
+    wait->async_wait([this, wait, request = std::move(request), done = std::move(done),
+                      attempt](boost::system::error_code ec) mutable {
       delayed.erase(wait);
       if (!ec && !stopping)
-        start(std::move(url), std::move(done), attempt, max_bytes);
+        start(std::move(request), std::move(done), attempt);
     });
   }
 
   // Spaces requests to one host by per_host_delay, then starts the transfer.
-  void schedule(std::string url, completion done, std::size_t max_bytes) {
-    auto parsed = parse_web_url(url);
+  void schedule(fetch_request request, completion done) {
+    auto parsed = parse_web_url(request.url);
     if (!parsed) {
       fetch_result r;
       r.error = "not an absolute http(s) URL";
@@ -355,36 +368,30 @@ struct fetcher::impl {
     }
     auto now = std::chrono::steady_clock::now();
     auto at = schedule_of_hosts.reserve(parsed->host, now);
-    if (at <= now) {
-      start(std::move(url), std::move(done), 0, max_bytes);
-      return;
-    }
-    auto wait = std::make_shared<asio::steady_timer>(io, at);
-    delayed.insert(wait);
-    wait->async_wait([this, wait, url = std::move(url), done = std::move(done),
-                      max_bytes](boost::system::error_code ec) mutable {
-      delayed.erase(wait);
-      if (!ec && !stopping)
-        start(std::move(url), std::move(done), 0, max_bytes);
-    });
+    if (at <= now)
+      start(std::move(request), std::move(done), 0);
+    else
+      start_at(at, std::move(request), std::move(done), 0);
   }
 
-  void start(std::string url, completion done, int attempt, std::size_t max_bytes) {
+  void start(fetch_request request, completion done, int attempt) {
     auto t = std::make_unique<transfer>();
     t->owner = this;
     t->done = std::move(done);
-    t->url = url;
+    t->request = std::move(request);
     t->attempt = attempt;
-    t->max_bytes = max_bytes;
+    t->max_bytes = t->request.max_bytes.value_or(config.max_response_bytes);
+    const auto& r = t->request;
     CURL* e = t->easy = curl_easy_init();
-    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROXY, ""); // never route through an environment proxy
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    const bool carries_data = r.post_body || !r.headers.empty();
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, carries_data ? 0L : 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(config.max_redirects));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(config.connect_timeout.count() * 1000));
@@ -393,7 +400,19 @@ struct fetcher::impl {
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 15L);  // ... sustained this long
     curl_easy_setopt(e, CURLOPT_USERAGENT, config.user_agent.c_str());
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); // every encoding curl decodes
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_bytes));
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t->max_bytes));
+    if (r.post_body) {
+      curl_easy_setopt(e, CURLOPT_POST, 1L);
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(r.post_body->size()));
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.post_body->data());
+      // No "Expect: 100-continue" round trip before a body that small.
+      t->header_lines = curl_slist_append(t->header_lines, "Expect:");
+    }
+    for (const auto& line : r.headers)
+      t->header_lines = curl_slist_append(t->header_lines, line.c_str());
+    if (t->header_lines)
+      curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_lines);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &impl::on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &impl::on_open_socket);
@@ -415,30 +434,37 @@ void fetcher::stop() {
   impl_->stop();
 }
 
-void fetcher::fetch(std::string url, std::function<void(fetch_result)> done,
-                    std::optional<std::size_t> max_bytes) {
-  auto cap = max_bytes.value_or(impl_->config.max_response_bytes);
+void fetcher::fetch(fetch_request request, std::function<void(fetch_result)> done) {
   completion callback(std::move(done));
   {
     // Checked and posted under the lock: once stop() has set the flag nothing more is posted,
     // so every posted request runs before the fetcher thread ends.
     std::lock_guard lock(impl_->stop_mutex);
     if (!impl_->stopped) {
-      asio::post(impl_->io,
-                 [owner = impl_.get(), url = std::move(url), callback = std::move(callback),
-                  cap]() mutable { owner->schedule(std::move(url), std::move(callback), cap); });
+      asio::post(impl_->io, [owner = impl_.get(), request = std::move(request),
+                             callback = std::move(callback)]() mutable {
+        owner->schedule(std::move(request), std::move(callback));
+      });
       return;
     }
   }
   callback(stopped_result());
 }
 
-fetch_result fetcher::fetch_blocking(std::string url, std::optional<std::size_t> max_bytes) {
+void fetcher::fetch(std::string url, std::function<void(fetch_result)> done,
+                    std::optional<std::size_t> max_bytes) {
+  fetch(fetch_request{std::move(url), std::nullopt, {}, max_bytes}, std::move(done));
+}
+
+fetch_result fetcher::fetch_blocking(fetch_request request) {
   auto promise = std::make_shared<std::promise<fetch_result>>();
   auto future = promise->get_future();
-  fetch(
-      std::move(url), [promise](fetch_result r) { promise->set_value(std::move(r)); }, max_bytes);
+  fetch(std::move(request), [promise](fetch_result r) { promise->set_value(std::move(r)); });
   return future.get();
+}
+
+fetch_result fetcher::fetch_blocking(std::string url, std::optional<std::size_t> max_bytes) {
+  return fetch_blocking(fetch_request{std::move(url), std::nullopt, {}, max_bytes});
 }
 
 } // namespace sky::scrape

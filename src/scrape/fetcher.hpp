@@ -11,8 +11,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sky::scrape {
+
+// One request. A GET of `url` unless a body is given; `headers` are "Name: value" lines added
+// to it. A request with a body or headers does not follow redirects: curl would send its headers
+// (an API key, say) to whatever host a redirect names. POSTs are retried like GETs on transient
+// failures, so send only idempotent ones (searches, not orders).
+struct fetch_request {
+  std::string url;
+  std::optional<std::string> post_body; // sent as a POST when set
+  std::vector<std::string> headers;
+  std::optional<std::size_t> max_bytes; // overrides the configured response cap
+};
 
 struct fetch_result {
   long status = 0;       // HTTP status of the final response (0 when none)
@@ -44,12 +56,14 @@ public:
   // when the fetcher has stopped, with the error k_fetcher_stopped on the thread that stopped
   // it (or at once on the caller's). `max_bytes` overrides the configured response cap for this
   // request (sitemaps may be larger than pages).
+  void fetch(fetch_request request, std::function<void(fetch_result)> done);
   void fetch(std::string url, std::function<void(fetch_result)> done,
              std::optional<std::size_t> max_bytes = std::nullopt);
   // Aborts the transfers in flight and the requests waiting for their slot, completing each
   // with k_fetcher_stopped; later fetches fail the same way at once. Idempotent.
   void stop();
   // Convenience for blocking callers (CLI, tests, blocking handlers).
+  fetch_result fetch_blocking(fetch_request request);
   fetch_result fetch_blocking(std::string url, std::optional<std::size_t> max_bytes = std::nullopt);
 
 private:

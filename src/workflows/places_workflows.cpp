@@ -1,10 +1,12 @@
-// places_search and deep_scan: the Places text-search and details APIs.
+// places_search and deep_scan: the Places text search and details, new or legacy API.
 #include "persistence/pg_array.hpp"
 #include "persistence/sql_catalog.hpp"
+#include "workflows/places_api.hpp"
 #include "workflows/workflow_services.hpp"
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
+#include <set>
 #include <thread>
 
 namespace sky::workflows {
@@ -13,58 +15,13 @@ namespace {
 namespace json = boost::json;
 using messages::outcome;
 
-std::string url_encode(std::string_view s) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    }
-  }
-  return out;
-}
-
-// A Places API answer: the parsed body, or the handler result to return instead.
-struct places_answer {
-  json::object body;
-  std::optional<handler_result> failure;
-};
-
-places_answer call_places(workflow_services& s, const std::string& endpoint,
-                          const std::string& query_string) {
-  auto url = s.config.places_api_base_url + endpoint + "?" + query_string +
-             "&key=" + url_encode(s.config.places_api_key);
-  auto r = s.fetcher.fetch_blocking(url);
-  if (!r.ok() || r.status != 200)
+// One Places API call: its JSON body, or the handler result to return instead.
+places::answer call_places(workflow_services& s, scrape::fetch_request request,
+                           places::call_kind kind) {
+  auto r = s.fetcher.fetch_blocking(std::move(request));
+  if (!r.ok())
     return {{}, fetch_failure(r, "Places API")};
-  boost::system::error_code ec;
-  auto v = json::parse(r.body, ec);
-  if (ec || !v.is_object())
-    return {{}, handler_result::retry("Places API answered with malformed JSON")};
-  auto body = v.as_object();
-  auto status = string_field(body, "status");
-  auto message = string_field(body, "error_message");
-  auto reason = status + (message.empty() ? "" : ": " + message);
-  if (status == "OK" || status == "ZERO_RESULTS")
-    return {std::move(body), std::nullopt};
-  if (status == "OVER_QUERY_LIMIT" || status == "UNKNOWN_ERROR")
-    return {{}, handler_result::retry(reason)};
-  return {{}, handler_result::failed(reason.empty() ? "Places API gave no status" : reason)};
-}
-
-std::optional<double> number(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (!v)
-    return std::nullopt;
-  if (v->is_double())
-    return v->as_double();
-  if (v->is_int64())
-    return static_cast<double>(v->as_int64());
-  return std::nullopt;
+  return places::read_answer(s.config.places_api, kind, r.status, r.body);
 }
 
 } // namespace
@@ -78,34 +35,38 @@ queue_handler places_search_handler(services_ptr s) {
     auto location = string_field(params, "location");
     if (business_type.empty() || location.empty())
       return handler_result::failed("params need business_type and location");
-    auto query = business_type + " in " + location;
+    auto query = places::text_query(business_type, location);
+    auto api = places::api_settings::from(s->config);
     json::array places;
     const auto max_places = static_cast<std::size_t>(s->config.workflows.places_max_results);
     bool truncated = false;
+    // A place repeated on a later page would make the upsert touch its row twice, which
+    // PostgreSQL refuses; the first copy is kept.
+    std::set<std::string> seen;
     int pages = 0;
     std::string token;
     while (pages < s->config.workflows.places_max_pages) {
       if (ctx.cancelled())
         return handler_result{outcome::cancelled, "cancelled by request", {}};
-      if (!token.empty()) // a next_page_token only works after a short delay
+      if (!token.empty() && api.version == config::places_api_version::legacy)
         std::this_thread::sleep_for(s->config.workflows.places_page_delay);
-      auto answer = call_places(*s, "/textsearch/json",
-                                token.empty() ? "query=" + url_encode(query)
-                                              : "pagetoken=" + url_encode(token));
+      auto answer =
+          call_places(*s, places::text_search_request(api, query, token),
+                      token.empty() ? places::call_kind::first_page : places::call_kind::next_page);
       if (answer.failure)
         return *answer.failure;
       ++pages;
-      if (const auto* results = answer.body.if_contains("results"); results && results->is_array())
-        for (const auto& p : results->as_array()) {
-          if (!p.is_object() || string_field(p.as_object(), "place_id").empty())
-            continue;
-          if (places.size() >= max_places) {
-            truncated = true;
-            break;
-          }
-          places.push_back(p);
+      auto page = places::read_search_page(api.version, answer.body);
+      for (const auto& p : page.places) {
+        if (!seen.insert(p.place_id).second)
+          continue;
+        if (places.size() >= max_places) {
+          truncated = true;
+          break;
         }
-      token = string_field(answer.body, "next_page_token");
+        places.push_back(places::to_json(p));
+      }
+      token = std::move(page.next_page_token);
       if (token.empty() || truncated)
         break;
     }
@@ -127,22 +88,15 @@ queue_handler places_search_handler(services_ptr s) {
       std::vector<std::optional<double>> lats, lngs, ratings;
       std::vector<std::optional<int>> totals;
       for (const auto& v : result.at("places").as_array()) {
-        const auto& p = v.as_object();
-        ids.push_back(string_field(p, "place_id"));
-        names.push_back(string_field(p, "name"));
-        addresses.push_back(string_field(p, "formatted_address"));
-        raws.push_back(json::serialize(p));
-        std::optional<double> lat, lng;
-        if (const auto* g = p.if_contains("geometry"); g && g->is_object())
-          if (const auto* l = g->as_object().if_contains("location"); l && l->is_object()) {
-            lat = number(l->as_object(), "lat");
-            lng = number(l->as_object(), "lng");
-          }
-        lats.push_back(lat);
-        lngs.push_back(lng);
-        ratings.push_back(number(p, "rating"));
-        auto total = number(p, "user_ratings_total");
-        totals.push_back(total ? std::optional<int>(static_cast<int>(*total)) : std::nullopt);
+        auto p = places::staged_place_from_json(v.as_object());
+        ids.push_back(p.place_id);
+        names.push_back(p.name);
+        addresses.push_back(p.address);
+        raws.push_back(json::serialize(p.raw));
+        lats.push_back(p.latitude);
+        lngs.push_back(p.longitude);
+        ratings.push_back(p.rating);
+        totals.push_back(p.user_ratings_total);
       }
       if (ids.empty())
         continue;
@@ -164,17 +118,15 @@ queue_handler deep_scan_handler(services_ptr s) {
     auto place_id = string_field(row, "place_id");
     if (place_id.empty())
       return handler_result::failed("staging row has no place_id");
-    auto answer = call_places(
-        *s, "/details/json",
-        "place_id=" + url_encode(place_id) +
-            "&fields=place_id,name,formatted_address,formatted_phone_number,"
-            "international_phone_number,website,rating,user_ratings_total,business_status");
+    auto api = places::api_settings::from(s->config);
+    auto answer =
+        call_places(*s, places::details_request(api, place_id), places::call_kind::details);
     if (answer.failure)
       return *answer.failure;
-    const auto* result = answer.body.if_contains("result");
-    if (!result || !result->is_object())
+    auto details = places::read_details(api.version, answer.body);
+    if (!details)
       return handler_result::failed("Places details returned no result");
-    return handler_result::completed(json::serialize(result->as_object()));
+    return handler_result::completed(json::serialize(places::to_json(*details)));
   };
   h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
     for (const auto& [done, status] : items) {
@@ -184,22 +136,10 @@ queue_handler deep_scan_handler(services_ptr s) {
                          done->error);
         continue;
       }
-      auto r = json::parse(done->result_json).as_object();
-      auto phone = string_field(r, "international_phone_number");
-      if (phone.empty())
-        phone = string_field(r, "formatted_phone_number");
-      auto rating = number(r, "rating");
-      auto total = number(r, "user_ratings_total");
-      auto website = string_field(r, "website");
-      tx.exec_params(persistence::query("local_businesses_upsert_from_details"),
-                     string_field(r, "place_id"), string_field(r, "name"),
-                     string_field(r, "formatted_address"),
-                     phone.empty() ? std::optional<std::string>() : phone,
-                     website.empty() ? std::optional<std::string>() : website,
-                     rating ? std::optional<std::string>(std::to_string(*rating)) : std::nullopt,
-                     total ? std::optional<std::string>(std::to_string(static_cast<long>(*total)))
-                           : std::nullopt,
-                     done->result_json);
+      auto d = places::place_details_from_json(json::parse(done->result_json).as_object());
+      tx.exec_params(persistence::query("local_businesses_upsert_from_details"), d.place_id, d.name,
+                     d.address, d.phone, d.website, d.rating, d.user_ratings_total,
+                     json::serialize(d.raw));
       tx.exec_params(persistence::query("places_staging_clear_deep_scan_error"), done->id);
     }
   };

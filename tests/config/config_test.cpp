@@ -95,6 +95,26 @@ TEST(config, non_numeric_values_are_rejected) {
             std::string::npos);
 }
 
+TEST(config, places_api_is_the_new_one_unless_chosen_and_its_base_url_follows_the_version) {
+  auto defaults = load_config(dev_env_of({}));
+  EXPECT_EQ(defaults.places_api, places_api_version::places_new);
+  EXPECT_EQ(defaults.places_api_base_url, "https://places.googleapis.com");
+  auto legacy = load_config(dev_env_of({{"PLACES_API_VERSION", "legacy"}}));
+  EXPECT_EQ(legacy.places_api, places_api_version::legacy);
+  EXPECT_EQ(legacy.places_api_base_url, "https://maps.googleapis.com/maps/api/place");
+  // An empty value is the version's default; a URL replaces it whatever the version.
+  EXPECT_EQ(load_config(dev_env_of({{"PLACES_API_VERSION", "legacy"}, {"PLACES_API_BASE_URL", ""}}))
+                .places_api_base_url,
+            "https://maps.googleapis.com/maps/api/place");
+  EXPECT_EQ(
+      load_config(dev_env_of({{"PLACES_API_BASE_URL", "http://places.test"}})).places_api_base_url,
+      "http://places.test");
+  auto err = error_of({{"PLACES_API_VERSION", "v2"}});
+  EXPECT_NE(err.find("PLACES_API_VERSION: expected one of new, legacy, got 'v2'"),
+            std::string::npos)
+      << err;
+}
+
 TEST(config, every_problem_is_reported_at_once) {
   try {
     load_config(dev_env_of({{"PORT", "x"}, {"DOMAIN_SCHEDULER_BATCH_SIZE", "0"}}));
@@ -136,10 +156,10 @@ TEST(config, scrape_state_bounds_and_the_discovery_time_limit) {
   EXPECT_EQ(defaults.fetch.robots_failure_ttl, std::chrono::seconds(30));
   EXPECT_EQ(defaults.workflows.sitemap_discovery_timeout, std::chrono::seconds(240));
   auto cfg = load_config(dev_env_of({{"FETCH_MAX_TRACKED_HOSTS", "500"},
-                                 {"ROBOTS_CACHE_MAX_ORIGINS", "200"},
-                                 {"ROBOTS_CACHE_TTL_SECONDS", "600"},
-                                 {"ROBOTS_FAILURE_TTL_SECONDS", "0"},
-                                 {"SITEMAP_DISCOVERY_TIMEOUT_SECONDS", "90"}}));
+                                     {"ROBOTS_CACHE_MAX_ORIGINS", "200"},
+                                     {"ROBOTS_CACHE_TTL_SECONDS", "600"},
+                                     {"ROBOTS_FAILURE_TTL_SECONDS", "0"},
+                                     {"SITEMAP_DISCOVERY_TIMEOUT_SECONDS", "90"}}));
   EXPECT_EQ(cfg.fetch.max_tracked_hosts, 500u);
   EXPECT_EQ(cfg.fetch.robots_max_origins, 200u);
   EXPECT_EQ(cfg.fetch.robots_ttl, std::chrono::seconds(600));

@@ -38,6 +38,8 @@ test_support::canned_routes fetcher_routes() {
   r.fixed["/busy"] = canned_response(503, "later", "Retry-After: 7\r\n");
   r.sequences["/flaky"] = {canned_response(503, "later", "Retry-After: 1\r\n"),
                            canned_response(502, "bad gateway"), canned_response(200, "recovered")};
+  r.fixed["/api"] = canned_response(200, R"({"places":[]})", "Content-Type: application/json\r\n");
+  r.sequences["/api-flaky"] = {canned_response(503, "later"), canned_response(200, "{}")};
   r.unanswered = {"/hang"};
   return r;
 }
@@ -93,6 +95,55 @@ TEST(fetcher, ssrf_guard_is_on_by_default) {
   EXPECT_NE(r.error.find("SSRF"), std::string::npos);
   auto v6 = f.fetch_blocking("http://[::1]:1/");
   EXPECT_TRUE(v6.blocked);
+}
+
+TEST(fetcher, posts_a_body_with_extra_headers) {
+  fetcher_server server;
+  scrape::fetcher f(loopback_allowed());
+  const std::string body = R"({"textQuery":"bakery in Springfield","pageSize":20})";
+  auto r = f.fetch_blocking(
+      {server.url("/api"), body, {"X-Goog-Api-Key: k1", "Content-Type: application/json"}, {}});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"places":[]})");
+  auto sent = server.last_request("/api");
+  EXPECT_EQ(sent.rfind("POST /api HTTP/1.1\r\n", 0), 0u) << sent;
+  EXPECT_NE(sent.find("\r\nX-Goog-Api-Key: k1\r\n"), std::string::npos) << sent;
+  EXPECT_NE(sent.find("\r\nContent-Type: application/json\r\n"), std::string::npos) << sent;
+  EXPECT_EQ(sent.find("Expect:"), std::string::npos) << sent;
+  EXPECT_EQ(sent.substr(sent.find("\r\n\r\n") + 4), body);
+  // A transient failure is retried with the same body and headers.
+  auto again = f.fetch_blocking({server.url("/api-flaky"), body, {"X-Goog-Api-Key: k1"}, {}});
+  ASSERT_TRUE(again.ok()) << again.error;
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.attempts, 2);
+  auto retried = server.last_request("/api-flaky");
+  EXPECT_EQ(retried.rfind("POST /api-flaky HTTP/1.1\r\n", 0), 0u) << retried;
+  EXPECT_NE(retried.find("\r\nX-Goog-Api-Key: k1\r\n"), std::string::npos) << retried;
+  EXPECT_EQ(retried.substr(retried.find("\r\n\r\n") + 4), body);
+}
+
+TEST(fetcher, requests_carrying_headers_do_not_follow_redirects) {
+  fetcher_server server;
+  scrape::fetcher f(loopback_allowed());
+  // Followed, the key would go to whatever host the redirect names.
+  auto r = f.fetch_blocking({server.url("/to-ok"), std::nullopt, {"X-Goog-Api-Key: k1"}, {}});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.status, 301);
+  EXPECT_EQ(r.redirects, 0);
+  EXPECT_EQ(server.hits("/ok"), 0);
+  auto sent = server.last_request("/to-ok");
+  EXPECT_EQ(sent.rfind("GET /to-ok HTTP/1.1\r\n", 0), 0u) << sent;
+  EXPECT_NE(sent.find("\r\nX-Goog-Api-Key: k1\r\n"), std::string::npos) << sent;
+}
+
+TEST(fetcher, the_ssrf_guard_refuses_posts_too) {
+  fetcher_server server;
+  scrape::fetcher f(config::fetch_config{});
+  auto r = f.fetch_blocking({server.url("/api"), "{}", {"Content-Type: application/json"}, {}});
+  EXPECT_TRUE(r.blocked) << r.error;
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(server.hits("/api"), 0);
 }
 
 TEST(fetcher, redirects_are_checked_on_every_hop) {

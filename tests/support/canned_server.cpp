@@ -1,6 +1,7 @@
 #include "support/canned_server.hpp"
 
 #include <arpa/inet.h>
+#include <cstring>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -50,6 +51,12 @@ int canned_server::hits(const std::string& path) {
   return hits_[path];
 }
 
+std::string canned_server::last_request(const std::string& path) {
+  std::lock_guard lock(mutex_);
+  auto it = last_requests_.find(path);
+  return it == last_requests_.end() ? std::string() : it->second;
+}
+
 bool canned_server::wait_for_hits(const std::string& path, int n,
                                   std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
@@ -74,6 +81,19 @@ void canned_server::serve(int c) {
       break;
     request.append(buf, static_cast<std::size_t>(n));
   }
+  // The body, when the head declares one (requests here are small, with a Content-Length).
+  if (auto head_end = request.find("\r\n\r\n"); head_end != std::string::npos) {
+    std::size_t length = 0;
+    for (const char* name : {"\r\nContent-Length:", "\r\ncontent-length:"})
+      if (auto at = request.find(name); at != std::string::npos && at < head_end)
+        length = std::stoul(request.substr(at + std::strlen(name)));
+    while (request.size() < head_end + 4 + length) {
+      auto n = recv(c, buf, sizeof buf, 0);
+      if (n <= 0)
+        break;
+      request.append(buf, static_cast<std::size_t>(n));
+    }
+  }
   auto first_space = request.find(' ');
   auto path =
       first_space == std::string::npos
@@ -83,6 +103,7 @@ void canned_server::serve(int c) {
   {
     std::unique_lock lock(mutex_);
     int seen = hits_[path]++;
+    last_requests_[path] = request;
     changed_.notify_all();
     if (routes_.unanswered.count(path)) {
       changed_.wait(lock, [&] { return stopping_.load(); });

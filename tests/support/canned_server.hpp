@@ -1,6 +1,7 @@
 // A loopback HTTP server answering canned responses by path (whatever the Host), one thread per
-// connection. It counts requests per path, can answer a path with a sequence of responses, and
-// can hold a path's requests unanswered until it stops: the server that never answers.
+// connection. It counts requests per path, keeps the last one of each, can answer a path with a
+// sequence of responses, and can hold a path's requests unanswered until it stops: the server that
+// never answers.
 #pragma once
 
 #include <atomic>
@@ -35,6 +36,8 @@ public:
   std::string url(const std::string& path) const;
   // Requests received for `path` so far.
   int hits(const std::string& path);
+  // The last request received for `path`, head and body, as sent; empty when none came.
+  std::string last_request(const std::string& path);
   // Waits until `path` has had `n` requests; false at the deadline.
   bool wait_for_hits(const std::string& path, int n, std::chrono::milliseconds timeout);
 
@@ -49,6 +52,7 @@ private:
   std::mutex mutex_;
   std::condition_variable changed_; // a request arrived, or the server is stopping
   std::map<std::string, int> hits_;
+  std::map<std::string, std::string> last_requests_;
   std::thread acceptor_;
   std::vector<std::thread> connections_; // touched by the acceptor thread only until it ends
 };

@@ -34,8 +34,8 @@ fixture_server::server_env(std::map<std::string, std::string> extra) const {
       {"FETCH_CONNECT_TO", "::127.0.0.1:" + std::to_string(port_)},
       {"FETCH_ALLOW_PRIVATE", "127.0.0.1/32"},
       {"FETCH_PER_HOST_DELAY_MS", "0"},
-      {"FETCH_TOTAL_TIMEOUT_SECONDS", "30"}, // ample for loopback on a loaded machine
-      {"PLACES_API_BASE_URL", "http://places.test/maps/api/place"},
+      {"FETCH_TOTAL_TIMEOUT_SECONDS", "30"},         // ample for loopback on a loaded machine
+      {"PLACES_API_BASE_URL", "http://places.test"}, // Places API (New), the default version
       {"PLACES_API_KEY", "demo-key"},
       {"PLACES_PAGE_DELAY_MS", "0"},
       {"RETRY_BACKOFF_BASE_MS", "50"},

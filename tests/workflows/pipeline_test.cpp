@@ -69,20 +69,54 @@ protected:
 
 } // namespace
 
-TEST_F(pipeline, places_search_stores_every_page_of_results) {
-  auto server = start();
+namespace {
+
+// The legacy Places API, for keys of projects that still have it.
+std::map<std::string, std::string> legacy_places(std::map<std::string, std::string> extra = {}) {
+  extra["PLACES_API_VERSION"] = "legacy";
+  extra["PLACES_API_BASE_URL"] = "http://places.test/maps/api/place";
+  return extra;
+}
+
+// Searches and deep scans with either API version, against its fake: the same rows from each.
+class places_versions : public pipeline, public ::testing::WithParamInterface<std::string> {
+protected:
+  bool legacy() const { return GetParam() == "legacy"; }
+  running_server start_places() {
+    return start(legacy() ? legacy_places() : std::map<std::string, std::string>{});
+  }
+};
+
+} // namespace
+
+INSTANTIATE_TEST_SUITE_P(api, places_versions, ::testing::Values("new", "legacy"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(places_versions, search_stores_every_page_of_results) {
+  auto server = start_places();
   auto r = call(server.port, "POST", "/api/v3/places/search",
                 R"({"business_type":"bakery","location":"Springfield"})");
   ASSERT_EQ(r.status, 202) << json::serialize(r.body);
   auto job = str(r.body, "job_id");
-  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM jobs WHERE status = 'Completed'", 1));
-  // The fake answers 20 results and a next_page_token, then 5 more.
+  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM jobs WHERE status = 'Completed'", 1))
+      << scalar(db.url(), "SELECT status || ' ' || coalesce(error, '') FROM jobs");
+  // The fake answers 20 results and a page token, then 5 more.
   EXPECT_EQ(count(db.url(), "SELECT count(*) FROM places_staging WHERE search_job_id = '" + job +
                                 "' AND status = 'New' AND deep_scan_status IS NULL"),
             25);
-  EXPECT_EQ(scalar(db.url(), "SELECT result_data->>'pages' FROM jobs"), "2");
+  EXPECT_EQ(scalar(db.url(), "SELECT result_data->>'pages' || ' ' || attempts FROM jobs"), "2 1");
   EXPECT_EQ(scalar(db.url(), "SELECT business_type || '|' || location FROM places_staging LIMIT 1"),
             "bakery|Springfield");
+  // Every column from the API's own field names (new: displayName.text, location.latitude, ...).
+  EXPECT_EQ(scalar(db.url(), "SELECT concat_ws('|', name, address, latitude, longitude, rating, "
+                             "user_ratings_total) FROM places_staging WHERE place_id LIKE '%-0'"),
+            "Alpha Bakery|100 Main St, Springfield, IL 62701, USA|39.78|-89.65|3.5|10");
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM places_staging WHERE name IS NOT NULL AND "
+                            "address IS NOT NULL AND latitude IS NOT NULL AND longitude IS NOT "
+                            "NULL AND rating IS NOT NULL AND user_ratings_total IS NOT NULL AND "
+                            "raw ? 'types' AND coalesce(raw->>'businessStatus', "
+                            "raw->>'business_status') = 'OPERATIONAL'"),
+            25);
   auto listed =
       call(server.port, "GET", "/api/v3/places/staging?search_job_id=" + job + "&limit=10");
   ASSERT_EQ(listed.status, 200);
@@ -90,8 +124,51 @@ TEST_F(pipeline, places_search_stores_every_page_of_results) {
   EXPECT_TRUE(listed.body.at("has_more").as_bool());
 }
 
-TEST_F(pipeline, places_api_statuses_map_to_completed_retry_and_error) {
-  auto server = start({{"PLACES_SEARCH_SCHEDULER_MAX_ATTEMPTS", "2"}});
+TEST_P(places_versions, deep_scan_of_selected_rows_upserts_local_businesses) {
+  auto server = start_places();
+  call(server.port, "POST", "/api/v3/places/search",
+       R"({"business_type":"dentist","location":"Springfield"})");
+  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM places_staging", 25));
+  // A row the details API does not know ends in Error with the API's reason.
+  count(db.url(), "INSERT INTO places_staging (place_id, name) VALUES ('fx-000000-99', 'Gone') "
+                  "RETURNING 1");
+  auto ids = ids_json(db.url(), "places_staging",
+                      "place_id LIKE '%-0' OR place_id LIKE '%-1' OR place_id LIKE '%-4' OR "
+                      "place_id = 'fx-000000-99'");
+  auto r = call(server.port, "PUT", "/api/v3/places/staging/status",
+                R"({"status":"Selected","ids":)" + ids + "}");
+  ASSERT_EQ(r.status, 200) << json::serialize(r.body);
+  EXPECT_EQ(r.body.at("queued").as_int64(), 4);
+  ASSERT_TRUE(wait_count(db.url(),
+                         "SELECT count(*) FROM places_staging WHERE deep_scan_status IN "
+                         "('Completed', 'Error')",
+                         4));
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM local_businesses"), 3);
+  // The international number, which each API formats its own way.
+  EXPECT_EQ(scalar(db.url(), "SELECT concat_ws('|', business_name, full_address, website_url, "
+                             "phone, rating, user_ratings_total) FROM local_businesses WHERE "
+                             "place_id LIKE '%-0'"),
+            "Alpha Bakery|100 Main St, Springfield, IL 62701, USA|http://alpha-bakery.com/|" +
+                std::string(legacy() ? "+1 (217) 555-1000" : "+1 217-555-1000") + "|3.5|10");
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM local_businesses WHERE place_id LIKE '%-4' AND "
+                            "website_url IS NULL"),
+            1);
+  if (!legacy()) { // opening hours are kept with the rest of the answer
+    EXPECT_EQ(count(db.url(), "SELECT count(*) FROM local_businesses WHERE raw ? "
+                              "'regularOpeningHours' AND raw->>'businessStatus' = 'OPERATIONAL'"),
+              3);
+  }
+  EXPECT_NE(scalar(db.url(), "SELECT deep_scan_status || ' ' || deep_scan_error FROM "
+                             "places_staging WHERE place_id = 'fx-000000-99'")
+                .find("Error NOT_FOUND"),
+            std::string::npos);
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM places_staging WHERE deep_scan_status = "
+                            "'Completed' AND deep_scan_error IS NULL"),
+            3);
+}
+
+TEST_F(pipeline, legacy_places_statuses_map_to_completed_retry_and_error) {
+  auto server = start(legacy_places({{"PLACES_SEARCH_SCHEDULER_MAX_ATTEMPTS", "2"}}));
   auto empty = call(server.port, "POST", "/api/v3/places/search",
                     R"({"business_type":"bakery","location":"nowhere"})");
   auto busy = call(server.port, "POST", "/api/v3/places/search",
@@ -116,8 +193,8 @@ TEST_F(pipeline, places_api_statuses_map_to_completed_retry_and_error) {
   EXPECT_EQ(count(db.url(), "SELECT count(*) FROM places_staging"), 0);
 }
 
-TEST_F(pipeline, request_denied_is_an_error_at_once_with_the_reason) {
-  auto server = start({{"PLACES_API_KEY", "wrong-key"}});
+TEST_F(pipeline, legacy_request_denied_is_an_error_at_once_with_the_reason) {
+  auto server = start(legacy_places({{"PLACES_API_KEY", "wrong-key"}}));
   auto r = call(server.port, "POST", "/api/v3/places/search",
                 R"({"business_type":"bakery","location":"Springfield"})");
   ASSERT_EQ(r.status, 202);
@@ -126,36 +203,126 @@ TEST_F(pipeline, request_denied_is_an_error_at_once_with_the_reason) {
   EXPECT_NE(scalar(db.url(), "SELECT error FROM jobs").find("REQUEST_DENIED"), std::string::npos);
 }
 
-TEST_F(pipeline, deep_scan_of_selected_rows_upserts_local_businesses) {
-  auto server = start();
-  call(server.port, "POST", "/api/v3/places/search",
-       R"({"business_type":"dentist","location":"Springfield"})");
-  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM places_staging", 25));
-  // A row the details API does not know ends in Error with the API's reason.
-  count(db.url(), "INSERT INTO places_staging (place_id, name) VALUES ('fx-000000-99', 'Gone') "
+namespace {
+
+// Submits a Places search for bakeries in `location` and returns its job id.
+std::string search_in(int port, const std::string& location) {
+  auto r = call(port, "POST", "/api/v3/places/search",
+                R"({"business_type":"bakery","location":")" + location + R"("})");
+  EXPECT_EQ(r.status, 202) << json::serialize(r.body);
+  return str(r.body, "job_id");
+}
+
+std::string outcome_of(const std::string& url, const std::string& job) {
+  return scalar(url, "SELECT status || ' ' || attempts || ' ' || coalesce(error, '') FROM jobs "
+                     "WHERE id = '" +
+                         job + "'");
+}
+
+// Waits until `n` jobs have finished, either way.
+bool jobs_finished(const std::string& url, long long n) {
+  return wait_count(url, "SELECT count(*) FROM jobs WHERE status IN ('Completed', 'Error')", n);
+}
+
+std::string staged_by(const std::string& url, const std::string& job) {
+  return scalar(url, "SELECT count(*) FROM places_staging WHERE search_job_id = '" + job + "'");
+}
+
+} // namespace
+
+TEST_F(pipeline, places_new_invalid_argument_fails_at_once_and_no_results_complete_empty) {
+  auto server = start({{"PLACES_SEARCH_SCHEDULER_MAX_ATTEMPTS", "3"}});
+  auto refused = search_in(server.port, "unsearchable");
+  auto empty = search_in(server.port, "nowhere");
+  ASSERT_TRUE(jobs_finished(db.url(), 2));
+  EXPECT_EQ(outcome_of(db.url(), refused),
+            "Error 1 INVALID_ARGUMENT: Invalid textQuery. (HTTP 400)");
+  EXPECT_EQ(outcome_of(db.url(), empty), "Completed 1 ");
+  EXPECT_EQ(
+      scalar(db.url(), "SELECT result_data->>'places_found' FROM jobs WHERE id = '" + empty + "'"),
+      "0");
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM places_staging"), 0);
+}
+
+TEST_F(pipeline, places_new_permission_denied_fails_at_once_with_the_reason) {
+  auto server = start({{"PLACES_API_KEY", "wrong-key"}, {"DEEP_SCAN_SCHEDULER_MAX_ATTEMPTS", "3"}});
+  auto job = search_in(server.port, "Springfield");
+  // Details with a wrong key fail the same way, with the reason in deep_scan_error.
+  count(db.url(), "INSERT INTO places_staging (place_id, name) VALUES ('fx-000000-1', 'Bella') "
                   "RETURNING 1");
-  auto ids = ids_json(db.url(), "places_staging",
-                      "place_id LIKE '%-0' OR place_id LIKE '%-1' OR place_id LIKE '%-4' OR "
-                      "place_id = 'fx-000000-99'");
-  auto r = call(server.port, "PUT", "/api/v3/places/staging/status",
-                R"({"status":"Selected","ids":)" + ids + "}");
-  ASSERT_EQ(r.status, 200) << json::serialize(r.body);
-  EXPECT_EQ(r.body.at("queued").as_int64(), 4);
-  ASSERT_TRUE(wait_count(db.url(),
-                         "SELECT count(*) FROM places_staging WHERE deep_scan_status IN "
-                         "('Completed', 'Error')",
-                         4));
-  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM local_businesses"), 3);
-  EXPECT_EQ(scalar(db.url(), "SELECT business_name || ' ' || website_url || ' ' || phone FROM "
-                             "local_businesses WHERE place_id LIKE '%-0'"),
-            "Alpha Bakery http://alpha-bakery.com/ +1 (217) 555-1000");
-  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM local_businesses WHERE place_id LIKE '%-4' AND "
-                            "website_url IS NULL"),
-            1);
-  EXPECT_NE(scalar(db.url(), "SELECT deep_scan_status || ' ' || deep_scan_error FROM "
-                             "places_staging WHERE place_id = 'fx-000000-99'")
-                .find("Error NOT_FOUND"),
-            std::string::npos);
+  ASSERT_EQ(
+      call(server.port, "PUT", "/api/v3/places/staging/status",
+           R"({"status":"Selected","ids":)" + ids_json(db.url(), "places_staging", "true") + "}")
+          .status,
+      200);
+  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM jobs WHERE status = 'Error'", 1));
+  EXPECT_EQ(
+      outcome_of(db.url(), job),
+      "Error 1 PERMISSION_DENIED: API key not valid. Please pass a valid API key. (HTTP 403)");
+  ASSERT_TRUE(wait_count(
+      db.url(), "SELECT count(*) FROM places_staging WHERE deep_scan_status = 'Error'", 1));
+  EXPECT_EQ(scalar(db.url(), "SELECT attempts || ' ' || deep_scan_error FROM places_staging"),
+            "1 PERMISSION_DENIED: API key not valid. Please pass a valid API key. (HTTP 403)");
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM local_businesses"), 0);
+}
+
+// RESOURCE_EXHAUSTED and 5xx go back to the queue with backoff: a search that fails once
+// completes on its second attempt; one that keeps failing ends in Error when attempts run out.
+// The fetcher's own retries are off so that each failure is one attempt of the item.
+TEST_F(pipeline, places_new_quota_and_server_errors_are_retried_until_attempts_run_out) {
+  auto server = start({{"PLACES_SEARCH_SCHEDULER_MAX_ATTEMPTS", "2"}, {"FETCH_MAX_RETRIES", "0"}});
+  auto throttled = search_in(server.port, "throttled");
+  auto hiccup = search_in(server.port, "hiccup");
+  auto overloaded = search_in(server.port, "overloaded");
+  auto outage = search_in(server.port, "outage");
+  ASSERT_TRUE(jobs_finished(db.url(), 4));
+  EXPECT_EQ(outcome_of(db.url(), throttled), "Completed 2 ");
+  EXPECT_EQ(outcome_of(db.url(), hiccup), "Completed 2 ");
+  EXPECT_EQ(staged_by(db.url(), throttled), "25");
+  EXPECT_EQ(staged_by(db.url(), hiccup), "25");
+  EXPECT_EQ(outcome_of(db.url(), overloaded),
+            "Error 2 RESOURCE_EXHAUSTED: Quota exceeded for quota metric 'Text Search requests'. "
+            "(HTTP 429)");
+  EXPECT_EQ(outcome_of(db.url(), outage),
+            "Error 2 UNAVAILABLE: The service is currently unavailable. (HTTP 503)");
+  EXPECT_EQ(staged_by(db.url(), overloaded), "0");
+}
+
+// A rejected page token sends the search back to the queue: it starts over with fresh tokens.
+TEST_F(pipeline, places_new_expired_page_tokens_restart_the_search) {
+  auto server = start({{"PLACES_SEARCH_SCHEDULER_MAX_ATTEMPTS", "2"}});
+  auto stale_once = search_in(server.port, "stale-token");
+  auto always_expired = search_in(server.port, "expired-token");
+  ASSERT_TRUE(jobs_finished(db.url(), 2));
+  EXPECT_EQ(outcome_of(db.url(), stale_once), "Completed 2 ");
+  EXPECT_EQ(staged_by(db.url(), stale_once), "25");
+  EXPECT_EQ(
+      scalar(db.url(), "SELECT result_data->>'pages' FROM jobs WHERE id = '" + stale_once + "'"),
+      "2");
+  EXPECT_EQ(outcome_of(db.url(), always_expired),
+            "Error 2 page token rejected, the search starts over: INVALID_ARGUMENT: The provided "
+            "page token is invalid or has expired. (HTTP 400)");
+  EXPECT_EQ(staged_by(db.url(), always_expired), "0");
+}
+
+// PLACES_MAX_PAGES bounds the pages read, whatever tokens the API offers.
+TEST_F(pipeline, places_new_search_reads_at_most_the_configured_pages) {
+  auto server = start({{"PLACES_MAX_PAGES", "1"}});
+  auto job = search_in(server.port, "Springfield");
+  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM jobs WHERE status = 'Completed'", 1));
+  EXPECT_EQ(staged_by(db.url(), job), "20");
+  EXPECT_EQ(scalar(db.url(), "SELECT result_data->>'pages' FROM jobs"), "1");
+}
+
+// PLACES_MAX_RESULTS bounds the rows one search keeps, and the job says it stopped there.
+TEST_F(pipeline, places_new_search_keeps_at_most_the_configured_places) {
+  auto server = start({{"PLACES_MAX_RESULTS", "22"}});
+  auto job = search_in(server.port, "Springfield");
+  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM jobs WHERE status = 'Completed'", 1));
+  EXPECT_EQ(staged_by(db.url(), job), "22");
+  EXPECT_EQ(scalar(db.url(), "SELECT concat_ws(' ', result_data->>'pages', "
+                             "result_data->>'places_found', result_data->>'limits_hit') FROM jobs"),
+            R"(2 22 ["places_per_job"])");
 }
 
 TEST_F(pipeline, domain_extraction_links_businesses_to_registrable_domains) {
