@@ -186,7 +186,7 @@ def _():
     el("#places-business-type").send_keys("bakery")
     el("#places-location").send_keys("overloaded")
     el("#places-search-submit").click()
-    wait_text("#places-search-status", r"Error — .*OVER_QUERY_LIMIT")
+    wait_text("#places-search-status", r"Error — .*RESOURCE_EXHAUSTED")
 
 
 @step("a places search lists its 25 staging rows, sorted and paged by the server")
@@ -293,9 +293,9 @@ def _():
     tab("jobs")
     filter_by("jobs", "status", "Error")
     failed = wait_rows("jobs", 1, "in Error ")[0]
-    assert "OVER_QUERY_LIMIT" in cell(failed, "error"), cell(failed, "error")
+    assert "RESOURCE_EXHAUSTED" in cell(failed, "error"), cell(failed, "error")
     failed.find_element(By.CSS_SELECTOR, "button.open").click()
-    wait_text("#job-error", "OVER_QUERY_LIMIT")
+    wait_text("#job-error", "RESOURCE_EXHAUSTED")
     wait_text("#job-attempts", "^2$")
     finished = text_of("#job-finished")
     assert finished and finished != "–"
@@ -305,7 +305,7 @@ def _():
     wait_text("#job-action-status", "Queued again")
     # Run again from scratch: it fails again, at a later time.
     wait("the retried job to finish again", lambda d: text_of("#job-finished") not in ("", "–", finished))
-    wait_text("#job-error", "OVER_QUERY_LIMIT")
+    wait_text("#job-error", "RESOURCE_EXHAUSTED")
 
 
 @step("the overview shows every queue's counts and the last hour's finishes")
