@@ -272,7 +272,9 @@ http_server::~http_server() {
 std::uint16_t http_server::start() {
   auto& s = *impl_;
   rlimit files{};
-  getrlimit(RLIMIT_NOFILE, &files);
+  // Without a known limit, the configured cap stands.
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0)
+    files.rlim_cur = RLIM_INFINITY;
   s.max_connections = connection_cap(s.config.max_connections, files.rlim_cur);
   if (s.max_connections < s.config.max_connections)
     spdlog::warn("at most {} client connections (HTTP_MAX_CONNECTIONS is {}, but the descriptor "
