@@ -23,6 +23,9 @@ SKY_TEST_PACKAGES=(
 # Object files are cached by ccache under paths relative to the checkout, so a fresh clone reuses
 # what an earlier build of the same sources compiled.
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$SKY_ROOT}"
+# (Debug builds name their directory in the debug info; it is left out of the key, or no clone at
+# another path would ever hit.)
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
 sky_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

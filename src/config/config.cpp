@@ -80,6 +80,14 @@ std::optional<std::string> parse_choice(const std::string& text,
   return "expected one of " + list + ", got " + quoted(text);
 }
 
+std::optional<std::string> parse_connection_string(const std::string& text, std::string& out) {
+  if (text.rfind("postgres://", 0) != 0 && text.rfind("postgresql://", 0) != 0 &&
+      text.find('=') == std::string::npos)
+    return "expected a postgresql:// URI or key=value connection string";
+  out = text;
+  return std::nullopt;
+}
+
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> items;
   std::string current;
@@ -127,12 +135,8 @@ std::vector<variable> variables() {
   std::vector<variable> v;
   v.push_back({"DATABASE_URL", "",
                "PostgreSQL connection URI; unset: ./scripts/run starts a local cluster",
-               [](app_config& c, const std::string& t) -> std::optional<std::string> {
-                 if (t.rfind("postgres://", 0) != 0 && t.rfind("postgresql://", 0) != 0 &&
-                     t.find('=') == std::string::npos)
-                   return "expected a postgresql:// URI or key=value connection string";
-                 c.database_url = t;
-                 return std::nullopt;
+               [](app_config& c, const std::string& t) {
+                 return parse_connection_string(t, c.database_url);
                }});
   v.push_back({"HOST", "127.0.0.1", "address the HTTP server binds",
                [](app_config& c, const std::string& t) -> std::optional<std::string> {
@@ -210,12 +214,8 @@ std::vector<variable> variables() {
   v.push_back({"DATABASE_DIRECT_URL", "",
                "with a pooler: a direct connection for LISTEN and migrations (else queues are "
                "polled every DATABASE_POLL_INTERVAL_MS)",
-               [](app_config& c, const std::string& t) -> std::optional<std::string> {
-                 if (t.rfind("postgres://", 0) != 0 && t.rfind("postgresql://", 0) != 0 &&
-                     t.find('=') == std::string::npos)
-                   return "expected a postgresql:// URI or key=value connection string";
-                 c.database.direct_url = t;
-                 return std::nullopt;
+               [](app_config& c, const std::string& t) {
+                 return parse_connection_string(t, c.database.direct_url);
                }});
   v.push_back(
       {"DATABASE_POLL_INTERVAL_MS", "1000",

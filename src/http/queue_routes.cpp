@@ -1,6 +1,7 @@
 // Operator controls, one table of routes for every queue of the catalog: the table, status column
 // and status values come from the queue's definition, never from the request.
 #include "http/queue_routes.hpp"
+#include "http/json_response.hpp"
 
 #include "config/queue_catalog.hpp"
 #include "http/request_body.hpp"
@@ -21,10 +22,6 @@ namespace json = boost::json;
 constexpr int k_max_requeue_per_call = 10'000;
 // Most ids listed in an answer; the count is always exact.
 constexpr std::size_t k_max_ids_listed = 100;
-
-api_response json_ok(int status, const json::value& body) {
-  return {status, json::serialize(body), "application/json", {}};
-}
 
 // A queue's per-operation statements, rendered once from its catalog entry.
 struct queue_statements {

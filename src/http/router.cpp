@@ -1,6 +1,7 @@
 // Route matching on a normalized path, then authorization as the matched route declares it.
 #include "http/router.hpp"
 
+#include "scrape/text_rules.hpp"
 #include "scrape/url_rules.hpp"
 
 #include <spdlog/spdlog.h>
@@ -77,16 +78,6 @@ bool percent_decode(std::string_view in, std::string& out) {
   return true;
 }
 
-bool ascii_iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 api_response unauthorized(jwt_failure failure) {
   auto response = json_error(401, "unauthorized", to_string(failure));
   response.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -103,7 +94,7 @@ std::vector<route> open_routes(std::vector<route> routes) {
 
 std::string_view api_request::header(std::string_view name) const {
   for (const auto& [field, value] : headers)
-    if (ascii_iequals(field, name))
+    if (scrape::ascii_lower(field) == scrape::ascii_lower(name))
       return value;
   return {};
 }
@@ -220,9 +211,9 @@ dispatch router::resolve(const api_request& request) const {
 
   // Without a route, the API's paths still answer nothing to a caller without a token, whatever
   // the case they are spelt in, so that the API's shape does not leak.
-  bool needs_token =
-      d.target ? d.target->auth == access::bearer
-               : any_path_needs_token || (!segments.empty() && ascii_iequals(segments[0], "api"));
+  bool needs_token = d.target ? d.target->auth == access::bearer
+                              : any_path_needs_token || (!segments.empty() &&
+                                                         scrape::ascii_lower(segments[0]) == "api");
   if (needs_token) {
     auto verdict = verify_bearer(request.authorization, policy_);
     if (!verdict.ok()) {

@@ -1,5 +1,6 @@
 // Handlers of the HTTP API, declared as one table. Handlers run on the blocking pool.
 #include "http/routes.hpp"
+#include "http/json_response.hpp"
 
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
@@ -21,10 +22,6 @@ namespace sky::http {
 namespace {
 
 namespace json = boost::json;
-
-api_response json_ok(int status, const json::value& body) {
-  return {status, json::serialize(body), "application/json", {}};
-}
 
 json::value nullable_text(const pqxx::field& f) {
   return f.is_null() ? json::value(nullptr) : json::value(f.c_str());

@@ -1,6 +1,7 @@
 // The pipeline's routes: submissions (each a row with a Queued status, answered 202), curation
 // (the dual-status pattern) and lists. Lists and curation are tables of specs, not handlers.
 #include "http/workflow_routes.hpp"
+#include "http/json_response.hpp"
 
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
@@ -21,10 +22,6 @@ namespace sky::http {
 namespace {
 
 namespace json = boost::json;
-
-api_response json_ok(int status, const json::value& body) {
-  return {status, json::serialize(body), "application/json", {}};
-}
 
 // Unwraps a validated value or returns its error response from the enclosing route.
 #define SKY_TRY(var, expr)                                                                         \
@@ -420,7 +417,8 @@ std::string list_sql(const list_spec& spec, const std::string& order_by) {
   }
   return "WITH page AS (SELECT row_to_json(x) AS item, row_number() OVER () AS n FROM (SELECT " +
          std::string(spec.columns) + " FROM " + std::string(spec.table) + where + " ORDER BY " +
-         order_by + " LIMIT $4::int OFFSET $5::bigint) x), "
+         order_by +
+         " LIMIT $4::int OFFSET $5::bigint) x), "
          "sized AS (SELECT item, n, sum(octet_length(item::text)) OVER (ORDER BY n) - "
          "octet_length(item::text) AS before FROM page) "
          "SELECT coalesce((SELECT json_agg(item ORDER BY n) FROM sized WHERE before < "

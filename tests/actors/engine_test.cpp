@@ -17,10 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string bearer() {
-  return test_bearer();
-}
-
 long long jobs_with(const std::string& url, const std::string& where) {
   return count(url, "SELECT count(*) FROM jobs WHERE " + where);
 }
@@ -34,7 +30,7 @@ void expect_each_ran_once(const std::string& log, const std::vector<std::string>
 }
 
 boost::json::object get_json(int port, const std::string& target) {
-  auto r = raw_exchange(port, make_request("GET", target, {{"Authorization", bearer()}}));
+  auto r = raw_exchange(port, make_request("GET", target, {{"Authorization", test_bearer()}}));
   return boost::json::parse(r.body).as_object();
 }
 
@@ -242,14 +238,14 @@ TEST(engine, manual_queue_runs_are_refused_outside_development) {
   scoped_database db;
   auto server = start_server(db.url());
   auto r = raw_exchange(server.port, make_request("POST", "/api/v3/dev/queues/page_scrape/run",
-                                                  {{"Authorization", bearer()}}));
+                                                  {{"Authorization", test_bearer()}}));
   EXPECT_EQ(r.status, 403);
   auto dev = start_server(db.url(), {{"ENVIRONMENT", "development"}});
   auto ok = raw_exchange(dev.port, make_request("POST", "/api/v3/dev/queues/page_scrape/run",
-                                                {{"Authorization", bearer()}}));
+                                                {{"Authorization", test_bearer()}}));
   EXPECT_EQ(ok.status, 202) << ok.raw;
-  auto unknown = raw_exchange(
-      dev.port, make_request("POST", "/api/v3/dev/queues/nope/run", {{"Authorization", bearer()}}));
+  auto unknown = raw_exchange(dev.port, make_request("POST", "/api/v3/dev/queues/nope/run",
+                                                     {{"Authorization", test_bearer()}}));
   EXPECT_EQ(unknown.status, 404);
 }
 
@@ -263,7 +259,8 @@ TEST(engine, cancel_stops_a_queued_job_before_it_starts_and_a_running_one_at_its
   ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'InProgress'") == 1; }, 10s));
   auto queued = insert_jobs(db.url(), 1);
   auto post = [&](const std::string& target) {
-    return raw_exchange(server.port, make_request("POST", target, {{"Authorization", bearer()}}));
+    return raw_exchange(server.port,
+                        make_request("POST", target, {{"Authorization", test_bearer()}}));
   };
   auto r1 = post("/api/v3/jobs/" + queued[0] + "/cancel");
   EXPECT_EQ(r1.status, 200) << r1.raw;

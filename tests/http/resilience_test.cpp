@@ -27,14 +27,10 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-std::string bearer() {
-  return test_bearer();
-}
-
 raw_response get(int port, const std::string& target, bool with_token = false) {
   std::map<std::string, std::string> headers;
   if (with_token)
-    headers["Authorization"] = bearer();
+    headers["Authorization"] = test_bearer();
   return raw_exchange(port, make_request("GET", target, headers));
 }
 

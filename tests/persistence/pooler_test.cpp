@@ -14,14 +14,6 @@ using namespace sky;
 using namespace sky::test_support;
 using namespace std::chrono_literals;
 
-namespace {
-
-std::string bearer() {
-  return test_bearer();
-}
-
-} // namespace
-
 TEST(pooler, the_engine_polls_when_it_cannot_listen) {
   scoped_database db;
   auto pooled = through_pgbouncer(db.url());
@@ -63,14 +55,14 @@ TEST(pooler, migrations_and_the_api_work_through_the_pooler_alone) {
   EXPECT_EQ(count(db.url(), "SELECT count(*) FROM schema_migrations"),
             count(db.url(), "SELECT max(version) FROM schema_migrations"));
   for (int port : {first.port, second.port}) {
-    auto r =
-        raw_exchange(port, make_request("GET", "/api/v3/queues", {{"Authorization", bearer()}}));
+    auto r = raw_exchange(
+        port, make_request("GET", "/api/v3/queues", {{"Authorization", test_bearer()}}));
     EXPECT_EQ(r.status, 200) << r.raw;
   }
-  auto created = raw_exchange(
-      first.port, make_request("POST", "/api/v3/domains",
-                               {{"Authorization", bearer()}, {"Content-Type", "application/json"}},
-                               R"({"domains":["pooled.example.org"]})"));
+  auto created = raw_exchange(first.port, make_request("POST", "/api/v3/domains",
+                                                       {{"Authorization", test_bearer()},
+                                                        {"Content-Type", "application/json"}},
+                                                       R"({"domains":["pooled.example.org"]})"));
   EXPECT_EQ(created.status, 202) << created.raw;
   EXPECT_EQ(count(db.url(), "SELECT count(*) FROM domains WHERE domain = 'pooled.example.org'"), 1);
 }
