@@ -149,6 +149,7 @@ void rescue(poller_actor* self) {
         break;
     }
   });
+  with_db(self, "status counts", [&](pqxx::connection& c) { s.q->store->fold_status_counts(c); });
   // Retention rides on the same pass: a few small batches, so no lock is held long and a large
   // backlog of old jobs drains over several passes instead of in one long statement.
   if (s.q->retention_days > 0) {

@@ -94,14 +94,17 @@ struct queue_depth {
   std::optional<double> oldest_queued_s;
 };
 
-// Queued and processing counts and the oldest due row are read fresh (index scans); the full
-// breakdown by status scans whole tables, so it is refreshed at most every 30 seconds.
+// Queued and processing counts and the oldest due row are read fresh (index scans), and so are
+// the finished counts of job queues (kept by 010_job_status_counts.sql). The other tables'
+// breakdown by status scans them whole, so it is refreshed at most every 30 seconds.
 std::vector<queue_depth> read_queue_depths(app_services& s) {
   constexpr auto k_breakdown_ttl = std::chrono::seconds(30);
   static const auto statements = [] {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& q : config::queue_definitions())
-      out.emplace_back(persistence::render_queue_query("queue_status_counts", q),
+      out.emplace_back(q.job_type.empty()
+                           ? persistence::render_queue_query("queue_status_counts", q)
+                           : std::string(),
                        persistence::render_queue_query("queue_active_counts", q));
     return out;
   }();
@@ -119,8 +122,9 @@ std::vector<queue_depth> read_queue_depths(app_services& s) {
         std::vector<std::vector<std::pair<std::string, long long>>> fresh;
         for (const auto& [full, active] : statements) {
           auto& counts = fresh.emplace_back();
-          for (auto row : tx.exec(full))
-            counts.emplace_back(row[0].c_str(), row[1].as<long long>());
+          if (!full.empty())
+            for (auto row : tx.exec(full))
+              counts.emplace_back(row[0].c_str(), row[1].as<long long>());
         }
         breakdown = std::move(fresh);
         breakdown_at = std::chrono::steady_clock::now();
@@ -128,6 +132,11 @@ std::vector<queue_depth> read_queue_depths(app_services& s) {
       for (std::size_t i = 0; i < defs.size(); ++i)
         out[i].counts = breakdown[i];
     }
+    for (std::size_t i = 0; i < defs.size(); ++i)
+      if (!defs[i].job_type.empty())
+        for (auto row : tx.exec_params(persistence::query("jobs_finished_counts"),
+                                       std::string(defs[i].job_type)))
+          out[i].counts.emplace_back(row[0].c_str(), row[1].as<long long>());
     for (std::size_t i = 0; i < defs.size(); ++i) {
       auto row = tx.exec(statements[i].second)[0];
       auto set = [&](std::string_view status, long long n) {

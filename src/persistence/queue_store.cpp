@@ -84,6 +84,13 @@ std::size_t queue_store::delete_finished(pqxx::connection& conn, int days, int l
       .affected_rows();
 }
 
+void queue_store::fold_status_counts(pqxx::connection& conn) const {
+  if (definition_.job_type.empty())
+    return;
+  pqxx::nontransaction tx(conn);
+  tx.exec(query("jobs_fold_status_deltas"));
+}
+
 std::vector<rescued_row> queue_store::rescue(pqxx::connection& conn, int limit) const {
   pqxx::nontransaction tx(conn);
   auto rows = tx.exec_params(rescue_sql_, limit, config_.max_attempts);

@@ -61,6 +61,9 @@ public:
   // Job queues: deletes at most `limit` of this type's jobs finished more than `days` ago;
   // returns how many went. Entity tables keep their rows (they are the product).
   std::size_t delete_finished(pqxx::connection& conn, int days, int limit) const;
+  // Job queues: folds the appended status deltas into the finished counts (all job types at
+  // once; a no-op while another node folds).
+  void fold_status_counts(pqxx::connection& conn) const;
   // Final or retry state of one item inside the caller's transaction; false when the row is no
   // longer ours (lease lost): nothing was changed. `new_status` receives the resulting status.
   bool finish(pqxx::transaction_base& tx, const std::string& node, const finish_request& item,

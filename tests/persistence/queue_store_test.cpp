@@ -5,6 +5,7 @@
 #include "persistence/pg_array.hpp"
 #include "persistence/queue_sql.hpp"
 #include "persistence/queue_store.hpp"
+#include "persistence/sql_catalog.hpp"
 #include "support/engine_helpers.hpp"
 #include "support/test_database.hpp"
 
@@ -376,4 +377,87 @@ TEST(queue_store, claim_and_rescue_read_the_active_jobs_index_not_the_history) {
   auto rescue = generic_plan(f.conn, "EXECUTE rescue(500, 3)");
   EXPECT_NE(rescue.find("jobs_active_idx"), std::string::npos) << rescue;
   EXPECT_EQ(rescue.find("Seq Scan"), std::string::npos) << rescue;
+}
+
+// The finished counts kept beside jobs agree with counting the table, whatever changed them:
+// finishes, a rescue that gives up, a requeue of errors, a cancel, retention, before and after
+// the deltas are folded, and on two job types at once.
+TEST(queue_store, finished_counts_follow_every_change_of_jobs) {
+  fixture f;
+  auto kept = [&](const std::string& type) {
+    std::map<std::string, long long> out;
+    pqxx::nontransaction tx(f.conn);
+    for (auto r : tx.exec_params(persistence::query("jobs_finished_counts"), type))
+      out[r[0].c_str()] = r[1].as<long long>();
+    return out;
+  };
+  auto counted = [&](const std::string& type) {
+    std::map<std::string, long long> out;
+    pqxx::nontransaction tx(f.conn);
+    for (auto r : tx.exec_params("SELECT status::text, count(*) FROM jobs WHERE job_type = $1 "
+                                 "AND finished_at IS NOT NULL GROUP BY 1",
+                                 type))
+      out[r[0].c_str()] = r[1].as<long long>();
+    return out;
+  };
+  auto agree = [&](const char* step) {
+    for (const char* type : {"page_scrape", "email_scan"})
+      EXPECT_EQ(kept(type), counted(type)) << step << ", " << type;
+  };
+
+  insert_jobs(f.db.url(), 6);
+  insert_jobs(f.db.url(), 2, "{}", "email_scan");
+  auto rows = f.store.claim(f.conn, "n", 6);
+  ASSERT_EQ(rows.size(), 6u);
+  using persistence::finish_kind;
+  {
+    pqxx::work tx(f.conn);
+    f.store.finish_many(tx, "n",
+                        {{rows[0].id, 1, finish_kind::completed, "", 0, "{}"},
+                         {rows[1].id, 1, finish_kind::completed, "", 0, "{}"},
+                         {rows[2].id, 1, finish_kind::failed, "broken", 0, {}},
+                         {rows[3].id, 1, finish_kind::cancelled, "stop", 0, {}},
+                         {rows[4].id, 1, finish_kind::retry, "again", 0, {}}});
+    tx.commit();
+  }
+  agree("after finishes");
+  EXPECT_EQ(kept("page_scrape"),
+            (std::map<std::string, long long>{{"Cancelled", 1}, {"Completed", 2}, {"Error", 1}}));
+  // A lease that expires with its attempts spent ends in Error through the rescuer.
+  {
+    pqxx::work tx(f.conn);
+    tx.exec("UPDATE jobs SET lease_expires_at = now() - interval '1 s', attempts = 2 "
+            "WHERE id = '" +
+            rows[5].id + "'");
+    tx.commit();
+  }
+  ASSERT_EQ(f.store.rescue(f.conn, 10).size(), 1u);
+  agree("after a rescue");
+  f.store.fold_status_counts(f.conn);
+  agree("after folding");
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM job_status_deltas"), 0);
+  // An operator re-queues the errors and cancels the email scans still queued.
+  pqxx::nontransaction(f.conn).exec(
+      "UPDATE jobs SET status = 'Queued', finished_at = NULL WHERE status = 'Error'");
+  pqxx::nontransaction(f.conn).exec(
+      "UPDATE jobs SET status = 'Cancelled', finished_at = now() WHERE job_type = 'email_scan'");
+  agree("after a requeue and a cancel");
+  // Retention deletes finished rows, in the same transaction as other changes.
+  {
+    pqxx::work tx(f.conn);
+    tx.exec("DELETE FROM jobs WHERE status = 'Completed' AND id = '" + rows[0].id + "'");
+    tx.exec("UPDATE jobs SET status = 'Completed', finished_at = now() WHERE status = 'Queued' "
+            "AND job_type = 'page_scrape'");
+    tx.commit();
+  }
+  agree("after deleting and finishing in one transaction");
+  // A transaction that rolls back leaves no delta behind.
+  {
+    pqxx::work tx(f.conn);
+    tx.exec("DELETE FROM jobs");
+    tx.abort();
+  }
+  f.store.fold_status_counts(f.conn);
+  agree("after a rollback and a fold");
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM jobs WHERE finished_at IS NOT NULL"), 7);
 }

@@ -78,3 +78,23 @@ DELETE FROM jobs WHERE ctid = ANY(ARRAY(
   ORDER BY finished_at
   LIMIT $3
   FOR UPDATE SKIP LOCKED))
+
+-- name: jobs_finished_counts
+-- Finished jobs of one type by status, from the counts kept by 010_job_status_counts.sql: the
+-- folded counts plus the deltas appended since. $1 job type
+SELECT status::text, sum(n)::bigint FROM (
+  SELECT status, n FROM job_status_counts WHERE job_type = $1
+  UNION ALL
+  SELECT status, n FROM job_status_deltas WHERE job_type = $1) c
+GROUP BY status HAVING sum(n) <> 0
+
+-- name: jobs_fold_status_deltas
+-- Moves the appended deltas into the counts. One folder at a time (the others skip): the
+-- deltas are few, and two folders would only wait on each other's rows.
+WITH folder AS (SELECT pg_try_advisory_xact_lock(hashtext('sky_job_status_fold')) AS mine),
+moved AS (
+  DELETE FROM job_status_deltas WHERE (SELECT mine FROM folder)
+  RETURNING job_type, status, n)
+INSERT INTO job_status_counts AS c (job_type, status, n)
+SELECT job_type, status, sum(n) FROM moved GROUP BY 1, 2 ORDER BY 1, 2
+ON CONFLICT (job_type, status) DO UPDATE SET n = c.n + EXCLUDED.n
