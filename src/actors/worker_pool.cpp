@@ -1,5 +1,6 @@
-// The worker pool: a supervisor that monitors N workers, replaces the ones that die or hang, and
-// pauses its queue when they keep dying.
+// The worker pool: runs up to N items at once as work steps (coroutines on the fetcher's context,
+// or inline for steps without I/O), each in a job session of its own; gives up on the ones past
+// their time limit (cancelling them), and pauses its queue when steps keep crashing.
 #include "actors/engine.hpp"
 #include "logging/log_setup.hpp"
 #include "messages/queue_messages.hpp"
@@ -21,23 +22,9 @@ constexpr int k_max_restarts = 10;
 constexpr auto k_restart_window = std::chrono::seconds(60);
 constexpr auto k_pause_for = std::chrono::seconds(60);
 
-// A worker runs one item at a time. It is detached because handlers may block; an exception in
-// a handler ends the worker and its supervisor sees the down message.
-caf::behavior worker(caf::event_based_actor* self, queue_context_ptr q, caf::actor pool) {
-  return {
-      [=](const assignment& a) {
-        workflows::handler_context ctx{a.item, *a.cancel};
-        auto r = q->handler->work(ctx);
-        self->send(pool, work_done{a.item.queue, a.item.id, a.item.attempt, r.result,
-                                   std::move(r.error), std::move(r.result_json)});
-      },
-  };
-}
-
 struct slot {
-  caf::actor worker;
   std::optional<work_item> item;
-  std::shared_ptr<std::atomic<bool>> cancel;
+  std::shared_ptr<workflows::job_session> session;
   clock::time_point deadline;
 };
 
@@ -46,8 +33,7 @@ struct pool_state {
   queue_context_ptr q;
   caf::actor poller, writer;
   std::vector<slot> slots;
-  std::vector<std::size_t> idle;                          // slots without an item
-  std::unordered_map<caf::actor_id, std::size_t> slot_of; // worker -> its slot
+  std::vector<std::size_t> idle; // slots without an item
   std::deque<work_item> backlog;
   std::deque<clock::time_point> restarts;
   std::vector<work_done> outbox; // finished items not yet handed to the writer
@@ -56,17 +42,6 @@ struct pool_state {
 };
 
 using pool_actor = caf::stateful_actor<pool_state>;
-
-void staff(pool_actor* self, std::size_t index) {
-  auto& s = self->state;
-  auto me = caf::actor_cast<caf::actor>(self);
-  auto& sl = s.slots[index];
-  if (s.q->handler->blocking)
-    sl.worker = self->spawn<caf::detached + caf::monitored>(worker, s.q, me);
-  else
-    sl.worker = self->spawn<caf::monitored>(worker, s.q, me);
-  s.slot_of[sl.worker.id()] = index;
-}
 
 // A finished item frees its slot. Results go to the writer and freed slots to the poller in
 // bulk: the flush message queues behind the results already waiting in the mailbox, so a burst
@@ -93,27 +68,43 @@ void arm_sweep(pool_actor* self) {
   self->delayed_send(self, sweep_interval(*s.q), deadline_atom::value);
 }
 
+// Starts the step of each waiting item that has a free slot. The step reports back with a
+// message, whatever thread it ends on; steps without I/O end before start() returns.
 void dispatch(pool_actor* self) {
   auto& s = self->state;
+  auto me = caf::actor_cast<caf::actor>(self);
   while (!s.backlog.empty() && !s.idle.empty()) {
     auto index = s.idle.back();
     s.idle.pop_back();
     auto& sl = s.slots[index];
-    sl.cancel = std::make_shared<std::atomic<bool>>(false);
     sl.item = std::move(s.backlog.front());
-    sl.deadline = clock::now() + s.q->config.timeout;
     s.backlog.pop_front();
-    self->send(sl.worker, assignment{*sl.item, sl.cancel});
+    sl.deadline = clock::now() + s.q->config.timeout;
+    sl.session = std::make_shared<workflows::job_session>(
+        *sl.item, std::string(s.q->definition->name), sl.deadline);
     arm_sweep(self);
+    auto slot_index = static_cast<std::uint32_t>(index);
+    auto id = sl.item->id;
+    auto attempt = sl.item->attempt;
+    auto queue = sl.item->queue;
+    s.q->handler->start(sl.session,
+                        [me, slot_index, queue, id, attempt](workflows::handler_result r) {
+                          caf::anon_send(me, finished_atom::value, slot_index,
+                                         work_done{queue, id, attempt, r.result, std::move(r.error),
+                                                   std::move(r.result_json)},
+                                         r.crash);
+                        });
   }
 }
 
-// The item of a lost worker goes back as a failed attempt (retried with backoff until
-// max_attempts); its slot gets a fresh worker.
-void replace_worker(pool_actor* self, std::size_t index, const std::string& why) {
+// A step that crashed or outlived its time limit: its item goes back as a failed attempt
+// (retried with backoff until max_attempts), and the queue pauses when this keeps happening.
+void give_up_on(pool_actor* self, std::size_t index, const std::string& why) {
   auto& s = self->state;
   auto& sl = s.slots[index];
-  s.slot_of.erase(sl.worker.id());
+  if (sl.session)
+    sl.session->cancel();
+  sl.session.reset();
   if (sl.item) {
     finish_item(self,
                 work_done{sl.item->queue, sl.item->id, sl.item->attempt, outcome::retry, why, {}});
@@ -124,7 +115,6 @@ void replace_worker(pool_actor* self, std::size_t index, const std::string& why)
   s.restarts.push_back(now);
   while (!s.restarts.empty() && now - s.restarts.front() > k_restart_window)
     s.restarts.pop_front();
-  staff(self, index);
   s.idle.push_back(index);
   if (static_cast<int>(s.restarts.size()) > k_max_restarts && !s.paused) {
     s.paused = true;
@@ -145,28 +135,14 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
   s.poller = std::move(poller);
   s.writer = std::move(writer);
   s.slots.resize(static_cast<std::size_t>(q->config.max_instances));
-  for (std::size_t i = 0; i < s.slots.size(); ++i) {
-    staff(self, i);
+  for (std::size_t i = 0; i < s.slots.size(); ++i)
     s.idle.push_back(s.slots.size() - 1 - i);
-  }
 
-  self->set_down_handler([=](caf::down_msg& msg) {
-    auto& st = self->state;
-    auto it = st.slot_of.find(msg.source.id());
-    if (it == st.slot_of.end())
-      return;
-    auto why = "worker died: " + self->system().render(msg.reason);
-    spdlog::warn("{}: {}", st.q->definition->name, why);
-    auto index = it->second;
-    // A slot that held nothing was idle: take it off the idle list before re-staffing it.
-    if (!st.slots[index].item)
-      st.idle.erase(std::remove(st.idle.begin(), st.idle.end(), index), st.idle.end());
-    replace_worker(self, index, why);
-  });
+  // Steps still running when the pool goes are cancelled: they end at their next await.
   self->set_exit_handler([=](caf::exit_msg& msg) {
     for (auto& sl : self->state.slots)
-      if (sl.worker)
-        self->send_exit(sl.worker, msg.reason);
+      if (sl.session)
+        sl.session->cancel();
     self->quit(msg.reason);
   });
 
@@ -176,22 +152,29 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
           self->state.backlog.push_back(std::move(item));
         dispatch(self);
       },
-      [=](work_done& d) {
+      [=](finished_atom, std::uint32_t index, work_done& d, bool crashed) {
         auto& st = self->state;
-        const auto& sender = self->current_sender();
-        auto it = sender ? st.slot_of.find(sender->id()) : st.slot_of.end();
-        if (it != st.slot_of.end()) {
-          auto& sl = st.slots[it->second];
-          if (sl.item && sl.item->id == d.id) {
+        if (index < st.slots.size()) {
+          auto& sl = st.slots[index];
+          if (sl.item && sl.item->id == d.id && sl.item->attempt == d.attempt) {
+            if (crashed) {
+              {
+                logging::item_scope item(st.q->definition->name, d.id, d.attempt);
+                spdlog::warn("{}: {}", st.q->definition->name, d.error);
+              }
+              give_up_on(self, index, d.error);
+              return;
+            }
             sl.item.reset();
-            st.idle.push_back(it->second);
+            sl.session.reset();
+            st.idle.push_back(index);
             finish_item(self, std::move(d));
             dispatch(self);
             return;
           }
         }
-        // A result from a worker that was already given up on (timed out): its item was
-        // retried, so this late answer is dropped.
+        // A result of a step already given up on (timed out): its item was retried, so this
+        // late answer is dropped.
         st.q->metrics->stale_results++;
       },
       [=](deadline_atom) {
@@ -213,10 +196,8 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
             spdlog::warn("{}: {}", st.q->definition->name, why);
           }
           st.q->metrics->timeouts++;
-          // The hung thread cannot be interrupted; it is abandoned and its slot re-staffed.
-          self->demonitor(sl.worker);
-          self->send_exit(sl.worker, caf::exit_reason::kill);
-          replace_worker(self, index, why);
+          // Cancelled: the step ends at its next await, and its late answer is dropped.
+          give_up_on(self, index, why);
         }
         if (running)
           arm_sweep(self);
@@ -232,8 +213,8 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
       },
       [=](cancel_atom, const std::vector<std::string>& ids) {
         for (auto& sl : self->state.slots)
-          if (sl.item && std::find(ids.begin(), ids.end(), sl.item->id) != ids.end())
-            sl.cancel->store(true);
+          if (sl.item && sl.session && std::find(ids.begin(), ids.end(), sl.item->id) != ids.end())
+            sl.session->cancel();
       },
       [=](resume_atom) {
         self->state.paused = false;

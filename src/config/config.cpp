@@ -203,6 +203,10 @@ std::vector<variable> variables() {
   v.push_back(
       {"MIGRATE_ON_START", "true", "apply pending migrations when `serve` starts",
        [](app_config& c, const std::string& t) { return parse_bool(t, c.migrate_on_start); }});
+  v.push_back({"WORK_THREADS", "0",
+               "threads running the queues' work steps, whatever their concurrency; 0: one per "
+               "core",
+               int_field(0, 256, &app_config::work_threads)});
   v.push_back({"DB_POOL_SIZE", "8", "connections in the request-handling pool",
                int_field(1, 200, &app_config::db_pool_size)});
   v.push_back({"DATABASE_POOLER", "none",
@@ -345,6 +349,16 @@ std::vector<variable> variables() {
              return "expected HOST:PORT:CONNECT-HOST:CONNECT-PORT, got " + quoted(entry);
          return std::nullopt;
        }});
+  v.push_back({"FETCH_MAX_CACHED_CONNECTIONS", "1024",
+               "idle connections kept open for reuse by later fetches and jobs",
+               [](app_config& c, const std::string& t) {
+                 return parse_int<long>(t, 4, 100'000, c.fetch.max_cached_connections);
+               }});
+  v.push_back({"JOB_MAX_FETCH_BYTES", "268435456",
+               "bytes one job may download in all, every page and sitemap of it counted",
+               [](app_config& c, const std::string& t) {
+                 return parse_int<std::size_t>(t, 1024, std::size_t{1} << 40, c.fetch.job_max_bytes);
+               }});
   v.push_back({"FETCH_MAX_TRACKED_HOSTS", "10000",
                "hosts whose per-host delay is remembered; the least recently used are forgotten",
                [](app_config& c, const std::string& t) {

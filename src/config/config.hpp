@@ -111,6 +111,11 @@ struct fetch_config {
   std::size_t robots_max_origins = 10'000;
   std::chrono::seconds robots_ttl{3600};
   std::chrono::seconds robots_failure_ttl{30};
+  // Idle connections curl keeps open for reuse, across jobs; sized for the crawl concurrency so
+  // that pages of one site reuse their connection (and TLS session) instead of reconnecting.
+  long max_cached_connections = 1024;
+  // Bytes one job may download in all (its session's budget); a crawl stops there.
+  std::size_t job_max_bytes = 256u << 20;
 };
 
 // Bounds of the workflows: how far crawls go, how much one request may submit.
@@ -159,6 +164,9 @@ struct app_config {
   database_config database;
   jwt_config jwt;
   std::chrono::seconds drain_timeout{20};
+  // Threads that run the queues' work steps (coroutines) whatever the queues' concurrency;
+  // 0 means one per core.
+  int work_threads = 0;
   int jobs_retention_days = 14; // finished jobs older than this are deleted; 0 keeps them all
   // Retry delay after attempt n: base * 2^(n-1), capped, with jitter in its upper half.
   std::chrono::milliseconds retry_base{2000};

@@ -1,7 +1,7 @@
-// Protocol between the scheduler, notifier, pollers, worker pools, workers and db_writers.
+// Protocol between the scheduler, notifier, pollers, worker pools and db_writers; work steps
+// report to their pool with finished_atom.
 #pragma once
 
-#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
@@ -40,6 +40,8 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 // Runtime -> poller: this is your pool.
 using init_atom = caf::atom_constant<caf::atom("init")>;
+// Work step -> pool: (slot, result, whether the step crashed) for the item in that slot.
+using finished_atom = caf::atom_constant<caf::atom("finished")>;
 // Notifier self-message: wait for the next notification.
 using listen_atom = caf::atom_constant<caf::atom("listen")>;
 
@@ -78,13 +80,4 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 using work_batch = std::vector<work_item>;
 using result_batch = std::vector<work_done>;
 
-// Pool -> worker: an item plus the flag the worker's handler polls to stop early. In-process
-// only (it carries a shared pointer), hence declared unsafe for serialization.
-struct assignment {
-  work_item item;
-  std::shared_ptr<std::atomic<bool>> cancel;
-};
-
 } // namespace sky::messages
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sky::messages::assignment)

@@ -6,6 +6,7 @@
 #include "scrape/url_rules.hpp"
 
 #include <arpa/inet.h>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <cstring>
 #include <curl/curl.h>
@@ -15,9 +16,9 @@
 #include <netinet/in.h>
 #include <optional>
 #include <random>
-#include <set>
 #include <sys/socket.h>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 namespace sky::scrape {
@@ -34,6 +35,23 @@ fetch_result stopped_result() {
   fetch_result r;
   r.error = std::string(k_fetcher_stopped);
   return r;
+}
+
+fetch_result cancelled_result() {
+  fetch_result r;
+  r.error = std::string(k_fetch_cancelled);
+  return r;
+}
+
+std::vector<std::string> cookie_lines(CURL* easy) {
+  std::vector<std::string> out;
+  curl_slist* list = nullptr;
+  if (curl_easy_getinfo(easy, CURLINFO_COOKIELIST, &list) != CURLE_OK)
+    return out;
+  for (auto* l = list; l; l = l->next)
+    out.emplace_back(l->data);
+  curl_slist_free_all(list);
+  return out;
 }
 
 // A request's callback, called exactly once: with the result, or with k_fetcher_stopped when the
@@ -74,6 +92,42 @@ private:
 
 } // namespace
 
+std::vector<std::string> cookie_jar::lines() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  out.reserve(by_key_.size());
+  for (const auto& [key, line] : by_key_)
+    out.push_back(line);
+  return out;
+}
+
+void cookie_jar::merge(const std::vector<std::string>& lines) {
+  std::lock_guard lock(mutex_);
+  for (const auto& line : lines) {
+    // domain, tailmatch, path, secure, expires, name, value
+    std::vector<std::string_view> fields;
+    std::string_view rest(line);
+    for (std::size_t tab; fields.size() < 6 && (tab = rest.find('\t')) != rest.npos;) {
+      fields.push_back(rest.substr(0, tab));
+      rest.remove_prefix(tab + 1);
+    }
+    if (fields.size() < 6)
+      continue;
+    auto key =
+        std::string(fields[0]) + '\t' + std::string(fields[2]) + '\t' + std::string(fields[5]);
+    auto it = by_key_.find(key);
+    if (it != by_key_.end())
+      it->second = line;
+    else if (by_key_.size() < k_max_cookies)
+      by_key_.emplace(std::move(key), line);
+  }
+}
+
+std::size_t cookie_jar::size() const {
+  std::lock_guard lock(mutex_);
+  return by_key_.size();
+}
+
 struct fetcher::impl {
   struct transfer {
     transfer() = default;
@@ -83,6 +137,7 @@ struct fetcher::impl {
 
     impl* owner = nullptr;
     CURL* easy = nullptr;
+    fetch_id id = 0;
     completion done{nullptr};
     fetch_result result;
     fetch_request request;     // kept whole for a retry; curl reads the POST body from here
@@ -93,16 +148,17 @@ struct fetcher::impl {
   };
 
   struct watched_socket {
-    explicit watched_socket(asio::io_context& io, curl_socket_t fd) : descriptor(io, fd) {}
+    watched_socket(const asio::strand<asio::io_context::executor_type>& curl_side, curl_socket_t fd)
+        : descriptor(curl_side, fd) {}
     asio::posix::stream_descriptor descriptor;
     int wanted = 0; // CURL_POLL_IN / OUT / INOUT
     bool reading = false, writing = false;
   };
 
-  explicit impl(const config::fetch_config& c)
+  impl(const config::fetch_config& c, int threads)
       : config(c), policy(c.allow_private),
-        schedule_of_hosts(c.per_host_delay, c.max_tracked_hosts), timer(io),
-        guard(asio::make_work_guard(io)) {
+        schedule_of_hosts(c.per_host_delay, c.max_tracked_hosts), io(std::max(1, threads)),
+        curl_side(asio::make_strand(io)), timer(curl_side), guard(asio::make_work_guard(io)) {
     static curl_global global;
     multi = curl_multi_init();
     curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &impl::on_socket);
@@ -112,9 +168,13 @@ struct fetcher::impl {
     // Politeness: at most this many connections to one host; more transfers wait in curl's queue.
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                       static_cast<long>(std::max(1, c.per_host_connections)));
+    // curl would size its cache of idle connections by the transfers running at the moment,
+    // closing connections that the next job to the same host could have reused.
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, c.max_cached_connections);
     for (const auto& entry : c.connect_to)
       connect_to = curl_slist_append(connect_to, entry.c_str());
-    thread = std::thread([this] { io.run(); });
+    for (int i = 0; i < std::max(1, threads); ++i)
+      this->threads.emplace_back([this] { io.run(); });
   }
 
   ~impl() {
@@ -126,27 +186,36 @@ struct fetcher::impl {
     curl_slist_free_all(connect_to);
   }
 
-  // Tears down every transfer and waiting request (their callbacks get k_fetcher_stopped) and
-  // joins the thread. Requests posted before this run first, so none is left behind.
+  // Tears down every transfer and waiting request (their callbacks get k_fetcher_stopped), then
+  // stops the context: work awaiting anything else is abandoned (destroyed with the context).
+  // Requests posted before this run first, so none is left behind.
   void stop() {
     {
       std::lock_guard lock(stop_mutex);
       stopped = true;
     }
     std::call_once(joined, [this] {
-      asio::post(io, [this] {
+      asio::post(curl_side, [this] {
         stopping = true;
-        for (const auto& wait : delayed)
-          wait->cancel();
+        for (auto& [id, w] : delayed) {
+          w.wait->cancel();
+          w.done(stopped_result());
+        }
+        delayed.clear();
         for (auto& [easy, t] : transfers) {
           curl_multi_remove_handle(multi, easy);
           curl_easy_cleanup(easy);
         }
         transfers.clear();
+        running.clear();
         timer.cancel();
         guard.reset();
+        // Through the strand, after the cancelled waits' handlers (no-ops now); work resumed by
+        // the callbacks above may still run or be abandoned with the context.
+        asio::post(curl_side, [this] { io.stop(); });
       });
-      thread.join();
+      for (auto& t : threads)
+        t.join();
     });
   }
 
@@ -155,19 +224,34 @@ struct fetcher::impl {
   std::mt19937_64 random{std::random_device{}()};
   ssrf_policy policy;
   host_schedule schedule_of_hosts; // per-host politeness, bounded
-  asio::io_context io;
-  asio::steady_timer timer;
-  asio::executor_work_guard<asio::io_context::executor_type> guard;
-  std::thread thread;
-  CURLM* multi = nullptr;
-  std::map<curl_socket_t, std::unique_ptr<watched_socket>> sockets;
-  std::map<CURL*, std::unique_ptr<transfer>> transfers;
-  std::set<std::shared_ptr<asio::steady_timer>> delayed; // cancelled when the fetcher stops
-  int running = 0;
-  bool stopping = false; // no timer re-arming while transfers are torn down (fetcher thread)
   std::mutex stop_mutex;
   bool stopped = false; // no more posts to io once set (guarded by stop_mutex)
   std::once_flag joined;
+  std::atomic<fetch_id> next_id{1};
+  // Declared after what work abandoned at a stop may still touch as it is destroyed with the
+  // context, and before the I/O objects that must go first.
+  asio::io_context io;
+  // curl's multi handle is not thread-safe: everything that touches it runs on this strand,
+  // while the context's other threads run the work that awaits fetches.
+  asio::strand<asio::io_context::executor_type> curl_side;
+  asio::steady_timer timer;
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+  std::vector<std::thread> threads;
+  CURLM* multi = nullptr;
+  std::map<curl_socket_t, std::unique_ptr<watched_socket>> sockets;
+  std::map<CURL*, std::unique_ptr<transfer>> transfers;
+  std::unordered_map<fetch_id, CURL*> running; // the transfers by request
+  // Requests waiting for their start (politeness or a retry's delay), by request. A stop or a
+  // cancel completes them here, so no completion is left inside a timer's handler.
+  struct waiting {
+    std::shared_ptr<asio::steady_timer> wait;
+    fetch_request request;
+    completion done;
+    int attempt = 0;
+  };
+  std::unordered_map<fetch_id, waiting> delayed;
+  int still_running = 0;
+  bool stopping = false; // no timer re-arming while transfers are torn down (curl side)
 
   // ---- curl callbacks (all on the fetcher thread) ----
   static int on_socket(CURL*, curl_socket_t fd, int what, void* self_ptr, void*) {
@@ -183,7 +267,7 @@ struct fetcher::impl {
     }
     auto& slot = self->sockets[fd];
     if (!slot)
-      slot = std::make_unique<watched_socket>(self->io, fd);
+      slot = std::make_unique<watched_socket>(self->curl_side, fd);
     slot->wanted = what;
     self->arm(fd);
     return 0;
@@ -198,7 +282,7 @@ struct fetcher::impl {
     self->timer.async_wait([self](boost::system::error_code ec) {
       if (ec)
         return;
-      curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &self->running);
+      curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &self->still_running);
       self->collect();
     });
     return 0;
@@ -261,7 +345,7 @@ struct fetcher::impl {
       return; // the socket was removed (and maybe its number reused) meanwhile
     (readable ? it->second->reading : it->second->writing) = false;
     int flags = ec ? CURL_CSELECT_ERR : (readable ? CURL_CSELECT_IN : CURL_CSELECT_OUT);
-    curl_multi_socket_action(multi, fd, flags, &running);
+    curl_multi_socket_action(multi, fd, flags, &still_running);
     collect();
     arm(fd); // still wanted? wait again
   }
@@ -277,12 +361,13 @@ struct fetcher::impl {
         continue;
       auto t = std::move(it->second);
       transfers.erase(it);
+      running.erase(t->id);
       auto code = msg->data.result;
       finish(*t, code);
       curl_multi_remove_handle(multi, easy);
       curl_easy_cleanup(easy);
       if (auto delay = retry_delay(*t, code)) {
-        retry_later(std::move(t->request), std::move(t->done), t->attempt + 1, *delay);
+        retry_later(t->id, std::move(t->request), std::move(t->done), t->attempt + 1, *delay);
         continue;
       }
       t->result.attempts = t->attempt + 1;
@@ -313,6 +398,29 @@ struct fetcher::impl {
       r.error = "response larger than " + std::to_string(t.max_bytes) + " bytes";
     else if (code != CURLE_OK)
       r.error = t.error[0] ? t.error : curl_easy_strerror(code);
+    if (t.request.cookies)
+      t.request.cookies->merge(cookie_lines(t.easy));
+  }
+
+  // On the fetcher thread: a running transfer is torn down, a waiting one completes when its
+  // wait is cancelled.
+  void cancel(fetch_id id) {
+    if (auto it = running.find(id); it != running.end()) {
+      CURL* easy = it->second;
+      running.erase(it);
+      auto t = std::move(transfers.at(easy));
+      transfers.erase(easy);
+      curl_multi_remove_handle(multi, easy);
+      curl_easy_cleanup(easy);
+      t->done(cancelled_result());
+      return;
+    }
+    if (auto it = delayed.find(id); it != delayed.end()) {
+      auto w = std::move(it->second);
+      delayed.erase(it);
+      w.wait->cancel();
+      w.done(cancelled_result());
+    }
   }
 
   // How long to wait before retrying a transient failure; nullopt when it is not retried.
@@ -338,27 +446,29 @@ struct fetcher::impl {
     return std::chrono::milliseconds(jitter(random));
   }
 
-  void retry_later(fetch_request request, completion done, int attempt,
+  void retry_later(fetch_id id, fetch_request request, completion done, int attempt,
                    std::chrono::milliseconds delay) {
-    start_at(std::chrono::steady_clock::now() + delay, std::move(request), std::move(done),
+    start_at(id, std::chrono::steady_clock::now() + delay, std::move(request), std::move(done),
              attempt);
   }
 
-  // Starts the transfer at `at`, unless the fetcher stops first.
-  void start_at(std::chrono::steady_clock::time_point at, fetch_request request, completion done,
-                int attempt) {
-    auto wait = std::make_shared<asio::steady_timer>(io, at);
-    delayed.insert(wait);
-    wait->async_wait([this, wait, request = std::move(request), done = std::move(done),
-                      attempt](boost::system::error_code ec) mutable {
-      delayed.erase(wait);
-      if (!ec && !stopping)
-        start(std::move(request), std::move(done), attempt);
+  // Starts the transfer at `at`, unless the fetcher stops or the request is cancelled first.
+  void start_at(fetch_id id, std::chrono::steady_clock::time_point at, fetch_request request,
+                completion done, int attempt) {
+    auto wait = std::make_shared<asio::steady_timer>(curl_side, at);
+    delayed.insert_or_assign(id, waiting{wait, std::move(request), std::move(done), attempt});
+    wait->async_wait([this, id](boost::system::error_code ec) {
+      auto it = delayed.find(id);
+      if (ec || it == delayed.end() || stopping)
+        return; // completed by a cancel or the stop
+      auto w = std::move(it->second);
+      delayed.erase(it);
+      start(id, std::move(w.request), std::move(w.done), w.attempt);
     });
   }
 
   // Spaces requests to one host by per_host_delay, then starts the transfer.
-  void schedule(fetch_request request, completion done) {
+  void schedule(fetch_id id, fetch_request request, completion done) {
     auto parsed = parse_web_url(request.url);
     if (!parsed) {
       fetch_result r;
@@ -369,14 +479,15 @@ struct fetcher::impl {
     auto now = std::chrono::steady_clock::now();
     auto at = schedule_of_hosts.reserve(parsed->host, now);
     if (at <= now)
-      start(std::move(request), std::move(done), 0);
+      start(id, std::move(request), std::move(done), 0);
     else
-      start_at(at, std::move(request), std::move(done), 0);
+      start_at(id, at, std::move(request), std::move(done), 0);
   }
 
-  void start(fetch_request request, completion done, int attempt) {
+  void start(fetch_id id, fetch_request request, completion done, int attempt) {
     auto t = std::make_unique<transfer>();
     t->owner = this;
+    t->id = id;
     t->done = std::move(done);
     t->request = std::move(request);
     t->attempt = attempt;
@@ -419,12 +530,24 @@ struct fetcher::impl {
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
     if (connect_to)
       curl_easy_setopt(e, CURLOPT_CONNECT_TO, connect_to);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (r.cookies) {
+      curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); // this handle's cookie engine, empty
+      for (const auto& line : r.cookies->lines())
+        curl_easy_setopt(e, CURLOPT_COOKIELIST, line.c_str());
+    }
+    running.emplace(id, e);
     transfers.emplace(e, std::move(t));
     curl_multi_add_handle(multi, e);
   }
 };
 
-fetcher::fetcher(const config::fetch_config& config) : impl_(std::make_unique<impl>(config)) {}
+fetcher::fetcher(const config::fetch_config& config, int threads)
+    : impl_(std::make_unique<impl>(config, threads)) {}
+
+boost::asio::io_context& fetcher::context() {
+  return impl_->io;
+}
 
 fetcher::~fetcher() {
   stop();
@@ -434,26 +557,35 @@ void fetcher::stop() {
   impl_->stop();
 }
 
-void fetcher::fetch(fetch_request request, std::function<void(fetch_result)> done) {
+fetch_id fetcher::fetch(fetch_request request, std::function<void(fetch_result)> done) {
   completion callback(std::move(done));
+  const fetch_id id = impl_->next_id++;
   {
     // Checked and posted under the lock: once stop() has set the flag nothing more is posted,
     // so every posted request runs before the fetcher thread ends.
     std::lock_guard lock(impl_->stop_mutex);
     if (!impl_->stopped) {
-      asio::post(impl_->io, [owner = impl_.get(), request = std::move(request),
-                             callback = std::move(callback)]() mutable {
-        owner->schedule(std::move(request), std::move(callback));
+      asio::post(impl_->curl_side, [owner = impl_.get(), id, request = std::move(request),
+                                    callback = std::move(callback)]() mutable {
+        owner->schedule(id, std::move(request), std::move(callback));
       });
-      return;
+      return id;
     }
   }
   callback(stopped_result());
+  return id;
 }
 
-void fetcher::fetch(std::string url, std::function<void(fetch_result)> done,
-                    std::optional<std::size_t> max_bytes) {
-  fetch(fetch_request{std::move(url), std::nullopt, {}, max_bytes}, std::move(done));
+fetch_id fetcher::fetch(std::string url, std::function<void(fetch_result)> done,
+                        std::optional<std::size_t> max_bytes) {
+  return fetch(fetch_request{std::move(url), std::nullopt, {}, max_bytes, nullptr},
+               std::move(done));
+}
+
+void fetcher::cancel(fetch_id id) {
+  std::lock_guard lock(impl_->stop_mutex);
+  if (!impl_->stopped)
+    asio::post(impl_->curl_side, [owner = impl_.get(), id] { owner->cancel(id); });
 }
 
 fetch_result fetcher::fetch_blocking(fetch_request request) {
@@ -464,7 +596,7 @@ fetch_result fetcher::fetch_blocking(fetch_request request) {
 }
 
 fetch_result fetcher::fetch_blocking(std::string url, std::optional<std::size_t> max_bytes) {
-  return fetch_blocking(fetch_request{std::move(url), std::nullopt, {}, max_bytes});
+  return fetch_blocking(fetch_request{std::move(url), std::nullopt, {}, max_bytes, nullptr});
 }
 
 } // namespace sky::scrape

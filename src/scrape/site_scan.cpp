@@ -7,6 +7,11 @@
 #include "scrape/text_rules.hpp"
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
@@ -43,36 +48,17 @@ bool is_html(const fetch_result& r) {
          r.content_type.find("text/plain") != std::string::npos;
 }
 
-// Starts a fetch and waits for it unless `give_up` turns true (asked first, then every 100 ms):
-// nullopt then, and a fetch already started finishes unobserved within its own timeout.
-std::optional<fetch_result> fetch_unless(fetcher& f, std::string url,
-                                         std::optional<std::size_t> max_bytes,
-                                         const std::function<bool()>& give_up) {
-  if (give_up())
-    return std::nullopt;
-  auto promise = std::make_shared<std::promise<fetch_result>>();
-  auto future = promise->get_future();
-  f.fetch(
-      std::move(url), [promise](fetch_result r) { promise->set_value(std::move(r)); }, max_bytes);
+// Runs a site coroutine for a blocking caller, on the fetcher's context. `cancelled` is asked
+// every 100 ms; when it turns true the session is cancelled, which aborts its fetches.
+template <class T>
+T run_blocking(const std::shared_ptr<fetch_session>& session, boost::asio::awaitable<T> work,
+               const std::function<bool()>& cancelled) {
+  auto future = boost::asio::co_spawn(boost::asio::make_strand(session->shared_fetcher().context()),
+                                      std::move(work), boost::asio::use_future);
   while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
-    if (give_up())
-      return std::nullopt;
+    if (cancelled && cancelled())
+      session->cancel();
   return future.get();
-}
-
-// Starts every fetch at once (the fetcher applies per-host limits) and waits for all. The
-// fetcher completes every request, even when it stops, so these waits end.
-std::vector<fetch_result> fetch_all(fetcher& f, const std::vector<std::string>& urls) {
-  std::vector<std::promise<fetch_result>> promises(urls.size());
-  std::vector<std::future<fetch_result>> futures;
-  for (auto& p : promises)
-    futures.push_back(p.get_future());
-  for (std::size_t i = 0; i < urls.size(); ++i)
-    f.fetch(urls[i], [&p = promises[i]](fetch_result r) { p.set_value(std::move(r)); });
-  std::vector<fetch_result> out;
-  for (auto& fut : futures)
-    out.push_back(fut.get());
-  return out;
 }
 
 // Adds `value` (found on `page`) to `kept` unless it is there already; false when it is new and
@@ -125,12 +111,14 @@ robots_cache::robots_cache(fetcher& f, std::string product_token, robots_cache_l
     : fetcher_(f), product_token_(std::move(product_token)), limits_(limits),
       entries_(limits.max_origins) {}
 
-robots_rules robots_cache::rules_for(std::string_view url) {
+void robots_cache::with_rules(std::string_view url, std::function<void(robots_rules)> then) {
   auto origin = origin_of(url);
-  if (origin.empty())
-    return {};
-  std::shared_future<robots_rules> rules;
-  std::shared_ptr<std::promise<robots_rules>> mine;
+  if (origin.empty()) {
+    then({});
+    return;
+  }
+  std::shared_ptr<slot> fetching;
+  std::optional<robots_rules> cached;
   std::uint64_t generation = 0;
   {
     std::lock_guard lock(mutex_);
@@ -139,24 +127,51 @@ robots_rules robots_cache::rules_for(std::string_view url) {
     entries_.drop_oldest_while(expired);
     auto* e = entries_.find(origin);
     if (!e || expired(*e)) {
-      mine = std::make_shared<std::promise<robots_rules>>();
+      fetching = std::make_shared<slot>();
       generation = ++next_generation_;
-      e = &entries_.put(origin, {mine->get_future().share(), clock::time_point::max(), generation});
+      e = &entries_.put(origin, {fetching, clock::time_point::max(), generation});
     }
-    rules = e->rules;
+    if (e->rules->ready)
+      cached = e->rules->rules;
+    else // concurrent callers for one origin share the fetch in flight
+      e->rules->waiters.push_back(std::move(then));
   }
-  if (mine) {
-    auto answer =
-        read_robots_response(fetcher_.fetch_blocking(origin + "/robots.txt"), product_token_);
+  if (cached) {
+    then(std::move(*cached));
+    return;
+  }
+  if (!fetching)
+    return;
+  fetcher_.fetch(origin + "/robots.txt", [this, origin, fetching, generation](fetch_result r) {
+    auto answer = read_robots_response(r, product_token_);
+    std::vector<std::function<void(robots_rules)>> waiters;
     {
       std::lock_guard lock(mutex_);
       auto* e = entries_.find(origin);
       if (e && e->generation == generation)
         e->expires_at = clock::now() + (answer.transient ? limits_.failure_ttl : limits_.ttl);
+      fetching->rules = answer.rules;
+      fetching->ready = true;
+      waiters.swap(fetching->waiters);
     }
-    mine->set_value(std::move(answer.rules));
-  }
-  return rules.get();
+    for (auto& w : waiters)
+      w(answer.rules);
+  });
+}
+
+robots_rules robots_cache::rules_for(std::string_view url) {
+  std::promise<robots_rules> promise;
+  auto future = promise.get_future();
+  with_rules(url, [&promise](robots_rules r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+boost::asio::awaitable<bool> robots_cache::async_allowed(std::string url) {
+  auto start = [this, url](std::function<void(robots_rules)> resume) {
+    with_rules(url, std::move(resume));
+  };
+  auto rules = co_await await_callback<robots_rules>(start);
+  co_return rules.allowed(path_and_query(url));
 }
 
 std::size_t robots_cache::cached_origins() {
@@ -168,14 +183,20 @@ bool robots_cache::allowed(std::string_view url) {
   return rules_for(url).allowed(path_and_query(url));
 }
 
-fetch_result fetch_site_home(fetcher& f, std::string_view domain) {
-  auto r = f.fetch_blocking("https://" + std::string(domain) + "/");
-  if (!r.ok() && !r.blocked && r.status == 0) {
-    auto plain = f.fetch_blocking("http://" + std::string(domain) + "/");
+boost::asio::awaitable<fetch_result> fetch_site_home(fetch_session& s, std::string domain) {
+  const auto secure = "https://" + domain + "/", plain_url = "http://" + domain + "/";
+  auto r = co_await s.fetch(secure);
+  if (!r.ok() && !r.blocked && r.status == 0 && !s.cancelled()) {
+    auto plain = co_await s.fetch(plain_url);
     if (plain.ok())
-      return plain;
+      co_return plain;
   }
-  return r;
+  co_return r;
+}
+
+fetch_result fetch_site_home(fetcher& f, std::string_view domain) {
+  auto session = std::make_shared<fetch_session>(f);
+  return run_blocking(session, fetch_site_home(*session, std::string(domain)), {});
 }
 
 std::optional<std::string> page_text(const fetch_result& r) {
@@ -186,26 +207,43 @@ std::optional<std::string> page_text(const fetch_result& r) {
 
 crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_view start_url,
                                 const crawl_options& options) {
+  auto session = std::make_shared<fetch_session>(f);
+  return run_blocking(session,
+                      crawl_for_contacts(*session, robots, std::string(start_url), options),
+                      options.cancelled);
+}
+
+boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots_cache& robots,
+                                                        std::string start_url,
+                                                        crawl_options options) {
   crawl_report report;
-  report.start_url = std::string(start_url);
-  std::set<std::string, std::less<>> seen_emails, seen_phones, visited{std::string(start_url)};
-  std::vector<std::string> level{std::string(start_url)};
+  report.start_url = start_url;
+  // No braced lists beside a co_await: GCC 12 cannot keep their arrays in the frame.
+  std::set<std::string, std::less<>> seen_emails, seen_phones, visited;
+  visited.insert(start_url);
+  std::vector<std::string> level(1, start_url);
   const int max_pages = std::max(1, options.max_pages);
   for (int depth = 0; depth <= options.max_depth && !level.empty(); ++depth) {
-    if (options.cancelled && options.cancelled()) {
+    if (s.cancelled() || (options.cancelled && options.cancelled())) {
       report.cancelled = true;
       break;
     }
     std::vector<std::string> allowed;
     for (auto& url : level) {
-      if (robots.allowed(url))
+      if (co_await robots.async_allowed(url))
         allowed.push_back(std::move(url));
       else
         report.skipped_by_robots.push_back(std::move(url));
     }
-    auto results = depth == 0 && options.first_page && allowed.size() == 1
-                       ? std::vector<fetch_result>{*options.first_page}
-                       : fetch_all(f, allowed);
+    std::vector<fetch_result> results;
+    if (depth == 0 && options.first_page && allowed.size() == 1)
+      results.push_back(*options.first_page);
+    else
+      results = co_await s.fetch_all(allowed);
+    if (s.cancelled()) {
+      report.cancelled = true;
+      break;
+    }
     std::vector<std::string> links;
     for (std::size_t i = 0; i < allowed.size(); ++i) {
       auto& r = results[i];
@@ -260,7 +298,7 @@ crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_vi
         level.push_back(std::move(url));
     }
   }
-  return report;
+  co_return report;
 }
 
 boost::json::object to_json(const crawl_report& report) {
@@ -292,9 +330,15 @@ boost::json::object to_json(const crawl_report& report) {
   return out;
 }
 
-sitemap_document fetch_sitemap(fetcher& f, std::string_view url, const sitemap_limits& limits) {
+boost::asio::awaitable<sitemap_document> fetch_sitemap(fetch_session& s, std::string url,
+                                                       sitemap_limits limits) {
   // The download cap is the sitemap cap: a plain-text 50 MB urlset is legal, a bigger one is not.
-  return read_sitemap_response(f.fetch_blocking(std::string(url), limits.max_bytes), limits);
+  co_return read_sitemap_response(co_await s.fetch(std::move(url), limits.max_bytes), limits);
+}
+
+sitemap_document fetch_sitemap(fetcher& f, std::string_view url, const sitemap_limits& limits) {
+  auto session = std::make_shared<fetch_session>(f);
+  return run_blocking(session, fetch_sitemap(*session, std::string(url), limits), {});
 }
 
 sitemap_document read_sitemap_response(const fetch_result& r, const sitemap_limits& limits) {
@@ -315,18 +359,38 @@ sitemap_document read_sitemap_response(const fetch_result& r, const sitemap_limi
 sitemap_discovery discover_sitemaps(fetcher& f, std::string_view site_url,
                                     const discovery_options& options,
                                     std::optional<std::string> given) {
+  auto session = std::make_shared<fetch_session>(f);
+  return run_blocking(session,
+                      discover_sitemaps(*session, std::string(site_url), options, std::move(given)),
+                      options.cancelled);
+}
+
+boost::asio::awaitable<sitemap_discovery> discover_sitemaps(fetch_session& s, std::string site_url,
+                                                            discovery_options options,
+                                                            std::optional<std::string> given) {
   sitemap_discovery out;
   auto origin = origin_of(site_url);
   if (origin.empty()) {
-    out.errors.push_back("not a web URL: " + std::string(site_url));
-    return out;
+    out.errors.push_back("not a web URL: " + site_url);
+    co_return out;
   }
   const auto deadline = std::chrono::steady_clock::now() + options.time_limit;
+  // At the time limit the session is cancelled, which aborts the fetch being awaited; the
+  // discovery then reports the limit rather than a cancellation.
+  boost::asio::steady_timer limit(co_await boost::asio::this_coro::executor, deadline);
+  limit.async_wait([session = s.shared_from_this()](boost::system::error_code ec) {
+    if (!ec)
+      session->cancel();
+  });
+  struct stop_limit {
+    boost::asio::steady_timer& timer;
+    ~stop_limit() { timer.cancel(); }
+  } stop_limit_on_exit{limit};
   auto interrupted = [&] {
-    if (options.cancelled && options.cancelled())
-      out.cancelled = true;
-    else if (std::chrono::steady_clock::now() >= deadline)
+    if (std::chrono::steady_clock::now() >= deadline)
       out.timed_out = true;
+    else if (s.cancelled() || (options.cancelled && options.cancelled()))
+      out.cancelled = true;
     return out.cancelled || out.timed_out;
   };
   auto report_interruption = [&] {
@@ -349,14 +413,17 @@ sitemap_discovery discover_sitemaps(fetcher& f, std::string_view site_url,
   if (given) {
     pending.push_back({*given, "given", 0, true});
   } else {
-    auto robots = fetch_unless(f, origin + "/robots.txt", std::nullopt, interrupted);
-    if (!robots) {
+    const auto robots_url = origin + "/robots.txt";
+    std::optional<fetch_result> robots;
+    if (!interrupted())
+      robots = co_await s.fetch(robots_url);
+    if (!robots || interrupted()) {
       report_interruption();
-      return out;
+      co_return out;
     }
     if (robots->ok() && robots->status >= 200 && robots->status < 300)
-      for (auto& s : parse_robots(robots->body, "*").sitemaps)
-        pending.push_back({s, "robots_txt", 0, true});
+      for (auto& sitemap : parse_robots(robots->body, "*").sitemaps)
+        pending.push_back({sitemap, "robots_txt", 0, true});
     for (const char* path : {"/sitemap.xml", "/sitemap_index.xml", "/wp-sitemap.xml"})
       pending.push_back({origin + path, "well_known", 0, false});
   }
@@ -369,8 +436,10 @@ sitemap_discovery discover_sitemaps(fetcher& f, std::string_view site_url,
     auto c = pending[i]; // copy: pending grows below
     if (!seen.insert(c.url).second)
       continue;
-    auto fetched = fetch_unless(f, c.url, options.limits.max_bytes, interrupted);
-    if (!fetched) {
+    std::optional<fetch_result> fetched;
+    if (!interrupted())
+      fetched = co_await s.fetch(c.url, options.limits.max_bytes);
+    if (!fetched || interrupted()) {
       report_interruption();
       break;
     }
@@ -396,7 +465,7 @@ sitemap_discovery discover_sitemaps(fetcher& f, std::string_view site_url,
       s.error = "more URLs than the cap; truncated";
     out.sitemaps.push_back(std::move(s));
   }
-  return out;
+  co_return out;
 }
 
 boost::json::object to_json(const sitemap_discovery& discovery) {

@@ -1,7 +1,9 @@
 // Site-level scraping on top of the fetcher: robots.txt per origin, the homepage of a domain,
-// the email crawl and sitemap discovery. Blocking calls; the fetches inside run concurrently.
+// the email crawl and sitemap discovery. Each is a coroutine over a job's fetch_session, which
+// work steps await; the overloads taking a fetcher block their caller (the CLI, tests) instead.
 #pragma once
 
+#include "scrape/fetch_session.hpp"
 #include "scrape/fetcher.hpp"
 #include "scrape/lru_map.hpp"
 #include "scrape/page_analysis.hpp"
@@ -40,14 +42,25 @@ struct robots_cache_limits {
 class robots_cache {
 public:
   robots_cache(fetcher& f, std::string product_token, robots_cache_limits limits = {});
+  // Blocking (the CLI, tests).
   robots_rules rules_for(std::string_view url);
   bool allowed(std::string_view url);
+  // For work steps: awaits the rules without holding a thread.
+  boost::asio::awaitable<bool> async_allowed(std::string url);
   std::size_t cached_origins();
 
 private:
   using clock = std::chrono::steady_clock;
+  // Calls `then` with the origin's rules: at once when cached, else when its fetch ends (on
+  // the fetcher's thread).
+  void with_rules(std::string_view url, std::function<void(robots_rules)> then);
+  struct slot {
+    bool ready = false;
+    robots_rules rules;
+    std::vector<std::function<void(robots_rules)>> waiters; // until ready
+  };
   struct entry {
-    std::shared_future<robots_rules> rules;
+    std::shared_ptr<slot> rules;
     clock::time_point expires_at; // time_point::max() while the fetch runs
     std::uint64_t generation = 0; // tells a refetched entry from the one a fetch was for
   };
@@ -63,6 +76,7 @@ private:
 std::string robots_product_token(std::string_view user_agent);
 
 // The homepage of a bare domain: https first, plain http when https cannot connect at all.
+boost::asio::awaitable<fetch_result> fetch_site_home(fetch_session& s, std::string domain);
 fetch_result fetch_site_home(fetcher& f, std::string_view domain);
 
 // UTF-8 text of a successful HTML response; nullopt for errors and non-2xx statuses.
@@ -71,7 +85,7 @@ std::optional<std::string> page_text(const fetch_result& r);
 struct crawl_options {
   int max_pages = 10;
   int max_depth = 2;
-  std::function<bool()> cancelled;                    // checked between pages
+  std::function<bool()> cancelled;                    // besides the session's cancellation
   std::function<void(int done, int planned)> on_page; // after each page
   // The start page, when the caller already fetched it (it is not fetched again).
   std::optional<fetch_result> first_page;
@@ -104,6 +118,9 @@ struct crawl_report {
 
 // Homepage first, then the best contact candidates among same-site links, level by level, until
 // max_pages or max_depth, or until max_emails is reached; robots.txt is obeyed for every page.
+boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots_cache& robots,
+                                                        std::string start_url,
+                                                        crawl_options options);
 crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_view start_url,
                                 const crawl_options& options);
 boost::json::object to_json(const crawl_report& report);
@@ -135,12 +152,17 @@ struct sitemap_discovery {
 // robots.txt Sitemap lines, then /sitemap.xml, /sitemap_index.xml and /wp-sitemap.xml of
 // `site_url`'s origin; indexes are followed to max_depth. With `given` set, starts from that
 // sitemap URL alone.
+boost::asio::awaitable<sitemap_discovery> discover_sitemaps(fetch_session& s, std::string site_url,
+                                                            discovery_options options,
+                                                            std::optional<std::string> given);
 sitemap_discovery discover_sitemaps(fetcher& f, std::string_view site_url,
                                     const discovery_options& options,
                                     std::optional<std::string> given = std::nullopt);
 boost::json::object to_json(const sitemap_discovery& discovery);
 
 // Fetches and parses one sitemap file; the document's error says why when it failed.
+boost::asio::awaitable<sitemap_document> fetch_sitemap(fetch_session& s, std::string url,
+                                                       sitemap_limits limits);
 sitemap_document fetch_sitemap(fetcher& f, std::string_view url, const sitemap_limits& limits);
 // The sitemap in a fetch result (failed fetches and non-2xx statuses become invalid documents).
 sitemap_document read_sitemap_response(const fetch_result& r, const sitemap_limits& limits);

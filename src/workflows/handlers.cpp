@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 #include "persistence/sql_catalog.hpp"
 #include "workflows/result_limit.hpp"
+#include "workflows/work_step.hpp"
 #include "workflows/workflow_services.hpp"
 
 #include <boost/json.hpp>
@@ -17,12 +18,20 @@
 namespace sky::workflows {
 
 namespace json = boost::json;
+namespace asio = boost::asio;
 using messages::outcome;
 
 workflow_services::workflow_services(const config::app_config& c)
-    : config(c), fetcher(c.fetch), robots(fetcher, scrape::robots_product_token(c.fetch.user_agent),
-                                          scrape::robots_cache_limits::from(c.fetch)),
+    : config(c), fetcher(c.fetch, work_threads(c)),
+      robots(fetcher, scrape::robots_product_token(c.fetch.user_agent),
+             scrape::robots_cache_limits::from(c.fetch)),
       progress_db(c.database_url, 2) {}
+
+int work_threads(const config::app_config& c) {
+  if (c.work_threads > 0)
+    return c.work_threads;
+  return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+}
 
 json::object payload_of(const messages::work_item& item) {
   boost::system::error_code ec;
@@ -67,10 +76,12 @@ namespace {
 // Results the database keeps (result_data, a domain's metadata) are cut to the cap in the work
 // step, so that the write step stores exactly what result_data shows.
 void limit_result_size(queue_handler& h, std::size_t max_bytes) {
-  h.work = [work = std::move(h.work), max_bytes](handler_context& ctx) {
-    auto r = work(ctx);
-    r.result_json = fit_result_json(std::move(r.result_json), max_bytes);
-    return r;
+  h.start = [start = std::move(h.start), max_bytes](std::shared_ptr<job_session> job,
+                                                    std::function<void(handler_result)> done) {
+    start(std::move(job), [done = std::move(done), max_bytes](handler_result r) {
+      r.result_json = fit_result_json(std::move(r.result_json), max_bytes);
+      done(std::move(r));
+    });
   };
 }
 
@@ -92,54 +103,87 @@ long long now_ns() {
       .count();
 }
 
-queue_handler synthetic_job(std::string execution_log, std::string node, bool cooperative) {
+struct synthetic_params {
+  std::string fault;
+  long long sleep_ms = 0;
+};
+
+synthetic_params synthetic_params_of(const messages::work_item& item) {
+  auto params = params_of(payload_of(item));
+  synthetic_params p{string_field(params, "fault"), 0};
+  if (const auto* v = params.if_contains("sleep_ms"); v && v->is_int64())
+    p.sleep_ms = v->as_int64();
+  return p;
+}
+
+// The outcome a fault asks for once its waits are over; nullopt: complete normally.
+std::optional<handler_result> synthetic_outcome(const synthetic_params& p, int attempt) {
+  if (p.fault == "throw")
+    throw std::runtime_error("injected handler exception");
+  if (p.fault == "fail")
+    return handler_result::failed("injected permanent failure");
+  if (p.fault == "bad_result") // the database will refuse this result: exercises isolation
+    return handler_result::completed("{not json");
+  if (p.fault == "retry_once" && attempt == 1)
+    return handler_result::retry("injected transient failure");
+  return std::nullopt;
+}
+
+handler_result synthetic_completed(const messages::work_item& item, const std::string& node) {
+  return handler_result::completed(
+      json::serialize(json::object{{"node", node}, {"attempt", item.attempt}}));
+}
+
+// Faults that wait ("hang" on attempt 1, "wait_cancel", sleep_ms) await timers on the fetcher's
+// context like a network step, so a hang costs no thread and a cancel or time limit ends it.
+asio::awaitable<handler_result> synthetic_work(std::string execution_log, std::string node,
+                                               job_session& job, scrape::fetch_session& web) {
+  const auto& item = job.item();
+  auto start = now_ns();
+  auto p = synthetic_params_of(item);
+  auto finish = [&](handler_result r) {
+    append_execution(execution_log, item.id + " " + std::to_string(start) + " " +
+                                        std::to_string(now_ns()) + " " + node + "\n");
+    return r;
+  };
+  if (p.fault == "hang" && item.attempt == 1 && !co_await web.sleep(std::chrono::hours(1)))
+    co_return handler_result::cancelled();
+  if (p.fault == "wait_cancel" && !co_await web.sleep(std::chrono::seconds(60)))
+    co_return finish(handler_result::cancelled());
+  if (p.sleep_ms > 0 && !co_await web.sleep(std::chrono::milliseconds(p.sleep_ms)))
+    co_return handler_result::cancelled();
+  if (auto r = synthetic_outcome(p, item.attempt))
+    co_return finish(std::move(*r));
+  co_return finish(synthetic_completed(item, node));
+}
+
+queue_handler synthetic_job(services_ptr s, std::string execution_log, std::string node,
+                            bool cooperative) {
   queue_handler h;
-  h.blocking = !cooperative;
-  h.work = [execution_log, node](handler_context& ctx) {
-    auto start = now_ns();
-    auto row = payload_of(ctx.item);
-    json::object params;
-    if (const auto* p = row.if_contains("params"); p && p->is_object())
-      params = p->as_object();
-    auto fault = string_field(params, "fault");
-    long long sleep_ms = 0;
-    if (const auto* s = params.if_contains("sleep_ms"); s && s->is_int64())
-      sleep_ms = s->as_int64();
-    auto finish = [&](handler_result r) {
-      append_execution(execution_log, ctx.item.id + " " + std::to_string(start) + " " +
+  if (cooperative) {
+    // Benchmarks: no waits, run inline; what the engine costs per item, and nothing else.
+    h.start = immediate_step([execution_log, node](job_session& job) {
+      auto start = now_ns();
+      auto p = synthetic_params_of(job.item());
+      auto r =
+          synthetic_outcome(p, job.item().attempt).value_or(synthetic_completed(job.item(), node));
+      append_execution(execution_log, job.item().id + " " + std::to_string(start) + " " +
                                           std::to_string(now_ns()) + " " + node + "\n");
       return r;
-    };
-    if (fault == "throw")
-      throw std::runtime_error("injected handler exception");
-    if (fault == "hang" && ctx.item.attempt == 1)
-      std::this_thread::sleep_for(std::chrono::hours(1));
-    if (fault == "wait_cancel") {
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-      while (!ctx.cancelled() && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      if (ctx.cancelled())
-        return finish({outcome::cancelled, "cancelled by request", {}});
-    }
-    if (sleep_ms > 0)
-      std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
-    if (fault == "fail")
-      return finish(handler_result::failed("injected permanent failure"));
-    if (fault == "bad_result") // the database will refuse this result: exercises isolation
-      return finish(handler_result::completed("{not json"));
-    if (fault == "retry_once" && ctx.item.attempt == 1)
-      return finish(handler_result::retry("injected transient failure"));
-    return finish(handler_result::completed(
-        json::serialize(json::object{{"node", node}, {"attempt", ctx.item.attempt}})));
-  };
+    });
+  } else {
+    h.start = coroutine_step(
+        s->fetcher, s->config.fetch.job_max_bytes,
+        [execution_log, node](job_session& job, scrape::fetch_session& web) {
+          return synthetic_work(execution_log, node, job, web);
+        },
+        s);
+  }
   // Job queues need no write step: the engine stores result_data, progress and error itself.
   return h;
 }
 
-} // namespace
-
-handler_table production_handlers(const config::app_config& config) {
-  auto s = std::make_shared<workflow_services>(config);
+handler_table build_handlers(const services_ptr& s) {
   handler_table t;
   t.emplace("places_search", places_search_handler(s));
   t.emplace("deep_scan", deep_scan_handler(s));
@@ -150,19 +194,32 @@ handler_table production_handlers(const config::app_config& config) {
   t.emplace("sitemap_import", sitemap_import_handler(s));
   t.emplace("email_scan", email_scan_handler(s));
   t.emplace("page_scrape", page_scrape_handler(s));
-  // A sitemap import's result is only the list its write step inserts (SITEMAP_MAX_URLS bounds
-  // it); every other result is stored.
+  return t;
+}
+
+// A sitemap import's result is only the list its write step inserts (SITEMAP_MAX_URLS bounds
+// it); every other result is stored.
+void limit_results(handler_table& t, std::size_t max_bytes) {
   for (auto& [name, h] : t)
     if (name != "sitemap_import")
-      limit_result_size(h, config.workflows.result_max_bytes);
+      limit_result_size(h, max_bytes);
+}
+
+} // namespace
+
+handler_table production_handlers(const config::app_config& config) {
+  auto t = build_handlers(std::make_shared<workflow_services>(config));
+  limit_results(t, config.workflows.result_max_bytes);
   return t;
 }
 
 handler_table test_handlers(const config::app_config& config, std::string execution_log) {
-  auto t = production_handlers(config);
+  auto s = std::make_shared<workflow_services>(config);
+  auto t = build_handlers(s);
   t.erase("page_scrape");
-  t.emplace("page_scrape", synthetic_job(std::move(execution_log), config.node_id,
+  t.emplace("page_scrape", synthetic_job(s, std::move(execution_log), config.node_id,
                                          config.test.synthetic_cooperative));
+  limit_results(t, config.workflows.result_max_bytes);
   return t;
 }
 

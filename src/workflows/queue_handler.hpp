@@ -1,22 +1,63 @@
-// What a queue's handler is: a work step (may block on the network, never touches the database)
-// and a write step that runs inside the item's savepoint in the db_writer.
+// What a queue's handler is: a work step (awaits the network, never touches the database) and a
+// write step that runs inside the item's savepoint in the db_writer.
 #pragma once
 
 #include "messages/queue_messages.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include <pqxx/transaction_base>
 
 namespace sky::workflows {
 
-struct handler_context {
-  const messages::work_item& item;
-  const std::atomic<bool>& cancel_requested;
-  bool cancelled() const { return cancel_requested.load(std::memory_order_relaxed); }
+// One claimed item's session: what its work step may know and what can stop it. The work step
+// adds its fetch session (cookies, byte budget, counters) through on_cancel. Thread-safe.
+class job_session {
+public:
+  job_session(messages::work_item item, std::string queue,
+              std::chrono::steady_clock::time_point deadline)
+      : item_(std::move(item)), queue_(std::move(queue)), deadline_(deadline) {}
+
+  const messages::work_item& item() const { return item_; }
+  const std::string& queue() const { return queue_; }
+  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+  // From the pool (a cancel request, the time limit, a drain): reaches the work step at its next
+  // await, and aborts the fetches and waits it has in flight.
+  void cancel() {
+    cancelled_.store(true, std::memory_order_release);
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(mutex_);
+      hook = on_cancel_;
+    }
+    if (hook)
+      hook();
+  }
+  // What cancel() must also stop; called at once when the session is already cancelled.
+  void on_cancel(std::function<void()> hook) {
+    {
+      std::lock_guard lock(mutex_);
+      on_cancel_ = hook;
+    }
+    if (cancelled())
+      hook();
+  }
+
+private:
+  const messages::work_item item_;
+  const std::string queue_;
+  const std::chrono::steady_clock::time_point deadline_;
+  std::atomic<bool> cancelled_{false};
+  std::mutex mutex_;
+  std::function<void()> on_cancel_;
 };
 
 struct handler_result {
@@ -33,6 +74,17 @@ struct handler_result {
   static handler_result failed(std::string why) {
     return {messages::outcome::failed, std::move(why), {}};
   }
+  static handler_result cancelled() {
+    return {messages::outcome::cancelled, "cancelled by request", {}};
+  }
+  // The step threw: the attempt failed and counts against the queue's restart intensity.
+  static handler_result crashed(std::string why) {
+    handler_result r{messages::outcome::retry, "worker died: " + std::move(why), {}};
+    r.crash = true;
+    return r;
+  }
+
+  bool crash = false;
 };
 
 // An item whose new status was written (it was still ours), with that status.
@@ -42,10 +94,10 @@ struct written_item {
 };
 
 struct queue_handler {
-  std::function<handler_result(handler_context&)> work;
-  // A blocking work step gets a thread per worker; a non-blocking one runs its workers on the
-  // actor system's shared threads, which costs no thread switch per item.
-  bool blocking = true;
+  // Starts the item's work step, which must not block a thread: network steps are coroutines
+  // on the fetcher's context (workflows/work_step.hpp). `done` is called exactly once, on any
+  // thread, unless the process stops first.
+  std::function<void(std::shared_ptr<job_session>, std::function<void(handler_result)> done)> start;
   // Writes the results of items whose status was just changed, in the writer's transaction.
   // Called for a whole batch first; if it throws, the writer repeats the batch one item per
   // savepoint so that only the faulty item is rolled back.

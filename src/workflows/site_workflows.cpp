@@ -12,6 +12,7 @@ namespace sky::workflows {
 namespace {
 
 namespace json = boost::json;
+namespace asio = boost::asio;
 using messages::outcome;
 
 std::optional<std::string> optional_text(const std::string& s) {
@@ -29,37 +30,191 @@ struct site_home {
   std::string url;
 };
 
-std::variant<site_home, handler_result> load_home(workflow_services& s, const std::string& domain) {
-  auto r = scrape::fetch_site_home(s.fetcher, domain);
+asio::awaitable<std::variant<site_home, handler_result>> load_home(scrape::fetch_session& web,
+                                                                   std::string domain) {
+  auto r = co_await scrape::fetch_site_home(web, domain);
   if (!r.ok() || r.status < 200 || r.status >= 300)
-    return fetch_failure(r, "homepage of " + domain);
+    co_return fetch_failure(r, "homepage of " + domain);
   auto url = r.final_url.empty() ? "https://" + domain + "/" : r.final_url;
-  return site_home{std::move(r), std::move(url)};
+  co_return site_home{std::move(r), std::move(url)};
+}
+
+// A coroutine step of `work`, which gets the services by reference: frames never own them.
+using site_work = asio::awaitable<handler_result> (*)(workflow_services&, job_session&,
+                                                      scrape::fetch_session&);
+start_step network_step(const services_ptr& s, site_work work) {
+  return coroutine_step(
+      s->fetcher, s->config.fetch.job_max_bytes,
+      [services = s.get(), work](job_session& job, scrape::fetch_session& web) {
+        return work(*services, job, web);
+      },
+      s);
+}
+
+asio::awaitable<handler_result> domain_metadata_work(workflow_services& s, job_session& job,
+                                                     scrape::fetch_session& web) {
+  auto row = payload_of(job.item());
+  auto domain = string_field(row, "domain");
+  auto home = co_await load_home(web, domain);
+  if (auto* failure = std::get_if<handler_result>(&home))
+    co_return *failure;
+  auto& site = std::get<site_home>(home);
+  auto text = scrape::page_text(site.page);
+  if (!text)
+    co_return handler_result::failed("homepage of " + domain + " is not HTML (" +
+                                     site.page.content_type + ")");
+  auto analysis = scrape::analyze_page(*text, site.url, {}, s.config.workflows.phone_default_region,
+                                       page_limits_of(s.config.workflows));
+  auto out = scrape::to_json(analysis);
+  out["final_url"] = site.url;
+  out["status"] = site.page.status;
+  co_return handler_result::completed(json::serialize(out));
+}
+
+asio::awaitable<handler_result> sitemap_discovery_work(workflow_services& s, job_session& job,
+                                                       scrape::fetch_session& web) {
+  auto row = payload_of(job.item());
+  auto params = params_of(row);
+  if (string_field(row, "domain_id").empty())
+    co_return handler_result::failed("sitemap job has no domain_id");
+  scrape::discovery_options options;
+  options.max_files = s.config.workflows.sitemap_max_files;
+  options.max_depth = s.config.workflows.sitemap_max_depth;
+  options.limits.max_urls = static_cast<std::size_t>(s.config.workflows.sitemap_max_urls);
+  options.limits.max_bytes = s.config.workflows.sitemap_max_bytes;
+  options.time_limit = s.config.workflows.sitemap_discovery_timeout;
+  std::optional<std::string> given;
+  std::string site_url = string_field(params, "url");
+  if (!site_url.empty()) {
+    given = string_field(params, "sitemap_url");
+    if (given->empty())
+      given.reset();
+  } else {
+    auto home = co_await load_home(web, string_field(params, "domain"));
+    if (auto* failure = std::get_if<handler_result>(&home))
+      co_return *failure;
+    site_url = std::get<site_home>(home).url;
+  }
+  auto discovery = co_await scrape::discover_sitemaps(web, site_url, options, given);
+  if (discovery.cancelled || job.cancelled())
+    co_return handler_result::cancelled();
+  auto out = scrape::to_json(discovery);
+  out["site_url"] = site_url;
+  out["domain_id"] = string_field(row, "domain_id");
+  out["sitemaps_found"] = discovery.sitemaps.size();
+  co_return handler_result::completed(json::serialize(out));
+}
+
+asio::awaitable<handler_result> sitemap_import_work(workflow_services& s, job_session& job,
+                                                    scrape::fetch_session& web) {
+  auto row = payload_of(job.item());
+  auto url = string_field(row, "url");
+  scrape::sitemap_limits limits;
+  limits.max_urls = static_cast<std::size_t>(s.config.workflows.sitemap_max_urls);
+  limits.max_bytes = s.config.workflows.sitemap_max_bytes;
+  auto doc = co_await scrape::fetch_sitemap(web, url, limits);
+  if (job.cancelled())
+    co_return handler_result::cancelled();
+  if (doc.type == scrape::sitemap_document::kind::invalid)
+    co_return doc.transient ? handler_result::retry(doc.error) : handler_result::failed(doc.error);
+  if (doc.type == scrape::sitemap_document::kind::index)
+    co_return handler_result::failed("a sitemap index lists sitemaps, not pages; import its "
+                                     "child sitemaps instead");
+  json::array urls;
+  for (auto& u : doc.urls) {
+    json::object o;
+    o["loc"] = u.loc;
+    o["lastmod"] = u.lastmod;
+    o["changefreq"] = u.changefreq;
+    o["priority"] = u.priority ? json::value(*u.priority) : json::value(nullptr);
+    urls.push_back(std::move(o));
+  }
+  json::object out;
+  out["domain_id"] = string_field(row, "domain_id");
+  out["truncated"] = doc.truncated;
+  out["urls"] = std::move(urls);
+  co_return handler_result::completed(json::serialize(out));
+}
+
+asio::awaitable<handler_result> email_scan_work(workflow_services& s, job_session& job,
+                                                scrape::fetch_session& web) {
+  auto row = payload_of(job.item());
+  auto params = params_of(row);
+  auto domain = string_field(params, "domain");
+  auto domain_id = string_field(row, "domain_id");
+  if (domain.empty() || domain_id.empty())
+    co_return handler_result::failed("email scan job has no domain");
+  auto home = co_await load_home(web, domain);
+  if (auto* failure = std::get_if<handler_result>(&home))
+    co_return *failure;
+  auto& site = std::get<site_home>(home);
+  scrape::crawl_options options;
+  options.max_pages = s.config.workflows.crawl_max_pages;
+  options.max_depth = s.config.workflows.crawl_max_depth;
+  options.first_page = std::move(site.page);
+  options.phone_region = s.config.workflows.phone_default_region;
+  options.page = page_limits_of(s.config.workflows);
+  options.max_emails = static_cast<std::size_t>(s.config.workflows.crawl_max_emails);
+  options.max_phones = static_cast<std::size_t>(s.config.workflows.crawl_max_phones);
+  const auto& item = job.item();
+  options.on_page = [&s, id = item.id, attempt = item.attempt](int done, int planned) {
+    // Best effort: a lost progress update is harmless, the final status sets progress to 1.
+    try {
+      s.progress_db.run([&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        tx.exec_params(persistence::query("jobs_report_progress"), id,
+                       std::min(0.99, static_cast<double>(done) / std::max(1, planned)),
+                       s.config.node_id, attempt);
+      });
+    } catch (const std::exception&) {
+    }
+  };
+  auto report = co_await scrape::crawl_for_contacts(web, s.robots, site.url, std::move(options));
+  if (report.cancelled || job.cancelled())
+    co_return handler_result::cancelled();
+  auto out = scrape::to_json(report);
+  json::array contacts;
+  for (const auto& [email, source] : report.emails) {
+    json::object contact;
+    contact["email"] = email;
+    contact["source_url"] = source;
+    contacts.push_back(std::move(contact));
+  }
+  out["contacts"] = std::move(contacts);
+  out["domain"] = domain;
+  out["domain_id"] = domain_id;
+  co_return handler_result::completed(json::serialize(out));
+}
+
+asio::awaitable<handler_result> page_scrape_work(workflow_services& s, job_session& job,
+                                                 scrape::fetch_session& web) {
+  auto params = params_of(payload_of(job.item()));
+  auto url = string_field(params, "url");
+  if (url.empty())
+    co_return handler_result::failed("params need url");
+  auto r = co_await web.fetch(url);
+  if (job.cancelled())
+    co_return handler_result::cancelled();
+  if (!r.ok() || r.status < 200 || r.status >= 300)
+    co_return fetch_failure(r, url);
+  auto text = scrape::page_text(r);
+  if (!text)
+    co_return handler_result::failed(url + " is not HTML (" + r.content_type + ")");
+  auto final_url = r.final_url.empty() ? url : r.final_url;
+  auto out = scrape::to_json(scrape::analyze_page(*text, final_url, {},
+                                                  s.config.workflows.phone_default_region,
+                                                  page_limits_of(s.config.workflows)));
+  out["url"] = url;
+  out["final_url"] = final_url;
+  out["status"] = r.status;
+  co_return handler_result::completed(json::serialize(out));
 }
 
 } // namespace
 
 queue_handler domain_metadata_handler(services_ptr s) {
   queue_handler h;
-  h.work = [s](handler_context& ctx) {
-    auto row = payload_of(ctx.item);
-    auto domain = string_field(row, "domain");
-    auto home = load_home(*s, domain);
-    if (auto* failure = std::get_if<handler_result>(&home))
-      return *failure;
-    auto& site = std::get<site_home>(home);
-    auto text = scrape::page_text(site.page);
-    if (!text)
-      return handler_result::failed("homepage of " + domain + " is not HTML (" +
-                                    site.page.content_type + ")");
-    auto analysis =
-        scrape::analyze_page(*text, site.url, {}, s->config.workflows.phone_default_region,
-                             page_limits_of(s->config.workflows));
-    auto out = scrape::to_json(analysis);
-    out["final_url"] = site.url;
-    out["status"] = site.page.status;
-    return handler_result::completed(json::serialize(out));
-  };
+  h.start = network_step(s, domain_metadata_work);
   h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
     for (const auto& [done, status] : items) {
       if (done->result != outcome::completed)
@@ -79,53 +234,14 @@ queue_handler domain_metadata_handler(services_ptr s) {
 
 queue_handler sitemap_submission_handler() {
   queue_handler h;
-  h.blocking = false; // no I/O: the write step creates the discovery job
-  h.work = [](handler_context&) { return handler_result::completed(); };
-  h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
-    for (const auto& [done, status] : items)
-      if (done->result == outcome::completed)
-        tx.exec_params(persistence::query("domains_create_sitemap_job"), done->id);
-      else if (status == "Error")
-        tx.exec_params(persistence::query("domains_record_sitemap_error"), done->id, done->error);
-  };
+  // No I/O: the write step creates the discovery job.
+  h.start = immediate_step([](job_session&) { return handler_result::completed(); });
   return h;
 }
 
 queue_handler sitemap_discovery_handler(services_ptr s) {
   queue_handler h;
-  h.work = [s](handler_context& ctx) {
-    auto row = payload_of(ctx.item);
-    auto params = params_of(row);
-    if (string_field(row, "domain_id").empty())
-      return handler_result::failed("sitemap job has no domain_id");
-    scrape::discovery_options options;
-    options.max_files = s->config.workflows.sitemap_max_files;
-    options.max_depth = s->config.workflows.sitemap_max_depth;
-    options.limits.max_urls = static_cast<std::size_t>(s->config.workflows.sitemap_max_urls);
-    options.limits.max_bytes = s->config.workflows.sitemap_max_bytes;
-    options.time_limit = s->config.workflows.sitemap_discovery_timeout;
-    options.cancelled = [&ctx] { return ctx.cancelled(); };
-    std::optional<std::string> given;
-    std::string site_url = string_field(params, "url");
-    if (!site_url.empty()) {
-      given = string_field(params, "sitemap_url");
-      if (given->empty())
-        given.reset();
-    } else {
-      auto home = load_home(*s, string_field(params, "domain"));
-      if (auto* failure = std::get_if<handler_result>(&home))
-        return *failure;
-      site_url = std::get<site_home>(home).url;
-    }
-    auto discovery = scrape::discover_sitemaps(s->fetcher, site_url, options, given);
-    if (discovery.cancelled)
-      return handler_result{outcome::cancelled, "cancelled by request", {}};
-    auto out = scrape::to_json(discovery);
-    out["site_url"] = site_url;
-    out["domain_id"] = string_field(row, "domain_id");
-    out["sitemaps_found"] = discovery.sitemaps.size();
-    return handler_result::completed(json::serialize(out));
-  };
+  h.start = network_step(s, sitemap_discovery_work);
   h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
     for (const auto& [done, status] : items) {
       if (done->result != outcome::completed)
@@ -153,29 +269,7 @@ queue_handler sitemap_discovery_handler(services_ptr s) {
 
 queue_handler sitemap_import_handler(services_ptr s) {
   queue_handler h;
-  h.work = [s](handler_context& ctx) {
-    auto row = payload_of(ctx.item);
-    auto url = string_field(row, "url");
-    scrape::sitemap_limits limits;
-    limits.max_urls = static_cast<std::size_t>(s->config.workflows.sitemap_max_urls);
-    limits.max_bytes = s->config.workflows.sitemap_max_bytes;
-    auto doc = scrape::fetch_sitemap(s->fetcher, url, limits);
-    if (doc.type == scrape::sitemap_document::kind::invalid)
-      return doc.transient ? handler_result::retry(doc.error) : handler_result::failed(doc.error);
-    if (doc.type == scrape::sitemap_document::kind::index)
-      return handler_result::failed("a sitemap index lists sitemaps, not pages; import its "
-                                    "child sitemaps instead");
-    json::array urls;
-    for (auto& u : doc.urls) {
-      json::object o{{"loc", u.loc}, {"lastmod", u.lastmod}, {"changefreq", u.changefreq}};
-      o["priority"] = u.priority ? json::value(*u.priority) : json::value(nullptr);
-      urls.push_back(std::move(o));
-    }
-    return handler_result::completed(
-        json::serialize(json::object{{"domain_id", string_field(row, "domain_id")},
-                                     {"truncated", doc.truncated},
-                                     {"urls", urls}}));
-  };
+  h.start = network_step(s, sitemap_import_work);
   h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
     for (const auto& [done, status] : items) {
       if (done->result != outcome::completed) {
@@ -209,50 +303,7 @@ queue_handler sitemap_import_handler(services_ptr s) {
 
 queue_handler email_scan_handler(services_ptr s) {
   queue_handler h;
-  h.work = [s](handler_context& ctx) {
-    auto row = payload_of(ctx.item);
-    auto params = params_of(row);
-    auto domain = string_field(params, "domain");
-    auto domain_id = string_field(row, "domain_id");
-    if (domain.empty() || domain_id.empty())
-      return handler_result::failed("email scan job has no domain");
-    auto home = load_home(*s, domain);
-    if (auto* failure = std::get_if<handler_result>(&home))
-      return *failure;
-    auto& site = std::get<site_home>(home);
-    scrape::crawl_options options;
-    options.max_pages = s->config.workflows.crawl_max_pages;
-    options.max_depth = s->config.workflows.crawl_max_depth;
-    options.cancelled = [&ctx] { return ctx.cancelled(); };
-    options.first_page = std::move(site.page);
-    options.phone_region = s->config.workflows.phone_default_region;
-    options.page = page_limits_of(s->config.workflows);
-    options.max_emails = static_cast<std::size_t>(s->config.workflows.crawl_max_emails);
-    options.max_phones = static_cast<std::size_t>(s->config.workflows.crawl_max_phones);
-    options.on_page = [&](int done, int planned) {
-      // Best effort: a lost progress update is harmless, the final status sets progress to 1.
-      try {
-        s->progress_db.run([&](pqxx::connection& c) {
-          pqxx::nontransaction tx(c);
-          tx.exec_params(persistence::query("jobs_report_progress"), ctx.item.id,
-                         std::min(0.99, static_cast<double>(done) / std::max(1, planned)),
-                         s->config.node_id, ctx.item.attempt);
-        });
-      } catch (const std::exception&) {
-      }
-    };
-    auto report = scrape::crawl_for_contacts(s->fetcher, s->robots, site.url, options);
-    if (report.cancelled)
-      return handler_result{outcome::cancelled, "cancelled by request", {}};
-    auto out = scrape::to_json(report);
-    json::array contacts;
-    for (const auto& [email, source] : report.emails)
-      contacts.push_back(json::object{{"email", email}, {"source_url", source}});
-    out["contacts"] = contacts;
-    out["domain"] = domain;
-    out["domain_id"] = domain_id;
-    return handler_result::completed(json::serialize(out));
-  };
+  h.start = network_step(s, email_scan_work);
   h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
     for (const auto& [done, status] : items) {
       if (done->result != outcome::completed)
@@ -273,34 +324,15 @@ queue_handler email_scan_handler(services_ptr s) {
 
 queue_handler page_scrape_handler(services_ptr s) {
   queue_handler h;
-  h.work = [s](handler_context& ctx) {
-    auto params = params_of(payload_of(ctx.item));
-    auto url = string_field(params, "url");
-    if (url.empty())
-      return handler_result::failed("params need url");
-    auto r = s->fetcher.fetch_blocking(url);
-    if (!r.ok() || r.status < 200 || r.status >= 300)
-      return fetch_failure(r, url);
-    auto text = scrape::page_text(r);
-    if (!text)
-      return handler_result::failed(url + " is not HTML (" + r.content_type + ")");
-    auto final_url = r.final_url.empty() ? url : r.final_url;
-    auto out = scrape::to_json(scrape::analyze_page(*text, final_url, {},
-                                                    s->config.workflows.phone_default_region,
-                                                    page_limits_of(s->config.workflows)));
-    out["url"] = url;
-    out["final_url"] = final_url;
-    out["status"] = r.status;
-    return handler_result::completed(json::serialize(out));
-  };
+  h.start = network_step(s, page_scrape_work);
   // The engine stores the result in the job's result_data.
   return h;
 }
 
 queue_handler domain_extraction_handler() {
   queue_handler h;
-  h.work = [](handler_context& ctx) {
-    auto row = payload_of(ctx.item);
+  h.start = immediate_step([](job_session& job) {
+    auto row = payload_of(job.item());
     auto website = string_field(row, "website_url");
     if (website.empty())
       return handler_result::failed("business has no website URL");
@@ -308,8 +340,7 @@ queue_handler domain_extraction_handler() {
     if (!domain)
       return handler_result::failed("no registrable domain in website URL: " + website);
     return handler_result::completed(json::serialize(json::object{{"domain", *domain}}));
-  };
-  h.blocking = false; // pure computation
+  });
   h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
     for (const auto& [done, status] : items) {
       if (done->result == outcome::completed) {

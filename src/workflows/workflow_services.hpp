@@ -1,5 +1,6 @@
-// What the production handlers share: configuration, one fetcher, the robots.txt cache and a
-// small connection pool for progress reports. Built once per process.
+// What the production handlers share: configuration, one fetcher (whose context runs the work
+// steps), the robots.txt cache and a small connection pool for progress reports. Built once per
+// process; it outlives every work step, which therefore holds it by reference.
 #pragma once
 
 #include "config/config.hpp"
@@ -7,6 +8,7 @@
 #include "scrape/fetcher.hpp"
 #include "scrape/site_scan.hpp"
 #include "workflows/queue_handler.hpp"
+#include "workflows/work_step.hpp"
 
 #include <boost/json/object.hpp>
 #include <memory>
@@ -22,6 +24,10 @@ struct workflow_services {
   persistence::connection_pool progress_db;
 };
 using services_ptr = std::shared_ptr<workflow_services>;
+
+// Threads of the fetcher's context, which also runs every work step: WORK_THREADS, or one per
+// core (at least two).
+int work_threads(const config::app_config& c);
 
 // Shared by the handler files.
 boost::json::object payload_of(const messages::work_item& item);
