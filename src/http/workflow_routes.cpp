@@ -97,15 +97,17 @@ api_response scrape_page_batch(app_services& s, request_context& ctx) {
                         "urls[" + std::to_string(i) + "] is not an absolute http(s) URL");
     normalized.push_back(parsed->normalized);
   }
+  std::vector<std::optional<std::string>> no_domains(normalized.size());
+  std::vector<std::string> params;
+  for (const auto& url : normalized)
+    params.push_back(json::serialize(json::object{{"url", url}}));
   auto ids = s.db->run([&](pqxx::connection& c) {
     pqxx::work tx(c);
     json::array ids;
-    for (const auto& url : normalized) {
-      auto row = tx.exec_params1(persistence::query("jobs_insert"), "page_scrape", user_of(ctx),
-                                 std::optional<std::string>(),
-                                 json::serialize(json::object{{"url", url}}));
+    for (auto row :
+         tx.exec_params(persistence::query("jobs_insert_many"), "page_scrape", user_of(ctx),
+                        persistence::text_array(no_domains), persistence::text_array(params)))
       ids.push_back(json::string(row[0].c_str()));
-    }
     tx.commit();
     return ids;
   });
@@ -160,12 +162,22 @@ api_response sitemap_batch(app_services& s, request_context& ctx) {
   SKY_TRY(domains, domain_list(s, body));
   auto jobs = s.db->run([&](pqxx::connection& c) {
     pqxx::work tx(c);
+    auto rows = upsert_domains(tx, domains, user_of(ctx));
+    std::vector<std::optional<std::string>> domain_ids;
+    std::vector<std::string> params;
+    for (const auto& [domain, id, created] : rows) {
+      domain_ids.emplace_back(id);
+      params.push_back(json::serialize(json::object{{"domain", domain}}));
+    }
+    auto inserted =
+        tx.exec_params(persistence::query("jobs_insert_many"), "sitemap", user_of(ctx),
+                       persistence::text_array(domain_ids), persistence::text_array(params));
     json::array jobs;
-    for (const auto& [domain, id, created] : upsert_domains(tx, domains, user_of(ctx))) {
-      auto job = tx.exec_params1(persistence::query("jobs_insert"), "sitemap", user_of(ctx), id,
-                                 json::serialize(json::object{{"domain", domain}}))[0]
-                     .as<std::string>();
-      jobs.push_back(json::object{{"domain", domain}, {"domain_id", id}, {"job_id", job}});
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto& [domain, id, created] = rows[i];
+      jobs.push_back(json::object{{"domain", domain},
+                                  {"domain_id", id},
+                                  {"job_id", inserted[static_cast<int>(i)][0].c_str()}});
     }
     tx.commit();
     return jobs;

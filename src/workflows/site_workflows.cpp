@@ -236,6 +236,13 @@ queue_handler sitemap_submission_handler() {
   queue_handler h;
   // No I/O: the write step creates the discovery job.
   h.start = immediate_step([](job_session&) { return handler_result::completed(); });
+  h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
+    for (const auto& [done, status] : items)
+      if (done->result == outcome::completed)
+        tx.exec_params(persistence::query("domains_create_sitemap_job"), done->id);
+      else if (status == "Error")
+        tx.exec_params(persistence::query("domains_record_sitemap_error"), done->id, done->error);
+  };
   return h;
 }
 

@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 #include <csignal>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
@@ -420,4 +421,43 @@ TEST(engine, domain_extraction_links_businesses_to_registrable_domains) {
   EXPECT_FALSE(
       scalar(db.url(), "SELECT domain_extraction_error FROM local_businesses WHERE place_id = 'e'")
           .empty());
+}
+
+namespace {
+int thread_count(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("Threads:", 0) == 0)
+      return std::stoi(line.substr(8));
+  return -1;
+}
+} // namespace
+
+// Work steps are coroutines: a thousand items waiting at once add no thread to the process, and
+// their time limit and cancellation reach them while they wait.
+TEST(engine, a_thousand_items_in_flight_hold_no_thread_each) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server =
+      start_server(db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "1000"},
+                                                 {"PAGE_SCRAPE_SCHEDULER_BATCH_SIZE", "500"},
+                                                 {"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "15"},
+                                                 {"WORK_THREADS", "2"}}));
+  const int idle = thread_count(server.process->pid());
+  ASSERT_GT(idle, 0);
+  // Each waits until cancelled (at most a minute): they are all in flight together.
+  auto ids = insert_jobs(db.url(), 1000, R"({"fault":"wait_cancel"})");
+  ASSERT_TRUE(
+      eventually([&] { return jobs_with(db.url(), "status = 'InProgress'") == 1000; }, 60s));
+  const int busy = thread_count(server.process->pid());
+  // No thread per item, and none per concurrency slot either: the count is the fixed set of
+  // the process (actor scheduler, HTTP, fetcher, pollers and writers), far below 1,000.
+  EXPECT_LE(busy, idle + 2) << "threads idle: " << idle << ", with 1,000 items in flight: " << busy;
+  EXPECT_LE(busy, 80) << "threads with 1,000 items in flight";
+  std::cerr << "threads idle: " << idle << ", with 1,000 items in flight: " << busy << "\n";
+  // A cancel of every running job reaches each waiting coroutine.
+  pqxx::connection c(db.url());
+  pqxx::nontransaction(c).exec("UPDATE jobs SET cancel_requested = true");
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Cancelled'") == 1000; }, 60s));
+  EXPECT_EQ(read_executions(log).size(), 1000u);
 }

@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <iostream>
+#include <pqxx/pqxx>
 #include <thread>
 
 using namespace sky;
@@ -48,7 +50,21 @@ std::string ids_json(const std::string& url, const std::string& table, const std
 
 bool wait_count(const std::string& url, const std::string& sql, long long n,
                 std::chrono::milliseconds timeout = 30s) {
-  return eventually([&] { return count(url, sql) == n; }, timeout);
+  if (eventually([&] { return count(url, sql) == n; }, timeout))
+    return true;
+  // What the jobs say is usually why: printed beside the failure.
+  pqxx::connection c(url);
+  for (auto row : pqxx::nontransaction(c).exec(
+           "SELECT job_type, status::text, attempts, coalesce(last_error, ''), "
+           "coalesce(error, '') FROM jobs ORDER BY created_at LIMIT 20"))
+    std::cerr << "job " << row[0].c_str() << " " << row[1].c_str() << " attempts " << row[2].c_str()
+              << ": " << row[3].c_str() << " / " << row[4].c_str() << "\n";
+  for (auto row : pqxx::nontransaction(c).exec(
+           "SELECT domain, status::text, coalesce(sitemap_analysis_status::text, '-'), "
+           "coalesce(sitemap_analysis_error, '') FROM domains ORDER BY domain LIMIT 20"))
+    std::cerr << "domain " << row[0].c_str() << " " << row[1].c_str() << " sitemap "
+              << row[2].c_str() << " " << row[3].c_str() << "\n";
+  return false;
 }
 
 long long all_rows(const std::string& url) {

@@ -37,6 +37,17 @@ INSERT INTO jobs (job_type, user_id, domain_id, params)
 VALUES ($1, $2::uuid, $3::uuid, $4::jsonb)
 RETURNING id::text
 
+-- name: jobs_insert_many
+-- One statement for a whole batch; ids come back in the order of the input.
+-- $1 type, $2 user id, $3 domain ids (text[], NULL elements allowed), $4 params (text[])
+WITH input AS MATERIALIZED (
+  SELECT sky_uuid_v7() AS id, d::uuid AS domain_id, p::jsonb AS params, n
+  FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(d, p, n)),
+inserted AS (
+  INSERT INTO jobs (id, job_type, user_id, domain_id, params)
+  SELECT id, $1, $2::uuid, domain_id, params FROM input ORDER BY n)
+SELECT id::text FROM input ORDER BY n
+
 -- name: jobs_insert_email_scan
 -- The partial unique index allows one active scan per domain; a second request gets nothing
 -- back here and reads the active one with jobs_active_email_scan.
