@@ -145,10 +145,14 @@ int run_serve(const config::app_config& cfg, const std::string& role) {
   if (role != "worker")
     probe = std::make_unique<persistence::database_probe>(cfg.database_url, std::chrono::seconds(1),
                                                           std::chrono::seconds(1));
-  http::app_services services{&pool, probe.get(), &cfg, {}, nullptr};
+  http::app_services services{&pool, probe.get(), &cfg, {}, nullptr, {}};
   if (actor_runtime) {
     services.actors_ready = [&] { return actor_runtime->ready(); };
     services.metrics = &actor_runtime->metrics();
+    if (cfg.environment == "test")
+      services.inject_fault = [&](std::string_view q, std::string_view a, std::string_view f) {
+        return actor_runtime->inject_fault(q, a, f);
+      };
   }
   std::unique_ptr<http::router> routes;
   std::unique_ptr<http::http_server> server;

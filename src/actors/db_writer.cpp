@@ -1,6 +1,7 @@
 // The db_writer: each item's results and new status in its own savepoint; many items per commit.
 #include "actors/backoff.hpp"
 #include "actors/engine.hpp"
+#include "actors/supervision.hpp"
 #include "logging/log_setup.hpp"
 #include "messages/queue_messages.hpp"
 #include "persistence/connection_pool.hpp"
@@ -226,26 +227,27 @@ void flush(writer_actor* self) {
 caf::behavior db_writer(writer_actor* self, queue_context_ptr q, caf::actor poller) {
   self->state.q = std::move(q);
   self->state.poller = std::move(poller);
-  return {
-      [=](result_batch& batch) {
-        auto& s = self->state;
-        if (s.buffer.empty())
-          s.buffer = std::move(batch);
-        else
-          std::move(batch.begin(), batch.end(), std::back_inserter(s.buffer));
-        // The flush message queues behind whatever already waits in the mailbox, so everything
-        // that arrived meanwhile shares one commit.
-        if (!s.flush_scheduled) {
-          s.flush_scheduled = true;
-          self->send(self, flush_atom::value);
-        }
-      },
-      [=](flush_atom) {
-        self->state.flush_scheduled = false;
-        flush(self);
-      },
-      [=](busy_atom) { return static_cast<std::uint32_t>(self->state.buffer.size()); },
-  };
+  return supervised(
+      self, {
+                [=](result_batch& batch) {
+                  auto& s = self->state;
+                  if (s.buffer.empty())
+                    s.buffer = std::move(batch);
+                  else
+                    std::move(batch.begin(), batch.end(), std::back_inserter(s.buffer));
+                  // The flush message queues behind whatever already waits in the mailbox, so
+                  // everything that arrived meanwhile shares one commit.
+                  if (!s.flush_scheduled) {
+                    s.flush_scheduled = true;
+                    self->send(self, flush_atom::value);
+                  }
+                },
+                [=](flush_atom) {
+                  self->state.flush_scheduled = false;
+                  flush(self);
+                },
+                [=](busy_atom) { return static_cast<std::uint32_t>(self->state.buffer.size()); },
+            });
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // Internal to actors/: what the actors of one queue share, and how each kind is spawned.
 #pragma once
 
+#include "actors/restart_policy.hpp"
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
 #include "messages/queue_metrics.hpp"
@@ -29,6 +30,8 @@ struct queue_context {
   std::chrono::milliseconds retry_base{2000};
   std::chrono::milliseconds retry_cap{600000};
   std::shared_ptr<std::atomic<int>> writer_failures; // test hook, shared by all writers
+  restart_limits restarts;                           // of its steps and of its unit
+  std::chrono::milliseconds heartbeat{60'000};       // silence past this means a hung actor
 };
 
 using queue_context_ptr = std::shared_ptr<const queue_context>;
@@ -42,6 +45,11 @@ caf::actor spawn_db_writer(caf::actor_system& system, queue_context_ptr queue, c
 // Supervisor of the queue's workers (cooperative: it never blocks).
 caf::actor spawn_worker_pool(caf::actor_system& system, queue_context_ptr queue, caf::actor poller,
                              caf::actor writer);
+
+// The supervisor of one queue's unit (poller, pool, writer): starts it, restarts it when any of
+// them dies or stops answering heartbeats (rows the unit held go back first), pauses after too
+// many restarts. Ticks and wake-ups for the queue go to it; it forwards them to its poller.
+caf::actor spawn_queue_supervisor(caf::actor_system& system, queue_context_ptr queue);
 
 // LISTENs for queue notifications and forwards them to the scheduler (detached).
 caf::actor spawn_notifier(caf::actor_system& system, std::string database_url,

@@ -1,6 +1,7 @@
 // The notifier: one connection LISTENing on the queue channel; reconnects with backoff and then
 // wakes every queue, because a NOTIFY sent while it was away is lost.
 #include "actors/engine.hpp"
+#include "actors/supervision.hpp"
 #include "config/queue_catalog.hpp"
 #include "messages/queue_messages.hpp"
 
@@ -51,44 +52,47 @@ caf::behavior notifier(notifier_actor* self, std::string url, caf::actor schedul
   self->state.url = std::move(url);
   self->state.scheduler = std::move(scheduler);
   self->send(self, listen_atom::value);
-  return {
-      [=](listen_atom) {
-        auto& s = self->state;
-        try {
-          if (!s.conn) {
-            s.conn = std::make_unique<pqxx::connection>(s.url);
-            // Named, so operators (and tests) can find the LISTEN session in pg_stat_activity.
-            pqxx::nontransaction(*s.conn).exec("SET application_name = 'scrapersky-notifier'");
-            s.receiver = std::make_unique<payload_collector>(*s.conn, s.payloads);
-            s.conn->get_notifs(); // registers the LISTEN now
-            if (s.connected_once)
-              spdlog::info("notifier reconnected; waking every queue");
-            s.connected_once = true;
-            s.failures = 0;
-            self->send(s.scheduler, wake_all_atom::value);
-          }
-          s.conn->await_notification(0, k_wait_us);
-          // libpqxx may reconnect by itself; a new backend means NOTIFYs may have been missed.
-          if (int pid = s.conn->backendpid(); pid != s.backend_pid) {
-            if (s.backend_pid != 0)
-              self->send(s.scheduler, wake_all_atom::value);
-            s.backend_pid = pid;
-          }
-          for (const auto& p : s.payloads)
-            if (const auto* def = config::find_queue_definition(p))
-              self->send(s.scheduler, wake_atom::value,
-                         static_cast<std::uint16_t>(def - config::queue_definitions().data()));
-          s.payloads.clear();
-          self->send(self, listen_atom::value);
-        } catch (const std::exception& e) {
-          drop_connection(s);
-          auto delay = std::chrono::milliseconds(std::min(100 << std::min(s.failures, 6), 5000));
-          ++s.failures;
-          spdlog::warn("notifier: {}; reconnecting in {} ms", e.what(), delay.count());
-          self->delayed_send(self, delay, listen_atom::value);
-        }
-      },
-  };
+  return supervised(
+      self,
+      {
+          [=](listen_atom) {
+            auto& s = self->state;
+            try {
+              if (!s.conn) {
+                s.conn = std::make_unique<pqxx::connection>(s.url);
+                // Named, so operators (and tests) can find the LISTEN session in pg_stat_activity.
+                pqxx::nontransaction(*s.conn).exec("SET application_name = 'scrapersky-notifier'");
+                s.receiver = std::make_unique<payload_collector>(*s.conn, s.payloads);
+                s.conn->get_notifs(); // registers the LISTEN now
+                if (s.connected_once)
+                  spdlog::info("notifier reconnected; waking every queue");
+                s.connected_once = true;
+                s.failures = 0;
+                self->send(s.scheduler, wake_all_atom::value);
+              }
+              s.conn->await_notification(0, k_wait_us);
+              // libpqxx may reconnect by itself; a new backend means NOTIFYs may have been missed.
+              if (int pid = s.conn->backendpid(); pid != s.backend_pid) {
+                if (s.backend_pid != 0)
+                  self->send(s.scheduler, wake_all_atom::value);
+                s.backend_pid = pid;
+              }
+              for (const auto& p : s.payloads)
+                if (const auto* def = config::find_queue_definition(p))
+                  self->send(s.scheduler, wake_atom::value,
+                             static_cast<std::uint16_t>(def - config::queue_definitions().data()));
+              s.payloads.clear();
+              self->send(self, listen_atom::value);
+            } catch (const std::exception& e) {
+              drop_connection(s);
+              auto delay =
+                  std::chrono::milliseconds(std::min(100 << std::min(s.failures, 6), 5000));
+              ++s.failures;
+              spdlog::warn("notifier: {}; reconnecting in {} ms", e.what(), delay.count());
+              self->delayed_send(self, delay, listen_atom::value);
+            }
+          },
+      });
 }
 
 } // namespace

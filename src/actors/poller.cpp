@@ -1,5 +1,6 @@
 // The generic poller: one per queue. Claims no more rows than its pool has free slots.
 #include "actors/engine.hpp"
+#include "actors/supervision.hpp"
 #include "logging/log_setup.hpp"
 #include "messages/queue_messages.hpp"
 #include "persistence/connection_pool.hpp"
@@ -176,61 +177,73 @@ caf::behavior poller(poller_actor* self, queue_context_ptr q) {
       std::max(std::chrono::duration_cast<std::chrono::milliseconds>(q->config.lease) / 3,
                std::chrono::milliseconds(500));
   self->delayed_send(self, renew_every, renew_atom::value);
-  return {
-      [=](init_atom, caf::actor pool) {
-        self->state.pool = std::move(pool);
-        rescue(self);
-        poll(self);
-      },
-      [=](tick_atom) {
-        rescue(self);
-        poll(self);
-      },
-      [=](wake_atom) {
-        self->state.wake_pending = {};
-        poll(self);
-      },
-      [=](credit_atom, std::uint32_t n) {
-        auto& s = self->state;
-        s.credits += static_cast<int>(n);
-        // Under load, credits trickle back one by one; claiming each alone would cost a
-        // transaction per row. Wait for a useful batch unless the pool is about to run dry.
-        const int useful =
-            std::max(1, std::min(s.q->config.batch_size, s.q->config.max_instances) / 2);
-        if (s.want_more && (s.credits >= useful || s.credits >= s.q->config.max_instances))
-          poll(self);
-      },
-      [=](committed_atom, const std::vector<std::string>& ids) {
-        auto& s = self->state;
-        for (const auto& id : ids)
-          s.held.erase(id);
-        if (s.want_more && s.credits > 0)
-          poll(self);
-      },
-      [=](renew_atom) {
-        auto& s = self->state;
-        if (!s.held.empty()) {
-          std::vector<std::string> ids(s.held.begin(), s.held.end());
-          std::vector<std::string> cancelled;
-          with_db(self, "lease renewal", [&](pqxx::connection& c) {
-            cancelled = s.q->store->renew(c, s.q->node_id, ids);
-          });
-          if (!cancelled.empty() && s.pool)
-            self->send(s.pool, cancel_atom::value, std::move(cancelled));
-        }
-        self->delayed_send(self, renew_every, renew_atom::value);
-      },
-      [=](pause_atom) { self->state.paused = true; },
-      [=](resume_atom) {
-        self->state.paused = false;
-        poll(self);
-      },
-      [=](drain_atom) {
-        self->state.draining = true;
-        return true;
-      },
-      [=](busy_atom) { return static_cast<std::uint32_t>(self->state.held.size()); },
-  };
+  return supervised(
+      self,
+      {
+          [=](init_atom, caf::actor pool, bool release_held) {
+            auto& s = self->state;
+            s.pool = std::move(pool);
+            // A restarted unit: what the unit before it held goes back before anything is claimed.
+            if (release_held)
+              with_db(self, "release", [&](pqxx::connection& c) {
+                auto released = s.q->store->release(c, s.q->node_id);
+                s.q->metrics->released += released.size();
+                if (!released.empty())
+                  spdlog::warn("{}: released {} items held by the unit before",
+                               s.q->definition->name, released.size());
+              });
+            rescue(self);
+            poll(self);
+          },
+          [=](tick_atom) {
+            rescue(self);
+            poll(self);
+          },
+          [=](wake_atom) {
+            self->state.wake_pending = {};
+            poll(self);
+          },
+          [=](credit_atom, std::uint32_t n) {
+            auto& s = self->state;
+            s.credits += static_cast<int>(n);
+            // Under load, credits trickle back one by one; claiming each alone would cost a
+            // transaction per row. Wait for a useful batch unless the pool is about to run dry.
+            const int useful =
+                std::max(1, std::min(s.q->config.batch_size, s.q->config.max_instances) / 2);
+            if (s.want_more && (s.credits >= useful || s.credits >= s.q->config.max_instances))
+              poll(self);
+          },
+          [=](committed_atom, const std::vector<std::string>& ids) {
+            auto& s = self->state;
+            for (const auto& id : ids)
+              s.held.erase(id);
+            if (s.want_more && s.credits > 0)
+              poll(self);
+          },
+          [=](renew_atom) {
+            auto& s = self->state;
+            if (!s.held.empty()) {
+              std::vector<std::string> ids(s.held.begin(), s.held.end());
+              std::vector<std::string> cancelled;
+              with_db(self, "lease renewal", [&](pqxx::connection& c) {
+                cancelled = s.q->store->renew(c, s.q->node_id, ids);
+              });
+              if (!cancelled.empty() && s.pool)
+                self->send(s.pool, cancel_atom::value, std::move(cancelled));
+            }
+            self->delayed_send(self, renew_every, renew_atom::value);
+          },
+          [=](pause_atom) { self->state.paused = true; },
+          [=](resume_atom) {
+            self->state.paused = false;
+            poll(self);
+          },
+          [=](drain_atom) {
+            self->state.draining = true;
+            return true;
+          },
+          [=](busy_atom) { return static_cast<std::uint32_t>(self->state.held.size()); },
+      });
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 #include "actors/runtime.hpp"
 
 #include "actors/engine.hpp"
+#include "actors/supervision.hpp"
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
 #include "messages/queue_messages.hpp"
@@ -21,7 +22,9 @@ using namespace messages;
 
 struct scheduler_state {
   static inline const char* name = "scheduler";
-  std::vector<caf::actor> pollers; // by queue index; empty handle: queue not served here
+  // By queue index, the queue's supervisor (which forwards to its current poller); an empty
+  // handle: the queue is not served here.
+  std::vector<caf::actor> pollers;
 };
 
 // Owns one fallback timer per queue and routes NOTIFY wake-ups to the right poller.
@@ -31,27 +34,121 @@ caf::behavior scheduler(caf::stateful_actor<scheduler_state>* self, std::vector<
   for (std::uint16_t q = 0; q < intervals.size(); ++q)
     if (self->state.pollers[q])
       self->delayed_send(self, intervals[q], tick_atom::value, q);
-  return {
-      [=](tick_atom, std::uint16_t q) {
-        self->send(self->state.pollers[q], tick_atom::value);
-        self->delayed_send(self, intervals[q], tick_atom::value, q);
-      },
-      [=](wake_atom, std::uint16_t q) {
-        if (q < self->state.pollers.size() && self->state.pollers[q])
-          self->send(self->state.pollers[q], wake_atom::value);
-      },
-      [=](wake_all_atom) {
-        for (auto& p : self->state.pollers)
-          if (p)
-            self->send(p, wake_atom::value);
-      },
-  };
+  return supervised(self, {
+                              [=](tick_atom, std::uint16_t q) {
+                                self->send(self->state.pollers[q], tick_atom::value);
+                                self->delayed_send(self, intervals[q], tick_atom::value, q);
+                              },
+                              [=](wake_atom, std::uint16_t q) {
+                                if (q < self->state.pollers.size() && self->state.pollers[q])
+                                  self->send(self->state.pollers[q], wake_atom::value);
+                              },
+                              [=](wake_all_atom) {
+                                for (auto& p : self->state.pollers)
+                                  if (p)
+                                    self->send(p, wake_atom::value);
+                              },
+                          });
 }
 
 struct served_queue {
   std::shared_ptr<queue_context> context;
-  caf::actor poller, writer, pool;
+  caf::actor supervisor;
 };
+
+// Above the queue supervisors: the scheduler and the notifier, restarted when they die or stop
+// answering heartbeats. The notifier is restarted with the scheduler, since it sends to it.
+struct engine_supervisor_state {
+  static inline const char* name = "engine_supervisor";
+  std::vector<caf::actor> queues; // supervisors by queue index (empty: not served)
+  std::vector<std::chrono::milliseconds> intervals;
+  std::string listen_url; // empty: no notifier (a pooled database without a direct URL)
+  std::chrono::milliseconds heartbeat{60'000};
+  std::atomic<bool>* restarting = nullptr;
+  caf::actor scheduler, notifier;
+  std::uint64_t generation = 0;
+  std::optional<restart_intensity> intensity;
+};
+
+using engine_supervisor_actor = caf::stateful_actor<engine_supervisor_state>;
+
+void start_engine_actors(engine_supervisor_actor* self) {
+  auto& s = self->state;
+  s.scheduler = self->spawn<caf::monitored>(scheduler, s.queues, s.intervals);
+  if (!s.listen_url.empty()) {
+    s.notifier = spawn_notifier(self->system(), s.listen_url, s.scheduler);
+    self->monitor(s.notifier);
+  }
+  ++s.generation;
+  s.restarting->store(false);
+}
+
+void restart_engine_actors(engine_supervisor_actor* self, const std::string& why) {
+  auto& s = self->state;
+  spdlog::error("engine: {}; restarting the scheduler and the notifier", why);
+  s.restarting->store(true);
+  for (auto* a : {&s.scheduler, &s.notifier})
+    if (*a) {
+      self->demonitor(*a);
+      self->send_exit(*a, caf::exit_reason::user_shutdown);
+      *a = caf::actor{};
+    }
+  const bool pause = s.intensity->exceeded_after_failure(std::chrono::steady_clock::now());
+  self->delayed_send(self, pause ? s.intensity->limits().pause : std::chrono::milliseconds(200),
+                     restart_atom::value, pause);
+}
+
+caf::behavior engine_supervisor(engine_supervisor_actor* self, engine_supervisor_state init) {
+  auto& s = self->state;
+  s.queues = std::move(init.queues);
+  s.intervals = std::move(init.intervals);
+  s.listen_url = std::move(init.listen_url);
+  s.heartbeat = init.heartbeat;
+  s.restarting = init.restarting;
+  s.intensity.emplace(restart_limits{});
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (msg.source == st.scheduler.address() || msg.source == st.notifier.address())
+      restart_engine_actors(
+          self, std::string(msg.source == st.scheduler.address() ? "scheduler" : "notifier") +
+                    " stopped: " + self->system().render(msg.reason));
+  });
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    for (const auto& a : {self->state.scheduler, self->state.notifier})
+      if (a)
+        self->send_exit(a, msg.reason);
+    self->quit(msg.reason);
+  });
+  start_engine_actors(self);
+  self->delayed_send(self, s.heartbeat / 2, heartbeat_atom::value);
+  return {
+      [=](restart_atom, bool after_pause) {
+        if (after_pause)
+          self->state.intensity->reset();
+        start_engine_actors(self);
+        // A NOTIFY may have been missed meanwhile.
+        self->send(self->state.scheduler, wake_all_atom::value);
+      },
+      [=](heartbeat_atom) {
+        auto& st = self->state;
+        self->delayed_send(self, st.heartbeat / 2, heartbeat_atom::value);
+        for (const auto& a : {st.scheduler, st.notifier})
+          if (a)
+            self->request(a, st.heartbeat, ping_atom::value)
+                .then([](bool) {},
+                      [=, generation = st.generation](caf::error&) {
+                        if (self->state.generation == generation && !self->state.restarting->load())
+                          restart_engine_actors(self, "an engine actor answered no heartbeat");
+                      });
+      },
+      [=](fault_atom, const std::string& member, const std::string& kind) {
+        auto& st = self->state;
+        auto target = member == "scheduler" ? st.scheduler : st.notifier;
+        if (target)
+          self->send(target, fault_atom::value, kind);
+      },
+  };
+}
 
 } // namespace
 
@@ -75,13 +172,15 @@ struct runtime::impl {
   caf::actor_system_config caf_config;
   std::unique_ptr<caf::actor_system> system;
   std::vector<served_queue> queues;
-  caf::actor scheduler_actor, notifier_actor;
+  caf::actor engine_actor; // the engine supervisor
   bool started = false;
 
+  std::atomic<bool> engine_restarting{false};
+
   std::vector<caf::actor> all_actors() const {
-    std::vector<caf::actor> out{notifier_actor, scheduler_actor};
+    std::vector<caf::actor> out{engine_actor};
     for (const auto& q : queues)
-      out.insert(out.end(), {q.poller, q.pool, q.writer});
+      out.push_back(q.supervisor);
     return out;
   }
 };
@@ -98,7 +197,7 @@ void runtime::start() {
   auto& s = *impl_;
   auto writer_failures = std::make_shared<std::atomic<int>>(s.config.test.writer_failures);
   const auto defs = config::queue_definitions();
-  std::vector<caf::actor> pollers(defs.size());
+  std::vector<caf::actor> supervisors(defs.size());
   std::vector<std::chrono::milliseconds> intervals(defs.size());
   const auto& db = s.config.database;
   // Through a transaction pooler LISTEN cannot work (the session is not ours); without a direct
@@ -127,22 +226,24 @@ void runtime::start() {
     ctx->writer_failures = writer_failures;
     ctx->retry_base = s.config.retry_base;
     ctx->retry_cap = s.config.retry_cap;
+    ctx->restarts = restart_limits{qc->max_restarts, qc->restart_window, qc->restart_pause};
+    ctx->heartbeat = s.config.heartbeat;
     served_queue q;
     q.context = ctx;
-    q.poller = spawn_poller(*s.system, ctx);
-    q.writer = spawn_db_writer(*s.system, ctx, q.poller);
-    q.pool = spawn_worker_pool(*s.system, ctx, q.poller, q.writer);
-    caf::anon_send(q.poller, init_atom::value, q.pool);
-    pollers[i] = q.poller;
+    q.supervisor = spawn_queue_supervisor(*s.system, ctx);
+    supervisors[i] = q.supervisor;
     ctx->metrics->served = true;
     s.queues.push_back(std::move(q));
   }
-  s.scheduler_actor = s.system->spawn(scheduler, pollers, intervals);
+  engine_supervisor_state engine;
+  engine.queues = supervisors;
+  engine.intervals = intervals;
   if (listens)
-    s.notifier_actor =
-        spawn_notifier(*s.system, db.direct_url.empty() ? s.config.database_url : db.direct_url,
-                       s.scheduler_actor);
-  else
+    engine.listen_url = db.direct_url.empty() ? s.config.database_url : db.direct_url;
+  engine.heartbeat = s.config.heartbeat;
+  engine.restarting = &s.engine_restarting;
+  s.engine_actor = s.system->spawn(engine_supervisor, std::move(engine));
+  if (!listens)
     spdlog::warn("DATABASE_URL goes through a transaction pooler and DATABASE_DIRECT_URL is not "
                  "set: no NOTIFY, every queue is polled every {} ms",
                  db.pooled_poll_interval.count());
@@ -157,10 +258,32 @@ void runtime::start() {
 bool runtime::ready() const {
   if (!impl_->started)
     return false;
+  if (impl_->engine_restarting)
+    return false;
   for (const auto& m : impl_->metrics)
-    if (m->degraded)
+    if (m->degraded || m->restarting)
       return false;
   return true;
+}
+
+bool runtime::inject_fault(std::string_view queue, std::string_view actor, std::string_view kind) {
+  auto& s = *impl_;
+  if (!s.started || (kind != "crash" && kind != "hang"))
+    return false;
+  if (queue == "engine") {
+    if (actor != "scheduler" && actor != "notifier")
+      return false;
+    caf::anon_send(s.engine_actor, fault_atom::value, std::string(actor), std::string(kind));
+    return true;
+  }
+  if (actor != "poller" && actor != "pool" && actor != "writer")
+    return false;
+  for (const auto& q : s.queues)
+    if (q.context->definition->name == queue) {
+      caf::anon_send(q.supervisor, fault_atom::value, std::string(actor), std::string(kind));
+      return true;
+    }
+  return false;
 }
 
 const engine_metrics& runtime::metrics() const {
@@ -177,14 +300,13 @@ bool runtime::shutdown(std::chrono::milliseconds drain) {
     // 1. Claim nothing more. 2. Wait for in-flight items and pending writes, up to the deadline.
     caf::scoped_actor self{*s.system};
     for (auto& q : s.queues)
-      self->request(q.poller, std::chrono::seconds(2), drain_atom::value)
+      self->request(q.supervisor, std::chrono::seconds(2), drain_atom::value)
           .receive([](bool) {}, [](caf::error&) {});
     while (std::chrono::steady_clock::now() < deadline) {
       std::uint32_t busy = 0;
       for (auto& q : s.queues)
-        for (auto& a : {q.pool, q.writer})
-          self->request(a, std::chrono::seconds(1), busy_atom::value)
-              .receive([&](std::uint32_t n) { busy += n; }, [&](caf::error&) { ++busy; });
+        self->request(q.supervisor, std::chrono::seconds(2), busy_atom::value)
+            .receive([&](std::uint32_t n) { busy += n; }, [&](caf::error&) { ++busy; });
       if (busy == 0)
         break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));

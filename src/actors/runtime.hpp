@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <string_view>
 
 namespace sky::config {
 struct app_config;
@@ -24,6 +25,10 @@ public:
   void start();
   // True once started and while no queue is paused as degraded.
   bool ready() const;
+  // Test only (reached through a route that exists with ENVIRONMENT=test): makes one engine
+  // actor crash or hang. `queue` is a queue name with actor poller | pool | writer, or "engine"
+  // with scheduler | notifier; kind is crash | hang. False when nothing matches.
+  bool inject_fault(std::string_view queue, std::string_view actor, std::string_view kind);
   // Per queue, in config::queue_definitions() order.
   const messages::engine_metrics& metrics() const;
   // Stops claiming, lets in-flight items finish within `drain`, returns the rest to their queue

@@ -2,6 +2,8 @@
 // or inline for steps without I/O), each in a job session of its own; gives up on the ones past
 // their time limit (cancelling them), and pauses its queue when steps keep crashing.
 #include "actors/engine.hpp"
+#include "actors/restart_policy.hpp"
+#include "actors/supervision.hpp"
 #include "logging/log_setup.hpp"
 #include "messages/queue_messages.hpp"
 
@@ -18,10 +20,6 @@ namespace {
 using namespace messages;
 using clock = std::chrono::steady_clock;
 
-constexpr int k_max_restarts = 10;
-constexpr auto k_restart_window = std::chrono::seconds(60);
-constexpr auto k_pause_for = std::chrono::seconds(60);
-
 struct slot {
   std::optional<work_item> item;
   std::shared_ptr<workflows::job_session> session;
@@ -35,8 +33,8 @@ struct pool_state {
   std::vector<slot> slots;
   std::vector<std::size_t> idle; // slots without an item
   std::deque<work_item> backlog;
-  std::deque<clock::time_point> restarts;
-  std::vector<work_done> outbox; // finished items not yet handed to the writer
+  std::optional<restart_intensity> crashes; // of this queue's steps
+  std::vector<work_done> outbox;            // finished items not yet handed to the writer
   bool sweep_armed = false;
   bool paused = false;
 };
@@ -111,19 +109,17 @@ void give_up_on(pool_actor* self, std::size_t index, const std::string& why) {
     sl.item.reset();
   }
   s.q->metrics->worker_restarts++;
-  auto now = clock::now();
-  s.restarts.push_back(now);
-  while (!s.restarts.empty() && now - s.restarts.front() > k_restart_window)
-    s.restarts.pop_front();
   s.idle.push_back(index);
-  if (static_cast<int>(s.restarts.size()) > k_max_restarts && !s.paused) {
+  if (s.crashes->exceeded_after_failure(clock::now()) && !s.paused) {
+    const auto& limits = s.crashes->limits();
     s.paused = true;
     s.q->metrics->degraded = true;
-    spdlog::error("{}: {} worker restarts within {} s; queue paused for {} s",
-                  s.q->definition->name, s.restarts.size(), k_restart_window.count(),
-                  k_pause_for.count());
+    spdlog::error("{}: {} failed steps within {} s; queue paused for {} s", s.q->definition->name,
+                  s.crashes->recent(),
+                  std::chrono::duration_cast<std::chrono::seconds>(limits.window).count(),
+                  std::chrono::duration_cast<std::chrono::seconds>(limits.pause).count());
     self->send(s.poller, pause_atom::value);
-    self->delayed_send(self, k_pause_for, resume_atom::value);
+    self->delayed_send(self, limits.pause, resume_atom::value);
   }
   dispatch(self);
 }
@@ -134,6 +130,7 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
   s.q = q;
   s.poller = std::move(poller);
   s.writer = std::move(writer);
+  s.crashes.emplace(q->restarts);
   s.slots.resize(static_cast<std::size_t>(q->config.max_instances));
   for (std::size_t i = 0; i < s.slots.size(); ++i)
     s.idle.push_back(s.slots.size() - 1 - i);
@@ -146,89 +143,92 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
     self->quit(msg.reason);
   });
 
-  return {
-      [=](work_batch& batch) {
-        for (auto& item : batch)
-          self->state.backlog.push_back(std::move(item));
-        dispatch(self);
-      },
-      [=](finished_atom, std::uint32_t index, work_done& d, bool crashed) {
-        auto& st = self->state;
-        if (index < st.slots.size()) {
-          auto& sl = st.slots[index];
-          if (sl.item && sl.item->id == d.id && sl.item->attempt == d.attempt) {
-            if (crashed) {
-              {
-                logging::item_scope item(st.q->definition->name, d.id, d.attempt);
-                spdlog::warn("{}: {}", st.q->definition->name, d.error);
-              }
-              give_up_on(self, index, d.error);
-              return;
-            }
-            sl.item.reset();
-            sl.session.reset();
-            st.idle.push_back(index);
-            finish_item(self, std::move(d));
+  return supervised(
+      self,
+      {
+          [=](work_batch& batch) {
+            for (auto& item : batch)
+              self->state.backlog.push_back(std::move(item));
             dispatch(self);
-            return;
-          }
-        }
-        // A result of a step already given up on (timed out): its item was retried, so this
-        // late answer is dropped.
-        st.q->metrics->stale_results++;
-      },
-      [=](deadline_atom) {
-        auto& st = self->state;
-        st.sweep_armed = false;
-        const auto now = clock::now();
-        bool running = false;
-        for (std::size_t index = 0; index < st.slots.size(); ++index) {
-          auto& sl = st.slots[index];
-          if (!sl.item)
-            continue;
-          if (sl.deadline > now) {
-            running = true;
-            continue;
-          }
-          auto why = "timed out after " + std::to_string(st.q->config.timeout.count()) + " s";
-          {
-            logging::item_scope item(st.q->definition->name, sl.item->id, sl.item->attempt);
-            spdlog::warn("{}: {}", st.q->definition->name, why);
-          }
-          st.q->metrics->timeouts++;
-          // Cancelled: the step ends at its next await, and its late answer is dropped.
-          give_up_on(self, index, why);
-        }
-        if (running)
-          arm_sweep(self);
-      },
-      [=](flush_atom) {
-        auto& st = self->state;
-        if (st.outbox.empty())
-          return;
-        auto freed = static_cast<std::uint32_t>(st.outbox.size());
-        self->send(st.writer, result_batch(std::move(st.outbox)));
-        st.outbox.clear();
-        self->send(st.poller, credit_atom::value, freed);
-      },
-      [=](cancel_atom, const std::vector<std::string>& ids) {
-        for (auto& sl : self->state.slots)
-          if (sl.item && sl.session && std::find(ids.begin(), ids.end(), sl.item->id) != ids.end())
-            sl.session->cancel();
-      },
-      [=](resume_atom) {
-        self->state.paused = false;
-        self->state.restarts.clear();
-        self->state.q->metrics->degraded = false;
-        spdlog::info("{}: resuming after pause", self->state.q->definition->name);
-        self->send(self->state.poller, resume_atom::value);
-      },
-      [=](busy_atom) {
-        const auto& st = self->state;
-        return static_cast<std::uint32_t>(st.backlog.size() + st.slots.size() - st.idle.size() +
-                                          st.outbox.size());
-      },
-  };
+          },
+          [=](finished_atom, std::uint32_t index, work_done& d, bool crashed) {
+            auto& st = self->state;
+            if (index < st.slots.size()) {
+              auto& sl = st.slots[index];
+              if (sl.item && sl.item->id == d.id && sl.item->attempt == d.attempt) {
+                if (crashed) {
+                  {
+                    logging::item_scope item(st.q->definition->name, d.id, d.attempt);
+                    spdlog::warn("{}: {}", st.q->definition->name, d.error);
+                  }
+                  give_up_on(self, index, d.error);
+                  return;
+                }
+                sl.item.reset();
+                sl.session.reset();
+                st.idle.push_back(index);
+                finish_item(self, std::move(d));
+                dispatch(self);
+                return;
+              }
+            }
+            // A result of a step already given up on (timed out): its item was retried, so this
+            // late answer is dropped.
+            st.q->metrics->stale_results++;
+          },
+          [=](deadline_atom) {
+            auto& st = self->state;
+            st.sweep_armed = false;
+            const auto now = clock::now();
+            bool running = false;
+            for (std::size_t index = 0; index < st.slots.size(); ++index) {
+              auto& sl = st.slots[index];
+              if (!sl.item)
+                continue;
+              if (sl.deadline > now) {
+                running = true;
+                continue;
+              }
+              auto why = "timed out after " + std::to_string(st.q->config.timeout.count()) + " s";
+              {
+                logging::item_scope item(st.q->definition->name, sl.item->id, sl.item->attempt);
+                spdlog::warn("{}: {}", st.q->definition->name, why);
+              }
+              st.q->metrics->timeouts++;
+              // Cancelled: the step ends at its next await, and its late answer is dropped.
+              give_up_on(self, index, why);
+            }
+            if (running)
+              arm_sweep(self);
+          },
+          [=](flush_atom) {
+            auto& st = self->state;
+            if (st.outbox.empty())
+              return;
+            auto freed = static_cast<std::uint32_t>(st.outbox.size());
+            self->send(st.writer, result_batch(std::move(st.outbox)));
+            st.outbox.clear();
+            self->send(st.poller, credit_atom::value, freed);
+          },
+          [=](cancel_atom, const std::vector<std::string>& ids) {
+            for (auto& sl : self->state.slots)
+              if (sl.item && sl.session &&
+                  std::find(ids.begin(), ids.end(), sl.item->id) != ids.end())
+                sl.session->cancel();
+          },
+          [=](resume_atom) {
+            self->state.paused = false;
+            self->state.crashes->reset();
+            self->state.q->metrics->degraded = false;
+            spdlog::info("{}: resuming after pause", self->state.q->definition->name);
+            self->send(self->state.poller, resume_atom::value);
+          },
+          [=](busy_atom) {
+            const auto& st = self->state;
+            return static_cast<std::uint32_t>(st.backlog.size() + st.slots.size() - st.idle.size() +
+                                              st.outbox.size());
+          },
+      });
 }
 
 } // namespace

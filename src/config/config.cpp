@@ -203,6 +203,10 @@ std::vector<variable> variables() {
   v.push_back(
       {"MIGRATE_ON_START", "true", "apply pending migrations when `serve` starts",
        [](app_config& c, const std::string& t) { return parse_bool(t, c.migrate_on_start); }});
+  v.push_back({"ENGINE_HEARTBEAT_SECONDS", "60",
+               "an engine actor that answers no heartbeat for this long is taken as hung and "
+               "restarted (above the engine's statement timeout, which bounds its waits)",
+               seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.heartbeat; })});
   v.push_back({"WORK_THREADS", "0",
                "threads running the queues' work steps, whatever their concurrency; 0: one per "
                "core",
@@ -357,7 +361,8 @@ std::vector<variable> variables() {
   v.push_back({"JOB_MAX_FETCH_BYTES", "268435456",
                "bytes one job may download in all, every page and sitemap of it counted",
                [](app_config& c, const std::string& t) {
-                 return parse_int<std::size_t>(t, 1024, std::size_t{1} << 40, c.fetch.job_max_bytes);
+                 return parse_int<std::size_t>(t, 1024, std::size_t{1} << 40,
+                                               c.fetch.job_max_bytes);
                }});
   v.push_back({"FETCH_MAX_TRACKED_HOSTS", "10000",
                "hosts whose per-host delay is remembered; the least recently used are forgotten",
@@ -537,6 +542,21 @@ std::vector<variable> variables() {
                  [q](app_config& c, const std::string& t) {
                    return parse_int(t, 1, 100, q(c).max_attempts);
                  }});
+    v.push_back({prefix + "_MAX_RESTARTS", std::to_string(defaults.max_restarts),
+                 queue + ": crashed steps, or restarts of its poller, pool and writer, tolerated "
+                         "within the restart window before the queue pauses",
+                 [q](app_config& c, const std::string& t) {
+                   return parse_int(t, 0, 10000, q(c).max_restarts);
+                 }});
+    v.push_back({prefix + "_RESTART_WINDOW_SECONDS",
+                 std::to_string(defaults.restart_window.count()),
+                 queue + ": the sliding window restarts are counted in",
+                 seconds_field(
+                     1, 86400, [q](app_config & c) -> auto& { return q(c).restart_window; })});
+    v.push_back({prefix + "_RESTART_PAUSE_SECONDS", std::to_string(defaults.restart_pause.count()),
+                 queue + ": how long the queue pauses once its restarts exceed the limit",
+                 seconds_field(
+                     0, 86400, [q](app_config & c) -> auto& { return q(c).restart_pause; })});
   }
   return v;
 }

@@ -32,7 +32,12 @@ struct queue_config {
   int max_instances = 4;             // worker concurrency for this queue
   std::chrono::seconds lease{60};    // a claimed row's lease, renewed while worked on
   int max_attempts = 3;              // attempts before a row ends in Error
-  std::chrono::seconds timeout{300}; // one item's time limit; past it the worker is replaced
+  std::chrono::seconds timeout{300}; // one item's time limit; past it the step is cancelled
+  // Restart intensity: crashed steps (and restarts of the queue's poller, pool and writer)
+  // tolerated within the window; past it the queue pauses for restart_pause.
+  int max_restarts = 10;
+  std::chrono::seconds restart_window{60};
+  std::chrono::seconds restart_pause{60};
 };
 
 // Test-only switches; load_config refuses them unless ENVIRONMENT=test.
@@ -167,6 +172,8 @@ struct app_config {
   // Threads that run the queues' work steps (coroutines) whatever the queues' concurrency;
   // 0 means one per core.
   int work_threads = 0;
+  // An engine actor silent to heartbeats this long is taken as hung and restarted.
+  std::chrono::seconds heartbeat{60};
   int jobs_retention_days = 14; // finished jobs older than this are deleted; 0 keeps them all
   // Retry delay after attempt n: base * 2^(n-1), capped, with jitter in its upper half.
   std::chrono::milliseconds retry_base{2000};

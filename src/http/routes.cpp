@@ -42,11 +42,14 @@ api_response health(request_context&) {
 api_response ready(app_services& s) {
   bool db = s.probe && s.probe->reachable();
   bool actors = !s.actors_ready || s.actors_ready();
-  json::array degraded;
+  json::array degraded, restarting;
   if (s.metrics)
-    for (std::size_t i = 0; i < s.metrics->size(); ++i)
+    for (std::size_t i = 0; i < s.metrics->size(); ++i) {
       if ((*s.metrics)[i]->degraded)
         degraded.push_back(json::string(config::queue_definitions()[i].name));
+      if ((*s.metrics)[i]->restarting)
+        restarting.push_back(json::string(config::queue_definitions()[i].name));
+    }
   json::array paused;
   if (s.probe)
     for (const auto& name : s.probe->paused_queues())
@@ -56,6 +59,7 @@ api_response ready(app_services& s) {
                     {"database", db ? "ok" : "unreachable"},
                     {"actors", actors ? "ok" : "degraded"},
                     {"degraded_queues", degraded},
+                    {"restarting_queues", restarting},
                     {"paused_queues", paused}};
   return json_ok(db && actors ? 200 : 503, body);
 }
@@ -260,10 +264,11 @@ api_response list_queues(app_services& s) {
       if (s.metrics) {
         const auto& m = *(*s.metrics)[i];
         q["served"] = m.served.load();
-        q["state"] = is_paused    ? "paused"
-                     : !m.served  ? "not_served"
-                     : m.degraded ? "degraded"
-                                  : "running";
+        q["state"] = is_paused      ? "paused"
+                     : !m.served    ? "not_served"
+                     : m.restarting ? "restarting"
+                     : m.degraded   ? "degraded"
+                                    : "running";
         q["totals"] = engine_counters(m);
         q["pickup_latency_seconds"] = pickup_latency(m);
       } else {
@@ -383,6 +388,11 @@ std::string render_prometheus(app_services& s) {
   for (std::size_t i = 0; i < defs.size(); ++i)
     prometheus_line(out, "scrapersky_queue_degraded", "queue=\"" + std::string(defs[i].name) + "\"",
                     (*s.metrics)[i]->degraded ? 1 : 0);
+  out += "# TYPE scrapersky_queue_restarting gauge\n";
+  for (std::size_t i = 0; i < defs.size(); ++i)
+    prometheus_line(out, "scrapersky_queue_restarting",
+                    "queue=\"" + std::string(defs[i].name) + "\"",
+                    (*s.metrics)[i]->restarting ? 1 : 0);
   out += "# HELP scrapersky_pickup_latency_seconds From a row becoming due to its claim.\n"
          "# TYPE scrapersky_pickup_latency_seconds histogram\n";
   for (std::size_t i = 0; i < defs.size(); ++i) {
@@ -458,6 +468,17 @@ std::vector<route> api_routes(app_services& s) {
       {"POST", "/api/v3/dev/queues/{queue}/run",
        [&s](request_context& ctx) { return run_queue_now(s, ctx); }},
   };
+  // Fault injection exists only in test environments (and only where an engine runs).
+  if (s.config->environment == "test" && s.inject_fault)
+    routes.push_back({"POST", "/api/v3/test/actors/{queue}/{actor}/{fault}",
+                      [&s](request_context& ctx) {
+                        bool done =
+                            s.inject_fault(ctx.path_params.at("queue"), ctx.path_params.at("actor"),
+                                           ctx.path_params.at("fault"));
+                        return done ? json_ok(202, json::object{{"injected", true}})
+                                    : json_error(404, "not_found", "no such actor or fault");
+                      },
+                      access::bearer, execution::nonblocking});
   for (auto& r : workflow_routes(s))
     routes.push_back(std::move(r));
   for (auto& r : queue_control_routes(s))

@@ -28,6 +28,9 @@ struct app_services {
   std::function<bool()> actors_ready;
   // Engine counters, in config::queue_definitions() order; null when no engine runs here.
   const messages::engine_metrics* metrics = nullptr;
+  // Test environments only: runtime::inject_fault.
+  std::function<bool(std::string_view queue, std::string_view actor, std::string_view fault)>
+      inject_fault;
 };
 
 // Prometheus text exposition of the engine counters and queue depths.

@@ -42,6 +42,14 @@ using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using init_atom = caf::atom_constant<caf::atom("init")>;
 // Work step -> pool: (slot, result, whether the step crashed) for the item in that slot.
 using finished_atom = caf::atom_constant<caf::atom("finished")>;
+// Supervisor -> any engine actor: are you alive? (answered with true; silence means hung)
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+// Supervisor self-timer: ping the supervised actors.
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+// Supervisor self-timer: start the queue's unit (again).
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+// Test only: (fault_atom, "crash" | "hang") makes the receiving actor fail so.
+using fault_atom = caf::atom_constant<caf::atom("fault")>;
 // Notifier self-message: wait for the next notification.
 using listen_atom = caf::atom_constant<caf::atom("listen")>;
 

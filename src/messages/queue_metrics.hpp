@@ -14,10 +14,12 @@ struct queue_metrics {
   static constexpr std::array<double, 14> k_latency_bounds{
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60};
 
-  std::atomic<bool> served{false};   // a poller runs for this queue in this process
-  std::atomic<bool> degraded{false}; // paused after too many worker restarts
+  std::atomic<bool> served{false};     // a poller runs for this queue in this process
+  std::atomic<bool> degraded{false};   // paused after too many failed steps or unit restarts
+  std::atomic<bool> restarting{false}; // its poller, pool or writer died; the unit is restarting
   std::atomic<std::uint64_t> claimed{0}, completed{0}, failed{0}, retried{0}, cancelled{0},
-      rescued{0}, released{0}, worker_restarts{0}, timeouts{0}, db_errors{0}, stale_results{0};
+      rescued{0}, released{0}, worker_restarts{0}, timeouts{0}, db_errors{0}, stale_results{0},
+      unit_restarts{0};
   std::array<std::atomic<std::uint64_t>, k_latency_bounds.size() + 1> latency_buckets{};
   std::atomic<std::uint64_t> latency_sum_us{0};
 
@@ -39,6 +41,7 @@ struct queue_metrics {
       {"timeouts", &queue_metrics::timeouts},
       {"db_errors", &queue_metrics::db_errors},
       {"stale_results", &queue_metrics::stale_results},
+      {"unit_restarts", &queue_metrics::unit_restarts},
   };
 
   void observe_pickup(double seconds) {

@@ -44,8 +44,7 @@ TEST(retention, finished_jobs_past_the_retention_are_deleted_in_batches) {
       << count(db.url(), "SELECT count(*) FROM jobs");
   EXPECT_EQ(count(db.url(), "SELECT count(*) FROM jobs WHERE job_type = 'page_scrape'"), 1);
   EXPECT_EQ(count(db.url(), "SELECT count(*) FROM contacts WHERE job_id IS NULL"), 3);
-  EXPECT_TRUE(server.process
-                  ->wait_for_line("deleted 2500 jobs finished more than 14 days ago", 10s)
+  EXPECT_TRUE(server.process->wait_for_line("deleted 2500 jobs finished more than 14 days ago", 10s)
                   .has_value())
       << server.process->output();
 }
