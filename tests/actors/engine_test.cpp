@@ -18,10 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-long long jobs_with(const std::string& url, const std::string& where) {
-  return count(url, "SELECT count(*) FROM jobs WHERE " + where);
-}
-
 void expect_each_ran_once(const std::string& log, const std::vector<std::string>& ids) {
   auto runs = read_executions(log);
   EXPECT_TRUE(overlapping_executions(runs).empty());

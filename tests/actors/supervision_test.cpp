@@ -17,10 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-long long jobs_with(const std::string& url, const std::string& where) {
-  return count(url, "SELECT count(*) FROM jobs WHERE " + where);
-}
-
 int inject(int port, const std::string& target) {
   return raw_exchange(port, make_request("POST", "/api/v3/test/actors/" + target,
                                          {{"Authorization", test_bearer()}}))

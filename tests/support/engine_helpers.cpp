@@ -45,6 +45,10 @@ long long count(const std::string& url, const std::string& sql) {
   return v.empty() ? 0 : std::stoll(v);
 }
 
+long long jobs_with(const std::string& url, const std::string& where) {
+  return count(url, "SELECT count(*) FROM jobs WHERE " + where);
+}
+
 bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

@@ -17,6 +17,8 @@ std::vector<std::string> insert_jobs(const std::string& url, int n,
 // Runs a scalar query (first column of the first row) and returns it as text ("" for NULL).
 std::string scalar(const std::string& url, const std::string& sql);
 long long count(const std::string& url, const std::string& sql);
+// Jobs matching a WHERE condition.
+long long jobs_with(const std::string& url, const std::string& where);
 
 // Re-evaluates `predicate` until it holds or `timeout` passes; true when it held.
 bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout);
