@@ -1,31 +1,104 @@
 // Queue benchmark: the same workloads through ScraperSky's engine and graphile-worker, on one
-// PostgreSQL, in one run. Prints a table and writes results.json.
+// PostgreSQL, in one run. Prints tables (markdown) and, last, the results as one JSON line.
 //
 //   throughput: N no-op jobs inserted in one statement into an idle, running system; time from
-//               the insert's commit until every job is finished in the database.
-//   latency:    single inserts, 50 ms apart, into an idle system; time from the insert being
-//               issued / returning to the handler starting.
-import { spawn } from "node:child_process";
-import { readFileSync, existsSync, rmSync } from "node:fs";
+//               the insert's commit until every job is finished in the database, and the CPU
+//               time PostgreSQL and the worker process spent meanwhile.
+//   latency:    single inserts, 50 ms apart, into an idle system, and again while background
+//               jobs arrive at a steady rate; time from the insert being issued / returning to
+//               the handler starting.
+//
+// Options (bench/queue/run passes its arguments through):
+//   --items=20000 --runs=5 --latency=200 (0: no latency workload) --background=1000 (jobs/s; 0: none)
+//   --configs=16x16,64x64,500x500         ScraperSky concurrency x batch
+//   --graphile=24x500,...,default         graphile-worker concurrency x localQueue size
+//   --only=scrapersky | --only=graphile   systems whose name starts with this
+//   --pooler-url=... --pooler-pid=...     a transaction-mode PgBouncer: ScraperSky rows through it
+//   --compare-bin=path [--compare-label=x] every ScraperSky row again with another build (A/B)
+//   --admin=... --pgdata=... --bin=...    set by bench/queue/run
+import { spawn, execFileSync } from "node:child_process";
+import { readFileSync, readdirSync, existsSync, rmSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import { run as graphileRun } from "graphile-worker";
 
 const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")).map(([k, v]) => [k, v ?? "1"]),
+  process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")).map(([k, ...v]) => [k, v.length ? v.join("=") : "1"]),
 );
 const ADMIN_URL = args.admin; // postgresql://.../postgres
+const PGDATA = args.pgdata; // the cluster's data directory (for its postmaster's pid)
 const BIN = args.bin; // scrapersky release binary
+const COMPARE_BIN = args["compare-bin"]; // a second scrapersky binary, for A/B rows
+const COMPARE_LABEL = args["compare-label"] ?? "compare";
+const POOLER_URL = args["pooler-url"]; // postgresql://...pgbouncer.../postgres, or unset
+const POOLER_PID_FILE = args["pooler-pid"];
 const ITEMS = Number(args.items ?? 20000);
 const RUNS = Number(args.runs ?? 5);
 const LATENCY_COUNT = Number(args.latency ?? 200);
+const BACKGROUND_RATE = Number(args.background ?? 1000);
 const SECRET = "bench-secret-bench-secret-bench-secret-01";
+const WORKER_SCRIPT = new URL("./graphile-worker.mjs", import.meta.url).pathname;
 
 const nowMs = () => performance.timeOrigin + performance.now(); // wall clock, µs precision
+const hrMs = () => Number(process.hrtime.bigint()) / 1e6; // CLOCK_MONOTONIC, shared by processes
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const fmt = (x, d = 0) => (x == null || Number.isNaN(x) ? "–" : x.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }));
 
+// ---------------------------------------------------------------- CPU time from /proc
+// On-CPU time of a process in ns: the sum over its threads of the first field of
+// /proc/<pid>/task/<tid>/schedstat. That is the time utime + stime add up to, in nanoseconds
+// instead of 10 ms clock ticks (a 20,000-job run costs PostgreSQL well under a second, spread
+// over a dozen processes). null when the process is gone.
+function processNs(pid) {
+  if (!pid) return null;
+  let tids;
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  let ns = 0;
+  for (const tid of tids) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {} // a thread that just exited
+  }
+  return ns;
+}
+const statFields = (pid) => {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return s.slice(s.lastIndexOf(")") + 2).split(" "); // [0] state, [1] ppid, [13] cutime, [14] cstime
+};
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+const POSTMASTER = PGDATA ? Number(readFileSync(`${PGDATA}/postmaster.pid`, "utf8").split("\n")[0]) : null;
+
+// Every process of the benchmark cluster: the postmaster and its children (backends, autovacuum,
+// checkpointer, WAL writer, ...), and the CPU time of the children it has reaped.
+function clusterSnapshot() {
+  const per = new Map([[POSTMASTER, processNs(POSTMASTER)]]);
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (Number(statFields(d)[1]) === POSTMASTER) per.set(Number(d), processNs(d));
+    } catch {} // gone meanwhile
+  }
+  const f = statFields(POSTMASTER);
+  return { per, reapedNs: ((Number(f[13]) + Number(f[14])) * 1e9) / CLK_TCK };
+}
+// CPU the cluster spent between two snapshots: live processes by their own counters; processes
+// that exited in between (an autovacuum worker, say) through the postmaster's reaped-children
+// time (in clock ticks) less what they had spent before the first snapshot.
+function clusterNs(a, b) {
+  let ns = 0, gone = 0;
+  for (const [pid, v] of b.per) if (v != null) ns += v - (a.per.get(pid) ?? 0);
+  for (const [pid, v] of a.per) if (!b.per.has(pid) && v != null) gone += v;
+  return ns + Math.max(0, b.reapedNs - a.reapedNs - gone);
+}
+const poolerPid = () => (POOLER_PID_FILE && existsSync(POOLER_PID_FILE) ? Number(readFileSync(POOLER_PID_FILE, "utf8")) : null);
+
+// ---------------------------------------------------------------- databases and probes
 // Every run gets a database of its own, and the one before it is dropped first, so no run
 // shares the machine with autovacuum cleaning up after an earlier one.
 let dbCounter = 0;
@@ -36,247 +109,373 @@ async function freshDatabase() {
   const name = `bench_${process.pid}_${dbCounter++}`;
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  return ADMIN_URL.replace(/\/[^/?]+(\?|$)/, `/${name}$1`);
+  return { name, direct: withDatabase(ADMIN_URL, name), pooled: POOLER_URL && withDatabase(POOLER_URL, name) };
+}
+const withDatabase = (url, name) => url.replace(/\/[^/?]+(\?|$)/, `/${name}$1`);
+
+// The harness's own connection: the insert, and the probe that waits for the end. Its backend's
+// CPU time is left out of PostgreSQL's figure (and printed on its own as the probe's).
+async function harnessClient(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  // The probes below must be index walks; without statistics (every run's tables are new) a
+  // sequential scan could look as cheap to the planner.
+  await client.query("SET enable_seqscan = off");
+  const { rows } = await client.query("SELECT pg_backend_pid() AS pid");
+  client.backendPid = rows[0].pid;
+  return client;
 }
 
-// Run just before a measured workload: the measurement then never includes a checkpoint's
-// writes, nor the full-page images the first change of each page after a checkpoint logs.
-async function checkpoint(client) {
-  await client.query("CHECKPOINT");
-}
-
-// Polls `sql` (which must return one boolean column "pending") until it is false. The queries
-// are index probes, so watching costs the database next to nothing.
+// Polls `sql` (which must return one boolean column "pending") until it is false.
+// A prepared statement, so each probe is an execution only (no parse, no plan).
 async function waitUntilDone(client, sql, timeoutMs = 600000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { rows } = await client.query(sql);
+    const { rows } = await client.query({ name: "pending", text: sql });
     if (!rows[0].pending) return;
     if (Date.now() > deadline) throw new Error(`timeout waiting for: ${sql}`);
     await sleep(5);
   }
 }
-// Unfinished jobs (Queued or InProgress; a check constraint ties finished_at to the final
-// statuses) are exactly the rows of the partial index jobs_active_idx. The probe walks that
-// index in its order (a plain EXISTS gets a sequential scan on a table without statistics,
-// which reads every finished row, about a millisecond per probe at 20,000 rows).
-const SKY_PENDING = `SELECT (SELECT status FROM jobs WHERE finished_at IS NULL
-                             ORDER BY job_type, next_attempt_at LIMIT 1) IS NOT NULL AS pending`;
-const GRAPHILE_PENDING = `SELECT EXISTS (SELECT 1 FROM graphile_worker._private_jobs) AS pending`;
+// "Is any job left?" costs the same for both systems: one walk of a B-tree from its start to the
+// first entry whose row is visible, then one heap fetch.
+//  * ScraperSky keeps finished jobs; unfinished ones (Queued or InProgress; a check constraint
+//    ties finished_at to the final statuses) are exactly the rows of the partial index
+//    jobs_active_idx. A finish makes the row leave that index.
+//  * graphile-worker deletes a job when it completes, so every row of _private_jobs is an
+//    unfinished job, and its primary key indexes exactly those.
+// In both, the entries of finished jobs stay in the index as dead ones until a vacuum; the first
+// probe to step over one marks it, later probes skip it within its page. Both systems work
+// through their jobs roughly in index order, so both probes step over the prefix of finished
+// jobs. The probe's backend is not counted in PostgreSQL's CPU; its own cost is printed.
+const PROBES = {
+  scrapersky: `SELECT (SELECT status FROM jobs WHERE finished_at IS NULL
+                       ORDER BY job_type, next_attempt_at LIMIT 1) IS NOT NULL AS pending`,
+  graphile: `SELECT (SELECT task_id FROM graphile_worker._private_jobs
+                     ORDER BY id LIMIT 1) IS NOT NULL AS pending`,
+};
+const planChecked = new Set();
+async function checkProbePlan(client, kind) {
+  if (planChecked.has(kind)) return;
+  const { rows } = await client.query(`EXPLAIN (COSTS OFF) ${PROBES[kind]}`);
+  const plan = rows.map((r) => r["QUERY PLAN"]);
+  const scan = plan.find((l) => /Scan/.test(l)) ?? "";
+  if (!/Index Scan using/.test(scan)) throw new Error(`${kind} probe is not an index walk:\n${plan.join("\n")}`);
+  console.error(`${kind} completion probe: ${scan.trim()}`);
+  planChecked.add(kind);
+}
+
+const INSERTS = {
+  scrapersky: (marker) =>
+    `INSERT INTO jobs (job_type, params) SELECT 'page_scrape', '${marker}'::jsonb FROM generate_series(1, $1)`,
+  graphile: (task) =>
+    `SELECT graphile_worker.add_jobs(array_agg(json_populate_record(null::graphile_worker.job_spec,
+       json_build_object('identifier', '${task}', 'payload', '{}'::json)))) FROM generate_series(1, $1)`,
+};
 
 // ---------------------------------------------------------------- ScraperSky
-async function startScraperSky(url, env) {
-  const child = spawn(BIN, ["serve"], {
+async function startScraperSky(db, sys, env = {}) {
+  const pooled = sys.pooler
+    ? { DATABASE_URL: db.pooled, DATABASE_POOLER: "transaction", DATABASE_DIRECT_URL: db.direct }
+    : { DATABASE_URL: db.direct };
+  const child = spawn(sys.bin ?? BIN, ["serve"], {
     env: {
-      ...process.env, DATABASE_URL: url, PORT: "0", JWT_SECRET: SECRET, ENVIRONMENT: "test",
-      LOG_LEVEL: "info", TEST_SYNTHETIC_HANDLERS: "true", TEST_SYNTHETIC_COOPERATIVE: "true", ...env,
+      ...process.env, ...pooled, PORT: "0", JWT_SECRET: SECRET, ENVIRONMENT: "test",
+      LOG_LEVEL: "info", TEST_SYNTHETIC_HANDLERS: "true", TEST_SYNTHETIC_COOPERATIVE: "true",
+      PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES: String(sys.concurrency),
+      PAGE_SCRAPE_SCHEDULER_BATCH_SIZE: String(sys.batch),
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let out = "";
+  let out = "", ready = false;
   await new Promise((resolve, reject) => {
     const onData = (d) => {
+      if (ready) return; // keep draining the pipes, keep nothing
       out += d;
-      if (out.includes("listening on")) resolve();
+      if (out.includes("listening on")) { ready = true; out = ""; resolve(); }
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     child.on("exit", (code) => reject(new Error(`scrapersky exited ${code}: ${out}`)));
     setTimeout(() => reject(new Error("scrapersky did not start")), 60000);
-  }).catch(async (e) => { child.kill("SIGKILL"); throw e; });
-  return child;
-}
-
-async function stopChild(child) {
-  const exited = new Promise((r) => child.on("exit", r));
-  child.kill("SIGTERM");
-  await exited;
-}
-
-async function scraperskyThroughput(concurrency, batch) {
-  const url = await freshDatabase();
-  const server = await startScraperSky(url, {
-    LOG_LEVEL: "info",
-    PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES: String(concurrency),
-    PAGE_SCRAPE_SCHEDULER_BATCH_SIZE: String(batch),
-  });
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await checkpoint(client);
-  await client.query(
-    `INSERT INTO jobs (job_type, params) SELECT 'page_scrape', '{}'::jsonb FROM generate_series(1, $1)`,
-    [ITEMS],
-  );
-  const t0 = nowMs();
-  await waitUntilDone(client, SKY_PENDING);
-  const seconds = (nowMs() - t0) / 1000;
-  // The server's own CPU time (user + system, start-up included), from /proc.
-  const stat = readFileSync(`/proc/${server.pid}/stat`, "utf8").split(") ")[1].split(" ");
-  const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
-  console.error(`  scrapersky c${concurrency} b${batch}: server CPU ${cpuSeconds.toFixed(2)} s`);
-  await client.end();
-  await stopChild(server);
-  return ITEMS / seconds;
-}
-
-async function scraperskyLatency() {
-  const url = await freshDatabase();
-  const log = `/tmp/sky_bench_exec_${process.pid}`;
-  if (existsSync(log)) rmSync(log);
-  const server = await startScraperSky(url, { LOG_LEVEL: "info", TEST_EXECUTION_LOG: log });
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  const issued = new Map(), returned = new Map();
-  await sleep(500);
-  for (let i = 0; i < LATENCY_COUNT; i++) {
-    const t0 = nowMs();
-    const { rows } = await client.query(
-      `INSERT INTO jobs (job_type, params) VALUES ('page_scrape', '{}') RETURNING id::text`,
-    );
-    const t1 = nowMs();
-    issued.set(rows[0].id, t0);
-    returned.set(rows[0].id, t1);
-    await sleep(50);
-  }
-  await waitUntilDone(client, SKY_PENDING);
-  await client.end();
-  await stopChild(server);
-  const fromIssue = [], fromReturn = [];
-  for (const line of readFileSync(log, "utf8").trim().split("\n")) {
-    const [id, startNs] = line.split(" ");
-    const start = Number(BigInt(startNs) / 1000n) / 1000; // ns -> ms
-    fromIssue.push(start - issued.get(id));
-    fromReturn.push(start - returned.get(id));
-  }
-  rmSync(log);
-  return { fromIssue, fromReturn };
+  }).catch((e) => { child.kill("SIGKILL"); throw e; });
+  return {
+    pid: child.pid,
+    stop: async () => {
+      const closed = new Promise((r) => child.on("close", r));
+      child.kill("SIGTERM");
+      await closed;
+    },
+  };
 }
 
 // ---------------------------------------------------------------- graphile-worker
-const GRAPHILE_CONFIGS = {
-  default: {},
-  recommended: {
-    concurrency: 24,
-    maxPoolSize: 25,
-    preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
-  },
-};
-
-const silentLogger = {
-  scope: () => silentLogger,
-  debug() {}, info() {}, warn() {}, error(...a) { console.error(...a); },
-};
-
-// graphile-worker gets a pool of ours (sized as its own would be), so that stopping it closes
-// every connection before the run's database is dropped.
-async function startGraphile(url, config, onJob) {
-  const { Logger } = await import("graphile-worker");
-  const pgPool = new pg.Pool({ connectionString: url, max: config.maxPoolSize ?? 10 });
-  // Errors of connections closed by the drop of a finished run's database are expected.
-  pgPool.on("error", () => {});
-  pgPool.on("connect", (client) => client.on("error", () => {}));
-  const runner = await graphileRun({
-    pgPool,
-    noHandleSignals: true,
-    logger: new Logger(() => () => {}),
-    taskList: { noop: async (payload) => { onJob?.(payload); } },
-    ...config,
+// A separate Node process (graphile-worker.mjs), so that its CPU time is its own.
+async function startGraphile(db, sys, onStart) {
+  const child = spawn(process.execPath, [WORKER_SCRIPT, JSON.stringify({ url: db.direct, pool: sys.pool, options: sys.options })], {
+    stdio: ["pipe", "pipe", "inherit"],
   });
-  return { stop: async () => { await runner.stop(); await pgPool.end(); } };
+  const lines = createInterface({ input: child.stdout });
+  await new Promise((resolve, reject) => {
+    lines.on("line", (line) => {
+      if (line.startsWith("ready")) resolve();
+      else if (line.startsWith("start ")) {
+        const [, i, ms] = line.split(" ");
+        onStart?.(Number(i), Number(ms));
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`graphile-worker exited ${code}`)));
+    setTimeout(() => reject(new Error("graphile-worker did not start")), 60000);
+  }).catch((e) => { child.kill("SIGKILL"); throw e; });
+  return {
+    pid: child.pid,
+    stop: async () => {
+      const closed = new Promise((r) => child.on("close", r)); // after its stdout is read
+      child.stdin.end();
+      await closed;
+    },
+  };
 }
 
-async function graphileThroughput(config) {
-  const url = await freshDatabase();
-  const runner = await startGraphile(url, config);
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await checkpoint(client);
-  await client.query(
-    `SELECT graphile_worker.add_jobs(array_agg(json_populate_record(null::graphile_worker.job_spec,
-       json_build_object('identifier', 'noop', 'payload', '{}'::json)))) FROM generate_series(1, $1)`,
-    [ITEMS],
-  );
-  const t0 = nowMs();
-  await waitUntilDone(client, GRAPHILE_PENDING);
+const start = (db, sys, extra) => (sys.kind === "scrapersky" ? startScraperSky(db, sys, extra?.env) : startGraphile(db, sys, extra?.onStart));
+
+// ---------------------------------------------------------------- throughput
+// The CHECKPOINT just before the insert keeps a checkpoint's writes, and the full-page images the
+// first change of each page after a checkpoint logs, out of every measurement. CPU time is read
+// before the insert and after the end; the harness's backend (insert and probes) is subtracted.
+async function throughput(sys) {
+  const db = await freshDatabase();
+  const worker = await start(db, sys);
+  const client = await harnessClient(db.direct);
+  await checkProbePlan(client, sys.kind);
+  await client.query("CHECKPOINT");
+  const pooler = sys.pooler ? poolerPid() : null;
+  const pg0 = clusterSnapshot(), w0 = processNs(worker.pid), h0 = processNs(client.backendPid), b0 = processNs(pooler);
+  await client.query(sys.kind === "scrapersky" ? INSERTS.scrapersky("{}") : INSERTS.graphile("noop"), [ITEMS]);
+  const t0 = nowMs(), h1 = processNs(client.backendPid);
+  await waitUntilDone(client, PROBES[sys.kind]);
   const seconds = (nowMs() - t0) / 1000;
+  const pg1 = clusterSnapshot(), w1 = processNs(worker.pid), h2 = processNs(client.backendPid), b1 = processNs(pooler);
   await client.end();
-  await runner.stop();
-  return ITEMS / seconds;
+  await worker.stop();
+  const perJob = (ns) => ns / ITEMS / 1000; // µs per job = ms per 1,000 jobs
+  return {
+    jobs_per_s: ITEMS / seconds,
+    cpu_us_per_job: {
+      postgres: perJob(clusterNs(pg0, pg1) - (h2 - h0)),
+      worker: perJob(w1 - w0),
+      pooler: pooler ? perJob(b1 - b0) : null,
+      insert: perJob(h1 - h0),
+      probe: perJob(h2 - h1),
+    },
+  };
 }
 
-async function graphileLatency(config) {
-  const url = await freshDatabase();
-  const started = new Map();
-  const runner = await startGraphile(url, config, (p) => started.set(p.i, nowMs()));
-  const client = new pg.Client({ connectionString: url });
+// ---------------------------------------------------------------- latency
+// Background load: `rate` jobs/s from a connection of its own, as one multi-row insert every
+// 10 ms of however many jobs are due by then. ScraperSky's are page_scrape jobs marked
+// {"background": true} (the synthetic handler serves only page_scrape), graphile-worker's are
+// jobs of a second task, noop_bg; both are served by the same workers as the measured jobs.
+async function startBackground(db, sys, rate) {
+  const client = new pg.Client({ connectionString: db.direct });
   await client.connect();
-  const issued = [], returned = [];
-  await sleep(500);
+  const sql = sys.kind === "scrapersky" ? INSERTS.scrapersky('{"background": true}') : INSERTS.graphile("noop_bg");
+  let stopping = false, sent = 0;
+  const t0 = nowMs();
+  const loop = (async () => {
+    while (!stopping) {
+      const due = Math.floor(((nowMs() - t0) / 1000) * rate) - sent;
+      if (due > 0) {
+        await client.query(sql, [due]);
+        sent += due;
+      }
+      await sleep(10);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopping = true;
+      await loop;
+      await client.end();
+      return sent / ((nowMs() - t0) / 1000);
+    },
+  };
+}
+
+async function latency(sys, rate) {
+  const db = await freshDatabase();
+  const sky = sys.kind === "scrapersky";
+  const log = `/tmp/sky_bench_exec_${process.pid}`;
+  if (existsSync(log)) rmSync(log);
+  const started = new Map(); // graphile: i -> start (CLOCK_MONOTONIC ms)
+  const worker = await start(db, sys, { env: { TEST_EXECUTION_LOG: log }, onStart: (i, ms) => started.set(i, ms) });
+  const client = await harnessClient(db.direct);
+  // ScraperSky's handler logs its start on the wall clock; graphile-worker's process prints it
+  // on the monotonic clock. Each side is compared with the same clock read here.
+  const clock = sky ? nowMs : hrMs;
+  const background = rate > 0 ? await startBackground(db, sys, rate) : null;
+  await sleep(background ? 1000 : 500);
+  const issued = new Map(), returned = new Map();
   for (let i = 0; i < LATENCY_COUNT; i++) {
-    const t0 = nowMs();
-    await client.query(`SELECT graphile_worker.add_job('noop', json_build_object('i', $1::int))`, [i]);
-    issued.push(t0);
-    returned.push(nowMs());
+    const t0 = clock();
+    let key = i;
+    if (sky) {
+      const { rows } = await client.query(`INSERT INTO jobs (job_type, params) VALUES ('page_scrape', '{}') RETURNING id::text`);
+      key = rows[0].id;
+    } else {
+      await client.query(`SELECT graphile_worker.add_job('noop', json_build_object('i', $1::int))`, [i]);
+    }
+    const t1 = clock();
+    issued.set(key, t0);
+    returned.set(key, t1);
     await sleep(50);
   }
-  await waitUntilDone(client, GRAPHILE_PENDING);
+  const achieved = background ? await background.stop() : 0;
+  await waitUntilDone(client, PROBES[sys.kind]);
   await client.end();
-  await runner.stop();
-  const fromIssue = [], fromReturn = [];
-  for (let i = 0; i < LATENCY_COUNT; i++) {
-    fromIssue.push(started.get(i) - issued[i]);
-    fromReturn.push(started.get(i) - returned[i]);
+  await worker.stop();
+  if (sky) {
+    // Lines "<id> <start ns> <end ns> <node>"; background jobs are not in `issued`.
+    for (const line of readFileSync(log, "utf8").trim().split("\n")) {
+      const [id, startNs] = line.split(" ");
+      if (issued.has(id)) started.set(id, Number(BigInt(startNs) / 1000n) / 1000);
+    }
+    rmSync(log);
   }
-  return { fromIssue, fromReturn };
+  const fromIssue = [], fromReturn = [];
+  for (const [key, t0] of issued) {
+    const s = started.get(key);
+    if (s == null) throw new Error(`${sys.name}: no start recorded for job ${key}`);
+    fromIssue.push(s - t0);
+    fromReturn.push(s - returned.get(key));
+  }
+  return {
+    p50_return: pct(fromReturn, 50), p99_return: pct(fromReturn, 99),
+    p50_issue: pct(fromIssue, 50), p99_issue: pct(fromIssue, 99), background_rate: achieved,
+  };
 }
+
+// ---------------------------------------------------------------- the systems
+// --configs=500x500,1000x500: ScraperSky's concurrency x batch settings. With --pooler-url every
+// setting runs a second time with the server's connections through the pooler. With
+// --compare-bin=path every row runs a second time with that binary, right after the first
+// (an A/B comparison of two builds; --compare-label names it, "compare" by default); those
+// rows are not candidates for ScraperSky's best setting.
+const skySystems = (args.configs ?? "16x16,64x64,500x500").split(",").flatMap((spec) => {
+  const [concurrency, batch] = spec.split("x").map(Number);
+  const base = { kind: "scrapersky", concurrency, batch, name: `scrapersky c${concurrency} b${batch}` };
+  const rows = POOLER_URL ? [base, { ...base, pooler: true, name: `${base.name} via pgbouncer` }] : [base];
+  return COMPARE_BIN ? rows.flatMap((r) => [r, { ...r, bin: COMPARE_BIN, name: `${r.name} [${COMPARE_LABEL}]` }]) : rows;
+});
+// --graphile=24x500,64x1000,default: graphile-worker's concurrency x local queue size, with a
+// pool of concurrency + 1 connections and batched completions (completeJobBatchDelay 0);
+// "default" is its out-of-the-box configuration (concurrency 1, pool 10, no local queue).
+const graphileSystems = (args.graphile ?? "24x500,24x1000,64x500,64x1000,128x500,128x1000,default").split(",").map((spec) => {
+  if (spec === "default") return { kind: "graphile", name: "graphile default", pool: 10, options: {}, swept: false };
+  const [concurrency, size] = spec.split("x").map(Number);
+  return {
+    kind: "graphile", name: `graphile c${concurrency} lq${size}`, pool: concurrency + 1, swept: true,
+    options: { concurrency, preset: { worker: { localQueue: { size }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } } },
+  };
+});
+// --only=scrapersky runs just ScraperSky (for quick iterations; the README quotes full runs).
+const chosen = [...skySystems, ...graphileSystems].filter((s) => !args.only || s.name.startsWith(args.only));
 
 // ---------------------------------------------------------------- main
-async function repeatLatency(fn) {
-  const p50i = [], p99i = [], p50r = [], p99r = [];
-  for (let i = 0; i < RUNS; i++) {
-    const { fromIssue, fromReturn } = await fn();
-    p50i.push(pct(fromIssue, 50)); p99i.push(pct(fromIssue, 99));
-    p50r.push(pct(fromReturn, 50)); p99r.push(pct(fromReturn, 99));
-  }
-  return { p50_issue: median(p50i), p99_issue: median(p99i), p50_return: median(p50r), p99_return: median(p99r) };
-}
-
-const results = { items: ITEMS, runs: RUNS, latency_inserts: LATENCY_COUNT, throughput: {}, latency: {} };
-// --configs=500x500,1000x500 replaces ScraperSky's concurrency x batch settings.
-const skyConfigs = (args.configs ?? "16x16,64x64,500x500").split(",").map((c) => c.split("x").map(Number));
-const systems = [
-  ...skyConfigs.map(([c, b]) => [`scrapersky c${c} b${b}`, () => scraperskyThroughput(c, b)]),
-  ["graphile default", () => graphileThroughput(GRAPHILE_CONFIGS.default)],
-  ["graphile recommended", () => graphileThroughput(GRAPHILE_CONFIGS.recommended)],
-];
-// --only=scrapersky runs just ScraperSky (for quick iterations; the README quotes full runs).
-const only = args.only;
+const results = {
+  items: ITEMS, runs: RUNS, latency_inserts: LATENCY_COUNT, background_rate: BACKGROUND_RATE,
+  throughput: {}, best: null, latency: {},
+};
 // Repetitions are interleaved (each round runs every system once), so a machine that gets
-// faster or slower during the run affects all systems alike.
-const chosen = systems.filter(([n]) => !only || n.startsWith(only));
-const values = Object.fromEntries(chosen.map(([name]) => [name, []]));
-for (let i = 0; i < RUNS; i++) {
-  for (const [name, fn] of chosen) {
-    values[name].push(await fn());
-    console.error(`${name} (round ${i + 1}): ${values[name].at(-1).toFixed(0)} jobs/s`);
+// faster or slower during the run affects all systems alike; even rounds run the list
+// backwards, so that no system always runs right after the same neighbour.
+const runs = Object.fromEntries(chosen.map((s) => [s.name, []]));
+for (let round = 1; round <= RUNS; round++) {
+  for (const sys of round % 2 ? chosen : [...chosen].reverse()) {
+    const r = await throughput(sys);
+    runs[sys.name].push(r);
+    const c = r.cpu_us_per_job;
+    console.error(
+      `${sys.name} (round ${round}): ${fmt(r.jobs_per_s)} jobs/s; CPU µs per job: postgres ${fmt(c.postgres, 1)}, ` +
+        `worker ${fmt(c.worker, 1)}${c.pooler != null ? `, pgbouncer ${fmt(c.pooler, 1)}` : ""}; ` +
+        `harness backend: insert ${fmt(c.insert, 1)}, probe ${fmt(c.probe, 1)}`,
+    );
   }
 }
-for (const [name] of chosen) results.throughput[name] = { median: median(values[name]), runs: values[name] };
-results.latency["scrapersky"] = await repeatLatency(scraperskyLatency);
-if (!only) {
-  results.latency["graphile default"] = await repeatLatency(() => graphileLatency(GRAPHILE_CONFIGS.default));
-  results.latency["graphile recommended"] = await repeatLatency(() => graphileLatency(GRAPHILE_CONFIGS.recommended));
+const cpuMedian = (rs, k) => (rs[0].cpu_us_per_job[k] == null ? null : median(rs.map((r) => r.cpu_us_per_job[k])));
+for (const sys of chosen) {
+  const rs = runs[sys.name];
+  const m = (k) => cpuMedian(rs, k);
+  results.throughput[sys.name] = {
+    median: median(rs.map((r) => r.jobs_per_s)),
+    runs: rs.map((r) => r.jobs_per_s),
+    cpu_us_per_job: { postgres: m("postgres"), worker: m("worker"), pooler: m("pooler"), insert: m("insert"), probe: m("probe"),
+      total: median(rs.map((r) => r.cpu_us_per_job.postgres + r.cpu_us_per_job.worker + (r.cpu_us_per_job.pooler ?? 0))) },
+    runs_cpu_us_per_job: rs.map((r) => r.cpu_us_per_job),
+  };
+}
+const bestOf = (pred) => chosen.filter(pred).reduce((a, s) => (!a || results.throughput[s.name].median > results.throughput[a.name].median ? s : a), null);
+const skyBest = bestOf((s) => s.kind === "scrapersky" && !s.pooler && !s.bin);
+const skyBestPooled = bestOf((s) => s.kind === "scrapersky" && s.pooler && !s.bin);
+const graphileBest = bestOf((s) => s.kind === "graphile" && s.swept);
+if (skyBest && graphileBest) {
+  const a = results.throughput[skyBest.name], b = results.throughput[graphileBest.name];
+  results.best = {
+    scrapersky: skyBest.name, graphile: graphileBest.name, ratio: a.median / b.median,
+    rounds: a.runs.map((v, i) => v / b.runs[i]),
+  };
 }
 
-const rec = results.throughput["graphile recommended"]?.median ?? NaN;
-console.log(`\n${ITEMS} no-op jobs, medians of ${RUNS} runs\n`);
-console.log("| system | jobs/s (median) | runs | vs graphile recommended |");
-console.log("| --- | ---: | --- | ---: |");
-for (const [name, r] of Object.entries(results.throughput))
-  console.log(`| ${name} | ${r.median.toFixed(0)} | ${r.runs.map((v) => v.toFixed(0)).join(", ")} | ${(r.median / rec).toFixed(2)}x |`);
-console.log(`\npickup latency, ${LATENCY_COUNT} single inserts 50 ms apart (ms; median of ${RUNS} runs)\n`);
-console.log("| system | p50 from return | p99 from return | p50 from issue | p99 from issue |");
-console.log("| --- | ---: | ---: | ---: | ---: |");
-for (const [name, r] of Object.entries(results.latency))
-  console.log(`| ${name} | ${r.p50_return.toFixed(2)} | ${r.p99_return.toFixed(2)} | ${r.p50_issue.toFixed(2)} | ${r.p99_issue.toFixed(2)} |`);
+// Pickup latency of each system at its best throughput setting (and ScraperSky's best setting
+// through the pooler), idle and under background load; rounds interleaved as above.
+if (LATENCY_COUNT > 0) {
+  const latencySystems = [skyBest, skyBestPooled, graphileBest].filter(Boolean);
+  const variants = latencySystems.flatMap((s) => [[s, 0], ...(BACKGROUND_RATE > 0 ? [[s, BACKGROUND_RATE]] : [])]);
+  const label = ([s, rate]) => `${s.name}${rate ? `, ${fmt(rate)} jobs/s background` : ", idle"}`;
+  const samples = Object.fromEntries(variants.map((v) => [label(v), []]));
+  for (let round = 1; round <= RUNS; round++) {
+    for (const v of round % 2 ? variants : [...variants].reverse()) {
+      const r = await latency(...v);
+      samples[label(v)].push(r);
+      console.error(
+        `${label(v)} (round ${round}): p50 ${fmt(r.p50_return, 2)} ms, p99 ${fmt(r.p99_return, 2)} ms from return` +
+          (v[1] ? ` (background ${fmt(r.background_rate)} jobs/s)` : ""),
+      );
+    }
+  }
+  for (const [name, rs] of Object.entries(samples)) {
+    results.latency[name] = Object.fromEntries(
+      ["p50_return", "p99_return", "p50_issue", "p99_issue", "background_rate"].map((k) => [k, median(rs.map((r) => r[k]))]),
+    );
+  }
+}
+
+// ---------------------------------------------------------------- report
+const ref = graphileBest ? results.throughput[graphileBest.name].median : NaN;
+console.log(`\n${fmt(ITEMS)} no-op jobs, medians of ${RUNS} round(s); CPU in µs per job (= ms per 1,000 jobs)\n`);
+console.log(`| system | jobs/s (median) | runs | vs graphile best | CPU postgres | CPU worker | CPU pgbouncer | CPU total | insert | probe |`);
+console.log("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+for (const [name, r] of Object.entries(results.throughput)) {
+  const c = r.cpu_us_per_job;
+  console.log(
+    `| ${name} | ${fmt(r.median)} | ${r.runs.map((v) => fmt(v)).join(", ")} | ${Number.isNaN(ref) ? "–" : `${(r.median / ref).toFixed(2)}x`} | ` +
+      `${fmt(c.postgres, 1)} | ${fmt(c.worker, 1)} | ${c.pooler == null ? "–" : fmt(c.pooler, 1)} | ${fmt(c.total, 1)} | ` +
+      `${fmt(c.insert, 1)} | ${fmt(c.probe, 1)} |`,
+  );
+}
+if (results.best) {
+  const b = results.best;
+  console.log(
+    `\nbest/best: ${b.scrapersky} / ${b.graphile} = ${b.ratio.toFixed(2)}x ` +
+      `(round by round: ${b.rounds.map((x) => `${x.toFixed(2)}x`).join(", ")})`,
+  );
+}
+if (Object.keys(results.latency).length) {
+  console.log(`\npickup latency, ${LATENCY_COUNT} single inserts 50 ms apart (ms; median of ${RUNS} run(s))\n`);
+  console.log("| system | p50 from return | p99 from return | p50 from issue | p99 from issue |");
+  console.log("| --- | ---: | ---: | ---: | ---: |");
+  for (const [name, r] of Object.entries(results.latency))
+    console.log(`| ${name} | ${fmt(r.p50_return, 2)} | ${fmt(r.p99_return, 2)} | ${fmt(r.p50_issue, 2)} | ${fmt(r.p99_issue, 2)} |`);
+}
 console.log(JSON.stringify(results));
