@@ -4,6 +4,7 @@
 #include "scrape/text_rules.hpp"
 
 #include <algorithm>
+#include <array>
 #include <phonenumbers/phonenumbermatch.h>
 #include <phonenumbers/phonenumbermatcher.h>
 #include <phonenumbers/phonenumberutil.h>
@@ -17,10 +18,74 @@ using i18n::phonenumbers::PhoneNumberMatch;
 using i18n::phonenumbers::PhoneNumberMatcher;
 using i18n::phonenumbers::PhoneNumberUtil;
 
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// "12.03.2024", "2024-03-12", "3/12/24": digit groups of a date, whatever libphonenumber thinks.
+bool looks_like_date(std::string_view raw) {
+  std::vector<std::size_t> groups;
+  std::size_t run = 0;
+  std::string separators;
+  for (char c : raw) {
+    if (is_digit(c)) {
+      ++run;
+    } else {
+      if (run)
+        groups.push_back(run);
+      run = 0;
+      if (c == '.' || c == '/' || c == '-')
+        separators += c;
+      else if (c != ' ')
+        return false;
+    }
+  }
+  if (run)
+    groups.push_back(run);
+  if (groups.size() != 3 || separators.size() != 2 || separators[0] != separators[1])
+    return false;
+  bool day_first = groups[0] <= 2 && groups[1] <= 2 && (groups[2] == 2 || groups[2] == 4);
+  bool year_first = groups[0] == 4 && groups[1] <= 2 && groups[2] <= 2;
+  return day_first || year_first;
+}
+
+// The words right before a number say what it is. The last keyword there wins, so
+// "Tel. 030 1234 · Fax 030 1235" reads the first as a phone and the second as a fax.
+bool labelled_as_other(std::string_view before) {
+  static constexpr std::array<std::string_view, 14> k_phone_words{
+      "tel", "t\u00e9l", "phone", "fon",  "mobil", "handy",    "cell",
+      "call", "ring",     "gsm",   "tlf", "tfn",   "m\u00f3vil", "whatsapp"};
+  static constexpr std::array<std::string_view, 35> k_other_words{
+      "fax",      "iban",    "bic",    "swift",   "order",   "bestell", "rechnung", "invoice",
+      "commande", "factura", "pedido", "ordine",  "fattura", "bestel",  "factuur", "ust",
+      "vat",      "tax",     "steuer", "kvk",     "siret",   "siren",   "cif",      "nif",
+      "iva",      "btw",     "hrb",    "konto",   "account", "ref",     "sku",      "art.-nr",
+      "isbn",     "org.nr",  "telefax"};
+  auto lower = ascii_lower(before);
+  auto is_letter = [](char c) {
+    return (c >= 'a' && c <= 'z') || static_cast<unsigned char>(c) >= 0x80;
+  };
+  std::size_t best_phone = std::string::npos, best_other = std::string::npos;
+  // The last place a word starts with one of `words` (a word start: "USt", not "August").
+  auto last = [&](auto& words, std::size_t& best) {
+    for (auto w : words)
+      for (auto at = lower.rfind(w); at != std::string::npos;
+           at = at == 0 ? std::string::npos : lower.rfind(w, at - 1))
+        if (at == 0 || !is_letter(lower[at - 1])) {
+          if (best == std::string::npos || at > best)
+            best = at;
+          break;
+        }
+  };
+  last(k_phone_words, best_phone);
+  last(k_other_words, best_other);
+  return best_other != std::string::npos &&
+         (best_phone == std::string::npos || best_other >= best_phone); // "telefax" over "tel"
+}
+
 } // namespace
 
 phone_list extract_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
-                          const std::string& region, std::size_t max_numbers) {
+                          const std::string& region, std::size_t max_numbers,
+                          const std::vector<std::string>& structured) {
   const auto& util = *PhoneNumberUtil::GetInstance();
   phone_list out;
   std::set<std::string, std::less<>> seen;
@@ -38,20 +103,44 @@ phone_list extract_phones(const std::vector<std::string>& tel_links, std::string
     seen.insert(e164);
     out.numbers.push_back({std::move(e164), source});
   };
+  auto parse = [&](std::string text, const char* source) {
+    PhoneNumber number;
+    if (text.size() <= 64 && util.Parse(text, region, &number) == PhoneNumberUtil::NO_PARSING_ERROR)
+      add(number, source);
+  };
+  for (const auto& value : structured) {
+    if (out.truncated)
+      return out;
+    auto text = std::string(trim_space(value));
+    if (ascii_lower(text.substr(0, 4)) == "tel:") {
+      auto target = text.substr(4);
+      text = percent_decode(target.substr(0, target.find_first_of("?;")));
+    }
+    parse(std::move(text), "structured");
+  }
   for (const auto& link : tel_links) {
     if (out.truncated)
       return out;
-    auto text = percent_decode(link.substr(0, link.find_first_of("?;")));
-    PhoneNumber number;
-    if (text.size() <= 64 && util.Parse(text, region, &number) == PhoneNumberUtil::NO_PARSING_ERROR)
-      add(number, "tel");
+    parse(percent_decode(link.substr(0, link.find_first_of("?;"))), "tel");
   }
   // VALID leniency and a bounded number of tries keep loose text fast and its matches plausible.
-  PhoneNumberMatcher matcher(util, std::string(visible_text), region, PhoneNumberMatcher::VALID,
-                             200);
+  std::string text(visible_text);
+  PhoneNumberMatcher matcher(util, text, region, PhoneNumberMatcher::VALID, 200);
   PhoneNumberMatch match;
-  while (!out.truncated && matcher.HasNext() && matcher.Next(&match))
+  std::size_t searched_to = 0;
+  while (!out.truncated && matcher.HasNext() && matcher.Next(&match)) {
+    const auto& raw = match.raw_string();
+    auto at = text.find(raw, searched_to);
+    if (at == std::string::npos)
+      at = searched_to;
+    // The words since the previous number (at most 40 bytes) label this one.
+    auto label_from = std::max(searched_to, at >= 40 ? at - 40 : 0);
+    searched_to = std::min(text.size(), at + raw.size());
+    if (looks_like_date(raw) || labelled_as_other(std::string_view(text).substr(
+                                    label_from, at > label_from ? at - label_from : 0)))
+      continue;
     add(match.number(), "text");
+  }
   return out;
 }
 
@@ -61,11 +150,12 @@ std::string region_for_language(std::string_view language, const std::string& fa
   if (dash != std::string_view::npos && language.size() - dash - 1 == 2) {
     region = std::string(language.substr(dash + 1));
   } else if (language.size() >= 2) {
-    // Languages whose main country is unambiguous; English, Spanish and others are not.
+    // Languages whose main country is unambiguous enough; English and Portuguese are not.
     static const std::pair<std::string_view, std::string_view> k_countries[] = {
         {"de", "DE"}, {"fr", "FR"}, {"it", "IT"}, {"nl", "NL"}, {"pl", "PL"}, {"ja", "JP"},
-        {"da", "DK"}, {"sv", "SE"}, {"fi", "FI"}, {"cs", "CZ"}, {"el", "GR"}, {"hu", "HU"}};
-    auto lang = language.substr(0, 2);
+        {"da", "DK"}, {"sv", "SE"}, {"fi", "FI"}, {"cs", "CZ"}, {"el", "GR"}, {"hu", "HU"},
+        {"es", "ES"}, {"nb", "NO"}, {"nn", "NO"}, {"no", "NO"}};
+    auto lang = ascii_lower(language.substr(0, 2));
     for (const auto& [code, country] : k_countries)
       if (lang == code)
         region = country;
@@ -75,6 +165,39 @@ std::string region_for_language(std::string_view language, const std::string& fa
   if (region.empty() || !PhoneNumberUtil::GetInstance()->GetCountryCodeForRegion(region))
     return fallback;
   return region;
+}
+
+std::string region_for_host(std::string_view host) {
+  auto colon = host.rfind(':');
+  if (colon != std::string_view::npos && host.find(']') == std::string_view::npos)
+    host = host.substr(0, colon);
+  while (!host.empty() && host.back() == '.')
+    host.remove_suffix(1);
+  auto tld = ascii_lower(host.substr(host.rfind('.') + 1));
+  if (tld.size() != 2 || host.find('.') == std::string_view::npos)
+    return {};
+  static constexpr std::array<std::string_view, 18> k_brand_tlds{
+      "io", "co", "me", "tv", "ai", "ly", "fm", "am", "to", "ws", "cc", "gg", "so", "sh", "ac",
+      "nu", "la", "eu"};
+  if (std::find(k_brand_tlds.begin(), k_brand_tlds.end(), tld) != k_brand_tlds.end())
+    return {};
+  std::string region = tld == "uk" ? "GB" : ascii_lower(tld);
+  for (auto& c : region)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return PhoneNumberUtil::GetInstance()->GetCountryCodeForRegion(region) ? region : std::string();
+}
+
+std::string page_phone_region(std::string_view language, std::string_view host,
+                              const std::string& fallback) {
+  auto dash = language.find_first_of("-_");
+  if (dash != std::string_view::npos && language.size() - dash - 1 == 2) {
+    auto region = region_for_language(language, "");
+    if (!region.empty())
+      return region;
+  }
+  if (auto region = region_for_host(host); !region.empty())
+    return region;
+  return region_for_language(language.substr(0, dash), fallback);
 }
 
 } // namespace sky::scrape

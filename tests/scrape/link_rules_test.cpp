@@ -40,6 +40,33 @@ TEST(link_rules, shallow_contact_pages_outrank_deep_ones) {
   EXPECT_EQ(contact_link_score("https://a.com/products"), 0);
 }
 
+TEST(link_rules, contact_and_legal_pages_in_the_european_languages) {
+  for (const char* path :
+       {"/contact", "/kontakt", "/contacto", "/contatti", "/contattaci", "/nous-contacter",
+        "/impressum", "/imprint", "/mentions-legales", "/mentions-l%C3%A9gales", "/aviso-legal",
+        "/note-legali", "/about", "/ueber-uns", "/%C3%BCber-uns", "/qui-sommes-nous",
+        "/a-propos", "/chi-siamo", "/quienes-somos", "/over-ons", "/om-oss", "/team",
+        "/equipe", "/yhteystiedot", "/kontakta-oss", "/colofon"})
+    EXPECT_GT(contact_link_score(std::string("https://firma.de") + path), 0) << path;
+  for (const char* path : {"/products", "/blog/2024/sourdough", "/promos", "/cart"})
+    EXPECT_EQ(contact_link_score(std::string("https://firma.de") + path), 0) << path;
+}
+
+TEST(link_rules, link_texts_name_pages_whatever_their_url) {
+  EXPECT_EQ(contact_link_score("https://firma.fr/page-12"), 0);
+  EXPECT_GT(contact_link_score("https://firma.fr/page-12", "Nous contacter"), 0);
+  EXPECT_GT(contact_link_score("https://firma.fr/p/7", "Mentions légales"), 0);
+  EXPECT_GT(contact_link_score("https://firma.de/p/8", "Über uns"), 0);
+  EXPECT_GT(contact_link_score("https://firma.se/s/3", "Om oss"), 0);
+  // A sentence that happens to hold a keyword is not a page name.
+  EXPECT_EQ(contact_link_score("https://firma.com/news/1",
+                               "Read all about the new oven we installed in our bakery"),
+            0);
+  std::vector<std::string> links{"https://firma.fr/page-1", "https://firma.fr/page-12"};
+  auto order = contact_crawl_order(links, "https://firma.fr/", 10, {"Produits", "Contact"});
+  EXPECT_EQ(order.front(), "https://firma.fr/page-12");
+}
+
 TEST(link_rules, social_profiles_skip_share_and_intent_links) {
   auto social = social_profiles({
       "https://www.facebook.com/sharer/sharer.php?u=x",
@@ -127,6 +154,56 @@ TEST(phone_extract, dates_prices_and_ids_are_not_phone_numbers) {
   EXPECT_TRUE(
       extract_phones({}, "Open 2026-01-15, price $1,299.00, SKU 1234567890123, zip 62701", "US")
           .numbers.empty());
+  for (const char* text : {
+           "Bestellnummer: 030 12345678",
+           "Rechnung Nr. 0301 2345 678 vom 12.03.2024",
+           "IBAN DE89 3704 0044 0532 0130 00",
+           "USt-IdNr.: DE 301234567, HRB 030 1234567",
+           "Fax: 030 1234 5679",
+           "Telefax +49 30 1234 5679",
+           "Datum 12.03.2024, 10115 Berlin, Preis 1.299,00 EUR",
+           "Commande n° 01 23 45 67 89",
+       })
+    EXPECT_TRUE(extract_phones({}, text, "DE").numbers.empty()) << text;
+  // The label nearest to a number is the one that counts.
+  auto both = extract_phones({}, "Tel.: 030 1234 5678 · Fax: 030 1234 5679", "DE").numbers;
+  ASSERT_EQ(both.size(), 1u);
+  EXPECT_EQ(both[0].e164, "+493012345678");
+  // "August" is not "USt", "privat" is not "IVA".
+  EXPECT_EQ(extract_phones({}, "Ab August privat: 030 1234 5678", "DE").numbers.size(), 1u);
+}
+
+TEST(phone_extract, structured_numbers_come_first) {
+  auto phones =
+      extract_phones({"+49-30-1234-5670"}, "Tel. 030 1234 5671", "DE", 10,
+                     {"+49 30 1234 5672", "tel:+49-30-1234-5673", "030 1234 5674", "n/a"})
+          .numbers;
+  std::vector<std::string> numbers;
+  for (const auto& p : phones)
+    numbers.push_back(p.e164 + "/" + p.source);
+  EXPECT_EQ(numbers, (std::vector<std::string>{
+                         "+493012345672/structured", "+493012345673/structured",
+                         "+493012345674/structured", "+493012345670/tel", "+493012345671/text"}));
+}
+
+TEST(phone_extract, the_region_comes_from_the_language_and_the_cctld) {
+  EXPECT_EQ(region_for_host("www.baeckerei.de"), "DE");
+  EXPECT_EQ(region_for_host("shop.firma.co.uk"), "GB");
+  EXPECT_EQ(region_for_host("firma.ch:8443"), "CH");
+  EXPECT_EQ(region_for_host("startup.io"), "");
+  EXPECT_EQ(region_for_host("firma.com"), "");
+  EXPECT_EQ(region_for_host("fixture.test"), "");
+  // A region subtag wins, then the ccTLD, then the language's country.
+  EXPECT_EQ(page_phone_region("de-CH", "firma.de", "US"), "CH");
+  EXPECT_EQ(page_phone_region("de", "firma.at", "US"), "AT");
+  EXPECT_EQ(page_phone_region("nl", "firma.be", "US"), "BE");
+  EXPECT_EQ(page_phone_region("fr", "firma.com", "US"), "FR");
+  EXPECT_EQ(page_phone_region("en", "firma.com", "US"), "US");
+  EXPECT_EQ(page_phone_region("sv", "firma.com", "US"), "SE");
+  // The same written number is Austrian on a .at site and German on a .de one.
+  auto at = analyze_page("<html lang=de><p>Telefon: 01 234 5678</p></html>", "https://firma.at/");
+  ASSERT_EQ(at.phones.size(), 1u);
+  EXPECT_EQ(at.phones[0].e164, "+4312345678");
 }
 
 TEST(phone_extract, stops_at_the_cap_and_says_so) {
@@ -144,7 +221,7 @@ TEST(page_analysis, a_hostile_page_is_read_up_to_the_caps_and_records_them) {
   std::string html = "<html><body>";
   for (int i = 0; i < 5000; ++i)
     html += "<a href=/p/" + std::to_string(i) + ">p</a><a href=tel:+1202456" +
-            std::to_string(1000 + i) + ">t</a> u" + std::to_string(i) + "@example.com ";
+            std::to_string(1000 + i) + ">t</a> u" + std::to_string(i) + "@acme-tools.com ";
   html += "</body></html>";
   page_limits limits;
   limits.max_emails = 10;
@@ -161,6 +238,6 @@ TEST(page_analysis, a_hostile_page_is_read_up_to_the_caps_and_records_them) {
                                                        "links_per_page", "tel_links_per_page"}));
   auto json = to_json(page);
   EXPECT_EQ(json.at("limits_hit").as_array().size(), 4u);
-  auto plain = analyze_page("<a href=/x>x</a> a@example.com", "https://example.com/");
+  auto plain = analyze_page("<a href=/x>x</a> a@acme-tools.com", "https://example.com/");
   EXPECT_TRUE(plain.limits_hit.empty());
 }
