@@ -16,14 +16,18 @@ namespace {
 constexpr std::size_t k_max_local = 64;
 constexpr std::size_t k_max_domain = 253;
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 bool is_local_char(char c) {
   return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
-bool is_label_char(char c) { return is_alnum(c) || c == '-'; }
+bool is_label_char(char c) {
+  return is_alnum(c) || c == '-';
+}
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -70,10 +74,10 @@ bool valid_domain(std::string_view d) {
 // Domains that sample text and form hints use in each of the sites' languages.
 bool is_placeholder_domain(std::string_view d) {
   static constexpr std::array<std::string_view, 18> k_placeholders{
-      "domain.com",    "yourdomain.com", "your-domain.com", "yourcompany.com", "company.com",
-      "yoursite.com",  "mysite.com",     "mydomain.com",    "website.com",     "beispiel.de",
-      "musterfirma.de", "mustermann.de", "exemple.com",     "exemple.fr",      "ejemplo.com",
-      "esempio.it",    "voorbeeld.nl",   "exempel.se"};
+      "domain.com",     "yourdomain.com", "your-domain.com", "yourcompany.com", "company.com",
+      "yoursite.com",   "mysite.com",     "mydomain.com",    "website.com",     "beispiel.de",
+      "musterfirma.de", "mustermann.de",  "exemple.com",     "exemple.fr",      "ejemplo.com",
+      "esempio.it",     "voorbeeld.nl",   "exempel.se"};
   return std::find(k_placeholders.begin(), k_placeholders.end(), d) != k_placeholders.end();
 }
 
@@ -98,8 +102,8 @@ bool looks_like_file_name(std::string_view d) {
 
 // A 24+ digit hexadecimal user part is a key or a hash, never a mailbox someone reads.
 bool looks_like_key(std::string_view local) {
-  return local.size() >= 24 && std::all_of(local.begin(), local.end(),
-                                           [](char c) { return hex_digit_value(c) >= 0; });
+  return local.size() >= 24 &&
+         std::all_of(local.begin(), local.end(), [](char c) { return hex_digit_value(c) >= 0; });
 }
 
 std::optional<std::string> accept(std::string local, std::string domain) {
@@ -131,12 +135,14 @@ struct marker {
 };
 
 // Lower-case words; "@" and "." only count inside brackets ("[@]", "(.)").
-constexpr std::array<std::string_view, 6> k_at_words{"at",   "arroba", "chiocciola",
+constexpr std::array<std::string_view, 6> k_at_words{"at",   "arroba",   "chiocciola",
                                                      "chez", "snabel-a", "@"};
-constexpr std::array<std::string_view, 6> k_dot_words{"dot", "punkt", "punto", "point", "punt",
-                                                      "."};
+constexpr std::array<std::string_view, 6> k_dot_words{"dot",   "punkt", "punto",
+                                                      "point", "punt",  "."};
 
-bool strong_word(std::string_view w) { return w != "at" && w != "chez"; }
+bool strong_word(std::string_view w) {
+  return w != "at" && w != "chez";
+}
 
 bool word_at(std::string_view text, std::size_t pos, std::string_view word) {
   if (pos + word.size() > text.size())
@@ -406,8 +412,8 @@ email_list extract_emails(const page_metadata& page, std::size_t max_addresses) 
     auto to = std::string_view(target).substr(0, target.find('?'));
     for (std::size_t start = 0; start <= to.size();) {
       auto comma = to.find_first_of(",;", start);
-      auto piece = to.substr(start, comma == std::string_view::npos ? to.size() - start
-                                                                       : comma - start);
+      auto piece =
+          to.substr(start, comma == std::string_view::npos ? to.size() - start : comma - start);
       add(normalize_email(piece));
       if (comma == std::string_view::npos)
         break;

@@ -90,10 +90,10 @@ constexpr std::array<std::pair<std::string_view, int>, 35> k_contact_pages{{
     {"avisolegal", 85},    {"notelegali", 85},    {"colofon", 80},       {"aboutus", 75},
     {"about", 70},         {"ueberuns", 70},      {"uberuns", 70},       {"quienessomos", 70},
     {"sobrenosotros", 70}, {"quisommesnous", 70}, {"apropos", 70},       {"chisiamo", 70},
-    {"overons", 70},       {"omoss", 70},         {"legal", 60},
-    {"team", 60},          {"staff", 55},         {"equipe", 55},        {"equipo", 55},
-    {"squadra", 55},       {"medewerkers", 55},   {"mitarbeiter", 55},   {"mentions", 50},
-    {"people", 45},        {"locations", 40},     {"standort", 40},      {"anfahrt", 40},
+    {"overons", 70},       {"omoss", 70},         {"legal", 60},         {"team", 60},
+    {"staff", 55},         {"equipe", 55},        {"equipo", 55},        {"squadra", 55},
+    {"medewerkers", 55},   {"mitarbeiter", 55},   {"mentions", 50},      {"people", 45},
+    {"locations", 40},     {"standort", 40},      {"anfahrt", 40},
 }};
 
 int keyword_score(const std::string& squashed) {
@@ -122,20 +122,15 @@ int contact_link_score(std::string_view url, std::string_view link_text) {
   return std::max(best, 0);
 }
 
-std::vector<std::string> contact_crawl_order(const std::vector<std::string>& links,
-                                             std::string_view site_url, std::size_t limit,
-                                             const std::vector<std::string>& link_texts) {
+std::vector<ranked_link> rank_contact_links(const std::vector<std::string>& links,
+                                            std::string_view site_url, std::size_t limit,
+                                            const std::vector<std::string>& link_texts) {
   auto site = registrable_domain(site_url);
   auto site_link = parse_link(site_url);
   std::set<std::string, std::less<>> seen;
   if (site_link)
     seen.insert(std::string(site_url));
-  struct candidate {
-    int score;
-    std::size_t order;
-    const std::string* url;
-  };
-  std::vector<candidate> candidates;
+  std::vector<ranked_link> candidates;
   for (std::size_t i = 0; i < links.size(); ++i) {
     auto link = parse_link(links[i]);
     if (!link || is_asset(link->path))
@@ -145,16 +140,21 @@ std::vector<std::string> contact_crawl_order(const std::vector<std::string>& lin
     if (!same_site || !seen.insert(links[i]).second)
       continue;
     auto text = i < link_texts.size() ? std::string_view(link_texts[i]) : std::string_view();
-    candidates.push_back({contact_link_score(links[i], text), i, &links[i]});
+    candidates.push_back({links[i], contact_link_score(links[i], text)});
   }
   std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const candidate& a, const candidate& b) { return a.score > b.score; });
+                   [](const ranked_link& a, const ranked_link& b) { return a.score > b.score; });
+  if (candidates.size() > limit)
+    candidates.resize(limit);
+  return candidates;
+}
+
+std::vector<std::string> contact_crawl_order(const std::vector<std::string>& links,
+                                             std::string_view site_url, std::size_t limit,
+                                             const std::vector<std::string>& link_texts) {
   std::vector<std::string> out;
-  for (const auto& c : candidates) {
-    if (out.size() >= limit)
-      break;
-    out.push_back(*c.url);
-  }
+  for (auto& link : rank_contact_links(links, site_url, limit, link_texts))
+    out.push_back(std::move(link.url));
   return out;
 }
 

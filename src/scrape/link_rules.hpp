@@ -17,6 +17,16 @@ std::vector<std::string> contact_crawl_order(const std::vector<std::string>& lin
                                              std::string_view site_url, std::size_t limit,
                                              const std::vector<std::string>& link_texts = {});
 
+struct ranked_link {
+  std::string url;
+  int score = 0; // contact_link_score of the URL and its text
+};
+
+// contact_crawl_order with the score of each link.
+std::vector<ranked_link> rank_contact_links(const std::vector<std::string>& links,
+                                            std::string_view site_url, std::size_t limit,
+                                            const std::vector<std::string>& link_texts = {});
+
 // Higher is more likely to list contact details; 0 for an ordinary page. Contact, legal, about
 // and team pages are known by their names in the main European languages (contact, kontakt,
 // contacto, contatti, nous contacter, impressum, imprint, mentions légales, aviso legal, about,

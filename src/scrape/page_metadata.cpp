@@ -64,12 +64,12 @@ bool is_web_link(std::string_view url) {
 
 // What an open element changes until it closes.
 struct open_element {
-  bool hides = false;         // script, style, template or a hidden element
-  bool reverses = false;      // unicode-bidi:bidi-override with direction:rtl
-  bool json_ld = false;       // <script type="application/ld+json">
+  bool hides = false;    // script, style, template or a hidden element
+  bool reverses = false; // unicode-bidi:bidi-override with direction:rtl
+  bool json_ld = false;  // <script type="application/ld+json">
   contact_property captures = contact_property::none; // microdata/RDFa value read from its text
-  std::size_t text_start = 0; // m.text.size() when it opened
-  std::size_t link_index = 0; // its entry in m.links + 1, 0 when none
+  std::size_t text_start = 0;                         // m.text.size() when it opened
+  std::size_t link_index = 0;                         // its entry in m.links + 1, 0 when none
 };
 
 constexpr std::size_t k_max_open_elements = 4096;
@@ -85,11 +85,11 @@ struct parse_state {
   std::set<std::string, std::less<>> seen_links;
   std::vector<open_element> open;
   std::size_t too_deep = 0; // elements opened past k_max_open_elements
-  int hidden_depth = 0;  // open elements that hide their content
-  bool in_title = false; // reading the first <title>
-  std::string title;     // its raw text, at most k_max_title_raw bytes
-  bool text_gap = false; // whitespace or a separating tag since the last character of m.text
-  std::string json_ld;   // the JSON-LD block being read
+  int hidden_depth = 0;     // open elements that hide their content
+  bool in_title = false;    // reading the first <title>
+  std::string title;        // its raw text, at most k_max_title_raw bytes
+  bool text_gap = false;    // whitespace or a separating tag since the last character of m.text
+  std::string json_ld;      // the JSON-LD block being read
   std::size_t json_ld_bytes = 0; // read in all on this page
   static constexpr std::size_t k_max_title_raw = 64 << 10;
 };
@@ -126,7 +126,7 @@ struct tag_attributes {
 
 tag_attributes read_attributes(const xmlChar** attrs) {
   tag_attributes a;
-  static constexpr std::pair<std::string_view, const char* tag_attributes::*> k_read[] = {
+  static constexpr std::pair<std::string_view, const char * tag_attributes::*> k_read[] = {
       {"lang", &tag_attributes::lang},
       {"href", &tag_attributes::href},
       {"rel", &tag_attributes::rel},
@@ -153,14 +153,16 @@ tag_attributes read_attributes(const xmlChar** attrs) {
   return a;
 }
 
-std::string str(const char* s) { return s ? s : ""; }
+std::string str(const char* s) {
+  return s ? s : "";
+}
 
 // Inline elements flow into the text around them: "info<b>@</b>firma.de" reads as one word.
 bool is_inline(std::string_view tag) {
   static constexpr std::string_view k_inline[] = {
-      "a",    "abbr", "b",    "bdi",  "bdo",  "big",    "cite", "code", "data", "del",
-      "dfn",  "em",   "font", "i",    "ins",  "kbd",    "mark", "nobr", "q",    "s",
-      "samp", "small", "span", "strong", "sub", "sup",   "time", "tt",   "u",    "var"};
+      "a",    "abbr",  "b",    "bdi",    "bdo", "big", "cite", "code", "data", "del",
+      "dfn",  "em",    "font", "i",      "ins", "kbd", "mark", "nobr", "q",    "s",
+      "samp", "small", "span", "strong", "sub", "sup", "time", "tt",   "u",    "var"};
   for (auto t : k_inline)
     if (t == tag)
       return true;
@@ -420,8 +422,8 @@ void on_cdata(void* ctx, const xmlChar* chars, int length) {
   if (st.open.empty() || !st.open.back().json_ld || length <= 0)
     return;
   auto n = std::min(static_cast<std::size_t>(length),
-                    st.limits.max_json_ld_bytes - std::min(st.limits.max_json_ld_bytes,
-                                                           st.json_ld_bytes));
+                    st.limits.max_json_ld_bytes -
+                        std::min(st.limits.max_json_ld_bytes, st.json_ld_bytes));
   st.json_ld.append(reinterpret_cast<const char*>(chars), n);
   st.json_ld_bytes += n;
 }

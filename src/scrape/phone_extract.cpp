@@ -18,7 +18,9 @@ using i18n::phonenumbers::PhoneNumberMatch;
 using i18n::phonenumbers::PhoneNumberMatcher;
 using i18n::phonenumbers::PhoneNumberUtil;
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // "12.03.2024", "2024-03-12", "3/12/24": digit groups of a date, whatever libphonenumber thinks.
 bool looks_like_date(std::string_view raw) {
@@ -51,14 +53,14 @@ bool looks_like_date(std::string_view raw) {
 // "Tel. 030 1234 · Fax 030 1235" reads the first as a phone and the second as a fax.
 bool labelled_as_other(std::string_view before) {
   static constexpr std::array<std::string_view, 14> k_phone_words{
-      "tel", "t\u00e9l", "phone", "fon",  "mobil", "handy",    "cell",
+      "tel",  "t\u00e9l", "phone", "fon", "mobil", "handy",      "cell",
       "call", "ring",     "gsm",   "tlf", "tfn",   "m\u00f3vil", "whatsapp"};
   static constexpr std::array<std::string_view, 35> k_other_words{
-      "fax",      "iban",    "bic",    "swift",   "order",   "bestell", "rechnung", "invoice",
-      "commande", "factura", "pedido", "ordine",  "fattura", "bestel",  "factuur", "ust",
-      "vat",      "tax",     "steuer", "kvk",     "siret",   "siren",   "cif",      "nif",
-      "iva",      "btw",     "hrb",    "konto",   "account", "ref",     "sku",      "art.-nr",
-      "isbn",     "org.nr",  "telefax"};
+      "fax",     "iban",     "bic",     "swift",   "order",  "bestell", "rechnung",
+      "invoice", "commande", "factura", "pedido",  "ordine", "fattura", "bestel",
+      "factuur", "ust",      "vat",     "tax",     "steuer", "kvk",     "siret",
+      "siren",   "cif",      "nif",     "iva",     "btw",    "hrb",     "konto",
+      "account", "ref",      "sku",     "art.-nr", "isbn",   "org.nr",  "telefax"};
   auto lower = ascii_lower(before);
   auto is_letter = [](char c) {
     return (c >= 'a' && c <= 'z') || static_cast<unsigned char>(c) >= 0x80;
@@ -177,8 +179,8 @@ std::string region_for_host(std::string_view host) {
   if (tld.size() != 2 || host.find('.') == std::string_view::npos)
     return {};
   static constexpr std::array<std::string_view, 18> k_brand_tlds{
-      "io", "co", "me", "tv", "ai", "ly", "fm", "am", "to", "ws", "cc", "gg", "so", "sh", "ac",
-      "nu", "la", "eu"};
+      "io", "co", "me", "tv", "ai", "ly", "fm", "am", "to",
+      "ws", "cc", "gg", "so", "sh", "ac", "nu", "la", "eu"};
   if (std::find(k_brand_tlds.begin(), k_brand_tlds.end(), tld) != k_brand_tlds.end())
     return {};
   std::string region = tld == "uk" ? "GB" : ascii_lower(tld);

@@ -21,7 +21,9 @@ std::string cloudflare_hex(const std::string& plain) {
   return hex;
 }
 
-v emails_of(std::string_view html) { return extract_emails(html).addresses; }
+v emails_of(std::string_view html) {
+  return extract_emails(html).addresses;
+}
 
 } // namespace
 
@@ -76,9 +78,9 @@ TEST(email_extract, cloudflare_protection_is_decoded_on_any_element) {
             v{"info@acme-tools.com"});
   EXPECT_EQ(emails_of("<span class=\"__cf_email__\" data-cfemail=\"" + hex + "\">x</span>"),
             v{"info@acme-tools.com"});
-  EXPECT_EQ(emails_of("<a href=\"https://acme-tools.com/cdn-cgi/l/email-protection#" + hex +
-                      "\">x</a>"),
-            v{"info@acme-tools.com"});
+  EXPECT_EQ(
+      emails_of("<a href=\"https://acme-tools.com/cdn-cgi/l/email-protection#" + hex + "\">x</a>"),
+      v{"info@acme-tools.com"});
   EXPECT_EQ(decode_cfemail("4"), "");
   EXPECT_EQ(decode_cfemail("zz11"), "");
 }
@@ -200,9 +202,9 @@ TEST(email_extract, stops_at_the_cap_and_says_so) {
   for (int i = 0; i < 10'000; ++i)
     page += "user" + std::to_string(i) + "@acme-tools.com ";
   auto found = extract_emails(page, 5);
-  EXPECT_EQ(found.addresses, (v{"user0@acme-tools.com", "user1@acme-tools.com",
-                                "user2@acme-tools.com", "user3@acme-tools.com",
-                                "user4@acme-tools.com"}));
+  EXPECT_EQ(found.addresses,
+            (v{"user0@acme-tools.com", "user1@acme-tools.com", "user2@acme-tools.com",
+               "user3@acme-tools.com", "user4@acme-tools.com"}));
   EXPECT_TRUE(found.truncated);
   auto exact = extract_emails("a@acme-tools.com b@acme-tools.com a@acme-tools.com", 2);
   EXPECT_EQ(exact.addresses, (v{"a@acme-tools.com", "b@acme-tools.com"}));

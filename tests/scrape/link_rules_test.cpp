@@ -41,12 +41,32 @@ TEST(link_rules, shallow_contact_pages_outrank_deep_ones) {
 }
 
 TEST(link_rules, contact_and_legal_pages_in_the_european_languages) {
-  for (const char* path :
-       {"/contact", "/kontakt", "/contacto", "/contatti", "/contattaci", "/nous-contacter",
-        "/impressum", "/imprint", "/mentions-legales", "/mentions-l%C3%A9gales", "/aviso-legal",
-        "/note-legali", "/about", "/ueber-uns", "/%C3%BCber-uns", "/qui-sommes-nous",
-        "/a-propos", "/chi-siamo", "/quienes-somos", "/over-ons", "/om-oss", "/team",
-        "/equipe", "/yhteystiedot", "/kontakta-oss", "/colofon"})
+  for (const char* path : {"/contact",
+                           "/kontakt",
+                           "/contacto",
+                           "/contatti",
+                           "/contattaci",
+                           "/nous-contacter",
+                           "/impressum",
+                           "/imprint",
+                           "/mentions-legales",
+                           "/mentions-l%C3%A9gales",
+                           "/aviso-legal",
+                           "/note-legali",
+                           "/about",
+                           "/ueber-uns",
+                           "/%C3%BCber-uns",
+                           "/qui-sommes-nous",
+                           "/a-propos",
+                           "/chi-siamo",
+                           "/quienes-somos",
+                           "/over-ons",
+                           "/om-oss",
+                           "/team",
+                           "/equipe",
+                           "/yhteystiedot",
+                           "/kontakta-oss",
+                           "/colofon"})
     EXPECT_GT(contact_link_score(std::string("https://firma.de") + path), 0) << path;
   for (const char* path : {"/products", "/blog/2024/sourdough", "/promos", "/cart"})
     EXPECT_EQ(contact_link_score(std::string("https://firma.de") + path), 0) << path;
@@ -174,10 +194,9 @@ TEST(phone_extract, dates_prices_and_ids_are_not_phone_numbers) {
 }
 
 TEST(phone_extract, structured_numbers_come_first) {
-  auto phones =
-      extract_phones({"+49-30-1234-5670"}, "Tel. 030 1234 5671", "DE", 10,
-                     {"+49 30 1234 5672", "tel:+49-30-1234-5673", "030 1234 5674", "n/a"})
-          .numbers;
+  auto phones = extract_phones({"+49-30-1234-5670"}, "Tel. 030 1234 5671", "DE", 10,
+                               {"+49 30 1234 5672", "tel:+49-30-1234-5673", "030 1234 5674", "n/a"})
+                    .numbers;
   std::vector<std::string> numbers;
   for (const auto& p : phones)
     numbers.push_back(p.e164 + "/" + p.source);

@@ -61,13 +61,14 @@ TEST(page_metadata, huge_titles_and_endless_open_graph_tags_are_cut) {
 }
 
 TEST(page_metadata, visible_text_is_what_a_person_reads) {
-  auto m = extract_metadata(R"(<html><body><p>Mail: <span>info</span><b>@</b><a href="/x">firma</a>.de</p>
+  auto m = extract_metadata(
+      R"(<html><body><p>Mail: <span>info</span><b>@</b><a href="/x">firma</a>.de</p>
     <div>one</div><div>two</div>three<br>four
     <p style="DISPLAY: none">trap</p><p hidden>trap</p><template>trap</template>
     <p>a<span style="visibility:hidden">trap</span>b</p>
     <p><span style="direction: rtl; unicode-bidi: bidi-override">cba</span></p>
     <script>var trap = 1;</script><style>.trap{}</style></body></html>)",
-                            "https://firma.de/");
+      "https://firma.de/");
   EXPECT_EQ(m.text, "Mail: info@firma.de one two three four ab abc");
 }
 
@@ -84,7 +85,8 @@ TEST(page_metadata, contact_sources_links_texts_and_refresh) {
     <p property="schema:telephone" content="+49 30 1234560">x</p></body></html>)",
                             "https://firma.de/");
   EXPECT_EQ(m.refresh_url, "https://firma.de/de/start");
-  EXPECT_EQ(m.links, (std::vector<std::string>{"https://firma.de/kontakt", "https://firma.de/map"}));
+  EXPECT_EQ(m.links,
+            (std::vector<std::string>{"https://firma.de/kontakt", "https://firma.de/map"}));
   EXPECT_EQ(m.link_texts, (std::vector<std::string>{"Nous contacter", ""}));
   EXPECT_EQ(m.mailto_links, std::vector<std::string>{"b@firma.de?subject=x"});
   EXPECT_EQ(m.tel_links, std::vector<std::string>{"+49301234568"});

@@ -24,8 +24,8 @@ TEST(structured_data, comments_and_trailing_commas_are_tolerated_and_junk_adds_n
   structured_contacts c;
   read_json_ld("/* site */ {\"email\": \"a@firma.de\",}", c, 10);
   EXPECT_EQ(c.emails, v{"a@firma.de"});
-  for (const char* junk : {"", "{", "{\"email\":", "null", "[1,2,", "{\"email\": 5}",
-                           "{\"email\": {\"x\": 1}}"})
+  for (const char* junk :
+       {"", "{", "{\"email\":", "null", "[1,2,", "{\"email\": 5}", "{\"email\": {\"x\": 1}}"})
     read_json_ld(junk, c, 10);
   EXPECT_EQ(c.emails, v{"a@firma.de"});
 }
