@@ -18,6 +18,10 @@ using i18n::phonenumbers::PhoneNumberMatch;
 using i18n::phonenumbers::PhoneNumberMatcher;
 using i18n::phonenumbers::PhoneNumberUtil;
 
+// How far before a number its label is looked for: "Bestellnummer: " or "USt-IdNr.: DE " fit,
+// the label of the previous line mostly does not.
+constexpr std::size_t k_label_bytes = 24;
+
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
@@ -79,8 +83,15 @@ bool labelled_as_other(std::string_view before) {
   };
   last(k_phone_words, best_phone);
   last(k_other_words, best_other);
-  return best_other != std::string::npos &&
-         (best_phone == std::string::npos || best_other >= best_phone); // "telefax" over "tel"
+  if (best_other != std::string::npos &&
+      (best_phone == std::string::npos || best_other >= best_phone)) // "telefax" over "tel"
+    return true;
+  // "No. 3125550118" is some reference; "Phone no. 312 555 0117" is a phone.
+  static constexpr std::array<std::string_view, 6> k_number_words{"no.", "nr.", "n\u00b0",
+                                                                  "n\u00ba", "#", "num"};
+  std::size_t best_number = std::string::npos;
+  last(k_number_words, best_number);
+  return best_number != std::string::npos && best_phone == std::string::npos;
 }
 
 } // namespace
@@ -135,8 +146,8 @@ phone_list extract_phones(const std::vector<std::string>& tel_links, std::string
     auto at = text.find(raw, searched_to);
     if (at == std::string::npos)
       at = searched_to;
-    // The words since the previous number (at most 40 bytes) label this one.
-    auto label_from = std::max(searched_to, at >= 40 ? at - 40 : 0);
+    // The words since the previous number, at most k_label_bytes, label this one.
+    auto label_from = std::max(searched_to, at >= k_label_bytes ? at - k_label_bytes : 0);
     searched_to = std::min(text.size(), at + raw.size());
     if (looks_like_date(raw) || labelled_as_other(std::string_view(text).substr(
                                     label_from, at > label_from ? at - label_from : 0)))
