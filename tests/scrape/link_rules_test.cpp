@@ -8,6 +8,18 @@
 
 using namespace sky::scrape;
 
+namespace {
+
+// "+4930901820/tel": each number with where it was found.
+std::vector<std::string> described(const std::vector<found_phone>& phones) {
+  std::vector<std::string> out;
+  for (const auto& p : phones)
+    out.push_back(p.e164 + "/" + p.source);
+  return out;
+}
+
+} // namespace
+
 TEST(link_rules, contact_pages_come_first_and_other_sites_never) {
   std::vector<std::string> links{
       "https://shop.example.com/blog/2024/01/news",
@@ -151,12 +163,9 @@ TEST(phone_extract, tel_links_come_first_and_everything_is_e164) {
       extract_phones({"+1-202-456-1111", "%2B49%2030%20901820", "not-a-number",
                       "+1-555-555-0100"}, // 555-01xx numbers are reserved as fictional
                      "Call (212) 555-0199 or +44 20 7946 0958. Order no. 12345678.", "US");
-  std::vector<std::string> numbers;
-  for (const auto& p : phones.numbers)
-    numbers.push_back(p.e164 + "/" + p.source);
-  EXPECT_EQ(numbers, (std::vector<std::string>{"+12024561111/tel", "+4930901820/tel",
-                                               "+12125550199/text", "+442079460958/text"}))
-      << ::testing::PrintToString(numbers);
+  EXPECT_EQ(described(phones.numbers),
+            (std::vector<std::string>{"+12024561111/tel", "+4930901820/tel", "+12125550199/text",
+                                      "+442079460958/text"}));
 }
 
 TEST(phone_extract, numbers_without_a_country_code_follow_the_page_language) {
@@ -197,12 +206,10 @@ TEST(phone_extract, structured_numbers_come_first) {
   auto phones = extract_phones({"+49-30-1234-5670"}, "Tel. 030 1234 5671", "DE", 10,
                                {"+49 30 1234 5672", "tel:+49-30-1234-5673", "030 1234 5674", "n/a"})
                     .numbers;
-  std::vector<std::string> numbers;
-  for (const auto& p : phones)
-    numbers.push_back(p.e164 + "/" + p.source);
-  EXPECT_EQ(numbers, (std::vector<std::string>{
-                         "+493012345672/structured", "+493012345673/structured",
-                         "+493012345674/structured", "+493012345670/tel", "+493012345671/text"}));
+  EXPECT_EQ(described(phones),
+            (std::vector<std::string>{"+493012345672/structured", "+493012345673/structured",
+                                      "+493012345674/structured", "+493012345670/tel",
+                                      "+493012345671/text"}));
 }
 
 TEST(phone_extract, the_region_comes_from_the_language_and_the_cctld) {

@@ -37,6 +37,16 @@ config::fetch_config fixture_fetch(const test_support::fixture_server& web) {
   return loopback_fetch(web.port());
 }
 
+// A contact crawl of `url` on a fixture web of its own, with default options but the page cap.
+scrape::crawl_report crawl_fixture_site(const std::string& url, int max_pages) {
+  test_support::fixture_server web;
+  scrape::fetcher f(fixture_fetch(web));
+  scrape::robots_cache robots(f, "ScraperSkyBot");
+  scrape::crawl_options options;
+  options.max_pages = max_pages;
+  return scrape::crawl_for_contacts(f, robots, url, options);
+}
+
 scrape::fetch_result response(long status, std::string body = {}) {
   scrape::fetch_result r;
   r.status = status;
@@ -72,12 +82,7 @@ TEST(site_scan, the_crawl_ranks_contact_pages_and_obeys_robots) {
 }
 
 TEST(site_scan, the_crawl_follows_a_refreshing_entry_page_and_link_texts) {
-  test_support::fixture_server web;
-  scrape::fetcher f(fixture_fetch(web));
-  scrape::robots_cache robots(f, "ScraperSkyBot");
-  scrape::crawl_options options;
-  options.max_pages = 3;
-  auto report = scrape::crawl_for_contacts(f, robots, "http://handover.test/", options);
+  auto report = crawl_fixture_site("http://handover.test/", 3);
   ASSERT_EQ(report.pages.size(), 3u);
   EXPECT_EQ(report.pages[1].url, "http://handover.test/fr/");
   EXPECT_EQ(report.pages[1].depth, 0);
@@ -91,12 +96,7 @@ TEST(site_scan, the_crawl_follows_a_refreshing_entry_page_and_link_texts) {
 }
 
 TEST(site_scan, the_sitemap_is_read_when_the_home_page_links_nowhere) {
-  test_support::fixture_server web;
-  scrape::fetcher f(fixture_fetch(web));
-  scrape::robots_cache robots(f, "ScraperSkyBot");
-  scrape::crawl_options options;
-  options.max_pages = 2;
-  auto report = scrape::crawl_for_contacts(f, robots, "http://landing.test/", options);
+  auto report = crawl_fixture_site("http://landing.test/", 2);
   ASSERT_EQ(report.pages.size(), 2u);
   EXPECT_EQ(report.pages[1].url, "http://landing.test/rechtliches/impressum");
   ASSERT_EQ(report.emails.size(), 1u);
