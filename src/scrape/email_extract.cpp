@@ -312,7 +312,7 @@ bool inside_url(std::string_view text, std::size_t local_begin) {
   while (token_begin > 0 && local_begin - token_begin < 512 && text[token_begin - 1] != ' ')
     --token_begin;
   auto token = text.substr(token_begin, local_begin - token_begin);
-  return token.find("://") != std::string_view::npos || (!token.empty() && token.back() == '/');
+  return token.find("://") != std::string_view::npos;
 }
 
 } // namespace
@@ -351,7 +351,9 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
     char c = text[i];
     std::optional<marker> at;
     if (c == '@') {
-      at = marker{i, i + 1, false, true};
+      // "info @ firma.de": spaces around the sign are a common, readable disguise.
+      bool spaced = i > 0 && text[i - 1] == ' ' && i + 1 < text.size() && text[i + 1] == ' ';
+      at = spaced ? marker{i - 1, i + 2, false, true} : marker{i, i + 1, false, true};
     } else if (closing_of(c)) {
       at = marker_at(text, i, k_at_words, false);
     } else if (c == ' ' && i + 1 < text.size()) {

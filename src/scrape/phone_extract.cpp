@@ -81,14 +81,36 @@ bool labelled_as_other(std::string_view before) {
           break;
         }
   };
+  // Footers abbreviate: "T +49 30 1234567 F +49 30 1234568".
+  auto label = trim_space(lower);
+  while (!label.empty() && (label.back() == ':' || label.back() == '.'))
+    label.remove_suffix(1);
+  auto letter = label.substr(
+      label.find_last_of(' ') == std::string_view::npos ? 0 : label.find_last_of(' ') + 1);
+  if (letter == "f")
+    return true;
+  if (letter == "t" || letter == "m" || letter == "p")
+    return false;
   last(k_phone_words, best_phone);
   last(k_other_words, best_other);
   if (best_other != std::string::npos &&
-      (best_phone == std::string::npos || best_other >= best_phone)) // "telefax" over "tel"
-    return true;
+      (best_phone == std::string::npos || best_other >= best_phone)) { // "telefax" over "tel"
+    // "Tel./Fax:", "Phone & fax": one number for both is a phone.
+    if (best_phone == std::string::npos || lower.compare(best_other, 3, "fax") != 0)
+      return true;
+    auto between = std::string_view(lower).substr(best_phone, best_other - best_phone);
+    bool joined = between.size() <= 14 && (between.find('/') != std::string_view::npos ||
+                                           between.find('&') != std::string_view::npos ||
+                                           between.find(" und ") != std::string_view::npos ||
+                                           between.find(" and ") != std::string_view::npos ||
+                                           between.find(" et ") != std::string_view::npos ||
+                                           between.find(" y ") != std::string_view::npos ||
+                                           between.find(" e ") != std::string_view::npos);
+    return !joined;
+  }
   // "No. 3125550118" is some reference; "Phone no. 312 555 0117" is a phone.
-  static constexpr std::array<std::string_view, 6> k_number_words{"no.", "nr.", "n\u00b0",
-                                                                  "n\u00ba", "#", "num"};
+  static constexpr std::array<std::string_view, 6> k_number_words{"no.",     "nr.", "n\u00b0",
+                                                                  "n\u00ba", "#",   "num"};
   std::size_t best_number = std::string::npos;
   last(k_number_words, best_number);
   return best_number != std::string::npos && best_phone == std::string::npos;

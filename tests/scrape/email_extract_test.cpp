@@ -122,6 +122,7 @@ TEST(email_extract, obfuscations_in_the_sites_languages) {
            {"info snabel-a foretaget punkt se", "info@foretaget.se"},
            {"info [@] acme-tools [.] com", "info@acme-tools.com"},
            {"info@acme-tools (dot) com", "info@acme-tools.com"},
+           {"E-Mail: info @ firma-muster.de", "info@firma-muster.de"},
        }) {
     auto found = find_text_emails(text);
     if (*email)
@@ -129,6 +130,13 @@ TEST(email_extract, obfuscations_in_the_sites_languages) {
     else
       EXPECT_TRUE(found.empty()) << text;
   }
+}
+
+TEST(email_extract, addresses_side_by_side) {
+  EXPECT_EQ(find_text_emails("info@firma-muster.de/sales@firma-muster.de;(jobs@firma-muster.de)"),
+            (v{"info@firma-muster.de", "sales@firma-muster.de", "jobs@firma-muster.de"}));
+  EXPECT_EQ(find_text_emails("E-Mail:first.last+news@firma-muster.de."),
+            v{"first.last+news@firma-muster.de"});
 }
 
 TEST(email_extract, spelled_words_in_ordinary_sentences_are_not_addresses) {

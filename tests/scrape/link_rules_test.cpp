@@ -198,8 +198,37 @@ TEST(phone_extract, dates_prices_and_ids_are_not_phone_numbers) {
   auto both = extract_phones({}, "Tel.: 030 1234 5678 · Fax: 030 1234 5679", "DE").numbers;
   ASSERT_EQ(both.size(), 1u);
   EXPECT_EQ(both[0].e164, "+493012345678");
+  // One number for phone and fax is a phone; footers abbreviate the labels.
+  auto joined = extract_phones({}, "Tel./Fax: 030 1234 5678", "DE").numbers;
+  ASSERT_EQ(joined.size(), 1u);
+  EXPECT_EQ(joined[0].e164, "+493012345678");
+  auto footer = extract_phones({}, "T +49 30 1234 5678 F +49 30 1234 5679 M 0171 2345678", "DE");
+  EXPECT_EQ(described(footer.numbers),
+            (std::vector<std::string>{"+493012345678/text", "+491712345678/text"}));
   // "August" is not "USt", "privat" is not "IVA".
   EXPECT_EQ(extract_phones({}, "Ab August privat: 030 1234 5678", "DE").numbers.size(), 1u);
+}
+
+TEST(phone_extract, written_forms_of_european_numbers) {
+  struct example {
+    const char* text;
+    const char* region;
+    const char* e164;
+  };
+  for (auto [text, region, e164] : std::initializer_list<example>{
+           {"Tel. +49 (0)30 1234 5678", "DE", "+493012345678"},
+           {"Telefon 089 / 12 34 56-0", "DE", "+49891234560"},
+           {"Tel: +44 (0)20 7946 0000", "GB", "+442079460000"},
+           {"Tél. : +33 (0)1 23 45 67 89", "FR", "+33123456789"},
+           {"Tel. 06.1234.5678", "IT", "+390612345678"},
+           {"Tel. +39 06 1234 5678", "US", "+390612345678"},
+           {"Teléfono 91 123 45 67", "ES", "+34911234567"},
+           {"Tel. 08-123 456 78", "SE", "+46812345678"},
+       }) {
+    auto found = extract_phones({}, text, region).numbers;
+    ASSERT_EQ(found.size(), 1u) << text;
+    EXPECT_EQ(found[0].e164, e164) << text;
+  }
 }
 
 TEST(phone_extract, structured_numbers_come_first) {
