@@ -15,7 +15,8 @@ import threading
 import urllib.parse
 
 HERE = pathlib.Path(__file__).resolve().parent
-TYPES = {".html": "text/html; charset=utf-8", ".xml": "application/xml", ".txt": "text/plain"}
+TYPES = {".html": "text/html; charset=utf-8", ".php": "text/html; charset=utf-8",
+         ".xml": "application/xml", ".txt": "text/plain"}
 
 
 class SiteHandler(http.server.BaseHTTPRequestHandler):
