@@ -89,6 +89,7 @@ struct parse_state {
   bool in_title = false;    // reading the first <title>
   std::string title;        // its raw text, at most k_max_title_raw bytes
   bool text_gap = false;    // whitespace or a separating tag since the last character of m.text
+  std::string tail;         // visible text past the head of m.text, rolling
   std::string json_ld;      // the JSON-LD block being read
   std::size_t json_ld_bytes = 0; // read in all on this page
   static constexpr std::size_t k_max_title_raw = 64 << 10;
@@ -206,22 +207,38 @@ void reverse_utf8_from(std::string& s, std::size_t from) {
 }
 
 // Visible text, whitespace-collapsed, with a space wherever a separating tag or whitespace stood.
+// Past the head the text keeps rolling through `tail`, so that the end of a long page (its
+// footer, where contacts usually are) is read too.
 void append_text(parse_state& st, const char* chars, std::size_t n) {
-  auto& out = st.m.text;
-  for (std::size_t i = 0; i < n && out.size() < page_metadata::k_max_text; ++i) {
+  constexpr std::size_t k_head = page_metadata::k_max_text - page_metadata::k_max_text_tail;
+  for (std::size_t i = 0; i < n; ++i) {
     char c = chars[i];
     if (std::isspace(static_cast<unsigned char>(c))) {
       st.text_gap = true;
       continue;
     }
-    if (st.text_gap && !out.empty() && out.back() != ' ') {
+    auto& out = st.m.text.size() < k_head ? st.m.text : st.tail;
+    if (st.text_gap && !out.empty() && out.back() != ' ')
       out += ' ';
-      if (out.size() >= page_metadata::k_max_text)
-        break;
-    }
     st.text_gap = false;
     out += c;
+    if (&out == &st.tail && st.tail.size() >= 2 * page_metadata::k_max_text_tail)
+      st.tail.erase(0, st.tail.size() - page_metadata::k_max_text_tail);
   }
+}
+
+// The end of `tail` after the head, from a word start, within k_max_text in all.
+void append_tail(std::string& text, const std::string& tail) {
+  if (tail.empty() || text.size() + 1 >= page_metadata::k_max_text)
+    return;
+  auto room = std::min(page_metadata::k_max_text_tail, page_metadata::k_max_text - text.size() - 1);
+  auto from = tail.size() > room ? tail.size() - room : std::size_t{0};
+  if (from > 0) {
+    auto space = tail.find(' ', from);
+    from = space == std::string::npos ? tail.size() : space + 1;
+  }
+  text += ' ';
+  text.append(tail, from, std::string::npos);
 }
 
 void add_structured(parse_state& st, contact_property kind, std::string value) {
@@ -464,6 +481,7 @@ page_metadata extract_metadata(std::string_view html, std::string_view page_url,
       HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
   if (doc)
     xmlFreeDoc(doc);
+  append_tail(m.text, state.tail);
   cut_utf8(m.text, page_metadata::k_max_text);
   if (m.language.empty())
     m.language = state.fallback_lang;

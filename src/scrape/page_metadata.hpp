@@ -46,9 +46,12 @@ struct page_metadata {
   // Visible text: what a person reads. No script, style, template or hidden element ("hidden",
   // display:none, visibility:hidden); inline elements (span, b, a...) join their neighbours
   // without a space, other elements and <br> separate them; right-to-left overrides are read in
-  // the order they are shown. Whitespace-collapsed, at most k_max_text bytes.
+  // the order they are shown. Whitespace-collapsed, at most k_max_text bytes: of a longer text,
+  // the first k_max_text - k_max_text_tail bytes and the last k_max_text_tail (from a word
+  // start), so that a long page's footer is read.
   std::string text;
   static constexpr std::size_t k_max_text = 256 << 10;
+  static constexpr std::size_t k_max_text_tail = 32 << 10;
 };
 
 // Tolerant of broken markup (libxml2's recovering HTML parser, network off). Text is trimmed and

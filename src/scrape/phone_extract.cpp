@@ -22,6 +22,23 @@ using i18n::phonenumbers::PhoneNumberUtil;
 // the label of the previous line mostly does not.
 constexpr std::size_t k_label_bytes = 24;
 
+// The visible text is matched in chunks of about this size, each with its own tries.
+constexpr std::size_t k_chunk_bytes = 16 << 10;
+constexpr int k_tries_per_chunk = 100;
+
+// Where a chunk ending near `target` ends: after a word (a space that follows a letter), so that
+// no number is cut in two; the text's end when it is close.
+std::size_t chunk_boundary(std::string_view text, std::size_t target) {
+  if (target + 1024 >= text.size())
+    return text.size();
+  for (auto p = target; p < target + 1024; ++p) {
+    auto c = static_cast<unsigned char>(text[p - 1]);
+    if (text[p] == ' ' && ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+      return p;
+  }
+  return target + 1024;
+}
+
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
@@ -53,18 +70,47 @@ bool looks_like_date(std::string_view raw) {
   return day_first || year_first;
 }
 
+constexpr std::array<std::string_view, 14> k_phone_words{
+    "tel",  "t\u00e9l", "phone", "fon", "mobil", "handy",      "cell",
+    "call", "ring",     "gsm",   "tlf", "tfn",   "m\u00f3vil", "whatsapp"};
+
+// Labelled numbers are looked for in this many bytes from their label, for this many labels.
+constexpr std::size_t k_labelled_bytes = 64;
+constexpr std::size_t k_max_labels = 100;
+
+bool is_letter_byte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80;
+}
+
+// Where a phone label word starts ("Tel.", "Telefon", "phone"...), in text order, at most `max`.
+std::vector<std::size_t> phone_label_positions(std::string_view text, std::size_t max) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < text.size() && out.size() < max; ++i) {
+    if (i > 0 && is_letter_byte(text[i - 1]))
+      continue;
+    char c = static_cast<char>(text[i] | 0x20);
+    if (c != 't' && c != 'p' && c != 'f' && c != 'm' && c != 'h' && c != 'c' && c != 'r' &&
+        c != 'g' && c != 'w')
+      continue;
+    for (auto w : k_phone_words)
+      if (w.size() <= text.size() - i && ascii_lower(text.substr(i, w.size())) == w) {
+        out.push_back(i);
+        break;
+      }
+  }
+  return out;
+}
+
 // The words right before a number say what it is. The last keyword there wins, so
 // "Tel. 030 1234 · Fax 030 1235" reads the first as a phone and the second as a fax.
 bool labelled_as_other(std::string_view before) {
-  static constexpr std::array<std::string_view, 14> k_phone_words{
-      "tel",  "t\u00e9l", "phone", "fon", "mobil", "handy",      "cell",
-      "call", "ring",     "gsm",   "tlf", "tfn",   "m\u00f3vil", "whatsapp"};
-  static constexpr std::array<std::string_view, 35> k_other_words{
-      "fax",     "iban",     "bic",     "swift",   "order",  "bestell", "rechnung",
-      "invoice", "commande", "factura", "pedido",  "ordine", "fattura", "bestel",
-      "factuur", "ust",      "vat",     "tax",     "steuer", "kvk",     "siret",
-      "siren",   "cif",      "nif",     "iva",     "btw",    "hrb",     "konto",
-      "account", "ref",      "sku",     "art.-nr", "isbn",   "org.nr",  "telefax"};
+  static constexpr std::array<std::string_view, 42> k_other_words{
+      "fax",     "iban",     "bic",      "swift",         "order",  "bestell", "rechnung",
+      "invoice", "commande", "factura",  "pedido",        "ordine", "fattura", "bestel",
+      "factuur", "ust",      "vat",      "tax",           "steuer", "kvk",     "siret",
+      "siren",   "cif",      "nif",      "iva",           "btw",    "hrb",     "konto",
+      "account", "ref",      "sku",      "art.-nr",       "isbn",   "org.nr",  "telefax",
+      "artikel", "article",  "articolo", "art\u00edculo", "item",   "modell",  "model"};
   auto lower = ascii_lower(before);
   auto is_letter = [](char c) {
     return (c >= 'a' && c <= 'z') || static_cast<unsigned char>(c) >= 0x80;
@@ -159,22 +205,35 @@ phone_list extract_phones(const std::vector<std::string>& tel_links, std::string
     parse(percent_decode(link.substr(0, link.find_first_of("?;"))), "tel");
   }
   // VALID leniency and a bounded number of tries keep loose text fast and its matches plausible.
-  std::string text(visible_text);
-  PhoneNumberMatcher matcher(util, text, region, PhoneNumberMatcher::VALID, 200);
-  PhoneNumberMatch match;
-  std::size_t searched_to = 0;
-  while (!out.truncated && matcher.HasNext() && matcher.Next(&match)) {
-    const auto& raw = match.raw_string();
-    auto at = text.find(raw, searched_to);
-    if (at == std::string::npos)
-      at = searched_to;
-    // The words since the previous number, at most k_label_bytes, label this one.
-    auto label_from = std::max(searched_to, at >= k_label_bytes ? at - k_label_bytes : 0);
-    searched_to = std::min(text.size(), at + raw.size());
-    if (looks_like_date(raw) || labelled_as_other(std::string_view(text).substr(
-                                    label_from, at > label_from ? at - label_from : 0)))
-      continue;
-    add(match.number(), "text");
+  auto scan = [&](std::string_view part, int tries) {
+    std::string copy(part);
+    PhoneNumberMatcher matcher(util, copy, region, PhoneNumberMatcher::VALID, tries);
+    PhoneNumberMatch match;
+    std::size_t searched_to = 0;
+    while (!out.truncated && matcher.HasNext() && matcher.Next(&match)) {
+      const auto& raw = match.raw_string();
+      auto at = part.find(raw, searched_to);
+      if (at == std::string_view::npos)
+        at = searched_to;
+      // The words since the previous number, at most k_label_bytes, label this one.
+      auto label_from = std::max(searched_to, at >= k_label_bytes ? at - k_label_bytes : 0);
+      searched_to = std::min(part.size(), at + raw.size());
+      if (looks_like_date(raw) ||
+          labelled_as_other(part.substr(label_from, at > label_from ? at - label_from : 0)))
+        continue;
+      add(match.number(), "text");
+    }
+  };
+  // First the numbers a label announces ("Tel.", "Telefon", "Phone"...), wherever they are: a
+  // long price list cannot use up the tries before the footer's number.
+  auto labels = phone_label_positions(visible_text, k_max_labels);
+  for (auto pos : labels)
+    scan(visible_text.substr(pos, k_labelled_bytes), 8);
+  // Then the whole text, chunk by chunk, each chunk with its own tries.
+  for (std::size_t begin = 0; begin < visible_text.size() && !out.truncated;) {
+    auto end = chunk_boundary(visible_text, begin + k_chunk_bytes);
+    scan(visible_text.substr(begin, end - begin), k_tries_per_chunk);
+    begin = end;
   }
   return out;
 }

@@ -231,6 +231,17 @@ TEST(phone_extract, written_forms_of_european_numbers) {
   }
 }
 
+TEST(phone_extract, a_long_price_list_does_not_hide_the_footer_number) {
+  std::string text;
+  for (int i = 0; i < 5000; ++i)
+    text += "Artikel " + std::to_string(10000 + i) + " Eiche 200 x 90 cm " +
+            std::to_string(300 + i % 700) + ",00 EUR ";
+  text += "Tel. 0511 123456";
+  auto found = extract_phones({}, text, "DE").numbers;
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].e164, "+49511123456");
+}
+
 TEST(phone_extract, structured_numbers_come_first) {
   auto phones = extract_phones({"+49-30-1234-5670"}, "Tel. 030 1234 5671", "DE", 10,
                                {"+49 30 1234 5672", "tel:+49-30-1234-5673", "030 1234 5674", "n/a"})

@@ -107,3 +107,15 @@ TEST(page_metadata, structured_data_is_bounded) {
   EXPECT_EQ(m.structured_emails.size(), limits.max_structured_values);
   EXPECT_TRUE(m.structured_phones.empty());
 }
+
+TEST(page_metadata, a_long_page_keeps_its_head_and_its_footer) {
+  std::string html = "<html><body><p>head@firma.de</p>";
+  for (int i = 0; i < 40'000; ++i)
+    html += "<p>filler text " + std::to_string(i) + "</p>";
+  html += "<footer>Kontakt: foot@firma.de</footer></body></html>";
+  auto m = extract_metadata(html, "https://firma.de/");
+  EXPECT_LE(m.text.size(), page_metadata::k_max_text);
+  EXPECT_EQ(m.text.rfind("head@firma.de", 0), 0u);
+  EXPECT_EQ(m.text.substr(m.text.size() - 22), "Kontakt: foot@firma.de");
+  EXPECT_EQ(m.text.find("filler text 20000 "), std::string::npos); // the middle is left out
+}
