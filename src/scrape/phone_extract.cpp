@@ -77,26 +77,56 @@ constexpr std::array<std::string_view, 14> k_phone_words{
 // Labelled numbers are looked for in this many bytes from their label, for this many labels.
 constexpr std::size_t k_labelled_bytes = 64;
 constexpr std::size_t k_max_labels = 100;
+// More digits than this in the text and the matcher's tries may run out before its end.
+constexpr std::size_t k_dense_digits = 300;
 
 bool is_letter_byte(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80;
 }
 
+// True when `word` (lower-case) is written at text[pos], in any ASCII case.
+bool word_at(std::string_view text, std::size_t pos, std::string_view word) {
+  if (word.size() > text.size() - pos)
+    return false;
+  for (std::size_t i = 0; i < word.size(); ++i) {
+    auto c = text[pos + i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c) != word[i])
+      return false;
+  }
+  return true;
+}
+
 // Where a phone label word starts ("Tel.", "Telefon", "phone"...), in text order, at most `max`.
+// Word by word: the loop over letters is all most of the text costs.
 std::vector<std::size_t> phone_label_positions(std::string_view text, std::size_t max) {
   std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < text.size() && out.size() < max; ++i) {
-    if (i > 0 && is_letter_byte(text[i - 1]))
-      continue;
-    char c = static_cast<char>(text[i] | 0x20);
-    if (c != 't' && c != 'p' && c != 'f' && c != 'm' && c != 'h' && c != 'c' && c != 'r' &&
-        c != 'g' && c != 'w')
-      continue;
-    for (auto w : k_phone_words)
-      if (w.size() <= text.size() - i && ascii_lower(text.substr(i, w.size())) == w) {
-        out.push_back(i);
-        break;
-      }
+  for (std::size_t i = 0; i < text.size() && out.size() < max;) {
+    while (i < text.size() && !is_letter_byte(text[i]))
+      ++i;
+    if (i >= text.size())
+      break;
+    // Most words start with a letter no label starts with: one switch, no loop over the labels.
+    switch (text[i] | 0x20) {
+    case 't':
+    case 'p':
+    case 'f':
+    case 'm':
+    case 'h':
+    case 'c':
+    case 'r':
+    case 'g':
+    case 'w':
+      for (auto w : k_phone_words)
+        if (w[0] == (text[i] | 0x20) && word_at(text, i, w)) {
+          out.push_back(i);
+          break;
+        }
+      break;
+    default:
+      break;
+    }
+    while (i < text.size() && is_letter_byte(text[i]))
+      ++i;
   }
   return out;
 }
@@ -224,11 +254,14 @@ phone_list extract_phones(const std::vector<std::string>& tel_links, std::string
       add(match.number(), "text");
     }
   };
-  // First the numbers a label announces ("Tel.", "Telefon", "Phone"...), wherever they are: a
-  // long price list cannot use up the tries before the footer's number.
-  auto labels = phone_label_positions(visible_text, k_max_labels);
-  for (auto pos : labels)
-    scan(visible_text.substr(pos, k_labelled_bytes), 8);
+  // On a page dense with digits (a price list, a table of articles) the numbers a label announces
+  // ("Tel.", "Telefon", "Phone"...) are read first, wherever they are, so that the other numbers
+  // cannot use up the tries before the footer's. Other pages skip this pass: their digits are too
+  // few to use up the tries.
+  auto digits = std::count_if(visible_text.begin(), visible_text.end(), is_digit);
+  if (static_cast<std::size_t>(digits) > k_dense_digits)
+    for (auto pos : phone_label_positions(visible_text, k_max_labels))
+      scan(visible_text.substr(pos, k_labelled_bytes), 8);
   // Then the whole text, chunk by chunk, each chunk with its own tries.
   for (std::size_t begin = 0; begin < visible_text.size() && !out.truncated;) {
     auto end = chunk_boundary(visible_text, begin + k_chunk_bytes);
