@@ -16,6 +16,11 @@
 namespace sky::scrape {
 namespace {
 
+// ASCII whitespace as std::isspace sees it in the C locale, without a call per character.
+bool is_space(char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 // Cuts `s` to at most `max_bytes` without splitting a UTF-8 sequence.
 void cut_utf8(std::string& s, std::size_t max_bytes) {
   if (s.size() <= max_bytes)
@@ -33,7 +38,7 @@ std::string collapse(std::string_view s, std::size_t max_bytes = page_metadata::
   for (char c : s) {
     if (out.size() > max_bytes)
       break;
-    if (std::isspace(static_cast<unsigned char>(c))) {
+    if (is_space(c)) {
       space = !out.empty();
     } else {
       if (space)
@@ -213,7 +218,7 @@ void append_text(parse_state& st, const char* chars, std::size_t n) {
   constexpr std::size_t k_head = page_metadata::k_max_text - page_metadata::k_max_text_tail;
   for (std::size_t i = 0; i < n; ++i) {
     char c = chars[i];
-    if (std::isspace(static_cast<unsigned char>(c))) {
+    if (is_space(c)) {
       st.text_gap = true;
       continue;
     }
