@@ -21,7 +21,7 @@ std::string make_page(int seed) {
                      "</title><meta name=\"description\" content=\"A bakery\"></head><body><nav>"
                      "<a href=\"/\">Home</a> <a href=\"/contact\">Contact</a> <a "
                      "href=\"https://www.facebook.com/acme\">fb</a></nav><p>Write to <a "
-                     "href=\"mailto:info@example.com\">info@example.com</a>, call <a "
+                     "href=\"mailto:info@acme-bakery.com\">info@acme-bakery.com</a>, call <a "
                      "href=\"tel:+12024561111\">(202) 456-1111</a>.</p>";
   while (page.size() < 15000) {
     page += "<p>";
@@ -29,7 +29,7 @@ std::string make_page(int seed) {
       page.append(words[rng() % 12]).append(" ");
     page += "</p>";
   }
-  return page + "<footer>sales@example.com</footer></body></html>";
+  return page + "<footer>sales@acme-bakery.com</footer></body></html>";
 }
 
 const std::vector<std::string>& pages() {

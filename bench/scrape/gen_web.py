@@ -18,7 +18,7 @@ def paragraph():
 
 
 for d in range(domains):
-    host = f"site{d:02d}.example.com"
+    host = f"site{d:02d}.bench-bakery.com"
     root = os.path.join(out, host)
     os.makedirs(os.path.join(root, "p"), exist_ok=True)
     origin = f"http://{host}:{port}"

@@ -1,11 +1,13 @@
-// Email extraction: normalise the page into plain-ish text, then scan around every '@'.
+// Email extraction: every source a page offers goes through one validation (normalize_email), and
+// loose text through a linear scanner anchored on '@' and on the spelled-out forms of it.
 #include "scrape/email_extract.hpp"
 
 #include "scrape/domain_rules.hpp"
+#include "scrape/text_rules.hpp"
 #include "scrape/url_rules.hpp"
 
 #include <algorithm>
-#include <cctype>
+#include <array>
 #include <unordered_set>
 
 namespace sky::scrape {
@@ -13,6 +15,22 @@ namespace {
 
 constexpr std::size_t k_max_local = 64;
 constexpr std::size_t k_max_domain = 253;
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+bool is_local_char(char c) {
+  return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+bool is_label_char(char c) {
+  return is_alnum(c) || c == '-';
+}
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
 
 void append_utf8(std::string& out, unsigned long cp) {
   if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
@@ -34,15 +52,6 @@ void append_utf8(std::string& out, unsigned long cp) {
   }
 }
 
-bool is_local_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '%' ||
-         c == '+' || c == '-';
-}
-
-bool is_domain_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
-}
-
 bool valid_domain(std::string_view d) {
   if (d.size() < 3 || d.size() > k_max_domain || d.find('.') == std::string_view::npos)
     return false;
@@ -52,66 +61,391 @@ bool valid_domain(std::string_view d) {
       if (label == 0 || d[i - 1] == '-')
         return false;
       label = 0;
-    } else if (++label > 63 || (label == 1 && d[i] == '-')) {
+    } else if (!is_label_char(d[i]) || ++label > 63 || (label == 1 && d[i] == '-')) {
       return false;
     }
   }
   auto tld = d.substr(d.rfind('.') + 1);
   return tld.size() >= 2 && std::all_of(tld.begin(), tld.end(), [](char c) {
-           return std::isalpha(static_cast<unsigned char>(c));
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
          });
 }
 
-// Replaces `%XX` inside mailto: targets, so "mailto:info%40example.com" becomes visible.
-std::string decode_mailto_targets(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    if (i + 7 <= text.size() && (text[i] == 'm' || text[i] == 'M')) {
-      std::string head(text.substr(i, 7));
-      std::transform(head.begin(), head.end(), head.begin(), ::tolower);
-      if (head == "mailto:") {
-        out += ' '; // the scheme must not glue onto the local part
-        i += 7;
-        // The address ends at a query, a quote, whitespace or a tag boundary.
-        while (i < text.size() && text[i] != '?' && text[i] != '"' && text[i] != '\'' &&
-               text[i] != '>' && text[i] != '<' &&
-               !std::isspace(static_cast<unsigned char>(text[i]))) {
-          int hi = 0, lo = 0;
-          if (text[i] == '%' && i + 2 < text.size() && (hi = hex_digit_value(text[i + 1])) >= 0 &&
-              (lo = hex_digit_value(text[i + 2])) >= 0) {
-            out += static_cast<char>(hi * 16 + lo);
-            i += 3;
-          } else {
-            out += text[i++];
-          }
-        }
-        out += ' ';
-        continue;
+// Domains that sample text and form hints use in each of the sites' languages.
+bool is_placeholder_domain(std::string_view d) {
+  static constexpr std::array<std::string_view, 18> k_placeholders{
+      "domain.com",     "yourdomain.com", "your-domain.com", "yourcompany.com", "company.com",
+      "yoursite.com",   "mysite.com",     "mydomain.com",    "website.com",     "beispiel.de",
+      "musterfirma.de", "mustermann.de",  "exemple.com",     "exemple.fr",      "ejemplo.com",
+      "esempio.it",     "voorbeeld.nl",   "exempel.se"};
+  return std::find(k_placeholders.begin(), k_placeholders.end(), d) != k_placeholders.end();
+}
+
+// Error trackers put their keys in the user part of URLs and scripts: "key@o1.ingest.sentry.io".
+bool is_tracker_domain(std::string_view d) {
+  return d == "sentry.io" || ends_with(d, ".sentry.io") || d == "wixpress.com" ||
+         ends_with(d, ".wixpress.com") || ends_with(d, ".sentry-cdn.com");
+}
+
+// "logo@2x.png", "icon@1.5x.webp": image density names, whatever their last label.
+bool looks_like_file_name(std::string_view d) {
+  auto first = d.substr(0, d.find('.'));
+  if (first.size() >= 2 && first.back() == 'x' &&
+      std::all_of(first.begin(), first.end() - 1, [](char c) { return c >= '0' && c <= '9'; }))
+    return true;
+  auto tld = d.substr(d.rfind('.') + 1);
+  static constexpr std::array<std::string_view, 16> k_file_types{
+      "png", "jpg", "jpeg", "gif", "webp", "svg", "avif", "ico",
+      "mov", "mp4", "zip",  "css", "js",   "pdf", "json", "woff"};
+  return std::find(k_file_types.begin(), k_file_types.end(), tld) != k_file_types.end();
+}
+
+// A 24+ digit hexadecimal user part is a key or a hash, never a mailbox someone reads.
+bool looks_like_key(std::string_view local) {
+  return local.size() >= 24 &&
+         std::all_of(local.begin(), local.end(), [](char c) { return hex_digit_value(c) >= 0; });
+}
+
+std::optional<std::string> accept(std::string local, std::string domain) {
+  while (!local.empty() && local.front() == '.')
+    local.erase(0, 1);
+  while (!domain.empty() && (domain.back() == '.' || domain.back() == '-'))
+    domain.pop_back();
+  if (local.empty() || local.size() > k_max_local || local.back() == '.' ||
+      local.find("..") != std::string::npos ||
+      !std::all_of(local.begin(), local.end(), is_local_char))
+    return std::nullopt;
+  for (auto& c : local)
+    c = lower(c);
+  for (auto& c : domain)
+    c = lower(c);
+  if (!valid_domain(domain) || !has_listed_suffix(domain) || is_reserved_domain(domain) ||
+      is_placeholder_domain(domain) || is_tracker_domain(domain) || looks_like_file_name(domain) ||
+      looks_like_key(local))
+    return std::nullopt;
+  return local + "@" + domain;
+}
+
+// --- Spelled-out "@" and "." ---------------------------------------------------------------
+
+struct marker {
+  std::size_t begin = 0, end = 0; // [begin, end) in the text, brackets and spaces included
+  bool bracketed = false;
+  bool strong = false; // means "@" by itself; a weak one ("at", "chez") needs a spelled dot too
+};
+
+// Lower-case words; "@" and "." only count inside brackets ("[@]", "(.)").
+constexpr std::array<std::string_view, 6> k_at_words{"at",   "arroba",   "chiocciola",
+                                                     "chez", "snabel-a", "@"};
+constexpr std::array<std::string_view, 6> k_dot_words{"dot",   "punkt", "punto",
+                                                      "point", "punt",  "."};
+
+bool strong_word(std::string_view w) {
+  return w != "at" && w != "chez";
+}
+
+bool word_at(std::string_view text, std::size_t pos, std::string_view word) {
+  if (pos + word.size() > text.size())
+    return false;
+  for (std::size_t i = 0; i < word.size(); ++i)
+    if (lower(text[pos + i]) != word[i])
+      return false;
+  return true;
+}
+
+char closing_of(char open) {
+  switch (open) {
+  case '[':
+    return ']';
+  case '(':
+    return ')';
+  case '{':
+    return '}';
+  case '<':
+    return '>';
+  default:
+    return '\0';
+  }
+}
+
+char opening_of(char close) {
+  switch (close) {
+  case ']':
+    return '[';
+  case ')':
+    return '(';
+  case '}':
+    return '{';
+  case '>':
+    return '<';
+  default:
+    return '\0';
+  }
+}
+
+std::size_t skip_spaces(std::string_view text, std::size_t pos) {
+  for (int n = 0; pos < text.size() && text[pos] == ' ' && n < 2; ++n)
+    ++pos;
+  return pos;
+}
+
+std::size_t skip_spaces_back(std::string_view text, std::size_t pos) {
+  for (int n = 0; pos > 0 && text[pos - 1] == ' ' && n < 2; ++n)
+    --pos;
+  return pos;
+}
+
+// A marker starting at `pos`: "[word]" (spaces allowed inside) or, with `bare`, " word ".
+template <std::size_t N>
+std::optional<marker> marker_at(std::string_view text, std::size_t pos,
+                                const std::array<std::string_view, N>& words, bool bare) {
+  char open = text[pos];
+  if (char close = closing_of(open)) {
+    auto p = skip_spaces(text, pos + 1);
+    for (auto w : words)
+      if (word_at(text, p, w)) {
+        auto q = skip_spaces(text, p + w.size());
+        if (q < text.size() && text[q] == close)
+          return marker{pos, q + 1, true, true};
       }
+  } else if (bare && open == ' ') {
+    for (auto w : words)
+      if (w.size() > 1 && word_at(text, pos + 1, w) && pos + 1 + w.size() < text.size() &&
+          text[pos + 1 + w.size()] == ' ')
+        return marker{pos, pos + w.size() + 2, false, strong_word(w)};
+  }
+  return std::nullopt;
+}
+
+// A marker ending just before `end`, read backwards (for dots inside the user part).
+template <std::size_t N>
+std::optional<marker> marker_before(std::string_view text, std::size_t end,
+                                    const std::array<std::string_view, N>& words, bool bare) {
+  if (end == 0)
+    return std::nullopt;
+  char close = text[end - 1];
+  if (char open = opening_of(close)) {
+    auto p = skip_spaces_back(text, end - 1);
+    for (auto w : words)
+      if (p >= w.size() && word_at(text, p - w.size(), w)) {
+        auto q = skip_spaces_back(text, p - w.size());
+        if (q > 0 && text[q - 1] == open)
+          return marker{q - 1, end, true, true};
+      }
+  } else if (bare && close == ' ') {
+    for (auto w : words)
+      if (w.size() > 1 && end >= w.size() + 2 && word_at(text, end - 1 - w.size(), w) &&
+          text[end - 2 - w.size()] == ' ')
+        return marker{end - 2 - w.size(), end, false, true};
+  }
+  return std::nullopt;
+}
+
+// The user part ending at `end`, with spelled-out dots between its pieces when `spelled`.
+std::string read_local(std::string_view text, std::size_t end, bool spelled, bool bare,
+                       std::size_t& begin) {
+  std::string local;
+  begin = end;
+  for (int pieces = 0; pieces < 8; ++pieces) {
+    auto p = begin;
+    while (p > 0 && end - p < 2 * k_max_local && is_local_char(text[p - 1]))
+      --p;
+    if (p == begin)
+      break;
+    local.insert(0, text.substr(p, begin - p));
+    begin = p;
+    if (!spelled)
+      break;
+    // "jane [dot] doe": spaces, then a bracketed dot; "jane dot doe": a bare one.
+    auto dot = marker_before(text, skip_spaces_back(text, begin), k_dot_words, false);
+    if (!dot && bare)
+      dot = marker_before(text, begin, k_dot_words, true);
+    if (!dot)
+      break;
+    auto before = dot->bracketed ? skip_spaces_back(text, dot->begin) : dot->begin;
+    if (before == 0 || !is_local_char(text[before - 1]))
+      break;
+    local.insert(0, ".");
+    begin = before;
+  }
+  return local;
+}
+
+// The domain starting at `pos`: labels joined by '.' or spelled-out dots.
+std::string read_domain(std::string_view text, std::size_t pos, bool& spelled_dot,
+                        std::size_t& end) {
+  std::string domain;
+  auto read_label = [&](std::size_t p) {
+    auto start = p;
+    while (p < text.size() && is_label_char(text[p]) && domain.size() < k_max_domain + 1)
+      domain += lower(text[p++]);
+    return p > start ? p : std::string_view::npos;
+  };
+  end = read_label(pos);
+  if (end == std::string_view::npos)
+    return {};
+  while (end < text.size() && domain.size() <= k_max_domain) {
+    if (text[end] == '.' && end + 1 < text.size() && is_label_char(text[end + 1])) {
+      domain += '.';
+      end = read_label(end + 1);
+      continue;
     }
-    out += text[i++];
+    auto p = end;
+    if (text[p] == ' ' && p + 1 < text.size() && closing_of(text[p + 1]))
+      ++p;
+    auto dot = marker_at(text, p, k_dot_words, true);
+    if (!dot)
+      break;
+    auto next = dot->bracketed ? skip_spaces(text, dot->end) : dot->end;
+    if (next >= text.size() || !is_label_char(text[next]))
+      break;
+    domain += '.';
+    spelled_dot = true;
+    end = read_label(next);
+  }
+  return domain;
+}
+
+// "https://key@host/...": credentials in a URL, not an address.
+bool inside_url(std::string_view text, std::size_t local_begin) {
+  auto token_begin = local_begin;
+  while (token_begin > 0 && local_begin - token_begin < 512 && text[token_begin - 1] != ' ')
+    --token_begin;
+  auto token = text.substr(token_begin, local_begin - token_begin);
+  return token.find("://") != std::string_view::npos;
+}
+
+} // namespace
+
+bool is_reserved_domain(std::string_view domain) {
+  for (std::string_view sld : {"example.com", "example.net", "example.org"})
+    if (domain == sld || ends_with(domain, "." + std::string(sld)))
+      return true;
+  auto tld = domain.substr(domain.rfind('.') + 1);
+  return tld == "test" || tld == "example" || tld == "invalid" || tld == "localhost";
+}
+
+std::optional<std::string> normalize_email(std::string_view written) {
+  auto text = trim_space(written);
+  if (text.size() > 1024)
+    return std::nullopt;
+  if (text.size() >= 7 && ascii_lower(text.substr(0, 7)) == "mailto:")
+    text.remove_prefix(7);
+  text = text.substr(0, text.find('?'));
+  auto decoded = decode_html_entities(percent_decode(text));
+  std::string_view s = trim_space(decoded);
+  while (!s.empty() && std::string_view("<(\"'[").find(s.front()) != std::string_view::npos)
+    s.remove_prefix(1);
+  while (!s.empty() && std::string_view(">)\"'].,;:!").find(s.back()) != std::string_view::npos)
+    s.remove_suffix(1);
+  auto at = s.find('@');
+  if (at == std::string_view::npos || s.find('@', at + 1) != std::string_view::npos)
+    return std::nullopt;
+  return accept(std::string(s.substr(0, at)), std::string(s.substr(at + 1)));
+}
+
+std::vector<std::string> find_text_emails(std::string_view text, std::size_t max_candidates) {
+  std::vector<std::string> out;
+  std::size_t candidates = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    std::optional<marker> at;
+    if (c == '@') {
+      // "info @ firma.de": spaces around the sign are a common, readable disguise.
+      bool spaced = i > 0 && text[i - 1] == ' ' && i + 1 < text.size() && text[i + 1] == ' ';
+      at = spaced ? marker{i - 1, i + 2, false, true} : marker{i, i + 1, false, true};
+    } else if (closing_of(c)) {
+      at = marker_at(text, i, k_at_words, false);
+    } else if (c == ' ' && i + 1 < text.size()) {
+      char next = lower(text[i + 1]);
+      if (next == 'a' || next == 'c' || next == 's')
+        at = marker_at(text, i, k_at_words, true);
+    }
+    if (!at)
+      continue;
+    if (++candidates > max_candidates)
+      break;
+    const bool literal = c == '@';
+    auto local_end = at->bracketed ? skip_spaces_back(text, at->begin) : at->begin;
+    std::size_t local_begin = 0;
+    auto local = read_local(text, local_end, !literal, !literal && !at->bracketed, local_begin);
+    if (local.empty() || (literal && inside_url(text, local_begin)))
+      continue;
+    auto domain_begin = at->bracketed ? skip_spaces(text, at->end) : at->end;
+    bool spelled_dot = false;
+    std::size_t domain_end = domain_begin;
+    auto domain = read_domain(text, domain_begin, spelled_dot, domain_end);
+    if (domain.empty() || (!at->strong && !spelled_dot))
+      continue;
+    // "git@github.com:owner/repo": a remote, not a mailbox.
+    if (domain_end + 1 < text.size() && text[domain_end] == ':' && text[domain_end + 1] != ' ')
+      continue;
+    if (auto email = accept(std::move(local), std::move(domain)))
+      out.push_back(std::move(*email));
+    if (!literal)
+      i = std::max(i, domain_end == 0 ? i : domain_end - 1);
   }
   return out;
 }
 
-// Appends the decoded addresses of every data-cfemail="..." and email-protection#... link.
-void append_cloudflare(std::string_view html, std::string& out) {
-  for (std::string_view marker : {"data-cfemail=\"", "email-protection#"}) {
-    for (auto pos = html.find(marker); pos != std::string_view::npos;
-         pos = html.find(marker, pos + 1)) {
-      auto start = pos + marker.size();
-      auto end = start;
-      while (end < html.size() && hex_digit_value(html[end]) >= 0)
-        ++end;
-      auto decoded = decode_cfemail(html.substr(start, end - start));
-      if (!decoded.empty())
-        out += " " + decoded + " ";
+email_list extract_emails(const page_metadata& page, std::size_t max_addresses) {
+  email_list found;
+  std::unordered_set<std::string> seen;
+  auto add = [&](std::optional<std::string> email) {
+    if (!email || found.truncated || seen.count(*email))
+      return;
+    if (found.addresses.size() >= max_addresses) {
+      found.truncated = true;
+      return;
+    }
+    seen.insert(*email);
+    found.addresses.push_back(std::move(*email));
+  };
+  // Repeats of a few addresses would otherwise make every '@' of a huge page a lookup.
+  const std::size_t max_candidates = 100 * std::max<std::size_t>(max_addresses, 10);
+  for (const auto& value : page.structured_emails) {
+    if (auto email = normalize_email(value))
+      add(std::move(email));
+    else
+      for (auto& e : find_text_emails(value, 16))
+        add(std::move(e));
+  }
+  for (const auto& target : page.mailto_links) {
+    auto to = std::string_view(target).substr(0, target.find('?'));
+    for (std::size_t start = 0; start <= to.size();) {
+      auto comma = to.find_first_of(",;", start);
+      auto piece =
+          to.substr(start, comma == std::string_view::npos ? to.size() - start : comma - start);
+      add(normalize_email(piece));
+      if (comma == std::string_view::npos)
+        break;
+      start = comma + 1;
     }
   }
+  for (const auto& hex : page.cf_emails)
+    add(normalize_email(decode_cfemail(hex)));
+  // HTML5 named the characters of an address (&commat;, &period;); libxml2 knows only HTML 4's
+  // entities and leaves these as written.
+  std::string_view text = page.text;
+  std::string decoded;
+  if (text.find("&commat;") != std::string_view::npos ||
+      text.find("&period;") != std::string_view::npos) {
+    decoded = decode_html_entities(text);
+    text = decoded;
+  }
+  auto text_emails = find_text_emails(text, max_candidates);
+  for (auto& e : text_emails)
+    add(std::move(e));
+  if (text_emails.size() >= max_candidates)
+    found.truncated = true;
+  return found;
 }
 
-} // namespace
+email_list extract_emails(std::string_view html, std::size_t max_addresses) {
+  page_limits limits;
+  limits.max_emails = max_addresses;
+  return extract_emails(extract_metadata(html, "http://localhost/", limits), max_addresses);
+}
 
 std::string decode_html_entities(std::string_view text) {
   std::string out;
@@ -133,8 +467,7 @@ std::string decode_html_entities(std::string_view text) {
       auto digits = name.substr(hex ? 2 : 1);
       bool ok = !digits.empty();
       for (char c : digits) {
-        int v =
-            hex ? hex_digit_value(c) : (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : -1);
+        int v = hex ? hex_digit_value(c) : (c >= '0' && c <= '9' ? c - '0' : -1);
         if (v < 0) {
           ok = false;
           break;
@@ -181,83 +514,6 @@ std::string decode_cfemail(std::string_view hex) {
   for (std::size_t i = 2; i < hex.size(); i += 2)
     out += static_cast<char>(byte_at(i) ^ key);
   return out;
-}
-
-std::string deobfuscate_at_dot(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    // Bracketed forms only ("[at]", "(at)", "{at}", "[dot]"...), with optional spaces around:
-    // a bare " at " is ordinary English.
-    char open = text[i];
-    char close = open == '[' ? ']' : open == '(' ? ')' : open == '{' ? '}' : '\0';
-    if (close) {
-      auto end = text.find(close, i + 1);
-      if (end != std::string_view::npos && end - i <= 6) {
-        std::string word(text.substr(i + 1, end - i - 1));
-        word.erase(std::remove(word.begin(), word.end(), ' '), word.end());
-        std::transform(word.begin(), word.end(), word.begin(), ::tolower);
-        if (word == "at" || word == "dot") {
-          while (!out.empty() && out.back() == ' ')
-            out.pop_back();
-          out += word == "at" ? '@' : '.';
-          i = end + 1;
-          while (i < text.size() && text[i] == ' ')
-            ++i;
-          continue;
-        }
-      }
-    }
-    out += text[i++];
-  }
-  return out;
-}
-
-email_list extract_emails(std::string_view html, std::size_t max_addresses) {
-  std::string text = decode_html_entities(html);
-  text = decode_mailto_targets(text);
-  text = deobfuscate_at_dot(text);
-  append_cloudflare(html, text);
-
-  email_list found;
-  std::unordered_set<std::string> seen;
-  // Repeats of a few addresses would otherwise make every '@' of a huge page a lookup.
-  const std::size_t max_candidates = 100 * std::max<std::size_t>(max_addresses, 10);
-  std::size_t candidates = 0;
-  for (auto at = text.find('@'); at != std::string::npos; at = text.find('@', at + 1)) {
-    if (++candidates > max_candidates) {
-      found.truncated = true;
-      break;
-    }
-    std::size_t begin = at;
-    while (begin > 0 && at - begin < k_max_local && is_local_char(text[begin - 1]))
-      --begin;
-    std::size_t end = at + 1;
-    while (end < text.size() && end - at <= k_max_domain && is_domain_char(text[end]))
-      ++end;
-    std::string local = text.substr(begin, at - begin);
-    std::string domain = text.substr(at + 1, end - at - 1);
-    while (!local.empty() && local.front() == '.')
-      local.erase(0, 1);
-    while (!domain.empty() && (domain.back() == '.' || domain.back() == '-'))
-      domain.pop_back();
-    if (local.empty() || local.back() == '.' || local.find("..") != std::string::npos)
-      continue;
-    std::transform(local.begin(), local.end(), local.begin(), ::tolower);
-    std::transform(domain.begin(), domain.end(), domain.begin(), ::tolower);
-    if (!valid_domain(domain) || !has_listed_suffix(domain))
-      continue;
-    auto email = local + "@" + domain;
-    if (seen.count(email))
-      continue;
-    if (found.addresses.size() >= max_addresses) {
-      found.truncated = true;
-      break;
-    }
-    seen.insert(email);
-    found.addresses.push_back(std::move(email));
-  }
-  return found;
 }
 
 } // namespace sky::scrape

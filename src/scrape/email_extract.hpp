@@ -1,9 +1,13 @@
-// Email addresses in a page: text, attributes, mailto links, HTML entities, "[at]"/"(dot)"
-// obfuscations and Cloudflare's data-cfemail. A linear scanner anchored on '@', not a regex.
+// Email addresses of a page, read where a person reads them: the visible text (with "[at]",
+// "(punkt)", "arroba"... spelled out), mailto: links, Cloudflare's data-cfemail and structured
+// data. Scripts, styles, comments and ordinary attributes are never read, so image names, font
+// parameters, tracker keys and form placeholders do not turn into addresses.
 #pragma once
 
 #include "scrape/page_limits.hpp"
+#include "scrape/page_metadata.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,15 +19,35 @@ struct email_list {
   bool truncated = false; // reading stopped at the cap
 };
 
-// Lower-cased, deduplicated, in order of first appearance. Addresses whose domain does not end in
-// a listed public suffix are dropped (so "logo@2x.png" is not an email). Reading stops at the
-// first new address past `max_addresses`, or after 100 candidates ('@') per address allowed.
+// Lower-cased, deduplicated: structured data first, then mailto: links, Cloudflare-protected
+// addresses and the visible text, each in page order. Reading stops at the first new address past
+// `max_addresses`, or after 100 candidates per address allowed.
+email_list extract_emails(const page_metadata& page,
+                          std::size_t max_addresses = page_limits{}.max_emails);
+
+// The same for raw HTML (walks it with extract_metadata first).
 email_list extract_emails(std::string_view html,
                           std::size_t max_addresses = page_limits{}.max_emails);
+
+// Addresses written in plain text, in order, possibly repeated: "info@firma.de", "jane [at] acme
+// [dot] com", "info (at) firma (punkt) de", "ventas arroba empresa punto es", "info chez
+// societe point fr"... Spelled-out forms count only where they make a valid address on a listed
+// public suffix; the bare words " at " and " chez " also need a spelled-out dot. At most
+// `max_candidates` candidates are examined.
+std::vector<std::string> find_text_emails(std::string_view text, std::size_t max_candidates = 2000);
+
+// One written address ("Info@Firma.DE.", "mailto:info%40firma.de?subject=x") normalised, or
+// nullopt when it is not one a person can write to: invalid syntax, a domain without a listed
+// public suffix, a reserved or placeholder domain (example.com, *.test, yourdomain.com...), an
+// image density name ("logo@2x.png"), a version ("pkg@1.2.3") or a tracker key.
+std::optional<std::string> normalize_email(std::string_view written);
+
+// True for example.com/.net/.org and their subdomains and for the special-use TLDs .test,
+// .example, .invalid and .localhost (RFC 2606, RFC 6761).
+bool is_reserved_domain(std::string_view domain);
 
 // Pieces, exposed for tests and fuzzing.
 std::string decode_html_entities(std::string_view text);
 std::string decode_cfemail(std::string_view hex); // "" when malformed
-std::string deobfuscate_at_dot(std::string_view text);
 
 } // namespace sky::scrape

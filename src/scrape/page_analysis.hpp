@@ -23,7 +23,8 @@ struct page_analysis {
 };
 
 // `html` must already be UTF-8 (see decode_to_utf8). Phone numbers without a country code are
-// read as numbers of the page language's country, else of `default_region`.
+// read as numbers of the page's region (page_phone_region: language, ccTLD of the page's host),
+// else of `default_region`.
 page_analysis analyze_page(std::string_view html, std::string_view page_url,
                            std::string_view headers = {}, const std::string& default_region = "US",
                            const page_limits& limits = {});

@@ -7,10 +7,13 @@
 namespace sky::scrape {
 
 struct page_limits {
-  std::size_t max_emails = 200;    // distinct addresses
-  std::size_t max_phones = 200;    // distinct numbers
-  std::size_t max_links = 2000;    // distinct http(s) link targets
-  std::size_t max_tel_links = 500; // tel: links read
+  std::size_t max_emails = 200;            // distinct addresses
+  std::size_t max_phones = 200;            // distinct numbers
+  std::size_t max_links = 2000;            // distinct http(s) link targets
+  std::size_t max_tel_links = 500;         // tel: links read
+  std::size_t max_mailto_links = 500;      // mailto: links read, and Cloudflare-protected addresses
+  std::size_t max_structured_values = 200; // emails and phones read from structured data
+  std::size_t max_json_ld_bytes = 1 << 20; // JSON-LD read per page
 };
 
 } // namespace sky::scrape

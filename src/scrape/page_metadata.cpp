@@ -2,6 +2,7 @@
 // millions of elements costs no tree (a tree takes some 100 times the page's size in memory).
 #include "scrape/page_metadata.hpp"
 
+#include "scrape/structured_data.hpp"
 #include "scrape/text_rules.hpp"
 
 #include <algorithm>
@@ -14,6 +15,11 @@
 
 namespace sky::scrape {
 namespace {
+
+// ASCII whitespace as std::isspace sees it in the C locale, without a call per character.
+bool is_space(char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
 
 // Cuts `s` to at most `max_bytes` without splitting a UTF-8 sequence.
 void cut_utf8(std::string& s, std::size_t max_bytes) {
@@ -32,7 +38,7 @@ std::string collapse(std::string_view s, std::size_t max_bytes = page_metadata::
   for (char c : s) {
     if (out.size() > max_bytes)
       break;
-    if (std::isspace(static_cast<unsigned char>(c))) {
+    if (is_space(c)) {
       space = !out.empty();
     } else {
       if (space)
@@ -61,17 +67,36 @@ bool is_web_link(std::string_view url) {
   return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
 }
 
+// What an open element changes until it closes.
+struct open_element {
+  bool hides = false;    // script, style, template or a hidden element
+  bool reverses = false; // unicode-bidi:bidi-override with direction:rtl
+  bool json_ld = false;  // <script type="application/ld+json">
+  contact_property captures = contact_property::none; // microdata/RDFa value read from its text
+  std::size_t text_start = 0;                         // m.text.size() when it opened
+  std::size_t link_index = 0;                         // its entry in m.links + 1, 0 when none
+};
+
+constexpr std::size_t k_max_open_elements = 4096;
+
 struct parse_state {
+  parse_state(std::string_view url, const page_limits& l, page_metadata& meta)
+      : page_url(url), limits(l), m(meta) {}
   std::string_view page_url;
   const page_limits& limits;
   page_metadata& m;
   std::string fallback_lang;
   std::string og_description;
   std::set<std::string, std::less<>> seen_links;
-  int hidden_depth = 0;  // inside script, style or template: no text, nothing is metadata
-  bool in_title = false; // reading the first <title>
-  std::string title;     // its raw text, at most k_max_title_raw bytes
-  bool text_gap = false; // whitespace or a tag since the last character of m.text
+  std::vector<open_element> open;
+  std::size_t too_deep = 0; // elements opened past k_max_open_elements
+  int hidden_depth = 0;     // open elements that hide their content
+  bool in_title = false;    // reading the first <title>
+  std::string title;        // its raw text, at most k_max_title_raw bytes
+  bool text_gap = false;    // whitespace or a separating tag since the last character of m.text
+  std::string tail;         // visible text past the head of m.text, rolling
+  std::string json_ld;      // the JSON-LD block being read
+  std::size_t json_ld_bytes = 0; // read in all on this page
   static constexpr std::size_t k_max_title_raw = 64 << 10;
 };
 
@@ -79,54 +104,212 @@ parse_state& state_of(void* ctx) {
   return *static_cast<parse_state*>(static_cast<htmlParserCtxtPtr>(ctx)->_private);
 }
 
-std::string attribute(const xmlChar** attrs, std::string_view name) {
-  for (; attrs && attrs[0]; attrs += 2)
-    if (ascii_lower(reinterpret_cast<const char*>(attrs[0])) == name)
-      return attrs[1] ? reinterpret_cast<const char*>(attrs[1]) : "";
-  return {};
+bool iequals(const xmlChar* a, std::string_view b) {
+  std::size_t i = 0;
+  for (; a[i] && i < b.size(); ++i) {
+    auto c = static_cast<char>(a[i]);
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != b[i])
+      return false;
+  }
+  return i == b.size() && !a[i];
 }
 
-// Visible text, whitespace-collapsed, with a space wherever a tag separated two pieces.
+// The attributes any rule below reads, found in one pass.
+struct tag_attributes {
+  const char* lang = nullptr;
+  const char* href = nullptr;
+  const char* rel = nullptr;
+  const char* name = nullptr;
+  const char* property = nullptr;
+  const char* http_equiv = nullptr;
+  const char* content = nullptr;
+  const char* itemprop = nullptr;
+  const char* cfemail = nullptr;
+  const char* style = nullptr;
+  const char* type = nullptr;
+  bool hidden = false;
+};
+
+tag_attributes read_attributes(const xmlChar** attrs) {
+  tag_attributes a;
+  static constexpr std::pair<std::string_view, const char * tag_attributes::*> k_read[] = {
+      {"lang", &tag_attributes::lang},
+      {"href", &tag_attributes::href},
+      {"rel", &tag_attributes::rel},
+      {"name", &tag_attributes::name},
+      {"property", &tag_attributes::property},
+      {"http-equiv", &tag_attributes::http_equiv},
+      {"content", &tag_attributes::content},
+      {"itemprop", &tag_attributes::itemprop},
+      {"data-cfemail", &tag_attributes::cfemail},
+      {"style", &tag_attributes::style},
+      {"type", &tag_attributes::type}};
+  for (; attrs && attrs[0]; attrs += 2) {
+    const auto* value = attrs[1] ? reinterpret_cast<const char*>(attrs[1]) : "";
+    if (iequals(attrs[0], "hidden")) {
+      a.hidden = true;
+      continue;
+    }
+    for (const auto& [name, field] : k_read)
+      if (!(a.*field) && iequals(attrs[0], name)) {
+        a.*field = value;
+        break;
+      }
+  }
+  return a;
+}
+
+std::string str(const char* s) {
+  return s ? s : "";
+}
+
+// Inline elements flow into the text around them: "info<b>@</b>firma.de" reads as one word.
+bool is_inline(std::string_view tag) {
+  static constexpr std::string_view k_inline[] = {
+      "a",    "abbr",  "b",    "bdi",    "bdo", "big", "cite", "code", "data", "del",
+      "dfn",  "em",    "font", "i",      "ins", "kbd", "mark", "nobr", "q",    "s",
+      "samp", "small", "span", "strong", "sub", "sup", "time", "tt",   "u",    "var"};
+  for (auto t : k_inline)
+    if (t == tag)
+      return true;
+  return false;
+}
+
+// display:none and visibility:hidden hide; "unicode-bidi: bidi-override; direction: rtl" shows
+// the text reversed (a known way of writing an address backwards in the source).
+void read_style(const char* style, open_element& e) {
+  if (!style)
+    return;
+  std::string css;
+  for (const char* p = style; *p && css.size() < 1024; ++p)
+    if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+      css += (*p >= 'A' && *p <= 'Z') ? static_cast<char>(*p - 'A' + 'a') : *p;
+  if (css.find("display:none") != std::string::npos ||
+      css.find("visibility:hidden") != std::string::npos)
+    e.hides = true;
+  if (css.find("bidi-override") != std::string::npos &&
+      css.find("direction:rtl") != std::string::npos)
+    e.reverses = true;
+}
+
+// Reverses the code points of s[from..]: what a right-to-left override shows.
+void reverse_utf8_from(std::string& s, std::size_t from) {
+  while (from < s.size() && s[from] == ' ')
+    ++from; // the gap before the element stays in front
+  if (from >= s.size())
+    return;
+  std::string out;
+  out.reserve(s.size() - from);
+  std::size_t end = s.size();
+  while (end > from) {
+    auto start = end - 1;
+    while (start > from && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80)
+      --start;
+    out.append(s, start, end - start);
+    end = start;
+  }
+  s.replace(from, std::string::npos, out);
+}
+
+// Visible text, whitespace-collapsed, with a space wherever a separating tag or whitespace stood.
+// Past the head the text keeps rolling through `tail`, so that the end of a long page (its
+// footer, where contacts usually are) is read too.
 void append_text(parse_state& st, const char* chars, std::size_t n) {
-  auto& out = st.m.text;
-  for (std::size_t i = 0; i < n && out.size() < page_metadata::k_max_text; ++i) {
+  constexpr std::size_t k_head = page_metadata::k_max_text - page_metadata::k_max_text_tail;
+  for (std::size_t i = 0; i < n; ++i) {
     char c = chars[i];
-    if (std::isspace(static_cast<unsigned char>(c))) {
+    if (is_space(c)) {
       st.text_gap = true;
       continue;
     }
-    if (st.text_gap && !out.empty()) {
+    auto& out = st.m.text.size() < k_head ? st.m.text : st.tail;
+    if (st.text_gap && !out.empty() && out.back() != ' ')
       out += ' ';
-      if (out.size() >= page_metadata::k_max_text)
-        break;
-    }
     st.text_gap = false;
     out += c;
+    if (&out == &st.tail && st.tail.size() >= 2 * page_metadata::k_max_text_tail)
+      st.tail.erase(0, st.tail.size() - page_metadata::k_max_text_tail);
   }
 }
 
-// A tel: target or an absolute web link, until their caps; past a cap, nothing is resolved.
-void add_link(parse_state& st, const std::string& href) {
-  auto& m = st.m;
-  auto start = href.find_first_not_of(" \t\r\n");
-  if (start == std::string::npos)
+// The end of `tail` after the head, from a word start, within k_max_text in all.
+void append_tail(std::string& text, const std::string& tail) {
+  if (tail.empty() || text.size() + 1 >= page_metadata::k_max_text)
     return;
-  if (href.size() <= 256 && ascii_lower(href.substr(start, 4)) == "tel:") {
+  auto room = std::min(page_metadata::k_max_text_tail, page_metadata::k_max_text - text.size() - 1);
+  auto from = tail.size() > room ? tail.size() - room : std::size_t{0};
+  if (from > 0) {
+    auto space = tail.find(' ', from);
+    from = space == std::string::npos ? tail.size() : space + 1;
+  }
+  text += ' ';
+  text.append(tail, from, std::string::npos);
+}
+
+void add_structured(parse_state& st, contact_property kind, std::string value) {
+  auto& m = st.m;
+  if (kind == contact_property::none || value.empty() || value.size() > 512 ||
+      m.structured_emails.size() + m.structured_phones.size() >= st.limits.max_structured_values)
+    return;
+  (kind == contact_property::email ? m.structured_emails : m.structured_phones)
+      .push_back(std::move(value));
+}
+
+// "0; url=/new" -> "/new" (quotes and spaces around the URL dropped).
+std::string refresh_target(std::string_view content) {
+  auto lower = ascii_lower(content);
+  auto url = lower.find("url");
+  if (url == std::string::npos)
+    return {};
+  auto p = lower.find_first_not_of(" \t", url + 3);
+  if (p == std::string::npos || lower[p] != '=')
+    return {};
+  auto target = trim_space(content.substr(p + 1));
+  while (!target.empty() && (target.front() == '\'' || target.front() == '"'))
+    target.remove_prefix(1);
+  while (!target.empty() && (target.back() == '\'' || target.back() == '"'))
+    target.remove_suffix(1);
+  return std::string(target);
+}
+
+// A tel:, mailto: or Cloudflare target, or an absolute web link, until their caps; past a cap,
+// nothing is resolved. True when a web link was added.
+bool add_link(parse_state& st, const char* raw_href) {
+  auto& m = st.m;
+  std::string_view href = trim_space(raw_href ? raw_href : "");
+  if (href.empty())
+    return false;
+  auto scheme = ascii_lower(href.substr(0, 7));
+  if (href.size() <= 256 && scheme.rfind("tel:", 0) == 0) {
     if (m.tel_links.size() < st.limits.max_tel_links)
-      m.tel_links.push_back(href.substr(start + 4));
+      m.tel_links.emplace_back(href.substr(4));
     else
       m.tel_links_truncated = true;
-  } else if (href.size() <= 2048 && !m.links_truncated) {
-    auto target = resolve(st.page_url, href.substr(start));
-    if (!is_web_link(target) || st.seen_links.count(target))
-      return;
-    if (m.links.size() >= st.limits.max_links) {
-      m.links_truncated = true;
-      return;
-    }
-    st.seen_links.insert(target);
-    m.links.push_back(std::move(target));
+    return false;
   }
+  if (scheme == "mailto:") {
+    if (href.size() <= 1024 && m.mailto_links.size() < st.limits.max_mailto_links)
+      m.mailto_links.emplace_back(href.substr(7));
+    return false;
+  }
+  if (auto cf = href.find("/cdn-cgi/l/email-protection#"); cf != std::string_view::npos) {
+    if (m.cf_emails.size() < st.limits.max_mailto_links)
+      m.cf_emails.emplace_back(href.substr(cf + 28, 1024));
+    return false;
+  }
+  if (href.size() > 2048 || m.links_truncated)
+    return false;
+  auto target = resolve(st.page_url, std::string(href));
+  if (!is_web_link(target) || st.seen_links.count(target))
+    return false;
+  if (m.links.size() >= st.limits.max_links) {
+    m.links_truncated = true;
+    return false;
+  }
+  st.seen_links.insert(target);
+  m.links.push_back(std::move(target));
+  m.link_texts.emplace_back();
+  return true;
 }
 
 bool hides_content(std::string_view tag) {
@@ -136,51 +319,112 @@ bool hides_content(std::string_view tag) {
 void on_start(void* ctx, const xmlChar* name, const xmlChar** attrs) {
   auto& st = state_of(ctx);
   auto& m = st.m;
-  st.text_gap = true;
   auto tag = ascii_lower(reinterpret_cast<const char*>(name));
-  if (hides_content(tag))
+  if (!is_inline(tag))
+    st.text_gap = true;
+  auto a = read_attributes(attrs);
+  open_element e;
+  e.text_start = m.text.size();
+  e.hides = hides_content(tag) || a.hidden;
+  read_style(a.style, e);
+  e.json_ld = tag == "script" && a.type &&
+              ascii_lower(a.type).find("ld+json") != std::string::npos && st.hidden_depth == 0;
+  if (st.open.size() >= k_max_open_elements) {
+    ++st.too_deep; // libxml2 stops far earlier; this only keeps the stack bounded
+    return;
+  }
+  if (e.hides)
     ++st.hidden_depth;
+  st.open.push_back(e);
+  if (e.json_ld)
+    st.json_ld.clear();
+  if (a.cfemail && m.cf_emails.size() < st.limits.max_mailto_links)
+    m.cf_emails.emplace_back(std::string(a.cfemail).substr(0, 1024));
   if (st.hidden_depth > 0)
     return;
+  auto& current = st.open.back();
+  // Microdata (itemprop) and RDFa (property): the content attribute, a link target or the text.
+  auto property = contact_property_of(a.itemprop ? a.itemprop : (a.property ? a.property : ""));
+  if (property != contact_property::none) {
+    if (a.content)
+      add_structured(st, property, a.content);
+    else if (a.href && (tag == "a" || tag == "link"))
+      add_structured(st, property, a.href);
+    else
+      current.captures = property;
+  }
   if (tag == "html" && m.language.empty()) {
-    m.language = collapse(attribute(attrs, "lang"));
+    m.language = collapse(str(a.lang));
   } else if (tag == "title" && m.title.empty()) {
     st.in_title = true;
   } else if (tag == "meta") {
-    auto meta_name = ascii_lower(attribute(attrs, "name"));
-    auto property = ascii_lower(attribute(attrs, "property"));
-    auto http_equiv = ascii_lower(attribute(attrs, "http-equiv"));
-    auto content = collapse(attribute(attrs, "content"));
+    auto meta_name = ascii_lower(str(a.name));
+    auto og = ascii_lower(str(a.property));
+    auto http_equiv = ascii_lower(str(a.http_equiv));
+    auto content = collapse(str(a.content));
     if (meta_name == "description" && m.description.empty())
       m.description = content;
-    if (property.rfind("og:", 0) == 0 && !content.empty() &&
+    if (og.rfind("og:", 0) == 0 && !content.empty() &&
         m.open_graph.size() < page_metadata::k_max_open_graph)
-      m.open_graph.emplace(collapse(property), content);
-    if (property == "og:description" && st.og_description.empty())
+      m.open_graph.emplace(collapse(og), content);
+    if (og == "og:description" && st.og_description.empty())
       st.og_description = content;
     if (http_equiv == "content-language" && st.fallback_lang.empty())
       st.fallback_lang = content;
+    if (http_equiv == "refresh" && m.refresh_url.empty()) {
+      auto target = refresh_target(content);
+      if (!target.empty() && target.size() <= 2048)
+        m.refresh_url = resolve(st.page_url, target);
+    }
   } else if (tag == "link" && m.canonical.empty()) {
-    auto href = attribute(attrs, "href");
-    if (ascii_lower(attribute(attrs, "rel")) == "canonical" && href.size() <= 2048)
+    auto href = str(a.href);
+    if (ascii_lower(str(a.rel)) == "canonical" && href.size() <= 2048)
       m.canonical = resolve(st.page_url, href);
-  } else if ((tag == "a" || tag == "area") && !(m.links_truncated && m.tel_links_truncated)) {
-    add_link(st, attribute(attrs, "href"));
+  } else if (tag == "a" || tag == "area") {
+    if (add_link(st, a.href) && tag == "a")
+      current.link_index = m.links.size();
   }
 }
 
 void on_end(void* ctx, const xmlChar* name) {
   auto& st = state_of(ctx);
-  st.text_gap = true;
+  auto& m = st.m;
   auto tag = ascii_lower(reinterpret_cast<const char*>(name));
-  if (hides_content(tag) && st.hidden_depth > 0)
-    --st.hidden_depth;
+  if (!is_inline(tag))
+    st.text_gap = true;
   if (tag == "title" && st.in_title) {
     st.in_title = false;
-    st.m.title = collapse(st.title);
-    if (st.m.title.empty())
+    m.title = collapse(st.title);
+    if (m.title.empty())
       st.title.clear(); // an empty title lets a later one count, as before
   }
+  if (st.too_deep > 0) {
+    --st.too_deep;
+    return;
+  }
+  if (st.open.empty())
+    return;
+  auto e = st.open.back();
+  st.open.pop_back();
+  if (e.hides && st.hidden_depth > 0)
+    --st.hidden_depth;
+  if (e.json_ld) {
+    structured_contacts found;
+    read_json_ld(st.json_ld, found, st.limits.max_structured_values);
+    for (auto& v : found.emails)
+      add_structured(st, contact_property::email, std::move(v));
+    for (auto& v : found.phones)
+      add_structured(st, contact_property::telephone, std::move(v));
+    st.json_ld.clear();
+  }
+  auto from = std::min(e.text_start, m.text.size());
+  if (e.reverses)
+    reverse_utf8_from(m.text, from);
+  if (e.captures != contact_property::none)
+    add_structured(st, e.captures, std::string(trim_space(std::string_view(m.text).substr(from))));
+  if (e.link_index > 0 && e.link_index <= m.link_texts.size())
+    m.link_texts[e.link_index - 1] =
+        collapse(std::string_view(m.text).substr(from), page_metadata::k_max_link_text);
 }
 
 void on_characters(void* ctx, const xmlChar* chars, int length) {
@@ -194,7 +438,17 @@ void on_characters(void* ctx, const xmlChar* chars, int length) {
   append_text(st, text, n);
 }
 
-void ignore_characters(void*, const xmlChar*, int) {} // script and style bodies
+// Script and style bodies: only JSON-LD is read.
+void on_cdata(void* ctx, const xmlChar* chars, int length) {
+  auto& st = state_of(ctx);
+  if (st.open.empty() || !st.open.back().json_ld || length <= 0)
+    return;
+  auto n = std::min(static_cast<std::size_t>(length),
+                    st.limits.max_json_ld_bytes -
+                        std::min(st.limits.max_json_ld_bytes, st.json_ld_bytes));
+  st.json_ld.append(reinterpret_cast<const char*>(chars), n);
+  st.json_ld_bytes += n;
+}
 
 } // namespace
 
@@ -223,8 +477,8 @@ page_metadata extract_metadata(std::string_view html, std::string_view page_url,
   sax.endElement = on_end;
   sax.characters = on_characters;
   sax.ignorableWhitespace = on_characters;
-  sax.cdataBlock = ignore_characters;
-  parse_state state{page_url, limits, m, {}, {}, {}, 0, false, {}, false};
+  sax.cdataBlock = on_cdata;
+  parse_state state(page_url, limits, m);
   ctxt->_private = &state;
   xmlDocPtr doc = htmlCtxtReadMemory(
       ctxt.get(), html.data(), static_cast<int>(std::min<std::size_t>(html.size(), 1 << 30)),
@@ -232,6 +486,7 @@ page_metadata extract_metadata(std::string_view html, std::string_view page_url,
       HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
   if (doc)
     xmlFreeDoc(doc);
+  append_tail(m.text, state.tail);
   cut_utf8(m.text, page_metadata::k_max_text);
   if (m.language.empty())
     m.language = state.fallback_lang;

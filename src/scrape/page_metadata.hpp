@@ -28,10 +28,30 @@ struct page_metadata {
   // page_limits::max_tel_links.
   std::vector<std::string> tel_links;
   bool tel_links_truncated = false;
-  // Visible text (no script, style or template content), whitespace-collapsed, at most
-  // k_max_text bytes: what loose-text extractors (phone numbers) read.
+  // Text of each <a> link in `links` (same index), whitespace-collapsed, at most k_max_link_text
+  // bytes; "" for <area> links.
+  std::vector<std::string> link_texts;
+  static constexpr std::size_t k_max_link_text = 128;
+  // Targets of mailto: links, as written after "mailto:", at most page_limits::max_mailto_links.
+  std::vector<std::string> mailto_links;
+  // Cloudflare-protected addresses (data-cfemail on any element, /cdn-cgi/l/email-protection#...
+  // links), hex as written, at most page_limits::max_mailto_links.
+  std::vector<std::string> cf_emails;
+  // Emails and telephone numbers stated as such: JSON-LD, microdata (itemprop) and RDFa
+  // (property), values as written, at most page_limits::max_structured_values in all.
+  std::vector<std::string> structured_emails;
+  std::vector<std::string> structured_phones;
+  // Target of <meta http-equiv="refresh" content="0; url=...">, absolute; "" when none.
+  std::string refresh_url;
+  // Visible text: what a person reads. No script, style, template or hidden element ("hidden",
+  // display:none, visibility:hidden); inline elements (span, b, a...) join their neighbours
+  // without a space, other elements and <br> separate them; right-to-left overrides are read in
+  // the order they are shown. Whitespace-collapsed, at most k_max_text bytes: of a longer text,
+  // the first k_max_text - k_max_text_tail bytes and the last k_max_text_tail (from a word
+  // start), so that a long page's footer is read.
   std::string text;
   static constexpr std::size_t k_max_text = 256 << 10;
+  static constexpr std::size_t k_max_text_tail = 32 << 10;
 };
 
 // Tolerant of broken markup (libxml2's recovering HTML parser, network off). Text is trimmed and

@@ -4,6 +4,7 @@
 #include "scrape/text_rules.hpp"
 
 #include <algorithm>
+#include <array>
 #include <phonenumbers/phonenumbermatch.h>
 #include <phonenumbers/phonenumbermatcher.h>
 #include <phonenumbers/phonenumberutil.h>
@@ -17,10 +18,185 @@ using i18n::phonenumbers::PhoneNumberMatch;
 using i18n::phonenumbers::PhoneNumberMatcher;
 using i18n::phonenumbers::PhoneNumberUtil;
 
+// How far before a number its label is looked for: "Bestellnummer: " or "USt-IdNr.: DE " fit,
+// the label of the previous line mostly does not.
+constexpr std::size_t k_label_bytes = 24;
+
+// The visible text is matched in chunks of about this size, each with its own tries.
+constexpr std::size_t k_chunk_bytes = 16 << 10;
+constexpr int k_tries_per_chunk = 100;
+
+// Where a chunk ending near `target` ends: after a word (a space that follows a letter), so that
+// no number is cut in two; the text's end when it is close.
+std::size_t chunk_boundary(std::string_view text, std::size_t target) {
+  if (target + 1024 >= text.size())
+    return text.size();
+  for (auto p = target; p < target + 1024; ++p) {
+    auto c = static_cast<unsigned char>(text[p - 1]);
+    if (text[p] == ' ' && ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+      return p;
+  }
+  return target + 1024;
+}
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// "12.03.2024", "2024-03-12", "3/12/24": digit groups of a date, whatever libphonenumber thinks.
+bool looks_like_date(std::string_view raw) {
+  std::vector<std::size_t> groups;
+  std::size_t run = 0;
+  std::string separators;
+  for (char c : raw) {
+    if (is_digit(c)) {
+      ++run;
+    } else {
+      if (run)
+        groups.push_back(run);
+      run = 0;
+      if (c == '.' || c == '/' || c == '-')
+        separators += c;
+      else if (c != ' ')
+        return false;
+    }
+  }
+  if (run)
+    groups.push_back(run);
+  if (groups.size() != 3 || separators.size() != 2 || separators[0] != separators[1])
+    return false;
+  bool day_first = groups[0] <= 2 && groups[1] <= 2 && (groups[2] == 2 || groups[2] == 4);
+  bool year_first = groups[0] == 4 && groups[1] <= 2 && groups[2] <= 2;
+  return day_first || year_first;
+}
+
+constexpr std::array<std::string_view, 14> k_phone_words{
+    "tel",  "t\u00e9l", "phone", "fon", "mobil", "handy",      "cell",
+    "call", "ring",     "gsm",   "tlf", "tfn",   "m\u00f3vil", "whatsapp"};
+
+// Labelled numbers are looked for in this many bytes from their label, for this many labels.
+constexpr std::size_t k_labelled_bytes = 64;
+constexpr std::size_t k_max_labels = 100;
+// More digits than this in the text and the matcher's tries may run out before its end.
+constexpr std::size_t k_dense_digits = 300;
+
+bool is_letter_byte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80;
+}
+
+// True when `word` (lower-case) is written at text[pos], in any ASCII case.
+bool word_at(std::string_view text, std::size_t pos, std::string_view word) {
+  if (word.size() > text.size() - pos)
+    return false;
+  for (std::size_t i = 0; i < word.size(); ++i) {
+    auto c = text[pos + i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c) != word[i])
+      return false;
+  }
+  return true;
+}
+
+// Where a phone label word starts ("Tel.", "Telefon", "phone"...), in text order, at most `max`.
+// Word by word: the loop over letters is all most of the text costs.
+std::vector<std::size_t> phone_label_positions(std::string_view text, std::size_t max) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < text.size() && out.size() < max;) {
+    while (i < text.size() && !is_letter_byte(text[i]))
+      ++i;
+    if (i >= text.size())
+      break;
+    // Most words start with a letter no label starts with: one switch, no loop over the labels.
+    switch (text[i] | 0x20) {
+    case 't':
+    case 'p':
+    case 'f':
+    case 'm':
+    case 'h':
+    case 'c':
+    case 'r':
+    case 'g':
+    case 'w':
+      for (auto w : k_phone_words)
+        if (w[0] == (text[i] | 0x20) && word_at(text, i, w)) {
+          out.push_back(i);
+          break;
+        }
+      break;
+    default:
+      break;
+    }
+    while (i < text.size() && is_letter_byte(text[i]))
+      ++i;
+  }
+  return out;
+}
+
+// The words right before a number say what it is. The last keyword there wins, so
+// "Tel. 030 1234 · Fax 030 1235" reads the first as a phone and the second as a fax.
+bool labelled_as_other(std::string_view before) {
+  static constexpr std::array<std::string_view, 42> k_other_words{
+      "fax",     "iban",     "bic",      "swift",         "order",  "bestell", "rechnung",
+      "invoice", "commande", "factura",  "pedido",        "ordine", "fattura", "bestel",
+      "factuur", "ust",      "vat",      "tax",           "steuer", "kvk",     "siret",
+      "siren",   "cif",      "nif",      "iva",           "btw",    "hrb",     "konto",
+      "account", "ref",      "sku",      "art.-nr",       "isbn",   "org.nr",  "telefax",
+      "artikel", "article",  "articolo", "art\u00edculo", "item",   "modell",  "model"};
+  auto lower = ascii_lower(before);
+  auto is_letter = [](char c) {
+    return (c >= 'a' && c <= 'z') || static_cast<unsigned char>(c) >= 0x80;
+  };
+  std::size_t best_phone = std::string::npos, best_other = std::string::npos;
+  // The last place a word starts with one of `words` (a word start: "USt", not "August").
+  auto last = [&](auto& words, std::size_t& best) {
+    for (auto w : words)
+      for (auto at = lower.rfind(w); at != std::string::npos;
+           at = at == 0 ? std::string::npos : lower.rfind(w, at - 1))
+        if (at == 0 || !is_letter(lower[at - 1])) {
+          if (best == std::string::npos || at > best)
+            best = at;
+          break;
+        }
+  };
+  // Footers abbreviate: "T +49 30 1234567 F +49 30 1234568".
+  auto label = trim_space(lower);
+  while (!label.empty() && (label.back() == ':' || label.back() == '.'))
+    label.remove_suffix(1);
+  auto letter = label.substr(
+      label.find_last_of(' ') == std::string_view::npos ? 0 : label.find_last_of(' ') + 1);
+  if (letter == "f")
+    return true;
+  if (letter == "t" || letter == "m" || letter == "p")
+    return false;
+  last(k_phone_words, best_phone);
+  last(k_other_words, best_other);
+  if (best_other != std::string::npos &&
+      (best_phone == std::string::npos || best_other >= best_phone)) { // "telefax" over "tel"
+    // "Tel./Fax:", "Phone & fax": one number for both is a phone.
+    if (best_phone == std::string::npos || lower.compare(best_other, 3, "fax") != 0)
+      return true;
+    auto between = std::string_view(lower).substr(best_phone, best_other - best_phone);
+    bool joined = between.size() <= 14 && (between.find('/') != std::string_view::npos ||
+                                           between.find('&') != std::string_view::npos ||
+                                           between.find(" und ") != std::string_view::npos ||
+                                           between.find(" and ") != std::string_view::npos ||
+                                           between.find(" et ") != std::string_view::npos ||
+                                           between.find(" y ") != std::string_view::npos ||
+                                           between.find(" e ") != std::string_view::npos);
+    return !joined;
+  }
+  // "No. 3125550118" is some reference; "Phone no. 312 555 0117" is a phone.
+  static constexpr std::array<std::string_view, 6> k_number_words{"no.",     "nr.", "n\u00b0",
+                                                                  "n\u00ba", "#",   "num"};
+  std::size_t best_number = std::string::npos;
+  last(k_number_words, best_number);
+  return best_number != std::string::npos && best_phone == std::string::npos;
+}
+
 } // namespace
 
 phone_list extract_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
-                          const std::string& region, std::size_t max_numbers) {
+                          const std::string& region, std::size_t max_numbers,
+                          const std::vector<std::string>& structured) {
   const auto& util = *PhoneNumberUtil::GetInstance();
   phone_list out;
   std::set<std::string, std::less<>> seen;
@@ -38,20 +214,60 @@ phone_list extract_phones(const std::vector<std::string>& tel_links, std::string
     seen.insert(e164);
     out.numbers.push_back({std::move(e164), source});
   };
+  auto parse = [&](std::string text, const char* source) {
+    PhoneNumber number;
+    if (text.size() <= 64 && util.Parse(text, region, &number) == PhoneNumberUtil::NO_PARSING_ERROR)
+      add(number, source);
+  };
+  for (const auto& value : structured) {
+    if (out.truncated)
+      return out;
+    auto text = std::string(trim_space(value));
+    if (ascii_lower(text.substr(0, 4)) == "tel:") {
+      auto target = text.substr(4);
+      text = percent_decode(target.substr(0, target.find_first_of("?;")));
+    }
+    parse(std::move(text), "structured");
+  }
   for (const auto& link : tel_links) {
     if (out.truncated)
       return out;
-    auto text = percent_decode(link.substr(0, link.find_first_of("?;")));
-    PhoneNumber number;
-    if (text.size() <= 64 && util.Parse(text, region, &number) == PhoneNumberUtil::NO_PARSING_ERROR)
-      add(number, "tel");
+    parse(percent_decode(link.substr(0, link.find_first_of("?;"))), "tel");
   }
   // VALID leniency and a bounded number of tries keep loose text fast and its matches plausible.
-  PhoneNumberMatcher matcher(util, std::string(visible_text), region, PhoneNumberMatcher::VALID,
-                             200);
-  PhoneNumberMatch match;
-  while (!out.truncated && matcher.HasNext() && matcher.Next(&match))
-    add(match.number(), "text");
+  auto scan = [&](std::string_view part, int tries) {
+    std::string copy(part);
+    PhoneNumberMatcher matcher(util, copy, region, PhoneNumberMatcher::VALID, tries);
+    PhoneNumberMatch match;
+    std::size_t searched_to = 0;
+    while (!out.truncated && matcher.HasNext() && matcher.Next(&match)) {
+      const auto& raw = match.raw_string();
+      auto at = part.find(raw, searched_to);
+      if (at == std::string_view::npos)
+        at = searched_to;
+      // The words since the previous number, at most k_label_bytes, label this one.
+      auto label_from = std::max(searched_to, at >= k_label_bytes ? at - k_label_bytes : 0);
+      searched_to = std::min(part.size(), at + raw.size());
+      if (looks_like_date(raw) ||
+          labelled_as_other(part.substr(label_from, at > label_from ? at - label_from : 0)))
+        continue;
+      add(match.number(), "text");
+    }
+  };
+  // On a page dense with digits (a price list, a table of articles) the numbers a label announces
+  // ("Tel.", "Telefon", "Phone"...) are read first, wherever they are, so that the other numbers
+  // cannot use up the tries before the footer's. Other pages skip this pass: their digits are too
+  // few to use up the tries.
+  auto digits = std::count_if(visible_text.begin(), visible_text.end(), is_digit);
+  if (static_cast<std::size_t>(digits) > k_dense_digits)
+    for (auto pos : phone_label_positions(visible_text, k_max_labels))
+      scan(visible_text.substr(pos, k_labelled_bytes), 8);
+  // Then the whole text, chunk by chunk, each chunk with its own tries.
+  for (std::size_t begin = 0; begin < visible_text.size() && !out.truncated;) {
+    auto end = chunk_boundary(visible_text, begin + k_chunk_bytes);
+    scan(visible_text.substr(begin, end - begin), k_tries_per_chunk);
+    begin = end;
+  }
   return out;
 }
 
@@ -61,11 +277,12 @@ std::string region_for_language(std::string_view language, const std::string& fa
   if (dash != std::string_view::npos && language.size() - dash - 1 == 2) {
     region = std::string(language.substr(dash + 1));
   } else if (language.size() >= 2) {
-    // Languages whose main country is unambiguous; English, Spanish and others are not.
+    // Languages whose main country is unambiguous enough; English and Portuguese are not.
     static const std::pair<std::string_view, std::string_view> k_countries[] = {
         {"de", "DE"}, {"fr", "FR"}, {"it", "IT"}, {"nl", "NL"}, {"pl", "PL"}, {"ja", "JP"},
-        {"da", "DK"}, {"sv", "SE"}, {"fi", "FI"}, {"cs", "CZ"}, {"el", "GR"}, {"hu", "HU"}};
-    auto lang = language.substr(0, 2);
+        {"da", "DK"}, {"sv", "SE"}, {"fi", "FI"}, {"cs", "CZ"}, {"el", "GR"}, {"hu", "HU"},
+        {"es", "ES"}, {"nb", "NO"}, {"nn", "NO"}, {"no", "NO"}};
+    auto lang = ascii_lower(language.substr(0, 2));
     for (const auto& [code, country] : k_countries)
       if (lang == code)
         region = country;
@@ -75,6 +292,39 @@ std::string region_for_language(std::string_view language, const std::string& fa
   if (region.empty() || !PhoneNumberUtil::GetInstance()->GetCountryCodeForRegion(region))
     return fallback;
   return region;
+}
+
+std::string region_for_host(std::string_view host) {
+  auto colon = host.rfind(':');
+  if (colon != std::string_view::npos && host.find(']') == std::string_view::npos)
+    host = host.substr(0, colon);
+  while (!host.empty() && host.back() == '.')
+    host.remove_suffix(1);
+  auto tld = ascii_lower(host.substr(host.rfind('.') + 1));
+  if (tld.size() != 2 || host.find('.') == std::string_view::npos)
+    return {};
+  static constexpr std::array<std::string_view, 18> k_brand_tlds{
+      "io", "co", "me", "tv", "ai", "ly", "fm", "am", "to",
+      "ws", "cc", "gg", "so", "sh", "ac", "nu", "la", "eu"};
+  if (std::find(k_brand_tlds.begin(), k_brand_tlds.end(), tld) != k_brand_tlds.end())
+    return {};
+  std::string region = tld == "uk" ? "GB" : ascii_lower(tld);
+  for (auto& c : region)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return PhoneNumberUtil::GetInstance()->GetCountryCodeForRegion(region) ? region : std::string();
+}
+
+std::string page_phone_region(std::string_view language, std::string_view host,
+                              const std::string& fallback) {
+  auto dash = language.find_first_of("-_");
+  if (dash != std::string_view::npos && language.size() - dash - 1 == 2) {
+    auto region = region_for_language(language, "");
+    if (!region.empty())
+      return region;
+  }
+  if (auto region = region_for_host(host); !region.empty())
+    return region;
+  return region_for_language(language.substr(0, dash), fallback);
 }
 
 } // namespace sky::scrape

@@ -1,5 +1,5 @@
-// Phone numbers of a page via libphonenumber: tel: links first (the site says "this is a phone
-// number"), then valid numbers found in the visible text. E.164, deduplicated.
+// Phone numbers of a page via libphonenumber: numbers the site states as such first (structured
+// data, then tel: links), then valid numbers found in the visible text. E.164, deduplicated.
 #pragma once
 
 #include "scrape/page_limits.hpp"
@@ -12,7 +12,7 @@ namespace sky::scrape {
 
 struct found_phone {
   std::string e164;   // "+15555550100"
-  std::string source; // "tel" or "text"
+  std::string source; // "structured", "tel" or "text"
 };
 
 struct phone_list {
@@ -21,13 +21,25 @@ struct phone_list {
 };
 
 // `region` (ISO 3166 alpha-2, e.g. "US", "DE") is assumed for numbers written without a country
-// code. Reading stops at the first new number past `max_numbers`; text matching also gives up
-// after a bounded number of tries. The caller bounds `tel_links` (page_limits::max_tel_links).
+// code. Numbers in the text are skipped when the words just before them say they are something
+// else (fax, order, invoice, IBAN, VAT... in the sites' languages) or when they are written as
+// dates. Reading stops at the first new number past `max_numbers`; text matching also gives up
+// after a bounded number of tries. The caller bounds `tel_links` and `structured`.
 phone_list extract_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
                           const std::string& region,
-                          std::size_t max_numbers = page_limits{}.max_phones);
+                          std::size_t max_numbers = page_limits{}.max_phones,
+                          const std::vector<std::string>& structured = {});
 
 // A region guess from a page language ("de-AT" -> "AT", "de" -> "DE", "en" -> fallback).
 std::string region_for_language(std::string_view language, const std::string& fallback);
+
+// The country of a host's country-code TLD ("shop.firma.de" -> "DE", "x.co.uk" -> "GB"); "" for
+// generic TLDs and for ccTLDs sold as brands (.io, .co, .me, .tv...).
+std::string region_for_host(std::string_view host);
+
+// The region a page's numbers are read in: the region subtag of its language ("de-CH"), else
+// the country of its host's ccTLD, else the main country of its language, else `fallback`.
+std::string page_phone_region(std::string_view language, std::string_view host,
+                              const std::string& fallback);
 
 } // namespace sky::scrape

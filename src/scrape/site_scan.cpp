@@ -3,6 +3,7 @@
 #include "scrape/site_scan.hpp"
 
 #include "scrape/charset.hpp"
+#include "scrape/domain_rules.hpp"
 #include "scrape/link_rules.hpp"
 #include "scrape/text_rules.hpp"
 
@@ -166,11 +167,15 @@ robots_rules robots_cache::rules_for(std::string_view url) {
   return future.get();
 }
 
-boost::asio::awaitable<bool> robots_cache::async_allowed(std::string url) {
+boost::asio::awaitable<robots_rules> robots_cache::async_rules_for(std::string url) {
   auto start = [this, url](std::function<void(robots_rules)> resume) {
     with_rules(url, std::move(resume));
   };
-  auto rules = co_await await_callback<robots_rules>(start);
+  co_return co_await await_callback<robots_rules>(start);
+}
+
+boost::asio::awaitable<bool> robots_cache::async_allowed(std::string url) {
+  auto rules = co_await async_rules_for(url);
   co_return rules.allowed(path_and_query(url));
 }
 
@@ -205,6 +210,69 @@ std::optional<std::string> page_text(const fetch_result& r) {
   return decode_to_utf8(r.body, r.content_type);
 }
 
+namespace {
+
+// "https://a.de/x/" and "http://A.de/x" name the same page for the purpose of a canonical hop.
+std::string page_key(std::string_view url) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u)
+    return std::string(url);
+  auto path = std::string(u->encoded_path());
+  while (!path.empty() && path.back() == '/')
+    path.pop_back();
+  return ascii_lower(u->encoded_host()) + path +
+         (u->has_query() ? "?" + std::string(u->encoded_query()) : "");
+}
+
+// Where the entry page hands over: its meta refresh target, or a canonical URL on the same site
+// that names another page.
+std::vector<std::string> entry_handovers(const page_metadata& meta, const std::string& page_url) {
+  std::vector<std::string> out;
+  if (!meta.refresh_url.empty())
+    out.push_back(meta.refresh_url);
+  if (!meta.canonical.empty() && page_key(meta.canonical) != page_key(page_url)) {
+    auto site = registrable_domain(page_url);
+    if (site && registrable_domain(meta.canonical) == site)
+      out.push_back(meta.canonical);
+  }
+  return out;
+}
+
+// Page URLs listed by the site's sitemaps (robots.txt Sitemap lines, then /sitemap.xml; one level
+// of index followed), for a home page whose links lead nowhere useful. Bounded in files and URLs.
+boost::asio::awaitable<std::vector<std::string>>
+sitemap_page_urls(fetch_session& s, robots_cache& robots, const std::string& site_url) {
+  constexpr std::size_t k_max_files = 4, k_max_urls = 5000;
+  auto origin = origin_of(site_url);
+  if (origin.empty())
+    co_return std::vector<std::string>{};
+  auto rules = co_await robots.async_rules_for(site_url);
+  auto files = std::move(rules.sitemaps);
+  files.push_back(origin + "/sitemap.xml");
+  sitemap_limits limits;
+  limits.max_urls = k_max_urls;
+  limits.max_bytes = 10 << 20;
+  std::set<std::string, std::less<>> seen;
+  std::vector<std::string> urls;
+  std::size_t fetched = 0;
+  for (std::size_t i = 0; i < files.size() && fetched < k_max_files && urls.size() < k_max_urls;
+       ++i) {
+    if (!seen.insert(files[i]).second || origin_of(files[i]) != origin)
+      continue;
+    ++fetched;
+    auto doc = co_await fetch_sitemap(s, files[i], limits);
+    for (auto& child : doc.sitemaps)
+      if (files.size() < 16)
+        files.push_back(std::move(child));
+    for (auto& u : doc.urls)
+      if (urls.size() < k_max_urls)
+        urls.push_back(std::move(u.loc));
+  }
+  co_return urls;
+}
+
+} // namespace
+
 crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_view start_url,
                                 const crawl_options& options) {
   auto session = std::make_shared<fetch_session>(f);
@@ -216,14 +284,20 @@ crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_vi
 boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots_cache& robots,
                                                         std::string start_url,
                                                         crawl_options options) {
+  constexpr int k_max_handovers = 3;
   crawl_report report;
   report.start_url = start_url;
   // No braced lists beside a co_await: GCC 12 cannot keep their arrays in the frame.
   std::set<std::string, std::less<>> seen_emails, seen_phones, visited;
   visited.insert(start_url);
   std::vector<std::string> level(1, start_url);
+  // Links are judged against the site the entry page finally is (after redirects and handovers).
+  std::string site_url(start_url);
   const int max_pages = std::max(1, options.max_pages);
-  for (int depth = 0; depth <= options.max_depth && !level.empty(); ++depth) {
+  std::vector<std::string> links, link_texts;
+  int depth = 0, handovers = 0;
+  bool sitemap_read = false;
+  while (depth <= options.max_depth && !level.empty()) {
     if (s.cancelled() || (options.cancelled && options.cancelled())) {
       report.cancelled = true;
       break;
@@ -236,7 +310,7 @@ boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots
         report.skipped_by_robots.push_back(std::move(url));
     }
     std::vector<fetch_result> results;
-    if (depth == 0 && options.first_page && allowed.size() == 1)
+    if (depth == 0 && handovers == 0 && options.first_page && allowed.size() == 1)
       results.push_back(*options.first_page);
     else
       results = co_await s.fetch_all(allowed);
@@ -244,13 +318,13 @@ boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots
       report.cancelled = true;
       break;
     }
-    std::vector<std::string> links;
+    std::vector<std::string> next_entry;
     for (std::size_t i = 0; i < allowed.size(); ++i) {
       auto& r = results[i];
       crawled_page page{allowed[i], r.status, depth, 0, r.error};
       if (r.ok() && (r.status < 200 || r.status >= 300))
         page.error = "HTTP status " + std::to_string(r.status);
-      const auto& final_url = r.final_url.empty() ? allowed[i] : r.final_url;
+      const auto final_url = r.final_url.empty() ? allowed[i] : r.final_url;
       auto text = page_text(r);
       std::string().swap(r.body); // decoded into `text`: freed now, not with the whole level
       if (text) {
@@ -270,8 +344,18 @@ boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots
           }
         page.emails = analysis.emails.size();
         links.insert(links.end(), analysis.meta.links.begin(), analysis.meta.links.end());
-        if (depth == 0)
-          report.home = std::move(analysis);
+        link_texts.insert(link_texts.end(), analysis.meta.link_texts.begin(),
+                          analysis.meta.link_texts.end());
+        if (depth == 0) {
+          for (auto& target : entry_handovers(analysis.meta, final_url))
+            if (!visited.count(target))
+              next_entry.push_back(std::move(target));
+          // A page that only hands over (no links of its own) is not the home page: its target is.
+          if (!report.home || report.home->meta.links.empty()) {
+            site_url = final_url;
+            report.home = std::move(analysis);
+          }
+        }
       }
       report.pages.push_back(std::move(page));
       if (options.on_page)
@@ -282,21 +366,44 @@ boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots
       note_limit(report, "emails_per_job");
       break;
     }
-    // Next level: same-site links, contact pages first. Below the first level only pages that
-    // look like contact pages are followed, so deep sites and crawler traps end quickly.
     const long room = max_pages - static_cast<long>(report.pages.size()) -
                       static_cast<long>(report.skipped_by_robots.size());
     level.clear();
     if (room <= 0)
       break;
-    for (auto& url : contact_crawl_order(links, start_url, links.size())) {
+    // The entry page handed over (meta refresh, canonical): the target is read as the entry page.
+    if (depth == 0 && !next_entry.empty() && handovers < k_max_handovers) {
+      ++handovers;
+      for (auto& url : next_entry)
+        if (static_cast<long>(level.size()) < room && visited.insert(url).second)
+          level.push_back(std::move(url));
+      if (!level.empty())
+        continue;
+    }
+    // Next level: same-site links, contact pages first. Below the first level only pages that
+    // look like contact pages are followed, so deep sites and crawler traps end quickly.
+    auto ranked = rank_contact_links(links, site_url, links.size(), link_texts);
+    bool useful = !ranked.empty() && ranked.front().score > 0;
+    if (depth == 0 && !useful && !sitemap_read) {
+      // Nothing on the home page leads to contacts (a script menu, a bare landing page): the
+      // sitemap lists the pages the links do not show.
+      sitemap_read = true;
+      auto listed = co_await sitemap_page_urls(s, robots, site_url);
+      links.insert(links.end(), listed.begin(), listed.end());
+      link_texts.resize(links.size());
+      ranked = rank_contact_links(links, site_url, links.size(), link_texts);
+    }
+    for (auto& link : ranked) {
       if (static_cast<long>(level.size()) >= room)
         break;
-      if (depth >= 1 && contact_link_score(url) == 0)
+      if (depth >= 1 && link.score == 0)
         continue;
-      if (visited.insert(url).second)
-        level.push_back(std::move(url));
+      if (visited.insert(link.url).second)
+        level.push_back(std::move(link.url));
     }
+    links.clear();
+    link_texts.clear();
+    ++depth;
   }
   co_return report;
 }

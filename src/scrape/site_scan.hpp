@@ -46,6 +46,7 @@ public:
   robots_rules rules_for(std::string_view url);
   bool allowed(std::string_view url);
   // For work steps: awaits the rules without holding a thread.
+  boost::asio::awaitable<robots_rules> async_rules_for(std::string url);
   boost::asio::awaitable<bool> async_allowed(std::string url);
   std::size_t cached_origins();
 

@@ -21,6 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   sky::scrape::decode_to_utf8(input, "text/html; charset=windows-1252");
   sky::scrape::decode_to_utf8(input, "");
   sky::scrape::decode_cfemail(input);
-  sky::scrape::deobfuscate_at_dot(input);
+  for (const auto& email : sky::scrape::find_text_emails(input))
+    if (email.find('@') == std::string::npos || email.find(' ') != std::string::npos)
+      __builtin_trap();
+  sky::scrape::normalize_email(input);
   return 0;
 }

@@ -59,3 +59,63 @@ TEST(page_metadata, huge_titles_and_endless_open_graph_tags_are_cut) {
   EXPECT_EQ(m.title, std::string(page_metadata::k_max_field, 'T'));
   EXPECT_EQ(m.open_graph.size(), page_metadata::k_max_open_graph);
 }
+
+TEST(page_metadata, visible_text_is_what_a_person_reads) {
+  auto m = extract_metadata(
+      R"(<html><body><p>Mail: <span>info</span><b>@</b><a href="/x">firma</a>.de</p>
+    <div>one</div><div>two</div>three<br>four
+    <p style="DISPLAY: none">trap</p><p hidden>trap</p><template>trap</template>
+    <p>a<span style="visibility:hidden">trap</span>b</p>
+    <p><span style="direction: rtl; unicode-bidi: bidi-override">cba</span></p>
+    <script>var trap = 1;</script><style>.trap{}</style></body></html>)",
+      "https://firma.de/");
+  EXPECT_EQ(m.text, "Mail: info@firma.de one two three four ab abc");
+}
+
+TEST(page_metadata, contact_sources_links_texts_and_refresh) {
+  auto m = extract_metadata(R"(<html><head>
+    <meta http-equiv="Refresh" content="0; URL='/de/start'">
+    <script type="application/ld+json">{"@graph":[{"@type":"Organization",
+      "contactPoint":{"@type":"ContactPoint","telephone":"+49 30 1234567","email":"a@firma.de"}}]}
+    </script></head><body>
+    <a href="/kontakt"> Nous <b>contacter</b> </a><area href="/map">
+    <a href="mailto:b@firma.de?subject=x">b</a><a href="tel:+49301234568">t</a>
+    <a href="/cdn-cgi/l/email-protection#42ab">p</a><span data-cfemail="42cd">q</span>
+    <span itemprop="telephone">030 1234569</span><meta itemprop="email" content="c@firma.de">
+    <p property="schema:telephone" content="+49 30 1234560">x</p></body></html>)",
+                            "https://firma.de/");
+  EXPECT_EQ(m.refresh_url, "https://firma.de/de/start");
+  EXPECT_EQ(m.links,
+            (std::vector<std::string>{"https://firma.de/kontakt", "https://firma.de/map"}));
+  EXPECT_EQ(m.link_texts, (std::vector<std::string>{"Nous contacter", ""}));
+  EXPECT_EQ(m.mailto_links, std::vector<std::string>{"b@firma.de?subject=x"});
+  EXPECT_EQ(m.tel_links, std::vector<std::string>{"+49301234568"});
+  EXPECT_EQ(m.cf_emails, (std::vector<std::string>{"42ab", "42cd"}));
+  EXPECT_EQ(m.structured_emails, (std::vector<std::string>{"a@firma.de", "c@firma.de"}));
+  EXPECT_EQ(m.structured_phones,
+            (std::vector<std::string>{"+49 30 1234567", "030 1234569", "+49 30 1234560"}));
+}
+
+TEST(page_metadata, structured_data_is_bounded) {
+  std::string html = "<html><body>";
+  for (int i = 0; i < 1000; ++i)
+    html += "<span itemprop=\"email\">u" + std::to_string(i) + "@firma.de</span>";
+  html += "<script type=\"application/ld+json\">" + std::string(2 << 20, '[') + "</script>";
+  html += "</body></html>";
+  page_limits limits;
+  auto m = extract_metadata(html, "https://firma.de/", limits);
+  EXPECT_EQ(m.structured_emails.size(), limits.max_structured_values);
+  EXPECT_TRUE(m.structured_phones.empty());
+}
+
+TEST(page_metadata, a_long_page_keeps_its_head_and_its_footer) {
+  std::string html = "<html><body><p>head@firma.de</p>";
+  for (int i = 0; i < 40'000; ++i)
+    html += "<p>filler text " + std::to_string(i) + "</p>";
+  html += "<footer>Kontakt: foot@firma.de</footer></body></html>";
+  auto m = extract_metadata(html, "https://firma.de/");
+  EXPECT_LE(m.text.size(), page_metadata::k_max_text);
+  EXPECT_EQ(m.text.rfind("head@firma.de", 0), 0u);
+  EXPECT_EQ(m.text.substr(m.text.size() - 22), "Kontakt: foot@firma.de");
+  EXPECT_EQ(m.text.find("filler text 20000 "), std::string::npos); // the middle is left out
+}

@@ -37,6 +37,16 @@ config::fetch_config fixture_fetch(const test_support::fixture_server& web) {
   return loopback_fetch(web.port());
 }
 
+// A contact crawl of `url` on a fixture web of its own, with default options but the page cap.
+scrape::crawl_report crawl_fixture_site(const std::string& url, int max_pages) {
+  test_support::fixture_server web;
+  scrape::fetcher f(fixture_fetch(web));
+  scrape::robots_cache robots(f, "ScraperSkyBot");
+  scrape::crawl_options options;
+  options.max_pages = max_pages;
+  return scrape::crawl_for_contacts(f, robots, url, options);
+}
+
 scrape::fetch_result response(long status, std::string body = {}) {
   scrape::fetch_result r;
   r.status = status;
@@ -69,6 +79,31 @@ TEST(site_scan, the_crawl_ranks_contact_pages_and_obeys_robots) {
     emails.push_back(email);
   EXPECT_EQ(emails,
             (std::vector<std::string>{"orders@bella-pizzeria.com", "ciao@bella-pizzeria.com"}));
+}
+
+TEST(site_scan, the_crawl_follows_a_refreshing_entry_page_and_link_texts) {
+  auto report = crawl_fixture_site("http://handover.test/", 3);
+  ASSERT_EQ(report.pages.size(), 3u);
+  EXPECT_EQ(report.pages[1].url, "http://handover.test/fr/");
+  EXPECT_EQ(report.pages[1].depth, 0);
+  EXPECT_EQ(report.pages[2].url, "http://handover.test/fr/p/7"); // "Nous contacter"
+  ASSERT_TRUE(report.home);
+  EXPECT_EQ(report.home->meta.title, "Bistro de la Lune");
+  ASSERT_EQ(report.emails.size(), 1u);
+  EXPECT_EQ(report.emails[0].first, "contact@bistro-lune.fr");
+  ASSERT_EQ(report.phones.size(), 1u);
+  EXPECT_EQ(report.phones[0].first, "+33123456789");
+}
+
+TEST(site_scan, the_sitemap_is_read_when_the_home_page_links_nowhere) {
+  auto report = crawl_fixture_site("http://landing.test/", 2);
+  ASSERT_EQ(report.pages.size(), 2u);
+  EXPECT_EQ(report.pages[1].url, "http://landing.test/rechtliches/impressum");
+  ASSERT_EQ(report.emails.size(), 1u);
+  EXPECT_EQ(report.emails[0].first, "info@landing-gmbh.de");
+  // German page: the number is read in Germany's plan, and the fax is not a phone.
+  ASSERT_EQ(report.phones.size(), 1u);
+  EXPECT_EQ(report.phones[0].first, "+493012345678");
 }
 
 TEST(site_scan, crawler_traps_end_at_the_depth_and_page_caps) {
