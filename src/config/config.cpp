@@ -494,7 +494,7 @@ std::vector<variable> variables() {
                  return parse_bool(t, c.test.synthetic_handlers);
                }});
   v.push_back({"TEST_SYNTHETIC_COOPERATIVE", "false",
-               "test only: the synthetic workload never blocks, so its workers share threads",
+               "test only: the synthetic workload runs inline, without waits (benchmarks)",
                [](app_config& c, const std::string& t) {
                  return parse_bool(t, c.test.synthetic_cooperative);
                }});

@@ -43,7 +43,7 @@ struct queue_config {
 // Test-only switches; load_config refuses them unless ENVIRONMENT=test.
 struct test_hooks {
   bool synthetic_handlers = false;    // page_scrape runs the synthetic workload of workflows/
-  bool synthetic_cooperative = false; // ... on shared threads (no sleeps/hangs: benchmarks)
+  bool synthetic_cooperative = false; // ... inline, without waits (benchmarks)
   std::string execution_log;          // where synthetic executions are recorded
   int writer_failures = 0;            // the first N db_writer commits fail as if the link dropped
 };
