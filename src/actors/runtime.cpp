@@ -154,7 +154,8 @@ caf::behavior engine_supervisor(engine_supervisor_actor* self, engine_supervisor
 
 struct runtime::impl {
   impl(const config::app_config& c, workflows::handler_table h)
-      : config(c), handlers(std::move(h)) {
+      : config(c) {
+    handlers = std::move(h);
     messages::register_message_types(caf_config);
     caf_config.set("logger.verbosity", caf::atom("quiet"));
     // Work sharing parks idle threads on a condition variable; CAF's default work stealing polls
@@ -167,10 +168,12 @@ struct runtime::impl {
       metrics.push_back(std::make_unique<queue_metrics>());
   }
   const config::app_config& config;
-  workflows::handler_table handlers;
   engine_metrics metrics;
   caf::actor_system_config caf_config;
   std::unique_ptr<caf::actor_system> system;
+  // After the actor system, so destroyed before it: stopping the fetcher ends the work steps
+  // still awaiting it, whose last act may be a message to their (already stopped) pool.
+  workflows::handler_table handlers;
   std::vector<served_queue> queues;
   caf::actor engine_actor; // the engine supervisor
   bool started = false;

@@ -186,9 +186,9 @@ struct fetcher::impl {
     curl_slist_free_all(connect_to);
   }
 
-  // Tears down every transfer and waiting request (their callbacks get k_fetcher_stopped), then
-  // stops the context: work awaiting anything else is abandoned (destroyed with the context).
-  // Requests posted before this run first, so none is left behind.
+  // Tears down every transfer and waiting request (their callbacks get k_fetcher_stopped), lets
+  // what they resumed finish, then stops the context. Requests posted before this run first, so
+  // none is left behind.
   void stop() {
     {
       std::lock_guard lock(stop_mutex);
@@ -210,10 +210,14 @@ struct fetcher::impl {
         running.clear();
         timer.cancel();
         guard.reset();
-        // Through the strand, after the cancelled waits' handlers (no-ops now); work resumed by
-        // the callbacks above may still run or be abandoned with the context.
-        asio::post(curl_side, [this] { io.stop(); });
       });
+      // Work the callbacks above resumed (a step ending with "fetcher stopped") runs to its end,
+      // and the threads return once nothing is left; what still waits after a grace period (a
+      // long wait of a job nobody cancelled) is abandoned and destroyed with the context.
+      const auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (!io.stopped() && std::chrono::steady_clock::now() < grace)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      io.stop();
       for (auto& t : threads)
         t.join();
     });

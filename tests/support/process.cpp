@@ -186,11 +186,16 @@ running_server start_server(const std::string& database_url, std::map<std::strin
     argv.emplace_back(a);
   argv.push_back(role);
   s.process = std::make_unique<child_process>(std::move(argv), std::move(env));
-  auto line = s.process->wait_for_line("listening on http://", std::chrono::seconds(60));
+  // A worker node serves no HTTP: it is up once its engine runs.
+  auto line =
+      s.process->wait_for_line(role == "worker" ? "engine started on node" : "listening on http://",
+                               std::chrono::seconds(60));
   if (!line)
     throw std::runtime_error("server did not start:\n" + s.process->output());
-  auto colon = line->rfind(':', line->find(" (node"));
-  s.port = std::stoi(line->substr(colon + 1));
+  if (role != "worker") {
+    auto colon = line->rfind(':', line->find(" (node"));
+    s.port = std::stoi(line->substr(colon + 1));
+  }
   return s;
 }
 
