@@ -37,6 +37,14 @@ struct pool_state {
   std::vector<work_done> outbox;            // finished items not yet handed to the writer
   bool sweep_armed = false;
   bool paused = false;
+
+  // However the pool ends (a crash skips its exit handler), the steps it started are cancelled,
+  // so none goes on beside its item's next attempt.
+  ~pool_state() {
+    for (auto& sl : slots)
+      if (sl.session)
+        sl.session->cancel();
+  }
 };
 
 using pool_actor = caf::stateful_actor<pool_state>;
