@@ -557,7 +557,11 @@ def print_page_tables(runs, load_start, load_end):
                 c = statistics.median(1000 * r["cpu"] / r["pages"] for r in rs)
                 cpg = statistics.median(1000 * (r["cpu"] + r["pg_cpu"]) / r["pages"] for r in rs)
                 print(f"- {name} / Scrapy: {p / sp:.1f}x pages/s, {sc / c:.1f}x less CPU per "
-                      f"page ({sc / cpg:.1f}x counting PostgreSQL's CPU too)")
+                      f"page ({sc / cpg:.1f}x counting PostgreSQL's CPU too); targets "
+                      f"(>= 10x, >= 10x, < 200 MB): "
+                      f"{'met' if p / sp >= 10 else 'not met'}, "
+                      f"{'met' if sc / c >= 10 else 'not met'}, "
+                      f"{'met' if median(rs, 'rss_mib') < 200 else 'not met'}")
 
 
 def print_scan_table(scans):
