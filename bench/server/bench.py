@@ -110,6 +110,43 @@ def postgres_cpu_s():
     return total
 
 
+def busy_s():
+    """CPU time the whole machine has spent busy (all cores), from /proc/stat: user, nice,
+    system, and time taken by the hypervisor (steal). Interrupt time is left out: the loopback
+    traffic's softirq work is charged there rather than to the processes that caused it."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
+    return (user + nice + system + steal) / TICK
+
+
+def ours_s():
+    """CPU of everything this benchmark runs: this script and its children (live ones, and
+    reaped ones such as Scrapy), nginx, and the PostgreSQL cluster."""
+    total = cpu_s(os.getpid(), children=True) + cpu_s(args.nginx_pid, children=True)
+    me, nginx = str(os.getpid()), str(args.nginx_pid)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                f = stat_fields(entry)
+                if f[1] in (me, nginx):
+                    total += (int(f[11]) + int(f[12])) / TICK
+            except (OSError, ValueError, IndexError):
+                pass
+    return total + postgres_cpu_s()
+
+
+class Others:
+    """The share of the machine's CPU that other processes used over a window: 0 % on a quiet
+    machine, and what the figures of that window competed with otherwise."""
+
+    def __init__(self):
+        self.busy0, self.ours0, self.t0 = busy_s(), ours_s(), time.monotonic()
+
+    def pct(self):
+        others = (busy_s() - self.busy0) - (ours_s() - self.ours0)
+        return max(0.0, 100 * others / ((time.monotonic() - self.t0) * os.cpu_count()))
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return float(f.read().split()[0])
@@ -280,6 +317,7 @@ class Window:
         self.pid = server.proc.pid
         self.threads = 0
         rotate_access_log()  # whatever came before is not this window's
+        self.others = Others()
         self.cpu0, self.pg0, self.t0 = cpu_s(self.pid), postgres_cpu_s(), time.monotonic()
 
     def sample(self):
@@ -289,6 +327,7 @@ class Window:
         self.wall = time.monotonic() - self.t0
         self.sample()
         self.cpu, self.pg = cpu_s(self.pid) - self.cpu0, postgres_cpu_s() - self.pg0
+        self.others_pct = self.others.pct()
         self.hwm_mib = int(status_of(self.pid)["VmHWM"].split()[0]) / 1024
         self.net = traffic(rotate_access_log())
 
@@ -330,7 +369,8 @@ def scrapersky_pages(settings, profile=None):
     if completed != len(URLS):
         sys.exit(f"only {completed} of {len(URLS)} page jobs completed")
     return {"pages": completed, "emails": emails, "wall": w.wall, "cpu": w.cpu, "pg_cpu": w.pg,
-            "rss_mib": w.hwm_mib, "threads": w.threads, "submit_s": submitted, **w.net}
+            "rss_mib": w.hwm_mib, "threads": w.threads, "submit_s": submitted,
+            "others_pct": w.others_pct, **w.net}
 
 
 def scrapersky_scans(settings, profile=None):
@@ -362,7 +402,7 @@ def scrapersky_scans(settings, profile=None):
         sys.exit(f"only {completed} of {len(names)} email scans completed")
     return {"scans": completed, "pages": pages, "contacts": contacts, "wall": w.wall,
             "cpu": w.cpu, "pg_cpu": w.pg, "rss_mib": w.hwm_mib, "threads": w.threads,
-            "metadata_s": metadata_s, **w.net}
+            "metadata_s": metadata_s, "others_pct": w.others_pct, **w.net}
 
 
 def wait4(argv, env=None):
@@ -378,6 +418,7 @@ def wait4(argv, env=None):
 
 def scrapy_pages():
     rotate_access_log()
+    others = Others()
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         items, result = os.path.join(tmp, "items.jsonl"), os.path.join(tmp, "result.json")
         _, wall, cpu, rss = wait4(["/usr/bin/python3", os.path.join(HERE, "scrapy_pages.py"),
@@ -385,24 +426,27 @@ def scrapy_pages():
                                    str(SCRAPY_PER_DOMAIN)])
         r = json.load(open(result))
         lines = sum(1 for _ in open(items))
+    others_pct = others.pct()
     net = traffic(rotate_access_log())
     if r["pages"] != len(URLS) or lines != len(URLS):
         sys.exit(f"Scrapy fetched {r['pages']} pages and wrote {lines} items of {len(URLS)}")
     return {"pages": r["pages"], "emails": r["emails"], "wall": r["seconds"],
             "cpu": r["cpu_seconds"], "process_wall": wall, "process_cpu": cpu, "rss_mib": rss,
-            **net}
+            "others_pct": others_pct, **net}
 
 
 def library_crawl():
     """bench/scrape's crawler (fetcher and email extractor only) over the same sites, through
     their robots.txt and sitemaps, all names sent to nginx's 127.0.0.1 listener."""
     rotate_access_log()
+    others = Others()
     sites = ",".join(f"{name}:{port}" for name, _ in hosts)
     out, wall, cpu, rss = wait4([args.crawl_bin, port, "64", "8", sites])
     r = json.loads(out.strip().splitlines()[-1])
+    others_pct = others.pct()
     net = traffic(rotate_access_log())
     return {"pages": r["pages"], "emails": r["emails"], "wall": wall, "cpu": cpu, "rss_mib": rss,
-            **net}
+            "others_pct": others_pct, **net}
 
 
 # --- configurations -------------------------------------------------------------------------------
@@ -526,8 +570,8 @@ def print_page_tables(runs, load_start, load_end):
     print(f"## {len(URLS)} pages, {len(hosts)} sites; medians of {ROUNDS} interleaved rounds "
           f"(1-minute load {load_start:.2f} before, {load_end:.2f} after)\n")
     print("| system | pages | distinct emails | pages/s | CPU ms/page | PostgreSQL CPU ms/page "
-          "| peak RSS MiB | threads (max) | TCP connections |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| peak RSS MiB | threads (max) | TCP connections | others' CPU |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, rs in runs.items():
         pg = (f"{statistics.median(1000 * r['pg_cpu'] / r['pages'] for r in rs):.3f}"
               if "pg_cpu" in rs[0] else "-")
@@ -535,8 +579,10 @@ def print_page_tables(runs, load_start, load_end):
         print(f"| {name} | {rs[0]['pages']} | {rs[0]['emails']} | "
               f"{statistics.median(pages_per_s(r) for r in rs):,.0f} | "
               f"{statistics.median(1000 * r['cpu'] / r['pages'] for r in rs):.3f} | {pg} | "
-              f"{median(rs, 'rss_mib'):.0f} | {threads} | {median(rs, 'connections'):.0f} |")
-    print()
+              f"{median(rs, 'rss_mib'):.0f} | {threads} | {median(rs, 'connections'):.0f} | "
+              f"{max(r['others_pct'] for r in rs):.0f} % |")
+    print("\nothers' CPU: the most CPU that processes outside the benchmark used during one of "
+          "the rounds' windows, as a share of the whole machine (0 % when quiet).\n")
     for name, rs in runs.items():
         submit = (f" (the {-(-len(URLS) // 1000)} batch requests took "
                   f"{median(rs, 'submit_s'):.2f} s of it)" if "submit_s" in rs[0] else "")
@@ -569,9 +615,9 @@ def print_scan_table(scans):
           f"{SCAN_ROUNDS} rounds\n")
     print("| settings | scans | pages fetched | requests to nginx | contacts | seconds | "
           "pages/s | CPU ms/page | PostgreSQL CPU ms/page | peak RSS MiB | threads (max) "
-          "| TCP connections |")
+          "| TCP connections | others' CPU |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-          "| ---: |")
+          "| ---: | ---: |")
     for name, rs in scans.items():
         print(f"| {name} | {rs[0]['scans']} | {rs[0]['pages']} | {rs[0]['requests']} | "
               f"{rs[0]['contacts']} | {median(rs, 'wall'):.2f} | "
@@ -579,18 +625,19 @@ def print_scan_table(scans):
               f"{statistics.median(1000 * r['cpu'] / r['pages'] for r in rs):.3f} | "
               f"{statistics.median(1000 * r['pg_cpu'] / r['pages'] for r in rs):.3f} | "
               f"{median(rs, 'rss_mib'):.0f} | {median(rs, 'threads'):.0f} | "
-              f"{median(rs, 'connections'):.0f} |")
+              f"{median(rs, 'connections'):.0f} | {max(r['others_pct'] for r in rs):.0f} % |")
 
 
 def print_sweep(tried):
     print("\n## sweep (one run each, pages/s)\n")
     print("| settings | pages/s | CPU ms/page | PostgreSQL CPU ms/page | peak RSS MiB | "
-          "threads (max) | TCP connections |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "threads (max) | TCP connections | others' CPU |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for settings, r in tried:
         print(f"| {label(settings)} | {pages_per_s(r):,.0f} | "
               f"{1000 * r['cpu'] / r['pages']:.3f} | {1000 * r['pg_cpu'] / r['pages']:.3f} | "
-              f"{r['rss_mib']:.0f} | {r['threads']} | {r['connections']} |")
+              f"{r['rss_mib']:.0f} | {r['threads']} | {r['connections']} | "
+              f"{r['others_pct']:.0f} % |")
 
 main()
 admin.close()
