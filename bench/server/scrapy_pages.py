@@ -4,11 +4,13 @@ canonical link and Open Graph properties, writing one JSON line per page to a fe
 
     python3 scrapy_pages.py URL_FILE HOSTS_FILE ITEMS_FILE RESULT_FILE CONCURRENCY PER_DOMAIN
 
+With SCRAPY_EMAILS_ONLY=1 it extracts only the emails (bench/scrape's spider does just that).
 HOSTS_FILE has one "name address" pair a line: the resolver answers each site name with its own
 loopback address, as DNS would give distinct hosts. RESULT_FILE gets {pages, emails, seconds,
 cpu_seconds}: the crawl window, from the first request to the last page parsed, and the process
 CPU time from the first request to the spider's close (startup and imports excluded)."""
 import json
+import os
 import re
 import resource
 import sys
@@ -73,6 +75,9 @@ class PageSpider(scrapy.Spider):
         self.last_page = time.monotonic()
         emails = sorted(set(EMAIL.findall(response.text)))
         self.emails.update(emails)
+        if os.environ.get("SCRAPY_EMAILS_ONLY") == "1":
+            yield {"url": response.url, "emails": emails}
+            return
         og = {}
         for meta in response.xpath("//meta[starts-with(@property, 'og:')]"):
             og[meta.attrib["property"][3:]] = meta.attrib.get("content", "")
