@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """Generates the benchmark web: DOMAINS sites of PAGES pages (11-20 KB each), each site with a
-robots.txt naming its sitemap.xml, served by nginx from <out>/<host>/ (root by $host)."""
+robots.txt naming its sitemap.xml, served by nginx from <out>/<host>/ (root by $host).
+
+Each site also has a homepage (index.html) linking to its contact and about pages (contact.html
+and about.html, which nginx serves as /contact and /about when told to try `$uri.html`) and to its
+first 20 pages, for crawls that start from the homepage. Those three pages draw from their own
+random sequence, so the sitemap's pages are the same as without them."""
 import os
 import random
 import sys
@@ -15,6 +20,19 @@ words = ("bakery fresh bread sourdough pastry oven morning delivery catering wed
 
 def paragraph():
     return " ".join(rng.choice(words) for _ in range(rng.randint(40, 90)))
+
+
+def small_page(host, title, body):
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
+            f"<meta name=\"description\" content=\"{title}: fresh bread every morning\"></head>"
+            f"<body><nav><a href=\"/\">Home</a> <a href=\"/about\">About</a> "
+            f"<a href=\"/contact\">Contact</a></nav>{body}<footer>&copy; 2026 {host}</footer>"
+            f"</body></html>")
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
 
 
 for d in range(domains):
@@ -44,4 +62,17 @@ for d in range(domains):
         body.append(f"<footer>&copy; 2026 {host}, owner{p % 7}@{host}</footer></body></html>")
         with open(os.path.join(root, "p", f"{p}.html"), "w") as f:
             f.write("".join(body))
+    home_rng = random.Random(f"home-{d}")
+    line = f"{home_rng.randint(100, 999):04d}"
+    links = " ".join(f"<a href=\"/p/{p}.html\">Page {p}</a>" for p in range(min(pages, 20)))
+    write(os.path.join(root, "index.html"),
+          small_page(host, f"{host}", f"<h1>Welcome</h1><p>Write to info@{host}.</p><p>{links}</p>"))
+    write(os.path.join(root, "contact.html"),
+          small_page(host, f"Contact {host}",
+                     f"<h1>Contact</h1><p>Orders: <a href=\"mailto:orders@{host}\">orders@{host}"
+                     f"</a>, press: press@{host}. Call <a href=\"tel:+1217555{line}\">"
+                     f"(217) 555-{line}</a>.</p>"))
+    write(os.path.join(root, "about.html"),
+          small_page(host, f"About {host}",
+                     f"<h1>About us</h1><p>Founded by anna{home_rng.randint(1, 99)}@{host}.</p>"))
 print(f"{domains} sites x {pages} pages in {out}")
