@@ -71,6 +71,15 @@ handler_result fetch_failure(const scrape::fetch_result& r, std::string_view wha
                                             : handler_result::failed(why);
 }
 
+start_step network_step(const services_ptr& s, service_work work) {
+  return coroutine_step(
+      s->fetcher, s->config.fetch.job_max_bytes,
+      [services = s.get(), work](job_session& job, scrape::fetch_session& web) {
+        return work(*services, job, web);
+      },
+      s);
+}
+
 namespace {
 
 // Results the database keeps (result_data, a domain's metadata) are cut to the cap in the work

@@ -99,22 +99,11 @@ asio::awaitable<handler_result> deep_scan_work(workflow_services& s, job_session
   co_return handler_result::completed(json::serialize(places::to_json(*details)));
 }
 
-start_step places_step(const services_ptr& s,
-                       asio::awaitable<handler_result> (*work)(workflow_services&, job_session&,
-                                                               scrape::fetch_session&)) {
-  return coroutine_step(
-      s->fetcher, s->config.fetch.job_max_bytes,
-      [services = s.get(), work](job_session& job, scrape::fetch_session& web) {
-        return work(*services, job, web);
-      },
-      s);
-}
-
 } // namespace
 
 queue_handler places_search_handler(services_ptr s) {
   queue_handler h;
-  h.start = places_step(s, places_search_work);
+  h.start = network_step(s, places_search_work);
   h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
     for (const auto& [done, status] : items) {
       if (done->result != outcome::completed)
@@ -149,7 +138,7 @@ queue_handler places_search_handler(services_ptr s) {
 
 queue_handler deep_scan_handler(services_ptr s) {
   queue_handler h;
-  h.start = places_step(s, deep_scan_work);
+  h.start = network_step(s, deep_scan_work);
   h.write = [](pqxx::transaction_base& tx, const std::vector<written_item>& items) {
     for (const auto& [done, status] : items) {
       if (done->result != outcome::completed) {

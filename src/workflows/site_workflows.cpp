@@ -39,18 +39,6 @@ asio::awaitable<std::variant<site_home, handler_result>> load_home(scrape::fetch
   co_return site_home{std::move(r), std::move(url)};
 }
 
-// A coroutine step of `work`, which gets the services by reference: frames never own them.
-using site_work = asio::awaitable<handler_result> (*)(workflow_services&, job_session&,
-                                                      scrape::fetch_session&);
-start_step network_step(const services_ptr& s, site_work work) {
-  return coroutine_step(
-      s->fetcher, s->config.fetch.job_max_bytes,
-      [services = s.get(), work](job_session& job, scrape::fetch_session& web) {
-        return work(*services, job, web);
-      },
-      s);
-}
-
 asio::awaitable<handler_result> domain_metadata_work(workflow_services& s, job_session& job,
                                                      scrape::fetch_session& web) {
   auto row = payload_of(job.item());

@@ -38,6 +38,12 @@ scrape::page_limits page_limits_of(const config::workflow_config& c);
 // Transport errors, 429 and 5xx are worth retrying; other statuses are permanent.
 handler_result fetch_failure(const scrape::fetch_result& r, std::string_view what);
 
+// A network step over the shared services: `work` gets them by reference (coroutine frames live
+// in the fetcher's context, so they must never own the services that own it).
+using service_work = boost::asio::awaitable<handler_result> (*)(workflow_services&, job_session&,
+                                                                scrape::fetch_session&);
+start_step network_step(const services_ptr& s, service_work work);
+
 // One factory per workflow file.
 queue_handler places_search_handler(services_ptr s);
 queue_handler deep_scan_handler(services_ptr s);
