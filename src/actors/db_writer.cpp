@@ -94,7 +94,8 @@ persistence::finish_request request_for(const queue_context& q, const work_done&
           kind_of(d.result),
           d.error,
           d.result == outcome::retry ? retry_seconds(q, d.attempt) : 0.0,
-          d.result_json};
+          d.result_json,
+          d.row_address};
 }
 
 // Fast path: one statement per outcome kind and one handler write for the whole batch.
@@ -157,6 +158,7 @@ void write_item(writer_state& s, const work_done& d, batch_counts& c) {
                                       persistence::finish_kind::retry,
                                       std::string("result write failed: ") + e.what(),
                                       retry_seconds(q, d.attempt),
+                                      {},
                                       {}};
     if (q.store->finish(tx, q.node_id, retry, &status))
       count(c, q, d, status);

@@ -110,7 +110,8 @@ void poll(poller_actor* self) {
     s.held.insert(row.id);
     s.q->metrics->claimed++;
     s.q->metrics->observe_pickup(row.pickup_latency_s);
-    batch.push_back({s.q->index, std::move(row.id), row.attempt, std::move(row.payload_json)});
+    batch.push_back({s.q->index, std::move(row.id), row.attempt, std::move(row.payload_json),
+                     std::move(row.row_address)});
   }
   if (!batch.empty())
     self->send(s.pool, std::move(batch));

@@ -93,11 +93,12 @@ void dispatch(pool_actor* self) {
     auto id = sl.item->id;
     auto attempt = sl.item->attempt;
     auto queue = sl.item->queue;
+    auto address = sl.item->row_address;
     s.q->handler->start(sl.session,
-                        [me, slot_index, queue, id, attempt](workflows::handler_result r) {
+                        [me, slot_index, queue, id, attempt, address](workflows::handler_result r) {
                           caf::anon_send(me, finished_atom::value, slot_index,
                                          work_done{queue, id, attempt, r.result, std::move(r.error),
-                                                   std::move(r.result_json)},
+                                                   std::move(r.result_json), address},
                                          r.crash);
                         });
   }
@@ -112,8 +113,13 @@ void give_up_on(pool_actor* self, std::size_t index, const std::string& why) {
     sl.session->cancel();
   sl.session.reset();
   if (sl.item) {
-    finish_item(self,
-                work_done{sl.item->queue, sl.item->id, sl.item->attempt, outcome::retry, why, {}});
+    finish_item(self, work_done{sl.item->queue,
+                                sl.item->id,
+                                sl.item->attempt,
+                                outcome::retry,
+                                why,
+                                {},
+                                sl.item->row_address});
     sl.item.reset();
   }
   s.q->metrics->worker_restarts++;

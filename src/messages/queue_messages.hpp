@@ -59,10 +59,12 @@ struct work_item {
   std::string id;          // primary key of the claimed row
   std::int32_t attempt = 0;
   std::string payload_json; // the claimed row as JSON
+  std::string row_address;  // where the claimed version lies; its finish looks there first
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, work_item& x) {
-  return f(caf::meta::type_name("work_item"), x.queue, x.id, x.attempt, x.payload_json);
+  return f(caf::meta::type_name("work_item"), x.queue, x.id, x.attempt, x.payload_json,
+           x.row_address);
 }
 
 enum class outcome : std::uint8_t { completed, retry, failed, cancelled };
@@ -75,11 +77,12 @@ struct work_done {
   outcome result = outcome::completed;
   std::string error;       // reason for retry/failed/cancelled
   std::string result_json; // handler output, may be empty
+  std::string row_address; // of the claimed item
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, work_done& x) {
   return f(caf::meta::type_name("work_done"), x.queue, x.id, x.attempt, x.result, x.error,
-           x.result_json);
+           x.result_json, x.row_address);
 }
 
 // Poller -> pool: one claim's rows in one message; pool -> writer: the results gathered while

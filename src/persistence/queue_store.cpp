@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <pqxx/pqxx>
+#include <unordered_set>
 
 namespace sky::persistence {
 namespace {} // namespace
@@ -34,6 +35,7 @@ queue_store::queue_store(const config::queue_definition& definition,
       rescue_sql_(render_queue_query("queue_rescue", definition)),
       release_sql_(render_queue_query("queue_release", definition)),
       orphans_sql_(render_queue_query("queue_release_orphans", definition)),
+      complete_at_sql_(render_queue_query("queue_complete_at", definition)),
       complete_many_sql_(render_queue_query("queue_complete_many", definition)),
       retry_many_sql_(render_queue_query("queue_retry_many", definition)),
       fail_many_sql_(render_queue_query("queue_fail_many", definition)),
@@ -49,7 +51,7 @@ std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::s
   out.reserve(rows.size());
   for (auto r : rows)
     out.push_back({r[0].as<std::string>(), r[1].as<int>(), r[2].as<std::string>(),
-                   r[3].is_null() ? 0.0 : r[3].as<double>()});
+                   r[3].is_null() ? 0.0 : r[3].as<double>(), r[4].as<std::string>()});
   return out;
 }
 
@@ -116,13 +118,37 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
   std::vector<finish_applied> applied;
   // Only job queues have a Cancelled status; elsewhere a cancelled item ends in Error.
   const bool can_cancel = !definition_.job_type.empty();
-  // Rows are locked in id order, as the lease renewal locks them, so the two cannot deadlock
-  // over the rows they share.
+  // In id order within each statement; the lease renewal skips rows locked here, so the two
+  // never wait on each other in a cycle.
   std::vector<const finish_request*> by_id;
   by_id.reserve(items.size());
   for (const auto& it : items)
     by_id.push_back(&it);
   std::sort(by_id.begin(), by_id.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  // Completions go first to the addresses their claims returned; what was not found there
+  // (moved, or no longer ours) is looked up by id with the other kinds.
+  std::unordered_set<std::string> found_at_address;
+  {
+    std::vector<std::string> addresses, ids;
+    std::vector<std::optional<std::string>> results;
+    std::vector<int> attempts;
+    for (const auto* item : by_id)
+      if (item->kind == finish_kind::completed && !item->row_address.empty()) {
+        addresses.push_back(item->row_address);
+        ids.push_back(item->id);
+        attempts.push_back(item->attempt);
+        results.push_back(item->result_json.empty()
+                              ? std::nullopt
+                              : std::optional<std::string>(item->result_json));
+      }
+    if (!ids.empty())
+      for (auto r :
+           execute(tx, statement_prefix_ + "complete_at", complete_at_sql_, text_array(addresses),
+                   text_array(ids), int_array(attempts), node, text_array(results)))
+        applied.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
+    for (const auto& a : applied)
+      found_at_address.insert(a.id);
+  }
   auto run = [&](finish_kind kind, const std::string& name, const std::string& sql) {
     std::vector<std::string> ids, errors;
     std::vector<std::optional<std::string>> results;
@@ -131,7 +157,7 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
     for (const auto* item : by_id) {
       const auto& it = *item;
       auto k = it.kind == finish_kind::cancelled && !can_cancel ? finish_kind::failed : it.kind;
-      if (k != kind)
+      if (k != kind || found_at_address.contains(it.id))
         continue;
       ids.push_back(it.id);
       attempts.push_back(it.attempt);

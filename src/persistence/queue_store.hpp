@@ -18,6 +18,7 @@ struct claimed_row {
   int attempt = 0;
   std::string payload_json;    // the whole row as JSON, so workers need no second read
   double pickup_latency_s = 0; // from becoming due to being claimed
+  std::string row_address;     // where the claimed version lies (ctid), for a direct finish
 };
 
 struct rescued_row {
@@ -34,6 +35,7 @@ struct finish_request {
   std::string error;
   double retry_delay_s = 0;
   std::string result_json; // completed items: stored by job queues as result_data
+  std::string row_address; // from the claim; empty: found by id
 };
 
 struct finish_applied {
@@ -82,7 +84,7 @@ private:
   const config::queue_definition& definition_;
   config::queue_config config_;
   std::string claim_sql_, next_due_sql_, renew_sql_, rescue_sql_, release_sql_, orphans_sql_,
-      complete_many_sql_, retry_many_sql_, fail_many_sql_;
+      complete_at_sql_, complete_many_sql_, retry_many_sql_, fail_many_sql_;
   std::string statement_prefix_; // names of this queue's prepared statements
   bool prepared_;                // false through a transaction pooler (statements are per session)
 

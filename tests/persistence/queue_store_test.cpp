@@ -113,8 +113,8 @@ TEST(queue_store, finish_is_fenced_on_holder_and_attempt) {
   insert_jobs(f.db.url(), 1);
   auto row = f.store.claim(f.conn, "node-1", 1).at(0);
   using persistence::finish_kind;
-  persistence::finish_request done{row.id, row.attempt, finish_kind::completed,
-                                   "",     0,           R"({"ok":true})"};
+  persistence::finish_request done{row.id,           row.attempt, finish_kind::completed, "", 0,
+                                   R"({"ok":true})", {}};
   pqxx::work tx(f.conn);
   EXPECT_FALSE(f.store.finish(tx, "node-2", done));
   auto wrong_attempt = done;
@@ -131,6 +131,75 @@ TEST(queue_store, finish_is_fenced_on_holder_and_attempt) {
             "true1true");
 }
 
+namespace {
+
+// How often this connection ran each of its prepared statements (PostgreSQL 14+ counts plans).
+long long executions(pqxx::connection& conn, const std::string& statement) {
+  pqxx::nontransaction tx(conn);
+  auto r = tx.exec_params("SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM "
+                          "pg_prepared_statements WHERE name = $1",
+                          statement);
+  return r[0][0].as<long long>();
+}
+
+} // namespace
+
+// A completion goes straight to the row version its claim returned. The fence holds there too,
+// an address with another row's id finds nothing, and a row that has moved since its claim (a
+// lease renewal writes a new version) is found by id instead.
+TEST(queue_store, completions_go_to_the_claimed_address_and_follow_a_moved_row) {
+  fixture f;
+  insert_jobs(f.db.url(), 3);
+  auto rows = f.store.claim(f.conn, "node-1", 3);
+  ASSERT_EQ(rows.size(), 3u);
+  for (const auto& r : rows)
+    EXPECT_EQ(r.row_address.front(), '(') << r.row_address;
+  using persistence::finish_kind;
+  auto request = [](const persistence::claimed_row& r) {
+    return persistence::finish_request{r.id, r.attempt, finish_kind::completed, "",
+                                       0,    "{}",      r.row_address};
+  };
+  // (Prepared on first use; counted once this connection has run it.)
+  const auto before = executions(f.conn, "sky_page_scrape_complete_at");
+  {
+    pqxx::work tx(f.conn);
+    auto wrong_attempt = request(rows[0]);
+    wrong_attempt.attempt++;
+    EXPECT_FALSE(f.store.finish(tx, "node-1", wrong_attempt));
+    EXPECT_FALSE(f.store.finish(tx, "node-2", request(rows[0])));
+    auto other_row = request(rows[0]);
+    other_row.row_address = rows[1].row_address;
+    other_row.id = rows[2].id; // rows[2] is ours, but it does not lie at rows[1]'s address
+    other_row.attempt = rows[2].attempt;
+    EXPECT_EQ(f.store.finish_many(tx, "node-1", {other_row}).size(), 1u); // found by id instead
+    tx.commit();
+  }
+  EXPECT_EQ(executions(f.conn, "sky_page_scrape_complete_at"), before + 3);
+  // rows[0] at its address: one statement, no lookup by id.
+  auto by_id_before = executions(f.conn, "sky_page_scrape_complete");
+  {
+    pqxx::work tx(f.conn);
+    auto applied = f.store.finish_many(tx, "node-1", {request(rows[0])});
+    ASSERT_EQ(applied.size(), 1u);
+    EXPECT_EQ(applied[0].new_status, "Completed");
+    tx.commit();
+  }
+  EXPECT_EQ(executions(f.conn, "sky_page_scrape_complete"), by_id_before);
+  // rows[1] moves (its lease is renewed); its claim's address now holds a dead version.
+  EXPECT_TRUE(f.store.renew(f.conn, "node-1", {rows[1].id}).empty());
+  EXPECT_NE(scalar(f.db.url(), "SELECT ctid::text FROM jobs WHERE id = '" + rows[1].id + "'"),
+            rows[1].row_address);
+  {
+    pqxx::work tx(f.conn);
+    EXPECT_EQ(f.store.finish_many(tx, "node-1", {request(rows[1])}).size(), 1u);
+    tx.commit();
+  }
+  EXPECT_EQ(executions(f.conn, "sky_page_scrape_complete"), by_id_before + 1);
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM jobs WHERE status = 'Completed' AND "
+                              "finished_at IS NOT NULL AND locked_by IS NULL"),
+            3);
+}
+
 TEST(queue_store, retry_requeues_with_backoff_until_attempts_are_spent) {
   fixture f; // max_attempts = 2
   insert_jobs(f.db.url(), 1);
@@ -140,7 +209,7 @@ TEST(queue_store, retry_requeues_with_backoff_until_attempts_are_spent) {
   {
     pqxx::work tx(f.conn);
     ASSERT_TRUE(
-        f.store.finish(tx, "n", {first.id, 1, finish_kind::retry, "flaky", 0.0, {}}, &status));
+        f.store.finish(tx, "n", {first.id, 1, finish_kind::retry, "flaky", 0.0, {}, {}}, &status));
     tx.commit();
   }
   EXPECT_EQ(status, "Queued");
@@ -151,8 +220,8 @@ TEST(queue_store, retry_requeues_with_backoff_until_attempts_are_spent) {
   EXPECT_EQ(second.attempt, 2);
   {
     pqxx::work tx(f.conn);
-    ASSERT_TRUE(f.store.finish(tx, "n", {second.id, 2, finish_kind::retry, "flaky again", 60, {}},
-                               &status));
+    ASSERT_TRUE(f.store.finish(
+        tx, "n", {second.id, 2, finish_kind::retry, "flaky again", 60, {}, {}}, &status));
     tx.commit();
   }
   EXPECT_EQ(status, "Error");
@@ -166,11 +235,12 @@ TEST(queue_store, batch_finish_applies_each_kind_and_skips_rows_that_are_not_our
   ASSERT_EQ(rows.size(), 5u);
   using persistence::finish_kind;
   std::vector<persistence::finish_request> items{
-      {rows[0].id, 1, finish_kind::completed, "", 0, R"({"a":1})"},
-      {rows[1].id, 1, finish_kind::retry, "again", 0, {}},
-      {rows[2].id, 1, finish_kind::failed, "broken", 0, {}},
-      {rows[3].id, 1, finish_kind::cancelled, "stop", 0, {}},
-      {rows[4].id, 2, finish_kind::completed, "", 0, {}}, // wrong attempt: fenced out
+      {rows[0].id, 1, finish_kind::completed, "", 0, R"({"a":1})", rows[0].row_address},
+      {rows[1].id, 1, finish_kind::retry, "again", 0, {}, rows[1].row_address},
+      {rows[2].id, 1, finish_kind::failed, "broken", 0, {}, rows[2].row_address},
+      {rows[3].id, 1, finish_kind::cancelled, "stop", 0, {}, rows[3].row_address},
+      // wrong attempt: fenced out, at its address and by id
+      {rows[4].id, 2, finish_kind::completed, "", 0, {}, rows[4].row_address},
   };
   pqxx::work tx(f.conn);
   auto applied = f.store.finish_many(tx, "n", items);
@@ -270,7 +340,7 @@ TEST(queue_store, every_queue_renders_and_runs_its_statements) {
     pqxx::work tx(f.conn);
     for (auto kind : {persistence::finish_kind::completed, persistence::finish_kind::retry,
                       persistence::finish_kind::failed, persistence::finish_kind::cancelled})
-      EXPECT_NO_THROW(store.finish_many(tx, "n", {{nobody, 1, kind, "why", 1.0, "{}"}}))
+      EXPECT_NO_THROW(store.finish_many(tx, "n", {{nobody, 1, kind, "why", 1.0, "{}", {}}}))
           << def.name;
     tx.commit();
   }
@@ -326,7 +396,8 @@ TEST(queue_store, claim_and_finish_plans_reach_rows_directly_with_stale_statisti
   ASSERT_EQ(rows.size(), 600u);
   std::vector<persistence::finish_request> done;
   for (std::size_t i = 0; i < 100; ++i)
-    done.push_back({rows[i].id, rows[i].attempt, persistence::finish_kind::completed, {}, 0, "{}"});
+    done.push_back(
+        {rows[i].id, rows[i].attempt, persistence::finish_kind::completed, {}, 0, "{}", {}});
   {
     pqxx::work tx(f.conn);
     EXPECT_EQ(f.store.finish_many(tx, "node-1", done).size(), 100u);
@@ -354,6 +425,35 @@ TEST(queue_store, claim_and_finish_plans_reach_rows_directly_with_stale_statisti
   EXPECT_EQ(finish.find("Seq Scan"), std::string::npos) << finish;
   // The old plan: held rows scanned in an outer loop, each compared with every item.
   EXPECT_EQ(finish.find("Join Filter"), std::string::npos) << finish;
+  // The completion at the claimed addresses reads each row by its address.
+  std::vector<persistence::finish_request> at_address;
+  for (std::size_t i = 100; i < 200; ++i)
+    at_address.push_back({rows[i].id,
+                          rows[i].attempt,
+                          persistence::finish_kind::completed,
+                          {},
+                          0,
+                          "{}",
+                          rows[i].row_address});
+  {
+    pqxx::work tx(f.conn);
+    EXPECT_EQ(f.store.finish_many(tx, "node-1", at_address).size(), 100u);
+    tx.commit();
+  }
+  std::vector<std::string> addresses;
+  for (std::size_t i = 200; i < 600; ++i)
+    addresses.push_back(rows[i].row_address);
+  ids.erase(ids.begin(), ids.begin() + 100);
+  attempts.erase(attempts.begin(), attempts.begin() + 100);
+  results.erase(results.begin(), results.begin() + 100);
+  auto direct =
+      generic_plan(f.conn, "EXECUTE sky_page_scrape_complete_at(" +
+                               f.conn.quote(persistence::text_array(addresses)) + ", " +
+                               f.conn.quote(persistence::text_array(ids)) + ", " +
+                               f.conn.quote(persistence::int_array(attempts)) + ", 'node-1', " +
+                               f.conn.quote(persistence::text_array(results)) + ")");
+  EXPECT_NE(direct.find("Tid Scan on jobs"), std::string::npos) << direct;
+  EXPECT_EQ(direct.find("Seq Scan"), std::string::npos) << direct;
 }
 
 // With a long history of finished jobs, the claim and the rescuer read only the active rows.
@@ -413,11 +513,11 @@ TEST(queue_store, finished_counts_follow_every_change_of_jobs) {
   {
     pqxx::work tx(f.conn);
     f.store.finish_many(tx, "n",
-                        {{rows[0].id, 1, finish_kind::completed, "", 0, "{}"},
-                         {rows[1].id, 1, finish_kind::completed, "", 0, "{}"},
-                         {rows[2].id, 1, finish_kind::failed, "broken", 0, {}},
-                         {rows[3].id, 1, finish_kind::cancelled, "stop", 0, {}},
-                         {rows[4].id, 1, finish_kind::retry, "again", 0, {}}});
+                        {{rows[0].id, 1, finish_kind::completed, "", 0, "{}", rows[0].row_address},
+                         {rows[1].id, 1, finish_kind::completed, "", 0, "{}", {}},
+                         {rows[2].id, 1, finish_kind::failed, "broken", 0, {}, {}},
+                         {rows[3].id, 1, finish_kind::cancelled, "stop", 0, {}, {}},
+                         {rows[4].id, 1, finish_kind::retry, "again", 0, {}, {}}});
     tx.commit();
   }
   agree("after finishes");

@@ -4,7 +4,8 @@
 -- rescued and re-claimed elsewhere can no longer change the row.
 
 -- name: queue_claim
--- $1 node id, $2 lease seconds, $3 most rows; nothing while the queue is paused. The picked rows are locked, so their row
+-- $1 node id, $2 lease seconds, $3 most rows; nothing while the queue is paused. Returns each row's
+-- new address too, where its finish looks first. The picked rows are locked, so their row
 -- addresses hold until the update, which fetches them directly (a TID scan). Joined to the CTE
 -- by id instead, the planner would hash a scan of the whole table when its statistics are stale.
 WITH picked AS (
@@ -20,7 +21,7 @@ SET {status} = '{processing}', {attempts} = t.{attempts} + 1, {locked_by} = $1,
     {lease_expires_at} = now() + make_interval(secs => $2), updated_at = now()
 WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
 RETURNING t.id::text, t.{attempts}, {payload}::text,
-          extract(epoch FROM clock_timestamp() - t.{next_attempt_at})::float8
+          extract(epoch FROM clock_timestamp() - t.{next_attempt_at})::float8, t.ctid::text
 
 -- name: queue_next_due
 SELECT extract(epoch FROM min({next_attempt_at}) - now())::float8 FROM {table}
@@ -28,12 +29,12 @@ WHERE {status} = '{queued}' {active_filter}
 
 -- name: queue_renew
 -- $1 node id, $2 lease seconds, $3 ids held; returns the rows whose cancellation was requested.
--- Rows are locked in id order, as the batch finishes lock them, so the two cannot deadlock.
+-- Rows the writer has locked are being finished: they are skipped, so that renewal and a batch
+-- finish never wait on each other (a skipped row that stays held is renewed next time).
 WITH held AS (
   SELECT ctid FROM {table}
   WHERE id = ANY($3::uuid[]) AND {locked_by} = $1 AND {status} = '{processing}'
-  ORDER BY id
-  FOR UPDATE
+  FOR UPDATE SKIP LOCKED
 )
 UPDATE {table} AS t SET {lease_expires_at} = now() + make_interval(secs => $2)
 WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM held))
@@ -83,6 +84,22 @@ CROSS JOIN LATERAL (
   WHERE id = d.id AND {locked_by} = $3 AND {attempts} = d.attempt AND {status} = '{processing}'
   LIMIT 1 FOR UPDATE) AS held
 WHERE t.ctid = held.ctid
+RETURNING t.id::text, t.{status}::text
+
+-- name: queue_complete_at
+-- The common finish: each row at the address its claim returned, one page read, no index walk
+-- and no separate row lock (the update locks it). The fence is checked as above, plus the id,
+-- because an address can be reused after a vacuum. A row that has moved since (its lease was
+-- renewed, a cancel was requested) is not found here; the caller finishes it through
+-- queue_complete_many. A row updated by another transaction while this one waits for it is
+-- re-read at its newest version and the fence checked again.
+-- $1 addresses tid[], $2 ids uuid[], $3 attempts int[], $4 node, $5 results text[]
+UPDATE {table} AS t
+SET {status} = '{completed}', {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
+    updated_at = now() {on_complete}
+FROM unnest($1::tid[], $2::uuid[], $3::int[], $5::text[]) AS d(address, id, attempt, result)
+WHERE t.ctid = d.address AND t.id = d.id AND t.{locked_by} = $4 AND t.{attempts} = d.attempt
+  AND t.{status} = '{processing}'
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_retry_many
