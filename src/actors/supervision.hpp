@@ -23,7 +23,10 @@ template <class Self, class... Fs> typename Self::behavior_type supervised(Self*
         if (kind == "crash")
           throw std::runtime_error("injected crash");
         if (kind == "hang") {
-          self->set_default_handler(caf::drop);
+          // Skipped, not dropped: caf::drop answers every message with an error, which would
+          // tell its sender (and kill it, for an async message) instead of leaving it waiting
+          // as a deadlocked actor does. Skipped messages stay in the mailbox unanswered.
+          self->set_default_handler(caf::skip);
           // Deliberately not the actor's interface: from now on it handles nothing at all.
           self->become(
               behavior_type{typename behavior_type::unsafe_init{},
