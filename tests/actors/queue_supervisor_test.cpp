@@ -22,6 +22,50 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// -- the protocol, checked by the compiler ---------------------------------------------------
+
+// Whether a holder of `Handle` may send (Ts...): what CAF's send and request assert.
+template <class Handle, class... Ts>
+constexpr bool accepts =
+    caf::response_type_unbox<caf::signatures_of_t<Handle>, caf::detail::type_list<Ts...>>::valid;
+
+// Whether a full handle converts to the narrower view `View`.
+template <class View, class Full>
+constexpr bool is_view_of =
+    caf::detail::tl_subset_of<caf::signatures_of_t<View>, caf::signatures_of_t<Full>>::value;
+
+static_assert(accepts<poller_commit_actor, committed_atom, std::vector<std::string>>);
+static_assert(!accepts<poller_commit_actor, credit_atom, std::uint32_t>,
+              "the writer cannot hand out credits");
+static_assert(!accepts<pool_intake_actor, result_batch>, "results go to the writer");
+static_assert(!accepts<writer_intake_actor, work_batch>, "claims go to the pool");
+static_assert(!accepts<queue_ticks_actor, drain_atom>, "the scheduler cannot drain a queue");
+static_assert(!accepts<poller_actor, wake_atom, std::uint16_t>, "a poller has no queue index");
+static_assert(accepts<pool_completion_actor, finished_atom, std::uint32_t, work_done, bool>);
+static_assert(!accepts<pool_completion_actor, finished_atom, std::uint32_t, work_done>);
+
+static_assert(is_view_of<poller_credit_actor, poller_actor> &&
+              is_view_of<poller_commit_actor, poller_actor> &&
+              is_view_of<poller_control_actor, poller_actor>);
+static_assert(is_view_of<pool_intake_actor, pool_actor> &&
+              is_view_of<pool_completion_actor, pool_actor> &&
+              is_view_of<unit_member_actor, pool_actor>);
+static_assert(is_view_of<writer_intake_actor, writer_actor> &&
+              is_view_of<unit_member_actor, writer_actor>);
+static_assert(is_view_of<scheduler_wake_actor, scheduler_actor> &&
+              is_view_of<queue_ticks_actor, queue_supervisor_actor>);
+static_assert(!is_view_of<poller_credit_actor, pool_actor>);
+// Every engine actor can be pinged and given a fault through one handle type.
+static_assert(is_view_of<supervised_actor, poller_actor> &&
+              is_view_of<supervised_actor, pool_actor> &&
+              is_view_of<supervised_actor, writer_actor> &&
+              is_view_of<supervised_actor, scheduler_actor> &&
+              is_view_of<supervised_actor, notifier_actor> &&
+              is_view_of<supervised_actor, queue_supervisor_actor> &&
+              is_view_of<supervised_actor, engine_supervisor_actor>);
+
+// -- stand-in units --------------------------------------------------------------------------
+
 // What the stand-ins of one unit received, and how many of them have stopped.
 struct unit_log {
   int ticks = 0, wakes = 0, drains = 0;
