@@ -3,7 +3,7 @@
 #include "actors/engine.hpp"
 #include "actors/supervision.hpp"
 #include "logging/log_setup.hpp"
-#include "messages/queue_messages.hpp"
+#include "messages/engine_protocol.hpp"
 #include "persistence/connection_pool.hpp"
 
 #include <algorithm>
@@ -22,14 +22,14 @@ constexpr std::size_t k_max_batch = 500;
 struct writer_state {
   static inline const char* name = "db_writer";
   queue_context_ptr q;
-  caf::actor poller;
+  poller_commit_actor poller;
   std::unique_ptr<pqxx::connection> conn;
   std::vector<work_done> buffer;
   bool flush_scheduled = false;
   int failures_in_row = 0;
 };
 
-using writer_actor = caf::stateful_actor<writer_state>;
+using writer_self = writer_actor::stateful_pointer<writer_state>;
 
 persistence::finish_kind kind_of(outcome o) {
   switch (o) {
@@ -166,7 +166,7 @@ void write_item(writer_state& s, const work_done& d, batch_counts& c) {
   }
 }
 
-void flush(writer_actor* self) {
+void flush(writer_self self) {
   auto& s = self->state;
   if (s.buffer.empty())
     return;
@@ -226,35 +226,36 @@ void flush(writer_actor* self) {
   }
 }
 
-caf::behavior db_writer(writer_actor* self, queue_context_ptr q, caf::actor poller) {
+writer_actor::behavior_type db_writer(writer_self self, queue_context_ptr q,
+                                      poller_commit_actor poller) {
   self->state.q = std::move(q);
   self->state.poller = std::move(poller);
   return supervised(
-      self, {
-                [=](result_batch& batch) {
-                  auto& s = self->state;
-                  if (s.buffer.empty())
-                    s.buffer = std::move(batch);
-                  else
-                    std::move(batch.begin(), batch.end(), std::back_inserter(s.buffer));
-                  // The flush message queues behind whatever already waits in the mailbox, so
-                  // everything that arrived meanwhile shares one commit.
-                  if (!s.flush_scheduled) {
-                    s.flush_scheduled = true;
-                    self->send(self, flush_atom::value);
-                  }
-                },
-                [=](flush_atom) {
-                  self->state.flush_scheduled = false;
-                  flush(self);
-                },
-                [=](busy_atom) { return static_cast<std::uint32_t>(self->state.buffer.size()); },
-            });
+      self,
+      [=](result_batch& batch) {
+        auto& s = self->state;
+        if (s.buffer.empty())
+          s.buffer = std::move(batch);
+        else
+          std::move(batch.begin(), batch.end(), std::back_inserter(s.buffer));
+        // The flush message queues behind whatever already waits in the mailbox, so
+        // everything that arrived meanwhile shares one commit.
+        if (!s.flush_scheduled) {
+          s.flush_scheduled = true;
+          self->send(self, flush_atom::value);
+        }
+      },
+      [=](flush_atom) {
+        self->state.flush_scheduled = false;
+        flush(self);
+      },
+      [=](busy_atom) { return static_cast<std::uint32_t>(self->state.buffer.size()); });
 }
 
 } // namespace
 
-caf::actor spawn_db_writer(caf::actor_system& system, queue_context_ptr queue, caf::actor poller) {
+writer_actor spawn_db_writer(caf::actor_system& system, queue_context_ptr queue,
+                             poller_commit_actor poller) {
   return system.spawn<caf::detached>(db_writer, std::move(queue), std::move(poller));
 }
 

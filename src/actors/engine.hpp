@@ -4,11 +4,13 @@
 #include "actors/restart_policy.hpp"
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
+#include "messages/engine_protocol.hpp"
 #include "messages/queue_metrics.hpp"
 #include "persistence/queue_store.hpp"
 #include "workflows/queue_handler.hpp"
 
 #include <caf/fwd.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -36,23 +38,45 @@ struct queue_context {
 
 using queue_context_ptr = std::shared_ptr<const queue_context>;
 
-// Claims rows for its pool (detached: it blocks on the database), renews leases, rescues.
-caf::actor spawn_poller(caf::actor_system& system, queue_context_ptr queue);
+// Claims rows for its pool (detached: it blocks on the database), renews leases, rescues. It
+// claims nothing before its init message names its pool.
+messages::poller_actor spawn_poller(caf::actor_system& system, queue_context_ptr queue);
 
 // Writes results and statuses with per-item savepoints and group commit (detached).
-caf::actor spawn_db_writer(caf::actor_system& system, queue_context_ptr queue, caf::actor poller);
+messages::writer_actor spawn_db_writer(caf::actor_system& system, queue_context_ptr queue,
+                                       messages::poller_commit_actor poller);
 
 // Supervisor of the queue's workers (cooperative: it never blocks).
-caf::actor spawn_worker_pool(caf::actor_system& system, queue_context_ptr queue, caf::actor poller,
-                             caf::actor writer);
+messages::pool_actor spawn_worker_pool(caf::actor_system& system, queue_context_ptr queue,
+                                       messages::poller_credit_actor poller,
+                                       messages::writer_intake_actor writer);
 
-// The supervisor of one queue's unit (poller, pool, writer): starts it, restarts it when any of
-// them dies or stops answering heartbeats (rows the unit held go back first), pauses after too
-// many restarts. Ticks and wake-ups for the queue go to it; it forwards them to its poller.
-caf::actor spawn_queue_supervisor(caf::actor_system& system, queue_context_ptr queue);
+// One queue's poller, pool and writer, as their supervisor sees them.
+struct queue_unit {
+  messages::poller_control_actor poller;
+  messages::unit_member_actor pool;
+  messages::unit_member_actor writer;
+};
+
+// Spawns a queue's unit and starts it; release_held: a restarted unit, whose predecessor's rows
+// go back to the queue before anything is claimed.
+using unit_starter =
+    std::function<queue_unit(caf::actor_system&, const queue_context_ptr&, bool release_held)>;
+
+// The real unit: spawn_poller, spawn_db_writer and spawn_worker_pool, then the poller's init.
+queue_unit start_queue_unit(caf::actor_system& system, const queue_context_ptr& queue,
+                            bool release_held);
+
+// The supervisor of one queue's unit (poller, pool, writer): starts it with `start`, restarts it
+// when any of them dies or stops answering heartbeats, pauses after too many restarts. Ticks and
+// wake-ups for the queue go to it; it forwards them to its poller. Its timers run on the actor
+// system's clock.
+messages::queue_supervisor_actor spawn_queue_supervisor(caf::actor_system& system,
+                                                        queue_context_ptr queue,
+                                                        unit_starter start = start_queue_unit);
 
 // LISTENs for queue notifications and forwards them to the scheduler (detached).
-caf::actor spawn_notifier(caf::actor_system& system, std::string database_url,
-                          caf::actor scheduler);
+messages::notifier_actor spawn_notifier(caf::actor_system& system, std::string database_url,
+                                        messages::scheduler_wake_actor scheduler);
 
 } // namespace sky::actors

@@ -3,7 +3,7 @@
 #include "actors/engine.hpp"
 #include "actors/supervision.hpp"
 #include "config/queue_catalog.hpp"
-#include "messages/queue_messages.hpp"
+#include "messages/engine_protocol.hpp"
 
 #include <caf/all.hpp>
 #include <pqxx/pqxx>
@@ -30,7 +30,7 @@ private:
 struct notifier_state {
   static inline const char* name = "notifier";
   std::string url;
-  caf::actor scheduler;
+  scheduler_wake_actor scheduler;
   std::vector<std::string> payloads;
   // Declared after the connection, so destroyed before it (a receiver unregisters itself).
   std::unique_ptr<pqxx::connection> conn;
@@ -40,7 +40,7 @@ struct notifier_state {
   bool connected_once = false;
 };
 
-using notifier_actor = caf::stateful_actor<notifier_state>;
+using notifier_self = notifier_actor::stateful_pointer<notifier_state>;
 
 void drop_connection(notifier_state& s) {
   s.backend_pid = 0;
@@ -48,57 +48,53 @@ void drop_connection(notifier_state& s) {
   s.conn.reset();
 }
 
-caf::behavior notifier(notifier_actor* self, std::string url, caf::actor scheduler) {
+notifier_actor::behavior_type notifier(notifier_self self, std::string url,
+                                       scheduler_wake_actor scheduler) {
   self->state.url = std::move(url);
   self->state.scheduler = std::move(scheduler);
   self->send(self, listen_atom::value);
-  return supervised(
-      self,
-      {
-          [=](listen_atom) {
-            auto& s = self->state;
-            try {
-              if (!s.conn) {
-                s.conn = std::make_unique<pqxx::connection>(s.url);
-                // Named, so operators (and tests) can find the LISTEN session in pg_stat_activity.
-                pqxx::nontransaction(*s.conn).exec("SET application_name = 'scrapersky-notifier'");
-                s.receiver = std::make_unique<payload_collector>(*s.conn, s.payloads);
-                s.conn->get_notifs(); // registers the LISTEN now
-                if (s.connected_once)
-                  spdlog::info("notifier reconnected; waking every queue");
-                s.connected_once = true;
-                s.failures = 0;
-                self->send(s.scheduler, wake_all_atom::value);
-              }
-              s.conn->await_notification(0, k_wait_us);
-              // libpqxx may reconnect by itself; a new backend means NOTIFYs may have been missed.
-              if (int pid = s.conn->backendpid(); pid != s.backend_pid) {
-                if (s.backend_pid != 0)
-                  self->send(s.scheduler, wake_all_atom::value);
-                s.backend_pid = pid;
-              }
-              for (const auto& p : s.payloads)
-                if (const auto* def = config::find_queue_definition(p))
-                  self->send(s.scheduler, wake_atom::value,
-                             static_cast<std::uint16_t>(def - config::queue_definitions().data()));
-              s.payloads.clear();
-              self->send(self, listen_atom::value);
-            } catch (const std::exception& e) {
-              drop_connection(s);
-              auto delay =
-                  std::chrono::milliseconds(std::min(100 << std::min(s.failures, 6), 5000));
-              ++s.failures;
-              spdlog::warn("notifier: {}; reconnecting in {} ms", e.what(), delay.count());
-              self->delayed_send(self, delay, listen_atom::value);
-            }
-          },
-      });
+  return supervised(self, [=](listen_atom) {
+    auto& s = self->state;
+    try {
+      if (!s.conn) {
+        s.conn = std::make_unique<pqxx::connection>(s.url);
+        // Named, so operators (and tests) can find the LISTEN session in pg_stat_activity.
+        pqxx::nontransaction(*s.conn).exec("SET application_name = 'scrapersky-notifier'");
+        s.receiver = std::make_unique<payload_collector>(*s.conn, s.payloads);
+        s.conn->get_notifs(); // registers the LISTEN now
+        if (s.connected_once)
+          spdlog::info("notifier reconnected; waking every queue");
+        s.connected_once = true;
+        s.failures = 0;
+        self->send(s.scheduler, wake_all_atom::value);
+      }
+      s.conn->await_notification(0, k_wait_us);
+      // libpqxx may reconnect by itself; a new backend means NOTIFYs may have been missed.
+      if (int pid = s.conn->backendpid(); pid != s.backend_pid) {
+        if (s.backend_pid != 0)
+          self->send(s.scheduler, wake_all_atom::value);
+        s.backend_pid = pid;
+      }
+      for (const auto& p : s.payloads)
+        if (const auto* def = config::find_queue_definition(p))
+          self->send(s.scheduler, wake_atom::value,
+                     static_cast<std::uint16_t>(def - config::queue_definitions().data()));
+      s.payloads.clear();
+      self->send(self, listen_atom::value);
+    } catch (const std::exception& e) {
+      drop_connection(s);
+      auto delay = std::chrono::milliseconds(std::min(100 << std::min(s.failures, 6), 5000));
+      ++s.failures;
+      spdlog::warn("notifier: {}; reconnecting in {} ms", e.what(), delay.count());
+      self->delayed_send(self, delay, listen_atom::value);
+    }
+  });
 }
 
 } // namespace
 
-caf::actor spawn_notifier(caf::actor_system& system, std::string database_url,
-                          caf::actor scheduler) {
+notifier_actor spawn_notifier(caf::actor_system& system, std::string database_url,
+                              scheduler_wake_actor scheduler) {
   return system.spawn<caf::detached>(notifier, std::move(database_url), std::move(scheduler));
 }
 

@@ -2,7 +2,7 @@
 #include "actors/engine.hpp"
 #include "actors/supervision.hpp"
 #include "logging/log_setup.hpp"
-#include "messages/queue_messages.hpp"
+#include "messages/engine_protocol.hpp"
 #include "persistence/connection_pool.hpp"
 
 #include <algorithm>
@@ -21,7 +21,7 @@ struct poller_state {
   static inline const char* name = "poller";
   queue_context_ptr q;
   std::unique_ptr<pqxx::connection> conn;
-  caf::actor pool;
+  pool_intake_actor pool;
   int credits = 0;
   bool want_more = true; // poll again as soon as credits allow
   bool paused = false;
@@ -32,11 +32,11 @@ struct poller_state {
   bool lost_connection = false; // check for orphaned claims after reconnecting
 };
 
-using poller_actor = caf::stateful_actor<poller_state>;
+using poller_self = poller_actor::stateful_pointer<poller_state>;
 
 // Runs `f` on the poller's connection; on failure drops a broken connection and schedules a
 // retry wake with backoff, so a database outage never kills the poller.
-template <class F> bool with_db(poller_actor* self, const char* what, F&& f) {
+template <class F> bool with_db(poller_self self, const char* what, F&& f) {
   auto& s = self->state;
   try {
     if (!s.conn) {
@@ -76,7 +76,7 @@ template <class F> bool with_db(poller_actor* self, const char* what, F&& f) {
   }
 }
 
-void schedule_wake(poller_actor* self, std::chrono::milliseconds delay) {
+void schedule_wake(poller_self self, std::chrono::milliseconds delay) {
   auto& s = self->state;
   auto at = clock::now() + delay;
   if (s.wake_pending > clock::now() && s.wake_pending <= at)
@@ -85,7 +85,7 @@ void schedule_wake(poller_actor* self, std::chrono::milliseconds delay) {
   self->delayed_send(self, delay, wake_atom::value);
 }
 
-void poll(poller_actor* self) {
+void poll(poller_self self) {
   auto& s = self->state;
   if (!s.pool || s.paused || s.draining)
     return;
@@ -136,7 +136,7 @@ void poll(poller_actor* self) {
   }
 }
 
-void rescue(poller_actor* self) {
+void rescue(poller_self self) {
   auto& s = self->state;
   with_db(self, "rescue", [&](pqxx::connection& c) {
     for (;;) {
@@ -171,7 +171,7 @@ void rescue(poller_actor* self) {
   }
 }
 
-caf::behavior poller(poller_actor* self, queue_context_ptr q) {
+poller_actor::behavior_type poller(poller_self self, queue_context_ptr q) {
   self->state.q = q;
   self->state.credits = q->config.max_instances;
   auto renew_every =
@@ -180,76 +180,74 @@ caf::behavior poller(poller_actor* self, queue_context_ptr q) {
   self->delayed_send(self, renew_every, renew_atom::value);
   return supervised(
       self,
-      {
-          [=](init_atom, caf::actor pool, bool release_held) {
-            auto& s = self->state;
-            s.pool = std::move(pool);
-            // A restarted unit: what the unit before it held goes back before anything is claimed.
-            if (release_held)
-              with_db(self, "release", [&](pqxx::connection& c) {
-                auto released = s.q->store->release(c, s.q->node_id);
-                s.q->metrics->released += released.size();
-                if (!released.empty())
-                  spdlog::warn("{}: released {} items held by the unit before",
-                               s.q->definition->name, released.size());
-              });
-            rescue(self);
-            poll(self);
-          },
-          [=](tick_atom) {
-            rescue(self);
-            poll(self);
-          },
-          [=](wake_atom) {
-            self->state.wake_pending = {};
-            poll(self);
-          },
-          [=](credit_atom, std::uint32_t n) {
-            auto& s = self->state;
-            s.credits += static_cast<int>(n);
-            // Under load, credits trickle back one by one; claiming each alone would cost a
-            // transaction per row. Wait for a useful batch unless the pool is about to run dry.
-            const int useful =
-                std::max(1, std::min(s.q->config.batch_size, s.q->config.max_instances) / 2);
-            if (s.want_more && (s.credits >= useful || s.credits >= s.q->config.max_instances))
-              poll(self);
-          },
-          [=](committed_atom, const std::vector<std::string>& ids) {
-            auto& s = self->state;
-            for (const auto& id : ids)
-              s.held.erase(id);
-            if (s.want_more && s.credits > 0)
-              poll(self);
-          },
-          [=](renew_atom) {
-            auto& s = self->state;
-            if (!s.held.empty()) {
-              std::vector<std::string> ids(s.held.begin(), s.held.end());
-              std::vector<std::string> cancelled;
-              with_db(self, "lease renewal", [&](pqxx::connection& c) {
-                cancelled = s.q->store->renew(c, s.q->node_id, ids);
-              });
-              if (!cancelled.empty() && s.pool)
-                self->send(s.pool, cancel_atom::value, std::move(cancelled));
-            }
-            self->delayed_send(self, renew_every, renew_atom::value);
-          },
-          [=](pause_atom) { self->state.paused = true; },
-          [=](resume_atom) {
-            self->state.paused = false;
-            poll(self);
-          },
-          [=](drain_atom) {
-            self->state.draining = true;
-            return true;
-          },
-          [=](busy_atom) { return static_cast<std::uint32_t>(self->state.held.size()); },
-      });
+      [=](init_atom, pool_intake_actor pool, bool release_held) {
+        auto& s = self->state;
+        s.pool = std::move(pool);
+        // A restarted unit: what the unit before it held goes back before anything is claimed.
+        if (release_held)
+          with_db(self, "release", [&](pqxx::connection& c) {
+            auto released = s.q->store->release(c, s.q->node_id);
+            s.q->metrics->released += released.size();
+            if (!released.empty())
+              spdlog::warn("{}: released {} items held by the unit before", s.q->definition->name,
+                           released.size());
+          });
+        rescue(self);
+        poll(self);
+      },
+      [=](tick_atom) {
+        rescue(self);
+        poll(self);
+      },
+      [=](wake_atom) {
+        self->state.wake_pending = {};
+        poll(self);
+      },
+      [=](credit_atom, std::uint32_t n) {
+        auto& s = self->state;
+        s.credits += static_cast<int>(n);
+        // Under load, credits trickle back one by one; claiming each alone would cost a
+        // transaction per row. Wait for a useful batch unless the pool is about to run dry.
+        const int useful =
+            std::max(1, std::min(s.q->config.batch_size, s.q->config.max_instances) / 2);
+        if (s.want_more && (s.credits >= useful || s.credits >= s.q->config.max_instances))
+          poll(self);
+      },
+      [=](committed_atom, const std::vector<std::string>& ids) {
+        auto& s = self->state;
+        for (const auto& id : ids)
+          s.held.erase(id);
+        if (s.want_more && s.credits > 0)
+          poll(self);
+      },
+      [=](renew_atom) {
+        auto& s = self->state;
+        if (!s.held.empty()) {
+          std::vector<std::string> ids(s.held.begin(), s.held.end());
+          std::vector<std::string> cancelled;
+          with_db(self, "lease renewal", [&](pqxx::connection& c) {
+            cancelled = s.q->store->renew(c, s.q->node_id, ids);
+          });
+          if (!cancelled.empty() && s.pool)
+            self->send(s.pool, cancel_atom::value, std::move(cancelled));
+        }
+        self->delayed_send(self, renew_every, renew_atom::value);
+      },
+      [=](pause_atom) { self->state.paused = true; },
+      [=](resume_atom) {
+        self->state.paused = false;
+        poll(self);
+      },
+      [=](drain_atom) {
+        self->state.draining = true;
+        return true;
+      },
+      [=](busy_atom) { return static_cast<std::uint32_t>(self->state.held.size()); });
 }
 
 } // namespace
 
-caf::actor spawn_poller(caf::actor_system& system, queue_context_ptr queue) {
+poller_actor spawn_poller(caf::actor_system& system, queue_context_ptr queue) {
   return system.spawn<caf::detached>(poller, std::move(queue));
 }
 

@@ -5,9 +5,10 @@
 #include "actors/supervision.hpp"
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
-#include "messages/queue_messages.hpp"
+#include "messages/engine_protocol.hpp"
 #include "messages/registry.hpp"
 
+#include <array>
 #include <caf/all.hpp>
 #include <condition_variable>
 #include <mutex>
@@ -24,55 +25,61 @@ struct scheduler_state {
   static inline const char* name = "scheduler";
   // By queue index, the queue's supervisor (which forwards to its current poller); an empty
   // handle: the queue is not served here.
-  std::vector<caf::actor> pollers;
+  std::vector<queue_ticks_actor> pollers;
 };
 
 // Owns one fallback timer per queue and routes NOTIFY wake-ups to the right poller.
-caf::behavior scheduler(caf::stateful_actor<scheduler_state>* self, std::vector<caf::actor> pollers,
-                        std::vector<std::chrono::milliseconds> intervals) {
+scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
+                                         std::vector<queue_ticks_actor> pollers,
+                                         std::vector<std::chrono::milliseconds> intervals) {
   self->state.pollers = std::move(pollers);
   for (std::uint16_t q = 0; q < intervals.size(); ++q)
     if (self->state.pollers[q])
       self->delayed_send(self, intervals[q], tick_atom::value, q);
-  return supervised(self, {
-                              [=](tick_atom, std::uint16_t q) {
-                                self->send(self->state.pollers[q], tick_atom::value);
-                                self->delayed_send(self, intervals[q], tick_atom::value, q);
-                              },
-                              [=](wake_atom, std::uint16_t q) {
-                                if (q < self->state.pollers.size() && self->state.pollers[q])
-                                  self->send(self->state.pollers[q], wake_atom::value);
-                              },
-                              [=](wake_all_atom) {
-                                for (auto& p : self->state.pollers)
-                                  if (p)
-                                    self->send(p, wake_atom::value);
-                              },
-                          });
+  return supervised(
+      self,
+      [=](tick_atom, std::uint16_t q) {
+        self->send(self->state.pollers[q], tick_atom::value);
+        self->delayed_send(self, intervals[q], tick_atom::value, q);
+      },
+      [=](wake_atom, std::uint16_t q) {
+        if (q < self->state.pollers.size() && self->state.pollers[q])
+          self->send(self->state.pollers[q], wake_atom::value);
+      },
+      [=](wake_all_atom) {
+        for (auto& p : self->state.pollers)
+          if (p)
+            self->send(p, wake_atom::value);
+      });
 }
 
 struct served_queue {
   std::shared_ptr<queue_context> context;
-  caf::actor supervisor;
+  queue_supervisor_actor supervisor;
 };
 
 // Above the queue supervisors: the scheduler and the notifier, restarted when they die or stop
 // answering heartbeats. The notifier is restarted with the scheduler, since it sends to it.
 struct engine_supervisor_state {
   static inline const char* name = "engine_supervisor";
-  std::vector<caf::actor> queues; // supervisors by queue index (empty: not served)
+  std::vector<queue_ticks_actor> queues; // supervisors by queue index (empty: not served)
   std::vector<std::chrono::milliseconds> intervals;
   std::string listen_url; // empty: no notifier (a pooled database without a direct URL)
   std::chrono::milliseconds heartbeat{60'000};
   std::atomic<bool>* restarting = nullptr;
-  caf::actor scheduler, notifier;
+  scheduler_actor scheduler;
+  notifier_actor notifier;
   std::uint64_t generation = 0;
   std::optional<restart_intensity> intensity;
 };
 
-using engine_supervisor_actor = caf::stateful_actor<engine_supervisor_state>;
+using engine_supervisor_self = engine_supervisor_actor::stateful_pointer<engine_supervisor_state>;
 
-void start_engine_actors(engine_supervisor_actor* self) {
+std::array<supervised_actor, 2> engine_members(const engine_supervisor_state& s) {
+  return {s.scheduler, s.notifier};
+}
+
+void start_engine_actors(engine_supervisor_self self) {
   auto& s = self->state;
   s.scheduler = self->spawn<caf::monitored>(scheduler, s.queues, s.intervals);
   if (!s.listen_url.empty()) {
@@ -83,22 +90,24 @@ void start_engine_actors(engine_supervisor_actor* self) {
   s.restarting->store(false);
 }
 
-void restart_engine_actors(engine_supervisor_actor* self, const std::string& why) {
+void restart_engine_actors(engine_supervisor_self self, const std::string& why) {
   auto& s = self->state;
   spdlog::error("engine: {}; restarting the scheduler and the notifier", why);
   s.restarting->store(true);
-  for (auto* a : {&s.scheduler, &s.notifier})
-    if (*a) {
-      self->demonitor(*a);
-      self->send_exit(*a, caf::exit_reason::user_shutdown);
-      *a = caf::actor{};
+  for (const auto& a : engine_members(s))
+    if (a) {
+      self->demonitor(a.address());
+      self->send_exit(a, caf::exit_reason::user_shutdown);
     }
+  s.scheduler = nullptr;
+  s.notifier = nullptr;
   const bool pause = s.intensity->exceeded_after_failure(std::chrono::steady_clock::now());
   self->delayed_send(self, pause ? s.intensity->limits().pause : std::chrono::milliseconds(200),
                      restart_atom::value, pause);
 }
 
-caf::behavior engine_supervisor(engine_supervisor_actor* self, engine_supervisor_state init) {
+engine_supervisor_actor::behavior_type engine_supervisor(engine_supervisor_self self,
+                                                         engine_supervisor_state init) {
   auto& s = self->state;
   s.queues = std::move(init.queues);
   s.intervals = std::move(init.intervals);
@@ -114,14 +123,15 @@ caf::behavior engine_supervisor(engine_supervisor_actor* self, engine_supervisor
                     " stopped: " + self->system().render(msg.reason));
   });
   self->set_exit_handler([=](caf::exit_msg& msg) {
-    for (const auto& a : {self->state.scheduler, self->state.notifier})
+    for (const auto& a : engine_members(self->state))
       if (a)
         self->send_exit(a, msg.reason);
     self->quit(msg.reason);
   });
   start_engine_actors(self);
   self->delayed_send(self, s.heartbeat / 2, heartbeat_atom::value);
-  return {
+  return supervised(
+      self,
       [=](restart_atom, bool after_pause) {
         if (after_pause)
           self->state.intensity->reset();
@@ -132,7 +142,7 @@ caf::behavior engine_supervisor(engine_supervisor_actor* self, engine_supervisor
       [=](heartbeat_atom) {
         auto& st = self->state;
         self->delayed_send(self, st.heartbeat / 2, heartbeat_atom::value);
-        for (const auto& a : {st.scheduler, st.notifier})
+        for (const auto& a : engine_members(st))
           if (a)
             self->request(a, st.heartbeat, ping_atom::value)
                 .then([](bool) {},
@@ -143,18 +153,17 @@ caf::behavior engine_supervisor(engine_supervisor_actor* self, engine_supervisor
       },
       [=](fault_atom, const std::string& member, const std::string& kind) {
         auto& st = self->state;
-        auto target = member == "scheduler" ? st.scheduler : st.notifier;
+        auto target =
+            member == "scheduler" ? supervised_actor{st.scheduler} : supervised_actor{st.notifier};
         if (target)
           self->send(target, fault_atom::value, kind);
-      },
-  };
+      });
 }
 
 } // namespace
 
 struct runtime::impl {
-  impl(const config::app_config& c, workflows::handler_table h)
-      : config(c) {
+  impl(const config::app_config& c, workflows::handler_table h) : config(c) {
     handlers = std::move(h);
     messages::register_message_types(caf_config);
     caf_config.set("logger.verbosity", caf::atom("quiet"));
@@ -175,13 +184,13 @@ struct runtime::impl {
   // still awaiting it, whose last act may be a message to their (already stopped) pool.
   workflows::handler_table handlers;
   std::vector<served_queue> queues;
-  caf::actor engine_actor; // the engine supervisor
+  engine_supervisor_actor engine_actor;
   bool started = false;
 
   std::atomic<bool> engine_restarting{false};
 
-  std::vector<caf::actor> all_actors() const {
-    std::vector<caf::actor> out{engine_actor};
+  std::vector<supervised_actor> all_actors() const {
+    std::vector<supervised_actor> out{engine_actor};
     for (const auto& q : queues)
       out.push_back(q.supervisor);
     return out;
@@ -200,7 +209,7 @@ void runtime::start() {
   auto& s = *impl_;
   auto writer_failures = std::make_shared<std::atomic<int>>(s.config.test.writer_failures);
   const auto defs = config::queue_definitions();
-  std::vector<caf::actor> supervisors(defs.size());
+  std::vector<queue_ticks_actor> supervisors(defs.size());
   std::vector<std::chrono::milliseconds> intervals(defs.size());
   const auto& db = s.config.database;
   // Through a transaction pooler LISTEN cannot work (the session is not ours); without a direct

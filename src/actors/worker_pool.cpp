@@ -5,7 +5,7 @@
 #include "actors/restart_policy.hpp"
 #include "actors/supervision.hpp"
 #include "logging/log_setup.hpp"
-#include "messages/queue_messages.hpp"
+#include "messages/engine_protocol.hpp"
 
 #include <algorithm>
 #include <caf/all.hpp>
@@ -29,7 +29,8 @@ struct slot {
 struct pool_state {
   static inline const char* name = "worker_pool";
   queue_context_ptr q;
-  caf::actor poller, writer;
+  poller_credit_actor poller;
+  writer_intake_actor writer;
   std::vector<slot> slots;
   std::vector<std::size_t> idle; // slots without an item
   std::deque<work_item> backlog;
@@ -47,12 +48,12 @@ struct pool_state {
   }
 };
 
-using pool_actor = caf::stateful_actor<pool_state>;
+using pool_self = pool_actor::stateful_pointer<pool_state>;
 
 // A finished item frees its slot. Results go to the writer and freed slots to the poller in
 // bulk: the flush message queues behind the results already waiting in the mailbox, so a burst
 // of completions costs the writer and the poller one message each.
-void finish_item(pool_actor* self, work_done&& d) {
+void finish_item(pool_self self, work_done&& d) {
   auto& s = self->state;
   s.outbox.push_back(std::move(d));
   if (s.outbox.size() == 1)
@@ -66,7 +67,7 @@ std::chrono::milliseconds sweep_interval(const queue_context& q) {
   return std::clamp(tenth, std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
 }
 
-void arm_sweep(pool_actor* self) {
+void arm_sweep(pool_self self) {
   auto& s = self->state;
   if (s.sweep_armed)
     return;
@@ -76,9 +77,9 @@ void arm_sweep(pool_actor* self) {
 
 // Starts the step of each waiting item that has a free slot. The step reports back with a
 // message, whatever thread it ends on; steps without I/O end before start() returns.
-void dispatch(pool_actor* self) {
+void dispatch(pool_self self) {
   auto& s = self->state;
-  auto me = caf::actor_cast<caf::actor>(self);
+  pool_completion_actor me = self;
   while (!s.backlog.empty() && !s.idle.empty()) {
     auto index = s.idle.back();
     s.idle.pop_back();
@@ -106,7 +107,7 @@ void dispatch(pool_actor* self) {
 
 // A step that crashed or outlived its time limit: its item goes back as a failed attempt
 // (retried with backoff until max_attempts), and the queue pauses when this keeps happening.
-void give_up_on(pool_actor* self, std::size_t index, const std::string& why) {
+void give_up_on(pool_self self, std::size_t index, const std::string& why) {
   auto& s = self->state;
   auto& sl = s.slots[index];
   if (sl.session)
@@ -138,8 +139,8 @@ void give_up_on(pool_actor* self, std::size_t index, const std::string& why) {
   dispatch(self);
 }
 
-caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poller,
-                          caf::actor writer) {
+pool_actor::behavior_type worker_pool(pool_self self, queue_context_ptr q,
+                                      poller_credit_actor poller, writer_intake_actor writer) {
   auto& s = self->state;
   s.q = q;
   s.poller = std::move(poller);
@@ -159,96 +160,93 @@ caf::behavior worker_pool(pool_actor* self, queue_context_ptr q, caf::actor poll
 
   return supervised(
       self,
-      {
-          [=](work_batch& batch) {
-            for (auto& item : batch)
-              self->state.backlog.push_back(std::move(item));
-            dispatch(self);
-          },
-          [=](finished_atom, std::uint32_t index, work_done& d, bool crashed) {
-            auto& st = self->state;
-            if (index < st.slots.size()) {
-              auto& sl = st.slots[index];
-              if (sl.item && sl.item->id == d.id && sl.item->attempt == d.attempt) {
-                if (crashed) {
-                  {
-                    logging::item_scope item(st.q->definition->name, d.id, d.attempt);
-                    spdlog::warn("{}: {}", st.q->definition->name, d.error);
-                  }
-                  give_up_on(self, index, d.error);
-                  return;
-                }
-                sl.item.reset();
-                sl.session.reset();
-                st.idle.push_back(index);
-                finish_item(self, std::move(d));
-                dispatch(self);
-                return;
-              }
-            }
-            // A result of a step already given up on (timed out): its item was retried, so this
-            // late answer is dropped.
-            st.q->metrics->stale_results++;
-          },
-          [=](deadline_atom) {
-            auto& st = self->state;
-            st.sweep_armed = false;
-            const auto now = clock::now();
-            bool running = false;
-            for (std::size_t index = 0; index < st.slots.size(); ++index) {
-              auto& sl = st.slots[index];
-              if (!sl.item)
-                continue;
-              if (sl.deadline > now) {
-                running = true;
-                continue;
-              }
-              auto why = "timed out after " + std::to_string(st.q->config.timeout.count()) + " s";
+      [=](work_batch& batch) {
+        for (auto& item : batch)
+          self->state.backlog.push_back(std::move(item));
+        dispatch(self);
+      },
+      [=](finished_atom, std::uint32_t index, work_done& d, bool crashed) {
+        auto& st = self->state;
+        if (index < st.slots.size()) {
+          auto& sl = st.slots[index];
+          if (sl.item && sl.item->id == d.id && sl.item->attempt == d.attempt) {
+            if (crashed) {
               {
-                logging::item_scope item(st.q->definition->name, sl.item->id, sl.item->attempt);
-                spdlog::warn("{}: {}", st.q->definition->name, why);
+                logging::item_scope item(st.q->definition->name, d.id, d.attempt);
+                spdlog::warn("{}: {}", st.q->definition->name, d.error);
               }
-              st.q->metrics->timeouts++;
-              // Cancelled: the step ends at its next await, and its late answer is dropped.
-              give_up_on(self, index, why);
-            }
-            if (running)
-              arm_sweep(self);
-          },
-          [=](flush_atom) {
-            auto& st = self->state;
-            if (st.outbox.empty())
+              give_up_on(self, index, d.error);
               return;
-            auto freed = static_cast<std::uint32_t>(st.outbox.size());
-            self->send(st.writer, result_batch(std::move(st.outbox)));
-            st.outbox.clear();
-            self->send(st.poller, credit_atom::value, freed);
-          },
-          [=](cancel_atom, const std::vector<std::string>& ids) {
-            for (auto& sl : self->state.slots)
-              if (sl.item && sl.session &&
-                  std::find(ids.begin(), ids.end(), sl.item->id) != ids.end())
-                sl.session->cancel();
-          },
-          [=](resume_atom) {
-            self->state.paused = false;
-            self->state.crashes->reset();
-            self->state.q->metrics->degraded = false;
-            spdlog::info("{}: resuming after pause", self->state.q->definition->name);
-            self->send(self->state.poller, resume_atom::value);
-          },
-          [=](busy_atom) {
-            const auto& st = self->state;
-            return static_cast<std::uint32_t>(st.backlog.size() + st.slots.size() - st.idle.size() +
-                                              st.outbox.size());
-          },
+            }
+            sl.item.reset();
+            sl.session.reset();
+            st.idle.push_back(index);
+            finish_item(self, std::move(d));
+            dispatch(self);
+            return;
+          }
+        }
+        // A result of a step already given up on (timed out): its item was retried, so this
+        // late answer is dropped.
+        st.q->metrics->stale_results++;
+      },
+      [=](deadline_atom) {
+        auto& st = self->state;
+        st.sweep_armed = false;
+        const auto now = clock::now();
+        bool running = false;
+        for (std::size_t index = 0; index < st.slots.size(); ++index) {
+          auto& sl = st.slots[index];
+          if (!sl.item)
+            continue;
+          if (sl.deadline > now) {
+            running = true;
+            continue;
+          }
+          auto why = "timed out after " + std::to_string(st.q->config.timeout.count()) + " s";
+          {
+            logging::item_scope item(st.q->definition->name, sl.item->id, sl.item->attempt);
+            spdlog::warn("{}: {}", st.q->definition->name, why);
+          }
+          st.q->metrics->timeouts++;
+          // Cancelled: the step ends at its next await, and its late answer is dropped.
+          give_up_on(self, index, why);
+        }
+        if (running)
+          arm_sweep(self);
+      },
+      [=](flush_atom) {
+        auto& st = self->state;
+        if (st.outbox.empty())
+          return;
+        auto freed = static_cast<std::uint32_t>(st.outbox.size());
+        self->send(st.writer, result_batch(std::move(st.outbox)));
+        st.outbox.clear();
+        self->send(st.poller, credit_atom::value, freed);
+      },
+      [=](cancel_atom, const std::vector<std::string>& ids) {
+        for (auto& sl : self->state.slots)
+          if (sl.item && sl.session && std::find(ids.begin(), ids.end(), sl.item->id) != ids.end())
+            sl.session->cancel();
+      },
+      [=](resume_atom) {
+        self->state.paused = false;
+        self->state.crashes->reset();
+        self->state.q->metrics->degraded = false;
+        spdlog::info("{}: resuming after pause", self->state.q->definition->name);
+        self->send(self->state.poller, resume_atom::value);
+      },
+      [=](busy_atom) {
+        const auto& st = self->state;
+        return static_cast<std::uint32_t>(st.backlog.size() + st.slots.size() - st.idle.size() +
+                                          st.outbox.size());
       });
 }
 
 } // namespace
 
-caf::actor spawn_worker_pool(caf::actor_system& system, queue_context_ptr queue, caf::actor poller,
-                             caf::actor writer) {
+pool_actor spawn_worker_pool(caf::actor_system& system, queue_context_ptr queue,
+                             poller_credit_actor poller, writer_intake_actor writer) {
   return system.spawn(worker_pool, std::move(queue), std::move(poller), std::move(writer));
 }
 

@@ -1,5 +1,6 @@
-// Protocol between the scheduler, notifier, pollers, worker pools and db_writers; work steps
-// report to their pool with finished_atom.
+// Messages between the scheduler, notifier, pollers, worker pools and db_writers; work steps
+// report to their pool with finished_atom. Which actor accepts which of them is declared in
+// messages/engine_protocol.hpp.
 #pragma once
 
 #include <caf/atom.hpp>
@@ -38,7 +39,7 @@ using committed_atom = caf::atom_constant<caf::atom("committed")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 // Pool self-timer: look for items past their time limit.
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
-// Runtime -> poller: this is your pool.
+// Unit starter -> poller: this is your pool.
 using init_atom = caf::atom_constant<caf::atom("init")>;
 // Work step -> pool: (slot, result, whether the step crashed) for the item in that slot.
 using finished_atom = caf::atom_constant<caf::atom("finished")>;
