@@ -10,6 +10,7 @@
 #include "support/test_database.hpp"
 
 #include <boost/json.hpp>
+#include <future>
 #include <gtest/gtest.h>
 #include <map>
 #include <pqxx/pqxx>
@@ -198,6 +199,63 @@ TEST(queue_store, completions_go_to_the_claimed_address_and_follow_a_moved_row) 
   EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM jobs WHERE status = 'Completed' AND "
                               "finished_at IS NOT NULL AND locked_by IS NULL"),
             3);
+}
+
+namespace {
+
+// Completes `row` at its claimed address while another transaction holds a newer, uncommitted
+// version of it (`change`); returns how many rows the completion applied once that commits.
+std::size_t complete_behind(fixture& f, const persistence::claimed_row& row,
+                            const std::string& change) {
+  pqxx::connection other(f.db.url());
+  pqxx::work blocker(other);
+  blocker.exec(change);
+  const int writer_pid = f.conn.backendpid();
+  auto finished = std::async(std::launch::async, [&] {
+    pqxx::work tx(f.conn);
+    auto applied = f.store.finish_many(
+        tx, "node-1",
+        {{row.id, row.attempt, persistence::finish_kind::completed, "", 0, "{}", row.row_address}});
+    tx.commit();
+    return applied.size();
+  });
+  // The completion reaches the row and waits for the other transaction's lock.
+  bool waited = false;
+  for (int i = 0; i < 2000 && !waited; ++i) {
+    waited =
+        count(f.db.url(), "SELECT count(*) FROM pg_stat_activity WHERE pid = " +
+                              std::to_string(writer_pid) + " AND wait_event_type = 'Lock'") == 1;
+    if (!waited)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(waited);
+  blocker.commit();
+  return finished.get();
+}
+
+} // namespace
+
+// While a completion waits for a row that another transaction is changing, the fence is checked
+// again on the version that transaction leaves: a renewed lease is still ours and completes; a
+// row the rescuer took back is not.
+TEST(queue_store, a_completion_that_waits_for_a_row_checks_the_fence_on_its_newest_version) {
+  fixture f;
+  insert_jobs(f.db.url(), 2);
+  auto rows = f.store.claim(f.conn, "node-1", 2);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(
+      complete_behind(f, rows[0],
+                      "UPDATE jobs SET lease_expires_at = now() + interval '1 h' WHERE id = '" +
+                          rows[0].id + "'"),
+      1u);
+  EXPECT_EQ(complete_behind(f, rows[1],
+                            "UPDATE jobs SET status = 'Queued', locked_by = NULL, "
+                            "lease_expires_at = NULL WHERE id = '" +
+                                rows[1].id + "'"),
+            0u);
+  EXPECT_EQ(
+      scalar(f.db.url(), "SELECT string_agg(status::text, ',' ORDER BY status::text) FROM jobs"),
+      "Completed,Queued");
 }
 
 TEST(queue_store, retry_requeues_with_backoff_until_attempts_are_spent) {

@@ -87,19 +87,28 @@ WHERE t.ctid = held.ctid
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_complete_at
--- The common finish: each row at the address its claim returned, one page read, no index walk
--- and no separate row lock (the update locks it). The fence is checked as above, plus the id,
--- because an address can be reused after a vacuum. A row that has moved since (its lease was
--- renewed, a cancel was requested) is not found here; the caller finishes it through
--- queue_complete_many. A row updated by another transaction while this one waits for it is
--- re-read at its newest version and the fence checked again.
+-- The common finish: each row at the address its claim returned, one page read instead of a
+-- primary-key walk, and no separate row lock. The fence (holder, attempt, still processing, and
+-- the id, because an address can be reused after a vacuum) is checked on the version at that
+-- address; the update then requires the row it writes to still hold the same holder, attempt
+-- and status, so a version written meanwhile by another transaction (which the update waits for
+-- and then re-reads) is finished only if the fence still holds on it. The fence sits in a LATERAL
+-- subquery on purpose: as a filter on the table itself, statistics that have never seen a
+-- processing row make the planner scan the whole table for it. A row that has moved since its
+-- claim (a lease renewal, a cancel request) is not found here; the caller finishes it through
+-- queue_complete_many.
 -- $1 addresses tid[], $2 ids uuid[], $3 attempts int[], $4 node, $5 results text[]
 UPDATE {table} AS t
 SET {status} = '{completed}', {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
     updated_at = now() {on_complete}
 FROM unnest($1::tid[], $2::uuid[], $3::int[], $5::text[]) AS d(address, id, attempt, result)
-WHERE t.ctid = d.address AND t.id = d.id AND t.{locked_by} = $4 AND t.{attempts} = d.attempt
-  AND t.{status} = '{processing}'
+CROSS JOIN LATERAL (
+  SELECT ctid, {status} AS status, {locked_by} AS holder, {attempts} AS attempt FROM {table}
+  WHERE ctid = d.address AND id = d.id AND {locked_by} = $4 AND {attempts} = d.attempt
+    AND {status} = '{processing}'
+  LIMIT 1) AS held
+WHERE t.ctid = held.ctid AND t.{status} = held.status AND t.{locked_by} = held.holder
+  AND t.{attempts} = held.attempt
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_retry_many
