@@ -48,21 +48,24 @@ void fetch_session::start(fetch_request request, std::function<void(fetch_result
     in_flight_.insert(entry);
   }
   auto self = shared_from_this();
-  auto id =
-      fetcher_.fetch(std::move(request), [self, entry, done = std::move(done)](fetch_result r) {
-        {
-          std::lock_guard lock(self->mutex_);
-          self->in_flight_.erase(entry);
-          entry->ended = true;
-          ++self->counters_.fetches;
-          if (!r.ok())
-            ++self->counters_.failures;
-          self->counters_.retries += std::max(0, r.attempts - 1);
-          self->counters_.bytes += r.body.size();
-          self->counters_.fetch_seconds += r.seconds;
-        }
-        done(std::move(r));
-      });
+  auto url = observer_ ? request.url : std::string();
+  auto id = fetcher_.fetch(std::move(request),
+                           [self, entry, url, done = std::move(done)](fetch_result r) {
+                             {
+                               std::lock_guard lock(self->mutex_);
+                               self->in_flight_.erase(entry);
+                               entry->ended = true;
+                               ++self->counters_.fetches;
+                               if (!r.ok())
+                                 ++self->counters_.failures;
+                               self->counters_.retries += std::max(0, r.attempts - 1);
+                               self->counters_.bytes += r.body.size();
+                               self->counters_.fetch_seconds += r.seconds;
+                             }
+                             if (self->observer_)
+                               self->observer_(url, r);
+                             done(std::move(r));
+                           });
   bool cancel_now = false;
   {
     std::lock_guard lock(mutex_);

@@ -71,6 +71,10 @@ public:
   // Waits `duration`, or less when the session is cancelled meanwhile; false then.
   boost::asio::awaitable<bool> sleep(std::chrono::milliseconds duration);
 
+  // Called after each fetch of this session ends, on the thread that ended it (for logging).
+  using fetch_observer = std::function<void(const std::string& url, const fetch_result&)>;
+  void observe(fetch_observer observer) { observer_ = std::move(observer); }
+
   // Any thread: aborts the fetches and sleeps in flight; later ones end at once.
   void cancel();
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
@@ -96,6 +100,7 @@ private:
   std::set<std::shared_ptr<in_flight_fetch>> in_flight_;
   std::set<std::shared_ptr<sleeper>> sleepers_;
   session_counters counters_;
+  fetch_observer observer_; // set before the first fetch, read-only after
 };
 
 } // namespace sky::scrape

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <pqxx/transaction_base>
 
@@ -50,6 +51,13 @@ public:
     if (cancelled())
       hook();
   }
+
+  // A log line about this item from wherever its step runs (any thread, between awaits). It
+  // carries queue, item id and attempt, as the engine's own lines about the item do: thread-local
+  // context cannot follow a coroutine across the threads it resumes on.
+  enum class log_level { debug, info, warn };
+  bool logs(log_level level) const;
+  void log(log_level level, std::string_view message) const;
 
 private:
   const messages::work_item item_;

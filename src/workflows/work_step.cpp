@@ -1,9 +1,12 @@
 #include "workflows/work_step.hpp"
 
+#include "logging/log_setup.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 #include <cstdio>
+#include <spdlog/spdlog.h>
 
 namespace sky::workflows {
 
@@ -21,7 +24,41 @@ std::string what_of(const std::exception_ptr& e) {
   }
 }
 
+// Every fetch at debug; failures and retried fetches at info, so that an operator sees why an
+// item failed or took long without turning on debug.
+void log_fetch(const job_session& job, const std::string& url, const scrape::fetch_result& r) {
+  using level = job_session::log_level;
+  const auto lvl = !r.ok() || r.attempts > 1 ? level::info : level::debug;
+  if (!job.logs(lvl))
+    return;
+  std::string line = "GET " + url;
+  if (r.ok())
+    line += " -> " + std::to_string(r.status) + ", " + std::to_string(r.body.size()) + " bytes";
+  else
+    line += " failed: " + r.error;
+  char timing[64];
+  std::snprintf(timing, sizeof timing, " in %.0f ms", r.seconds * 1000);
+  line += timing;
+  if (r.attempts > 1)
+    line += " after " + std::to_string(r.attempts - 1) + " retries";
+  job.log(lvl, line);
+}
+
 } // namespace
+
+bool job_session::logs(log_level level) const {
+  return spdlog::should_log(level == log_level::debug  ? spdlog::level::debug
+                            : level == log_level::info ? spdlog::level::info
+                                                       : spdlog::level::warn);
+}
+
+void job_session::log(log_level level, std::string_view message) const {
+  logging::item_scope scope(queue_, item_.id, item_.attempt);
+  const auto lvl = level == log_level::debug  ? spdlog::level::debug
+                   : level == log_level::info ? spdlog::level::info
+                                              : spdlog::level::warn;
+  spdlog::log(lvl, "{}: {}", queue_, message);
+}
 
 std::string with_session_counters(std::string result_json, const scrape::session_counters& c) {
   // Spliced rather than parsed and serialized again: results can be large.
@@ -47,6 +84,12 @@ start_step coroutine_step(scrape::fetcher& fetcher, std::size_t max_bytes, work_
              std::shared_ptr<job_session> job, std::function<void(handler_result)> done) {
     auto web = std::make_shared<scrape::fetch_session>(
         fetcher, scrape::session_budget{job->deadline(), max_bytes});
+    // Weak: the job's cancel hook holds the session, so a strong reference back would leak both.
+    web->observe([job = std::weak_ptr<job_session>(job)](const std::string& url,
+                                                         const scrape::fetch_result& r) {
+      if (auto j = job.lock())
+        log_fetch(*j, url, r);
+    });
     job->on_cancel([web] { web->cancel(); });
     asio::co_spawn(
         asio::make_strand(fetcher.context()),

@@ -513,6 +513,26 @@ TEST_F(pipeline, page_scrapes_single_and_batch) {
             "Error 1 http://alpha-bakery.com/missing: HTTP status 404");
 }
 
+// A work step's own log lines (its fetches, from whichever thread resumed it) carry the item's
+// queue, id and attempt, like the engine's lines about the item.
+TEST_F(pipeline, a_work_steps_log_lines_carry_its_item) {
+  auto server = start({{"LOG_FORMAT", "json"}, {"LOG_LEVEL", "debug"}});
+  auto one = call(server.port, "POST", "/api/v3/modernized/page/scrape/single",
+                  R"({"url":"http://corner-dental.com/contact-us"})");
+  ASSERT_EQ(one.status, 202);
+  const auto id = str(one.body, "job_id");
+  ASSERT_TRUE(wait_count(db.url(), "SELECT count(*) FROM jobs WHERE status = 'Completed'", 1));
+  auto line = server.process->wait_for_line("GET http://corner-dental.com/contact-us -> 200", 10s);
+  ASSERT_TRUE(line.has_value()) << server.process->output();
+  auto start = line->find('{');
+  ASSERT_NE(start, std::string::npos) << *line;
+  const auto o = json::parse(line->substr(start)).as_object();
+  EXPECT_EQ(o.at("level").as_string(), "debug");
+  EXPECT_EQ(o.at("queue").as_string(), "page_scrape");
+  EXPECT_EQ(o.at("item_id").as_string(), id);
+  EXPECT_EQ(o.at("attempt").as_int64(), 1);
+}
+
 TEST_F(pipeline, bad_input_gets_4xx_and_changes_nothing) {
   // An API-only node: nothing is processed, so every row the requests could write stays visible.
   auto server = start_server(db.url(), web.server_env({{"API_MAX_BATCH_ITEMS", "3"}}), "api");
