@@ -172,8 +172,11 @@ void flush(writer_self self) {
     return;
   const auto n = std::min(s.buffer.size(), k_max_batch);
   try {
-    if (!s.conn)
+    if (!s.conn) {
       s.conn = persistence::open_connection(s.q->database_url, s.q->statement_timeout);
+      if (s.q->session_settings)
+        persistence::configure_engine_session(*s.conn);
+    }
     batch_counts c;
     bool fast = true;
     try {

@@ -44,8 +44,10 @@ template <class F> bool with_db(poller_self self, const char* what, F&& f) {
       // Claims, lease renewals and rescues need not wait for the WAL flush: if the server
       // crashes before it, the row simply is still Queued (or its old lease stands), and any
       // result of that attempt is fenced out. Results and final statuses stay durable.
-      if (s.q->session_settings)
+      if (s.q->session_settings) {
         pqxx::nontransaction(*s.conn).exec("SET synchronous_commit = off");
+        persistence::configure_engine_session(*s.conn);
+      }
       if (s.lost_connection) {
         // A claim in flight when the link dropped may have committed unseen; its rows are ours
         // but unknown to us, so they go back now rather than when their lease expires.

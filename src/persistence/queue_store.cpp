@@ -26,6 +26,15 @@ pqxx::result queue_store::execute(pqxx::transaction_base& tx, const std::string&
   return tx.exec_prepared(name, std::forward<Args>(args)...);
 }
 
+void configure_engine_session(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  tx.exec("SET enable_seqscan = off");
+  // The engine's statements are short; a cost raised by the line above (a statement that has
+  // no other path than a sequential scan still takes it) must not buy a JIT compilation, which
+  // costs hundreds of milliseconds.
+  tx.exec("SET jit = off");
+}
+
 queue_store::queue_store(const config::queue_definition& definition,
                          const config::queue_config& config, bool prepared)
     : definition_(definition), config_(config),

@@ -43,6 +43,14 @@ struct finish_applied {
   std::string new_status;
 };
 
+// Session settings of a connection that runs a queue's engine statements (poller, writer), on a
+// direct connection (a transaction pooler allows no session SET; there statements are planned on
+// every call anyway). Each statement reaches its rows through an index or their address by
+// design; a generic plan made while the table was still nearly empty would keep a sequential
+// scan after it has grown, until the next ANALYZE invalidates it, so sequential scans are ruled
+// out wherever another path exists. JIT is off: it never pays for statements this short.
+void configure_engine_session(pqxx::connection& conn);
+
 class queue_store {
 public:
   // `prepared`: run the hot statements as named prepared statements (not through a

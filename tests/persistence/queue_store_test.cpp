@@ -514,6 +514,47 @@ TEST(queue_store, claim_and_finish_plans_reach_rows_directly_with_stale_statisti
   EXPECT_EQ(direct.find("Seq Scan"), std::string::npos) << direct;
 }
 
+// Statements prepared while the table was empty keep their generic plans until an ANALYZE; the
+// engine's session settings keep those plans on row addresses and indexes as the table grows.
+TEST(queue_store, plans_prepared_on_an_empty_table_still_reach_rows_directly_once_it_has_grown) {
+  fixture f;
+  persistence::configure_engine_session(f.conn);
+  pqxx::nontransaction(f.conn).exec("ANALYZE jobs"); // as autovacuum does on a new table
+  // More than five runs each: from then on PostgreSQL plans them once, generically, for a
+  // table of this size.
+  for (int i = 0; i < 8; ++i) {
+    insert_jobs(f.db.url(), 1);
+    auto claimed = f.store.claim(f.conn, "node-1", 2);
+    ASSERT_EQ(claimed.size(), 1u);
+    pqxx::work tx(f.conn);
+    f.store.finish_many(tx, "node-1",
+                        {{claimed[0].id, claimed[0].attempt, persistence::finish_kind::completed,
+                          "", 0, "{}", claimed[0].row_address}});
+    tx.commit();
+  }
+  insert_jobs(f.db.url(), 5000); // no ANALYZE since
+  auto claim = generic_plan(f.conn, "EXECUTE sky_page_scrape_claim('node-1', 30, 500)");
+  EXPECT_NE(claim.find("Tid Scan on jobs t"), std::string::npos) << claim;
+  EXPECT_EQ(claim.find("Seq Scan on jobs"), std::string::npos) << claim;
+  auto rows = f.store.claim(f.conn, "node-1", 2);
+  ASSERT_EQ(rows.size(), 2u);
+  auto finish = generic_plan(
+      f.conn,
+      "EXECUTE sky_page_scrape_complete_at(" +
+          f.conn.quote(persistence::text_array(std::vector<std::string>{rows[0].row_address})) +
+          ", " + f.conn.quote(persistence::text_array(std::vector<std::string>{rows[0].id})) +
+          ", '{1}', 'node-1', " +
+          f.conn.quote(persistence::text_array(std::vector<std::string>{"{}"})) + ")");
+  EXPECT_EQ(finish.find("Seq Scan on jobs"), std::string::npos) << finish;
+  // A statement that can only scan (the status deltas are read whole) gets no JIT compilation
+  // for the cost that setting adds.
+  std::string fold;
+  for (auto r : pqxx::nontransaction(f.conn).exec("EXPLAIN " +
+                                                  persistence::query("jobs_fold_status_deltas")))
+    fold += std::string(r[0].c_str()) + "\n";
+  EXPECT_EQ(fold.find("JIT"), std::string::npos) << fold;
+}
+
 // With a long history of finished jobs, the claim and the rescuer read only the active rows.
 TEST(queue_store, claim_and_rescue_read_the_active_jobs_index_not_the_history) {
   fixture f;
