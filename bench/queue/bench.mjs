@@ -10,7 +10,7 @@
 //
 // Options (bench/queue/run passes its arguments through):
 //   --items=20000 --runs=5 --latency=200 (0: no latency workload) --background=1000 (jobs/s; 0: none)
-//   --configs=16x16,64x64,500x500         ScraperSky concurrency x batch
+//   --configs=16x16,64x64,500x500,1000x500         ScraperSky concurrency x batch
 //   --graphile=24x500,...,default         graphile-worker concurrency x localQueue size
 //   --only=scrapersky | --only=graphile   systems whose name starts with this
 //   --pooler-url=... --pooler-pid=...     a transaction-mode PgBouncer: ScraperSky rows through it
@@ -362,7 +362,7 @@ async function latency(sys, rate) {
 // --compare-bin=path every row runs a second time with that binary, right after the first
 // (an A/B comparison of two builds; --compare-label names it, "compare" by default); those
 // rows are not candidates for ScraperSky's best setting.
-const skySystems = (args.configs ?? "16x16,64x64,500x500").split(",").flatMap((spec) => {
+const skySystems = (args.configs ?? "16x16,64x64,500x500,1000x500").split(",").flatMap((spec) => {
   const [concurrency, batch] = spec.split("x").map(Number);
   const base = { kind: "scrapersky", concurrency, batch, name: `scrapersky c${concurrency} b${batch}` };
   const rows = POOLER_URL ? [base, { ...base, pooler: true, name: `${base.name} via pgbouncer` }] : [base];
