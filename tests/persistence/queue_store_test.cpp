@@ -398,8 +398,9 @@ TEST(queue_store, every_queue_renders_and_runs_its_statements) {
     pqxx::work tx(f.conn);
     for (auto kind : {persistence::finish_kind::completed, persistence::finish_kind::retry,
                       persistence::finish_kind::failed, persistence::finish_kind::cancelled})
-      EXPECT_NO_THROW(store.finish_many(tx, "n", {{nobody, 1, kind, "why", 1.0, "{}", {}}}))
-          << def.name;
+      for (std::string address : {"", "(0,1)"}) // by id, and at an address first
+        EXPECT_NO_THROW(store.finish_many(tx, "n", {{nobody, 1, kind, "why", 1.0, "{}", address}}))
+            << def.name;
     tx.commit();
   }
 }
