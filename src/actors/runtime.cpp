@@ -101,7 +101,7 @@ void restart_engine_actors(engine_supervisor_self self, const std::string& why) 
     }
   s.scheduler = nullptr;
   s.notifier = nullptr;
-  const bool pause = s.intensity->exceeded_after_failure(std::chrono::steady_clock::now());
+  const bool pause = s.intensity->exceeded_after_failure(self->clock().now());
   self->delayed_send(self, pause ? s.intensity->limits().pause : std::chrono::milliseconds(200),
                      restart_atom::value, pause);
 }
