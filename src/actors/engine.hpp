@@ -79,4 +79,24 @@ messages::queue_supervisor_actor spawn_queue_supervisor(caf::actor_system& syste
 messages::notifier_actor spawn_notifier(caf::actor_system& system, std::string database_url,
                                         messages::scheduler_wake_actor scheduler);
 
+// Starts the notifier for the scheduler it is to wake (the real one: spawn_notifier).
+using notifier_starter =
+    std::function<messages::notifier_actor(caf::actor_system&, messages::scheduler_wake_actor)>;
+
+struct engine_settings {
+  std::vector<messages::queue_ticks_actor> queues; // supervisors by queue index (empty: not served)
+  std::vector<std::chrono::milliseconds> intervals; // fallback poll interval by queue index
+  notifier_starter start_notifier; // empty: no notifier (a pooled database without a direct URL)
+  std::chrono::milliseconds heartbeat{60'000};
+  restart_limits restarts;
+  std::atomic<bool>* restarting = nullptr; // set while the scheduler and notifier are down
+};
+
+// Above the queue supervisors: the scheduler (fallback ticks, NOTIFY routing) and the notifier,
+// restarted together when either dies or stops answering heartbeats, paused after too many
+// restarts; after a restart every queue is woken, since a NOTIFY may have been missed. Its
+// timers run on the actor system's clock.
+messages::engine_supervisor_actor spawn_engine_supervisor(caf::actor_system& system,
+                                                          engine_settings settings);
+
 } // namespace sky::actors

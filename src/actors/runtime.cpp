@@ -62,11 +62,7 @@ struct served_queue {
 // answering heartbeats. The notifier is restarted with the scheduler, since it sends to it.
 struct engine_supervisor_state {
   static inline const char* name = "engine_supervisor";
-  std::vector<queue_ticks_actor> queues; // supervisors by queue index (empty: not served)
-  std::vector<std::chrono::milliseconds> intervals;
-  std::string listen_url; // empty: no notifier (a pooled database without a direct URL)
-  std::chrono::milliseconds heartbeat{60'000};
-  std::atomic<bool>* restarting = nullptr;
+  engine_settings settings;
   scheduler_actor scheduler;
   notifier_actor notifier;
   std::uint64_t generation = 0;
@@ -81,19 +77,19 @@ std::array<supervised_actor, 2> engine_members(const engine_supervisor_state& s)
 
 void start_engine_actors(engine_supervisor_self self) {
   auto& s = self->state;
-  s.scheduler = self->spawn<caf::monitored>(scheduler, s.queues, s.intervals);
-  if (!s.listen_url.empty()) {
-    s.notifier = spawn_notifier(self->system(), s.listen_url, s.scheduler);
+  s.scheduler = self->spawn<caf::monitored>(scheduler, s.settings.queues, s.settings.intervals);
+  if (s.settings.start_notifier) {
+    s.notifier = s.settings.start_notifier(self->system(), s.scheduler);
     self->monitor(s.notifier);
   }
   ++s.generation;
-  s.restarting->store(false);
+  s.settings.restarting->store(false);
 }
 
 void restart_engine_actors(engine_supervisor_self self, const std::string& why) {
   auto& s = self->state;
   spdlog::error("engine: {}; restarting the scheduler and the notifier", why);
-  s.restarting->store(true);
+  s.settings.restarting->store(true);
   for (const auto& a : engine_members(s))
     if (a) {
       self->demonitor(a.address());
@@ -107,14 +103,10 @@ void restart_engine_actors(engine_supervisor_self self, const std::string& why) 
 }
 
 engine_supervisor_actor::behavior_type engine_supervisor(engine_supervisor_self self,
-                                                         engine_supervisor_state init) {
+                                                         engine_settings settings) {
   auto& s = self->state;
-  s.queues = std::move(init.queues);
-  s.intervals = std::move(init.intervals);
-  s.listen_url = std::move(init.listen_url);
-  s.heartbeat = init.heartbeat;
-  s.restarting = init.restarting;
-  s.intensity.emplace(restart_limits{});
+  s.settings = std::move(settings);
+  s.intensity.emplace(s.settings.restarts);
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
     if (msg.source == st.scheduler.address() || msg.source == st.notifier.address())
@@ -129,7 +121,7 @@ engine_supervisor_actor::behavior_type engine_supervisor(engine_supervisor_self 
     self->quit(msg.reason);
   });
   start_engine_actors(self);
-  self->delayed_send(self, s.heartbeat / 2, heartbeat_atom::value);
+  self->delayed_send(self, s.settings.heartbeat / 2, heartbeat_atom::value);
   return supervised(
       self,
       [=](restart_atom, bool after_pause) {
@@ -141,13 +133,14 @@ engine_supervisor_actor::behavior_type engine_supervisor(engine_supervisor_self 
       },
       [=](heartbeat_atom) {
         auto& st = self->state;
-        self->delayed_send(self, st.heartbeat / 2, heartbeat_atom::value);
+        self->delayed_send(self, st.settings.heartbeat / 2, heartbeat_atom::value);
         for (const auto& a : engine_members(st))
           if (a)
-            self->request(a, st.heartbeat, ping_atom::value)
+            self->request(a, st.settings.heartbeat, ping_atom::value)
                 .then([](bool) {},
                       [=, generation = st.generation](caf::error&) {
-                        if (self->state.generation == generation && !self->state.restarting->load())
+                        if (self->state.generation == generation &&
+                            !self->state.settings.restarting->load())
                           restart_engine_actors(self, "an engine actor answered no heartbeat");
                       });
       },
@@ -161,6 +154,11 @@ engine_supervisor_actor::behavior_type engine_supervisor(engine_supervisor_self 
 }
 
 } // namespace
+
+engine_supervisor_actor spawn_engine_supervisor(caf::actor_system& system,
+                                                engine_settings settings) {
+  return system.spawn(engine_supervisor, std::move(settings));
+}
 
 struct runtime::impl {
   impl(const config::app_config& c, workflows::handler_table h) : config(c) {
@@ -247,14 +245,17 @@ void runtime::start() {
     ctx->metrics->served = true;
     s.queues.push_back(std::move(q));
   }
-  engine_supervisor_state engine;
+  engine_settings engine;
   engine.queues = supervisors;
   engine.intervals = intervals;
   if (listens)
-    engine.listen_url = db.direct_url.empty() ? s.config.database_url : db.direct_url;
+    engine.start_notifier = [url = db.direct_url.empty() ? s.config.database_url : db.direct_url](
+                                caf::actor_system& system, scheduler_wake_actor scheduler) {
+      return spawn_notifier(system, url, std::move(scheduler));
+    };
   engine.heartbeat = s.config.heartbeat;
   engine.restarting = &s.engine_restarting;
-  s.engine_actor = s.system->spawn(engine_supervisor, std::move(engine));
+  s.engine_actor = spawn_engine_supervisor(*s.system, std::move(engine));
   if (!listens)
     spdlog::warn("DATABASE_URL goes through a transaction pooler and DATABASE_DIRECT_URL is not "
                  "set: no NOTIFY, every queue is polled every {} ms",
