@@ -10,7 +10,16 @@
 #include <unordered_set>
 
 namespace sky::persistence {
-namespace {} // namespace
+namespace {
+
+// NULL keeps a row's earlier result (result_data = coalesce(new, old)).
+std::optional<std::string> result_of(const finish_request& item) {
+  if (item.result_json.empty())
+    return std::nullopt;
+  return item.result_json;
+}
+
+} // namespace
 
 // The hot statements run as prepared statements: parsed and planned once per connection instead
 // of on every claim and commit. pqxx declares them lazily, and declaring an existing name with the
@@ -146,9 +155,7 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
         addresses.push_back(item->row_address);
         ids.push_back(item->id);
         attempts.push_back(item->attempt);
-        results.push_back(item->result_json.empty()
-                              ? std::nullopt
-                              : std::optional<std::string>(item->result_json));
+        results.push_back(result_of(*item));
       }
     if (!ids.empty())
       for (auto r :
@@ -172,8 +179,7 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
       attempts.push_back(it.attempt);
       errors.push_back(it.error);
       delays.push_back(it.retry_delay_s);
-      results.push_back(it.result_json.empty() ? std::nullopt
-                                               : std::optional<std::string>(it.result_json));
+      results.push_back(result_of(it));
     }
     if (ids.empty())
       return;

@@ -46,18 +46,29 @@ void log_fetch(const job_session& job, const std::string& url, const scrape::fet
 
 } // namespace
 
+namespace {
+
+spdlog::level::level_enum spdlog_level(job_session::log_level level) {
+  switch (level) {
+  case job_session::log_level::debug:
+    return spdlog::level::debug;
+  case job_session::log_level::info:
+    return spdlog::level::info;
+  case job_session::log_level::warn:
+    break;
+  }
+  return spdlog::level::warn;
+}
+
+} // namespace
+
 bool job_session::logs(log_level level) const {
-  return spdlog::should_log(level == log_level::debug  ? spdlog::level::debug
-                            : level == log_level::info ? spdlog::level::info
-                                                       : spdlog::level::warn);
+  return spdlog::should_log(spdlog_level(level));
 }
 
 void job_session::log(log_level level, std::string_view message) const {
   logging::item_scope scope(queue_, item_.id, item_.attempt);
-  const auto lvl = level == log_level::debug  ? spdlog::level::debug
-                   : level == log_level::info ? spdlog::level::info
-                                              : spdlog::level::warn;
-  spdlog::log(lvl, "{}: {}", queue_, message);
+  spdlog::log(spdlog_level(level), "{}: {}", queue_, message);
 }
 
 std::string with_session_counters(std::string result_json, const scrape::session_counters& c) {

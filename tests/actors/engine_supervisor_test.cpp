@@ -4,10 +4,8 @@
 #include "actors/engine.hpp"
 #include "actors/supervision.hpp"
 #include "messages/engine_protocol.hpp"
-#include "messages/registry.hpp"
+#include "support/coordinated_actors.hpp"
 
-#include <caf/all.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -35,15 +33,9 @@ notifier_actor::behavior_type fake_notifier(notifier_actor::pointer self,
   return actors::supervised(self, [](listen_atom) {});
 }
 
-class engine_supervisor : public ::testing::Test {
+class engine_supervisor : public ::testing::Test, protected test_support::coordinated_actors {
 protected:
   void SetUp() override {
-    register_message_types(cfg);
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
-    sched->clock().current_time += 1h;
     for (int i = 0; i < 2; ++i) {
       logs.push_back(std::make_shared<queue_log>());
       queues.push_back(sys->spawn(fake_queue, logs.back()));
@@ -63,8 +55,7 @@ protected:
     sup = nullptr;
     queues.clear();
     notifiers.clear();
-    sys->await_actors_before_shutdown(false);
-    sys.reset();
+    shut_down();
   }
 
   void start(actors::restart_limits limits = {2, 60s, 30s}) {
@@ -87,16 +78,8 @@ protected:
     sched->run();
   }
 
-  void advance(caf::timespan d) {
-    sched->advance_time(d);
-    sched->run();
-  }
-
   int wakes() const { return logs[0]->wakes + logs[1]->wakes; }
 
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::scheduler::test_coordinator* sched = nullptr;
   std::vector<std::shared_ptr<queue_log>> logs;
   std::vector<queue_ticks_actor> queues;
   std::vector<notifier_actor> notifiers;

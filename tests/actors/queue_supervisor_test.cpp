@@ -6,10 +6,8 @@
 #include "actors/supervision.hpp"
 #include "config/queue_catalog.hpp"
 #include "messages/engine_protocol.hpp"
-#include "messages/registry.hpp"
+#include "support/coordinated_actors.hpp"
 
-#include <caf/all.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -96,16 +94,9 @@ struct started_unit {
   std::shared_ptr<unit_log> log;
 };
 
-class queue_supervisor : public ::testing::Test {
+class queue_supervisor : public ::testing::Test, protected test_support::coordinated_actors {
 protected:
   void SetUp() override {
-    register_message_types(cfg);
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
-    // As CAF's own fixture does: the clock does not start at its epoch.
-    sched->clock().current_time += 1h;
     ctx = std::make_shared<actors::queue_context>();
     ctx->index = 0;
     ctx->definition = &config::queue_definitions()[0];
@@ -123,9 +114,7 @@ protected:
       EXPECT_EQ(u.log->stopped, 3) << "a unit outlived its supervisor";
     units.clear();
     sup = nullptr;
-    // Timers still pending hold their receivers; nothing is left to wait for.
-    sys->await_actors_before_shutdown(false);
-    sys.reset();
+    shut_down();
   }
 
   void start_supervisor() {
@@ -149,11 +138,6 @@ protected:
     sched->run();
   }
 
-  void advance(caf::timespan d) {
-    sched->advance_time(d);
-    sched->run();
-  }
-
   // Asks the supervisor from a cooperative actor (a blocking receive would stall this thread).
   std::optional<std::uint32_t> busy() {
     auto answer = std::make_shared<std::optional<std::uint32_t>>();
@@ -170,9 +154,6 @@ protected:
     return *answer;
   }
 
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::scheduler::test_coordinator* sched = nullptr;
   queue_metrics metrics;
   std::shared_ptr<actors::queue_context> ctx;
   queue_supervisor_actor sup;
