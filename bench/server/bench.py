@@ -42,6 +42,7 @@ SCANS = int(os.environ.get("SCANS", 100))
 PAGES_LIMIT = int(os.environ.get("URLS", 5000))
 PAGE_RUNS = os.environ.get("PAGE_RUNS", "1") != "0"  # 0: only the email scans (development)
 SCAN_ROUNDS = ROUNDS
+PG_STATS = os.environ.get("PG_STATS", "") not in ("", "0")
 BEST = os.environ.get("BEST", "")  # "VAR=value,VAR=value": skips the sweep
 SCRAPY_CONCURRENCY, SCRAPY_PER_DOMAIN = 64, 8
 PAGE_QUEUE = "PAGE_SCRAPE_SCHEDULER"
@@ -316,9 +317,13 @@ class Window:
     def __init__(self, server):
         self.pid = server.proc.pid
         self.threads = 0
+        # The harness's own backend (the completion probe) is not the server's work: its CPU is
+        # left out of PostgreSQL's figure and reported on its own, as bench/queue does.
+        self.probe_pid = int(server.sql.one("SELECT pg_backend_pid()"))
         rotate_access_log()  # whatever came before is not this window's
         self.others = Others()
         self.cpu0, self.pg0, self.t0 = cpu_s(self.pid), postgres_cpu_s(), time.monotonic()
+        self.probe0 = cpu_s(self.probe_pid)
 
     def sample(self):
         self.threads = max(self.threads, int(status_of(self.pid)["Threads"]))
@@ -326,7 +331,8 @@ class Window:
     def close(self):
         self.wall = time.monotonic() - self.t0
         self.sample()
-        self.cpu, self.pg = cpu_s(self.pid) - self.cpu0, postgres_cpu_s() - self.pg0
+        self.probe = cpu_s(self.probe_pid) - self.probe0
+        self.cpu, self.pg = cpu_s(self.pid) - self.cpu0, postgres_cpu_s() - self.pg0 - self.probe
         self.others_pct = self.others.pct()
         self.hwm_mib = int(status_of(self.pid)["VmHWM"].split()[0]) / 1024
         self.net = traffic(rotate_access_log())
@@ -349,16 +355,24 @@ def scrapersky_pages(settings, profile=None):
     """One run; with `profile` (a path), `perf record` samples the server during the window."""
     s = Server(settings, [port])
     try:
+        if PG_STATS:
+            admin.one("SELECT pg_stat_statements_reset()")
+            pg_processes_before.clear()
+            pg_processes_before.update(pg_processes())
         w = Window(s)
         perf = start_perf(s.proc.pid, profile)
         for i in range(0, len(URLS), 1000):
             s.post("/api/v3/batch/page-scraper", {"urls": URLS[i:i + 1000]})
             w.sample()
         submitted = time.monotonic() - w.t0
-        s.wait_none("SELECT count(*) FROM jobs WHERE job_type = 'page_scrape' "
-                    "AND finished_at IS NULL", w.sample)
+        # Whether any page job is unfinished: the first live entry of the partial index of
+        # active jobs, not a count of them all (which cost 1-2 ms a probe, 50 times a second).
+        s.wait_none("SELECT count(*) FROM (SELECT 1 FROM jobs WHERE job_type = 'page_scrape' "
+                    "AND finished_at IS NULL LIMIT 1) unfinished", w.sample)
         w.close()
         stop_perf(perf)
+        if PG_STATS:
+            print_statement_stats(len(URLS))
         completed = int(s.sql.one("SELECT count(*) FROM jobs WHERE job_type = 'page_scrape' "
                                   "AND status = 'Completed' AND result_data IS NOT NULL"))
         emails = int(s.sql.one("SELECT count(DISTINCT e) FROM jobs, "
@@ -371,6 +385,49 @@ def scrapersky_pages(settings, profile=None):
     return {"pages": completed, "emails": emails, "wall": w.wall, "cpu": w.cpu, "pg_cpu": w.pg,
             "rss_mib": w.hwm_mib, "threads": w.threads, "submit_s": submitted,
             "others_pct": w.others_pct, **w.net}
+
+
+def pg_processes():
+    """The cluster's live processes: pid -> (kind, CPU seconds); a backend's kind is its
+    database and client ("postgres bench_1 127.0.0.1(...)" without the state)."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                f = stat_fields(entry)
+                if int(f[1]) == args.pg_pid:
+                    with open(f"/proc/{entry}/cmdline") as c:
+                        title = c.read().replace("\0", " ").strip()
+                    kind = " ".join(title.split()[:3]) if "(" not in title else \
+                        " ".join(title.split()[:3]) + " " + title.split()[3].split("(")[0]
+                    out[entry] = (kind, (int(f[11]) + int(f[12])) / TICK)
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+pg_processes_before = {}
+
+
+def print_statement_stats(pages):
+    """The window's statements by total time (PG_STATS=1), per page, to stderr."""
+    rows = subprocess.run(
+        ["psql", "-X", "-q", "-h", "127.0.0.1", "-p", args.pg_port, "-U", "postgres", "-d",
+         "postgres", "-c",
+         f"SELECT calls, rows, round((total_exec_time + total_plan_time)::numeric * 1000 / {pages}, 1)"
+         f" AS us_per_page, round(mean_exec_time::numeric * 1000, 1) AS exec_us,"
+         " round(mean_plan_time::numeric * 1000, 1) AS plan_us, plans,"
+         f" round((shared_blks_hit + shared_blks_read)::numeric / {pages}, 1)"
+         f" AS blks_per_page, round(wal_bytes::numeric / {pages}) AS wal_b_per_page,"
+         " left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query"
+         " FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25"],
+        capture_output=True, text=True)
+    print(rows.stdout + rows.stderr, file=sys.stderr)
+    by_kind = {}
+    for pid, (kind, cpu) in pg_processes().items():
+        by_kind[kind] = by_kind.get(kind, 0) + cpu - pg_processes_before.get(pid, (kind, 0))[1]
+    for kind, cpu in sorted(by_kind.items(), key=lambda kv: -kv[1]):
+        print(f"  {cpu * 1e6 / pages:8.1f} us/page  {kind}", file=sys.stderr)
 
 
 def scrapersky_scans(settings, profile=None):

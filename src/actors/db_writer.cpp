@@ -26,6 +26,8 @@ struct writer_state {
   std::unique_ptr<pqxx::connection> conn;
   std::vector<work_done> buffer;
   bool flush_scheduled = false;
+  bool flush_delayed = false; // the scheduled flush waits for the commit interval
+  caf::actor_clock::time_point last_flush{};
   int failures_in_row = 0;
 };
 
@@ -206,12 +208,14 @@ void flush(writer_self self) {
     m.retried += c.retried;
     m.cancelled += c.cancelled;
     m.stale_results += c.stale;
+    m.commits++;
     s.failures_in_row = 0;
     self->send(s.poller, committed_atom::value, std::move(ids));
     if (!s.buffer.empty() && !s.flush_scheduled) {
       s.flush_scheduled = true;
       self->send(self, flush_atom::value);
     }
+    s.last_flush = self->clock().now();
   } catch (const std::exception& e) {
     // The batch (or, on the slow path, the rest of it) did not commit: keep it all and try again.
     // Writes are fenced on (locked_by, attempts), so replaying what did land changes nothing.
@@ -229,6 +233,34 @@ void flush(writer_self self) {
   }
 }
 
+// A commit costs PostgreSQL a WAL flush and two statements' set-up whatever the batch, so under
+// load results wait up to the commit interval to share one. An idle writer (nothing committed
+// within the interval) and a full batch commit at once: the interval adds latency only where
+// results arrive faster than it.
+void schedule_flush(writer_self self) {
+  auto& s = self->state;
+  const auto interval = s.q->config.commit_interval;
+  const bool full = s.buffer.size() >= static_cast<std::size_t>(s.q->config.batch_size);
+  if (s.flush_scheduled) {
+    if (s.flush_delayed && full) {
+      s.flush_delayed = false; // the delayed message will find a smaller batch, or none
+      self->send(self, flush_atom::value);
+    }
+    return;
+  }
+  s.flush_scheduled = true;
+  const auto since = self->clock().now() - s.last_flush;
+  if (full || since >= interval) {
+    // The flush message queues behind whatever already waits in the mailbox, so everything
+    // that arrived meanwhile shares one commit.
+    self->send(self, flush_atom::value);
+    return;
+  }
+  s.flush_delayed = true;
+  self->delayed_send(self, std::chrono::duration_cast<caf::timespan>(interval - since),
+                     flush_atom::value);
+}
+
 writer_actor::behavior_type db_writer(writer_self self, queue_context_ptr q,
                                       poller_commit_actor poller) {
   self->state.q = std::move(q);
@@ -241,15 +273,14 @@ writer_actor::behavior_type db_writer(writer_self self, queue_context_ptr q,
           s.buffer = std::move(batch);
         else
           std::move(batch.begin(), batch.end(), std::back_inserter(s.buffer));
-        // The flush message queues behind whatever already waits in the mailbox, so
-        // everything that arrived meanwhile shares one commit.
-        if (!s.flush_scheduled) {
-          s.flush_scheduled = true;
-          self->send(self, flush_atom::value);
-        }
+        schedule_flush(self);
       },
       [=](flush_atom) {
-        self->state.flush_scheduled = false;
+        auto& s = self->state;
+        if (!s.flush_scheduled)
+          return; // a delayed flush overtaken by an early one that took its batch
+        s.flush_scheduled = false;
+        s.flush_delayed = false;
         flush(self);
       },
       [=](busy_atom) { return static_cast<std::uint32_t>(self->state.buffer.size()); });

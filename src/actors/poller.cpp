@@ -87,6 +87,18 @@ void schedule_wake(poller_self self, std::chrono::milliseconds delay) {
   self->delayed_send(self, delay, wake_atom::value);
 }
 
+void poll(poller_self self);
+
+// Under load, credits trickle back one by one; claiming each alone would cost a statement and a
+// commit per row. Wait for a useful batch unless the pool is about to run dry (fewer than that
+// many credits means at least as many rows are in flight, and their credits will come).
+void poll_if_worthwhile(poller_self self) {
+  auto& s = self->state;
+  const int useful = std::max(1, std::min(s.q->config.batch_size, s.q->config.max_instances) / 2);
+  if (s.want_more && (s.credits >= useful || s.credits >= s.q->config.max_instances))
+    poll(self);
+}
+
 void poll(poller_self self) {
   auto& s = self->state;
   if (!s.pool || s.paused || s.draining)
@@ -104,8 +116,10 @@ void poll(poller_self self) {
                [&](pqxx::connection& c) { rows = s.q->store->claim(c, s.q->node_id, limit); }))
     return;
   // Claims are the hot path: at debug, so that a busy queue does not write a line per claim.
-  if (!rows.empty())
+  if (!rows.empty()) {
     spdlog::debug("{}: claimed {} rows", s.q->definition->name, rows.size());
+    s.q->metrics->claim_batches++;
+  }
   work_batch batch;
   batch.reserve(rows.size());
   for (auto& row : rows) {
@@ -206,21 +220,14 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q) {
         poll(self);
       },
       [=](credit_atom, std::uint32_t n) {
-        auto& s = self->state;
-        s.credits += static_cast<int>(n);
-        // Under load, credits trickle back one by one; claiming each alone would cost a
-        // transaction per row. Wait for a useful batch unless the pool is about to run dry.
-        const int useful =
-            std::max(1, std::min(s.q->config.batch_size, s.q->config.max_instances) / 2);
-        if (s.want_more && (s.credits >= useful || s.credits >= s.q->config.max_instances))
-          poll(self);
+        self->state.credits += static_cast<int>(n);
+        poll_if_worthwhile(self);
       },
       [=](committed_atom, const std::vector<std::string>& ids) {
         auto& s = self->state;
         for (const auto& id : ids)
           s.held.erase(id);
-        if (s.want_more && s.credits > 0)
-          poll(self);
+        poll_if_worthwhile(self);
       },
       [=](renew_atom) {
         auto& s = self->state;

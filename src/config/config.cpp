@@ -525,6 +525,11 @@ std::vector<variable> variables() {
                  queue + ": most rows claimed per poll", [q](app_config& c, const std::string& t) {
                    return parse_int(t, 1, 10000, q(c).batch_size);
                  }});
+    v.push_back({prefix + "_COMMIT_INTERVAL_MS", std::to_string(defaults.commit_interval.count()),
+                 queue + ": under load, results wait up to this long to share a commit (0: each "
+                         "commits as soon as the writer is free)",
+                 duration_field<std::chrono::milliseconds>(
+                     0, 60000, [q](app_config & c) -> auto& { return q(c).commit_interval; })});
     v.push_back({prefix + "_MAX_INSTANCES", std::to_string(defaults.max_instances),
                  queue + ": concurrent workers", [q](app_config& c, const std::string& t) {
                    return parse_int(t, 1, 1024, q(c).max_instances);

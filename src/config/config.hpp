@@ -28,8 +28,11 @@ struct queue_config {
   std::string env_prefix; // e.g. "DOMAIN_SCHEDULER"
   // Fallback poll interval; NOTIFY normally wakes the poller long before.
   std::chrono::milliseconds interval{std::chrono::minutes(1)};
-  int batch_size = 10;               // most rows claimed by one poll
-  int max_instances = 4;             // worker concurrency for this queue
+  int batch_size = 10;   // most rows claimed by one poll
+  int max_instances = 4; // worker concurrency for this queue
+  // Under load, results wait up to this long to share a commit (a full batch, or a writer idle
+  // for longer, commits at once).
+  std::chrono::milliseconds commit_interval{10};
   std::chrono::seconds lease{60};    // a claimed row's lease, renewed while worked on
   int max_attempts = 3;              // attempts before a row ends in Error
   std::chrono::seconds timeout{300}; // one item's time limit; past it the step is cancelled

@@ -42,6 +42,12 @@ void configure_engine_session(pqxx::connection& conn) {
   // no other path than a sequential scan still takes it) must not buy a JIT compilation, which
   // costs hundreds of milliseconds.
   tx.exec("SET jit = off");
+  // A batch's size is known only at execution, so the planner prices a generic plan of a finish
+  // at unnest's default hundred rows against a custom plan of the few rows at hand, and then
+  // plans every small batch anew (a third of a millisecond each, more than its execution). The
+  // statements are index and address lookups whatever the batch (the line above and the plan
+  // tests see to it), so one generic plan serves them all.
+  tx.exec("SET plan_cache_mode = force_generic_plan");
 }
 
 queue_store::queue_store(const config::queue_definition& definition,

@@ -231,6 +231,66 @@ TEST(engine, a_result_the_database_refuses_rolls_back_that_item_alone) {
   expect_each_ran_once(log, more);
 }
 
+// A commit costs PostgreSQL a WAL flush and two statements' set-up whatever its size, so
+// results that trickle in share commits within the commit interval, and claims wait for a
+// useful batch of free slots instead of refilling them one by one.
+TEST(engine, results_arriving_under_load_share_commits_and_claims_share_statements) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  const auto interval = 250ms;
+  auto server =
+      start_server(db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "8"},
+                                                 {"PAGE_SCRAPE_SCHEDULER_BATCH_SIZE", "100"},
+                                                 {"PAGE_SCRAPE_SCHEDULER_COMMIT_INTERVAL_MS",
+                                                  std::to_string(interval.count())}}));
+  const auto start = std::chrono::steady_clock::now();
+  // 8 workers on 15 ms steps: a result every 2 ms or so, each alone in its commit without the
+  // interval.
+  auto ids = insert_jobs(db.url(), 200, R"({"sleep_ms": 15})");
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 200; }, 60s));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  expect_each_ran_once(log, ids);
+  auto totals =
+      queue_named(get_json(server.port, "/api/v3/queues"), "page_scrape").at("totals").as_object();
+  const auto commits = totals.at("commits").as_int64();
+  const auto claims = totals.at("claim_batches").as_int64();
+  // At most one commit per interval, plus the first (an idle writer commits at once) and the
+  // last partial one.
+  EXPECT_LE(commits, elapsed / interval + 2) << "in " << elapsed / 1ms << " ms";
+  EXPECT_GE(commits, 1);
+  // Claims of at least half of min(batch, instances) = 4 rows, but for the first and the last.
+  EXPECT_LE(claims, 200 / 4 + 2);
+}
+
+TEST(engine, a_writer_commits_at_once_when_idle_and_within_its_interval_when_busy) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server = start_server(
+      db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_COMMIT_INTERVAL_MS", "5000"}}));
+  auto first = insert_jobs(db.url(), 1).front();
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 1; }, 30s));
+  // Nothing was committed before: the result did not wait for the interval.
+  auto runs = read_executions(log);
+  ASSERT_EQ(runs.size(), 1u);
+  pqxx::connection c(db.url());
+  pqxx::nontransaction tx(c);
+  const auto waited_s =
+      tx.exec_params1("SELECT extract(epoch FROM finished_at)::float8 - $2::float8 / 1e9 FROM "
+                      "jobs WHERE id = $1",
+                      first, std::to_string(runs[0].end_ns))[0]
+          .as<double>();
+  EXPECT_LT(waited_s, 5.0);
+  // The next result comes within the interval of that commit, so it waits out the interval.
+  auto second = insert_jobs(db.url(), 1).front();
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 2; }, 30s));
+  const auto apart_s =
+      tx.exec_params1("SELECT extract(epoch FROM b.finished_at - a.finished_at)::float8 FROM jobs "
+                      "a, jobs b WHERE a.id = $1 AND b.id = $2",
+                      first, second)[0]
+          .as<double>();
+  EXPECT_GE(apart_s, 5.0);
+}
+
 TEST(engine, manual_queue_runs_are_refused_outside_development) {
   scoped_database db;
   auto server = start_server(db.url());
