@@ -512,6 +512,7 @@ def label(settings):
     if not settings:
         return "defaults"
     short = {f"{PAGE_QUEUE}_MAX_INSTANCES": "instances", f"{PAGE_QUEUE}_BATCH_SIZE": "batch",
+             f"{PAGE_QUEUE}_COMMIT_INTERVAL_MS": "commit ms",
              "FETCH_PER_HOST_CONNECTIONS": "per-host", "WORK_THREADS": "threads",
              "EMAIL_SCAN_SCHEDULER_MAX_INSTANCES": "scan instances"}
     return ", ".join(f"{short.get(k, k)} {v}" for k, v in settings.items())
@@ -536,6 +537,7 @@ def sweep():
 
     axes = [(f"{PAGE_QUEUE}_MAX_INSTANCES", ["64", "256", "1024"]),
             (f"{PAGE_QUEUE}_BATCH_SIZE", ["100", "1000"]),
+            (f"{PAGE_QUEUE}_COMMIT_INTERVAL_MS", ["50"]),
             ("FETCH_PER_HOST_CONNECTIONS", ["8", "16"]),
             ("WORK_THREADS", ["1", "4"])]
     score = trial({})
