@@ -356,9 +356,11 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
       at = spaced ? marker{i - 1, i + 2, false, true} : marker{i, i + 1, false, true};
     } else if (closing_of(c)) {
       at = marker_at(text, i, k_at_words, false);
-    } else if (c == ' ' && i + 1 < text.size()) {
-      char next = lower(text[i + 1]);
-      if (next == 'a' || next == 'c' || next == 's')
+    } else if (c == ' ' && i + 2 < text.size()) {
+      // Bare words for "@" start "at", "ar", "ch" or "sn": two letters rule out most words.
+      char first = lower(text[i + 1]), second = lower(text[i + 2]);
+      if ((first == 'a' && (second == 't' || second == 'r')) || (first == 'c' && second == 'h') ||
+          (first == 's' && second == 'n'))
         at = marker_at(text, i, k_at_words, true);
     }
     if (!at)
