@@ -216,6 +216,26 @@ void reverse_utf8_from(std::string& s, std::size_t from) {
 // footer, where contacts usually are) is read too.
 void append_text(parse_state& st, const char* chars, std::size_t n) {
   constexpr std::size_t k_head = page_metadata::k_max_text - page_metadata::k_max_text_tail;
+  // Well within the head (n characters add at most n + 1, a space included): word by word.
+  if (st.m.text.size() + n + 1 < k_head) {
+    auto& out = st.m.text;
+    for (std::size_t i = 0; i < n;) {
+      if (is_space(chars[i])) {
+        st.text_gap = true;
+        ++i;
+        continue;
+      }
+      auto end = i + 1;
+      while (end < n && !is_space(chars[end]))
+        ++end;
+      if (st.text_gap && !out.empty() && out.back() != ' ')
+        out += ' ';
+      st.text_gap = false;
+      out.append(chars + i, end - i);
+      i = end;
+    }
+    return;
+  }
   for (std::size_t i = 0; i < n; ++i) {
     char c = chars[i];
     if (is_space(c)) {
@@ -480,6 +500,8 @@ page_metadata extract_metadata(std::string_view html, std::string_view page_url,
   sax.cdataBlock = on_cdata;
   parse_state state(page_url, limits, m);
   ctxt->_private = &state;
+  // The visible text is most of a typical page: grown once, not doubling all the way.
+  m.text.reserve(std::min(html.size(), page_metadata::k_max_text - page_metadata::k_max_text_tail));
   xmlDocPtr doc = htmlCtxtReadMemory(
       ctxt.get(), html.data(), static_cast<int>(std::min<std::size_t>(html.size(), 1 << 30)),
       std::string(page_url).c_str(), nullptr,
