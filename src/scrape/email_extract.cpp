@@ -344,10 +344,37 @@ std::optional<std::string> normalize_email(std::string_view written) {
   return accept(std::string(s.substr(0, at)), std::string(s.substr(at + 1)));
 }
 
+namespace {
+
+// Bare words for "@" start "at", "ar", "ch" or "sn": two letters rule out most words.
+bool may_start_bare_at_word(char first, char second) {
+  first = lower(first);
+  second = lower(second);
+  return (first == 'a' && (second == 't' || second == 'r')) || (first == 'c' && second == 'h') ||
+         (first == 's' && second == 'n');
+}
+
+// The first position from `from` on where a marker for "@" may start: '@', an opening bracket,
+// or a space before a bare word. The loop below does nothing anywhere else.
+std::size_t next_at_marker(std::string_view text, std::size_t from) {
+  for (; from < text.size(); ++from) {
+    char c = text[from];
+    if (c == ' ') {
+      if (from + 2 < text.size() && may_start_bare_at_word(text[from + 1], text[from + 2]))
+        return from;
+    } else if (c == '@' || closing_of(c)) {
+      return from;
+    }
+  }
+  return from;
+}
+
+} // namespace
+
 std::vector<std::string> find_text_emails(std::string_view text, std::size_t max_candidates) {
   std::vector<std::string> out;
   std::size_t candidates = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  for (std::size_t i = next_at_marker(text, 0); i < text.size(); i = next_at_marker(text, i + 1)) {
     char c = text[i];
     std::optional<marker> at;
     if (c == '@') {
@@ -356,12 +383,8 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
       at = spaced ? marker{i - 1, i + 2, false, true} : marker{i, i + 1, false, true};
     } else if (closing_of(c)) {
       at = marker_at(text, i, k_at_words, false);
-    } else if (c == ' ' && i + 2 < text.size()) {
-      // Bare words for "@" start "at", "ar", "ch" or "sn": two letters rule out most words.
-      char first = lower(text[i + 1]), second = lower(text[i + 2]);
-      if ((first == 'a' && (second == 't' || second == 'r')) || (first == 'c' && second == 'h') ||
-          (first == 's' && second == 'n'))
-        at = marker_at(text, i, k_at_words, true);
+    } else if (c == ' ') {
+      at = marker_at(text, i, k_at_words, true);
     }
     if (!at)
       continue;

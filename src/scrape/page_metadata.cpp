@@ -216,7 +216,8 @@ void reverse_utf8_from(std::string& s, std::size_t from) {
 // footer, where contacts usually are) is read too.
 void append_text(parse_state& st, const char* chars, std::size_t n) {
   constexpr std::size_t k_head = page_metadata::k_max_text - page_metadata::k_max_text_tail;
-  // Well within the head (n characters add at most n + 1, a space included): word by word.
+  // Well within the head (n characters add at most n + 1, a space included): words that single
+  // spaces separate are already collapsed and copied together.
   if (st.m.text.size() + n + 1 < k_head) {
     auto& out = st.m.text;
     for (std::size_t i = 0; i < n;) {
@@ -226,8 +227,14 @@ void append_text(parse_state& st, const char* chars, std::size_t n) {
         continue;
       }
       auto end = i + 1;
-      while (end < n && !is_space(chars[end]))
-        ++end;
+      while (end < n) {
+        if (!is_space(chars[end]))
+          ++end;
+        else if (chars[end] == ' ' && end + 1 < n && !is_space(chars[end + 1]))
+          end += 2;
+        else
+          break;
+      }
       if (st.text_gap && !out.empty() && out.back() != ' ')
         out += ' ';
       st.text_gap = false;
