@@ -1,6 +1,7 @@
 // libphonenumber does the parsing and validation; this file only decides what to feed it.
 #include "scrape/phone_extract.hpp"
 
+#include "scrape/lru_map.hpp"
 #include "scrape/phone_windows.hpp"
 #include "scrape/text_rules.hpp"
 
@@ -204,6 +205,16 @@ struct matched_number {
   PhoneNumber number;
 };
 
+// What the matcher found in windows read lately on this thread, by region, tries and window text
+// (it depends on nothing else): a site repeats its header and footer on every page, and a window
+// costs the matcher far more than this lookup.
+constexpr std::size_t k_cached_windows = 256;
+
+lru_map<std::string, std::vector<matched_number>>& window_matches() {
+  thread_local lru_map<std::string, std::vector<matched_number>> cache(k_cached_windows);
+  return cache;
+}
+
 phone_list find_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
                        const std::string& region, std::size_t max_numbers,
                        const std::vector<std::string>& structured, text_scan how) {
@@ -284,8 +295,21 @@ phone_list find_phones(const std::vector<std::string>& tel_links, std::string_vi
       return; // the matcher reads nothing from it either
     auto windows = find_phone_windows(part);
     std::vector<matched_number> found;
-    for (auto w : windows.windows)
-      match(part, w.begin, w.end, tries, found);
+    auto& cache = window_matches();
+    for (auto w : windows.windows) {
+      if (!window_may_hold_number(part.substr(w.begin, w.end - w.begin)))
+        continue;
+      auto key = region + ' ' + std::to_string(tries) + '\n';
+      key.append(part.substr(w.begin, w.end - w.begin));
+      if (const auto* known = cache.find(key)) {
+        found.insert(found.end(), known->begin(), known->end());
+        continue;
+      }
+      std::vector<matched_number> in_window;
+      match(part, w.begin, w.end, tries, in_window);
+      found.insert(found.end(), in_window.begin(), in_window.end());
+      cache.put(key, std::move(in_window));
+    }
     if ((found.size() + 1) * windows.tries_bound >= static_cast<std::size_t>(tries))
       return scan(part, tries);
     keep(part, found);

@@ -165,6 +165,74 @@ phone_windows find_phone_windows(std::string_view text) {
   return out;
 }
 
+namespace {
+
+bool is_ascii_letter(char c) {
+  return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+// True when one candidate of the matcher may hold the digits on both sides of `gap` (ASCII, no
+// digit): up to four punctuation characters, or an extension label with the separators around
+// it ("12 ext. 34", "12 int 34", "12;ext=34", "503 - 12#"). Errs towards joining.
+bool gap_may_join(std::string_view gap) {
+  constexpr std::string_view k_punctuation = "-xX ()./~[]";
+  if (gap.size() <= 4 && gap.find_first_not_of(k_punctuation) == std::string_view::npos)
+    return true;
+  constexpr std::string_view k_before_label = " \t,-";
+  constexpr std::string_view k_after_label = " \t,-:.";
+  auto first = gap.find_first_not_of(k_before_label);
+  auto last = gap.find_last_not_of(k_after_label);
+  if (first == std::string_view::npos || last == std::string_view::npos || last < first)
+    return true;
+  auto label = gap.substr(first, last + 1 - first);
+  if (label.size() > 10)
+    return false;
+  std::string lower(label);
+  for (auto& c : lower)
+    c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  // "e?xt(ensi(o)?)?n?" spelled out, the ambiguous one-character labels, "int", "anexo", RFC 3966.
+  static constexpr std::string_view k_labels[] = {
+      "xt",      "ext",      "xtn",     "extn",     "xtensi",   "extensi",
+      "xtensin", "extensin", "xtensio", "extensio", "xtension", "extension",
+      "x",       "#",        "~",       "int",      "anexo",    ";ext="};
+  for (auto known : k_labels)
+    if (lower == known)
+      return true;
+  return false;
+}
+
+} // namespace
+
+bool window_may_hold_number(std::string_view window) {
+  std::size_t group_digits = 0;
+  std::size_t previous_digit = std::string_view::npos;
+  for (std::size_t i = 0; i < window.size(); ++i) {
+    char c = window[i];
+    if (static_cast<unsigned char>(c) >= 0x80)
+      return true;
+    // An 'x' inside a word ("next", "boxes") is in no candidate: as punctuation it follows a
+    // digit, a bracket or punctuation; as an extension label ("ext", "x") it starts after
+    // spaces or a digit.
+    if ((c | 0x20) == 'x') {
+      bool inside_word =
+          i > 0 && is_ascii_letter(window[i - 1]) &&
+          ((window[i - 1] | 0x20) != 'e' || (i > 1 && is_ascii_letter(window[i - 2])));
+      if (!inside_word)
+        return true;
+    }
+    if (c < '0' || c > '9')
+      continue;
+    // Digits that no candidate can join start a new group: "2026 site3" is "2026" and "3".
+    if (previous_digit == std::string_view::npos ||
+        !gap_may_join(window.substr(previous_digit + 1, i - previous_digit - 1)))
+      group_digits = 0;
+    if (++group_digits > 3)
+      return true;
+    previous_digit = i;
+  }
+  return false;
+}
+
 bool phone_matcher_accepts(std::string_view text) {
   // Printable ASCII is always valid and stands alone: the rest is checked run by run.
   auto printable = [](char c) { return c >= 0x20 && c <= 0x7E; };

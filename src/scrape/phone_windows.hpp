@@ -37,6 +37,13 @@ phone_windows find_phone_windows(std::string_view text);
 inline constexpr std::size_t k_phone_lead_margin = 16;
 inline constexpr std::size_t k_phone_link_distance = 24;
 
+// False when no number libphonenumber calls valid can be read from `window`: it is ASCII, holds
+// no 'x' but inside words (the matcher reads 'x' as punctuation, and three letters in a candidate
+// map to digits), no candidate there can hold more than three digits (digits join only through
+// punctuation or an extension label), and no region has valid numbers of three digits or fewer,
+// country code included (tests check that against libphonenumber's metadata).
+bool window_may_hold_number(std::string_view window);
+
 // True when libphonenumber's matcher accepts `text` at all: it reads nothing from text that is
 // not interchange-valid UTF-8 (no C0/C1 controls but whitespace, no noncharacters). Checked by
 // libphonenumber's own test on the parts that are not printable ASCII.

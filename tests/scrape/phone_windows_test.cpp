@@ -4,7 +4,9 @@
 #include "scrape/phone_windows.hpp"
 
 #include <gtest/gtest.h>
+#include <phonenumbers/phonenumberutil.h>
 #include <random>
+#include <set>
 
 using namespace sky::scrape;
 
@@ -106,6 +108,59 @@ TEST(phone_windows, the_tries_bound_grows_with_what_candidates_hold) {
   EXPECT_GT(two, one);
 }
 
+TEST(phone_windows, windows_of_three_digits_or_fewer_hold_no_number) {
+  EXPECT_FALSE(window_may_hold_number("sales12@site3.bench-bakery.com"));
+  EXPECT_FALSE(window_may_hold_number("call 1 int 23 now"));
+  EXPECT_TRUE(window_may_hold_number("call 1 ext 23 now"));
+  EXPECT_TRUE(window_may_hold_number("(202) 456-1111"));
+  EXPECT_TRUE(window_may_hold_number("2026 site"));
+  EXPECT_TRUE(window_may_hold_number("12 x 3")); // 'x' may be read as a digit
+  EXPECT_TRUE(window_may_hold_number("x12"));
+  EXPECT_TRUE(window_may_hold_number("1xxx2x3"));
+  EXPECT_TRUE(window_may_hold_number("12 ext 3"));
+  EXPECT_TRUE(window_may_hold_number("(xxx) 12"));
+  EXPECT_FALSE(window_may_hold_number("Home Next Contact site3.bench-bakery.com"));
+  EXPECT_FALSE(window_may_hold_number("next delivery, 24 boxes"));
+  EXPECT_TRUE(window_may_hold_number("Express delivery, 24 boxes")); // "Ex" may start "ext"
+  EXPECT_TRUE(window_may_hold_number("\xEF\xBC\x91 2"));             // full-width digits
+  // Digits join through up to four punctuation characters or an extension label, not letters.
+  EXPECT_FALSE(window_may_hold_number("sales123@site33.bench-bakery.com"));
+  EXPECT_FALSE(window_may_hold_number("12 pieces 34"));
+  EXPECT_TRUE(window_may_hold_number("12 (3) 4"));
+  EXPECT_TRUE(window_may_hold_number("12 - . 34"));
+  EXPECT_TRUE(window_may_hold_number("12 int 34"));
+  EXPECT_TRUE(window_may_hold_number("12, INT. 34"));
+  EXPECT_TRUE(window_may_hold_number("12 anexo 34"));
+  EXPECT_TRUE(window_may_hold_number("12 # 34"));
+  EXPECT_TRUE(window_may_hold_number("12;ext=34"));
+  EXPECT_TRUE(window_may_hold_number("12 , , , - - 34"));
+  EXPECT_FALSE(window_may_hold_number("12 ; 34"));
+  // What that rests on: libphonenumber knows no valid number of one to three digits, with or
+  // without a country code, in any region (every region, a sample of the digit strings).
+  const auto& util = *i18n::phonenumbers::PhoneNumberUtil::GetInstance();
+  std::set<std::string> regions;
+  util.GetSupportedRegions(&regions);
+  regions.insert("ZZ");
+  std::vector<std::string> strings;
+  for (int length = 1, count = 10; length <= 3; ++length, count *= 10)
+    for (int value = 0; value < count; ++value) {
+      auto digits = std::to_string(value);
+      strings.push_back(std::string(length - digits.size(), '0') + digits);
+    }
+  for (std::size_t i = 0; i < strings.size(); ++i)
+    for (const auto& region : regions) {
+      if (i % 53 != 0 && region != "ZZ" && region != "US" && region != "DE")
+        continue;
+      for (const auto& text : {strings[i], "+" + strings[i]}) {
+        i18n::phonenumbers::PhoneNumber number;
+        if (util.Parse(text, region, &number) ==
+            i18n::phonenumbers::PhoneNumberUtil::NO_PARSING_ERROR) {
+          EXPECT_FALSE(util.IsValidNumber(number)) << region << " " << text;
+        }
+      }
+    }
+}
+
 TEST(phone_windows, the_matcher_accepts_interchange_valid_utf8_only) {
   EXPECT_TRUE(phone_matcher_accepts(""));
   EXPECT_TRUE(phone_matcher_accepts("Tel. 030 1234567\tStra\xC3\x9F"
@@ -179,6 +234,16 @@ TEST(phone_windows, windowed_matching_finds_what_whole_text_matching_finds) {
       "abc8005001234",
       "8005001234def",
       "*1234",
+      "12 int 3",
+      "1 anexo 23",
+      "site3",
+      "sales12@site3",
+      "1x2",
+      "12 ; 3",
+      "1 # 2",
+      "12, INT. 3",
+      "2026",
+      "Next 12 boxes 3",
       "\xD9\xA0\xD9\xA3\xD9\xA0 \xD9\xA1\xD9\xA2\xD9\xA3\xD9\xA4\xD9\xA5\xD9\xA6\xD9\xA7",
       "\xEF\xBC\x90\xEF\xBC\x93\xEF\xBC\x90\xEF\xBC\x91\xEF\xBC\x92\xEF\xBC\x93"
       "\xEF\xBC\x94\xEF\xBC\x95\xEF\xBC\x96\xEF\xBC\x97"};
