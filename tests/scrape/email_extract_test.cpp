@@ -234,3 +234,17 @@ TEST(email_extract, repeats_of_one_address_are_not_read_forever) {
   EXPECT_EQ(found.addresses, v{"same@acme-tools.com"});
   EXPECT_TRUE(found.truncated);
 }
+
+// The scan skips text in blocks: an address is found wherever it falls against them.
+TEST(email_extract, addresses_at_every_offset_and_at_the_end_of_the_text) {
+  for (std::size_t pad = 0; pad < 40; ++pad)
+    for (std::string written :
+         {"info@firma-muster.de", "jane at acme-tools dot com", "jane (at) acme-tools (dot) com",
+          "info [@] acme-tools [.] com", "VENTAS ARROBA empresa-lopez PUNTO es"}) {
+      std::string text = std::string(pad, 'w') + " " + written;
+      auto found = find_text_emails(text);
+      ASSERT_EQ(found.size(), 1u) << text;
+      found = find_text_emails(text + " and more words after it");
+      ASSERT_EQ(found.size(), 1u) << text;
+    }
+}
