@@ -358,18 +358,22 @@ bool may_start_bare_at_word(char first, char second) {
 }
 
 #if defined(__SSE2__)
-// Sixteen positions from `from` on hold no '@', no opening bracket and no space before an 'a',
-// 'c' or 's' (any case). Reads text[from, from + 17).
+// Sixteen positions from `from` on hold no '@', no opening bracket and no space before "at",
+// "ar", "ch" or "sn" (any case). Reads text[from, from + 18).
 bool no_at_marker_in_block(const char* from) {
-  auto here = _mm_loadu_si128(reinterpret_cast<const __m128i*>(from));
-  auto next = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(from + 1)),
-                           _mm_set1_epi8(0x20)); // 'A' -> 'a', and no other byte becomes a letter
+  auto load = [](const char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); };
   auto is = [](__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
+  auto here = load(from);
+  // Setting bit 0x20 turns 'A'-'Z' into 'a'-'z' and no other byte into a letter.
+  auto first = _mm_or_si128(load(from + 1), _mm_set1_epi8(0x20));
+  auto second = _mm_or_si128(load(from + 2), _mm_set1_epi8(0x20));
   auto signs =
       _mm_or_si128(_mm_or_si128(is(here, '@'), is(here, '[')),
                    _mm_or_si128(is(here, '('), _mm_or_si128(is(here, '{'), is(here, '<'))));
-  auto letters = _mm_or_si128(_mm_or_si128(is(next, 'a'), is(next, 'c')), is(next, 's'));
-  auto words = _mm_and_si128(is(here, ' '), letters);
+  auto a_word = _mm_and_si128(is(first, 'a'), _mm_or_si128(is(second, 't'), is(second, 'r')));
+  auto c_word = _mm_and_si128(is(first, 'c'), is(second, 'h'));
+  auto s_word = _mm_and_si128(is(first, 's'), is(second, 'n'));
+  auto words = _mm_and_si128(is(here, ' '), _mm_or_si128(a_word, _mm_or_si128(c_word, s_word)));
   return _mm_movemask_epi8(_mm_or_si128(signs, words)) == 0;
 }
 #endif
@@ -380,10 +384,10 @@ std::size_t next_at_marker(std::string_view text, std::size_t from) {
   constexpr std::size_t k_block = 16;
   while (from < text.size()) {
 #if defined(__SSE2__)
-    while (from + k_block + 1 <= text.size() && no_at_marker_in_block(text.data() + from))
+    while (from + k_block + 2 <= text.size() && no_at_marker_in_block(text.data() + from))
       from += k_block;
 #endif
-    auto stop = from + k_block + 1 <= text.size() ? from + k_block : text.size();
+    auto stop = from + k_block + 2 <= text.size() ? from + k_block : text.size();
     for (; from < stop; ++from) {
       char c = text[from];
       if (c == ' ') {
