@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <phonenumbers/phonenumberutil.h>
 #include <phonenumbers/utf/unicodetext.h>
 #include <unicode/uchar.h>
 
@@ -248,6 +249,8 @@ bool phone_matcher_accepts(std::string_view text) {
     auto end = pos;
     while (end < text.size() && !printable(text[end]))
       ++end;
+    // Invalid text makes libphonenumber log, through the logger PhoneNumberUtil sets up.
+    i18n::phonenumbers::PhoneNumberUtil::GetInstance();
     i18n::phonenumbers::UnicodeText run;
     run.PointToUTF8(text.data() + pos, static_cast<int>(end - pos));
     if (!run.UTF8WasValid())
