@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
+#include <cstring>
 #include <iconv.h>
 
 namespace sky::scrape {
@@ -106,11 +108,31 @@ void append_replacement(std::string& out) {
   out += "\xEF\xBF\xBD";
 }
 
+// The length of the longest prefix of `s` that is ASCII, eight bytes at a time.
+std::size_t ascii_prefix(std::string_view s) {
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t block;
+    std::memcpy(&block, s.data() + i, sizeof block);
+    if (block & 0x8080808080808080u)
+      break;
+  }
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80)
+    ++i;
+  return i;
+}
+
 // Keeps valid UTF-8 and replaces every invalid byte with U+FFFD.
 std::string sanitize_utf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
+    // ASCII runs (most of any page's markup) are copied whole.
+    if (auto ascii = ascii_prefix(s.substr(i)); ascii > 0) {
+      out.append(s.data() + i, ascii);
+      i += ascii;
+      continue;
+    }
     auto c = static_cast<unsigned char>(s[i]);
     std::size_t len = c < 0x80           ? 1
                       : (c >> 5) == 0x6  ? 2

@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <array>
 #include <unordered_set>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace sky::scrape {
 namespace {
@@ -344,10 +347,66 @@ std::optional<std::string> normalize_email(std::string_view written) {
   return accept(std::string(s.substr(0, at)), std::string(s.substr(at + 1)));
 }
 
+namespace {
+
+// Bare words for "@" start "at", "ar", "ch" or "sn": two letters rule out most words.
+bool may_start_bare_at_word(char first, char second) {
+  first = lower(first);
+  second = lower(second);
+  return (first == 'a' && (second == 't' || second == 'r')) || (first == 'c' && second == 'h') ||
+         (first == 's' && second == 'n');
+}
+
+#if defined(__SSE2__)
+// Sixteen positions from `from` on hold no '@', no opening bracket and no space before "at",
+// "ar", "ch" or "sn" (any case). Reads text[from, from + 18).
+bool no_at_marker_in_block(const char* from) {
+  auto load = [](const char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); };
+  auto is = [](__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
+  auto here = load(from);
+  // Setting bit 0x20 turns 'A'-'Z' into 'a'-'z' and no other byte into a letter.
+  auto first = _mm_or_si128(load(from + 1), _mm_set1_epi8(0x20));
+  auto second = _mm_or_si128(load(from + 2), _mm_set1_epi8(0x20));
+  auto signs =
+      _mm_or_si128(_mm_or_si128(is(here, '@'), is(here, '[')),
+                   _mm_or_si128(is(here, '('), _mm_or_si128(is(here, '{'), is(here, '<'))));
+  auto a_word = _mm_and_si128(is(first, 'a'), _mm_or_si128(is(second, 't'), is(second, 'r')));
+  auto c_word = _mm_and_si128(is(first, 'c'), is(second, 'h'));
+  auto s_word = _mm_and_si128(is(first, 's'), is(second, 'n'));
+  auto words = _mm_and_si128(is(here, ' '), _mm_or_si128(a_word, _mm_or_si128(c_word, s_word)));
+  return _mm_movemask_epi8(_mm_or_si128(signs, words)) == 0;
+}
+#endif
+
+// The first position from `from` on where a marker for "@" may start: '@', an opening bracket,
+// or a space before a bare word. The loop below does nothing anywhere else.
+std::size_t next_at_marker(std::string_view text, std::size_t from) {
+  constexpr std::size_t k_block = 16;
+  while (from < text.size()) {
+#if defined(__SSE2__)
+    while (from + k_block + 2 <= text.size() && no_at_marker_in_block(text.data() + from))
+      from += k_block;
+#endif
+    auto stop = from + k_block + 2 <= text.size() ? from + k_block : text.size();
+    for (; from < stop; ++from) {
+      char c = text[from];
+      if (c == ' ') {
+        if (from + 2 < text.size() && may_start_bare_at_word(text[from + 1], text[from + 2]))
+          return from;
+      } else if (c == '@' || closing_of(c)) {
+        return from;
+      }
+    }
+  }
+  return text.size();
+}
+
+} // namespace
+
 std::vector<std::string> find_text_emails(std::string_view text, std::size_t max_candidates) {
   std::vector<std::string> out;
   std::size_t candidates = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  for (std::size_t i = next_at_marker(text, 0); i < text.size(); i = next_at_marker(text, i + 1)) {
     char c = text[i];
     std::optional<marker> at;
     if (c == '@') {
@@ -356,10 +415,8 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
       at = spaced ? marker{i - 1, i + 2, false, true} : marker{i, i + 1, false, true};
     } else if (closing_of(c)) {
       at = marker_at(text, i, k_at_words, false);
-    } else if (c == ' ' && i + 1 < text.size()) {
-      char next = lower(text[i + 1]);
-      if (next == 'a' || next == 'c' || next == 's')
-        at = marker_at(text, i, k_at_words, true);
+    } else if (c == ' ') {
+      at = marker_at(text, i, k_at_words, true);
     }
     if (!at)
       continue;

@@ -12,6 +12,9 @@
 #include <libxml/HTMLparser.h>
 #include <memory>
 #include <set>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace sky::scrape {
 namespace {
@@ -211,11 +214,69 @@ void reverse_utf8_from(std::string& s, std::size_t from) {
   s.replace(from, std::string::npos, out);
 }
 
+#if defined(__SSE2__)
+// Sixteen characters from `p` on hold no whitespace but single spaces before other characters.
+// Reads p[0, 17).
+bool single_spaced_block(const char* p) {
+  auto here = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  auto next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+  auto controls = [](__m128i v) { // '\t' to '\r' (bytes past 0x7F compare as negative)
+    return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('\t' - 1)),
+                         _mm_cmplt_epi8(v, _mm_set1_epi8('\r' + 1)));
+  };
+  auto space = [](__m128i v) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')); };
+  auto next_is_space = _mm_or_si128(space(next), controls(next));
+  auto doubled = _mm_and_si128(space(here), next_is_space);
+  return _mm_movemask_epi8(_mm_or_si128(controls(here), doubled)) == 0;
+}
+#endif
+
+// Where the run of words separated by single spaces that goes on at chars[from] ends (at the
+// first whitespace that is not a single space before another character).
+std::size_t single_spaced_run_end(const char* chars, std::size_t from, std::size_t n) {
+  constexpr std::size_t k_block = 16;
+  while (from < n) {
+#if defined(__SSE2__)
+    while (from + k_block + 1 <= n && single_spaced_block(chars + from))
+      from += k_block;
+#endif
+    auto stop = std::min(n, from + k_block);
+    while (from < stop) {
+      if (!is_space(chars[from]))
+        ++from;
+      else if (chars[from] == ' ' && from + 1 < n && !is_space(chars[from + 1]))
+        from += 2;
+      else
+        return from;
+    }
+  }
+  return n;
+}
+
 // Visible text, whitespace-collapsed, with a space wherever a separating tag or whitespace stood.
 // Past the head the text keeps rolling through `tail`, so that the end of a long page (its
 // footer, where contacts usually are) is read too.
 void append_text(parse_state& st, const char* chars, std::size_t n) {
   constexpr std::size_t k_head = page_metadata::k_max_text - page_metadata::k_max_text_tail;
+  // Well within the head (n characters add at most n + 1, a space included): words that single
+  // spaces separate are already collapsed and copied together.
+  if (st.m.text.size() + n + 1 < k_head) {
+    auto& out = st.m.text;
+    for (std::size_t i = 0; i < n;) {
+      if (is_space(chars[i])) {
+        st.text_gap = true;
+        ++i;
+        continue;
+      }
+      auto end = single_spaced_run_end(chars, i + 1, n);
+      if (st.text_gap && !out.empty() && out.back() != ' ')
+        out += ' ';
+      st.text_gap = false;
+      out.append(chars + i, end - i);
+      i = end;
+    }
+    return;
+  }
   for (std::size_t i = 0; i < n; ++i) {
     char c = chars[i];
     if (is_space(c)) {
@@ -480,6 +541,8 @@ page_metadata extract_metadata(std::string_view html, std::string_view page_url,
   sax.cdataBlock = on_cdata;
   parse_state state(page_url, limits, m);
   ctxt->_private = &state;
+  // The visible text is most of a typical page: grown once, not doubling all the way.
+  m.text.reserve(std::min(html.size(), page_metadata::k_max_text - page_metadata::k_max_text_tail));
   xmlDocPtr doc = htmlCtxtReadMemory(
       ctxt.get(), html.data(), static_cast<int>(std::min<std::size_t>(html.size(), 1 << 30)),
       std::string(page_url).c_str(), nullptr,

@@ -1,6 +1,8 @@
 // libphonenumber does the parsing and validation; this file only decides what to feed it.
 #include "scrape/phone_extract.hpp"
 
+#include "scrape/lru_map.hpp"
+#include "scrape/phone_windows.hpp"
 #include "scrape/text_rules.hpp"
 
 #include <algorithm>
@@ -194,18 +196,36 @@ bool labelled_as_other(std::string_view before) {
 
 } // namespace
 
-phone_list extract_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
-                          const std::string& region, std::size_t max_numbers,
-                          const std::vector<std::string>& structured) {
+namespace {
+
+enum class text_scan { windows, whole };
+
+struct matched_number {
+  std::string raw; // as written in the text
+  PhoneNumber number;
+};
+
+// What the matcher found in windows read lately on this thread, by region, tries and window text
+// (it depends on nothing else): a site repeats its header and footer on every page, and a window
+// costs the matcher far more than this lookup.
+constexpr std::size_t k_cached_windows = 256;
+
+lru_map<std::string, std::vector<matched_number>>& window_matches() {
+  thread_local lru_map<std::string, std::vector<matched_number>> cache(k_cached_windows);
+  return cache;
+}
+
+phone_list find_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
+                       const std::string& region, std::size_t max_numbers,
+                       const std::vector<std::string>& structured, text_scan how) {
   const auto& util = *PhoneNumberUtil::GetInstance();
   phone_list out;
   std::set<std::string, std::less<>> seen;
   auto add = [&](const PhoneNumber& number, const char* source) {
-    if (!util.IsValidNumber(number))
-      return;
+    // A number seen already changes nothing, valid or not: checked first, it costs no validation.
     std::string e164;
     util.Format(number, PhoneNumberUtil::E164, &e164);
-    if (seen.count(e164))
+    if (seen.count(e164) || !util.IsValidNumber(number))
       return;
     if (out.numbers.size() >= max_numbers) {
       out.truncated = true;
@@ -234,14 +254,23 @@ phone_list extract_phones(const std::vector<std::string>& tel_links, std::string
       return out;
     parse(percent_decode(link.substr(0, link.find_first_of("?;"))), "tel");
   }
-  // VALID leniency and a bounded number of tries keep loose text fast and its matches plausible.
-  auto scan = [&](std::string_view part, int tries) {
-    std::string copy(part);
+  // The matcher's numbers in `part`, as it reads them from part[from, to): VALID leniency and a
+  // bounded number of tries keep loose text fast and its matches plausible.
+  auto match = [&](std::string_view part, std::size_t from, std::size_t to, int tries,
+                   std::vector<matched_number>& found) {
+    std::string copy(part.substr(from, to - from));
     PhoneNumberMatcher matcher(util, copy, region, PhoneNumberMatcher::VALID, tries);
-    PhoneNumberMatch match;
+    PhoneNumberMatch next;
+    while (matcher.HasNext() && matcher.Next(&next))
+      found.push_back({next.raw_string(), next.number()});
+  };
+  // The numbers found in `part`, in order, minus dates and numbers labelled as something else.
+  auto keep = [&](std::string_view part, const std::vector<matched_number>& found) {
     std::size_t searched_to = 0;
-    while (!out.truncated && matcher.HasNext() && matcher.Next(&match)) {
-      const auto& raw = match.raw_string();
+    for (const auto& m : found) {
+      if (out.truncated)
+        return;
+      const auto& raw = m.raw;
       auto at = part.find(raw, searched_to);
       if (at == std::string_view::npos)
         at = searched_to;
@@ -251,8 +280,39 @@ phone_list extract_phones(const std::vector<std::string>& tel_links, std::string
       if (looks_like_date(raw) ||
           labelled_as_other(part.substr(label_from, at > label_from ? at - label_from : 0)))
         continue;
-      add(match.number(), "text");
+      add(m.number, "text");
     }
+  };
+  auto scan = [&](std::string_view part, int tries) {
+    std::vector<matched_number> found;
+    match(part, 0, part.size(), tries, found);
+    keep(part, found);
+  };
+  // The matcher only around digits (see find_phone_windows): the same numbers, when its tries
+  // provably do not run out; else over the whole part, as it would have been.
+  auto scan_windows = [&](std::string_view part, int tries) {
+    if (!phone_matcher_accepts(part))
+      return; // the matcher reads nothing from it either
+    auto windows = find_phone_windows(part);
+    std::vector<matched_number> found;
+    auto& cache = window_matches();
+    for (auto w : windows.windows) {
+      if (!window_may_hold_number(part.substr(w.begin, w.end - w.begin)))
+        continue;
+      auto key = region + ' ' + std::to_string(tries) + '\n';
+      key.append(part.substr(w.begin, w.end - w.begin));
+      if (const auto* known = cache.find(key)) {
+        found.insert(found.end(), known->begin(), known->end());
+        continue;
+      }
+      std::vector<matched_number> in_window;
+      match(part, w.begin, w.end, tries, in_window);
+      found.insert(found.end(), in_window.begin(), in_window.end());
+      cache.put(key, std::move(in_window));
+    }
+    if ((found.size() + 1) * windows.tries_bound >= static_cast<std::size_t>(tries))
+      return scan(part, tries);
+    keep(part, found);
   };
   // On a page dense with digits (a price list, a table of articles) the numbers a label announces
   // ("Tel.", "Telefon", "Phone"...) are read first, wherever they are, so that the other numbers
@@ -265,10 +325,29 @@ phone_list extract_phones(const std::vector<std::string>& tel_links, std::string
   // Then the whole text, chunk by chunk, each chunk with its own tries.
   for (std::size_t begin = 0; begin < visible_text.size() && !out.truncated;) {
     auto end = chunk_boundary(visible_text, begin + k_chunk_bytes);
-    scan(visible_text.substr(begin, end - begin), k_tries_per_chunk);
+    auto chunk = visible_text.substr(begin, end - begin);
+    if (how == text_scan::windows)
+      scan_windows(chunk, k_tries_per_chunk);
+    else
+      scan(chunk, k_tries_per_chunk);
     begin = end;
   }
   return out;
+}
+
+} // namespace
+
+phone_list extract_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
+                          const std::string& region, std::size_t max_numbers,
+                          const std::vector<std::string>& structured) {
+  return find_phones(tel_links, visible_text, region, max_numbers, structured, text_scan::windows);
+}
+
+phone_list extract_phones_whole_text(const std::vector<std::string>& tel_links,
+                                     std::string_view visible_text, const std::string& region,
+                                     std::size_t max_numbers,
+                                     const std::vector<std::string>& structured) {
+  return find_phones(tel_links, visible_text, region, max_numbers, structured, text_scan::whole);
 }
 
 std::string region_for_language(std::string_view language, const std::string& fallback) {

@@ -30,6 +30,13 @@ phone_list extract_phones(const std::vector<std::string>& tel_links, std::string
                           std::size_t max_numbers = page_limits{}.max_phones,
                           const std::vector<std::string>& structured = {});
 
+// The same with libphonenumber's matcher run over the whole visible text rather than only around
+// its digits (find_phone_windows): slower, the reference extract_phones is held to.
+phone_list extract_phones_whole_text(const std::vector<std::string>& tel_links,
+                                     std::string_view visible_text, const std::string& region,
+                                     std::size_t max_numbers = page_limits{}.max_phones,
+                                     const std::vector<std::string>& structured = {});
+
 // A region guess from a page language ("de-AT" -> "AT", "de" -> "DE", "en" -> fallback).
 std::string region_for_language(std::string_view language, const std::string& fallback);
 

@@ -1,10 +1,10 @@
 // Signature table: a technology is present when any of its markers occurs (case-insensitive) in
 // the page or its headers. Markers are distinctive strings (paths, globals, generator tags), so a
-// plain substring search is enough and runs in linear time.
+// plain substring search is enough; all markers are looked for in one linear pass.
 #include "scrape/tech_stack.hpp"
 
-#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 
 namespace sky::scrape {
@@ -42,30 +42,115 @@ constexpr std::array<signature, 22> k_signatures{{
     {"HubSpot", {"js.hs-scripts.com", "hs-analytics", "hubspot", ""}},
 }};
 
+// The one-pass search below reads four bytes at a time and compares lower-case bytes.
+constexpr bool markers_are_searchable() {
+  for (const auto& sig : k_signatures)
+    for (auto marker : sig.markers)
+      if (!marker.empty()) {
+        if (marker.size() < 4 || marker.find('\n') != std::string_view::npos)
+          return false;
+        for (char c : marker)
+          if (c >= 'A' && c <= 'Z')
+            return false;
+      }
+  return true;
+}
+static_assert(markers_are_searchable());
+
+// Markers are found in one pass over the page with no lower-cased copy of it: at every position
+// the next four bytes, ASCII-folded by setting bit 0x20 (which maps 'A'-'Z' onto 'a'-'z' and
+// keeps every lower-case marker byte), are hashed into a 65,536-bit set of the markers' folded
+// first four bytes. Ordinary text rarely hits the set; a hit is then checked against the markers
+// that start with those four folded bytes, case-insensitively as std::tolower does (A-Z only).
+constexpr std::size_t k_prefix_bytes = 4;
+
+std::uint32_t folded_prefix(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v | 0x20202020u;
+}
+
+std::uint32_t prefix_hash(std::uint32_t folded) {
+  return (folded * 0x9E3779B1u) >> 16;
+}
+
+struct marker_entry {
+  std::uint32_t prefix; // folded_prefix of the marker
+  std::size_t signature;
+  std::string_view marker;
+};
+
+struct marker_index {
+  std::array<std::uint64_t, (1u << 16) / 64> hashed_prefixes{};
+  std::vector<marker_entry> entries;
+
+  marker_index() {
+    for (std::size_t s = 0; s < k_signatures.size(); ++s)
+      for (auto marker : k_signatures[s].markers) {
+        if (marker.empty())
+          continue;
+        auto prefix = folded_prefix(marker.data());
+        auto h = prefix_hash(prefix);
+        hashed_prefixes[h / 64] |= std::uint64_t{1} << (h % 64);
+        entries.push_back({prefix, s, marker});
+      }
+  }
+
+  bool may_start_at(std::uint32_t folded) const {
+    auto h = prefix_hash(folded);
+    return (hashed_prefixes[h / 64] >> (h % 64)) & 1;
+  }
+};
+
+const marker_index& markers() {
+  static const marker_index index;
+  return index;
+}
+
+char ascii_lower_char(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// True when `marker` (lower-case) is written at text[pos..], in any ASCII case.
+bool marker_at(std::string_view text, std::size_t pos, std::string_view marker) {
+  if (marker.size() > text.size() - pos)
+    return false;
+  for (std::size_t i = 0; i < marker.size(); ++i)
+    if (ascii_lower_char(text[pos + i]) != marker[i])
+      return false;
+  return true;
+}
+
+using signature_set = std::array<bool, k_signatures.size()>;
+
+// Marks in `found` the signatures with a marker in `text`.
+void find_tech_markers(std::string_view text, signature_set& found) {
+  const auto& index = markers();
+  if (text.size() < k_prefix_bytes)
+    return;
+  const auto last = text.size() - k_prefix_bytes;
+  for (std::size_t pos = 0; pos <= last; ++pos) {
+    auto folded = folded_prefix(text.data() + pos);
+    if (!index.may_start_at(folded))
+      continue;
+    for (const auto& e : index.entries)
+      if (e.prefix == folded && !found[e.signature] && marker_at(text, pos, e.marker))
+        found[e.signature] = true;
+  }
+}
+
 } // namespace
 
 std::vector<std::string> detect_tech_stack(std::string_view html, std::string_view headers) {
-  std::string haystack;
-  haystack.reserve(html.size() + headers.size() + 1);
-  for (char c : headers)
-    haystack += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  haystack += '\n';
-  for (char c : html)
-    haystack += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::vector<std::string> found;
-  for (const auto& sig : k_signatures) {
-    for (auto marker : sig.markers) {
-      if (marker.empty())
-        continue;
-      // glibc's memmem (two-way, vectorised) is linear and several times faster than a
-      // per-call Boyer-Moore-Horspool table here.
-      if (::memmem(haystack.data(), haystack.size(), marker.data(), marker.size())) {
-        found.emplace_back(sig.name);
-        break;
-      }
-    }
-  }
-  return found;
+  // No marker holds a line break, so none spans the headers and the page: each is read alone.
+  signature_set found{};
+  find_tech_markers(headers, found);
+  find_tech_markers(html, found);
+  std::vector<std::string> names;
+  for (std::size_t s = 0; s < k_signatures.size(); ++s)
+    if (found[s])
+      names.emplace_back(k_signatures[s].name);
+  return names;
 }
 
 std::size_t tech_signature_count() {

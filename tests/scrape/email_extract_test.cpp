@@ -109,6 +109,12 @@ TEST(email_extract, obfuscations_in_the_sites_languages) {
            {"jane.doe (at) acme-tools.com", "jane.doe@acme-tools.com"},
            {"jane [dot] doe [at] acme-tools [dot] co [dot] uk", "jane.doe@acme-tools.co.uk"},
            {"Email: jane at acme-tools dot com", "jane@acme-tools.com"},
+           {"EMAIL: JANE AT ACME-TOOLS DOT COM", "jane@acme-tools.com"},
+           {"Ventas ARROBA empresa-lopez PUNTO es", "ventas@empresa-lopez.es"},
+           {"contact Chez societe-martin Point fr", "contact@societe-martin.fr"},
+           {"info Snabel-A foretaget Punkt se", "info@foretaget.se"},
+           {"jane a", ""},
+           {"jane at", ""},
            {"info (at) firma-muster (punkt) de", "info@firma-muster.de"},
            {"info[at]firma-muster[punkt]de", "info@firma-muster.de"},
            {"info [ät] firma-muster.de", ""},
@@ -227,4 +233,18 @@ TEST(email_extract, repeats_of_one_address_are_not_read_forever) {
   auto found = extract_emails(page, 10);
   EXPECT_EQ(found.addresses, v{"same@acme-tools.com"});
   EXPECT_TRUE(found.truncated);
+}
+
+// The scan skips text in blocks: an address is found wherever it falls against them.
+TEST(email_extract, addresses_at_every_offset_and_at_the_end_of_the_text) {
+  for (std::size_t pad = 0; pad < 40; ++pad)
+    for (std::string written :
+         {"info@firma-muster.de", "jane at acme-tools dot com", "jane (at) acme-tools (dot) com",
+          "info [@] acme-tools [.] com", "VENTAS ARROBA empresa-lopez PUNTO es"}) {
+      std::string text = std::string(pad, 'w') + " " + written;
+      auto found = find_text_emails(text);
+      ASSERT_EQ(found.size(), 1u) << text;
+      found = find_text_emails(text + " and more words after it");
+      ASSERT_EQ(found.size(), 1u) << text;
+    }
 }

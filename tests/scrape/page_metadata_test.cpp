@@ -2,6 +2,7 @@
 #include "scrape/page_metadata.hpp"
 
 #include <gtest/gtest.h>
+#include <random>
 
 using namespace sky::scrape;
 
@@ -118,4 +119,25 @@ TEST(page_metadata, a_long_page_keeps_its_head_and_its_footer) {
   EXPECT_EQ(m.text.rfind("head@firma.de", 0), 0u);
   EXPECT_EQ(m.text.substr(m.text.size() - 22), "Kontakt: foot@firma.de");
   EXPECT_EQ(m.text.find("filler text 20000 "), std::string::npos); // the middle is left out
+}
+
+// Runs of single-spaced words are copied in blocks: any whitespace anywhere in them still
+// collapses to one space.
+TEST(page_metadata, whitespace_collapses_wherever_it_falls) {
+  std::mt19937 rng(3);
+  const char* gaps[] = {" ", " ", " ", "  ", "\n", "\t", "\r\n", " \n "};
+  for (int round = 0; round < 50; ++round) {
+    std::string body, expected;
+    for (int w = 0; w < 200; ++w) {
+      std::string word(1 + rng() % 12, static_cast<char>('a' + rng() % 26));
+      if (w > 0) {
+        body += gaps[rng() % std::size(gaps)];
+        expected += ' ';
+      }
+      body += word;
+      expected += word;
+    }
+    auto m = extract_metadata("<html><body><p>" + body + "</p></body></html>", "https://a.com/");
+    ASSERT_EQ(m.text, expected) << round;
+  }
 }
