@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <map>
+#include <mutex>
 #include <phonenumbers/phonenumbermatch.h>
 #include <phonenumbers/phonenumbermatcher.h>
 #include <phonenumbers/phonenumberutil.h>
@@ -215,6 +218,31 @@ lru_map<std::string, std::vector<matched_number>>& window_matches() {
   return cache;
 }
 
+// The fewest digits of a number the matcher can call valid in `region`: 4 where some four-digit
+// national number is valid there (a few small territories), else 5. A window whose digits join
+// into no longer group (a year in a footer, "© 2026") then costs no matcher run. Fewer than four
+// never (window_may_hold_number), and "+" with four digits leaves at most three to the national
+// number. Found once per region by trying every four-digit string, as the matcher would parse it.
+std::size_t fewest_valid_digits(const std::string& region) {
+  static std::mutex guard;
+  static std::map<std::string, std::size_t, std::less<>> known;
+  std::lock_guard lock(guard);
+  if (auto it = known.find(region); it != known.end())
+    return it->second;
+  const auto& util = *PhoneNumberUtil::GetInstance();
+  std::size_t fewest = 5;
+  char digits[5] = {};
+  for (int value = 0; value < 10000 && fewest == 5; ++value) {
+    std::snprintf(digits, sizeof digits, "%04d", value);
+    PhoneNumber number;
+    if (util.Parse(digits, region, &number) == PhoneNumberUtil::NO_PARSING_ERROR &&
+        util.IsValidNumber(number))
+      fewest = 4;
+  }
+  known.emplace(region, fewest);
+  return fewest;
+}
+
 phone_list find_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
                        const std::string& region, std::size_t max_numbers,
                        const std::vector<std::string>& structured, text_scan how) {
@@ -296,8 +324,9 @@ phone_list find_phones(const std::vector<std::string>& tel_links, std::string_vi
     auto windows = find_phone_windows(part);
     std::vector<matched_number> found;
     auto& cache = window_matches();
+    const auto fewest_digits = fewest_valid_digits(region);
     for (auto w : windows.windows) {
-      if (!window_may_hold_number(part.substr(w.begin, w.end - w.begin)))
+      if (!window_may_hold_number(part.substr(w.begin, w.end - w.begin), fewest_digits))
         continue;
       auto key = region + ' ' + std::to_string(tries) + '\n';
       key.append(part.substr(w.begin, w.end - w.begin));

@@ -204,7 +204,7 @@ bool gap_may_join(std::string_view gap) {
 
 } // namespace
 
-bool window_may_hold_number(std::string_view window) {
+bool window_may_hold_number(std::string_view window, std::size_t fewest_valid_digits) {
   std::size_t group_digits = 0;
   std::size_t previous_digit = std::string_view::npos;
   for (std::size_t i = 0; i < window.size(); ++i) {
@@ -227,7 +227,7 @@ bool window_may_hold_number(std::string_view window) {
     if (previous_digit == std::string_view::npos ||
         !gap_may_join(window.substr(previous_digit + 1, i - previous_digit - 1)))
       group_digits = 0;
-    if (++group_digits > 3)
+    if (++group_digits >= fewest_valid_digits)
       return true;
     previous_digit = i;
   }

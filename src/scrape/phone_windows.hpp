@@ -41,8 +41,10 @@ inline constexpr std::size_t k_phone_link_distance = 24;
 // no 'x' but inside words (the matcher reads 'x' as punctuation, and three letters in a candidate
 // map to digits), no candidate there can hold more than three digits (digits join only through
 // punctuation or an extension label), and no region has valid numbers of three digits or fewer,
-// country code included (tests check that against libphonenumber's metadata).
-bool window_may_hold_number(std::string_view window);
+// country code included (tests check that against libphonenumber's metadata). Where the region
+// has no valid number shorter than `fewest_valid_digits` (five in most), a group of four digits
+// is ruled out too.
+bool window_may_hold_number(std::string_view window, std::size_t fewest_valid_digits = 4);
 
 // True when libphonenumber's matcher accepts `text` at all: it reads nothing from text that is
 // not interchange-valid UTF-8 (no C0/C1 controls but whitespace, no noncharacters). Checked by

@@ -3,6 +3,7 @@
 #include "scrape/phone_extract.hpp"
 #include "scrape/phone_windows.hpp"
 
+#include <cstdio>
 #include <gtest/gtest.h>
 #include <phonenumbers/phonenumberutil.h>
 #include <random>
@@ -159,6 +160,50 @@ TEST(phone_windows, windows_of_three_digits_or_fewer_hold_no_number) {
         }
       }
     }
+}
+
+TEST(phone_windows, a_group_of_four_digits_is_ruled_out_where_no_number_has_four) {
+  EXPECT_TRUE(window_may_hold_number("\xC2\xA9 2026 site", 4));
+  EXPECT_FALSE(window_may_hold_number("\xC2\xA9 2026 site", 5) &&
+               window_may_hold_number("2026 site", 5));
+  EXPECT_FALSE(window_may_hold_number("2026 site3.bench-bakery.com, order 1234.", 5));
+  EXPECT_TRUE(window_may_hold_number("2026 1", 5)); // the space joins them: five digits
+  EXPECT_TRUE(window_may_hold_number("20-26-1", 5));
+  EXPECT_TRUE(window_may_hold_number("12345", 5));
+}
+
+TEST(phone_windows, four_digit_numbers_are_found_where_a_region_has_them) {
+  // A few small territories have valid four-digit numbers; there the windows keep four-digit
+  // groups, elsewhere a year costs no matcher run. Both read what whole-text matching reads.
+  const auto& util = *i18n::phonenumbers::PhoneNumberUtil::GetInstance();
+  std::vector<std::pair<std::string, std::string>> four_digit; // region, a valid number there
+  for (const char* region : {"NU", "TK", "SH", "FK", "CK"}) {
+    char digits[5] = {};
+    for (int value = 0; value < 10000; ++value) {
+      std::snprintf(digits, sizeof digits, "%04d", value);
+      i18n::phonenumbers::PhoneNumber number;
+      if (util.Parse(digits, region, &number) ==
+              i18n::phonenumbers::PhoneNumberUtil::NO_PARSING_ERROR &&
+          util.IsValidNumber(number)) {
+        four_digit.emplace_back(region, digits);
+        break;
+      }
+    }
+  }
+  ASSERT_FALSE(four_digit.empty()) << "no region with four-digit numbers: nothing to test";
+  for (const auto& [region, number] : four_digit) {
+    auto text = "Bakery. Call " + number + " today. \xC2\xA9 2026 Bakery, order 1234.";
+    auto windowed = extract_phones({}, text, region);
+    EXPECT_EQ(described(windowed), described(extract_phones_whole_text({}, text, region)))
+        << region;
+    EXPECT_FALSE(windowed.numbers.empty()) << region << " " << number;
+  }
+  for (const char* region : {"US", "DE", "GB", "FR"}) {
+    std::string text = "Fresh bread. \xC2\xA9 2026 Bakery, order 1234, 7 days a week.";
+    auto windowed = extract_phones({}, text, region);
+    EXPECT_TRUE(windowed.numbers.empty()) << region;
+    EXPECT_EQ(described(windowed), described(extract_phones_whole_text({}, text, region)));
+  }
 }
 
 TEST(phone_windows, the_matcher_accepts_interchange_valid_utf8_only) {
