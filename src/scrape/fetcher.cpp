@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <cctype>
 #include <cstring>
 #include <curl/curl.h>
 #include <future>
@@ -173,6 +174,18 @@ struct fetcher::impl {
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, c.max_cached_connections);
     for (const auto& entry : c.connect_to)
       connect_to = curl_slist_append(connect_to, entry.c_str());
+    for (const auto& entry : c.connect_to) {
+      auto host = entry.substr(0, entry.find(':'));
+      for (auto& ch : host)
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (host.empty() || host.front() == '[' || connect_to_by_host.count(host))
+        continue;
+      curl_slist* list = nullptr;
+      for (const auto& line : connect_to_for_host(c.connect_to, host))
+        list = curl_slist_append(list, line.c_str());
+      if (list)
+        connect_to_by_host.emplace(std::move(host), list);
+    }
     for (int i = 0; i < std::max(1, threads); ++i)
       this->threads.emplace_back([this] { io.run(); });
   }
@@ -184,6 +197,8 @@ struct fetcher::impl {
     sockets.clear();
     curl_multi_cleanup(multi);
     curl_slist_free_all(connect_to);
+    for (auto& [host, list] : connect_to_by_host)
+      curl_slist_free_all(list);
   }
 
   // Tears down every transfer and waiting request (their callbacks get k_fetcher_stopped), lets
@@ -225,6 +240,9 @@ struct fetcher::impl {
 
   config::fetch_config config;
   curl_slist* connect_to = nullptr;
+  // Per host named in connect_to: the same list with that host's entries first (see
+  // connect_to_for_host); empty when the list must be walked as written.
+  std::unordered_map<std::string, curl_slist*> connect_to_by_host;
   std::mt19937_64 random{std::random_device{}()};
   ssrf_policy policy;
   host_schedule schedule_of_hosts; // per-host politeness, bounded
@@ -471,6 +489,14 @@ struct fetcher::impl {
     });
   }
 
+  curl_slist* connect_to_for(const std::string& url) const {
+    if (connect_to_by_host.empty())
+      return connect_to;
+    auto parsed = parse_web_url(url);
+    auto it = parsed ? connect_to_by_host.find(parsed->host) : connect_to_by_host.end();
+    return it == connect_to_by_host.end() ? connect_to : it->second;
+  }
+
   // Spaces requests to one host by per_host_delay, then starts the transfer.
   void schedule(fetch_id id, fetch_request request, completion done) {
     auto parsed = parse_web_url(request.url);
@@ -533,7 +559,7 @@ struct fetcher::impl {
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &impl::on_open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
     if (connect_to)
-      curl_easy_setopt(e, CURLOPT_CONNECT_TO, connect_to);
+      curl_easy_setopt(e, CURLOPT_CONNECT_TO, connect_to_for(r.url));
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     // With a CA directory set (Debian's default), curl reads and parses the whole CA bundle for
     // every new TLS connection (about 40 ms of CPU); the bundle alone is cached across them.

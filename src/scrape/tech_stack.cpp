@@ -42,12 +42,19 @@ constexpr std::array<signature, 22> k_signatures{{
     {"HubSpot", {"js.hs-scripts.com", "hs-analytics", "hubspot", ""}},
 }};
 
+// Every marker is at least this long, so the search below need look only at every third
+// position of the text: any occurrence of a marker holds such a position at one of its first
+// three offsets, each with four bytes of the marker from there.
+constexpr std::size_t k_prefix_bytes = 4;
+constexpr std::size_t k_shortest_marker = 6;
+constexpr std::size_t k_stride = k_shortest_marker - k_prefix_bytes + 1;
+
 // The one-pass search below reads four bytes at a time and compares lower-case bytes.
 constexpr bool markers_are_searchable() {
   for (const auto& sig : k_signatures)
     for (auto marker : sig.markers)
       if (!marker.empty()) {
-        if (marker.size() < 4 || marker.find('\n') != std::string_view::npos)
+        if (marker.size() < k_shortest_marker || marker.find('\n') != std::string_view::npos)
           return false;
         for (char c : marker)
           if (c >= 'A' && c <= 'Z')
@@ -57,12 +64,12 @@ constexpr bool markers_are_searchable() {
 }
 static_assert(markers_are_searchable());
 
-// Markers are found in one pass over the page with no lower-cased copy of it: at every position
-// the next four bytes, ASCII-folded by setting bit 0x20 (which maps 'A'-'Z' onto 'a'-'z' and
-// keeps every lower-case marker byte), are hashed into a 65,536-bit set of the markers' folded
-// first four bytes. Ordinary text rarely hits the set; a hit is then checked against the markers
-// that start with those four folded bytes, case-insensitively as std::tolower does (A-Z only).
-constexpr std::size_t k_prefix_bytes = 4;
+// Markers are found in one pass over the page with no lower-cased copy of it: at every third
+// position the next four bytes, ASCII-folded by setting bit 0x20 (which maps 'A'-'Z' onto 'a'-'z'
+// and keeps every lower-case marker byte), are hashed into a 65,536-bit set of the markers'
+// folded four bytes at offsets 0, 1 and 2. Ordinary text rarely hits the set; a hit is then
+// checked against the markers with those four folded bytes at that offset, case-insensitively as
+// std::tolower does (A-Z only).
 
 std::uint32_t folded_prefix(const char* p) {
   std::uint32_t v;
@@ -75,7 +82,8 @@ std::uint32_t prefix_hash(std::uint32_t folded) {
 }
 
 struct marker_entry {
-  std::uint32_t prefix; // folded_prefix of the marker
+  std::uint32_t prefix; // folded_prefix of the marker at `offset`
+  std::size_t offset;   // 0 to k_stride - 1
   std::size_t signature;
   std::string_view marker;
 };
@@ -89,10 +97,12 @@ struct marker_index {
       for (auto marker : k_signatures[s].markers) {
         if (marker.empty())
           continue;
-        auto prefix = folded_prefix(marker.data());
-        auto h = prefix_hash(prefix);
-        hashed_prefixes[h / 64] |= std::uint64_t{1} << (h % 64);
-        entries.push_back({prefix, s, marker});
+        for (std::size_t offset = 0; offset < k_stride; ++offset) {
+          auto prefix = folded_prefix(marker.data() + offset);
+          auto h = prefix_hash(prefix);
+          hashed_prefixes[h / 64] |= std::uint64_t{1} << (h % 64);
+          entries.push_back({prefix, offset, s, marker});
+        }
       }
   }
 
@@ -129,12 +139,13 @@ void find_tech_markers(std::string_view text, signature_set& found) {
   if (text.size() < k_prefix_bytes)
     return;
   const auto last = text.size() - k_prefix_bytes;
-  for (std::size_t pos = 0; pos <= last; ++pos) {
+  for (std::size_t pos = 0; pos <= last; pos += k_stride) {
     auto folded = folded_prefix(text.data() + pos);
     if (!index.may_start_at(folded))
       continue;
     for (const auto& e : index.entries)
-      if (e.prefix == folded && !found[e.signature] && marker_at(text, pos, e.marker))
+      if (e.prefix == folded && pos >= e.offset && !found[e.signature] &&
+          marker_at(text, pos - e.offset, e.marker))
         found[e.signature] = true;
   }
 }

@@ -66,4 +66,38 @@ std::optional<std::string> normalize_domain(std::string_view text) {
   return d;
 }
 
+namespace {
+
+// The HOST field of a HOST:PORT:CONNECT-HOST:CONNECT-PORT entry, lower-cased ("[::1]" whole).
+std::string connect_to_host(std::string_view entry) {
+  auto end = entry.starts_with('[') ? entry.find(']') : entry.find(':');
+  if (end == std::string_view::npos)
+    return {};
+  if (entry.starts_with('['))
+    ++end;
+  std::string host(entry.substr(0, end));
+  for (auto& c : host)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  return host;
+}
+
+} // namespace
+
+std::vector<std::string> connect_to_for_host(const std::vector<std::string>& entries,
+                                             std::string_view host) {
+  std::vector<std::string> own;
+  for (const auto& entry : entries) {
+    auto entry_host = connect_to_host(entry);
+    if (entry_host.empty())
+      return {};
+    if (entry_host == host)
+      own.push_back(entry);
+  }
+  if (own.empty())
+    return {};
+  own.insert(own.end(), entries.begin(), entries.end());
+  return own;
+}
+
 } // namespace sky::scrape

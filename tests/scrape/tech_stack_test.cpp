@@ -48,3 +48,16 @@ TEST(tech_stack, near_misses_and_marker_prefixes_in_ordinary_text) {
   page.replace(page.size() - 14, 14, "cdn-cgi/trace.");
   EXPECT_EQ(detect_tech_stack(page), names{"Cloudflare"});
 }
+
+TEST(tech_stack, markers_are_found_at_every_offset_from_the_page_start_and_end) {
+  // The search looks at every third position: a marker must be found whichever of them falls
+  // inside it, the shortest markers (six bytes) included.
+  for (std::string marker : {"cf-ray", "ng-app", "wp-json", "googletagmanager.com/gtm.js"})
+    for (std::size_t before = 0; before < 7; ++before)
+      for (std::size_t after = 0; after < 4; ++after) {
+        auto page = std::string(before, 'x') + marker + std::string(after, 'y');
+        EXPECT_EQ(detect_tech_stack(page).size(), 1u) << page;
+        page[before + marker.size() - 1] = '!'; // one byte short: nothing
+        EXPECT_TRUE(detect_tech_stack(page).empty()) << page;
+      }
+}

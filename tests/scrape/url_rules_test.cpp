@@ -29,3 +29,20 @@ TEST(url_rules, normalizes_domains) {
        {"", "localhost", "-a.com", "a-.com", "a..com", "http://a.com", "a.com/path", "a_b.com"})
     EXPECT_FALSE(normalize_domain(bad)) << bad;
 }
+
+TEST(url_rules, connect_to_lists_put_a_hosts_own_entries_first_and_keep_the_rest) {
+  const std::vector<std::string> entries = {"a.test:80:127.0.0.2:80", "b.test:80:127.0.0.3:80",
+                                            "A.Test:443:127.0.0.2:8443"};
+  EXPECT_EQ(connect_to_for_host(entries, "a.test"),
+            (std::vector<std::string>{"a.test:80:127.0.0.2:80", "A.Test:443:127.0.0.2:8443",
+                                      "a.test:80:127.0.0.2:80", "b.test:80:127.0.0.3:80",
+                                      "A.Test:443:127.0.0.2:8443"}));
+  EXPECT_EQ(connect_to_for_host(entries, "b.test"),
+            (std::vector<std::string>{"b.test:80:127.0.0.3:80", "a.test:80:127.0.0.2:80",
+                                      "b.test:80:127.0.0.3:80", "A.Test:443:127.0.0.2:8443"}));
+  EXPECT_TRUE(connect_to_for_host(entries, "c.test").empty()) << "no entry of its own";
+  // An entry for any host may match before a host's own: the order as written must stay.
+  EXPECT_TRUE(
+      connect_to_for_host({"a.test:80:127.0.0.2:80", "::127.0.0.1:8099"}, "a.test").empty());
+  EXPECT_TRUE(connect_to_for_host({"[::1]:80:127.0.0.2:80"}, "[::1]").size() == 2);
+}
