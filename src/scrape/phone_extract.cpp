@@ -7,7 +7,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
+#include <cstdint>
+#include <list>
 #include <map>
 #include <mutex>
 #include <phonenumbers/phonenumbermatch.h>
@@ -219,10 +220,11 @@ lru_map<std::string, std::vector<matched_number>>& window_matches() {
 }
 
 // The fewest digits of a number the matcher can call valid in `region`: 4 where some four-digit
-// national number is valid there (a few small territories), else 5. A window whose digits join
-// into no longer group (a year in a footer, "© 2026") then costs no matcher run. Fewer than four
-// never (window_may_hold_number), and "+" with four digits leaves at most three to the national
-// number. Found once per region by trying every four-digit string, as the matcher would parse it.
+// national number is valid there (Germany, a few small territories), else 5. A window whose
+// digits join into no longer group (a year in a footer, "© 2026") then costs no matcher run.
+// Fewer than four never (window_may_hold_number), and "+" with four digits leaves at most three
+// to the national number. Found once per region: every four-digit national number (with its
+// leading zeros too) against every region of the country code, as validation would check it.
 std::size_t fewest_valid_digits(const std::string& region) {
   static std::mutex guard;
   static std::map<std::string, std::size_t, std::less<>> known;
@@ -231,13 +233,23 @@ std::size_t fewest_valid_digits(const std::string& region) {
     return it->second;
   const auto& util = *PhoneNumberUtil::GetInstance();
   std::size_t fewest = 5;
-  char digits[5] = {};
-  for (int value = 0; value < 10000 && fewest == 5; ++value) {
-    std::snprintf(digits, sizeof digits, "%04d", value);
+  const int code = util.GetCountryCodeForRegion(region);
+  std::list<std::string> regions;
+  if (code != 0)
+    util.GetRegionCodesForCountryCallingCode(code, &regions);
+  for (int value = 0; value < 10000 && fewest == 5 && !regions.empty(); ++value) {
     PhoneNumber number;
-    if (util.Parse(digits, region, &number) == PhoneNumberUtil::NO_PARSING_ERROR &&
-        util.IsValidNumber(number))
-      fewest = 4;
+    number.set_country_code(code);
+    number.set_national_number(static_cast<std::uint64_t>(value));
+    if (value < 1000) { // written with leading zeros: "0123"
+      number.set_italian_leading_zero(true);
+      number.set_number_of_leading_zeros(value < 10 ? 3 : value < 100 ? 2 : 1);
+    }
+    for (const auto& r : regions)
+      if (util.IsValidNumberForRegion(number, r)) {
+        fewest = 4;
+        break;
+      }
   }
   known.emplace(region, fewest);
   return fewest;
