@@ -3,6 +3,7 @@
 // plain substring search is enough; all markers are looked for in one linear pass.
 #include "scrape/tech_stack.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -90,7 +91,7 @@ struct marker_entry {
 
 struct marker_index {
   std::array<std::uint64_t, (1u << 16) / 64> hashed_prefixes{};
-  std::vector<marker_entry> entries;
+  std::vector<marker_entry> entries; // sorted by prefix
 
   marker_index() {
     for (std::size_t s = 0; s < k_signatures.size(); ++s)
@@ -104,6 +105,10 @@ struct marker_index {
           entries.push_back({prefix, offset, s, marker});
         }
       }
+    // A common word can pass the hashed set ("service" starts "server: cloudflare"): its
+    // entries are then found by binary search, not by a walk over all of them.
+    std::sort(entries.begin(), entries.end(),
+              [](const marker_entry& a, const marker_entry& b) { return a.prefix < b.prefix; });
   }
 
   bool may_start_at(std::uint32_t folded) const {
@@ -143,10 +148,12 @@ void find_tech_markers(std::string_view text, signature_set& found) {
     auto folded = folded_prefix(text.data() + pos);
     if (!index.may_start_at(folded))
       continue;
-    for (const auto& e : index.entries)
-      if (e.prefix == folded && pos >= e.offset && !found[e.signature] &&
-          marker_at(text, pos - e.offset, e.marker))
-        found[e.signature] = true;
+    auto first = std::lower_bound(
+        index.entries.begin(), index.entries.end(), folded,
+        [](const marker_entry& e, std::uint32_t prefix) { return e.prefix < prefix; });
+    for (auto e = first; e != index.entries.end() && e->prefix == folded; ++e)
+      if (pos >= e->offset && !found[e->signature] && marker_at(text, pos - e->offset, e->marker))
+        found[e->signature] = true;
   }
 }
 
