@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <boost/asio.hpp>
-#include <cctype>
 #include <cstring>
 #include <curl/curl.h>
 #include <future>
@@ -174,17 +173,11 @@ struct fetcher::impl {
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, c.max_cached_connections);
     for (const auto& entry : c.connect_to)
       connect_to = curl_slist_append(connect_to, entry.c_str());
-    for (const auto& entry : c.connect_to) {
-      auto host = entry.substr(0, entry.find(':'));
-      for (auto& ch : host)
-        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (host.empty() || host.front() == '[' || connect_to_by_host.count(host))
-        continue;
+    for (auto& host : connect_to_hosts(c.connect_to)) {
       curl_slist* list = nullptr;
       for (const auto& line : connect_to_for_host(c.connect_to, host))
         list = curl_slist_append(list, line.c_str());
-      if (list)
-        connect_to_by_host.emplace(std::move(host), list);
+      connect_to_by_host.emplace(std::move(host), list);
     }
     for (int i = 0; i < std::max(1, threads); ++i)
       this->threads.emplace_back([this] { io.run(); });

@@ -225,12 +225,7 @@ lru_map<std::string, std::vector<matched_number>>& window_matches() {
 // Fewer than four never (window_may_hold_number), and "+" with four digits leaves at most three
 // to the national number. Found once per region: every four-digit national number (with its
 // leading zeros too) against every region of the country code, as validation would check it.
-std::size_t fewest_valid_digits(const std::string& region) {
-  static std::mutex guard;
-  static std::map<std::string, std::size_t, std::less<>> known;
-  std::lock_guard lock(guard);
-  if (auto it = known.find(region); it != known.end())
-    return it->second;
+std::size_t search_fewest_valid_digits(const std::string& region) {
   const auto& util = *PhoneNumberUtil::GetInstance();
   std::size_t fewest = 5;
   const int code = util.GetCountryCodeForRegion(region);
@@ -251,7 +246,26 @@ std::size_t fewest_valid_digits(const std::string& region) {
         break;
       }
   }
-  known.emplace(region, fewest);
+  return fewest;
+}
+
+// Asked for every chunk of every page: each thread keeps the answers it has seen, and only a
+// region new to the process takes the lock and the search.
+std::size_t fewest_valid_digits(const std::string& region) {
+  thread_local std::map<std::string, std::size_t, std::less<>> seen_here;
+  if (auto it = seen_here.find(region); it != seen_here.end())
+    return it->second;
+  static std::mutex guard;
+  static std::map<std::string, std::size_t, std::less<>> known;
+  std::size_t fewest = 0;
+  {
+    std::lock_guard lock(guard);
+    auto it = known.find(region);
+    if (it == known.end())
+      it = known.emplace(region, search_fewest_valid_digits(region)).first;
+    fewest = it->second;
+  }
+  seen_here.emplace(region, fewest);
   return fewest;
 }
 

@@ -100,4 +100,16 @@ std::vector<std::string> connect_to_for_host(const std::vector<std::string>& ent
   return own;
 }
 
+std::vector<std::string> connect_to_hosts(const std::vector<std::string>& entries) {
+  std::vector<std::string> hosts;
+  for (const auto& entry : entries) {
+    auto host = connect_to_host(entry);
+    if (host.empty())
+      return {};
+    if (std::find(hosts.begin(), hosts.end(), host) == hosts.end())
+      hosts.push_back(std::move(host));
+  }
+  return hosts;
+}
+
 } // namespace sky::scrape

@@ -29,6 +29,10 @@ std::optional<std::string> normalize_domain(std::string_view text);
 std::vector<std::string> connect_to_for_host(const std::vector<std::string>& entries,
                                              std::string_view host);
 
+// The hosts connect_to_for_host has a list for (lower-case, each once); none when an entry is for
+// any host.
+std::vector<std::string> connect_to_hosts(const std::vector<std::string>& entries);
+
 // 0-15 for a hexadecimal digit, -1 otherwise (percent-decoding, entities, hex payloads).
 int hex_digit_value(char c);
 

@@ -46,3 +46,11 @@ TEST(url_rules, connect_to_lists_put_a_hosts_own_entries_first_and_keep_the_rest
       connect_to_for_host({"a.test:80:127.0.0.2:80", "::127.0.0.1:8099"}, "a.test").empty());
   EXPECT_TRUE(connect_to_for_host({"[::1]:80:127.0.0.2:80"}, "[::1]").size() == 2);
 }
+
+TEST(url_rules, connect_to_hosts_are_the_hosts_with_entries_of_their_own) {
+  EXPECT_EQ(connect_to_hosts(
+                {"a.test:80:127.0.0.2:80", "B.test:80:127.0.0.3:80", "A.Test:443:127.0.0.2:8443"}),
+            (std::vector<std::string>{"a.test", "b.test"}));
+  EXPECT_TRUE(connect_to_hosts({"a.test:80:127.0.0.2:80", "::127.0.0.1:8099"}).empty());
+  EXPECT_EQ(connect_to_hosts({"[::1]:80:127.0.0.2:80"}), (std::vector<std::string>{"[::1]"}));
+}
