@@ -1,5 +1,6 @@
 // The db_writer: each item's results and new status in its own savepoint; many items per commit.
 #include "actors/backoff.hpp"
+#include "actors/claim_sessions.hpp"
 #include "actors/engine.hpp"
 #include "actors/supervision.hpp"
 #include "logging/log_setup.hpp"
@@ -12,6 +13,7 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace sky::actors {
 namespace {
@@ -19,10 +21,25 @@ namespace {
 using namespace messages;
 constexpr std::size_t k_max_batch = 500;
 
+// A claim held by row lock in a claim session, as the writer sees it.
+struct locked_claim {
+  bool open = false;
+  std::uint32_t generation = 0; // tells this claim's hold timer from an earlier claim's
+  struct row {
+    std::string address;
+    std::int32_t attempt = 0;
+  };
+  std::unordered_map<std::string, row> pending; // by id: no result yet
+  std::vector<work_done> done;
+};
+
 struct writer_state {
   static inline const char* name = "db_writer";
   queue_context_ptr q;
   poller_commit_actor poller;
+  std::shared_ptr<claim_sessions> sessions;
+  std::vector<locked_claim> locked; // by session
+  std::size_t locked_rows = 0;      // pending in all sessions
   std::unique_ptr<pqxx::connection> conn;
   std::vector<work_done> buffer;
   bool flush_scheduled = false;
@@ -233,6 +250,129 @@ void flush(writer_self self) {
   }
 }
 
+void schedule_flush(writer_self self);
+
+// Ends a claim held by lock: completed items are written in the claim's own transaction, and
+// everything else (items still running when the hold time is up, retries, failures) gets the
+// lease an ordinary claim writes, in the same commit; from then on they take the general path.
+// If that transaction fails, the rows are back in the queue as they were; those still unchanged
+// are claimed again by lease, and every result takes the general path, whose fences void the
+// ones that lost their row.
+void finish_locked(writer_self self, std::uint32_t index) {
+  auto& s = self->state;
+  auto& q = *s.q;
+  auto& claim = s.locked[index];
+  auto& session = s.sessions->at(index);
+  std::vector<persistence::finish_request> completions, leases;
+  std::vector<work_done*> completed_items;
+  for (auto& d : claim.done) {
+    if (d.result == outcome::completed) {
+      completions.push_back(request_for(q, d));
+      completed_items.push_back(&d);
+    } else {
+      leases.push_back(
+          {d.id, d.attempt, persistence::finish_kind::retry, {}, 0, {}, d.row_address});
+    }
+  }
+  for (const auto& [id, row] : claim.pending)
+    leases.push_back({id, row.attempt, persistence::finish_kind::retry, {}, 0, {}, row.address});
+  const auto outlived = claim.pending.size();
+  batch_counts c;
+  std::vector<std::string> committed;
+  std::vector<workflows::written_item> written;
+  bool ok = false;
+  try {
+    auto& tx = *session.tx;
+    // A result the database refuses (or a handler write that fails) rolls back to here: the
+    // rows stay locked, and every item then takes the general path, which isolates the culprit.
+    tx.exec("SAVEPOINT finish");
+    try {
+      auto applied = q.store->complete_locked(tx, completions);
+      std::unordered_set<std::string_view> applied_ids;
+      for (const auto& a : applied)
+        applied_ids.insert(a.id);
+      for (auto* d : completed_items)
+        if (applied_ids.contains(d->id))
+          written.push_back({d, std::string(q.definition->completed)});
+      if (q.handler && q.handler->write)
+        q.handler->write(tx, written);
+    } catch (const std::exception& e) {
+      if (is_transient(e))
+        throw;
+      spdlog::warn("{}: batch write failed ({}); isolating items", q.definition->name, e.what());
+      tx.exec("ROLLBACK TO SAVEPOINT finish");
+      written.clear();
+      for (auto* d : completed_items)
+        leases.push_back(
+            {d->id, d->attempt, persistence::finish_kind::retry, {}, 0, {}, d->row_address});
+      completed_items.clear();
+    }
+    q.store->promote(tx, q.node_id, leases);
+    if (s.q->writer_failures && s.q->writer_failures->fetch_sub(1) > 0) {
+      session.tx.reset(); // as if the link dropped: PostgreSQL releases the rows
+      session.conn.reset();
+      throw pqxx::broken_connection("injected: connection lost before commit");
+    }
+    tx.commit();
+    ok = true;
+    q.metrics->lock_leases += outlived;
+    for (const auto& w : written) {
+      count(c, q, *w.done, w.status);
+      committed.push_back(w.done->id);
+    }
+  } catch (const std::exception& e) {
+    q.metrics->db_errors++;
+    spdlog::warn("{}: finishing {} items claimed by lock failed ({}); they take the lease path",
+                 q.definition->name, claim.done.size() + claim.pending.size(), e.what());
+  }
+  session.tx.reset(); // after a failure: rolled back, and the rows are as they were claimed
+  if (!ok) {
+    // The locks are gone: rows still unchanged are claimed by lease so that their results
+    // count; one that another claim took meanwhile runs again there (at least once), and this
+    // attempt's result is fenced out.
+    if (!session.conn || !session.conn->is_open())
+      session.conn.reset();
+    for (auto* d : completed_items)
+      leases.push_back(
+          {d->id, d->attempt, persistence::finish_kind::retry, {}, 0, {}, d->row_address});
+    try {
+      if (!s.conn) {
+        s.conn = persistence::open_connection(q.database_url, q.statement_timeout);
+        if (q.session_settings)
+          persistence::configure_engine_session(*s.conn);
+      }
+      pqxx::work tx(*s.conn);
+      q.store->promote(tx, q.node_id, leases);
+      tx.commit();
+    } catch (const std::exception& e) {
+      if (persistence::is_connection_error(e) || !s.conn || !s.conn->is_open())
+        s.conn.reset();
+      spdlog::warn("{}: claiming {} rows by lease after a failed finish failed ({})",
+                   q.definition->name, leases.size(), e.what());
+    }
+  }
+  s.q->metrics->commits += ok ? 1 : 0;
+  auto& m = *q.metrics;
+  m.completed += c.completed;
+  m.stale_results += c.stale;
+  s.locked_rows -= claim.pending.size();
+  claim.pending.clear();
+  claim.open = false;
+  // What was not completed here (all of it after a failure) continues as a lease claim.
+  std::unordered_set<std::string_view> done_here(committed.begin(), committed.end());
+  for (auto& d : claim.done)
+    if (!done_here.contains(d.id)) {
+      d.session = 0;
+      s.buffer.push_back(std::move(d));
+    }
+  claim.done.clear();
+  s.sessions->give_back(index);
+  // Also when empty: the poller may be waiting for a free session.
+  self->send(s.poller, committed_atom::value, std::move(committed));
+  if (!s.buffer.empty())
+    schedule_flush(self);
+}
+
 // A commit costs PostgreSQL a WAL flush and two statements' set-up whatever the batch, so under
 // load results wait up to the commit interval to share one. An idle writer (nothing committed
 // within the interval) and a full batch commit at once: the interval adds latency only where
@@ -262,18 +402,55 @@ void schedule_flush(writer_self self) {
 }
 
 writer_actor::behavior_type db_writer(writer_self self, queue_context_ptr q,
-                                      poller_commit_actor poller) {
+                                      poller_commit_actor poller,
+                                      std::shared_ptr<claim_sessions> sessions) {
   self->state.q = std::move(q);
   self->state.poller = std::move(poller);
+  self->state.locked.resize(sessions->size());
+  self->state.sessions = std::move(sessions);
   return supervised(
       self,
       [=](result_batch& batch) {
         auto& s = self->state;
-        if (s.buffer.empty())
-          s.buffer = std::move(batch);
-        else
-          std::move(batch.begin(), batch.end(), std::back_inserter(s.buffer));
-        schedule_flush(self);
+        const auto before = s.buffer.size();
+        for (auto& d : batch) {
+          if (d.session > 0 && d.session <= s.locked.size()) {
+            const auto index = d.session - 1;
+            auto& claim = s.locked[index];
+            auto it = claim.open ? claim.pending.find(d.id) : claim.pending.end();
+            if (it != claim.pending.end() && it->second.attempt == d.attempt) {
+              claim.pending.erase(it);
+              --s.locked_rows;
+              claim.done.push_back(std::move(d));
+              if (claim.pending.empty())
+                finish_locked(self, index);
+              continue;
+            }
+            d.session = 0; // promoted to a lease meanwhile: the general path
+          }
+          s.buffer.push_back(std::move(d));
+        }
+        if (s.buffer.size() > before)
+          schedule_flush(self);
+      },
+      [=](locked_atom, std::uint32_t index, std::vector<std::string>& ids,
+          std::vector<std::string>& addresses, std::vector<std::int32_t>& attempts) {
+        auto& s = self->state;
+        auto& claim = s.locked[index];
+        claim.open = true;
+        ++claim.generation;
+        claim.pending.reserve(ids.size());
+        for (std::size_t i = 0; i < ids.size(); ++i)
+          claim.pending.emplace(std::move(ids[i]),
+                                locked_claim::row{std::move(addresses[i]), attempts[i]});
+        s.locked_rows += claim.pending.size();
+        self->delayed_send(self, s.q->config.lock_hold, promote_atom::value, index,
+                           claim.generation);
+      },
+      [=](promote_atom, std::uint32_t index, std::uint32_t generation) {
+        auto& s = self->state;
+        if (s.locked[index].open && s.locked[index].generation == generation)
+          finish_locked(self, index);
       },
       [=](flush_atom) {
         auto& s = self->state;
@@ -283,14 +460,17 @@ writer_actor::behavior_type db_writer(writer_self self, queue_context_ptr q,
         s.flush_delayed = false;
         flush(self);
       },
-      [=](busy_atom) { return static_cast<std::uint32_t>(self->state.buffer.size()); });
+      [=](busy_atom) {
+        return static_cast<std::uint32_t>(self->state.buffer.size() + self->state.locked_rows);
+      });
 }
 
 } // namespace
 
 writer_actor spawn_db_writer(caf::actor_system& system, queue_context_ptr queue,
-                             poller_commit_actor poller) {
-  return system.spawn<caf::detached>(db_writer, std::move(queue), std::move(poller));
+                             poller_commit_actor poller, std::shared_ptr<claim_sessions> sessions) {
+  return system.spawn<caf::detached>(db_writer, std::move(queue), std::move(poller),
+                                     std::move(sessions));
 }
 
 } // namespace sky::actors

@@ -10,6 +10,7 @@
 #include "workflows/queue_handler.hpp"
 
 #include <caf/fwd.hpp>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -38,13 +39,19 @@ struct queue_context {
 
 using queue_context_ptr = std::shared_ptr<const queue_context>;
 
-// Claims rows for its pool (detached: it blocks on the database), renews leases, rescues. It
-// claims nothing before its init message names its pool.
-messages::poller_actor spawn_poller(caf::actor_system& system, queue_context_ptr queue);
+class claim_sessions;
 
-// Writes results and statuses with per-item savepoints and group commit (detached).
+// Claims rows for its pool (detached: it blocks on the database), renews leases, rescues. It
+// claims nothing before its init message names its pool. With a lock hold, it claims by row lock
+// into the unit's claim sessions while one is free.
+messages::poller_actor spawn_poller(caf::actor_system& system, queue_context_ptr queue,
+                                    std::shared_ptr<claim_sessions> sessions);
+
+// Writes results and statuses with group commit (detached); finishes or promotes the rows of
+// claims held by lock in their own sessions.
 messages::writer_actor spawn_db_writer(caf::actor_system& system, queue_context_ptr queue,
-                                       messages::poller_commit_actor poller);
+                                       messages::poller_commit_actor poller,
+                                       std::shared_ptr<claim_sessions> sessions);
 
 // Supervisor of the queue's workers (cooperative: it never blocks).
 messages::pool_actor spawn_worker_pool(caf::actor_system& system, queue_context_ptr queue,

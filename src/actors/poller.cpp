@@ -1,4 +1,5 @@
 // The generic poller: one per queue. Claims no more rows than its pool has free slots.
+#include "actors/claim_sessions.hpp"
 #include "actors/engine.hpp"
 #include "actors/supervision.hpp"
 #include "logging/log_setup.hpp"
@@ -22,6 +23,8 @@ struct poller_state {
   queue_context_ptr q;
   std::unique_ptr<pqxx::connection> conn;
   pool_intake_actor pool;
+  writer_lock_actor writer;
+  std::shared_ptr<claim_sessions> sessions;
   int credits = 0;
   bool want_more = true; // poll again as soon as credits allow
   bool paused = false;
@@ -33,6 +36,21 @@ struct poller_state {
 };
 
 using poller_self = poller_actor::stateful_pointer<poller_state>;
+
+// After a failed statement: counts it and schedules a retry wake with backoff, so a database
+// outage never kills the poller. Returns whether the connection is to be dropped.
+bool on_db_failure(poller_self self, const char* what, const std::exception& e,
+                   const pqxx::connection* conn) {
+  auto& s = self->state;
+  s.q->metrics->db_errors++;
+  const bool broken = persistence::is_connection_error(e) || !conn || !conn->is_open();
+  auto delay = std::chrono::milliseconds(std::min(100 << std::min(s.db_failures, 6), 5000));
+  ++s.db_failures;
+  spdlog::warn("{}: {} failed ({}); retrying in {} ms", s.q->definition->name, what, e.what(),
+               delay.count());
+  self->delayed_send(self, delay, wake_atom::value);
+  return broken;
+}
 
 // Runs `f` on the poller's connection; on failure drops a broken connection and schedules a
 // retry wake with backoff, so a database outage never kills the poller.
@@ -64,18 +82,66 @@ template <class F> bool with_db(poller_self self, const char* what, F&& f) {
     s.db_failures = 0;
     return true;
   } catch (const std::exception& e) {
-    s.q->metrics->db_errors++;
-    if (persistence::is_connection_error(e) || !s.conn || !s.conn->is_open()) {
+    if (on_db_failure(self, what, e, s.conn.get())) {
       s.conn.reset();
       s.lost_connection = true;
     }
-    auto delay = std::chrono::milliseconds(std::min(100 << std::min(s.db_failures, 6), 5000));
-    ++s.db_failures;
-    spdlog::warn("{}: {} failed ({}); retrying in {} ms", s.q->definition->name, what, e.what(),
-                 delay.count());
-    self->delayed_send(self, delay, wake_atom::value);
     return false;
   }
+}
+
+// A claim that writes nothing: the rows are locked by the open transaction of a free claim
+// session, which goes to the writer with them (`session` is then its 1-based number; 0 when
+// nothing was claimed and the session is free again). False: the claim failed (retry wake
+// scheduled). A session that dies releases its rows in PostgreSQL; nothing is left to undo.
+bool claim_locked(poller_self self, std::uint32_t index, int limit,
+                  std::vector<persistence::claimed_row>& rows, std::uint32_t& session) {
+  auto& s = self->state;
+  auto& cs = s.sessions->at(index);
+  session = 0;
+  try {
+    if (!cs.conn) {
+      cs.conn = persistence::open_connection(s.q->database_url, s.q->statement_timeout);
+      if (s.q->session_settings) {
+        persistence::configure_engine_session(*cs.conn);
+        // A node that stops finishing (hung, not dead) must not hold rows for ever: past a
+        // lease, PostgreSQL ends the session and its rows go back, as a rescue would.
+        pqxx::nontransaction(*cs.conn).exec(
+            "SET idle_in_transaction_session_timeout = " +
+            std::to_string(std::chrono::milliseconds(s.q->config.lease).count()));
+      }
+    }
+    cs.tx = std::make_unique<pqxx::work>(*cs.conn);
+    rows = s.q->store->claim_locked(*cs.tx, limit);
+    s.db_failures = 0;
+  } catch (const std::exception& e) {
+    cs.tx.reset();
+    if (on_db_failure(self, "claim", e, cs.conn.get()))
+      cs.conn.reset();
+    s.sessions->give_back(index);
+    return false;
+  }
+  if (rows.empty()) {
+    cs.tx.reset(); // nothing held: the transaction just ends
+    s.sessions->give_back(index);
+    return true;
+  }
+  std::vector<std::string> ids, addresses;
+  std::vector<std::int32_t> attempts;
+  ids.reserve(rows.size());
+  addresses.reserve(rows.size());
+  attempts.reserve(rows.size());
+  for (const auto& row : rows) {
+    ids.push_back(row.id);
+    addresses.push_back(row.row_address);
+    attempts.push_back(row.attempt);
+  }
+  // Sent before the rows go to the pool, so the writer knows of the session before any result.
+  self->send(s.writer, locked_atom::value, index, std::move(ids), std::move(addresses),
+             std::move(attempts));
+  session = index + 1;
+  s.q->metrics->claimed_by_lock += rows.size();
+  return true;
 }
 
 void schedule_wake(poller_self self, std::chrono::milliseconds delay) {
@@ -112,8 +178,23 @@ void poll(poller_self self) {
     return;
   }
   std::vector<persistence::claimed_row> rows;
-  if (!with_db(self, "claim",
-               [&](pqxx::connection& c) { rows = s.q->store->claim(c, s.q->node_id, limit); }))
+  std::uint32_t session = 0;
+  std::optional<std::uint32_t> free_session;
+  if (s.q->config.lock_hold.count() > 0 && s.writer) {
+    // Claims by lock only: a lease claim meanwhile would make a crash strand its rows until the
+    // lease expires. A session comes free at the latest when its hold time is up.
+    free_session = s.sessions->take();
+    if (!free_session) {
+      s.want_more = true;
+      return;
+    }
+  }
+  if (free_session) {
+    if (!claim_locked(self, *free_session, limit, rows, session))
+      return;
+  } else if (!with_db(self, "claim", [&](pqxx::connection& c) {
+               rows = s.q->store->claim(c, s.q->node_id, limit);
+             }))
     return;
   // Claims are the hot path: at debug, so that a busy queue does not write a line per claim.
   if (!rows.empty()) {
@@ -127,7 +208,7 @@ void poll(poller_self self) {
     s.q->metrics->claimed++;
     s.q->metrics->observe_pickup(row.pickup_latency_s);
     batch.push_back({s.q->index, std::move(row.id), row.attempt, std::move(row.payload_json),
-                     std::move(row.row_address)});
+                     std::move(row.row_address), session});
   }
   if (!batch.empty())
     self->send(s.pool, std::move(batch));
@@ -187,8 +268,10 @@ void rescue(poller_self self) {
   }
 }
 
-poller_actor::behavior_type poller(poller_self self, queue_context_ptr q) {
+poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
+                                   std::shared_ptr<claim_sessions> sessions) {
   self->state.q = q;
+  self->state.sessions = std::move(sessions);
   self->state.credits = q->config.max_instances;
   auto renew_every =
       std::max(std::chrono::duration_cast<std::chrono::milliseconds>(q->config.lease) / 3,
@@ -196,9 +279,10 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q) {
   self->delayed_send(self, renew_every, renew_atom::value);
   return supervised(
       self,
-      [=](init_atom, pool_intake_actor pool, bool release_held) {
+      [=](init_atom, pool_intake_actor pool, writer_lock_actor writer, bool release_held) {
         auto& s = self->state;
         s.pool = std::move(pool);
+        s.writer = std::move(writer);
         // A restarted unit: what the unit before it held goes back before anything is claimed.
         if (release_held)
           with_db(self, "release", [&](pqxx::connection& c) {
@@ -256,8 +340,9 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q) {
 
 } // namespace
 
-poller_actor spawn_poller(caf::actor_system& system, queue_context_ptr queue) {
-  return system.spawn<caf::detached>(poller, std::move(queue));
+poller_actor spawn_poller(caf::actor_system& system, queue_context_ptr queue,
+                          std::shared_ptr<claim_sessions> sessions) {
+  return system.spawn<caf::detached>(poller, std::move(queue), std::move(sessions));
 }
 
 } // namespace sky::actors

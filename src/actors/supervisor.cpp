@@ -1,4 +1,5 @@
 // The queue supervisor: one per served queue, above its poller, worker pool and db_writer.
+#include "actors/claim_sessions.hpp"
 #include "actors/engine.hpp"
 #include "actors/supervision.hpp"
 #include "logging/log_setup.hpp"
@@ -205,10 +206,15 @@ queue_supervisor_actor::behavior_type queue_supervisor(supervisor_self self, que
 
 queue_unit start_queue_unit(caf::actor_system& system, const queue_context_ptr& queue,
                             bool release_held) {
-  auto poller = spawn_poller(system, queue);
-  auto writer = spawn_db_writer(system, queue, poller);
+  // Per unit: a restarted unit's predecessor closes its sessions (rolling back what they held)
+  // when its poller and writer are gone.
+  auto sessions = std::make_shared<claim_sessions>(
+      claim_session_count(queue->config.max_instances, queue->config.batch_size));
+  auto poller = spawn_poller(system, queue, sessions);
+  auto writer = spawn_db_writer(system, queue, poller, sessions);
   auto pool = spawn_worker_pool(system, queue, poller, writer);
-  caf::anon_send(poller, init_atom::value, pool_intake_actor{pool}, release_held);
+  caf::anon_send(poller, init_atom::value, pool_intake_actor{pool}, writer_lock_actor{writer},
+                 release_held);
   return {poller, pool, writer};
 }
 

@@ -95,13 +95,14 @@ void dispatch(pool_self self) {
     auto attempt = sl.item->attempt;
     auto queue = sl.item->queue;
     auto address = sl.item->row_address;
-    s.q->handler->start(sl.session,
-                        [me, slot_index, queue, id, attempt, address](workflows::handler_result r) {
-                          caf::anon_send(me, finished_atom::value, slot_index,
-                                         work_done{queue, id, attempt, r.result, std::move(r.error),
-                                                   std::move(r.result_json), address},
-                                         r.crash);
-                        });
+    auto claim_session = sl.item->session;
+    s.q->handler->start(sl.session, [me, slot_index, queue, id, attempt, address,
+                                     claim_session](workflows::handler_result r) {
+      caf::anon_send(me, finished_atom::value, slot_index,
+                     work_done{queue, id, attempt, r.result, std::move(r.error),
+                               std::move(r.result_json), address, claim_session},
+                     r.crash);
+    });
   }
 }
 
@@ -120,7 +121,8 @@ void give_up_on(pool_self self, std::size_t index, const std::string& why) {
                                 outcome::retry,
                                 why,
                                 {},
-                                sl.item->row_address});
+                                sl.item->row_address,
+                                sl.item->session});
     sl.item.reset();
   }
   s.q->metrics->worker_restarts++;

@@ -33,6 +33,10 @@ struct queue_config {
   // Under load, results wait up to this long to share a commit (a full batch, or a writer idle
   // for longer, commits at once).
   std::chrono::milliseconds commit_interval{10};
+  // Above 0, a claim holds its rows by row lock in an open transaction of its own instead of
+  // writing a lease, for up to this long: items finished by then are written in that same
+  // transaction (one row version per item instead of two); the others then get their lease.
+  std::chrono::milliseconds lock_hold{0};
   std::chrono::seconds lease{60};    // a claimed row's lease, renewed while worked on
   int max_attempts = 3;              // attempts before a row ends in Error
   std::chrono::seconds timeout{300}; // one item's time limit; past it the step is cancelled

@@ -47,6 +47,12 @@ using pool_completion_actor =
 // Pool -> writer: results to write.
 using writer_intake_actor = caf::typed_actor<caf::reacts_to<result_batch>>;
 
+// Poller -> writer: (session, ids, addresses, attempts) claimed by row lock in that claim
+// session's open transaction, sent before the rows go to the pool.
+using writer_lock_actor =
+    caf::typed_actor<caf::reacts_to<locked_atom, std::uint32_t, std::vector<std::string>,
+                                    std::vector<std::string>, std::vector<std::int32_t>>>;
+
 // Scheduler -> queue supervisor (forwarded to its poller): the interval elapsed; poll now.
 using queue_ticks_actor = caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<wake_atom>>;
 
@@ -64,12 +70,12 @@ using unit_member_actor = supervised_actor::extend<caf::replies_to<busy_atom>::w
 
 // -- full interfaces -------------------------------------------------------------------------
 
-// (init, pool, release_held): start claiming for this pool; release_held: a restarted unit,
-// whose predecessor's rows go back first. renew is its own lease-renewal timer.
+// (init, pool, writer, release_held): start claiming for this pool and writer; release_held: a
+// restarted unit, whose predecessor's rows go back first. renew is its own lease-renewal timer.
 using poller_actor =
     poller_control_actor::extend_with<poller_credit_actor>::extend_with<poller_commit_actor>::
-        extend<caf::reacts_to<init_atom, pool_intake_actor, bool>, caf::reacts_to<renew_atom>,
-               caf::replies_to<busy_atom>::with<std::uint32_t>>;
+        extend<caf::reacts_to<init_atom, pool_intake_actor, writer_lock_actor, bool>,
+               caf::reacts_to<renew_atom>, caf::replies_to<busy_atom>::with<std::uint32_t>>;
 
 // flush and deadline are the pool's own messages (results to the writer; time-limit sweep);
 // resume ends a pause after too many failed steps.
@@ -77,9 +83,11 @@ using pool_actor =
     unit_member_actor::extend_with<pool_intake_actor>::extend_with<pool_completion_actor>::extend<
         caf::reacts_to<flush_atom>, caf::reacts_to<deadline_atom>, caf::reacts_to<resume_atom>>;
 
-// flush is the writer's own message: commit what has accumulated.
+// flush is the writer's own message: commit what has accumulated; (promote, session,
+// generation) its timer for a claim session's hold time.
 using writer_actor =
-    unit_member_actor::extend_with<writer_intake_actor>::extend<caf::reacts_to<flush_atom>>;
+    unit_member_actor::extend_with<writer_intake_actor>::extend_with<writer_lock_actor>::extend<
+        caf::reacts_to<flush_atom>, caf::reacts_to<promote_atom, std::uint32_t, std::uint32_t>>;
 
 // (tick, queue) is the scheduler's own per-queue interval timer.
 using scheduler_actor = scheduler_wake_actor::extend_with<supervised_actor>::extend<

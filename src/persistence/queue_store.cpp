@@ -54,6 +54,9 @@ queue_store::queue_store(const config::queue_definition& definition,
                          const config::queue_config& config, bool prepared)
     : definition_(definition), config_(config),
       claim_sql_(render_queue_query("queue_claim", definition)),
+      claim_locked_sql_(render_queue_query("queue_claim_locked", definition)),
+      complete_locked_sql_(render_queue_query("queue_complete_locked", definition)),
+      promote_sql_(render_queue_query("queue_promote", definition)),
       next_due_sql_(render_queue_query("queue_next_due", definition)),
       renew_sql_(render_queue_query("queue_renew", definition)),
       rescue_sql_(render_queue_query("queue_rescue", definition)),
@@ -77,6 +80,57 @@ std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::s
     out.push_back({r[0].as<std::string>(), r[1].as<int>(), r[2].as<std::string>(),
                    r[3].is_null() ? 0.0 : r[3].as<double>(), r[4].as<std::string>()});
   return out;
+}
+
+std::vector<claimed_row> queue_store::claim_locked(pqxx::transaction_base& tx, int limit) const {
+  auto rows = execute(tx, statement_prefix_ + "claim_locked", claim_locked_sql_, limit);
+  std::vector<claimed_row> out;
+  out.reserve(rows.size());
+  for (auto r : rows)
+    out.push_back({r[0].as<std::string>(), r[1].as<int>(), r[2].as<std::string>(),
+                   r[3].is_null() ? 0.0 : r[3].as<double>(), r[4].as<std::string>()});
+  return out;
+}
+
+std::vector<finish_applied>
+queue_store::complete_locked(pqxx::transaction_base& tx,
+                             const std::vector<finish_request>& items) const {
+  std::vector<finish_applied> applied;
+  if (items.empty())
+    return applied;
+  std::vector<std::string> addresses, ids;
+  std::vector<std::optional<std::string>> results;
+  addresses.reserve(items.size());
+  ids.reserve(items.size());
+  results.reserve(items.size());
+  for (const auto& item : items) {
+    addresses.push_back(item.row_address);
+    ids.push_back(item.id);
+    results.push_back(result_of(item));
+  }
+  for (auto r : execute(tx, statement_prefix_ + "complete_locked", complete_locked_sql_,
+                        text_array(addresses), text_array(ids), text_array(results)))
+    applied.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
+  return applied;
+}
+
+std::vector<std::string> queue_store::promote(pqxx::transaction_base& tx, const std::string& node,
+                                              const std::vector<finish_request>& items) const {
+  std::vector<std::string> promoted;
+  if (items.empty())
+    return promoted;
+  std::vector<std::string> addresses, ids;
+  std::vector<int> attempts;
+  for (const auto& item : items) {
+    addresses.push_back(item.row_address);
+    ids.push_back(item.id);
+    attempts.push_back(item.attempt);
+  }
+  for (auto r : execute(tx, statement_prefix_ + "promote", promote_sql_, text_array(addresses),
+                        text_array(ids), int_array(attempts), node,
+                        static_cast<double>(config_.lease.count())))
+    promoted.push_back(r[0].as<std::string>());
+  return promoted;
 }
 
 std::optional<double> queue_store::next_due_in(pqxx::connection& conn) const {

@@ -518,3 +518,175 @@ TEST(engine, a_thousand_items_in_flight_hold_no_thread_each) {
   EXPECT_LE(busy, idle + 2) << "threads idle: " << idle << ", with 1,000 items in flight: " << busy;
   std::cerr << "threads idle: " << idle << ", with 1,000 items in flight: " << busy << "\n";
 }
+
+// -- claims held by row lock (<QUEUE>_SCHEDULER_LOCK_HOLD_MS) ---------------------------------
+
+namespace {
+
+std::map<std::string, std::string> lock_env(const std::string& log, const std::string& hold_ms,
+                                            std::map<std::string, std::string> extra = {}) {
+  extra["PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS"] = hold_ms;
+  return synthetic_env(log, std::move(extra));
+}
+
+// Whether another session finds the job's row locked (claimed by lock, or being written).
+bool row_locked(const std::string& url, const std::string& id) {
+  pqxx::connection c(url);
+  pqxx::work tx(c);
+  try {
+    tx.exec("SELECT 1 FROM jobs WHERE id = '" + id + "' FOR UPDATE NOWAIT");
+    return false;
+  } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() == "55P03")
+      return true;
+    throw;
+  }
+}
+
+long long total(int port, const char* counter) {
+  auto q = queue_named(get_json(port, "/api/v3/queues"), "page_scrape");
+  return q.at("totals").as_object().at(counter).as_int64();
+}
+
+} // namespace
+
+TEST(engine_lock_claims, a_claim_held_by_lock_writes_nothing_and_its_finish_records_the_attempt) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server = start_server(db.url(), lock_env(log, "10000"));
+  auto id = insert_jobs(db.url(), 1, R"({"sleep_ms":3000})")[0];
+  ASSERT_TRUE(eventually([&] { return row_locked(db.url(), id); }, 30s));
+  // Claimed and running, yet the row is as it was queued: the claim wrote no version.
+  EXPECT_EQ(scalar(db.url(), "SELECT status::text || ':' || attempts || ':' || "
+                             "coalesce(locked_by, '-') FROM jobs WHERE id = '" +
+                                 id + "'"),
+            "Queued:0:-");
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 1; }, 30s));
+  EXPECT_EQ(jobs_with(db.url(), "attempts = 1 AND locked_by IS NULL AND lease_expires_at IS NULL "
+                                "AND result_data IS NOT NULL AND finished_at IS NOT NULL"),
+            1);
+  expect_each_ran_once(log, {id});
+  EXPECT_EQ(total(server.port, "claimed_by_lock"), 1);
+  EXPECT_EQ(total(server.port, "lock_leases"), 0);
+  EXPECT_EQ(total(server.port, "completed"), 1);
+}
+
+TEST(engine_lock_claims, an_item_that_outlives_the_hold_time_gets_its_lease_and_the_rest_commit) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server = start_server(db.url(), lock_env(log, "200"));
+  // One claim of both: the quick one is done within the hold time, the slow one is not.
+  pqxx::connection c(db.url());
+  pqxx::work tx(c);
+  auto rows = tx.exec("INSERT INTO jobs (job_type, params) VALUES "
+                      "('page_scrape', '{\"sleep_ms\":1}'), ('page_scrape', '{\"sleep_ms\":4000}') "
+                      "RETURNING id::text");
+  tx.commit();
+  const auto quick = rows[0][0].as<std::string>(), slow = rows[1][0].as<std::string>();
+  ASSERT_TRUE(eventually(
+      [&] {
+        return jobs_with(db.url(), "id = '" + slow +
+                                       "' AND status = 'InProgress' AND attempts = 1 AND "
+                                       "locked_by IS NOT NULL AND lease_expires_at > now()") == 1;
+      },
+      30s));
+  EXPECT_EQ(jobs_with(db.url(), "id = '" + quick + "' AND status = 'Completed' AND attempts = 1"),
+            1);
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 2; }, 30s));
+  EXPECT_EQ(jobs_with(db.url(), "attempts <> 1 OR locked_by IS NOT NULL"), 0);
+  expect_each_ran_once(log, {quick, slow});
+  EXPECT_EQ(total(server.port, "claimed_by_lock"), 2);
+  EXPECT_EQ(total(server.port, "lock_leases"), 1);
+  EXPECT_EQ(total(server.port, "stale_results"), 0);
+}
+
+// A lost link takes a claim session's locks with it: unlike a lease, nothing of the claim is
+// left in the database, so its items may run again (never at the same time) - at least once,
+// and each finished once with its one attempt.
+TEST(engine_lock_claims, commits_lost_with_the_link_lose_nothing_and_repeat_only_their_items) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server = start_server(db.url(), lock_env(log, "5000", {{"TEST_WRITER_FAILURES", "3"}}));
+  auto ids = insert_jobs(db.url(), 300);
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 300; }, 60s))
+      << scalar(db.url(),
+                "SELECT string_agg(format('%s:%s:%s:%s', status, attempts, locked_by, n), "
+                "' ') FROM (SELECT status, attempts, locked_by, count(*) n FROM jobs "
+                "GROUP BY 1, 2, 3) x");
+  EXPECT_EQ(jobs_with(db.url(), "attempts <> 1 OR locked_by IS NOT NULL"), 0);
+  auto runs = read_executions(log);
+  EXPECT_TRUE(overlapping_executions(runs).empty());
+  auto per_id = executions_per_id(runs);
+  int repeated = 0;
+  for (const auto& id : ids) {
+    EXPECT_GE(per_id[id], 1) << id;
+    repeated += per_id[id] > 1 ? 1 : 0;
+  }
+  // Three lost commits of at most one batch (50) each.
+  EXPECT_LE(repeated, 3 * 50);
+  EXPECT_GE(total(server.port, "db_errors"), 3);
+  EXPECT_EQ(total(server.port, "claimed_by_lock"), total(server.port, "claimed"));
+}
+
+// A result the database refuses rolls the claim's finish back to its savepoint, with the rows
+// still locked: the good items are written through the general path, the bad one alone fails.
+TEST(engine_lock_claims, a_result_the_database_refuses_fails_that_item_alone) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server =
+      start_server(db.url(), lock_env(log, "5000", {{"PAGE_SCRAPE_SCHEDULER_MAX_ATTEMPTS", "2"}}));
+  auto good = insert_jobs(db.url(), 200, R"({"sleep_ms":1})");
+  auto bad = insert_jobs(db.url(), 1, R"({"fault":"bad_result"})");
+  auto more = insert_jobs(db.url(), 200, R"({"sleep_ms":1})");
+  ASSERT_TRUE(eventually(
+      [&] { return jobs_with(db.url(), "status IN ('Completed', 'Error')") == 401; }, 60s));
+  EXPECT_EQ(jobs_with(db.url(), "status = 'Completed' AND attempts = 1"), 400);
+  EXPECT_EQ(scalar(db.url(),
+                   "SELECT status::text || ':' || attempts FROM jobs WHERE id = '" + bad[0] + "'"),
+            "Error:2");
+  expect_each_ran_once(log, good);
+  expect_each_ran_once(log, more);
+}
+
+TEST(engine_lock_claims, two_servers_claiming_by_lock_never_share_an_item) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto a = start_server(db.url(), lock_env(log, "5000", {{"NODE_ID", "node-a"}}));
+  auto b = start_server(db.url(), lock_env(log, "5000", {{"NODE_ID", "node-b"}}));
+  auto ids = insert_jobs(db.url(), 1000, R"({"sleep_ms":2})");
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 1000; }, 90s));
+  EXPECT_EQ(jobs_with(db.url(), "attempts <> 1"), 0);
+  expect_each_ran_once(log, ids);
+  std::map<std::string, int> per_node;
+  for (const auto& e : read_executions(log))
+    ++per_node[e.node];
+  EXPECT_GT(per_node["node-a"], 0);
+  EXPECT_GT(per_node["node-b"], 0);
+}
+
+TEST(engine_lock_claims, kill_9_returns_rows_held_by_lock_at_once_and_a_restart_finishes_them) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  // Leases far longer than the test: whatever the survivor finishes was not rescued.
+  auto env = lock_env(log, "10000",
+                      {{"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "3600"},
+                       {"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "4"}});
+  std::vector<std::string> ids;
+  {
+    auto victim = start_server(db.url(), env);
+    ids = insert_jobs(db.url(), 200, R"({"sleep_ms":20})");
+    ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") >= 40; }, 30s));
+    victim.process->signal(SIGKILL);
+    victim.process->wait_exit(10s);
+  }
+  EXPECT_EQ(jobs_with(db.url(), "status = 'InProgress'"), 0) << "a lock claim strands nothing";
+  auto survivor = start_server(db.url(), env);
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 200; }, 60s));
+  EXPECT_EQ(jobs_with(db.url(), "locked_by IS NOT NULL OR attempts <> 1"), 0);
+  auto runs = read_executions(log);
+  EXPECT_TRUE(overlapping_executions(runs).empty());
+  auto per_id = executions_per_id(runs);
+  for (const auto& id : ids)
+    EXPECT_GE(per_id[id], 1) << id;
+  EXPECT_EQ(total(survivor.port, "rescued"), 0);
+}

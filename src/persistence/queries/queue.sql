@@ -23,6 +23,54 @@ WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
 RETURNING t.id::text, t.{attempts}, {payload}::text,
           extract(epoch FROM clock_timestamp() - t.{next_attempt_at})::float8, t.ctid::text
 
+-- name: queue_claim_locked
+-- A claim that writes nothing: the rows stay as they are, locked by the caller's open
+-- transaction, which finishes them (queue_complete_locked) or gives them their lease
+-- (queue_promote) before it commits. Other claimers skip them; if the session dies, PostgreSQL
+-- releases them. Returns the attempt the rows will have once finished.
+-- $1 most rows
+SELECT t.id::text, t.{attempts} + 1, {payload}::text,
+       extract(epoch FROM clock_timestamp() - t.{next_attempt_at})::float8, t.ctid::text
+FROM {table} AS t
+WHERE t.{status} = '{queued}' {active_filter} AND t.{next_attempt_at} <= now()
+  AND NOT EXISTS (SELECT 1 FROM queue_controls c WHERE c.queue = '{queue}' AND c.paused)
+ORDER BY t.{next_attempt_at}
+LIMIT $1
+FOR UPDATE OF t SKIP LOCKED
+
+-- name: queue_complete_locked
+-- Completes rows that the same transaction claimed by lock: nothing else can have changed them,
+-- so their claimed address is where they are, and one new version records the attempt and the
+-- final status together.
+-- $1 addresses tid[], $2 ids uuid[], $3 results text[] (JSON or NULL)
+UPDATE {table} AS t
+SET {status} = '{completed}', {attempts} = t.{attempts} + 1, {locked_by} = NULL,
+    {lease_expires_at} = NULL, {last_error} = NULL, updated_at = now() {on_complete}
+FROM unnest($1::tid[], $2::uuid[], $3::text[]) AS d(address, id, result)
+WHERE t.ctid = d.address AND t.id = d.id AND t.{status} = '{queued}'
+RETURNING t.id::text, t.{status}::text
+
+-- name: queue_promote
+-- Rows claimed by lock that are not finished within the hold time (or whose results need the
+-- general path) become ordinary lease claims: what queue_claim would have written. Also used
+-- after the locking transaction was lost, so a row must still be as claimed (queued, at that
+-- address, with the attempt before this one), and one locked by another claim meanwhile is
+-- skipped rather than waited for: that claim may be this node's own, finished by the caller.
+-- $1 addresses tid[], $2 ids uuid[], $3 attempts int[] (this attempt), $4 node, $5 lease seconds
+WITH mine AS (
+  SELECT held.ctid
+  FROM unnest($1::tid[], $2::uuid[], $3::int[]) AS d(address, id, attempt)
+  CROSS JOIN LATERAL (
+    SELECT ctid FROM {table}
+    WHERE ctid = d.address AND id = d.id AND {status} = '{queued}' AND {attempts} = d.attempt - 1
+    LIMIT 1 FOR UPDATE SKIP LOCKED) AS held
+)
+UPDATE {table} AS t
+SET {status} = '{processing}', {attempts} = t.{attempts} + 1, {locked_by} = $4,
+    {lease_expires_at} = now() + make_interval(secs => $5), updated_at = now()
+WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM mine))
+RETURNING t.id::text, t.ctid::text
+
 -- name: queue_next_due
 SELECT extract(epoch FROM min({next_attempt_at}) - now())::float8 FROM {table}
 WHERE {status} = '{queued}' {active_filter}
