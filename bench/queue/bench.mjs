@@ -184,6 +184,7 @@ async function startScraperSky(db, sys, env = {}) {
       LOG_LEVEL: "info", TEST_SYNTHETIC_HANDLERS: "true", TEST_SYNTHETIC_COOPERATIVE: "true",
       PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES: String(sys.concurrency),
       PAGE_SCRAPE_SCHEDULER_BATCH_SIZE: String(sys.batch),
+      PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS: String(sys.hold ?? 0),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -357,14 +358,17 @@ async function latency(sys, rate) {
 }
 
 // ---------------------------------------------------------------- the systems
-// --configs=500x500,1000x500: ScraperSky's concurrency x batch settings. With --pooler-url every
+// --configs=500x500,1000x500h100: ScraperSky's concurrency x batch settings, with hNNN a lock hold
+// of NNN ms (PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS: claims by row lock). With --pooler-url every
 // setting runs a second time with the server's connections through the pooler. With
 // --compare-bin=path every row runs a second time with that binary, right after the first
 // (an A/B comparison of two builds; --compare-label names it, "compare" by default); those
 // rows are not candidates for ScraperSky's best setting.
 const skySystems = (args.configs ?? "16x16,64x64,500x500,1000x500").split(",").flatMap((spec) => {
-  const [concurrency, batch] = spec.split("x").map(Number);
-  const base = { kind: "scrapersky", concurrency, batch, name: `scrapersky c${concurrency} b${batch}` };
+  const [setting, hold = 0] = spec.split("h");
+  const [concurrency, batch] = setting.split("x").map(Number);
+  const name = `scrapersky c${concurrency} b${batch}` + (Number(hold) > 0 ? ` lock ${hold} ms` : "");
+  const base = { kind: "scrapersky", concurrency, batch, hold: Number(hold), name };
   const rows = POOLER_URL ? [base, { ...base, pooler: true, name: `${base.name} via pgbouncer` }] : [base];
   return COMPARE_BIN ? rows.flatMap((r) => [r, { ...r, bin: COMPARE_BIN, name: `${r.name} [${COMPARE_LABEL}]` }]) : rows;
 });
