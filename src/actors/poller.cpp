@@ -112,7 +112,8 @@ bool claim_locked(poller_self self, std::uint32_t index, int limit,
       }
     }
     cs.tx = std::make_unique<pqxx::work>(*cs.conn);
-    rows = s.q->store->claim_locked(*cs.tx, limit);
+    std::vector<std::string> held(s.held.begin(), s.held.end());
+    rows = s.q->store->claim_locked(*cs.tx, limit, held);
     s.db_failures = 0;
   } catch (const std::exception& e) {
     cs.tx.reset();

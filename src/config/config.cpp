@@ -533,8 +533,10 @@ std::vector<variable> variables() {
     v.push_back({prefix + "_LOCK_HOLD_MS", std::to_string(defaults.lock_hold.count()),
                  queue + ": short items: a claim holds its rows by row lock for up to this long "
                          "and writes their lease only if they take longer (0: always a lease)",
+                 // At most 2 s: a cancel request waits for the claim to end, well within an API
+                 // request's statement timeout.
                  duration_field<std::chrono::milliseconds>(
-                     0, 10000, [q](app_config & c) -> auto& { return q(c).lock_hold; })});
+                     0, 2000, [q](app_config & c) -> auto& { return q(c).lock_hold; })});
     v.push_back({prefix + "_MAX_INSTANCES", std::to_string(defaults.max_instances),
                  queue + ": concurrent workers", [q](app_config& c, const std::string& t) {
                    return parse_int(t, 1, 1024, q(c).max_instances);

@@ -82,8 +82,16 @@ std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::s
   return out;
 }
 
-std::vector<claimed_row> queue_store::claim_locked(pqxx::transaction_base& tx, int limit) const {
-  auto rows = execute(tx, statement_prefix_ + "claim_locked", claim_locked_sql_, limit);
+std::vector<claimed_row> queue_store::claim_locked(pqxx::transaction_base& tx, int limit,
+                                                   const std::vector<std::string>& held) const {
+  // A long list is only filtered cheaply when the planner sees it (a hashed lookup instead of a
+  // walk of the list per row): planned for these values, at about 0.3 ms, which a batch large
+  // enough to hold that many rows pays back; a short list takes the prepared generic plan.
+  constexpr std::size_t k_hashed_from = 64;
+  auto rows = held.size() >= k_hashed_from
+                  ? tx.exec_params(claim_locked_sql_, limit, text_array(held))
+                  : execute(tx, statement_prefix_ + "claim_locked", claim_locked_sql_, limit,
+                            text_array(held));
   std::vector<claimed_row> out;
   out.reserve(rows.size());
   for (auto r : rows)

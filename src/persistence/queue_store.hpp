@@ -64,8 +64,9 @@ public:
   std::vector<claimed_row> claim(pqxx::connection& conn, const std::string& node, int limit) const;
   // Claims up to `limit` due rows by row lock in `tx`, writing nothing; `tx` must finish them
   // with complete_locked or promote them before it commits. Attempts are those the rows will
-  // have once finished.
-  std::vector<claimed_row> claim_locked(pqxx::transaction_base& tx, int limit) const;
+  // have once finished. `held`: ids this node holds, passed over without trying their locks.
+  std::vector<claimed_row> claim_locked(pqxx::transaction_base& tx, int limit,
+                                        const std::vector<std::string>& held = {}) const;
   // Completes rows `tx` claimed by lock (completed items with their addresses); returns them.
   std::vector<finish_applied> complete_locked(pqxx::transaction_base& tx,
                                               const std::vector<finish_request>& items) const;

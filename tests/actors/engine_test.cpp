@@ -553,8 +553,8 @@ long long total(int port, const char* counter) {
 TEST(engine_lock_claims, a_claim_held_by_lock_writes_nothing_and_its_finish_records_the_attempt) {
   scoped_database db;
   auto log = temp_path("exec");
-  auto server = start_server(db.url(), lock_env(log, "10000"));
-  auto id = insert_jobs(db.url(), 1, R"({"sleep_ms":3000})")[0];
+  auto server = start_server(db.url(), lock_env(log, "2000"));
+  auto id = insert_jobs(db.url(), 1, R"({"sleep_ms":1000})")[0];
   ASSERT_TRUE(eventually([&] { return row_locked(db.url(), id); }, 30s));
   // Claimed and running, yet the row is as it was queued: the claim wrote no version.
   EXPECT_EQ(scalar(db.url(), "SELECT status::text || ':' || attempts || ':' || "
@@ -606,7 +606,7 @@ TEST(engine_lock_claims, an_item_that_outlives_the_hold_time_gets_its_lease_and_
 TEST(engine_lock_claims, commits_lost_with_the_link_lose_nothing_and_repeat_only_their_items) {
   scoped_database db;
   auto log = temp_path("exec");
-  auto server = start_server(db.url(), lock_env(log, "5000", {{"TEST_WRITER_FAILURES", "3"}}));
+  auto server = start_server(db.url(), lock_env(log, "2000", {{"TEST_WRITER_FAILURES", "3"}}));
   auto ids = insert_jobs(db.url(), 300);
   ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 300; }, 60s))
       << scalar(db.url(),
@@ -634,7 +634,7 @@ TEST(engine_lock_claims, a_result_the_database_refuses_fails_that_item_alone) {
   scoped_database db;
   auto log = temp_path("exec");
   auto server =
-      start_server(db.url(), lock_env(log, "5000", {{"PAGE_SCRAPE_SCHEDULER_MAX_ATTEMPTS", "2"}}));
+      start_server(db.url(), lock_env(log, "2000", {{"PAGE_SCRAPE_SCHEDULER_MAX_ATTEMPTS", "2"}}));
   auto good = insert_jobs(db.url(), 200, R"({"sleep_ms":1})");
   auto bad = insert_jobs(db.url(), 1, R"({"fault":"bad_result"})");
   auto more = insert_jobs(db.url(), 200, R"({"sleep_ms":1})");
@@ -651,8 +651,8 @@ TEST(engine_lock_claims, a_result_the_database_refuses_fails_that_item_alone) {
 TEST(engine_lock_claims, two_servers_claiming_by_lock_never_share_an_item) {
   scoped_database db;
   auto log = temp_path("exec");
-  auto a = start_server(db.url(), lock_env(log, "5000", {{"NODE_ID", "node-a"}}));
-  auto b = start_server(db.url(), lock_env(log, "5000", {{"NODE_ID", "node-b"}}));
+  auto a = start_server(db.url(), lock_env(log, "2000", {{"NODE_ID", "node-a"}}));
+  auto b = start_server(db.url(), lock_env(log, "2000", {{"NODE_ID", "node-b"}}));
   auto ids = insert_jobs(db.url(), 1000, R"({"sleep_ms":2})");
   ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 1000; }, 90s));
   EXPECT_EQ(jobs_with(db.url(), "attempts <> 1"), 0);
@@ -668,7 +668,7 @@ TEST(engine_lock_claims, kill_9_returns_rows_held_by_lock_at_once_and_a_restart_
   scoped_database db;
   auto log = temp_path("exec");
   // Leases far longer than the test: whatever the survivor finishes was not rescued.
-  auto env = lock_env(log, "10000",
+  auto env = lock_env(log, "2000",
                       {{"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "3600"},
                        {"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "4"}});
   std::vector<std::string> ids;

@@ -542,6 +542,26 @@ TEST(queue_store, claims_by_lock_write_nothing_until_their_transaction_finishes_
       for (const auto& r : rows)
         EXPECT_NE(m.id, r.id);
   } // rolled back: those five are free again
+  // Ids given as held are passed over, whether few (the prepared statement) or many (planned
+  // for them, a hashed lookup).
+  for (int n : {10, 200}) {
+    std::vector<std::string> held; // the rows a claim would take first
+    {
+      pqxx::work tx2(other);
+      for (const auto& r : f.store.claim_locked(tx2, n))
+        held.push_back(r.id);
+    }
+    ASSERT_EQ(held.size(), static_cast<std::size_t>(n));
+    const std::set<std::string> held_set(held.begin(), held.end());
+    pqxx::work tx2(other);
+    auto more = f.store.claim_locked(tx2, 20, held);
+    ASSERT_EQ(more.size(), 20u);
+    for (const auto& m : more) {
+      EXPECT_FALSE(held_set.contains(m.id)) << n;
+      for (const auto& r : rows)
+        EXPECT_NE(m.id, r.id);
+    }
+  }
   EXPECT_EQ(jobs_with(f.db.url(), "status <> 'Queued' OR attempts <> 0"), 0);
   auto request = [](const persistence::claimed_row& r) {
     return persistence::finish_request{
@@ -558,7 +578,7 @@ TEST(queue_store, claims_by_lock_write_nothing_until_their_transaction_finishes_
       plan += std::string(r[0].c_str()) + "\n";
     return plan;
   };
-  auto claim = generic_plan(f.conn, "EXECUTE sky_page_scrape_claim_locked(500)");
+  auto claim = generic_plan(f.conn, "EXECUTE sky_page_scrape_claim_locked(500, '{}')");
   EXPECT_NE(claim.find("jobs_active_idx"), std::string::npos) << claim;
   EXPECT_EQ(claim.find("Seq Scan on jobs"), std::string::npos) << claim;
   const auto one = [&](const std::string& v) {
