@@ -88,10 +88,18 @@ std::vector<claimed_row> queue_store::claim_locked(pqxx::transaction_base& tx, i
   // walk of the list per row): planned for these values, at about 0.3 ms, which a batch large
   // enough to hold that many rows pays back; a short list takes the prepared generic plan.
   constexpr std::size_t k_hashed_from = 64;
-  auto rows = held.size() >= k_hashed_from
-                  ? tx.exec_params(claim_locked_sql_, limit, text_array(held))
-                  : execute(tx, statement_prefix_ + "claim_locked", claim_locked_sql_, limit,
-                            text_array(held));
+  pqxx::result rows;
+  if (held.size() >= k_hashed_from) {
+    // Engine sessions plan generically (configure_engine_session), unnamed statements too; this
+    // one, and only it, is planned for its values.
+    const auto mode = tx.exec("SELECT current_setting('plan_cache_mode')")[0][0].as<std::string>();
+    tx.exec("SET LOCAL plan_cache_mode = force_custom_plan");
+    rows = tx.exec_params(claim_locked_sql_, limit, text_array(held));
+    tx.exec_params("SELECT set_config('plan_cache_mode', $1, true)", mode);
+  } else {
+    rows =
+        execute(tx, statement_prefix_ + "claim_locked", claim_locked_sql_, limit, text_array(held));
+  }
   std::vector<claimed_row> out;
   out.reserve(rows.size());
   for (auto r : rows)

@@ -554,8 +554,11 @@ TEST(queue_store, claims_by_lock_write_nothing_until_their_transaction_finishes_
     ASSERT_EQ(held.size(), static_cast<std::size_t>(n));
     const std::set<std::string> held_set(held.begin(), held.end());
     pqxx::work tx2(other);
+    const auto mode = tx2.exec("SHOW plan_cache_mode")[0][0].as<std::string>();
     auto more = f.store.claim_locked(tx2, 20, held);
     ASSERT_EQ(more.size(), 20u);
+    // The many-ids claim is planned for its values; what follows in the transaction is not.
+    EXPECT_EQ(tx2.exec("SHOW plan_cache_mode")[0][0].as<std::string>(), mode);
     for (const auto& m : more) {
       EXPECT_FALSE(held_set.contains(m.id)) << n;
       for (const auto& r : rows)
