@@ -10,7 +10,7 @@
 //
 // Options (bench/queue/run passes its arguments through):
 //   --items=20000 --runs=5 --latency=200 (0: no latency workload) --background=1000 (jobs/s; 0: none)
-//   --configs=16x16,64x64,500x500,1000x500         ScraperSky concurrency x batch
+//   --configs=16x16,64x64,500x500,1000x500,500x500h100,1000x500h100   ScraperSky concurrency x batch (hNNN: lock hold)
 //   --graphile=24x500,...,default         graphile-worker concurrency x localQueue size
 //   --only=scrapersky | --only=graphile   systems whose name starts with this
 //   --pooler-url=... --pooler-pid=...     a transaction-mode PgBouncer: ScraperSky rows through it
@@ -364,7 +364,7 @@ async function latency(sys, rate) {
 // --compare-bin=path every row runs a second time with that binary, right after the first
 // (an A/B comparison of two builds; --compare-label names it, "compare" by default); those
 // rows are not candidates for ScraperSky's best setting.
-const skySystems = (args.configs ?? "16x16,64x64,500x500,1000x500").split(",").flatMap((spec) => {
+const skySystems = (args.configs ?? "16x16,64x64,500x500,1000x500,500x500h100,1000x500h100").split(",").flatMap((spec) => {
   const [setting, hold = 0] = spec.split("h");
   const [concurrency, batch] = setting.split("x").map(Number);
   const name = `scrapersky c${concurrency} b${batch}` + (Number(hold) > 0 ? ` lock ${hold} ms` : "");
