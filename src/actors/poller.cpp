@@ -27,6 +27,10 @@ struct poller_state {
   std::shared_ptr<claim_sessions> sessions;
   int credits = 0;
   bool want_more = true; // poll again as soon as credits allow
+  // The last claim that found rows took all it asked for: there is a backlog, and claims by lock
+  // (which pay off for full batches) are used; otherwise a claim is one statement, the shortest
+  // pickup.
+  bool backlog = true;
   bool paused = false;
   bool draining = false;
   std::unordered_set<std::string> held; // claimed and not yet committed by the writer
@@ -181,9 +185,9 @@ void poll(poller_self self) {
   std::vector<persistence::claimed_row> rows;
   std::uint32_t session = 0;
   std::optional<std::uint32_t> free_session;
-  if (s.q->config.lock_hold.count() > 0 && s.writer) {
-    // Claims by lock only: a lease claim meanwhile would make a crash strand its rows until the
-    // lease expires. A session comes free at the latest when its hold time is up.
+  if (s.q->config.lock_hold.count() > 0 && s.writer && s.backlog) {
+    // Under a backlog, claims by lock only: a lease claim meanwhile would make a crash strand its
+    // rows until the lease expires. A session comes free at the latest when its hold time is up.
     free_session = s.sessions->take();
     if (!free_session) {
       s.want_more = true;
@@ -214,6 +218,8 @@ void poll(poller_self self) {
   if (!batch.empty())
     self->send(s.pool, std::move(batch));
   s.credits -= static_cast<int>(rows.size());
+  if (!rows.empty()) // an empty claim (a wake with nothing due) tells nothing of batch sizes
+    s.backlog = static_cast<int>(rows.size()) == limit;
   if (static_cast<int>(rows.size()) == limit) {
     // A full batch: there may be more; continue while slots are free.
     s.want_more = true;
