@@ -531,8 +531,9 @@ std::vector<variable> variables() {
                  duration_field<std::chrono::milliseconds>(
                      0, 60000, [q](app_config & c) -> auto& { return q(c).commit_interval; })});
     v.push_back({prefix + "_LOCK_HOLD_MS", std::to_string(defaults.lock_hold.count()),
-                 queue + ": short items: a claim holds its rows by row lock for up to this long "
-                         "and writes their lease only if they take longer (0: always a lease)",
+                 queue + ": short items: under a backlog, a claim holds its rows by row lock "
+                         "for up to this long and writes their lease only if they take longer "
+                         "(0: always a lease)",
                  // At most 2 s: a cancel request waits for the claim to end, well within an API
                  // request's statement timeout.
                  duration_field<std::chrono::milliseconds>(
