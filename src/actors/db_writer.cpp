@@ -143,6 +143,15 @@ void write_batch(const queue_context& q, pqxx::work& tx, const std::vector<work_
     q.handler->write(tx, written);
 }
 
+// The writer's own connection, opened on first use and after a loss.
+void connect(writer_state& s) {
+  if (s.conn)
+    return;
+  s.conn = persistence::open_connection(s.q->database_url, s.q->statement_timeout);
+  if (s.q->session_settings)
+    persistence::configure_engine_session(*s.conn);
+}
+
 void commit_or_throw(writer_state& s, pqxx::work& tx) {
   if (s.q->writer_failures && s.q->writer_failures->fetch_sub(1) > 0)
     throw pqxx::broken_connection("injected: connection lost before commit");
@@ -191,11 +200,7 @@ void flush(writer_self self) {
     return;
   const auto n = std::min(s.buffer.size(), k_max_batch);
   try {
-    if (!s.conn) {
-      s.conn = persistence::open_connection(s.q->database_url, s.q->statement_timeout);
-      if (s.q->session_settings)
-        persistence::configure_engine_session(*s.conn);
-    }
+    connect(s);
     batch_counts c;
     bool fast = true;
     try {
@@ -308,7 +313,7 @@ void finish_locked(writer_self self, std::uint32_t index) {
       completed_items.clear();
     }
     q.store->promote(tx, q.node_id, leases);
-    if (s.q->writer_failures && s.q->writer_failures->fetch_sub(1) > 0) {
+    if (q.writer_failures && q.writer_failures->fetch_sub(1) > 0) {
       session.tx.reset(); // as if the link dropped: PostgreSQL releases the rows
       session.conn.reset();
       throw pqxx::broken_connection("injected: connection lost before commit");
@@ -336,11 +341,7 @@ void finish_locked(writer_self self, std::uint32_t index) {
       leases.push_back(
           {d->id, d->attempt, persistence::finish_kind::retry, {}, 0, {}, d->row_address});
     try {
-      if (!s.conn) {
-        s.conn = persistence::open_connection(q.database_url, q.statement_timeout);
-        if (q.session_settings)
-          persistence::configure_engine_session(*s.conn);
-      }
+      connect(s);
       pqxx::work tx(*s.conn);
       q.store->promote(tx, q.node_id, leases);
       tx.commit();
@@ -351,10 +352,8 @@ void finish_locked(writer_self self, std::uint32_t index) {
                    q.definition->name, leases.size(), e.what());
     }
   }
-  s.q->metrics->commits += ok ? 1 : 0;
-  auto& m = *q.metrics;
-  m.completed += c.completed;
-  m.stale_results += c.stale;
+  q.metrics->commits += ok ? 1 : 0;
+  q.metrics->completed += c.completed;
   s.locked_rows -= claim.pending.size();
   claim.pending.clear();
   claim.open = false;

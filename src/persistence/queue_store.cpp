@@ -19,6 +19,16 @@ std::optional<std::string> result_of(const finish_request& item) {
   return item.result_json;
 }
 
+// Both claims return (id, attempt, payload, seconds since due, address).
+std::vector<claimed_row> claimed_rows(const pqxx::result& rows) {
+  std::vector<claimed_row> out;
+  out.reserve(rows.size());
+  for (auto r : rows)
+    out.push_back({r[0].as<std::string>(), r[1].as<int>(), r[2].as<std::string>(),
+                   r[3].is_null() ? 0.0 : r[3].as<double>(), r[4].as<std::string>()});
+  return out;
+}
+
 } // namespace
 
 // The hot statements run as prepared statements: parsed and planned once per connection instead
@@ -74,12 +84,7 @@ std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::s
   pqxx::nontransaction tx(conn);
   auto rows = execute(tx, statement_prefix_ + "claim", claim_sql_, node,
                       static_cast<double>(config_.lease.count()), limit);
-  std::vector<claimed_row> out;
-  out.reserve(rows.size());
-  for (auto r : rows)
-    out.push_back({r[0].as<std::string>(), r[1].as<int>(), r[2].as<std::string>(),
-                   r[3].is_null() ? 0.0 : r[3].as<double>(), r[4].as<std::string>()});
-  return out;
+  return claimed_rows(rows);
 }
 
 std::vector<claimed_row> queue_store::claim_locked(pqxx::transaction_base& tx, int limit,
@@ -100,12 +105,7 @@ std::vector<claimed_row> queue_store::claim_locked(pqxx::transaction_base& tx, i
     rows =
         execute(tx, statement_prefix_ + "claim_locked", claim_locked_sql_, limit, text_array(held));
   }
-  std::vector<claimed_row> out;
-  out.reserve(rows.size());
-  for (auto r : rows)
-    out.push_back({r[0].as<std::string>(), r[1].as<int>(), r[2].as<std::string>(),
-                   r[3].is_null() ? 0.0 : r[3].as<double>(), r[4].as<std::string>()});
-  return out;
+  return claimed_rows(rows);
 }
 
 std::vector<finish_applied>

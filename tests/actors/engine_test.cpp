@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
@@ -36,6 +37,90 @@ const boost::json::object& queue_named(const boost::json::object& body, std::str
     if (q.as_object().at("name").as_string() == name)
       return q.as_object();
   throw std::runtime_error("no queue " + std::string(name));
+}
+
+// One poisoned item among many, so that it shares batches with good ones: it alone ends in
+// Error after its attempts, with the reason; the good ones complete once each.
+void a_refused_result_fails_that_item_alone(std::map<std::string, std::string> extra) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  extra["PAGE_SCRAPE_SCHEDULER_MAX_ATTEMPTS"] = "2";
+  auto server = start_server(db.url(), synthetic_env(log, extra));
+  auto good = insert_jobs(db.url(), 200, R"({"sleep_ms":1})");
+  auto bad = insert_jobs(db.url(), 1, R"({"fault":"bad_result"})");
+  auto more = insert_jobs(db.url(), 200, R"({"sleep_ms":1})");
+  ASSERT_TRUE(eventually(
+      [&] { return jobs_with(db.url(), "status IN ('Completed', 'Error')") == 401; }, 60s));
+  EXPECT_EQ(jobs_with(db.url(), "status = 'Completed'"), 400);
+  EXPECT_EQ(jobs_with(db.url(), "status = 'Completed' AND attempts <> 1"), 0);
+  EXPECT_EQ(scalar(db.url(),
+                   "SELECT status::text || ':' || attempts FROM jobs WHERE id = '" + bad[0] + "'"),
+            "Error:2");
+  EXPECT_NE(scalar(db.url(), "SELECT last_error FROM jobs WHERE id = '" + bad[0] + "'")
+                .find("result write failed"),
+            std::string::npos);
+  EXPECT_EQ(jobs_with(db.url(), "status = 'Completed' AND result_data IS NULL"), 0);
+  expect_each_ran_once(log, good);
+  expect_each_ran_once(log, more);
+}
+
+// Every item ran at least once (a lost claim may run again), never twice at the same time.
+void expect_each_ran_at_least_once(const std::string& log, const std::vector<std::string>& ids) {
+  auto runs = read_executions(log);
+  EXPECT_TRUE(overlapping_executions(runs).empty());
+  auto per_id = executions_per_id(runs);
+  for (const auto& id : ids)
+    EXPECT_GE(per_id[id], 1) << id;
+}
+
+// Two servers on one database, each with `extra`, work through 1,000 items: each once, with one
+// attempt, and both take part.
+void two_servers_never_share_an_item(const std::map<std::string, std::string>& extra) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto env_a = extra, env_b = extra;
+  env_a["NODE_ID"] = "node-a";
+  env_b["NODE_ID"] = "node-b";
+  auto a = start_server(db.url(), synthetic_env(log, env_a));
+  auto b = start_server(db.url(), synthetic_env(log, env_b));
+  auto ids = insert_jobs(db.url(), 1000, R"({"sleep_ms":2})");
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 1000; }, 90s));
+  EXPECT_EQ(jobs_with(db.url(), "attempts <> 1"), 0);
+  expect_each_ran_once(log, ids);
+  std::map<std::string, int> per_node;
+  for (const auto& e : read_executions(log))
+    ++per_node[e.node];
+  EXPECT_GT(per_node["node-a"], 0);
+  EXPECT_GT(per_node["node-b"], 0);
+}
+
+// A server killed with SIGKILL after 40 of 200 items of 20 ms, 4 at a time; `after_kill` looks at
+// the database before a second server starts and finishes every item: each ran at least once,
+// none is left locked. The survivor stays up for its counters.
+struct killed_mid_batch {
+  scoped_database db;
+  std::string log = temp_path("exec");
+  running_server survivor;
+};
+
+void kill_9_mid_batch(killed_mid_batch& run, std::map<std::string, std::string> extra,
+                      const std::function<void()>& after_kill) {
+  extra["PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES"] = "4";
+  auto env = synthetic_env(run.log, extra);
+  const auto url = run.db.url();
+  std::vector<std::string> ids;
+  {
+    auto victim = start_server(url, env);
+    ids = insert_jobs(url, 200, R"({"sleep_ms":20})");
+    ASSERT_TRUE(eventually([&] { return jobs_with(url, "status = 'Completed'") >= 40; }, 30s));
+    victim.process->signal(SIGKILL);
+    victim.process->wait_exit(10s);
+  }
+  after_kill();
+  run.survivor = start_server(url, env);
+  ASSERT_TRUE(eventually([&] { return jobs_with(url, "status = 'Completed'") == 200; }, 60s));
+  EXPECT_EQ(jobs_with(url, "locked_by IS NOT NULL"), 0);
+  expect_each_ran_at_least_once(run.log, ids);
 }
 
 } // namespace
@@ -209,26 +294,7 @@ TEST(engine, db_writer_commit_failures_are_retried_without_losing_or_repeating_w
 }
 
 TEST(engine, a_result_the_database_refuses_rolls_back_that_item_alone) {
-  scoped_database db;
-  auto log = temp_path("exec");
-  auto server =
-      start_server(db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_MAX_ATTEMPTS", "2"}}));
-  // One poisoned item among many, so that it shares batches with good ones.
-  auto good = insert_jobs(db.url(), 200, R"({"sleep_ms":1})");
-  auto bad = insert_jobs(db.url(), 1, R"({"fault":"bad_result"})");
-  auto more = insert_jobs(db.url(), 200, R"({"sleep_ms":1})");
-  ASSERT_TRUE(eventually(
-      [&] { return jobs_with(db.url(), "status IN ('Completed', 'Error')") == 401; }, 60s));
-  EXPECT_EQ(jobs_with(db.url(), "status = 'Completed'"), 400);
-  EXPECT_EQ(scalar(db.url(),
-                   "SELECT status::text || ':' || attempts FROM jobs WHERE id = '" + bad[0] + "'"),
-            "Error:2");
-  EXPECT_NE(scalar(db.url(), "SELECT last_error FROM jobs WHERE id = '" + bad[0] + "'")
-                .find("result write failed"),
-            std::string::npos);
-  EXPECT_EQ(jobs_with(db.url(), "status = 'Completed' AND result_data IS NULL"), 0);
-  expect_each_ran_once(log, good);
-  expect_each_ran_once(log, more);
+  a_refused_result_fails_that_item_alone({});
 }
 
 // A commit costs PostgreSQL a WAL flush and two statements' set-up whatever its size, so
@@ -372,46 +438,21 @@ TEST(engine, sigterm_returns_items_that_outlive_the_drain_without_counting_the_a
 }
 
 TEST(engine, kill_9_mid_batch_then_restart_finishes_every_item) {
-  scoped_database db;
-  auto log = temp_path("exec");
-  auto env = synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "5"},
-                                 {"PAGE_SCRAPE_SCHEDULER_INTERVAL_MINUTES", "0.01"},
-                                 {"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "4"}});
-  std::vector<std::string> ids;
-  {
-    auto victim = start_server(db.url(), env);
-    ids = insert_jobs(db.url(), 200, R"({"sleep_ms":20})");
-    ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") >= 40; }, 30s));
-    victim.process->signal(SIGKILL);
-    victim.process->wait_exit(10s);
-  }
-  EXPECT_GT(jobs_with(db.url(), "status = 'InProgress'"), 0) << "the kill should strand some rows";
-  auto survivor = start_server(db.url(), env);
-  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 200; }, 60s));
-  EXPECT_EQ(jobs_with(db.url(), "locked_by IS NOT NULL"), 0);
-  auto runs = read_executions(log);
-  EXPECT_TRUE(overlapping_executions(runs).empty());
-  auto per_id = executions_per_id(runs);
-  for (const auto& id : ids)
-    EXPECT_GE(per_id[id], 1) << id;
-  auto q = queue_named(get_json(survivor.port, "/api/v3/queues"), "page_scrape");
+  killed_mid_batch run;
+  kill_9_mid_batch(run,
+                   {{"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "5"},
+                    {"PAGE_SCRAPE_SCHEDULER_INTERVAL_MINUTES", "0.01"}},
+                   [&] {
+                     EXPECT_GT(jobs_with(run.db.url(), "status = 'InProgress'"), 0)
+                         << "the kill should strand some rows";
+                   });
+  ASSERT_TRUE(run.survivor.process);
+  auto q = queue_named(get_json(run.survivor.port, "/api/v3/queues"), "page_scrape");
   EXPECT_GT(q.at("totals").as_object().at("rescued").as_int64(), 0);
 }
 
 TEST(engine, two_server_processes_on_one_database_never_share_an_item) {
-  scoped_database db;
-  auto log = temp_path("exec");
-  auto a = start_server(db.url(), synthetic_env(log, {{"NODE_ID", "node-a"}}));
-  auto b = start_server(db.url(), synthetic_env(log, {{"NODE_ID", "node-b"}}));
-  auto ids = insert_jobs(db.url(), 1000, R"({"sleep_ms":2})");
-  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 1000; }, 90s));
-  EXPECT_EQ(jobs_with(db.url(), "attempts <> 1"), 0);
-  expect_each_ran_once(log, ids);
-  std::map<std::string, int> per_node;
-  for (const auto& e : read_executions(log))
-    ++per_node[e.node];
-  EXPECT_GT(per_node["node-a"], 0);
-  EXPECT_GT(per_node["node-b"], 0);
+  two_servers_never_share_an_item({});
 }
 
 TEST(engine, server_recovers_from_a_postgresql_restart_without_being_restarted) {
@@ -639,14 +680,11 @@ TEST(engine_lock_claims, commits_lost_with_the_link_lose_nothing_and_repeat_only
                 "' ') FROM (SELECT status, attempts, locked_by, count(*) n FROM jobs "
                 "GROUP BY 1, 2, 3) x");
   EXPECT_EQ(jobs_with(db.url(), "attempts <> 1 OR locked_by IS NOT NULL"), 0);
-  auto runs = read_executions(log);
-  EXPECT_TRUE(overlapping_executions(runs).empty());
-  auto per_id = executions_per_id(runs);
+  expect_each_ran_at_least_once(log, ids);
+  auto per_id = executions_per_id(read_executions(log));
   int repeated = 0;
-  for (const auto& id : ids) {
-    EXPECT_GE(per_id[id], 1) << id;
+  for (const auto& id : ids)
     repeated += per_id[id] > 1 ? 1 : 0;
-  }
   // Three lost commits of at most one batch (50) each.
   EXPECT_LE(repeated, 3 * 50);
   EXPECT_GE(total(server.port, "db_errors"), 3);
@@ -656,62 +694,24 @@ TEST(engine_lock_claims, commits_lost_with_the_link_lose_nothing_and_repeat_only
 // A result the database refuses rolls the claim's finish back to its savepoint, with the rows
 // still locked: the good items are written through the general path, the bad one alone fails.
 TEST(engine_lock_claims, a_result_the_database_refuses_fails_that_item_alone) {
-  scoped_database db;
-  auto log = temp_path("exec");
-  auto server =
-      start_server(db.url(), lock_env(log, "2000", {{"PAGE_SCRAPE_SCHEDULER_MAX_ATTEMPTS", "2"}}));
-  auto good = insert_jobs(db.url(), 200, R"({"sleep_ms":1})");
-  auto bad = insert_jobs(db.url(), 1, R"({"fault":"bad_result"})");
-  auto more = insert_jobs(db.url(), 200, R"({"sleep_ms":1})");
-  ASSERT_TRUE(eventually(
-      [&] { return jobs_with(db.url(), "status IN ('Completed', 'Error')") == 401; }, 60s));
-  EXPECT_EQ(jobs_with(db.url(), "status = 'Completed' AND attempts = 1"), 400);
-  EXPECT_EQ(scalar(db.url(),
-                   "SELECT status::text || ':' || attempts FROM jobs WHERE id = '" + bad[0] + "'"),
-            "Error:2");
-  expect_each_ran_once(log, good);
-  expect_each_ran_once(log, more);
+  a_refused_result_fails_that_item_alone({{"PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS", "2000"}});
 }
 
 TEST(engine_lock_claims, two_servers_claiming_by_lock_never_share_an_item) {
-  scoped_database db;
-  auto log = temp_path("exec");
-  auto a = start_server(db.url(), lock_env(log, "2000", {{"NODE_ID", "node-a"}}));
-  auto b = start_server(db.url(), lock_env(log, "2000", {{"NODE_ID", "node-b"}}));
-  auto ids = insert_jobs(db.url(), 1000, R"({"sleep_ms":2})");
-  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 1000; }, 90s));
-  EXPECT_EQ(jobs_with(db.url(), "attempts <> 1"), 0);
-  expect_each_ran_once(log, ids);
-  std::map<std::string, int> per_node;
-  for (const auto& e : read_executions(log))
-    ++per_node[e.node];
-  EXPECT_GT(per_node["node-a"], 0);
-  EXPECT_GT(per_node["node-b"], 0);
+  two_servers_never_share_an_item({{"PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS", "2000"}});
 }
 
 TEST(engine_lock_claims, kill_9_returns_rows_held_by_lock_at_once_and_a_restart_finishes_them) {
-  scoped_database db;
-  auto log = temp_path("exec");
+  killed_mid_batch run;
   // Leases far longer than the test: whatever the survivor finishes was not rescued.
-  auto env = lock_env(log, "2000",
-                      {{"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "3600"},
-                       {"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "4"}});
-  std::vector<std::string> ids;
-  {
-    auto victim = start_server(db.url(), env);
-    ids = insert_jobs(db.url(), 200, R"({"sleep_ms":20})");
-    ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") >= 40; }, 30s));
-    victim.process->signal(SIGKILL);
-    victim.process->wait_exit(10s);
-  }
-  EXPECT_EQ(jobs_with(db.url(), "status = 'InProgress'"), 0) << "a lock claim strands nothing";
-  auto survivor = start_server(db.url(), env);
-  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 200; }, 60s));
-  EXPECT_EQ(jobs_with(db.url(), "locked_by IS NOT NULL OR attempts <> 1"), 0);
-  auto runs = read_executions(log);
-  EXPECT_TRUE(overlapping_executions(runs).empty());
-  auto per_id = executions_per_id(runs);
-  for (const auto& id : ids)
-    EXPECT_GE(per_id[id], 1) << id;
-  EXPECT_EQ(total(survivor.port, "rescued"), 0);
+  kill_9_mid_batch(run,
+                   {{"PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS", "2000"},
+                    {"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "3600"}},
+                   [&] {
+                     EXPECT_EQ(jobs_with(run.db.url(), "status = 'InProgress'"), 0)
+                         << "a lock claim strands nothing";
+                   });
+  EXPECT_EQ(jobs_with(run.db.url(), "attempts <> 1"), 0);
+  ASSERT_TRUE(run.survivor.process);
+  EXPECT_EQ(total(run.survivor.port, "rescued"), 0);
 }
