@@ -190,15 +190,17 @@ json::object pickup_latency(const messages::queue_metrics& m) {
 }
 
 // Completed and failed rows per minute over the last hour, per queue, from the finish times in
-// the database (so every node's work counts, whichever node answers). Computed at most every
-// few seconds and shared, so that open consoles do not multiply the database's work.
+// the database (job queues: the counts per minute kept beside jobs), so every node's work
+// counts, whichever node answers. Computed at most every few seconds and shared, so that open
+// consoles do not multiply the database's work.
 api_response queue_history(app_services& s) {
   constexpr int k_minutes = 60;
   constexpr auto k_max_age = std::chrono::seconds(5);
   static const auto statements = [] {
     std::vector<std::string> out;
     for (const auto& q : config::queue_definitions())
-      out.push_back(persistence::render_queue_query("queue_finished_per_minute", q));
+      out.push_back(persistence::render_queue_query(
+          q.job_type.empty() ? "queue_finished_per_minute" : "jobs_finished_per_minute", q));
     return out;
   }();
   static std::mutex mutex;

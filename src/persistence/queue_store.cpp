@@ -150,8 +150,10 @@ std::vector<std::string> queue_store::promote(pqxx::transaction_base& tx, const 
 }
 
 std::optional<double> queue_store::next_due_in(pqxx::connection& conn) const {
+  // Asked after every claim that emptied the queue, so at low load as often as claims are made:
+  // planned once, not on every call.
   pqxx::nontransaction tx(conn);
-  auto rows = tx.exec(next_due_sql_);
+  auto rows = execute(tx, statement_prefix_ + "next_due", next_due_sql_);
   if (rows.empty() || rows[0][0].is_null())
     return std::nullopt;
   return rows[0][0].as<double>();

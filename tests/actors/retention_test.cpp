@@ -13,20 +13,23 @@ using namespace std::chrono_literals;
 
 TEST(retention, finished_jobs_past_the_retention_are_deleted_in_batches) {
   scoped_database db;
-  // The schema first, then a history: 2,500 old finished jobs (more than one batch), recent ones,
-  // an old job still queued, and contacts found by old jobs.
+  // The schema first, then a history: 2,500 old finished jobs (more than one batch), old ones
+  // finished recently, an old job still queued, and contacts found by old jobs.
   auto migrate = run_to_end({SCRAPERSKY_BINARY, "migrate"}, {{"DATABASE_URL", db.url()}});
   ASSERT_EQ(migrate.first, 0) << migrate.second;
   {
     pqxx::connection c(db.url());
     pqxx::work tx(c);
-    tx.exec("INSERT INTO jobs (job_type, status, finished_at, created_at) SELECT 'email_scan', "
-            "'Completed', now() - interval '20 days', now() - interval '20 days' FROM "
-            "generate_series(1, 2500)");
-    tx.exec("INSERT INTO jobs (job_type, status, finished_at) SELECT 'email_scan', 'Error', "
-            "now() - interval '2 days' FROM generate_series(1, 10)");
-    tx.exec("INSERT INTO jobs (job_type, status, created_at, next_attempt_at) VALUES "
-            "('page_scrape', 'Queued', now() - interval '30 days', now() + interval '1 day')");
+    // Ids are time-ordered: an old job's id is of its creation time.
+    tx.exec("INSERT INTO jobs (id, job_type, status, finished_at, created_at) SELECT "
+            "sky_uuid_v7_at(now() - interval '20 days'), 'email_scan', 'Completed', now() - "
+            "interval '20 days', now() - interval '20 days' FROM generate_series(1, 2500)");
+    tx.exec("INSERT INTO jobs (id, job_type, status, finished_at, created_at) SELECT "
+            "sky_uuid_v7_at(now() - interval '20 days'), 'email_scan', 'Error', now() - interval "
+            "'2 days', now() - interval '20 days' FROM generate_series(1, 10)");
+    tx.exec("INSERT INTO jobs (id, job_type, status, created_at, next_attempt_at) VALUES "
+            "(sky_uuid_v7_at(now() - interval '30 days'), 'page_scrape', 'Queued', now() - "
+            "interval '30 days', now() + interval '1 day')");
     tx.exec("INSERT INTO domains (domain) VALUES ('kept.example.org')");
     tx.exec("INSERT INTO contacts (domain_id, job_id, email) SELECT d.id, j.id, 'a' || n || "
             "'@kept.example.org' FROM domains d, (SELECT id, row_number() OVER () AS n FROM jobs "

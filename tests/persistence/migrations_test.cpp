@@ -194,3 +194,41 @@ TEST(migrations, domain_statuses_are_converted_to_the_seeds_values) {
                 .as<int>(),
             1);
 }
+
+// Jobs finished in the last two hours before the index of finish times goes are counted into
+// the per-minute history; older ones and deltas appended before then are not counted twice.
+TEST(migrations, recent_finishes_are_counted_by_minute_when_the_finish_index_goes) {
+  test_support::scoped_database db;
+  pqxx::connection c(db.url());
+  {
+    pqxx::work tx(c);
+    tx.exec("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& m : persistence::migrations()) {
+      if (m.version >= 11)
+        break;
+      tx.exec(std::string(m.sql));
+      tx.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
+                     m.name);
+    }
+    tx.exec("INSERT INTO jobs (job_type, status, finished_at) VALUES "
+            "('page_scrape', 'Completed', date_trunc('minute', now()) - interval '10 minutes'), "
+            "('page_scrape', 'Completed', date_trunc('minute', now()) - interval '10 minutes'), "
+            "('page_scrape', 'Error', date_trunc('minute', now()) - interval '3 hours')");
+    tx.commit();
+  }
+  persistence::migrate(c);
+  pqxx::work tx(c);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM pg_indexes WHERE indexname = 'jobs_finished_idx'")[0][0]
+                .as<int>(),
+            0);
+  EXPECT_EQ(
+      tx.exec("SELECT string_agg(status || ' ' || n || ' ' || (minute = date_trunc("
+              "'minute', now()) - interval '10 minutes'), ',') FROM job_finished_minutes")[0][0]
+          .as<std::string>(),
+      "Completed 2 true");
+  // The deltas of those inserts (no minute) fold into the totals and not into the minutes.
+  tx.exec(persistence::query("jobs_fold_status_deltas"));
+  EXPECT_EQ(tx.exec("SELECT sum(n) FROM job_finished_minutes")[0][0].as<int>(), 2);
+  EXPECT_EQ(tx.exec("SELECT sum(n) FROM job_status_counts")[0][0].as<int>(), 3);
+}

@@ -644,6 +644,11 @@ TEST(queue_store, plans_prepared_on_an_empty_table_still_reach_rows_directly_onc
           ", '{1}', 'node-1', " +
           f.conn.quote(persistence::text_array(std::vector<std::string>{"{}"})) + ")");
   EXPECT_EQ(finish.find("Seq Scan on jobs"), std::string::npos) << finish;
+  // Asked after every claim that emptied the queue: prepared too, and an index read.
+  EXPECT_TRUE(f.store.next_due_in(f.conn));
+  auto due = generic_plan(f.conn, "EXECUTE sky_page_scrape_next_due");
+  EXPECT_NE(due.find("jobs_active_idx"), std::string::npos) << due;
+  EXPECT_EQ(due.find("Seq Scan on jobs"), std::string::npos) << due;
   // A statement that can only scan (the status deltas are read whole) gets no JIT compilation
   // for the cost that setting adds.
   std::string fold;
@@ -757,4 +762,134 @@ TEST(queue_store, finished_counts_follow_every_change_of_jobs) {
   f.store.fold_status_counts(f.conn);
   agree("after a rollback and a fold");
   EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM jobs WHERE finished_at IS NOT NULL"), 7);
+}
+
+// The history of a job queue (jobs_finished_per_minute) reads counts per minute kept beside
+// jobs, not the table. Whatever changes the jobs, before and after a fold, it agrees with
+// counting the table's finished rows by minute, and the fold keeps two hours of minutes.
+TEST(queue_store, finished_per_minute_counts_agree_with_the_table_through_changes_and_folds) {
+  fixture f;
+  const auto& def = *config::find_queue_definition("page_scrape");
+  const auto history = persistence::render_queue_query("jobs_finished_per_minute", def);
+  using minutes = std::map<long long, std::pair<long long, long long>>;
+  auto start = [&] {
+    return pqxx::nontransaction(f.conn)
+        .exec("SELECT extract(epoch FROM date_trunc('minute', now()))::bigint - 59 * 60")[0][0]
+        .as<long long>();
+  };
+  auto kept = [&] {
+    minutes out;
+    const auto from = start();
+    pqxx::nontransaction tx(f.conn);
+    for (auto r : tx.exec_params(history, from))
+      if (r[1].as<long long>() != 0 || r[2].as<long long>() != 0)
+        out[r[0].as<long long>()] = {r[1].as<long long>(), r[2].as<long long>()};
+    return out;
+  };
+  auto counted = [&] {
+    minutes out;
+    const auto from = start();
+    pqxx::nontransaction tx(f.conn);
+    for (auto r : tx.exec_params(
+             "SELECT extract(epoch FROM date_trunc('minute', finished_at))::bigint, "
+             "count(*) FILTER (WHERE status = 'Completed'), count(*) FILTER (WHERE status = "
+             "'Error') FROM jobs WHERE job_type = 'page_scrape' AND status IN ('Completed', "
+             "'Error') AND finished_at >= to_timestamp($1) GROUP BY 1",
+             from))
+      out[r[0].as<long long>()] = {r[1].as<long long>(), r[2].as<long long>()};
+    return out;
+  };
+  auto agree = [&](const char* step) {
+    auto k = kept();
+    EXPECT_EQ(k, counted()) << step;
+    return k;
+  };
+  {
+    pqxx::work tx(f.conn);
+    // Five minutes ago: two completed, one failed; three hours ago (before the window and the
+    // minutes kept); now; and another queue's finish, which is not this queue's.
+    tx.exec("INSERT INTO jobs (job_type, status, finished_at) VALUES "
+            "('page_scrape', 'Completed', date_trunc('minute', now()) - interval '5 minutes'), "
+            "('page_scrape', 'Completed', date_trunc('minute', now()) - interval '5 minutes'), "
+            "('page_scrape', 'Error', date_trunc('minute', now()) - interval '5 minutes'), "
+            "('page_scrape', 'Error', now() - interval '3 hours'), "
+            "('page_scrape', 'Completed', now()), ('email_scan', 'Completed', now())");
+    tx.commit();
+  }
+  auto before = agree("after inserts");
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_EQ(before.begin()->second, (std::pair<long long, long long>{2, 1}));
+  f.store.fold_status_counts(f.conn);
+  EXPECT_EQ(agree("after a fold"), before);
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM job_status_deltas"), 0);
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM job_finished_minutes WHERE minute < now() - "
+                              "interval '2 hours'"),
+            0);
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM job_finished_minutes WHERE job_type = "
+                              "'email_scan'"),
+            1);
+  // The engine finishes a claimed job; an operator re-queues the errors; a finished job goes.
+  insert_jobs(f.db.url(), 1);
+  auto rows = f.store.claim(f.conn, "n", 1);
+  ASSERT_EQ(rows.size(), 1u);
+  {
+    pqxx::work tx(f.conn);
+    f.store.finish_many(
+        tx, "n",
+        {{rows[0].id, 1, persistence::finish_kind::failed, "broken", 0, {}, rows[0].row_address}});
+    tx.commit();
+  }
+  agree("after a finish");
+  pqxx::nontransaction(f.conn).exec(
+      "UPDATE jobs SET status = 'Queued', finished_at = NULL WHERE status = 'Error' AND "
+      "finished_at < date_trunc('minute', now())");
+  pqxx::nontransaction(f.conn).exec(
+      "DELETE FROM jobs WHERE ctid = (SELECT ctid FROM jobs WHERE status = 'Completed' LIMIT 1)");
+  agree("after a requeue and a delete");
+  f.store.fold_status_counts(f.conn);
+  agree("after a second fold");
+  // Minutes older than two hours go with the next fold.
+  pqxx::nontransaction(f.conn).exec(
+      "INSERT INTO job_finished_minutes VALUES ('page_scrape', 'Completed', "
+      "date_trunc('minute', now()) - interval '3 hours', 4)");
+  f.store.fold_status_counts(f.conn);
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM job_finished_minutes WHERE minute < now() - "
+                              "interval '2 hours'"),
+            0);
+}
+
+// Retention walks the primary key up to the cutoff: it deletes the old finished jobs of its
+// type, keeps old jobs that are unfinished or finished recently and every newer job, and its plan
+// reads the primary key up to the cutoff, not the table.
+TEST(queue_store, retention_deletes_old_finished_jobs_by_walking_ids_up_to_the_cutoff) {
+  fixture f;
+  {
+    pqxx::work tx(f.conn);
+    // Created (the id's time) and finished 20 days ago: 30 page scrapes and 5 email scans.
+    tx.exec("INSERT INTO jobs (id, job_type, status, finished_at) SELECT "
+            "sky_uuid_v7_at(now() - interval '20 days'), t, 'Completed', now() - interval '20 "
+            "days' FROM generate_series(1, 30) n, LATERAL (SELECT CASE WHEN n <= 25 THEN "
+            "'page_scrape' ELSE 'email_scan' END) AS x(t)");
+    // Created 20 days ago, but finished yesterday or never; and a recent one.
+    tx.exec("INSERT INTO jobs (id, job_type, status, finished_at) VALUES "
+            "(sky_uuid_v7_at(now() - interval '20 days'), 'page_scrape', 'Error', now() - "
+            "interval '1 day'), "
+            "(sky_uuid_v7_at(now() - interval '20 days'), 'page_scrape', 'Queued', NULL), "
+            "(DEFAULT, 'page_scrape', 'Completed', now())");
+    tx.commit();
+  }
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM jobs WHERE id < sky_uuid_v7_floor(now() - "
+                              "interval '19 days')"),
+            32);
+  EXPECT_EQ(f.store.delete_finished(f.conn, 14, 10), 10u);
+  EXPECT_EQ(f.store.delete_finished(f.conn, 14, 100), 15u);
+  EXPECT_EQ(f.store.delete_finished(f.conn, 14, 100), 0u);
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM jobs WHERE job_type = 'page_scrape'"), 3);
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM jobs WHERE job_type = 'email_scan'"), 5);
+  pqxx::nontransaction(f.conn).exec("PREPARE retention AS " +
+                                    persistence::query("jobs_delete_finished"));
+  persistence::configure_engine_session(f.conn);
+  auto plan = generic_plan(f.conn, "EXECUTE retention('page_scrape', 14, 1000)");
+  EXPECT_NE(plan.find("Index Cond: (id < sky_uuid_v7_floor"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("Seq Scan on jobs"), std::string::npos) << plan;
 }

@@ -81,12 +81,14 @@ ORDER BY i.domain
 
 -- name: jobs_delete_finished
 -- Retention: finished jobs of one type older than the retention, oldest first, one small batch
--- per statement so that no lock is held long. $1 job type, $2 days, $3 most rows
+-- per statement so that no lock is held long. Walks the primary key up to the cutoff: a job that
+-- finished before it was created before it (ids are time-ordered), so the walk reads the jobs
+-- created before the cutoff and no later ones. $1 job type, $2 days, $3 most rows
 DELETE FROM jobs WHERE ctid = ANY(ARRAY(
   SELECT ctid FROM jobs
-  WHERE job_type = $1 AND finished_at IS NOT NULL
-    AND finished_at < now() - make_interval(days => $2)
-  ORDER BY finished_at
+  WHERE id < sky_uuid_v7_floor(now() - make_interval(days => $2))
+    AND job_type = $1 AND finished_at < now() - make_interval(days => $2)
+  ORDER BY id
   LIMIT $3
   FOR UPDATE SKIP LOCKED))
 
@@ -100,12 +102,22 @@ SELECT status::text, sum(n)::bigint FROM (
 GROUP BY status HAVING sum(n) <> 0
 
 -- name: jobs_fold_status_deltas
--- Moves the appended deltas into the counts. One folder at a time (the others skip): the
--- deltas are few, and two folders would only wait on each other's rows.
+-- Moves the appended deltas into the counts, and those of the last two hours into the counts per
+-- minute (the history reads one), whose older minutes go. One folder at a time (the others
+-- skip): the deltas are few, and two folders would only wait on each other's rows.
 WITH folder AS (SELECT pg_try_advisory_xact_lock(hashtext('sky_job_status_fold')) AS mine),
 moved AS (
   DELETE FROM job_status_deltas WHERE (SELECT mine FROM folder)
-  RETURNING job_type, status, n)
-INSERT INTO job_status_counts AS c (job_type, status, n)
-SELECT job_type, status, sum(n) FROM moved GROUP BY 1, 2 ORDER BY 1, 2
-ON CONFLICT (job_type, status) DO UPDATE SET n = c.n + EXCLUDED.n
+  RETURNING job_type, status, minute, n),
+totals AS (
+  INSERT INTO job_status_counts AS c (job_type, status, n)
+  SELECT job_type, status, sum(n) FROM moved GROUP BY 1, 2 ORDER BY 1, 2
+  ON CONFLICT (job_type, status) DO UPDATE SET n = c.n + EXCLUDED.n),
+expired AS (
+  DELETE FROM job_finished_minutes
+  WHERE (SELECT mine FROM folder) AND minute < now() - interval '2 hours')
+INSERT INTO job_finished_minutes AS m (job_type, status, minute, n)
+SELECT job_type, status, minute, sum(n) FROM moved
+WHERE minute >= now() - interval '2 hours'
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+ON CONFLICT (job_type, minute, status) DO UPDATE SET n = m.n + EXCLUDED.n

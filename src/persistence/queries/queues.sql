@@ -72,11 +72,26 @@ SELECT {status}::text FROM {table} WHERE id = $1::uuid {job_filter}
 -- name: queue_finished_per_minute
 -- $1 the start of the window (Unix seconds, a whole minute). Rows that reached a final status
 -- since then, by the minute they reached it; reads the queue's index of finished rows
--- (009_finished_indexes.sql), so its cost is the finishes of the window, not the table.
+-- (009_finished_indexes.sql), so its cost is the finishes of the window, not the table. Job
+-- queues read their counts per minute instead (jobs_finished_per_minute).
 SELECT extract(epoch FROM date_trunc('minute', {finished_at}))::bigint AS minute,
        count(*) FILTER (WHERE {status} = '{completed}'),
        count(*) FILTER (WHERE {status} = '{error}')
 FROM {table}
 WHERE {status} IN ('{completed}', '{error}') {job_filter}
   AND {finished_at} >= to_timestamp($1::bigint)
+GROUP BY 1
+
+-- name: jobs_finished_per_minute
+-- The same for a job queue, from the counts per minute kept beside jobs
+-- (011_jobs_without_finish_index.sql): the folded minutes plus the deltas appended since.
+-- $1 the start of the window (Unix seconds, a whole minute)
+SELECT extract(epoch FROM minute)::bigint AS minute,
+       coalesce(sum(n) FILTER (WHERE status = '{completed}'), 0)::bigint,
+       coalesce(sum(n) FILTER (WHERE status = '{error}'), 0)::bigint
+FROM (SELECT minute, status, n FROM job_finished_minutes
+      WHERE minute >= to_timestamp($1::bigint) {job_filter}
+      UNION ALL
+      SELECT minute, status, n FROM job_status_deltas
+      WHERE minute >= to_timestamp($1::bigint) {job_filter}) counted
 GROUP BY 1
