@@ -5,6 +5,7 @@
 #include "logging/log_setup.hpp"
 #include "messages/engine_protocol.hpp"
 #include "persistence/connection_pool.hpp"
+#include "persistence/pg_array.hpp"
 
 #include <algorithm>
 #include <caf/all.hpp>
@@ -116,8 +117,10 @@ bool claim_locked(poller_self self, std::uint32_t index, int limit,
       }
     }
     cs.tx = std::make_unique<pqxx::work>(*cs.conn);
-    std::vector<std::string> held(s.held.begin(), s.held.end());
-    rows = s.q->store->claim_locked(*cs.tx, limit, held);
+    persistence::text_array_builder held;
+    for (const auto& id : s.held)
+      held.add(id);
+    rows = s.q->store->claim_locked(*cs.tx, limit, s.held.size(), held.finish());
     s.db_failures = 0;
   } catch (const std::exception& e) {
     cs.tx.reset();

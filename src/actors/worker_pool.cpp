@@ -96,11 +96,13 @@ void dispatch(pool_self self) {
     auto queue = sl.item->queue;
     auto address = sl.item->row_address;
     auto claim_session = sl.item->session;
-    s.q->handler->start(sl.session, [me, slot_index, queue, id, attempt, address,
-                                     claim_session](workflows::handler_result r) {
+    // Called once: the captured strings move into the result.
+    s.q->handler->start(sl.session, [me, slot_index, queue, id = std::move(id), attempt,
+                                     address = std::move(address),
+                                     claim_session](workflows::handler_result r) mutable {
       caf::anon_send(me, finished_atom::value, slot_index,
-                     work_done{queue, id, attempt, r.result, std::move(r.error),
-                               std::move(r.result_json), address, claim_session},
+                     work_done{queue, std::move(id), attempt, r.result, std::move(r.error),
+                               std::move(r.result_json), std::move(address), claim_session},
                      r.crash);
     });
   }

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sky::persistence {
@@ -15,5 +16,19 @@ std::string int_array(const std::vector<int>& items);
 std::string double_array(const std::vector<double>& items);
 std::string double_array(const std::vector<std::optional<double>>& items);
 std::string int_array(const std::vector<std::optional<int>>& items);
+
+// Builds a text array element by element, for batches whose elements are fields of other
+// structures: no vector of copies first.
+class text_array_builder {
+public:
+  void add(std::string_view item);
+  void add_null();
+  bool empty() const { return count_ == 0; }
+  std::string finish(); // the literal; the builder is empty afterwards
+
+private:
+  std::string out_ = "{";
+  std::size_t count_ = 0;
+};
 
 } // namespace sky::persistence

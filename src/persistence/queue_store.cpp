@@ -89,21 +89,26 @@ std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::s
 
 std::vector<claimed_row> queue_store::claim_locked(pqxx::transaction_base& tx, int limit,
                                                    const std::vector<std::string>& held) const {
+  return claim_locked(tx, limit, held.size(), text_array(held));
+}
+
+std::vector<claimed_row> queue_store::claim_locked(pqxx::transaction_base& tx, int limit,
+                                                   std::size_t held_count,
+                                                   const std::string& held_literal) const {
   // A long list is only filtered cheaply when the planner sees it (a hashed lookup instead of a
   // walk of the list per row): planned for these values, at about 0.3 ms, which a batch large
   // enough to hold that many rows pays back; a short list takes the prepared generic plan.
   constexpr std::size_t k_hashed_from = 64;
   pqxx::result rows;
-  if (held.size() >= k_hashed_from) {
+  if (held_count >= k_hashed_from) {
     // Engine sessions plan generically (configure_engine_session), unnamed statements too; this
     // one, and only it, is planned for its values.
     const auto mode = tx.exec("SELECT current_setting('plan_cache_mode')")[0][0].as<std::string>();
     tx.exec("SET LOCAL plan_cache_mode = force_custom_plan");
-    rows = tx.exec_params(claim_locked_sql_, limit, text_array(held));
+    rows = tx.exec_params(claim_locked_sql_, limit, held_literal);
     tx.exec_params("SELECT set_config('plan_cache_mode', $1, true)", mode);
   } else {
-    rows =
-        execute(tx, statement_prefix_ + "claim_locked", claim_locked_sql_, limit, text_array(held));
+    rows = execute(tx, statement_prefix_ + "claim_locked", claim_locked_sql_, limit, held_literal);
   }
   return claimed_rows(rows);
 }
@@ -223,22 +228,26 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
   std::sort(by_id.begin(), by_id.end(), [](auto* a, auto* b) { return a->id < b->id; });
   // Completions go first to the addresses their claims returned; what was not found there
   // (moved, or no longer ours) is looked up by id with the other kinds.
-  std::unordered_set<std::string> found_at_address;
+  // Views of ids in `applied`, which never grows past the items, so never moves its strings.
+  applied.reserve(items.size());
+  std::unordered_set<std::string_view> found_at_address;
   {
-    std::vector<std::string> addresses, ids;
-    std::vector<std::optional<std::string>> results;
+    text_array_builder addresses, ids, results;
     std::vector<int> attempts;
     for (const auto* item : by_id)
       if (item->kind == finish_kind::completed && !item->row_address.empty()) {
-        addresses.push_back(item->row_address);
-        ids.push_back(item->id);
+        addresses.add(item->row_address);
+        ids.add(item->id);
         attempts.push_back(item->attempt);
-        results.push_back(result_of(*item));
+        if (item->result_json.empty())
+          results.add_null(); // keeps the row's earlier result, as result_of() says
+        else
+          results.add(item->result_json);
       }
     if (!ids.empty())
       for (auto r :
-           execute(tx, statement_prefix_ + "complete_at", complete_at_sql_, text_array(addresses),
-                   text_array(ids), int_array(attempts), node, text_array(results)))
+           execute(tx, statement_prefix_ + "complete_at", complete_at_sql_, addresses.finish(),
+                   ids.finish(), int_array(attempts), node, results.finish()))
         applied.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
     for (const auto& a : applied)
       found_at_address.insert(a.id);

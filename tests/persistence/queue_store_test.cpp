@@ -893,3 +893,35 @@ TEST(queue_store, retention_deletes_old_finished_jobs_by_walking_ids_up_to_the_c
   EXPECT_NE(plan.find("Index Cond: (id < sky_uuid_v7_floor"), std::string::npos) << plan;
   EXPECT_EQ(plan.find("Seq Scan on jobs"), std::string::npos) << plan;
 }
+
+// Array literals round-trip through PostgreSQL whatever their elements hold, built from a vector
+// or element by element.
+TEST(pg_array, literals_round_trip_quotes_backslashes_separators_and_nulls) {
+  scoped_database db;
+  pqxx::connection c(db.url());
+  const std::vector<std::string> items{
+      "plain", "with \"quotes\"", "back\\slash", "a,b", "{}", "NULL", "", " spaced "};
+  persistence::text_array_builder built;
+  for (const auto& item : items)
+    built.add(item);
+  built.add_null();
+  const auto from_builder = built.finish();
+  EXPECT_TRUE(built.empty());
+  EXPECT_EQ(built.finish(), "{}"); // a finished builder starts again empty
+  pqxx::nontransaction tx(c);
+  auto elements = [&](const std::string& literal) {
+    std::vector<std::string> out;
+    for (auto r :
+         tx.exec_params("SELECT coalesce(e, '<null>') FROM unnest($1::text[]) AS e", literal))
+      out.push_back(r[0].as<std::string>());
+    return out;
+  };
+  EXPECT_EQ(elements(persistence::text_array(items)), items);
+  auto expected = items;
+  expected.push_back("<null>");
+  EXPECT_EQ(elements(from_builder), expected);
+  EXPECT_EQ(tx.exec_params("SELECT $1::int[] = '{3,-1,0}'::int[]",
+                           persistence::int_array(std::vector<int>{3, -1, 0}))[0][0]
+                .as<bool>(),
+            true);
+}
