@@ -120,7 +120,7 @@ bool claim_locked(poller_self self, std::uint32_t index, int limit,
     persistence::text_array_builder held;
     for (const auto& id : s.held)
       held.add(id);
-    rows = s.q->store->claim_locked(*cs.tx, limit, s.held.size(), held.finish());
+    rows = s.q->store->claim_locked(*cs.tx, limit, held.finish());
     s.db_failures = 0;
   } catch (const std::exception& e) {
     cs.tx.reset();

@@ -89,28 +89,13 @@ std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::s
 
 std::vector<claimed_row> queue_store::claim_locked(pqxx::transaction_base& tx, int limit,
                                                    const std::vector<std::string>& held) const {
-  return claim_locked(tx, limit, held.size(), text_array(held));
+  return claim_locked(tx, limit, text_array(held));
 }
 
 std::vector<claimed_row> queue_store::claim_locked(pqxx::transaction_base& tx, int limit,
-                                                   std::size_t held_count,
                                                    const std::string& held_literal) const {
-  // A long list is only filtered cheaply when the planner sees it (a hashed lookup instead of a
-  // walk of the list per row): planned for these values, at about 0.3 ms, which a batch large
-  // enough to hold that many rows pays back; a short list takes the prepared generic plan.
-  constexpr std::size_t k_hashed_from = 64;
-  pqxx::result rows;
-  if (held_count >= k_hashed_from) {
-    // Engine sessions plan generically (configure_engine_session), unnamed statements too; this
-    // one, and only it, is planned for its values.
-    const auto mode = tx.exec("SELECT current_setting('plan_cache_mode')")[0][0].as<std::string>();
-    tx.exec("SET LOCAL plan_cache_mode = force_custom_plan");
-    rows = tx.exec_params(claim_locked_sql_, limit, held_literal);
-    tx.exec_params("SELECT set_config('plan_cache_mode', $1, true)", mode);
-  } else {
-    rows = execute(tx, statement_prefix_ + "claim_locked", claim_locked_sql_, limit, held_literal);
-  }
-  return claimed_rows(rows);
+  return claimed_rows(
+      execute(tx, statement_prefix_ + "claim_locked", claim_locked_sql_, limit, held_literal));
 }
 
 std::vector<finish_applied>

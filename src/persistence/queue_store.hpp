@@ -67,9 +67,8 @@ public:
   // have once finished. `held`: ids this node holds, passed over without trying their locks.
   std::vector<claimed_row> claim_locked(pqxx::transaction_base& tx, int limit,
                                         const std::vector<std::string>& held = {}) const;
-  // The same with the held ids already an array literal (text_array_builder) of `held_count`.
+  // The same with the held ids already an array literal (text_array_builder).
   std::vector<claimed_row> claim_locked(pqxx::transaction_base& tx, int limit,
-                                        std::size_t held_count,
                                         const std::string& held_literal) const;
   // Completes rows `tx` claimed by lock (completed items with their addresses); returns them.
   std::vector<finish_applied> complete_locked(pqxx::transaction_base& tx,

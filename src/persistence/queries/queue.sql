@@ -30,13 +30,14 @@ RETURNING t.id::text, t.{attempts}, {payload}::text,
 -- releases them. Returns the attempt the rows will have once finished. Rows held by other claims
 -- are still queued, so the scan meets them again; trying a held row's lock costs PostgreSQL
 -- about 4.5 us, and the ids this node holds ($2) are passed so that those are filtered out
--- before their lock is tried.
+-- before their lock is tried. As a subquery, the list is hashed once per execution even in the
+-- generic plan (`= ANY` of a parameter walks the whole list for every row).
 -- $1 most rows, $2 ids held by this node (uuid[])
 SELECT t.id::text, t.{attempts} + 1, {payload}::text,
        extract(epoch FROM clock_timestamp() - t.{next_attempt_at})::float8, t.ctid::text
 FROM {table} AS t
 WHERE t.{status} = '{queued}' {active_filter} AND t.{next_attempt_at} <= now()
-  AND NOT (t.id = ANY($2::uuid[]))
+  AND t.id NOT IN (SELECT unnest($2::uuid[]))
   AND NOT EXISTS (SELECT 1 FROM queue_controls c WHERE c.queue = '{queue}' AND c.paused)
 ORDER BY t.{next_attempt_at}
 LIMIT $1
