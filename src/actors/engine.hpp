@@ -13,9 +13,32 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace sky::actors {
+
+// Each served queue's current poller, for the notifier: a NOTIFY wakes the poller directly
+// instead of through the scheduler and the queue's supervisor (two thread hand-overs less on the
+// pickup path). Supervisors enter their unit's poller when it starts and clear it when the unit
+// goes down; an empty entry sends the wake the long way.
+class poller_directory {
+public:
+  explicit poller_directory(std::size_t queues) : pollers_(queues) {}
+  void set(std::uint16_t queue, messages::queue_ticks_actor poller) {
+    std::lock_guard lock(mutex_);
+    pollers_[queue] = std::move(poller);
+  }
+  messages::queue_ticks_actor get(std::uint16_t queue) const {
+    std::lock_guard lock(mutex_);
+    return queue < pollers_.size() ? pollers_[queue] : messages::queue_ticks_actor{};
+  }
+
+private:
+  mutable std::mutex mutex_;
+  std::vector<messages::queue_ticks_actor> pollers_;
+};
 
 // Owned by the runtime through shared_ptr; immutable after start except `metrics`.
 struct queue_context {
@@ -35,6 +58,7 @@ struct queue_context {
   std::shared_ptr<std::atomic<int>> writer_failures; // test hook, shared by all writers
   restart_limits restarts;                           // of its steps and of its unit
   std::chrono::milliseconds heartbeat{60'000};       // silence past this means a hung actor
+  std::shared_ptr<poller_directory> directory;       // may be empty (tests)
 };
 
 using queue_context_ptr = std::shared_ptr<const queue_context>;
@@ -82,9 +106,11 @@ messages::queue_supervisor_actor spawn_queue_supervisor(caf::actor_system& syste
                                                         queue_context_ptr queue,
                                                         unit_starter start = start_queue_unit);
 
-// LISTENs for queue notifications and forwards them to the scheduler (detached).
+// LISTENs for queue notifications and wakes the queue's poller (through the directory, or the
+// scheduler when the directory has none) (detached).
 messages::notifier_actor spawn_notifier(caf::actor_system& system, std::string database_url,
-                                        messages::scheduler_wake_actor scheduler);
+                                        messages::scheduler_wake_actor scheduler,
+                                        std::shared_ptr<const poller_directory> directory = {});
 
 // Starts the notifier for the scheduler it is to wake (the real one: spawn_notifier).
 using notifier_starter =

@@ -31,6 +31,7 @@ struct notifier_state {
   static inline const char* name = "notifier";
   std::string url;
   scheduler_wake_actor scheduler;
+  std::shared_ptr<const poller_directory> directory;
   std::vector<std::string> payloads;
   // Declared after the connection, so destroyed before it (a receiver unregisters itself).
   std::unique_ptr<pqxx::connection> conn;
@@ -49,9 +50,11 @@ void drop_connection(notifier_state& s) {
 }
 
 notifier_actor::behavior_type notifier(notifier_self self, std::string url,
-                                       scheduler_wake_actor scheduler) {
+                                       scheduler_wake_actor scheduler,
+                                       std::shared_ptr<const poller_directory> directory) {
   self->state.url = std::move(url);
   self->state.scheduler = std::move(scheduler);
+  self->state.directory = std::move(directory);
   self->send(self, listen_atom::value);
   return supervised(self, [=](listen_atom) {
     auto& s = self->state;
@@ -76,9 +79,13 @@ notifier_actor::behavior_type notifier(notifier_self self, std::string url,
         s.backend_pid = pid;
       }
       for (const auto& p : s.payloads)
-        if (const auto* def = config::find_queue_definition(p))
-          self->send(s.scheduler, wake_atom::value,
-                     static_cast<std::uint16_t>(def - config::queue_definitions().data()));
+        if (const auto* def = config::find_queue_definition(p)) {
+          const auto queue = static_cast<std::uint16_t>(def - config::queue_definitions().data());
+          if (auto poller = s.directory ? s.directory->get(queue) : queue_ticks_actor{})
+            self->send(poller, wake_atom::value);
+          else
+            self->send(s.scheduler, wake_atom::value, queue);
+        }
       s.payloads.clear();
       self->send(self, listen_atom::value);
     } catch (const std::exception& e) {
@@ -94,8 +101,10 @@ notifier_actor::behavior_type notifier(notifier_self self, std::string url,
 } // namespace
 
 notifier_actor spawn_notifier(caf::actor_system& system, std::string database_url,
-                              scheduler_wake_actor scheduler) {
-  return system.spawn<caf::detached>(notifier, std::move(database_url), std::move(scheduler));
+                              scheduler_wake_actor scheduler,
+                              std::shared_ptr<const poller_directory> directory) {
+  return system.spawn<caf::detached>(notifier, std::move(database_url), std::move(scheduler),
+                                     std::move(directory));
 }
 
 } // namespace sky::actors

@@ -213,6 +213,7 @@ void runtime::start() {
   // Through a transaction pooler LISTEN cannot work (the session is not ours); without a direct
   // connection to listen on, queues are polled at a short interval instead.
   const bool listens = !db.transaction_pooled() || !db.direct_url.empty();
+  auto directory = std::make_shared<poller_directory>(defs.size());
   for (std::size_t i = 0; i < defs.size(); ++i) {
     const auto* qc = s.config.queue(defs[i].name);
     intervals[i] = listens ? qc->interval : std::min(qc->interval, db.pooled_poll_interval);
@@ -220,6 +221,7 @@ void runtime::start() {
     if (handler == s.handlers.end())
       continue;
     auto ctx = std::make_shared<queue_context>();
+    ctx->directory = directory;
     ctx->index = static_cast<std::uint16_t>(i);
     ctx->definition = &defs[i];
     ctx->config = *qc;
@@ -249,9 +251,9 @@ void runtime::start() {
   engine.queues = supervisors;
   engine.intervals = intervals;
   if (listens)
-    engine.start_notifier = [url = db.direct_url.empty() ? s.config.database_url : db.direct_url](
-                                caf::actor_system& system, scheduler_wake_actor scheduler) {
-      return spawn_notifier(system, url, std::move(scheduler));
+    engine.start_notifier = [url = db.direct_url.empty() ? s.config.database_url : db.direct_url,
+                             directory](caf::actor_system& system, scheduler_wake_actor scheduler) {
+      return spawn_notifier(system, url, std::move(scheduler), directory);
     };
   engine.heartbeat = s.config.heartbeat;
   engine.restarting = &s.engine_restarting;

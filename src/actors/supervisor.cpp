@@ -59,6 +59,8 @@ void start_unit(supervisor_self self, bool release_held) {
   ++s.generation;
   s.restarting = false;
   s.q->metrics->restarting = false;
+  if (s.q->directory)
+    s.q->directory->set(s.q->index, s.poller);
 }
 
 // One member is gone (died or hung): the others go too, and when all are down the unit starts
@@ -70,6 +72,8 @@ void fail_unit(supervisor_self self, const std::string& why) {
   s.restarting = true;
   s.q->metrics->restarting = true;
   s.q->metrics->unit_restarts++;
+  if (s.q->directory)
+    s.q->directory->set(s.q->index, {});
   spdlog::error("{}: {}; restarting the queue's poller, pool and writer", s.q->definition->name,
                 why);
   // Not a kill: the pool's exit handler cancels the steps it runs, so none of them goes on
