@@ -364,7 +364,7 @@ async function latency(sys, rate) {
 // --compare-bin=path every row runs a second time with that binary, right after the first
 // (an A/B comparison of two builds; --compare-label names it, "compare" by default); those
 // rows are not candidates for ScraperSky's best setting.
-const skySystems = (args.configs ?? "16x16,64x64,500x500,1000x500,500x500h100,1000x500h100").split(",").flatMap((spec) => {
+const skySystems = (args.configs ?? "16x16,64x64,500x500,1000x500,500x500h100,1000x1000h300").split(",").flatMap((spec) => {
   const [setting, hold = 0] = spec.split("h");
   const [concurrency, batch] = setting.split("x").map(Number);
   const name = `scrapersky c${concurrency} b${batch}` + (Number(hold) > 0 ? ` lock ${hold} ms` : "");
