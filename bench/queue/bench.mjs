@@ -375,7 +375,7 @@ const skySystems = (args.configs ?? "16x16,64x64,500x500,1000x500,500x500h100,10
 // --graphile=24x500,64x1000,default: graphile-worker's concurrency x local queue size, with a
 // pool of concurrency + 1 connections and batched completions (completeJobBatchDelay 0);
 // "default" is its out-of-the-box configuration (concurrency 1, pool 10, no local queue).
-const graphileSystems = (args.graphile ?? "24x500,24x1000,64x500,64x1000,128x500,128x1000,default").split(",").map((spec) => {
+const graphileSystems = (args.graphile ?? "24x500,24x1000,24x2000,64x500,64x1000,128x500,128x1000,128x2000,default").split(",").map((spec) => {
   if (spec === "default") return { kind: "graphile", name: "graphile default", pool: 10, options: {}, swept: false };
   const [concurrency, size] = spec.split("x").map(Number);
   return {
