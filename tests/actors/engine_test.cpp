@@ -222,6 +222,28 @@ TEST(engine, transient_failure_is_retried_with_backoff_and_permanent_failure_is_
   EXPECT_EQ(executions_per_id(runs)[flaky[0]], 2);
 }
 
+// After a claim that found rows the poller puts off asking when the next waiting row is due
+// (at most one ask per 100 ms), but never drops the ask: a row due a second later that arrives
+// beside a due one right after an ask still gets its timer, and runs when due instead of at the
+// fallback interval (a minute).
+TEST(engine, a_row_due_later_that_arrives_beside_due_work_runs_when_due) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto server = start_server(db.url(), synthetic_env(log));
+  insert_jobs(db.url(), 1); // a short claim, after which the poller asks
+  {
+    pqxx::connection c(db.url());
+    pqxx::work tx(c); // one transaction, one NOTIFY: the claim finds the due row only
+    tx.exec("INSERT INTO jobs (job_type, params) VALUES ('page_scrape', '{}')");
+    tx.exec("INSERT INTO jobs (job_type, params, next_attempt_at) VALUES ('page_scrape', '{}', "
+            "now() + interval '1 second')");
+    tx.commit();
+  }
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 3; }, 20s))
+      << jobs_with(db.url(), "status = 'Queued'") << " still queued";
+  EXPECT_EQ(jobs_with(db.url(), "finished_at >= next_attempt_at AND attempts = 1"), 3);
+}
+
 TEST(engine, hung_worker_is_abandoned_after_its_time_limit_and_the_item_retried) {
   scoped_database db;
   auto log = temp_path("exec");
