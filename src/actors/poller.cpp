@@ -36,9 +36,6 @@ struct poller_state {
   bool draining = false;
   std::unordered_set<std::string> held; // claimed and not yet committed by the writer
   clock::time_point wake_pending{};     // earliest self-wake already scheduled
-  clock::time_point due_asked{};        // when the next due time was last asked
-  bool due_owed = false;                // a claim since then put its ask off
-  bool due_check_armed = false;         // the ask put off is scheduled
   int db_failures = 0;
   bool lost_connection = false; // check for orphaned claims after reconnecting
 };
@@ -166,35 +163,6 @@ void schedule_wake(poller_self self, std::chrono::milliseconds delay) {
 
 void poll(poller_self self);
 
-constexpr auto k_due_spacing = std::chrono::milliseconds(100);
-
-// The ask put off is made when the spacing since the last one has passed.
-void arm_due_check(poller_self self) {
-  auto& s = self->state;
-  if (s.due_check_armed)
-    return;
-  s.due_check_armed = true;
-  auto wait =
-      std::chrono::ceil<std::chrono::milliseconds>(s.due_asked + k_due_spacing - clock::now());
-  self->delayed_send(self, std::max(wait, std::chrono::milliseconds(1)), due_atom::value);
-}
-
-// Rows waiting for their backoff to elapse get a timer instead of the fallback interval.
-void ask_next_due(poller_self self) {
-  auto& s = self->state;
-  s.due_asked = clock::now();
-  s.due_owed = false;
-  std::optional<double> due;
-  with_db(self, "next-due", [&](pqxx::connection& c) { due = s.q->store->next_due_in(c); });
-  if (due) {
-    auto ms = std::chrono::milliseconds(static_cast<long long>(std::max(*due, 0.0) * 1000) + 5);
-    if (*due <= 0)
-      ms = std::chrono::milliseconds(100); // due but locked by a concurrent claim: look again soon
-    if (ms < s.q->config.interval)
-      schedule_wake(self, ms);
-  }
-}
-
 // Under load, credits trickle back one by one; claiming each alone would cost a statement and a
 // commit per row. Wait for a useful batch unless the pool is about to run dry (fewer than that
 // many credits means at least as many rows are in flight, and their credits will come).
@@ -263,16 +231,16 @@ void poll(poller_self self) {
     return;
   }
   s.want_more = false;
-  // Asking costs a round trip on the claiming connection, during which a wake waits. A claim that
-  // found nothing (a wake for a row not yet due) asks at once; after claims that found rows, which
-  // a busy queue makes many times a second, it is asked at most every k_due_spacing, so a row
-  // queued in backoff beside due ones gets its timer that much later at most.
-  if (rows.empty() || clock::now() - s.due_asked >= k_due_spacing) {
-    ask_next_due(self);
-    return;
+  // Rows waiting for their backoff to elapse get a timer instead of the fallback interval.
+  std::optional<double> due;
+  with_db(self, "next-due", [&](pqxx::connection& c) { due = s.q->store->next_due_in(c); });
+  if (due) {
+    auto ms = std::chrono::milliseconds(static_cast<long long>(std::max(*due, 0.0) * 1000) + 5);
+    if (*due <= 0)
+      ms = std::chrono::milliseconds(100); // due but locked by a concurrent claim: look again soon
+    if (ms < s.q->config.interval)
+      schedule_wake(self, ms);
   }
-  s.due_owed = true;
-  arm_due_check(self);
 }
 
 void rescue(poller_self self) {
@@ -354,16 +322,6 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
         for (const auto& id : ids)
           s.held.erase(id);
         poll_if_worthwhile(self);
-      },
-      [=](due_atom) {
-        auto& s = self->state;
-        s.due_check_armed = false;
-        if (!s.due_owed) // asked since it was put off
-          return;
-        if (clock::now() - s.due_asked >= k_due_spacing)
-          ask_next_due(self);
-        else
-          arm_due_check(self);
       },
       [=](renew_atom) {
         auto& s = self->state;

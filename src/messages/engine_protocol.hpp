@@ -75,8 +75,7 @@ using unit_member_actor = supervised_actor::extend<caf::replies_to<busy_atom>::w
 using poller_actor =
     poller_control_actor::extend_with<poller_credit_actor>::extend_with<poller_commit_actor>::
         extend<caf::reacts_to<init_atom, pool_intake_actor, writer_lock_actor, bool>,
-               caf::reacts_to<renew_atom>, caf::reacts_to<due_atom>,
-               caf::replies_to<busy_atom>::with<std::uint32_t>>;
+               caf::reacts_to<renew_atom>, caf::replies_to<busy_atom>::with<std::uint32_t>>;
 
 // flush and deadline are the pool's own messages (results to the writer; time-limit sweep);
 // resume ends a pause after too many failed steps.

@@ -31,8 +31,6 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using busy_atom = caf::atom_constant<caf::atom("busy")>;
 // Poller self-timer: renew the leases of held rows.
 using renew_atom = caf::atom_constant<caf::atom("renew")>;
-// Poller self-timer: ask when the next row waiting for its backoff is due (an ask put off).
-using due_atom = caf::atom_constant<caf::atom("due")>;
 // Poller -> pool: cancellation was requested for these rows.
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 // Writer -> poller: these rows reached their final or retry state.

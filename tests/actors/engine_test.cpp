@@ -222,15 +222,15 @@ TEST(engine, transient_failure_is_retried_with_backoff_and_permanent_failure_is_
   EXPECT_EQ(executions_per_id(runs)[flaky[0]], 2);
 }
 
-// After a claim that found rows the poller puts off asking when the next waiting row is due
-// (at most one ask per 100 ms), but never drops the ask: a row due a second later that arrives
-// beside a due one right after an ask still gets its timer, and runs when due instead of at the
-// fallback interval (a minute).
+// A claim that took fewer rows than it could is followed by the question when the next waiting
+// row is due: a row due a second later that arrives beside a due one, right after such a claim,
+// gets its timer and runs when due instead of at the fallback interval (a minute). (A poller
+// that put the question off without making it later fails this test.)
 TEST(engine, a_row_due_later_that_arrives_beside_due_work_runs_when_due) {
   scoped_database db;
   auto log = temp_path("exec");
   auto server = start_server(db.url(), synthetic_env(log));
-  insert_jobs(db.url(), 1); // a short claim, after which the poller asks
+  insert_jobs(db.url(), 1); // a short claim, then the question
   {
     pqxx::connection c(db.url());
     pqxx::work tx(c); // one transaction, one NOTIFY: the claim finds the due row only
