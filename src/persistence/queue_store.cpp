@@ -213,9 +213,7 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
   std::sort(by_id.begin(), by_id.end(), [](auto* a, auto* b) { return a->id < b->id; });
   // Completions go first to the addresses their claims returned; what was not found there
   // (moved, or no longer ours) is looked up by id with the other kinds.
-  // Views of ids in `applied`, which never grows past the items, so never moves its strings.
-  applied.reserve(items.size());
-  std::unordered_set<std::string_view> found_at_address;
+  std::unordered_set<std::string> found_at_address;
   {
     text_array_builder addresses, ids, results;
     std::vector<int> attempts;
