@@ -22,6 +22,19 @@ std::vector<std::string> enum_values(pqxx::connection& c, const std::string& typ
   return out;
 }
 
+// A database as an older release left it: the migrations before `version`, recorded as applied.
+void apply_migrations_before(pqxx::work& tx, int version) {
+  tx.exec("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+          "applied_at timestamptz NOT NULL DEFAULT now())");
+  for (const auto& m : persistence::migrations()) {
+    if (m.version >= version)
+      break;
+    tx.exec(std::string(m.sql));
+    tx.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
+                   m.name);
+  }
+}
+
 } // namespace
 
 TEST(migrations, apply_to_an_empty_database_then_are_a_no_op) {
@@ -163,15 +176,7 @@ TEST(migrations, domain_statuses_are_converted_to_the_seeds_values) {
   pqxx::connection c(db.url());
   {
     pqxx::work tx(c);
-    tx.exec("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
-            "applied_at timestamptz NOT NULL DEFAULT now())");
-    for (const auto& m : persistence::migrations()) {
-      if (m.version >= 7)
-        break;
-      tx.exec(std::string(m.sql));
-      tx.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
-                     m.name);
-    }
+    apply_migrations_before(tx, 7);
     tx.exec("INSERT INTO domains (domain, status) VALUES ('a.example.org', 'pending'), "
             "('b.example.org', 'processing'), ('c.example.org', 'completed'), "
             "('d.example.org', 'error')");
@@ -202,15 +207,7 @@ TEST(migrations, recent_finishes_are_counted_by_minute_when_the_finish_index_goe
   pqxx::connection c(db.url());
   {
     pqxx::work tx(c);
-    tx.exec("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
-            "applied_at timestamptz NOT NULL DEFAULT now())");
-    for (const auto& m : persistence::migrations()) {
-      if (m.version >= 11)
-        break;
-      tx.exec(std::string(m.sql));
-      tx.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
-                     m.name);
-    }
+    apply_migrations_before(tx, 11);
     tx.exec("INSERT INTO jobs (job_type, status, finished_at) VALUES "
             "('page_scrape', 'Completed', date_trunc('minute', now()) - interval '10 minutes'), "
             "('page_scrape', 'Completed', date_trunc('minute', now()) - interval '10 minutes'), "
