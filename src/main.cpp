@@ -10,15 +10,22 @@
 #include "persistence/connection_pool.hpp"
 #include "persistence/database_probe.hpp"
 #include "persistence/migrator.hpp"
+#include "process/exit_codes.hpp"
+#include "process/library_init.hpp"
+#include "process/thread_watchdog.hpp"
 #include "scrape/page_report.hpp"
 #include "workflows/handlers.hpp"
 
 #include <CLI/CLI.hpp>
+#include <condition_variable>
 #include <csignal>
 #include <iostream>
+#include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <thread>
 
 namespace {
 
@@ -103,26 +110,47 @@ void raise_descriptor_limit() {
   }
 }
 
-int run_serve(const config::app_config& cfg, const std::string& role) {
-  if (cfg.database_url.empty())
-    return fail("DATABASE_URL is not set (./scripts/run starts a local cluster for you)");
-  if (cfg.jwt_secret_generated)
-    spdlog::warn("JWT_SECRET is not set: using a random secret, tokens die with this process");
-  raise_descriptor_limit();
+// SIGTERM's drain must end even when a thread never returns (a library deadlocked in a work step,
+// say): past the drain limit and this grace, what is still stuck is abandoned and the process
+// exits with k_exit_drain_incomplete. Leases return whatever it still held.
+constexpr auto k_drain_grace = std::chrono::seconds(5);
 
-  // Signals are taken synchronously by this thread; every thread started later inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  if (cfg.migrate_on_start) {
-    pqxx::connection conn(migration_url(cfg));
-    auto report = persistence::migrate(conn);
-    spdlog::info("schema at version {} ({} applied)", report.version, report.applied.size());
+class drain_deadline {
+public:
+  drain_deadline(std::chrono::seconds limit, const process::thread_watchdog& watchdog)
+      : state_(std::make_shared<state>()) {
+    std::thread([state = state_, limit, &watchdog] {
+      std::unique_lock lock(state->mutex);
+      if (state->wake.wait_for(lock, limit, [&] { return state->ended; }))
+        return;
+      // Still holding the lock: run_serve cannot pass ended() and destroy the watchdog.
+      spdlog::critical("the drain did not end within {} s: abandoning the threads still stuck, "
+                       "exiting with code {}; their leases return the work\n{}",
+                       limit.count(), process::k_exit_drain_incomplete,
+                       watchdog.describe_stalled());
+      spdlog::default_logger()->flush();
+      std::_Exit(process::k_exit_drain_incomplete);
+    }).detach();
+  }
+  // The drain is over; the deadline thread ends without doing anything.
+  void ended() {
+    std::lock_guard lock(state_->mutex);
+    state_->ended = true;
+    state_->wake.notify_all();
   }
 
+private:
+  struct state {
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool ended = false;
+  };
+  std::shared_ptr<state> state_;
+};
+
+int serve_until_signalled(const config::app_config& cfg, const std::string& role,
+                          process::thread_watchdog& watchdog,
+                          std::optional<drain_deadline>& deadline_of_drain) {
   // A request's use of a connection is cut a second after its statement_timeout, for when the
   // server is not there to enforce that timeout. Through a transaction pooler a session
   // statement_timeout would leak to other clients, so there only the client-side cut applies.
@@ -135,17 +163,29 @@ int run_serve(const config::app_config& cfg, const std::string& role) {
   std::unique_ptr<actors::runtime> actor_runtime;
   if (role != "api") {
     auto handlers = cfg.test.synthetic_handlers
-                        ? workflows::test_handlers(cfg, cfg.test.execution_log)
-                        : workflows::production_handlers(cfg);
+                        ? workflows::test_handlers(cfg, cfg.test.execution_log, &watchdog)
+                        : workflows::production_handlers(cfg, &watchdog);
     actor_runtime = std::make_unique<actors::runtime>(cfg, std::move(handlers));
     actor_runtime->start();
   }
 
   std::unique_ptr<persistence::database_probe> probe;
-  if (role != "worker")
+  process::thread_watchdog::registration probe_watched;
+  if (role != "worker") {
     probe = std::make_unique<persistence::database_probe>(cfg.database_url, std::chrono::seconds(1),
                                                           std::chrono::seconds(1));
-  http::app_services services{&pool, probe.get(), &cfg, {}, nullptr, {}};
+    probe_watched =
+        watchdog.watch({"database_probe",
+                        [p = probe.get()](std::function<void()> task) { p->post(std::move(task)); },
+                        [p = probe.get()] { return std::vector<int>{p->thread_id()}; },
+                        {}});
+  }
+  http::app_services services{&pool, probe.get(), &cfg, {}, nullptr, {}, {}, {}};
+  services.thread_pools = [&watchdog] { return watchdog.status(); };
+  if (cfg.environment == "test")
+    services.block_thread_pool = [&watchdog](std::string_view pool) {
+      return watchdog.block_for_test(pool);
+    };
   if (actor_runtime) {
     services.actors_ready = [&] { return actor_runtime->ready(); };
     services.metrics = &actor_runtime->metrics();
@@ -164,14 +204,20 @@ int run_serve(const config::app_config& cfg, const std::string& role) {
     routes = std::make_unique<http::router>(std::move(table), jwt_policy_of(cfg));
     server = std::make_unique<http::http_server>(cfg.http, *routes);
     auto port = server->start();
+    server->watch_with(watchdog);
     spdlog::info("listening on http://{}:{} (node {}, role {})", cfg.http.host, port, cfg.node_id,
                  role);
   }
 
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("received {}, draining (up to {} s)", received == SIGINT ? "SIGINT" : "SIGTERM",
                cfg.drain_timeout.count());
+  deadline_of_drain.emplace(cfg.drain_timeout + k_drain_grace, watchdog);
   auto deadline = std::chrono::steady_clock::now() + cfg.drain_timeout;
   if (server)
     server->shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.drain_timeout));
@@ -179,18 +225,55 @@ int run_serve(const config::app_config& cfg, const std::string& role) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (!actor_runtime->shutdown(std::max(left, std::chrono::milliseconds(0)))) {
-      spdlog::warn("drain timeout reached with work in flight; its leases will expire");
+      spdlog::critical("drain timeout reached with actors still running: abandoning them, exiting "
+                       "with code {}; their leases will expire",
+                       process::k_exit_drain_incomplete);
       spdlog::default_logger()->flush();
-      std::_Exit(0);
+      std::_Exit(process::k_exit_drain_incomplete);
     }
   }
+  // What is left to stop (the work context among it) is stopped by the destructors, within the
+  // drain deadline.
+  return process::k_exit_ok;
+}
+
+int run_serve(const config::app_config& cfg, const std::string& role) {
+  if (cfg.database_url.empty())
+    return fail("DATABASE_URL is not set (./scripts/run starts a local cluster for you)");
+  if (cfg.jwt_secret_generated)
+    spdlog::warn("JWT_SECRET is not set: using a random secret, tokens die with this process");
+  raise_descriptor_limit();
+
+  // Signals are taken synchronously by serve_until_signalled; every thread started later inherits
+  // the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (cfg.migrate_on_start) {
+    pqxx::connection conn(migration_url(cfg));
+    auto report = persistence::migrate(conn);
+    spdlog::info("schema at version {} ({} applied)", report.version, report.applied.size());
+  }
+
+  process::thread_watchdog watchdog(
+      {std::chrono::seconds(1), cfg.work_stall, cfg.work_stall_abort, {}});
+  std::optional<drain_deadline> deadline_of_drain;
+  const int code = serve_until_signalled(cfg, role, watchdog, deadline_of_drain);
+  if (deadline_of_drain)
+    deadline_of_drain->ended();
   spdlog::info("stopped");
-  return 0;
+  return code;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread exists: libraries with lazy global state (libxml2 above all) must not be
+  // first used by two threads at once.
+  sky::process::init_libraries();
   CLI::App app{"ScraperSky: lead-generation scraping pipeline over PostgreSQL"};
   app.require_subcommand(1);
   std::string role = "all";

@@ -2,6 +2,7 @@
 // site through robots.txt and its sitemaps, with email extraction on every page.
 //   sky_crawl_bench CONNECT_PORT CONCURRENCY PER_HOST host:port[,host:port...]
 // Prints {"pages", "emails", "seconds"}; CPU time and peak RSS are measured by the caller.
+#include "process/library_init.hpp"
 #include "scrape/charset.hpp"
 #include "scrape/email_extract.hpp"
 #include "scrape/fetcher.hpp"
@@ -102,6 +103,7 @@ struct crawl {
 } // namespace
 
 int main(int argc, char** argv) {
+  process::init_libraries(); // before the fetcher's and the extractors' threads
   if (argc != 5) {
     std::fprintf(stderr, "usage: %s CONNECT_PORT CONCURRENCY PER_HOST host:port[,...]\n", argv[0]);
     return 2;

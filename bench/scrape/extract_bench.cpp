@@ -1,5 +1,6 @@
 // Extractor throughput in MB/s of HTML (Google Benchmark) over pages shaped like the crawl
 // benchmark's: each extractor alone, and the whole page analysis the workflows run.
+#include "process/library_init.hpp"
 #include "scrape/charset.hpp"
 #include "scrape/email_extract.hpp"
 #include "scrape/page_analysis.hpp"
@@ -167,4 +168,12 @@ BENCHMARK(sitemap);
 
 } // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  sky::process::init_libraries();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

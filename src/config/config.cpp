@@ -211,6 +211,15 @@ std::vector<variable> variables() {
                "threads running the queues' work steps, whatever their concurrency; 0: one per "
                "core",
                int_field(0, 256, &app_config::work_threads)});
+  v.push_back({"WORK_STALL_SECONDS", "10",
+               "a thread pool (work steps, HTTP handlers, database probe) that runs no heartbeat "
+               "for this long is reported stalled: /ready answers 503 and names it",
+               seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.work_stall; })});
+  v.push_back(
+      {"WORK_STALL_ABORT_SECONDS", "60",
+       "a pool stalled this long makes the process exit with code 3, so that it is "
+       "restarted and its leases return the work; 0 never exits",
+       seconds_field(0, 86400, [](app_config& c) -> seconds& { return c.work_stall_abort; })});
   v.push_back({"DB_POOL_SIZE", "8", "connections in the request-handling pool",
                int_field(1, 200, &app_config::db_pool_size)});
   v.push_back({"DATABASE_POOLER", "none",
@@ -646,6 +655,8 @@ app_config load_config(const env_lookup& env, config_purpose purpose) {
       if (env(name))
         problems.push_back(std::string(name) + ": only allowed with ENVIRONMENT=test");
   }
+  if (config.work_stall_abort.count() != 0 && config.work_stall_abort <= config.work_stall)
+    problems.push_back("WORK_STALL_ABORT_SECONDS: must be 0 or more than WORK_STALL_SECONDS");
   if (config.node_id.empty())
     config.node_id = default_node_id();
   if (config.places_api_base_url.empty())

@@ -181,6 +181,11 @@ struct app_config {
   int work_threads = 0;
   // An engine actor silent to heartbeats this long is taken as hung and restarted.
   std::chrono::seconds heartbeat{60};
+  // A thread pool that is not actors (work steps, HTTP, the database probe) that runs no
+  // heartbeat for this long is reported stalled (/ready 503); past the abort time the process
+  // exits non-zero so that it is restarted and its leases return the work.
+  std::chrono::seconds work_stall{10};
+  std::chrono::seconds work_stall_abort{60};
   int jobs_retention_days = 14; // finished jobs older than this are deleted; 0 keeps them all
   // Retry delay after attempt n: base * 2^(n-1), capped, with jitter in its upper half.
   std::chrono::milliseconds retry_base{2000};

@@ -54,14 +54,23 @@ api_response ready(app_services& s) {
   if (s.probe)
     for (const auto& name : s.probe->paused_queues())
       paused.push_back(json::string(name));
+  // A pool whose heartbeat does not run may be deadlocked: this node does nothing while its
+  // actors look fine.
+  json::array stalled;
+  if (s.thread_pools)
+    for (const auto& pool : s.thread_pools())
+      if (pool.stalled)
+        stalled.push_back(json::string(pool.name));
+  const bool ok = db && actors && stalled.empty();
   // A paused queue is the operator's choice, not a fault: listed, but still ready.
-  json::object body{{"status", db && actors ? "ready" : "not_ready"},
+  json::object body{{"status", ok ? "ready" : "not_ready"},
                     {"database", db ? "ok" : "unreachable"},
                     {"actors", actors ? "ok" : "degraded"},
                     {"degraded_queues", degraded},
                     {"restarting_queues", restarting},
-                    {"paused_queues", paused}};
-  return json_ok(db && actors ? 200 : 503, body);
+                    {"paused_queues", paused},
+                    {"stalled_pools", stalled}};
+  return json_ok(ok ? 200 : 503, body);
 }
 
 api_response get_job(app_services& s, request_context& ctx) {
@@ -356,6 +365,19 @@ void prometheus_line(std::string& out, std::string_view name, std::string_view l
 
 std::string render_prometheus(app_services& s) {
   std::string out;
+  if (s.thread_pools) {
+    const auto pools = s.thread_pools();
+    out += "# HELP scrapersky_thread_pool_stalled 1 while the pool has run no heartbeat for "
+           "WORK_STALL_SECONDS.\n# TYPE scrapersky_thread_pool_stalled gauge\n";
+    for (const auto& p : pools)
+      prometheus_line(out, "scrapersky_thread_pool_stalled", "pool=\"" + p.name + "\"",
+                      p.stalled ? 1 : 0);
+    out += "# HELP scrapersky_thread_pool_silent_seconds How long the pool's pending heartbeat "
+           "has waited.\n# TYPE scrapersky_thread_pool_silent_seconds gauge\n";
+    for (const auto& p : pools)
+      prometheus_line(out, "scrapersky_thread_pool_silent_seconds", "pool=\"" + p.name + "\"",
+                      static_cast<double>(p.silent_for.count()) / 1000.0);
+  }
   const auto defs = config::queue_definitions();
   auto depths = read_queue_depths(s);
   out += "# HELP scrapersky_queue_rows Rows of each queue by status.\n# TYPE scrapersky_queue_rows "
@@ -479,6 +501,14 @@ std::vector<route> api_routes(app_services& s) {
                                            ctx.path_params.at("fault"));
                         return done ? json_ok(202, json::object{{"injected", true}})
                                     : json_error(404, "not_found", "no such actor or fault");
+                      },
+                      access::bearer, execution::nonblocking});
+  if (s.config->environment == "test" && s.block_thread_pool)
+    routes.push_back({"POST", "/api/v3/test/threads/{pool}/block",
+                      [&s](request_context& ctx) {
+                        return s.block_thread_pool(ctx.path_params.at("pool"))
+                                   ? json_ok(202, json::object{{"blocked", true}})
+                                   : json_error(404, "not_found", "no such thread pool");
                       },
                       access::bearer, execution::nonblocking});
   for (auto& r : workflow_routes(s))

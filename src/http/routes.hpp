@@ -4,6 +4,7 @@
 #include "http/router.hpp"
 
 #include "messages/queue_metrics.hpp"
+#include "process/thread_watchdog.hpp"
 
 #include <chrono>
 #include <functional>
@@ -31,6 +32,10 @@ struct app_services {
   // Test environments only: runtime::inject_fault.
   std::function<bool(std::string_view queue, std::string_view actor, std::string_view fault)>
       inject_fault;
+  // The watched thread pools (work steps, HTTP, database probe); empty when none are watched.
+  std::function<std::vector<process::pool_status>()> thread_pools;
+  // Test environments only: thread_watchdog::block_for_test.
+  std::function<bool(std::string_view pool)> block_thread_pool;
 };
 
 // Prometheus text exposition of the engine counters and queue depths.

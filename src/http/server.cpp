@@ -2,6 +2,7 @@
 #include "http/server.hpp"
 
 #include "config/config.hpp"
+#include "process/thread_watchdog.hpp"
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -94,6 +95,21 @@ struct http_server::impl {
   asio::thread_pool handler_pool;
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
+  // For the watchdog: the threads' kernel ids and the handler tasks finished so far.
+  std::mutex thread_ids_mutex;
+  std::vector<int> io_thread_ids, handler_thread_ids;
+  std::atomic<std::uint64_t> handled{0};
+  std::vector<process::thread_watchdog::registration> watched; // cleared first at shutdown
+
+  void note_handler_thread() {
+    thread_local const impl* noted_for = nullptr;
+    if (noted_for == this)
+      return;
+    noted_for = this;
+    process::name_this_thread("sky-http");
+    std::lock_guard lock(thread_ids_mutex);
+    handler_thread_ids.push_back(process::current_thread_id());
+  }
 
   // Counts a request from its start until it is answered, however it ends (a handler that throws
   // included), so that shutdown waits for exactly the requests in flight.
@@ -193,7 +209,13 @@ struct http_server::impl {
           response = routes.run(resolved);
         else
           response = co_await asio::co_spawn(
-              handler_pool, [&]() -> awaitable<api_response> { co_return routes.run(resolved); },
+              handler_pool,
+              [&]() -> awaitable<api_response> {
+                note_handler_thread();
+                auto answer = routes.run(resolved);
+                ++handled;
+                co_return answer;
+              },
               use_awaitable);
         keep_alive = req.keep_alive() && !stopping.load();
         auto res = to_beast(response, req.version(), keep_alive, req.method() == bhttp::verb::head);
@@ -288,12 +310,46 @@ std::uint16_t http_server::start() {
   auto port = s.acceptor.local_endpoint().port();
   asio::co_spawn(s.io, s.accept_loop(), asio::detached);
   for (int i = 0; i < s.config.io_threads; ++i)
-    s.threads.emplace_back([&s] { s.io.run(); });
+    s.threads.emplace_back([&s] {
+      {
+        std::lock_guard lock(s.thread_ids_mutex);
+        s.io_thread_ids.push_back(process::current_thread_id());
+      }
+      process::name_this_thread("sky-http-io");
+      s.io.run();
+    });
   return port;
+}
+
+void http_server::watch_with(process::thread_watchdog& watchdog) {
+  auto& s = *impl_;
+  s.watched.push_back(
+      watchdog.watch({"http_io",
+                      [&s](std::function<void()> task) { asio::post(s.io, std::move(task)); },
+                      [&s] {
+                        std::lock_guard lock(s.thread_ids_mutex);
+                        return s.io_thread_ids;
+                      },
+                      {}}));
+  // Handlers may wait on the database for seconds each: a queue of them is slow, not stalled,
+  // as long as some finish.
+  s.watched.push_back(watchdog.watch({"http_handlers",
+                                      [&s](std::function<void()> task) {
+                                        asio::post(s.handler_pool, [&s, task = std::move(task)] {
+                                          s.note_handler_thread();
+                                          task();
+                                        });
+                                      },
+                                      [&s] {
+                                        std::lock_guard lock(s.thread_ids_mutex);
+                                        return s.handler_thread_ids;
+                                      },
+                                      [&s] { return s.handled.load(); }}));
 }
 
 void http_server::shutdown(std::chrono::milliseconds grace) {
   auto& s = *impl_;
+  s.watched.clear(); // a server being stopped runs no heartbeats, and is not stalled for it
   s.stopping = true;
   asio::post(s.io, [&s] {
     beast::error_code ignored;

@@ -10,6 +10,9 @@
 namespace sky::config {
 struct http_config;
 }
+namespace sky::process {
+class thread_watchdog;
+}
 
 namespace sky::http {
 
@@ -27,6 +30,10 @@ public:
 
   // Binds, listens and starts the I/O and handler threads; returns the bound port.
   std::uint16_t start();
+
+  // Heartbeats into the I/O threads ("http_io") and the handler pool ("http_handlers") until
+  // shutdown.
+  void watch_with(process::thread_watchdog& watchdog);
 
   // Stops accepting, lets in-flight requests finish for up to `grace`, then stops all threads.
   void shutdown(std::chrono::milliseconds grace);

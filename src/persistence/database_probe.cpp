@@ -6,6 +6,9 @@
 #include "persistence/sql_catalog.hpp"
 
 #include <pqxx/pqxx>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace sky::persistence {
 namespace {
@@ -71,12 +74,24 @@ void database_probe::ping_once() {
   ping_started_ns_ = 0;
 }
 
+void database_probe::post(std::function<void()> task) {
+  std::lock_guard lock(mutex_);
+  posted_.push_back(std::move(task));
+}
+
 void database_probe::loop() {
+  thread_id_ = static_cast<int>(::syscall(SYS_gettid));
+  ::pthread_setname_np(::pthread_self(), "sky-db-probe");
   for (;;) {
-    std::unique_lock lock(mutex_);
-    if (wake_.wait_for(lock, interval_, [&] { return stopping_; }))
-      return;
-    lock.unlock();
+    std::vector<std::function<void()>> tasks;
+    {
+      std::unique_lock lock(mutex_);
+      if (wake_.wait_for(lock, interval_, [&] { return stopping_; }))
+        return;
+      tasks.swap(posted_);
+    }
+    for (auto& task : tasks)
+      task();
     ping_once();
   }
 }

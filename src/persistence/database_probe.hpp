@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -29,6 +30,10 @@ public:
   bool reachable() const;
   // Queues paused cluster-wide, as of the last successful ping.
   std::vector<std::string> paused_queues() const;
+  // Runs `task` on the probe's thread between two pings (the watchdog's heartbeat).
+  void post(std::function<void()> task);
+  // The probe thread's kernel id.
+  int thread_id() const { return thread_id_.load(); }
 
 private:
   void ping_once();
@@ -41,7 +46,9 @@ private:
   std::atomic<long long> last_ok_ns_{0};      // steady clock, 0 = never
   std::atomic<long long> ping_started_ns_{0}; // 0 = no ping in flight
   mutable std::mutex mutex_;
-  std::vector<std::string> paused_; // under mutex_
+  std::vector<std::string> paused_;           // under mutex_
+  std::vector<std::function<void()>> posted_; // under mutex_
+  std::atomic<int> thread_id_{0};
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread thread_;

@@ -15,8 +15,10 @@
 #include <mutex>
 #include <netinet/in.h>
 #include <optional>
+#include <pthread.h>
 #include <random>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -180,7 +182,14 @@ struct fetcher::impl {
       connect_to_by_host.emplace(std::move(host), list);
     }
     for (int i = 0; i < std::max(1, threads); ++i)
-      this->threads.emplace_back([this] { io.run(); });
+      this->threads.emplace_back([this] {
+        {
+          std::lock_guard lock(thread_ids_mutex);
+          thread_ids.push_back(static_cast<int>(::syscall(SYS_gettid)));
+        }
+        ::pthread_setname_np(::pthread_self(), "sky-work");
+        io.run();
+      });
   }
 
   ~impl() {
@@ -252,6 +261,8 @@ struct fetcher::impl {
   asio::steady_timer timer;
   asio::executor_work_guard<asio::io_context::executor_type> guard;
   std::vector<std::thread> threads;
+  std::mutex thread_ids_mutex;
+  std::vector<int> thread_ids; // kernel ids of `threads`, for the watchdog's reports
   CURLM* multi = nullptr;
   std::map<curl_socket_t, std::unique_ptr<watched_socket>> sockets;
   std::map<CURL*, std::unique_ptr<transfer>> transfers;
@@ -581,6 +592,11 @@ fetcher::~fetcher() {
 
 void fetcher::stop() {
   impl_->stop();
+}
+
+std::vector<int> fetcher::thread_ids() const {
+  std::lock_guard lock(impl_->thread_ids_mutex);
+  return impl_->thread_ids;
 }
 
 fetch_id fetcher::fetch(fetch_request request, std::function<void(fetch_result)> done) {

@@ -101,6 +101,8 @@ public:
 
   // The context fetches complete on: coroutines that await them run here (fetch_session.hpp).
   boost::asio::io_context& context();
+  // The kernel ids of the context's threads (the watchdog names them when they stall).
+  std::vector<int> thread_ids() const;
 
 private:
   struct impl;

@@ -7,6 +7,8 @@
 #include "workflows/work_step.hpp"
 #include "workflows/workflow_services.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <fcntl.h>
@@ -21,11 +23,19 @@ namespace json = boost::json;
 namespace asio = boost::asio;
 using messages::outcome;
 
-workflow_services::workflow_services(const config::app_config& c)
+workflow_services::workflow_services(const config::app_config& c,
+                                     process::thread_watchdog* watchdog)
     : config(c), fetcher(c.fetch, work_threads(c)),
       robots(fetcher, scrape::robots_product_token(c.fetch.user_agent),
              scrape::robots_cache_limits::from(c.fetch)),
-      progress_db(c.database_url, 2) {}
+      progress_db(c.database_url, 2) {
+  if (watchdog)
+    watched = watchdog->watch(
+        {"work",
+         [this](std::function<void()> task) { asio::post(fetcher.context(), std::move(task)); },
+         [this] { return fetcher.thread_ids(); },
+         {}});
+}
 
 int work_threads(const config::app_config& c) {
   if (c.work_threads > 0)
@@ -216,14 +226,16 @@ void limit_results(handler_table& t, std::size_t max_bytes) {
 
 } // namespace
 
-handler_table production_handlers(const config::app_config& config) {
-  auto t = build_handlers(std::make_shared<workflow_services>(config));
+handler_table production_handlers(const config::app_config& config,
+                                  process::thread_watchdog* watchdog) {
+  auto t = build_handlers(std::make_shared<workflow_services>(config, watchdog));
   limit_results(t, config.workflows.result_max_bytes);
   return t;
 }
 
-handler_table test_handlers(const config::app_config& config, std::string execution_log) {
-  auto s = std::make_shared<workflow_services>(config);
+handler_table test_handlers(const config::app_config& config, std::string execution_log,
+                            process::thread_watchdog* watchdog) {
+  auto s = std::make_shared<workflow_services>(config, watchdog);
   auto t = build_handlers(s);
   t.erase("page_scrape");
   t.emplace("page_scrape", synthetic_job(s, std::move(execution_log), config.node_id,

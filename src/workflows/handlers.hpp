@@ -8,13 +8,20 @@ namespace sky::config {
 struct app_config;
 }
 
+namespace sky::process {
+class thread_watchdog;
+}
+
 namespace sky::workflows {
 
-handler_table production_handlers(const config::app_config& config);
+// With a watchdog, the context that runs the work steps is watched (as the pool "work").
+handler_table production_handlers(const config::app_config& config,
+                                  process::thread_watchdog* watchdog = nullptr);
 
 // page_scrape jobs become synthetic work driven by their params: {"sleep_ms": n, "fault":
 // "throw" | "hang" | "fail" | "retry_once" | "wait_cancel" | "bad_result"}. Each execution appends
 // "<id> <start_ns> <end_ns> <node>" to the file named by `execution_log` when it is not empty.
-handler_table test_handlers(const config::app_config& config, std::string execution_log);
+handler_table test_handlers(const config::app_config& config, std::string execution_log,
+                            process::thread_watchdog* watchdog = nullptr);
 
 } // namespace sky::workflows

@@ -5,6 +5,7 @@
 
 #include "config/config.hpp"
 #include "persistence/connection_pool.hpp"
+#include "process/thread_watchdog.hpp"
 #include "scrape/fetcher.hpp"
 #include "scrape/site_scan.hpp"
 #include "workflows/queue_handler.hpp"
@@ -16,12 +17,15 @@
 namespace sky::workflows {
 
 struct workflow_services {
-  explicit workflow_services(const config::app_config& c);
+  // With a watchdog, the fetcher's context (every work step runs there) is watched as "work".
+  workflow_services(const config::app_config& c, process::thread_watchdog* watchdog);
 
   config::app_config config;
   scrape::fetcher fetcher;
   scrape::robots_cache robots;
   persistence::connection_pool progress_db;
+  // After the fetcher: watching ends before its context goes.
+  process::thread_watchdog::registration watched;
 };
 using services_ptr = std::shared_ptr<workflow_services>;
 
