@@ -22,7 +22,7 @@ TYPES = {".html": "text/html; charset=utf-8", ".php": "text/html; charset=utf-8"
 class SiteHandler(http.server.BaseHTTPRequestHandler):
     """Each site's www/ folder, chosen by the Host header; "/x" serves x, x.html or x/index.html."""
 
-    sites = HERE / "sites"
+    sites = HERE / "sites"  # the corpus being scored (--corpus)
 
     def do_GET(self):
         host = self.headers.get("Host", "").split(":")[0].lower().removeprefix("www.")
@@ -77,15 +77,25 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--check", action="store_true", help="exit 1 below the targets")
     parser.add_argument("--only", help="one site's host name")
+    parser.add_argument("--corpus", default="sites",
+                        help="folder of bench/extract to score: sites (labelled small-business "
+                             "sites), blind (written without reading the extractors) or real "
+                             "(real pages written for other purposes)")
+    parser.add_argument("--floors", default=None,
+                        help="with --check, hold these instead of the targets: "
+                             "'max_false_emails=N,max_false_phones=N,min_email_recall=R,"
+                             "min_phone_recall=R' (any subset)")
     args = parser.parse_args()
+    SiteHandler.sites = HERE / args.corpus
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SiteHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
-    hosts = sorted(p.name for p in (HERE / "sites").iterdir() if (p / "truth.json").is_file())
+    hosts = sorted(p.name for p in SiteHandler.sites.iterdir() if (p / "truth.json").is_file())
     if args.only:
         hosts = [args.only]
-    truth = {h: json.loads((HERE / "sites" / h / "truth.json").read_text(encoding="utf-8")) for h in hosts}
+    truth = {h: json.loads((SiteHandler.sites / h / "truth.json").read_text(encoding="utf-8"))
+             for h in hosts}
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         found = dict(zip(hosts, pool.map(lambda h: crawl(args.binary, h, port, args.crawl), hosts)))
     server.shutdown()
@@ -111,9 +121,21 @@ def main():
     languages = sorted({t["language"] for t in truth.values()})
     print(f"languages: {', '.join(languages)}")
     if args.check:
-        ok = (scores["emails"][0] >= 1.0 and scores["emails"][1] >= 0.98 and
-              scores["phones"][0] >= 0.98 and scores["phones"][1] >= 0.95)
-        print("targets (emails P=1.0 R>=0.98, phones P>=0.98 R>=0.95):", "met" if ok else "NOT met")
+        if args.floors:
+            floors = dict(item.split("=") for item in args.floors.split(","))
+            limits = {"max_false_emails": totals["emails"][1], "max_false_phones": totals["phones"][1],
+                      "min_email_recall": scores["emails"][1], "min_phone_recall": scores["phones"][1]}
+            ok = True
+            for name, value in floors.items():
+                have, want = limits[name], float(value)
+                held = have <= want if name.startswith("max") else have >= want - 1e-9
+                ok = ok and held
+                print(f"{name}: {have:g} (floor {want:g}) {'held' if held else 'NOT held'}")
+        else:
+            ok = (scores["emails"][0] >= 1.0 and scores["emails"][1] >= 0.98 and
+                  scores["phones"][0] >= 0.98 and scores["phones"][1] >= 0.95)
+            print("targets (emails P=1.0 R>=0.98, phones P>=0.98 R>=0.95):",
+                  "met" if ok else "NOT met")
         return 0 if ok else 1
     return 0
 

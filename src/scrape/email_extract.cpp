@@ -3,6 +3,7 @@
 #include "scrape/email_extract.hpp"
 
 #include "scrape/domain_rules.hpp"
+#include "scrape/spelled_address_words.hpp"
 #include "scrape/text_rules.hpp"
 #include "scrape/url_rules.hpp"
 
@@ -103,6 +104,65 @@ bool looks_like_file_name(std::string_view d) {
   return std::find(k_file_types.begin(), k_file_types.end(), tld) != k_file_types.end();
 }
 
+// The words manuals and forms write where the reader puts their own: "you", "yourname", "user",
+// "package" (in "bug-package@gnu.org"), "xyz"...
+bool is_metavariable(std::string_view word) {
+  static constexpr std::array<std::string_view, 22> k_words{
+      "you",     "user",    "username", "login",    "name",    "myname",  "foo",     "bar",
+      "baz",     "foobar",  "xyz",      "package",  "someone", "somebody", "nobody", "jdoe",
+      "johndoe", "janedoe", "subject",  "yourname", "account", "mailbox"};
+  return word.rfind("your", 0) == 0 ||
+         std::find(k_words.begin(), k_words.end(), word) != k_words.end();
+}
+
+// A sample address's user part: a metavariable, or one between '-', '.', '_' or '+'
+// ("bug-package", "list-name-request", "cserve_user", "first.name").
+bool looks_like_sample_local(std::string_view local) {
+  for (std::size_t start = 0; start <= local.size();) {
+    auto end = local.find_first_of("-._+", start);
+    if (end == std::string_view::npos)
+      end = local.size();
+    if (is_metavariable(local.substr(start, end - start)))
+      return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// A sample address's domain: its registrable label is a metavariable of hosts ("your-isp.com",
+// "host.name", "other.host", "my-company.co.uk").
+bool looks_like_sample_domain(std::string_view domain) {
+  auto registrable = registrable_domain(domain);
+  if (!registrable)
+    return false;
+  auto label = std::string_view(*registrable).substr(0, registrable->find('.'));
+  static constexpr std::array<std::string_view, 7> k_labels{
+      "host", "other", "my-company", "mycompany", "my-domain", "company-name", "isp"};
+  if (label.rfind("your", 0) == 0 ||
+      std::find(k_labels.begin(), k_labels.end(), label) != k_labels.end())
+    return true;
+  // "fred@xyz.demon.co.uk": a placeholder host under a real provider.
+  for (std::size_t start = 0; start < domain.size();) {
+    auto end = std::min(domain.find('.', start), domain.size());
+    if (domain.substr(start, end - start) == "xyz")
+      return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// Message ids and timestamps are not mailboxes: "20061126220101.84863bc0e5@host" (a run of ten
+// or more digits).
+bool looks_like_message_id(std::string_view local) {
+  std::size_t run = 0;
+  for (char c : local) {
+    run = c >= '0' && c <= '9' ? run + 1 : 0;
+    if (run >= 10)
+      return true;
+  }
+  return false;
+}
+
 // A 24+ digit hexadecimal user part is a key or a hash, never a mailbox someone reads.
 bool looks_like_key(std::string_view local) {
   return local.size() >= 24 &&
@@ -124,36 +184,103 @@ std::optional<std::string> accept(std::string local, std::string domain) {
     c = lower(c);
   if (!valid_domain(domain) || !has_listed_suffix(domain) || is_reserved_domain(domain) ||
       is_placeholder_domain(domain) || is_tracker_domain(domain) || looks_like_file_name(domain) ||
-      looks_like_key(local))
+      looks_like_key(local) || looks_like_message_id(local) || looks_like_sample_local(local) ||
+      looks_like_sample_domain(domain))
     return std::nullopt;
   return local + "@" + domain;
 }
 
 // --- Spelled-out "@" and "." ---------------------------------------------------------------
+// The words come from spelled_address_words.cpp, one row per language; what follows only knows
+// brackets, bare words and capitals.
 
 struct marker {
   std::size_t begin = 0, end = 0; // [begin, end) in the text, brackets and spaces included
   bool bracketed = false;
-  bool strong = false; // means "@" by itself; a weak one ("at", "chez") needs a spelled dot too
+  bool capitals = false;  // a bare word written in capitals: " AT ", " PUNKT "
+  bool ambiguous = false; // a bare word that is also a common word ("at", "chez")
 };
 
-// Lower-case words; "@" and "." only count inside brackets ("[@]", "(.)").
-constexpr std::array<std::string_view, 6> k_at_words{"at",   "arroba",   "chiocciola",
-                                                     "chez", "snabel-a", "@"};
-constexpr std::array<std::string_view, 6> k_dot_words{"dot",   "punkt", "punto",
-                                                      "point", "punt",  "."};
+struct spelled_lists {
+  std::vector<const spelled_word*> at, dot;
+  // The first bytes, ASCII lower-cased, a bare word for "@" may start with (upper-case forms of
+  // non-ASCII first letters included): where the scanner stops at a space.
+  std::array<bool, 256> bare_at_first{};
+  std::vector<unsigned char> bare_at_ascii_letters; // the ASCII ones, for the vector prefilter
+};
 
-bool strong_word(std::string_view w) {
-  return w != "at" && w != "chez";
+std::pair<char32_t, std::size_t> decode_utf8(std::string_view text, std::size_t pos) {
+  auto b = [&](std::size_t i) { return static_cast<unsigned char>(text[pos + i]); };
+  const auto c = b(0);
+  auto continuation = [&](std::size_t n) {
+    if (pos + n >= text.size())
+      return false;
+    for (std::size_t i = 1; i <= n; ++i)
+      if ((b(i) & 0xC0) != 0x80)
+        return false;
+    return true;
+  };
+  if (c < 0x80)
+    return {c, 1};
+  if ((c & 0xE0) == 0xC0 && continuation(1))
+    return {static_cast<char32_t>(((c & 0x1F) << 6) | (b(1) & 0x3F)), 2};
+  if ((c & 0xF0) == 0xE0 && continuation(2))
+    return {static_cast<char32_t>(((c & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F)), 3};
+  return {0xFFFD, 1};
 }
 
-bool word_at(std::string_view text, std::size_t pos, std::string_view word) {
+// The upper-case first byte of a word's first letter, where it differs from the lower case.
+std::optional<unsigned char> upper_first_byte(std::string_view word) {
+  auto [cp, n] = decode_utf8(word, 0);
+  for (char32_t candidate = cp > 0x40 ? cp - 0x50 : 0; candidate < cp; ++candidate)
+    if (lower_code_point(candidate) == cp) {
+      std::string out;
+      append_utf8(out, candidate);
+      return static_cast<unsigned char>(out[0]);
+    }
+  (void)n;
+  return std::nullopt;
+}
+
+const spelled_lists& spelled_table() {
+  static const spelled_lists lists = [] {
+    spelled_lists l;
+    for (const auto& w : spelled_words()) {
+      (w.sign == spelled_sign::at ? l.at : l.dot).push_back(&w);
+      if (w.sign != spelled_sign::at || w.word.size() < 2)
+        continue;
+      const auto first = static_cast<unsigned char>(lower(w.word[0]));
+      l.bare_at_first[first] = true;
+      if (first >= 0x80) {
+        if (auto upper = upper_first_byte(w.word))
+          l.bare_at_first[*upper] = true;
+      } else if (std::find(l.bare_at_ascii_letters.begin(), l.bare_at_ascii_letters.end(),
+                           first) == l.bare_at_ascii_letters.end()) {
+        l.bare_at_ascii_letters.push_back(first);
+      }
+    }
+    return l;
+  }();
+  return lists;
+}
+
+// `word` (lower case) written at text[pos] in any case: the bytes it takes there (upper and
+// lower case take as many in the scripts of the tables), and whether it is in capitals.
+std::optional<std::pair<std::size_t, bool>> match_word(std::string_view text, std::size_t pos,
+                                                       std::string_view word) {
   if (pos + word.size() > text.size())
-    return false;
-  for (std::size_t i = 0; i < word.size(); ++i)
-    if (lower(text[pos + i]) != word[i])
-      return false;
-  return true;
+    return std::nullopt;
+  bool capitals = true;
+  for (std::size_t i = 0; i < word.size();) {
+    auto [want, wn] = decode_utf8(word, i);
+    auto [have, hn] = decode_utf8(text, pos + i);
+    if (hn != wn || lower_code_point(have) != want)
+      return std::nullopt;
+    if (have == want && want != '-')
+      capitals = false;
+    i += wn;
+  }
+  return std::pair{word.size(), capitals};
 }
 
 char closing_of(char open) {
@@ -199,54 +326,67 @@ std::size_t skip_spaces_back(std::string_view text, std::size_t pos) {
 }
 
 // A marker starting at `pos`: "[word]" (spaces allowed inside) or, with `bare`, " word ".
-template <std::size_t N>
 std::optional<marker> marker_at(std::string_view text, std::size_t pos,
-                                const std::array<std::string_view, N>& words, bool bare) {
+                                const std::vector<const spelled_word*>& words, bool bare) {
   char open = text[pos];
   if (char close = closing_of(open)) {
     auto p = skip_spaces(text, pos + 1);
-    for (auto w : words)
-      if (word_at(text, p, w)) {
-        auto q = skip_spaces(text, p + w.size());
+    for (const auto* w : words)
+      if (auto m = match_word(text, p, w->word)) {
+        auto q = skip_spaces(text, p + m->first);
         if (q < text.size() && text[q] == close)
-          return marker{pos, q + 1, true, true};
+          return marker{pos, q + 1, true, false, false};
       }
   } else if (bare && open == ' ') {
-    for (auto w : words)
-      if (w.size() > 1 && word_at(text, pos + 1, w) && pos + 1 + w.size() < text.size() &&
-          text[pos + 1 + w.size()] == ' ')
-        return marker{pos, pos + w.size() + 2, false, strong_word(w)};
+    for (const auto* w : words) {
+      if (w->word.size() < 2)
+        continue;
+      auto m = match_word(text, pos + 1, w->word);
+      if (m && pos + 1 + m->first < text.size() && text[pos + 1 + m->first] == ' ')
+        return marker{pos, pos + m->first + 2, false, m->second, w->ambiguous};
+    }
   }
   return std::nullopt;
 }
 
 // A marker ending just before `end`, read backwards (for dots inside the user part).
-template <std::size_t N>
 std::optional<marker> marker_before(std::string_view text, std::size_t end,
-                                    const std::array<std::string_view, N>& words, bool bare) {
+                                    const std::vector<const spelled_word*>& words, bool bare) {
   if (end == 0)
     return std::nullopt;
   char close = text[end - 1];
   if (char open = opening_of(close)) {
     auto p = skip_spaces_back(text, end - 1);
-    for (auto w : words)
-      if (p >= w.size() && word_at(text, p - w.size(), w)) {
-        auto q = skip_spaces_back(text, p - w.size());
+    for (const auto* w : words)
+      if (p >= w->word.size() && match_word(text, p - w->word.size(), w->word)) {
+        auto q = skip_spaces_back(text, p - w->word.size());
         if (q > 0 && text[q - 1] == open)
-          return marker{q - 1, end, true, true};
+          return marker{q - 1, end, true, false, false};
       }
   } else if (bare && close == ' ') {
-    for (auto w : words)
-      if (w.size() > 1 && end >= w.size() + 2 && word_at(text, end - 1 - w.size(), w) &&
-          text[end - 2 - w.size()] == ' ')
-        return marker{end - 2 - w.size(), end, false, true};
+    for (const auto* w : words) {
+      const auto n = w->word.size();
+      if (n < 2 || end < n + 2)
+        continue;
+      auto m = match_word(text, end - 1 - n, w->word);
+      if (m && text[end - 2 - n] == ' ')
+        return marker{end - 2 - n, end, false, m->second, w->ambiguous};
+    }
   }
   return std::nullopt;
 }
 
+// The spelled-out dots an address was read with.
+struct spelled_dots {
+  int marked = 0; // bracketed, or bare in capitals
+  int plain = 0;  // bare and lower case: also ordinary words ("at the point it")
+  void count(const marker& m) { (m.bracketed || m.capitals ? marked : plain) += 1; }
+  int all() const { return marked + plain; }
+};
+
 // The user part ending at `end`, with spelled-out dots between its pieces when `spelled`.
 std::string read_local(std::string_view text, std::size_t end, bool spelled, bool bare,
-                       std::size_t& begin) {
+                       std::size_t& begin, spelled_dots& dots) {
   std::string local;
   begin = end;
   for (int pieces = 0; pieces < 8; ++pieces) {
@@ -260,22 +400,23 @@ std::string read_local(std::string_view text, std::size_t end, bool spelled, boo
     if (!spelled)
       break;
     // "jane [dot] doe": spaces, then a bracketed dot; "jane dot doe": a bare one.
-    auto dot = marker_before(text, skip_spaces_back(text, begin), k_dot_words, false);
+    auto dot = marker_before(text, skip_spaces_back(text, begin), spelled_table().dot, false);
     if (!dot && bare)
-      dot = marker_before(text, begin, k_dot_words, true);
+      dot = marker_before(text, begin, spelled_table().dot, true);
     if (!dot)
       break;
     auto before = dot->bracketed ? skip_spaces_back(text, dot->begin) : dot->begin;
     if (before == 0 || !is_local_char(text[before - 1]))
       break;
     local.insert(0, ".");
+    dots.count(*dot);
     begin = before;
   }
   return local;
 }
 
 // The domain starting at `pos`: labels joined by '.' or spelled-out dots.
-std::string read_domain(std::string_view text, std::size_t pos, bool& spelled_dot,
+std::string read_domain(std::string_view text, std::size_t pos, spelled_dots& dots,
                         std::size_t& end) {
   std::string domain;
   auto read_label = [&](std::size_t p) {
@@ -296,17 +437,46 @@ std::string read_domain(std::string_view text, std::size_t pos, bool& spelled_do
     auto p = end;
     if (text[p] == ' ' && p + 1 < text.size() && closing_of(text[p + 1]))
       ++p;
-    auto dot = marker_at(text, p, k_dot_words, true);
+    auto dot = marker_at(text, p, spelled_table().dot, true);
     if (!dot)
       break;
     auto next = dot->bracketed ? skip_spaces(text, dot->end) : dot->end;
     if (next >= text.size() || !is_label_char(text[next]))
       break;
     domain += '.';
-    spelled_dot = true;
+    dots.count(*dot);
     end = read_label(next);
   }
   return domain;
+}
+
+bool has_lower_case_letter(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+}
+
+// "E-Mail: ", "Courriel : ", "Kontakt:" right before `pos`: the text says an address follows.
+bool address_label_before(std::string_view text, std::size_t pos) {
+  auto p = skip_spaces_back(text, pos);
+  if (p == 0 || text[p - 1] != ':')
+    return false;
+  p = skip_spaces_back(text, p - 1);
+  const auto end = p;
+  while (p > 0 && end - p < 40 &&
+         (is_alnum(text[p - 1]) || text[p - 1] == '-' || text[p - 1] == '.' ||
+          static_cast<unsigned char>(text[p - 1]) >= 0x80))
+    --p;
+  std::string label;
+  for (std::size_t i = p; i < end;) {
+    auto [cp, n] = decode_utf8(text, i);
+    append_utf8(label, lower_code_point(cp));
+    i += n;
+  }
+  if (label.find("mail") != std::string::npos)
+    return true;
+  for (auto word : address_label_words())
+    if (ends_with(label, word))
+      return true;
+  return false;
 }
 
 // "https://key@host/...": credentials in a URL, not an address.
@@ -349,31 +519,24 @@ std::optional<std::string> normalize_email(std::string_view written) {
 
 namespace {
 
-// Bare words for "@" start "at", "ar", "ch" or "sn": two letters rule out most words.
-bool may_start_bare_at_word(char first, char second) {
-  first = lower(first);
-  second = lower(second);
-  return (first == 'a' && (second == 't' || second == 'r')) || (first == 'c' && second == 'h') ||
-         (first == 's' && second == 'n');
-}
-
 #if defined(__SSE2__)
-// Sixteen positions from `from` on hold no '@', no opening bracket and no space before "at",
-// "ar", "ch" or "sn" (any case). Reads text[from, from + 18).
+// Sixteen positions from `from` on hold no '@', no opening bracket and no space before a letter
+// a bare word for "@" may start with (any case; every non-ASCII letter). Reads text[from, from
+// + 17).
 bool no_at_marker_in_block(const char* from) {
   auto load = [](const char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); };
   auto is = [](__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
   auto here = load(from);
   // Setting bit 0x20 turns 'A'-'Z' into 'a'-'z' and no other byte into a letter.
   auto first = _mm_or_si128(load(from + 1), _mm_set1_epi8(0x20));
-  auto second = _mm_or_si128(load(from + 2), _mm_set1_epi8(0x20));
   auto signs =
       _mm_or_si128(_mm_or_si128(is(here, '@'), is(here, '[')),
                    _mm_or_si128(is(here, '('), _mm_or_si128(is(here, '{'), is(here, '<'))));
-  auto a_word = _mm_and_si128(is(first, 'a'), _mm_or_si128(is(second, 't'), is(second, 'r')));
-  auto c_word = _mm_and_si128(is(first, 'c'), is(second, 'h'));
-  auto s_word = _mm_and_si128(is(first, 's'), is(second, 'n'));
-  auto words = _mm_and_si128(is(here, ' '), _mm_or_si128(a_word, _mm_or_si128(c_word, s_word)));
+  // Bytes past 0x7F compare as negative: every UTF-8 lead byte is a candidate.
+  auto starts = _mm_cmplt_epi8(first, _mm_setzero_si128());
+  for (auto letter : spelled_table().bare_at_ascii_letters)
+    starts = _mm_or_si128(starts, is(first, static_cast<char>(letter)));
+  auto words = _mm_and_si128(is(here, ' '), starts);
   return _mm_movemask_epi8(_mm_or_si128(signs, words)) == 0;
 }
 #endif
@@ -382,16 +545,18 @@ bool no_at_marker_in_block(const char* from) {
 // or a space before a bare word. The loop below does nothing anywhere else.
 std::size_t next_at_marker(std::string_view text, std::size_t from) {
   constexpr std::size_t k_block = 16;
+  const auto& first_bytes = spelled_table().bare_at_first;
   while (from < text.size()) {
 #if defined(__SSE2__)
-    while (from + k_block + 2 <= text.size() && no_at_marker_in_block(text.data() + from))
+    while (from + k_block + 1 <= text.size() && no_at_marker_in_block(text.data() + from))
       from += k_block;
 #endif
-    auto stop = from + k_block + 2 <= text.size() ? from + k_block : text.size();
+    auto stop = from + k_block + 1 <= text.size() ? from + k_block : text.size();
     for (; from < stop; ++from) {
       char c = text[from];
       if (c == ' ') {
-        if (from + 2 < text.size() && may_start_bare_at_word(text[from + 1], text[from + 2]))
+        if (from + 1 < text.size() &&
+            first_bytes[static_cast<unsigned char>(lower(text[from + 1]))])
           return from;
       } else if (c == '@' || closing_of(c)) {
         return from;
@@ -401,9 +566,17 @@ std::size_t next_at_marker(std::string_view text, std::size_t from) {
   return text.size();
 }
 
+bool own_domain(std::string_view domain, std::string_view page_domain) {
+  if (page_domain.empty())
+    return false;
+  auto registrable = registrable_domain(domain);
+  return registrable && *registrable == page_domain;
+}
+
 } // namespace
 
-std::vector<std::string> find_text_emails(std::string_view text, std::size_t max_candidates) {
+std::vector<std::string> find_text_emails(std::string_view text, std::size_t max_candidates,
+                                          const text_email_context& context) {
   std::vector<std::string> out;
   std::size_t candidates = 0;
   for (std::size_t i = next_at_marker(text, 0); i < text.size(); i = next_at_marker(text, i + 1)) {
@@ -412,31 +585,44 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
     if (c == '@') {
       // "info @ firma.de": spaces around the sign are a common, readable disguise.
       bool spaced = i > 0 && text[i - 1] == ' ' && i + 1 < text.size() && text[i + 1] == ' ';
-      at = spaced ? marker{i - 1, i + 2, false, true} : marker{i, i + 1, false, true};
+      at = spaced ? marker{i - 1, i + 2, false, false, false} : marker{i, i + 1, false, false, false};
     } else if (closing_of(c)) {
-      at = marker_at(text, i, k_at_words, false);
+      at = marker_at(text, i, spelled_table().at, false);
     } else if (c == ' ') {
-      at = marker_at(text, i, k_at_words, true);
+      at = marker_at(text, i, spelled_table().at, true);
     }
     if (!at)
       continue;
     if (++candidates > max_candidates)
       break;
     const bool literal = c == '@';
+    spelled_dots dots;
     auto local_end = at->bracketed ? skip_spaces_back(text, at->begin) : at->begin;
     std::size_t local_begin = 0;
-    auto local = read_local(text, local_end, !literal, !literal && !at->bracketed, local_begin);
+    auto local =
+        read_local(text, local_end, !literal, !literal && !at->bracketed, local_begin, dots);
     if (local.empty() || (literal && inside_url(text, local_begin)))
       continue;
     auto domain_begin = at->bracketed ? skip_spaces(text, at->end) : at->end;
-    bool spelled_dot = false;
     std::size_t domain_end = domain_begin;
-    auto domain = read_domain(text, domain_begin, spelled_dot, domain_end);
-    if (domain.empty() || (!at->strong && !spelled_dot))
+    auto domain = read_domain(text, domain_begin, dots, domain_end);
+    if (domain.empty() || (at->ambiguous && dots.all() == 0))
       continue;
     // "git@github.com:owner/repo": a remote, not a mailbox.
     if (domain_end + 1 < text.size() && text[domain_end] == ':' && text[domain_end + 1] != ' ')
       continue;
+    if (!literal) {
+      // Spelled out, the words must be markers a reader sees as such: brackets, or capitals
+      // that stand out from the address around them. Bare lower-case words ("at the point it")
+      // are also plain prose, so they count only for the page's own domain or after a label.
+      const auto written = text.substr(local_begin, domain_end - local_begin);
+      const bool capitals_stand_out = has_lower_case_letter(written);
+      const bool marked = (at->bracketed || (at->capitals && capitals_stand_out)) &&
+                          dots.plain == 0 && (dots.marked == 0 || capitals_stand_out || at->bracketed);
+      if (!marked && !context.stated_as_email && !own_domain(domain, context.page_domain) &&
+          !address_label_before(text, local_begin))
+        continue;
+    }
     if (auto email = accept(std::move(local), std::move(domain)))
       out.push_back(std::move(*email));
     if (!literal)
@@ -445,7 +631,8 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
   return out;
 }
 
-email_list extract_emails(const page_metadata& page, std::size_t max_addresses) {
+email_list extract_emails(const page_metadata& page, std::size_t max_addresses,
+                          std::string_view page_url) {
   email_list found;
   std::unordered_set<std::string> seen;
   auto add = [&](std::optional<std::string> email) {
@@ -464,7 +651,7 @@ email_list extract_emails(const page_metadata& page, std::size_t max_addresses) 
     if (auto email = normalize_email(value))
       add(std::move(email));
     else
-      for (auto& e : find_text_emails(value, 16))
+      for (auto& e : find_text_emails(value, 16, {.page_domain = {}, .stated_as_email = true}))
         add(std::move(e));
   }
   for (const auto& target : page.mailto_links) {
@@ -490,7 +677,13 @@ email_list extract_emails(const page_metadata& page, std::size_t max_addresses) 
     decoded = decode_html_entities(text);
     text = decoded;
   }
-  auto text_emails = find_text_emails(text, max_candidates);
+  text_email_context context;
+  std::optional<std::string> page_domain;
+  if (!page_url.empty())
+    page_domain = registrable_domain(page_url);
+  if (page_domain)
+    context.page_domain = *page_domain;
+  auto text_emails = find_text_emails(text, max_candidates, context);
   for (auto& e : text_emails)
     add(std::move(e));
   if (text_emails.size() >= max_candidates)

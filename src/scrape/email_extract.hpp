@@ -22,19 +22,33 @@ struct email_list {
 // Lower-cased, deduplicated: structured data first, then mailto: links, Cloudflare-protected
 // addresses and the visible text, each in page order. Reading stops at the first new address past
 // `max_addresses`, or after 100 candidates per address allowed.
+// `page_url` names the page's own domain: an address on it may be spelled out with bare words.
 email_list extract_emails(const page_metadata& page,
-                          std::size_t max_addresses = page_limits{}.max_emails);
+                          std::size_t max_addresses = page_limits{}.max_emails,
+                          std::string_view page_url = {});
 
 // The same for raw HTML (walks it with extract_metadata first).
 email_list extract_emails(std::string_view html,
                           std::size_t max_addresses = page_limits{}.max_emails);
 
+// What the text around an address is known to be.
+struct text_email_context {
+  std::string_view page_domain; // the registrable domain of the page the text is from
+  bool stated_as_email = false; // the text is a value stated to be an email (structured data)
+};
+
 // Addresses written in plain text, in order, possibly repeated: "info@firma.de", "jane [at] acme
-// [dot] com", "info (at) firma (punkt) de", "ventas arroba empresa punto es", "info chez
-// societe point fr"... Spelled-out forms count only where they make a valid address on a listed
-// public suffix; the bare words " at " and " chez " also need a spelled-out dot. At most
-// `max_candidates` candidates are examined.
-std::vector<std::string> find_text_emails(std::string_view text, std::size_t max_candidates = 2000);
+// [dot] com", "info (at) firma (punkt) de", "INFO ARROBA empresa PUNTO es", "biuro [małpa] firma
+// [kropka] pl"... The words for "@" and "." of each language are the rows of
+// spelled_address_words.cpp. Spelled-out forms count only where they make a valid address on a
+// listed public suffix, and only with a marker a reader sees: brackets, or capitals that stand
+// out from the address. Bare lower-case words ("ventas arroba empresa punto es") are also
+// ordinary words ("stop at any point in"), so they count only on the page's own domain, after an
+// address label ("E-Mail:", "Courriel :") or in a value stated to be an email; the bare words
+// " at " and " chez " also need a spelled-out dot. At most `max_candidates` candidates are
+// examined.
+std::vector<std::string> find_text_emails(std::string_view text, std::size_t max_candidates = 2000,
+                                          const text_email_context& context = {});
 
 // One written address ("Info@Firma.DE.", "mailto:info%40firma.de?subject=x") normalised, or
 // nullopt when it is not one a person can write to: invalid syntax, a domain without a listed

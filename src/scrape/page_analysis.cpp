@@ -15,13 +15,14 @@ page_analysis analyze_page(std::string_view html, std::string_view page_url,
                            const page_limits& limits) {
   page_analysis out;
   out.meta = extract_metadata(html, page_url, limits);
-  auto emails = extract_emails(out.meta, limits.max_emails);
+  auto emails = extract_emails(out.meta, limits.max_emails, page_url);
   out.emails = std::move(emails.addresses);
   auto url = boost::urls::parse_uri(page_url);
   auto host = url ? std::string(url->encoded_host()) : std::string();
   auto phones = extract_phones(out.meta.tel_links, out.meta.text,
                                page_phone_region(out.meta.language, host, default_region),
-                               limits.max_phones, out.meta.structured_phones);
+                               limits.max_phones, out.meta.structured_phones,
+                               out.meta.code_spans);
   out.phones = std::move(phones.numbers);
   out.social = social_profiles(out.meta.links);
   out.tech = detect_tech_stack(html, headers);

@@ -75,6 +75,7 @@ struct open_element {
   bool hides = false;    // script, style, template or a hidden element
   bool reverses = false; // unicode-bidi:bidi-override with direction:rtl
   bool json_ld = false;  // <script type="application/ld+json">
+  bool code = false;     // pre, code, kbd, samp, tt
   contact_property captures = contact_property::none; // microdata/RDFa value read from its text
   std::size_t text_start = 0;                         // m.text.size() when it opened
   std::size_t link_index = 0;                         // its entry in m.links + 1, 0 when none
@@ -100,6 +101,13 @@ struct parse_state {
   std::string tail;         // visible text past the head of m.text, rolling
   std::string json_ld;      // the JSON-LD block being read
   std::size_t json_ld_bytes = 0; // read in all on this page
+  std::size_t tail_dropped = 0;  // bytes of `tail` dropped from its front so far
+  int code_depth = 0;            // open code elements
+  std::size_t code_begin = 0;    // where the outermost open code element began (written())
+  // Code spans in positions of written(), mapped to m.text's when the parse ends.
+  std::vector<std::pair<std::size_t, std::size_t>> code_spans;
+  // The position of the next visible character in the stream of all of them (head, then tail).
+  std::size_t written() const { return m.text.size() + tail_dropped + tail.size(); }
   static constexpr std::size_t k_max_title_raw = 64 << 10;
 };
 
@@ -288,15 +296,18 @@ void append_text(parse_state& st, const char* chars, std::size_t n) {
       out += ' ';
     st.text_gap = false;
     out += c;
-    if (&out == &st.tail && st.tail.size() >= 2 * page_metadata::k_max_text_tail)
+    if (&out == &st.tail && st.tail.size() >= 2 * page_metadata::k_max_text_tail) {
+      st.tail_dropped += st.tail.size() - page_metadata::k_max_text_tail;
       st.tail.erase(0, st.tail.size() - page_metadata::k_max_text_tail);
+    }
   }
 }
 
-// The end of `tail` after the head, from a word start, within k_max_text in all.
-void append_tail(std::string& text, const std::string& tail) {
+// The end of `tail` after the head, from a word start, within k_max_text in all. Returns where in
+// `tail` the appended part starts (tail.size() when nothing was appended).
+std::size_t append_tail(std::string& text, const std::string& tail) {
   if (tail.empty() || text.size() + 1 >= page_metadata::k_max_text)
-    return;
+    return tail.size();
   auto room = std::min(page_metadata::k_max_text_tail, page_metadata::k_max_text - text.size() - 1);
   auto from = tail.size() > room ? tail.size() - room : std::size_t{0};
   if (from > 0) {
@@ -305,6 +316,32 @@ void append_tail(std::string& text, const std::string& tail) {
   }
   text += ' ';
   text.append(tail, from, std::string::npos);
+  return from;
+}
+
+bool is_code(std::string_view tag) {
+  return tag == "pre" || tag == "code" || tag == "kbd" || tag == "samp" || tag == "tt";
+}
+
+// Code spans in m.text's positions: the head is as written; the tail appended after a space from
+// `tail_from` on; what was dropped between them is gone.
+void place_code_spans(parse_state& st, std::size_t head, std::size_t tail_from) {
+  auto& m = st.m;
+  auto place = [&](std::size_t p) -> std::size_t {
+    if (p <= head)
+      return p;
+    auto in_tail = p - head;
+    in_tail = in_tail > st.tail_dropped ? in_tail - st.tail_dropped : 0;
+    if (tail_from >= st.tail.size())
+      return head;
+    in_tail = std::max(in_tail, tail_from) - tail_from;
+    return std::min(m.text.size(), head + 1 + in_tail);
+  };
+  for (auto [begin, end] : st.code_spans) {
+    auto b = place(begin), e = place(end);
+    if (e > b)
+      m.code_spans.emplace_back(b, e);
+  }
 }
 
 void add_structured(parse_state& st, contact_property kind, std::string value) {
@@ -390,12 +427,15 @@ void on_start(void* ctx, const xmlChar* name, const xmlChar** attrs) {
   read_style(a.style, e);
   e.json_ld = tag == "script" && a.type &&
               ascii_lower(a.type).find("ld+json") != std::string::npos && st.hidden_depth == 0;
+  e.code = is_code(tag);
   if (st.open.size() >= k_max_open_elements) {
     ++st.too_deep; // libxml2 stops far earlier; this only keeps the stack bounded
     return;
   }
   if (e.hides)
     ++st.hidden_depth;
+  if (e.code && st.code_depth++ == 0)
+    st.code_begin = st.written();
   st.open.push_back(e);
   if (e.json_ld)
     st.json_ld.clear();
@@ -469,6 +509,15 @@ void on_end(void* ctx, const xmlChar* name) {
   st.open.pop_back();
   if (e.hides && st.hidden_depth > 0)
     --st.hidden_depth;
+  if (e.code && st.code_depth > 0 && --st.code_depth == 0) {
+    auto end = st.written();
+    if (end > st.code_begin) {
+      if (st.code_spans.size() < page_metadata::k_max_code_spans)
+        st.code_spans.emplace_back(st.code_begin, end);
+      else // past the cap, the last span grows to take in the later ones
+        st.code_spans.back().second = end;
+    }
+  }
   if (e.json_ld) {
     structured_contacts found;
     read_json_ld(st.json_ld, found, st.limits.max_structured_values);
@@ -549,8 +598,12 @@ page_metadata extract_metadata(std::string_view html, std::string_view page_url,
       HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
   if (doc)
     xmlFreeDoc(doc);
-  append_tail(m.text, state.tail);
+  if (state.code_depth > 0 && state.written() > state.code_begin) // unclosed at the end
+    state.code_spans.emplace_back(state.code_begin, state.written());
+  const auto head = m.text.size();
+  const auto tail_from = append_tail(m.text, state.tail);
   cut_utf8(m.text, page_metadata::k_max_text);
+  place_code_spans(state, head, tail_from);
   if (m.language.empty())
     m.language = state.fallback_lang;
   if (m.description.empty())

@@ -50,6 +50,10 @@ struct page_metadata {
   // the first k_max_text - k_max_text_tail bytes and the last k_max_text_tail (from a word
   // start), so that a long page's footer is read.
   std::string text;
+  // Where `text` holds code (pre, code, kbd, samp, tt): [begin, end) byte ranges, in order. A
+  // person reads addresses there, but the digits are constants and dumps, not phone numbers.
+  std::vector<std::pair<std::size_t, std::size_t>> code_spans;
+  static constexpr std::size_t k_max_code_spans = 1024;
   static constexpr std::size_t k_max_text = 256 << 10;
   static constexpr std::size_t k_max_text_tail = 32 << 10;
 };

@@ -63,12 +63,20 @@ bool looks_like_date(std::string_view raw) {
       run = 0;
       if (c == '.' || c == '/' || c == '-')
         separators += c;
-      else if (c != ' ')
+      else if (c != ' ' && c != '(' && c != ')' && static_cast<unsigned char>(c) < 0x80)
         return false;
     }
   }
   if (run)
     groups.push_back(run);
+  // "20.–22. 6. 2025": days and months of one or two digits, then a year.
+  if (groups.size() >= 3 && groups.back() == 4 &&
+      std::all_of(groups.begin(), groups.end() - 1, [](std::size_t g) { return g <= 2; })) {
+    auto year = raw.substr(raw.find_last_not_of("0123456789 ") + 1);
+    auto digits = std::string(trim_space(year));
+    if (digits.size() == 4 && (digits.rfind("19", 0) == 0 || digits.rfind("20", 0) == 0))
+      return true;
+  }
   if (groups.size() != 3 || separators.size() != 2 || separators[0] != separators[1])
     return false;
   bool day_first = groups[0] <= 2 && groups[1] <= 2 && (groups[2] == 2 || groups[2] == 4);
@@ -140,13 +148,19 @@ std::vector<std::size_t> phone_label_positions(std::string_view text, std::size_
 // The words right before a number say what it is. The last keyword there wins, so
 // "Tel. 030 1234 · Fax 030 1235" reads the first as a phone and the second as a fax.
 bool labelled_as_other(std::string_view before) {
-  static constexpr std::array<std::string_view, 42> k_other_words{
-      "fax",     "iban",     "bic",      "swift",         "order",  "bestell", "rechnung",
-      "invoice", "commande", "factura",  "pedido",        "ordine", "fattura", "bestel",
-      "factuur", "ust",      "vat",      "tax",           "steuer", "kvk",     "siret",
-      "siren",   "cif",      "nif",      "iva",           "btw",    "hrb",     "konto",
-      "account", "ref",      "sku",      "art.-nr",       "isbn",   "org.nr",  "telefax",
-      "artikel", "article",  "articolo", "art\u00edculo", "item",   "modell",  "model"};
+  // Faxes, orders, invoices, bank and tax numbers and company registers, in the languages of
+  // Europe: a number they label is not one to call.
+  static constexpr std::string_view k_other_words[] = {
+      "fax", "telefax", "faks", "telefaks", "t\u00e9l\u00e9copie", "telecopie", "iban", "bic",
+      "swift", "konto", "account", "bank", "\u00fa\u010det", "bankgiro", "plusgiro", "swish",
+      "order", "bestell", "rechnung", "invoice", "commande", "factura", "pedido", "ordine",
+      "fattura", "bestel", "factuur", "faktura", "ust", "vat", "tax", "steuer", "mwst", "uid",
+      "iva", "btw", "moms", "alv", "dph", "kvk", "siret", "siren", "rcs", "naf", "cif", "nif",
+      "nipc", "nip", "regon", "krs", "hrb", "hra", "org.nr", "cvr", "y-tunnus", "i\u010do",
+      "ico", "di\u010d", "cnpj", "cpf", "kbo", "rpr", "onderneming", "entreprise",
+      "unternehmens", "company no", "company number", "registration", "register", "ref", "sku",
+      "art.-nr", "isbn", "ean", "gln", "artikel", "article", "articolo", "art\u00edculo", "item",
+      "modell", "model", "rpps", "adeli", "riziv", "inami"};
   auto lower = ascii_lower(before);
   auto is_letter = [](char c) {
     return (c >= 'a' && c <= 'z') || static_cast<unsigned char>(c) >= 0x80;
@@ -196,6 +210,87 @@ bool labelled_as_other(std::string_view before) {
   std::size_t best_number = std::string::npos;
   last(k_number_words, best_number);
   return best_number != std::string::npos && best_phone == std::string::npos;
+}
+
+// "9.16.2.3", "1.5.8.22": section and version numbers. Phones written with dots group their digits
+// in twos and more ("05.56.44.12.87", "1.800.555.0199"); two one-digit groups between dots are an
+// outline.
+bool looks_like_outline_number(std::string_view raw) {
+  int single_groups = 0;
+  std::size_t run = 0;
+  bool dotted = false;
+  auto close_group = [&](char next) {
+    if (run == 1 && (dotted || next == '.'))
+      ++single_groups;
+    run = 0;
+  };
+  for (char c : raw) {
+    if (is_digit(c)) {
+      ++run;
+      continue;
+    }
+    close_group(c);
+    dotted = c == '.';
+  }
+  close_group('\0');
+  return single_groups >= 2;
+}
+
+// A phone label word starts in `before` ("Tel.", "Telefon", "phone", a footer's "T "), or a
+// telephone sign stands there.
+bool labelled_as_phone(std::string_view before) {
+  if (before.find("\u260e") != std::string_view::npos || // ☎
+      before.find("\U0001f4de") != std::string_view::npos) // 📞
+    return true;
+  auto lower = ascii_lower(before);
+  for (auto w : k_phone_words)
+    for (auto at = lower.find(w); at != std::string::npos; at = lower.find(w, at + 1))
+      if (at == 0 || !is_letter_byte(lower[at - 1]))
+        return true;
+  auto label = trim_space(lower);
+  while (!label.empty() && (label.back() == ':' || label.back() == '.'))
+    label.remove_suffix(1);
+  auto space = label.find_last_of(' ');
+  auto last_word = space == std::string_view::npos ? label : label.substr(space + 1);
+  return last_word == "t" || last_word == "m" || last_word == "p";
+}
+
+// The same for a number in code, where "phone" is as often a name in the program
+// (`phoneNumber = "..."`, `phone: "+44 ..."`): the label must be written for a reader, a word
+// that is no identifier, with no quote, '=' or bracket between it and the number.
+bool labelled_as_phone_in_code(std::string_view before) {
+  if (!labelled_as_phone(before))
+    return false;
+  auto lower = ascii_lower(before);
+  std::size_t last = std::string::npos;
+  for (auto w : k_phone_words)
+    for (auto at = lower.find(w); at != std::string::npos; at = lower.find(w, at + 1))
+      if ((at == 0 || !is_letter_byte(lower[at - 1])) && (last == std::string::npos || at > last))
+        last = at;
+  if (last == std::string::npos)
+    return true; // a sign or a footer's one-letter label
+  auto end = last;
+  while (end < before.size() && is_letter_byte(before[end])) {
+    if (before[end] >= 'A' && before[end] <= 'Z' && end > last)
+      return false; // camelCase: a name in the program
+    ++end;
+  }
+  return before.substr(end).find_first_of("\"'=_([{`") == std::string_view::npos;
+}
+
+bool is_ascii_alnum(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// Numbers in code and data look like phones to the matcher: a hex dump ("ab9078563412"), a
+// constant ("2147483647"), a key. A number glued to letters or digits, or written as one bare run
+// of digits, is read only when a phone label announces it.
+bool needs_phone_label(std::string_view part, std::size_t at, std::string_view raw) {
+  const auto end = at + raw.size();
+  const bool glued = (at > 0 && at <= part.size() && is_ascii_alnum(part[at - 1])) ||
+                     (end < part.size() && is_ascii_alnum(part[end]));
+  const bool bare_run = !raw.empty() && std::all_of(raw.begin(), raw.end(), is_digit);
+  return glued || bare_run;
 }
 
 } // namespace
@@ -271,7 +366,14 @@ std::size_t fewest_valid_digits(const std::string& region) {
 
 phone_list find_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
                        const std::string& region, std::size_t max_numbers,
-                       const std::vector<std::string>& structured, text_scan how) {
+                       const std::vector<std::string>& structured, const text_spans& code_spans,
+                       text_scan how) {
+  // Whether text[pos] of the visible text lies in code (the spans are in order).
+  auto in_code = [&](std::size_t pos) {
+    auto after = std::upper_bound(code_spans.begin(), code_spans.end(), pos,
+                                  [](std::size_t p, const auto& span) { return p < span.first; });
+    return after != code_spans.begin() && pos < std::prev(after)->second;
+  };
   const auto& util = *PhoneNumberUtil::GetInstance();
   phone_list out;
   std::set<std::string, std::less<>> seen;
@@ -331,8 +433,11 @@ phone_list find_phones(const std::vector<std::string>& tel_links, std::string_vi
       // The words since the previous number, at most k_label_bytes, label this one.
       auto label_from = std::max(searched_to, at >= k_label_bytes ? at - k_label_bytes : 0);
       searched_to = std::min(part.size(), at + raw.size());
-      if (looks_like_date(raw) ||
-          labelled_as_other(part.substr(label_from, at > label_from ? at - label_from : 0)))
+      const auto label = part.substr(label_from, at > label_from ? at - label_from : 0);
+      const auto offset = static_cast<std::size_t>(part.data() - visible_text.data()) + at;
+      if (looks_like_date(raw) || looks_like_outline_number(raw) || labelled_as_other(label) ||
+          (needs_phone_label(part, at, raw) && !labelled_as_phone(label)) ||
+          (in_code(offset) && !labelled_as_phone_in_code(label)))
         continue;
       add(m.number, "text");
     }
@@ -394,15 +499,18 @@ phone_list find_phones(const std::vector<std::string>& tel_links, std::string_vi
 
 phone_list extract_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
                           const std::string& region, std::size_t max_numbers,
-                          const std::vector<std::string>& structured) {
-  return find_phones(tel_links, visible_text, region, max_numbers, structured, text_scan::windows);
+                          const std::vector<std::string>& structured, const text_spans& code_spans) {
+  return find_phones(tel_links, visible_text, region, max_numbers, structured, code_spans,
+                     text_scan::windows);
 }
 
 phone_list extract_phones_whole_text(const std::vector<std::string>& tel_links,
                                      std::string_view visible_text, const std::string& region,
                                      std::size_t max_numbers,
-                                     const std::vector<std::string>& structured) {
-  return find_phones(tel_links, visible_text, region, max_numbers, structured, text_scan::whole);
+                                     const std::vector<std::string>& structured,
+                                     const text_spans& code_spans) {
+  return find_phones(tel_links, visible_text, region, max_numbers, structured, code_spans,
+                     text_scan::whole);
 }
 
 std::string region_for_language(std::string_view language, const std::string& fallback) {

@@ -25,17 +25,22 @@ struct phone_list {
 // else (fax, order, invoice, IBAN, VAT... in the sites' languages) or when they are written as
 // dates. Reading stops at the first new number past `max_numbers`; text matching also gives up
 // after a bounded number of tries. The caller bounds `tel_links` and `structured`.
+// Numbers inside `code_spans` of the text (page_metadata::code_spans: pre, code...) are read only
+// where a phone label announces them.
+using text_spans = std::vector<std::pair<std::size_t, std::size_t>>;
 phone_list extract_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
                           const std::string& region,
                           std::size_t max_numbers = page_limits{}.max_phones,
-                          const std::vector<std::string>& structured = {});
+                          const std::vector<std::string>& structured = {},
+                          const text_spans& code_spans = {});
 
 // The same with libphonenumber's matcher run over the whole visible text rather than only around
 // its digits (find_phone_windows): slower, the reference extract_phones is held to.
 phone_list extract_phones_whole_text(const std::vector<std::string>& tel_links,
                                      std::string_view visible_text, const std::string& region,
                                      std::size_t max_numbers = page_limits{}.max_phones,
-                                     const std::vector<std::string>& structured = {});
+                                     const std::vector<std::string>& structured = {},
+                                     const text_spans& code_spans = {});
 
 // A region guess from a page language ("de-AT" -> "AT", "de" -> "DE", "en" -> fallback).
 std::string region_for_language(std::string_view language, const std::string& fallback);

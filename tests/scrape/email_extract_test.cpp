@@ -111,21 +111,25 @@ TEST(email_extract, obfuscations_in_the_sites_languages) {
            {"Email: jane at acme-tools dot com", "jane@acme-tools.com"},
            {"EMAIL: JANE AT ACME-TOOLS DOT COM", "jane@acme-tools.com"},
            {"Ventas ARROBA empresa-lopez PUNTO es", "ventas@empresa-lopez.es"},
-           {"contact Chez societe-martin Point fr", "contact@societe-martin.fr"},
-           {"info Snabel-A foretaget Punkt se", "info@foretaget.se"},
+           {"info SNABEL-A foretaget PUNKT se", "info@foretaget.se"},
            {"jane a", ""},
            {"jane at", ""},
            {"info (at) firma-muster (punkt) de", "info@firma-muster.de"},
            {"info[at]firma-muster[punkt]de", "info@firma-muster.de"},
-           {"info [ät] firma-muster.de", ""},
-           {"ventas arroba empresa-lopez punto es", "ventas@empresa-lopez.es"},
-           {"ventas arroba empresa-lopez.es", "ventas@empresa-lopez.es"},
-           {"contact chez societe-martin point fr", "contact@societe-martin.fr"},
+           {"info [\u00e4t] firma-muster.de", "info@firma-muster.de"},
+           {"info [\u00c4T] firma-muster [PUNKT] de", "info@firma-muster.de"},
+           {"contact (arobase) cabinet-martin (point) fr", "contact@cabinet-martin.fr"},
            {"contact [chez] societe-martin [point] fr", "contact@societe-martin.fr"},
-           {"info chiocciola studio-rossi punto it", "info@studio-rossi.it"},
            {"info (chiocciola) studio-rossi (punto) it", "info@studio-rossi.it"},
            {"info [at] bakkerij-jansen [punt] nl", "info@bakkerij-jansen.nl"},
-           {"info snabel-a foretaget punkt se", "info@foretaget.se"},
+           {"info [apenstaartje] bakkerij-jansen [punt] nl", "info@bakkerij-jansen.nl"},
+           {"biuro [ma\u0142pa] kancelaria-nowak [kropka] pl", "biuro@kancelaria-nowak.pl"},
+           {"biuro [MA\u0141PA] kancelaria-nowak [KROPKA] pl", "biuro@kancelaria-nowak.pl"},
+           {"info {zavin\u00e1\u010d} autoservis-novak {te\u010dka} cz", "info@autoservis-novak.cz"},
+           {"post [krøllalfa] rorlegger-berg [prikk] no", "post@rorlegger-berg.no"},
+           {"info (snabela) tandlaege-holm (punktum) dk", "info@tandlaege-holm.dk"},
+           {"hei [at] kahvila-aalto [piste] fi", "hei@kahvila-aalto.fi"},
+           {"ventas [arroba] empresa-lopez [ponto] pt", "ventas@empresa-lopez.pt"},
            {"info [@] acme-tools [.] com", "info@acme-tools.com"},
            {"info@acme-tools (dot) com", "info@acme-tools.com"},
            {"E-Mail: info @ firma-muster.de", "info@firma-muster.de"},
@@ -136,6 +140,48 @@ TEST(email_extract, obfuscations_in_the_sites_languages) {
     else
       EXPECT_TRUE(found.empty()) << text;
   }
+}
+
+// Bare lower-case words are also ordinary words: they make an address only on the page's own
+// domain, after an address label, or in a value stated to be an email.
+TEST(email_extract, bare_lower_case_words_need_the_pages_domain_or_a_label) {
+  struct example {
+    const char* text;
+    const char* email;
+    const char* page_domain;
+  };
+  for (auto [text, email, page_domain] : std::initializer_list<example>{
+           {"ventas arroba empresa-lopez punto es", "ventas@empresa-lopez.es", "empresa-lopez.es"},
+           {"ventas arroba empresa-lopez.es", "ventas@empresa-lopez.es", "empresa-lopez.es"},
+           {"contact chez societe-martin point fr", "contact@societe-martin.fr",
+            "societe-martin.fr"},
+           {"info chiocciola studio-rossi punto it", "info@studio-rossi.it", "studio-rossi.it"},
+           {"info snabel-a foretaget punkt se", "info@foretaget.se", "foretaget.se"},
+           {"contact Chez societe-martin Point fr", "contact@societe-martin.fr",
+            "societe-martin.fr"},
+           {"Courriel : contact chez societe-martin point fr", "contact@societe-martin.fr", ""},
+           {"Kontakt: biuro ma\u0142pa kancelaria-nowak kropka pl", "biuro@kancelaria-nowak.pl",
+            ""},
+           {"E-Mail-Adresse: info \u00e4t firma-muster punkt de", "info@firma-muster.de", ""},
+           {"ventas arroba empresa-lopez punto es", "", "other-site.es"},
+           {"contact Chez societe-martin Point fr", "", ""},
+           {"info snabel-a foretaget punkt se", "", ""},
+       }) {
+    auto found = find_text_emails(text, 2000, {.page_domain = page_domain});
+    if (*email)
+      EXPECT_EQ(found, v{email}) << text;
+    else
+      EXPECT_TRUE(found.empty()) << text;
+  }
+  EXPECT_EQ(find_text_emails("ventas arroba empresa-lopez punto es", 16,
+                             {.page_domain = {}, .stated_as_email = true}),
+            v{"ventas@empresa-lopez.es"});
+  // Through the page: the URL names the page's domain.
+  auto page = extract_metadata("<p>ventas arroba empresa-lopez punto es</p>",
+                               "https://www.empresa-lopez.es/contacto");
+  EXPECT_EQ(extract_emails(page, 10, "https://www.empresa-lopez.es/contacto").addresses,
+            v{"ventas@empresa-lopez.es"});
+  EXPECT_TRUE(extract_emails(page, 10, "https://www.otro-sitio.es/").addresses.empty());
 }
 
 TEST(email_extract, addresses_side_by_side) {
@@ -153,6 +199,13 @@ TEST(email_extract, spelled_words_in_ordinary_sentences_are_not_addresses) {
            "We are at home.",
            "jane [at] acme-tools [dot] notatld",
            "point de vente at 10 point 5",
+           // Prose of real documentation pages: "at" and "point" are ordinary words there.
+           "you can stop at any point in the build",
+           "the thread at the point it blocks",
+           "history at any point you like",
+           "Stop At Any Point In Time",
+           "IN NO EVENT SHALL THE AUTHORS BE LIABLE AT ANY POINT IN TIME",
+           "which ways to go at some point in",
        })
     EXPECT_TRUE(find_text_emails(text).empty()) << text;
 }
@@ -239,8 +292,9 @@ TEST(email_extract, repeats_of_one_address_are_not_read_forever) {
 TEST(email_extract, addresses_at_every_offset_and_at_the_end_of_the_text) {
   for (std::size_t pad = 0; pad < 40; ++pad)
     for (std::string written :
-         {"info@firma-muster.de", "jane at acme-tools dot com", "jane (at) acme-tools (dot) com",
-          "info [@] acme-tools [.] com", "VENTAS ARROBA empresa-lopez PUNTO es"}) {
+         {"info@firma-muster.de", "mail: jane at acme-tools dot com",
+          "jane (at) acme-tools (dot) com", "info [@] acme-tools [.] com",
+          "ventas ARROBA empresa-lopez PUNTO es", "biuro MA\u0141PA kancelaria-nowak KROPKA pl"}) {
       std::string text = std::string(pad, 'w') + " " + written;
       auto found = find_text_emails(text);
       ASSERT_EQ(found.size(), 1u) << text;
