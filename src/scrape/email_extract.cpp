@@ -106,13 +106,18 @@ bool looks_like_file_name(std::string_view d) {
 
 // The words manuals and forms write where the reader puts their own: "you", "yourname", "user",
 // "package" (in "bug-package@gnu.org"), "xyz"...
+// And their counterparts in the languages of Europe: "votre.adresse", "nome", "uw", "din"...
 bool is_metavariable(std::string_view word) {
-  static constexpr std::array<std::string_view, 22> k_words{
-      "you",     "user",    "username", "login",    "name",    "myname",  "foo",     "bar",
-      "baz",     "foobar",  "xyz",      "package",  "someone", "somebody", "nobody", "jdoe",
-      "johndoe", "janedoe", "subject",  "yourname", "account", "mailbox"};
+  static constexpr std::string_view k_words[] = {
+      "you", "user", "username", "login", "name", "myname", "foo", "bar", "baz", "foobar", "xyz",
+      "package", "someone", "somebody", "nobody", "jdoe", "johndoe", "janedoe", "subject",
+      "yourname", "account", "mailbox",
+      // fr, es, it, pt, nl, de, da/sv/nb, pl, cs, fi: "your" and "name"
+      "votre", "ton", "nom", "prenom", "tu", "tuo", "tua", "nombre", "nome", "seu", "sua",
+      "uw", "je", "naam", "ihre", "ihr", "deine", "dein", "vorname", "nachname", "din", "dit",
+      "navn", "namn", "twoj", "imie", "nazwisko", "vas", "jmeno", "prijmeni", "nimi", "sinun"};
   return word.rfind("your", 0) == 0 ||
-         std::find(k_words.begin(), k_words.end(), word) != k_words.end();
+         std::find(std::begin(k_words), std::end(k_words), word) != std::end(k_words);
 }
 
 // A sample address's user part: a metavariable, or one between '-', '.', '_' or '+'

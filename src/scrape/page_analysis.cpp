@@ -24,7 +24,13 @@ page_analysis analyze_page(std::string_view html, std::string_view page_url,
                                limits.max_phones, out.meta.structured_phones,
                                out.meta.code_spans);
   out.phones = std::move(phones.numbers);
-  out.social = social_profiles(out.meta.links);
+  if (out.meta.data_links.empty()) {
+    out.social = social_profiles(out.meta.links);
+  } else {
+    auto links = out.meta.links;
+    links.insert(links.end(), out.meta.data_links.begin(), out.meta.data_links.end());
+    out.social = social_profiles(links);
+  }
   out.tech = detect_tech_stack(html, headers);
   for (auto [hit, name] : {std::pair{emails.truncated, "emails_per_page"},
                            {phones.truncated, "phones_per_page"},

@@ -70,11 +70,14 @@ bool is_web_link(std::string_view url) {
   return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
 }
 
+// Script bodies read: JSON-LD; page data (JSON scripts, objects assigned to window); nothing else.
+enum class script_body : std::uint8_t { none, json_ld, page_data, program };
+
 // What an open element changes until it closes.
 struct open_element {
   bool hides = false;    // script, style, template or a hidden element
   bool reverses = false; // unicode-bidi:bidi-override with direction:rtl
-  bool json_ld = false;  // <script type="application/ld+json">
+  script_body script = script_body::none; // what a script's body is read for
   bool code = false;     // pre, code, kbd, samp, tt
   contact_property captures = contact_property::none; // microdata/RDFa value read from its text
   std::size_t text_start = 0;                         // m.text.size() when it opened
@@ -99,8 +102,9 @@ struct parse_state {
   std::string title;        // its raw text, at most k_max_title_raw bytes
   bool text_gap = false;    // whitespace or a separating tag since the last character of m.text
   std::string tail;         // visible text past the head of m.text, rolling
-  std::string json_ld;      // the JSON-LD block being read
-  std::size_t json_ld_bytes = 0; // read in all on this page
+  std::string script;             // the body of the script being read (JSON-LD, page data)
+  std::size_t json_ld_bytes = 0;   // JSON-LD read in all on this page
+  std::size_t page_data_bytes = 0; // page data and script bodies read in all on this page
   std::size_t tail_dropped = 0;  // bytes of `tail` dropped from its front so far
   int code_depth = 0;            // open code elements
   std::size_t code_begin = 0;    // where the outermost open code element began (written())
@@ -138,6 +142,7 @@ struct tag_attributes {
   const char* cfemail = nullptr;
   const char* style = nullptr;
   const char* type = nullptr;
+  const char* src = nullptr;
   bool hidden = false;
 };
 
@@ -154,7 +159,8 @@ tag_attributes read_attributes(const xmlChar** attrs) {
       {"itemprop", &tag_attributes::itemprop},
       {"data-cfemail", &tag_attributes::cfemail},
       {"style", &tag_attributes::style},
-      {"type", &tag_attributes::type}};
+      {"type", &tag_attributes::type},
+      {"src", &tag_attributes::src}};
   for (; attrs && attrs[0]; attrs += 2) {
     const auto* value = attrs[1] ? reinterpret_cast<const char*>(attrs[1]) : "";
     if (iequals(attrs[0], "hidden")) {
@@ -344,6 +350,36 @@ void place_code_spans(parse_state& st, std::size_t head, std::size_t tail_from) 
   }
 }
 
+// What a script's body is read for: JSON-LD; JSON page data; an inline program (its objects
+// assigned to window). Scripts with a src have no body to read.
+script_body script_body_of(const tag_attributes& a) {
+  const auto type = ascii_lower(trim_space(a.type ? a.type : ""));
+  if (type.find("ld+json") != std::string::npos)
+    return script_body::json_ld;
+  if (type.find("json") != std::string::npos)
+    return script_body::page_data;
+  if (a.src)
+    return script_body::none;
+  if (type.empty() || type.find("javascript") != std::string::npos || type == "module" ||
+      type.find("ecmascript") != std::string::npos)
+    return script_body::program;
+  return script_body::none;
+}
+
+void add_structured(parse_state& st, contact_property kind, std::string value);
+
+// Page data's contacts are stated as such, like structured data's; its URLs are kept apart from
+// the page's links (social profiles are read from them; the crawl does not follow them).
+void add_page_data(parse_state& st, structured_contacts found) {
+  for (auto& v : found.emails)
+    add_structured(st, contact_property::email, std::move(v));
+  for (auto& v : found.phones)
+    add_structured(st, contact_property::telephone, std::move(v));
+  for (auto& url : found.links)
+    if (st.m.data_links.size() < st.limits.max_links && url.size() <= 2048)
+      st.m.data_links.push_back(std::move(url));
+}
+
 void add_structured(parse_state& st, contact_property kind, std::string value) {
   auto& m = st.m;
   if (kind == contact_property::none || value.empty() || value.size() > 512 ||
@@ -425,8 +461,8 @@ void on_start(void* ctx, const xmlChar* name, const xmlChar** attrs) {
   e.text_start = m.text.size();
   e.hides = hides_content(tag) || a.hidden;
   read_style(a.style, e);
-  e.json_ld = tag == "script" && a.type &&
-              ascii_lower(a.type).find("ld+json") != std::string::npos && st.hidden_depth == 0;
+  if (tag == "script" && st.hidden_depth == 0)
+    e.script = script_body_of(a);
   e.code = is_code(tag);
   if (st.open.size() >= k_max_open_elements) {
     ++st.too_deep; // libxml2 stops far earlier; this only keeps the stack bounded
@@ -437,8 +473,8 @@ void on_start(void* ctx, const xmlChar* name, const xmlChar** attrs) {
   if (e.code && st.code_depth++ == 0)
     st.code_begin = st.written();
   st.open.push_back(e);
-  if (e.json_ld)
-    st.json_ld.clear();
+  if (e.script != script_body::none)
+    st.script.clear();
   if (a.cfemail && m.cf_emails.size() < st.limits.max_mailto_links)
     m.cf_emails.emplace_back(std::string(a.cfemail).substr(0, 1024));
   if (st.hidden_depth > 0)
@@ -518,14 +554,24 @@ void on_end(void* ctx, const xmlChar* name) {
         st.code_spans.back().second = end;
     }
   }
-  if (e.json_ld) {
+  if (e.script == script_body::page_data || e.script == script_body::program) {
     structured_contacts found;
-    read_json_ld(st.json_ld, found, st.limits.max_structured_values);
+    if (e.script == script_body::page_data)
+      read_page_data(st.script, found, st.limits.max_structured_values);
+    else
+      for (const auto& json : script_assigned_json(st.script))
+        read_page_data(json, found, st.limits.max_structured_values);
+    add_page_data(st, std::move(found));
+    st.script.clear();
+  }
+  if (e.script == script_body::json_ld) {
+    structured_contacts found;
+    read_json_ld(st.script, found, st.limits.max_structured_values);
     for (auto& v : found.emails)
       add_structured(st, contact_property::email, std::move(v));
     for (auto& v : found.phones)
       add_structured(st, contact_property::telephone, std::move(v));
-    st.json_ld.clear();
+    st.script.clear();
   }
   auto from = std::min(e.text_start, m.text.size());
   if (e.reverses)
@@ -551,13 +597,14 @@ void on_characters(void* ctx, const xmlChar* chars, int length) {
 // Script and style bodies: only JSON-LD is read.
 void on_cdata(void* ctx, const xmlChar* chars, int length) {
   auto& st = state_of(ctx);
-  if (st.open.empty() || !st.open.back().json_ld || length <= 0)
+  if (st.open.empty() || st.open.back().script == script_body::none || length <= 0)
     return;
-  auto n = std::min(static_cast<std::size_t>(length),
-                    st.limits.max_json_ld_bytes -
-                        std::min(st.limits.max_json_ld_bytes, st.json_ld_bytes));
-  st.json_ld.append(reinterpret_cast<const char*>(chars), n);
-  st.json_ld_bytes += n;
+  const bool json_ld = st.open.back().script == script_body::json_ld;
+  auto& used = json_ld ? st.json_ld_bytes : st.page_data_bytes;
+  const auto budget = json_ld ? st.limits.max_json_ld_bytes : st.limits.max_page_data_bytes;
+  auto n = std::min(static_cast<std::size_t>(length), budget - std::min(budget, used));
+  st.script.append(reinterpret_cast<const char*>(chars), n);
+  used += n;
 }
 
 } // namespace

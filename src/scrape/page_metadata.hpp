@@ -39,8 +39,11 @@ struct page_metadata {
   std::vector<std::string> cf_emails;
   // Emails and telephone numbers stated as such: JSON-LD, microdata (itemprop) and RDFa
   // (property), values as written, at most page_limits::max_structured_values in all.
+  // Page data (JSON scripts such as __NEXT_DATA__, objects scripts assign to window) adds to both.
   std::vector<std::string> structured_emails;
   std::vector<std::string> structured_phones;
+  // http(s) URLs of the page data, at most page_limits::max_links: social profiles of app shells.
+  std::vector<std::string> data_links;
   // Target of <meta http-equiv="refresh" content="0; url=...">, absolute; "" when none.
   std::string refresh_url;
   // Visible text: what a person reads. No script, style, template or hidden element ("hidden",

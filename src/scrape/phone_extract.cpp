@@ -212,6 +212,16 @@ bool labelled_as_other(std::string_view before) {
   return best_number != std::string::npos && best_phone == std::string::npos;
 }
 
+// "600 000 000", "+33 6 00 00 00 00": the numbers forms and templates show, six repeats of one
+// digit at the end.
+bool looks_like_sample_number(std::uint64_t national) {
+  auto digits = std::to_string(national);
+  if (digits.size() < 7)
+    return false;
+  auto tail = digits.substr(digits.size() - 6);
+  return tail.find_first_not_of(tail[0]) == std::string::npos;
+}
+
 // "9.16.2.3", "1.5.8.22": section and version numbers. Phones written with dots group their digits
 // in twos and more ("05.56.44.12.87", "1.800.555.0199"); two one-digit groups between dots are an
 // outline.
@@ -381,7 +391,8 @@ phone_list find_phones(const std::vector<std::string>& tel_links, std::string_vi
     // A number seen already changes nothing, valid or not: checked first, it costs no validation.
     std::string e164;
     util.Format(number, PhoneNumberUtil::E164, &e164);
-    if (seen.count(e164) || !util.IsValidNumber(number))
+    if (seen.count(e164) || looks_like_sample_number(number.national_number()) ||
+        !util.IsValidNumber(number))
       return;
     if (out.numbers.size() >= max_numbers) {
       out.truncated = true;
