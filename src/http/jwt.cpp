@@ -1,7 +1,9 @@
 // JWT HS256 with OpenSSL's HMAC and a constant-time signature comparison.
 #include "http/jwt.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -33,9 +35,65 @@ int decode_char(char c) {
   return -1;
 }
 
+// A JSON handler that only checks that no object names a key twice: {"alg":"HS256","alg":"none"}
+// means one thing to one library and another to the next.
+struct duplicate_key_check {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  using ec_t = boost::system::error_code;
+  using sv = boost::json::string_view;
+  std::vector<std::vector<std::string>> keys; // per open object
+  std::string key;
+  bool duplicate = false;
+
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+  bool on_object_begin(ec_t&) {
+    keys.emplace_back();
+    return keys.size() <= 64;
+  }
+  bool on_object_end(std::size_t, ec_t&) {
+    keys.pop_back();
+    return true;
+  }
+  bool on_array_begin(ec_t&) { return true; }
+  bool on_array_end(std::size_t, ec_t&) { return true; }
+  bool on_key_part(sv s, std::size_t, ec_t&) {
+    key.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(sv s, std::size_t, ec_t&) {
+    key.append(s.data(), s.size());
+    auto& seen = keys.back();
+    duplicate = std::find(seen.begin(), seen.end(), key) != seen.end();
+    seen.push_back(std::move(key));
+    key.clear();
+    return !duplicate;
+  }
+  bool on_string_part(sv, std::size_t, ec_t&) { return true; }
+  bool on_string(sv, std::size_t, ec_t&) { return true; }
+  bool on_number_part(sv, ec_t&) { return true; }
+  bool on_int64(std::int64_t, sv, ec_t&) { return true; }
+  bool on_uint64(std::uint64_t, sv, ec_t&) { return true; }
+  bool on_double(double, sv, ec_t&) { return true; }
+  bool on_bool(bool, ec_t&) { return true; }
+  bool on_null(ec_t&) { return true; }
+  bool on_comment_part(sv, ec_t&) { return true; }
+  bool on_comment(sv, ec_t&) { return true; }
+};
+
+bool has_duplicate_keys(std::string_view json) {
+  boost::json::basic_parser<duplicate_key_check> parser{boost::json::parse_options{}};
+  boost::system::error_code ec;
+  parser.write_some(false, json.data(), json.size(), ec);
+  return parser.handler().duplicate;
+}
+
 const boost::json::object* parse_object(std::string_view b64, boost::json::value& storage) {
   std::string raw;
-  if (!base64url_decode(b64, raw))
+  if (!base64url_decode(b64, raw) || has_duplicate_keys(raw))
     return nullptr;
   boost::system::error_code ec;
   storage = boost::json::parse(raw, ec);
@@ -81,6 +139,8 @@ std::string_view to_string(jwt_failure f) {
     return "token audience is not accepted";
   case jwt_failure::lifetime_too_long:
     return "token lifetime exceeds the allowed maximum";
+  case jwt_failure::issued_in_future:
+    return "token issued in the future";
   case jwt_failure::missing_subject:
     return "token has no subject";
   }
@@ -115,9 +175,9 @@ std::string base64url_encode(std::string_view bytes) {
 }
 
 bool base64url_decode(std::string_view text, std::string& out) {
-  while (!text.empty() && text.back() == '=')
-    text.remove_suffix(1);
-  if (text.size() % 4 == 1)
+  // Canonical only (RFC 7515 section 2): no padding, and the bits past the last byte are zero, so
+  // that one signature has exactly one spelling.
+  if (text.size() % 4 == 1 || text.find('=') != std::string_view::npos)
     return false;
   out.clear();
   unsigned buffer = 0;
@@ -133,7 +193,7 @@ bool base64url_decode(std::string_view text, std::string& out) {
       out += static_cast<char>((buffer >> bits) & 0xFF);
     }
   }
-  return true;
+  return (buffer & ((1u << bits) - 1)) == 0;
 }
 
 namespace {
@@ -195,14 +255,19 @@ jwt_verdict verify_token(std::string_view token, const jwt_policy& policy,
     if (now_s + leeway_s < nbf_s)
       return {jwt_failure::not_yet_valid, {}};
   }
-  if (policy.max_lifetime.count() > 0) {
-    double start_s = now_s;
-    if (const auto* iat = payload->if_contains("iat"))
-      if (!numeric_date(*iat, start_s))
-        return {jwt_failure::malformed, {}};
-    if (exp_s - start_s > static_cast<double>(policy.max_lifetime.count()) + leeway_s)
-      return {jwt_failure::lifetime_too_long, {}};
+  double iat_s = now_s;
+  if (const auto* iat = payload->if_contains("iat")) {
+    if (!numeric_date(*iat, iat_s))
+      return {jwt_failure::malformed, {}};
+    // A token issued in the future would carry its lifetime past the maximum.
+    if (iat_s > now_s + leeway_s)
+      return {jwt_failure::issued_in_future, {}};
   }
+  // The lifetime runs from the earlier of iat and now: an iat in the past does not launder a
+  // long lifetime, and one a little ahead (within the leeway) does not shorten it.
+  if (policy.max_lifetime.count() > 0 &&
+      exp_s - std::min(iat_s, now_s) > static_cast<double>(policy.max_lifetime.count()) + leeway_s)
+    return {jwt_failure::lifetime_too_long, {}};
   if (!policy.issuer.empty()) {
     const auto* iss = payload->if_contains("iss");
     if (!iss || !iss->is_string() || iss->as_string() != policy.issuer)

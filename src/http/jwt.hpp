@@ -19,7 +19,8 @@ enum class jwt_failure {
   missing_subject,
   wrong_issuer,      // `iss` differs from the configured issuer
   wrong_audience,    // `aud` does not name the configured audience
-  lifetime_too_long, // exp lies further from iat (or now) than the maximum lifetime
+  lifetime_too_long, // exp lies further from the earlier of iat and now than the maximum
+  issued_in_future,  // iat lies past now + leeway
 };
 
 std::string_view to_string(jwt_failure f);

@@ -56,6 +56,21 @@ private:
   std::string node_;
 };
 
+// The text format's message, with control characters and invalid UTF-8 escaped: remote bytes (a
+// header, a page's text) cannot move the terminal's cursor or forge a line.
+class escaped_message_flag final : public spdlog::custom_flag_formatter {
+public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string escaped;
+    append_text_escaped(escaped, std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(escaped.data(), escaped.data() + escaped.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<escaped_message_flag>();
+  }
+};
+
 // The text format, with the item a line is about in front of its message.
 class item_flag final : public spdlog::custom_flag_formatter {
 public:
@@ -83,9 +98,90 @@ item_scope::~item_scope() {
   current_item = outer_;
 }
 
+namespace {
+
+constexpr char k_hex[] = "0123456789abcdef";
+
+// The length of the valid UTF-8 sequence at text[i] (1 for ASCII), or 0 when the bytes there are
+// no valid sequence (overlong forms, surrogates and values past U+10FFFF included).
+std::size_t utf8_sequence(std::string_view text, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  const auto c = b(0);
+  if (c < 0x80)
+    return 1;
+  std::size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+                  : c >= 0xE0 && c <= 0xEF ? 3
+                  : c >= 0xF0 && c <= 0xF4 ? 4
+                                           : 0;
+  if (n == 0 || i + n > text.size())
+    return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((b(k) & 0xC0) != 0x80)
+      return 0;
+  if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) > 0x9F) || (c == 0xF0 && b(1) < 0x90) ||
+      (c == 0xF4 && b(1) > 0x8F))
+    return 0;
+  return n;
+}
+
+// U+0080..U+009F: C1 controls, which some terminals act on (0x9B starts a control sequence).
+bool is_c1_control(std::string_view text, std::size_t i, std::size_t n) {
+  return n == 2 && static_cast<unsigned char>(text[i]) == 0xC2 &&
+         static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+}
+
+void append_hex_escape(std::string& out, std::string_view prefix, unsigned value, int digits) {
+  out += prefix;
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4)
+    out += k_hex[(value >> shift) & 15];
+}
+
+} // namespace
+
+void append_text_escaped(std::string& out, std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const auto n = utf8_sequence(text, i);
+    if (n == 0) {
+      append_hex_escape(out, "\\x", c, 2);
+      ++i;
+    } else if (c == '\n') {
+      out += "\n  "; // a continuation line, indented: no text can pass for a log line of its own
+      ++i;
+    } else if (c == '\t') {
+      out += '\t';
+      ++i;
+    } else if (c < 0x20 || c == 0x7F) {
+      append_hex_escape(out, "\\x", c, 2);
+      ++i;
+    } else if (is_c1_control(text, i, n)) {
+      append_hex_escape(out, "\\u", static_cast<unsigned char>(text[i + 1]), 4);
+      i += n;
+    } else {
+      out.append(text, i, n);
+      i += n;
+    }
+  }
+}
+
 void append_json_escaped(std::string& out, std::string_view text) {
-  static constexpr char k_hex[] = "0123456789abcdef";
-  for (unsigned char c : text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const auto n = utf8_sequence(text, i);
+    if (n == 0) { // not UTF-8: the replacement character keeps the line valid JSON
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      if (is_c1_control(text, i, n))
+        append_hex_escape(out, "\\u", static_cast<unsigned char>(text[i + 1]), 4);
+      else
+        out.append(text, i, n);
+      i += n;
+      continue;
+    }
+    ++i;
     switch (c) {
     case '"':
       out += "\\\"";
@@ -103,15 +199,23 @@ void append_json_escaped(std::string& out, std::string_view text) {
       out += "\\t";
       break;
     default:
-      if (c < 0x20) {
-        out += "\\u00";
-        out += k_hex[c >> 4];
-        out += k_hex[c & 15];
-      } else {
+      if (c < 0x20 || c == 0x7F)
+        append_hex_escape(out, "\\u", c, 4);
+      else
         out += static_cast<char>(c);
-      }
     }
   }
+}
+
+std::unique_ptr<spdlog::formatter> text_formatter() {
+  auto text = std::make_unique<spdlog::pattern_formatter>();
+  text->add_flag<item_flag>('*').add_flag<escaped_message_flag>('&').set_pattern(
+      "[%Y-%m-%d %H:%M:%S.%e] [%l] %*%&");
+  return text;
+}
+
+std::unique_ptr<spdlog::formatter> json_line_formatter(std::string node) {
+  return std::make_unique<json_formatter>(std::move(node));
 }
 
 void configure(std::string_view format, std::string node, std::string_view level) {
@@ -119,11 +223,9 @@ void configure(std::string_view format, std::string node, std::string_view level
   dedupe->add_sink(std::make_shared<spdlog::sinks::stdout_sink_mt>());
   auto logger = std::make_shared<spdlog::logger>("scrapersky", dedupe);
   if (format == "json") {
-    logger->set_formatter(std::make_unique<json_formatter>(std::move(node)));
+    logger->set_formatter(json_line_formatter(std::move(node)));
   } else {
-    auto text = std::make_unique<spdlog::pattern_formatter>();
-    text->add_flag<item_flag>('*').set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %*%v");
-    logger->set_formatter(std::move(text));
+    logger->set_formatter(text_formatter());
   }
   logger->set_level(spdlog::level::from_str(std::string(level)));
   logger->flush_on(spdlog::level::trace); // operators and supervisors read the log as it is written

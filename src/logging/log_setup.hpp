@@ -2,6 +2,8 @@
 // identical lines folded into one.
 #pragma once
 
+#include <memory>
+#include <spdlog/formatter.h>
 #include <string>
 #include <string_view>
 
@@ -30,7 +32,17 @@ public:
   int attempt;
 };
 
-// Appends `text` to `out` as the inside of a JSON string.
+// Appends `text` to `out` as the inside of a JSON string; bytes that are not UTF-8 become U+FFFD,
+// C0 and C1 controls and DEL \u escapes.
 void append_json_escaped(std::string& out, std::string_view text);
+
+// Appends `text` to `out` as the text format writes it: control characters (ESC above all), DEL
+// and bytes that are not UTF-8 as \xNN, C1 controls as \uNNNN, and a newline followed by two
+// spaces, so that nothing a message carries can pass for a log line of its own.
+void append_text_escaped(std::string& out, std::string_view text);
+
+// The formatters configure() installs, for tests that log into a sink of their own.
+std::unique_ptr<spdlog::formatter> text_formatter();
+std::unique_ptr<spdlog::formatter> json_line_formatter(std::string node);
 
 } // namespace sky::logging

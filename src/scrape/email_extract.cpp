@@ -113,9 +113,9 @@ bool is_metavariable(std::string_view word) {
       "package", "someone", "somebody", "nobody", "jdoe", "johndoe", "janedoe", "subject",
       "yourname", "account", "mailbox",
       // fr, es, it, pt, nl, de, da/sv/nb, pl, cs, fi: "your" and "name"
-      "votre", "ton", "nom", "prenom", "tu", "tuo", "tua", "nombre", "nome", "seu", "sua",
-      "uw", "je", "naam", "ihre", "ihr", "deine", "dein", "vorname", "nachname", "din", "dit",
-      "navn", "namn", "twoj", "imie", "nazwisko", "vas", "jmeno", "prijmeni", "nimi", "sinun"};
+      "votre", "ton", "nom", "prenom", "tu", "tuo", "tua", "nombre", "nome", "seu", "sua", "uw",
+      "je", "naam", "ihre", "ihr", "deine", "dein", "vorname", "nachname", "din", "dit", "navn",
+      "namn", "twoj", "imie", "nazwisko", "vas", "jmeno", "prijmeni", "nimi", "sinun"};
   return word.rfind("your", 0) == 0 ||
          std::find(std::begin(k_words), std::end(k_words), word) != std::end(k_words);
 }
@@ -259,8 +259,8 @@ const spelled_lists& spelled_table() {
       if (first >= 0x80) {
         if (auto upper = upper_first_byte(w.word))
           l.bare_at_first[*upper] = true;
-      } else if (std::find(l.bare_at_ascii_letters.begin(), l.bare_at_ascii_letters.end(),
-                           first) == l.bare_at_ascii_letters.end()) {
+      } else if (std::find(l.bare_at_ascii_letters.begin(), l.bare_at_ascii_letters.end(), first) ==
+                 l.bare_at_ascii_letters.end()) {
         l.bare_at_ascii_letters.push_back(first);
       }
     }
@@ -590,7 +590,8 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
     if (c == '@') {
       // "info @ firma.de": spaces around the sign are a common, readable disguise.
       bool spaced = i > 0 && text[i - 1] == ' ' && i + 1 < text.size() && text[i + 1] == ' ';
-      at = spaced ? marker{i - 1, i + 2, false, false, false} : marker{i, i + 1, false, false, false};
+      at = spaced ? marker{i - 1, i + 2, false, false, false}
+                  : marker{i, i + 1, false, false, false};
     } else if (closing_of(c)) {
       at = marker_at(text, i, spelled_table().at, false);
     } else if (c == ' ') {
@@ -623,7 +624,8 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
       const auto written = text.substr(local_begin, domain_end - local_begin);
       const bool capitals_stand_out = has_lower_case_letter(written);
       const bool marked = (at->bracketed || (at->capitals && capitals_stand_out)) &&
-                          dots.plain == 0 && (dots.marked == 0 || capitals_stand_out || at->bracketed);
+                          dots.plain == 0 &&
+                          (dots.marked == 0 || capitals_stand_out || at->bracketed);
       if (!marked && !context.stated_as_email && !own_domain(domain, context.page_domain) &&
           !address_label_before(text, local_begin))
         continue;

@@ -21,8 +21,7 @@ page_analysis analyze_page(std::string_view html, std::string_view page_url,
   auto host = url ? std::string(url->encoded_host()) : std::string();
   auto phones = extract_phones(out.meta.tel_links, out.meta.text,
                                page_phone_region(out.meta.language, host, default_region),
-                               limits.max_phones, out.meta.structured_phones,
-                               out.meta.code_spans);
+                               limits.max_phones, out.meta.structured_phones, out.meta.code_spans);
   out.phones = std::move(phones.numbers);
   if (out.meta.data_links.empty()) {
     out.social = social_profiles(out.meta.links);

@@ -75,10 +75,10 @@ enum class script_body : std::uint8_t { none, json_ld, page_data, program };
 
 // What an open element changes until it closes.
 struct open_element {
-  bool hides = false;    // script, style, template or a hidden element
-  bool reverses = false; // unicode-bidi:bidi-override with direction:rtl
+  bool hides = false;                     // script, style, template or a hidden element
+  bool reverses = false;                  // unicode-bidi:bidi-override with direction:rtl
   script_body script = script_body::none; // what a script's body is read for
-  bool code = false;     // pre, code, kbd, samp, tt
+  bool code = false;                      // pre, code, kbd, samp, tt
   contact_property captures = contact_property::none; // microdata/RDFa value read from its text
   std::size_t text_start = 0;                         // m.text.size() when it opened
   std::size_t link_index = 0;                         // its entry in m.links + 1, 0 when none
@@ -102,12 +102,12 @@ struct parse_state {
   std::string title;        // its raw text, at most k_max_title_raw bytes
   bool text_gap = false;    // whitespace or a separating tag since the last character of m.text
   std::string tail;         // visible text past the head of m.text, rolling
-  std::string script;             // the body of the script being read (JSON-LD, page data)
+  std::string script;       // the body of the script being read (JSON-LD, page data)
   std::size_t json_ld_bytes = 0;   // JSON-LD read in all on this page
   std::size_t page_data_bytes = 0; // page data and script bodies read in all on this page
-  std::size_t tail_dropped = 0;  // bytes of `tail` dropped from its front so far
-  int code_depth = 0;            // open code elements
-  std::size_t code_begin = 0;    // where the outermost open code element began (written())
+  std::size_t tail_dropped = 0;    // bytes of `tail` dropped from its front so far
+  int code_depth = 0;              // open code elements
+  std::size_t code_begin = 0;      // where the outermost open code element began (written())
   // Code spans in positions of written(), mapped to m.text's when the parse ends.
   std::vector<std::pair<std::size_t, std::size_t>> code_spans;
   // The position of the next visible character in the stream of all of them (head, then tail).

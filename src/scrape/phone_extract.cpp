@@ -150,17 +150,92 @@ std::vector<std::size_t> phone_label_positions(std::string_view text, std::size_
 bool labelled_as_other(std::string_view before) {
   // Faxes, orders, invoices, bank and tax numbers and company registers, in the languages of
   // Europe: a number they label is not one to call.
-  static constexpr std::string_view k_other_words[] = {
-      "fax", "telefax", "faks", "telefaks", "t\u00e9l\u00e9copie", "telecopie", "iban", "bic",
-      "swift", "konto", "account", "bank", "\u00fa\u010det", "bankgiro", "plusgiro", "swish",
-      "order", "bestell", "rechnung", "invoice", "commande", "factura", "pedido", "ordine",
-      "fattura", "bestel", "factuur", "faktura", "ust", "vat", "tax", "steuer", "mwst", "uid",
-      "iva", "btw", "moms", "alv", "dph", "kvk", "siret", "siren", "rcs", "naf", "cif", "nif",
-      "nipc", "nip", "regon", "krs", "hrb", "hra", "org.nr", "cvr", "y-tunnus", "i\u010do",
-      "ico", "di\u010d", "cnpj", "cpf", "kbo", "rpr", "onderneming", "entreprise",
-      "unternehmens", "company no", "company number", "registration", "register", "ref", "sku",
-      "art.-nr", "isbn", "ean", "gln", "artikel", "article", "articolo", "art\u00edculo", "item",
-      "modell", "model", "rpps", "adeli", "riziv", "inami"};
+  static constexpr std::string_view k_other_words[] = {"fax",
+                                                       "telefax",
+                                                       "faks",
+                                                       "telefaks",
+                                                       "t\u00e9l\u00e9copie",
+                                                       "telecopie",
+                                                       "iban",
+                                                       "bic",
+                                                       "swift",
+                                                       "konto",
+                                                       "account",
+                                                       "bank",
+                                                       "\u00fa\u010det",
+                                                       "bankgiro",
+                                                       "plusgiro",
+                                                       "swish",
+                                                       "order",
+                                                       "bestell",
+                                                       "rechnung",
+                                                       "invoice",
+                                                       "commande",
+                                                       "factura",
+                                                       "pedido",
+                                                       "ordine",
+                                                       "fattura",
+                                                       "bestel",
+                                                       "factuur",
+                                                       "faktura",
+                                                       "ust",
+                                                       "vat",
+                                                       "tax",
+                                                       "steuer",
+                                                       "mwst",
+                                                       "uid",
+                                                       "iva",
+                                                       "btw",
+                                                       "moms",
+                                                       "alv",
+                                                       "dph",
+                                                       "kvk",
+                                                       "siret",
+                                                       "siren",
+                                                       "rcs",
+                                                       "naf",
+                                                       "cif",
+                                                       "nif",
+                                                       "nipc",
+                                                       "nip",
+                                                       "regon",
+                                                       "krs",
+                                                       "hrb",
+                                                       "hra",
+                                                       "org.nr",
+                                                       "cvr",
+                                                       "y-tunnus",
+                                                       "i\u010do",
+                                                       "ico",
+                                                       "di\u010d",
+                                                       "cnpj",
+                                                       "cpf",
+                                                       "kbo",
+                                                       "rpr",
+                                                       "onderneming",
+                                                       "entreprise",
+                                                       "unternehmens",
+                                                       "company no",
+                                                       "company number",
+                                                       "registration",
+                                                       "register",
+                                                       "ref",
+                                                       "sku",
+                                                       "art.-nr",
+                                                       "isbn",
+                                                       "ean",
+                                                       "gln",
+                                                       "artikel",
+                                                       "article",
+                                                       "articolo",
+                                                       "art\u00edculo",
+                                                       "item",
+                                                       "modell",
+                                                       "model",
+                                                       "rpps",
+                                                       "adeli",
+                                                       "riziv",
+                                                       "inami"};
   auto lower = ascii_lower(before);
   auto is_letter = [](char c) {
     return (c >= 'a' && c <= 'z') || static_cast<unsigned char>(c) >= 0x80;
@@ -249,7 +324,7 @@ bool looks_like_outline_number(std::string_view raw) {
 // A phone label word starts in `before` ("Tel.", "Telefon", "phone", a footer's "T "), or a
 // telephone sign stands there.
 bool labelled_as_phone(std::string_view before) {
-  if (before.find("\u260e") != std::string_view::npos || // ☎
+  if (before.find("\u260e") != std::string_view::npos ||   // ☎
       before.find("\U0001f4de") != std::string_view::npos) // 📞
     return true;
   auto lower = ascii_lower(before);
@@ -510,7 +585,8 @@ phone_list find_phones(const std::vector<std::string>& tel_links, std::string_vi
 
 phone_list extract_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
                           const std::string& region, std::size_t max_numbers,
-                          const std::vector<std::string>& structured, const text_spans& code_spans) {
+                          const std::vector<std::string>& structured,
+                          const text_spans& code_spans) {
   return find_phones(tel_links, visible_text, region, max_numbers, structured, code_spans,
                      text_scan::windows);
 }

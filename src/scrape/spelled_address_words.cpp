@@ -38,9 +38,9 @@ constexpr std::array k_words{
     spelled_word{"afna", at, false, "sl"},
     spelled_word{"\u03c0\u03b1\u03c0\u03ac\u03ba\u03b9", at, false, "el"}, // papaki
     spelled_word{"papaki", at, false, "el"},
-    spelled_word{"\u0441\u043e\u0431\u0430\u043a\u0430", at, false, "ru uk bg"},      // sobaka
-    spelled_word{"\u0441\u043e\u0431\u0430\u0447\u043a\u0430", at, false, "ru"},      // sobachka
-    spelled_word{"\u0440\u0430\u0432\u043b\u0438\u043a", at, false, "uk"},            // ravlyk
+    spelled_word{"\u0441\u043e\u0431\u0430\u043a\u0430", at, false, "ru uk bg"}, // sobaka
+    spelled_word{"\u0441\u043e\u0431\u0430\u0447\u043a\u0430", at, false, "ru"}, // sobachka
+    spelled_word{"\u0440\u0430\u0432\u043b\u0438\u043a", at, false, "uk"},       // ravlyk
     spelled_word{"@", at, false, "*"},
     spelled_word{"dot", dot, false, "en"},
     spelled_word{"point", dot, false, "fr"},
@@ -61,19 +61,38 @@ constexpr std::array k_words{
     spelled_word{"to\u010dka", dot, false, "hr sl sr"},
     spelled_word{"tocka", dot, false, "hr sl sr"},
     spelled_word{"\u03c4\u03b5\u03bb\u03b5\u03af\u03b1", dot, false, "el"}, // teleia
-    spelled_word{"\u0442\u043e\u0447\u043a\u0430", dot, false, "ru uk bg"},  // tochka
-    spelled_word{"\u043a\u0440\u0430\u043f\u043a\u0430", dot, false, "uk"},  // krapka
+    spelled_word{"\u0442\u043e\u0447\u043a\u0430", dot, false, "ru uk bg"}, // tochka
+    spelled_word{"\u043a\u0440\u0430\u043f\u043a\u0430", dot, false, "uk"}, // krapka
     spelled_word{"nokta", dot, false, "tr"},
     spelled_word{".", dot, false, "*"},
 };
 
-constexpr std::array<std::string_view, 26> k_label_words{
-    "courriel", "correo",   "correu",       "posta",           "po\u0161ta", "poczta",
-    "e-post",   "epost",    "mejl",         "s\u00e4hk\u00f6posti", "kontakt",    "contact",
-    "contacto", "contatto", "contato",      "adres",           "adresse",    "address",
-    "indirizzo", "direcci\u00f3n", "endere\u00e7o", "\u043f\u043e\u0447\u0442\u0430", // pochta
-    "\u043f\u043e\u0448\u0442\u0430", // poshta
-    "e-mailadres", "epostadress", "s\u00e4hk\u00f6postiosoite"};
+constexpr std::array<std::string_view, 26> k_label_words{"courriel",
+                                                         "correo",
+                                                         "correu",
+                                                         "posta",
+                                                         "po\u0161ta",
+                                                         "poczta",
+                                                         "e-post",
+                                                         "epost",
+                                                         "mejl",
+                                                         "s\u00e4hk\u00f6posti",
+                                                         "kontakt",
+                                                         "contact",
+                                                         "contacto",
+                                                         "contatto",
+                                                         "contato",
+                                                         "adres",
+                                                         "adresse",
+                                                         "address",
+                                                         "indirizzo",
+                                                         "direcci\u00f3n",
+                                                         "endere\u00e7o",
+                                                         "\u043f\u043e\u0447\u0442\u0430", // pochta
+                                                         "\u043f\u043e\u0448\u0442\u0430", // poshta
+                                                         "e-mailadres",
+                                                         "epostadress",
+                                                         "s\u00e4hk\u00f6postiosoite"};
 
 } // namespace
 
@@ -108,8 +127,8 @@ char32_t lower_code_point(char32_t cp) {
   if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) // Greek capitals
     return cp + 32;
   if (cp >= 0x386 && cp <= 0x38F) { // Greek capitals with tonos
-    static constexpr char32_t k_tonos[] = {0x3AC, 0x387, 0x3AD, 0x3AE, 0x3AF, 0x38B,
-                                           0x3CC, 0x38D, 0x3CD, 0x3CE};
+    static constexpr char32_t k_tonos[] = {0x3AC, 0x387, 0x3AD, 0x3AE, 0x3AF,
+                                           0x38B, 0x3CC, 0x38D, 0x3CD, 0x3CE};
     return k_tonos[cp - 0x386];
   }
   if (cp >= 0x410 && cp <= 0x42F) // Cyrillic А-Я

@@ -187,9 +187,8 @@ void read_page_data(std::string_view json, structured_contacts& out, std::size_t
       for (const auto& [key, value] : v->as_object()) {
         auto kind = key_kind(std::string_view(key.data(), key.size()));
         if (value.is_string() || value.is_object() || value.is_array())
-          pending.push_back({&value, kind == data_key::other || under == data_key::sample
-                                         ? under
-                                         : kind});
+          pending.push_back(
+              {&value, kind == data_key::other || under == data_key::sample ? under : kind});
       }
     } else if (v->is_array()) {
       for (const auto& element : v->as_array())
@@ -264,9 +263,10 @@ void append_code_point(std::string& out, unsigned cp) {
 }
 
 int hex_value(char h) {
-  return h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                                      : h >= 'A' && h <= 'F' ? h - 'A' + 10
-                                                             : -1;
+  return h >= '0' && h <= '9'   ? h - '0'
+         : h >= 'a' && h <= 'f' ? h - 'a' + 10
+         : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                : -1;
 }
 
 // The value of a JavaScript string literal ("...", '...'), escapes decoded (\uXXXX as UTF-8).

@@ -69,8 +69,9 @@ TEST(jwt, wrong_secret_or_tampered_payload_fails_the_signature) {
   auto forged_payload = base64url_encode(R"({"sub":"admin","exp":99999999999})");
   auto forged = token.substr(0, dot1 + 1) + forged_payload + token.substr(dot2);
   EXPECT_EQ(verify_token(forged, k_secret).failure, jwt_failure::bad_signature);
-  // A truncated signature must not pass a prefix comparison.
-  EXPECT_EQ(verify_token(token.substr(0, token.size() - 4), k_secret).failure,
+  // A truncated signature must not pass a prefix comparison: cut to 40 characters (30 whole
+  // bytes, canonical), it is a well-formed signature of the wrong length.
+  EXPECT_EQ(verify_token(token.substr(0, dot2 + 1 + 40), k_secret).failure,
             jwt_failure::bad_signature);
 }
 
@@ -177,4 +178,56 @@ TEST(jwt, maximum_lifetime_refuses_long_lived_tokens) {
             R"(,"exp":)" + std::to_string(epoch_in(hours(1))) + "}");
   EXPECT_EQ(verify_token(old_iat, policy).failure, jwt_failure::lifetime_too_long);
   EXPECT_TRUE(verify_token(no_iat, jwt_policy{k_secret}).ok());
+}
+
+TEST(jwt, a_token_issued_in_the_future_is_refused_and_cannot_stretch_its_lifetime) {
+  jwt_policy policy{k_secret, "", "", seconds(30), hours(24)};
+  auto issued = [&](seconds iat_from_now, seconds exp_from_now) {
+    return hs256(R"({"sub":")" + k_sub + R"(","iat":)" + std::to_string(epoch_in(iat_from_now)) +
+                 R"(,"exp":)" + std::to_string(epoch_in(exp_from_now)) + "}");
+  };
+  // iat a year ahead, exp a day after it: exp - iat is within the maximum, but it is not.
+  EXPECT_EQ(verify_token(issued(hours(24 * 365), hours(24 * 366)), policy).failure,
+            jwt_failure::issued_in_future);
+  EXPECT_EQ(verify_token(issued(hours(1), hours(2)), jwt_policy{k_secret}).failure,
+            jwt_failure::issued_in_future);
+  // Within the leeway, a clock a little ahead is tolerated, and the lifetime counts from now.
+  EXPECT_TRUE(verify_token(issued(seconds(20), hours(23)), policy).ok());
+  EXPECT_EQ(verify_token(issued(seconds(20), hours(25)), policy).failure,
+            jwt_failure::lifetime_too_long);
+}
+
+TEST(jwt, non_canonical_base64_and_duplicate_keys_are_malformed) {
+  auto token = mint_token(k_sub, jwt_policy{k_secret}, minutes(5));
+  ASSERT_TRUE(verify_token(token, k_secret).ok());
+  // The last character of a 43-character signature carries 2 unused bits: set them.
+  auto tweaked = token;
+  char& last = tweaked.back();
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  auto value = alphabet.find(last);
+  ASSERT_EQ(value % 4, 0u) << "a canonical signature ends on a multiple of 4";
+  last = alphabet[value + 1];
+  EXPECT_EQ(verify_token(tweaked, k_secret).failure, jwt_failure::malformed);
+  EXPECT_EQ(verify_token(token + "=", k_secret).failure, jwt_failure::malformed);
+  std::string out;
+  EXPECT_FALSE(base64url_decode("QQ==", out));
+  EXPECT_FALSE(base64url_decode("QR", out)); // 'R' leaves non-zero bits past the byte
+  EXPECT_TRUE(base64url_decode("QQ", out));
+  EXPECT_EQ(out, "A");
+  // Two "alg" (or two "sub") keys: whichever a library reads, the token is refused.
+  auto sign = [&](const std::string& header, const std::string& payload_json) {
+    return sign_hs256(header, payload_json, k_secret);
+  };
+  const auto claims =
+      R"({"sub":")" + k_sub + R"(","exp":)" + std::to_string(epoch_in(hours(1))) + "}";
+  EXPECT_TRUE(verify_token(sign(R"({"alg":"HS256","typ":"JWT"})", claims), k_secret).ok());
+  EXPECT_EQ(verify_token(sign(R"({"alg":"HS256","alg":"HS256"})", claims), k_secret).failure,
+            jwt_failure::malformed);
+  EXPECT_EQ(verify_token(sign(R"({"alg":"none","alg":"HS256"})", claims), k_secret).failure,
+            jwt_failure::malformed);
+  EXPECT_EQ(verify_token(sign(R"({"alg":"HS256"})", R"({"sub":"a","sub":"b","exp":)" +
+                                                        std::to_string(epoch_in(hours(1))) + "}"),
+                         k_secret)
+                .failure,
+            jwt_failure::malformed);
 }

@@ -101,8 +101,11 @@ TEST(fetcher, posts_a_body_with_extra_headers) {
   fetcher_server server;
   scrape::fetcher f(loopback_allowed());
   const std::string body = R"({"textQuery":"bakery in Springfield","pageSize":20})";
-  auto r = f.fetch_blocking(
-      {server.url("/api"), body, {"X-Goog-Api-Key: k1", "Content-Type: application/json"}, {}, nullptr});
+  auto r = f.fetch_blocking({server.url("/api"),
+                             body,
+                             {"X-Goog-Api-Key: k1", "Content-Type: application/json"},
+                             {},
+                             nullptr});
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"places":[]})");
@@ -113,7 +116,8 @@ TEST(fetcher, posts_a_body_with_extra_headers) {
   EXPECT_EQ(sent.find("Expect:"), std::string::npos) << sent;
   EXPECT_EQ(sent.substr(sent.find("\r\n\r\n") + 4), body);
   // A transient failure is retried with the same body and headers.
-  auto again = f.fetch_blocking({server.url("/api-flaky"), body, {"X-Goog-Api-Key: k1"}, {}, nullptr});
+  auto again =
+      f.fetch_blocking({server.url("/api-flaky"), body, {"X-Goog-Api-Key: k1"}, {}, nullptr});
   ASSERT_TRUE(again.ok()) << again.error;
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(again.attempts, 2);
@@ -127,7 +131,8 @@ TEST(fetcher, requests_carrying_headers_do_not_follow_redirects) {
   fetcher_server server;
   scrape::fetcher f(loopback_allowed());
   // Followed, the key would go to whatever host the redirect names.
-  auto r = f.fetch_blocking({server.url("/to-ok"), std::nullopt, {"X-Goog-Api-Key: k1"}, {}, nullptr});
+  auto r =
+      f.fetch_blocking({server.url("/to-ok"), std::nullopt, {"X-Goog-Api-Key: k1"}, {}, nullptr});
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.status, 301);
   EXPECT_EQ(r.redirects, 0);
@@ -140,7 +145,8 @@ TEST(fetcher, requests_carrying_headers_do_not_follow_redirects) {
 TEST(fetcher, the_ssrf_guard_refuses_posts_too) {
   fetcher_server server;
   scrape::fetcher f(config::fetch_config{});
-  auto r = f.fetch_blocking({server.url("/api"), "{}", {"Content-Type: application/json"}, {}, nullptr});
+  auto r =
+      f.fetch_blocking({server.url("/api"), "{}", {"Content-Type: application/json"}, {}, nullptr});
   EXPECT_TRUE(r.blocked) << r.error;
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(server.hits("/api"), 0);

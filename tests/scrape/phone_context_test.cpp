@@ -75,8 +75,8 @@ TEST(phone_context, outlines_versions_and_date_ranges_are_not_phones) {
   EXPECT_TRUE(phones_of("<p>as described in Section 9.16.2.3. 9.16.2.1. Strict and Lax Modes</p>",
                         "https://docs.acme-tools.com/")
                   .empty());
-  EXPECT_TRUE(phones_of("<p>release 1.5.8.22.5.9.2.2.1.1.1</p>", "https://docs.acme-tools.com/")
-                  .empty());
+  EXPECT_TRUE(
+      phones_of("<p>release 1.5.8.22.5.9.2.2.1.1.1</p>", "https://docs.acme-tools.com/").empty());
   EXPECT_TRUE(phones_of("<html lang=cs><p>Slavnosti (20.\u201322. 6. 2025) jsou</p></html>",
                         "https://penzion-lipa.cz/")
                   .empty());

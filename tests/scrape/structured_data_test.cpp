@@ -66,9 +66,9 @@ TEST(page_data, contact_keys_whole_addresses_and_links_are_read_samples_and_faxe
       "social":["https://www.instagram.com/zahnarzt.wolff","https://cdn.zahnarzt-wolff.de/a.js"],
       "mailingList":"none","version":"1.2.3@4"}}}})",
                  c, 50);
-  EXPECT_EQ(c.emails, (v{"praxis@zahnarzt-wolff.de", "wolff@zahnarzt-wolff.de",
-                         "mailto:abrechnung@zahnarzt-wolff.de", "owner@zahnarzt-wolff.de",
-                         "1.2.3@4"}));
+  EXPECT_EQ(c.emails,
+            (v{"praxis@zahnarzt-wolff.de", "wolff@zahnarzt-wolff.de",
+               "mailto:abrechnung@zahnarzt-wolff.de", "owner@zahnarzt-wolff.de", "1.2.3@4"}));
   EXPECT_EQ(c.phones, v{"+49 30 44556677"});
   EXPECT_EQ(c.links,
             (v{"https://www.instagram.com/zahnarzt.wolff", "https://cdn.zahnarzt-wolff.de/a.js"}));
