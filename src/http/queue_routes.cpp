@@ -70,6 +70,9 @@ json::array ids_of(const pqxx::result& rows) {
   return ids;
 }
 
+// A hundred years: beyond it PostgreSQL's interval arithmetic overflows, and nothing is older.
+constexpr long long k_max_age_seconds = 100LL * 366 * 24 * 3600;
+
 api_response retry_errors(app_services& s, request_context& ctx) {
   auto q = queue_of(ctx);
   if (auto* error = std::get_if<api_response>(&q))
@@ -84,7 +87,8 @@ api_response retry_errors(app_services& s, request_context& ctx) {
       return *bad;
     const auto& o = std::get<json::object>(body);
     for (const auto& [key, value] : o) {
-      if (key == "older_than_seconds" && value.is_number() && value.to_number<double>() >= 0)
+      if (key == "older_than_seconds" && value.is_number() && value.to_number<double>() >= 0 &&
+          value.to_number<double>() <= k_max_age_seconds)
         older_than = value.to_number<double>();
       else if (key == "error_contains" && value.is_string() && !value.as_string().empty() &&
                value.as_string().size() <= 500)
@@ -95,7 +99,8 @@ api_response retry_errors(app_services& s, request_context& ctx) {
       else
         return json_error(400, "invalid_field",
                           "unknown or invalid field " + std::string(key) +
-                              " (older_than_seconds >= 0, error_contains: 1..500 characters, "
+                              " (older_than_seconds: 0.." + std::to_string(k_max_age_seconds) +
+                              ", error_contains: 1..500 characters, "
                               "limit: 1.." +
                               std::to_string(k_max_requeue_per_call) + ")");
     }

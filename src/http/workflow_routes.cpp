@@ -518,6 +518,10 @@ std::vector<route> workflow_routes(app_services& s) {
        [&s](request_context& c) { return email_scan(s, c); }},
       {"GET", "/api/v3/email-scan/scan/status/{job_id}",
        [&s](request_context& c) { return email_scan_status(s, c); }},
+      // The paths of the original service's website scan: the same handlers.
+      {"POST", "/api/v3/scan/website", [&s](request_context& c) { return email_scan(s, c); }},
+      {"GET", "/api/v3/scan/status/{job_id}",
+       [&s](request_context& c) { return email_scan_status(s, c); }},
       {"POST", "/api/v3/domains", [&s](request_context& c) { return create_domains(s, c); }},
       {"POST", "/api/v3/sitemap/batch/create",
        [&s](request_context& c) { return sitemap_batch(s, c); }},

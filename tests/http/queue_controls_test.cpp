@@ -161,4 +161,12 @@ TEST(queue_controls, all_errors_of_a_queue_are_retried_with_filters) {
             0);
   EXPECT_EQ(post(server.port, route, R"({"limit":0})").status, 400);
   EXPECT_EQ(post(server.port, route, R"({"older":1})").status, 400);
+  // Numbers out of range are the caller's error, not the database's.
+  for (const char* body : {R"({"older_than_seconds":1e15})", R"({"older_than_seconds":-1})",
+                           R"({"older_than_seconds":1e308})", R"({"limit":1e15})",
+                           R"({"limit":99999999999999999999})"}) {
+    auto r = post(server.port, route, body);
+    EXPECT_EQ(r.status, 400) << body << " " << r.raw;
+  }
+  EXPECT_EQ(post(server.port, route, R"({"older_than_seconds":3155760000})").status, 200);
 }

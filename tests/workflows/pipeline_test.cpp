@@ -456,11 +456,19 @@ TEST_F(pipeline, email_scan_writes_contacts_obeys_robots_and_reports_progress) {
   auto server = start();
   auto d = call(server.port, "POST", "/api/v3/domains",
                 R"({"domains":["bella-pizzeria.com","alpha-bakery.com"]})");
+  std::vector<std::string> scan_ids;
   for (const auto& entry : d.body.at("domains").as_array()) {
     auto r = call(server.port, "POST", "/api/v3/email-scan/scan/website",
                   R"({"domain_id":")" + str(entry, "id") + R"("})");
     ASSERT_EQ(r.status, 202) << json::serialize(r.body);
+    scan_ids.push_back(str(r.body, "job_id"));
+    // The original service's path is the same route: the scan already queued is answered.
+    auto again = call(server.port, "POST", "/api/v3/scan/website",
+                      R"({"domain_id":")" + str(entry, "id") + R"("})");
+    ASSERT_EQ(again.status, 202) << json::serialize(again.body);
+    EXPECT_EQ(str(again.body, "job_id"), scan_ids.back());
   }
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM jobs WHERE job_type = 'email_scan'"), 2);
   ASSERT_TRUE(wait_count(
       db.url(), "SELECT count(*) FROM jobs WHERE job_type = 'email_scan' AND status = 'Completed'",
       2));
@@ -483,6 +491,10 @@ TEST_F(pipeline, email_scan_writes_contacts_obeys_robots_and_reports_progress) {
   EXPECT_EQ(status.body.at("progress").as_double(), 1.0);
   EXPECT_EQ(status.body.at("emails").as_array().size(), 2u);
   EXPECT_EQ(status.body.at("result_data").at("skipped_by_robots").as_array().size(), 1u);
+  auto alias = call(server.port, "GET", "/api/v3/scan/status/" + job);
+  ASSERT_EQ(alias.status, 200);
+  EXPECT_EQ(json::serialize(alias.body), json::serialize(status.body));
+  EXPECT_EQ(call(server.port, "GET", "/api/v3/scan/status/nope").status, 400);
 }
 
 TEST_F(pipeline, page_scrapes_single_and_batch) {
