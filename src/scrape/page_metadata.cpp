@@ -107,6 +107,7 @@ struct parse_state {
   std::size_t page_data_bytes = 0; // page data and script bodies read in all on this page
   std::size_t tail_dropped = 0;    // bytes of `tail` dropped from its front so far
   int code_depth = 0;              // open code elements
+  int reversing_depth = 0;         // open right-to-left overrides
   std::size_t code_begin = 0;      // where the outermost open code element began (written())
   // Code spans in positions of written(), mapped to m.text's when the parse ends.
   std::vector<std::pair<std::size_t, std::size_t>> code_spans;
@@ -472,6 +473,8 @@ void on_start(void* ctx, const xmlChar* name, const xmlChar** attrs) {
     ++st.hidden_depth;
   if (e.code && st.code_depth++ == 0)
     st.code_begin = st.written();
+  if (e.reverses)
+    ++st.reversing_depth;
   st.open.push_back(e);
   if (e.script != script_body::none)
     st.script.clear();
@@ -574,8 +577,13 @@ void on_end(void* ctx, const xmlChar* name) {
     st.script.clear();
   }
   auto from = std::min(e.text_start, m.text.size());
-  if (e.reverses)
+  // Nested right-to-left overrides show their text reversed once, as a whole (the bidi
+  // algorithm reverses the inner runs an odd number of times and the outer once): only the
+  // outermost one reverses, so that every character moves at most once however deep they nest.
+  if (e.reverses && st.reversing_depth > 0 && --st.reversing_depth == 0) {
+    m.reversed_bytes += m.text.size() - std::min(m.text.size(), from);
     reverse_utf8_from(m.text, from);
+  }
   if (e.captures != contact_property::none)
     add_structured(st, e.captures, std::string(trim_space(std::string_view(m.text).substr(from))));
   if (e.link_index > 0 && e.link_index <= m.link_texts.size())

@@ -57,6 +57,8 @@ struct page_metadata {
   // person reads addresses there, but the digits are constants and dumps, not phone numbers.
   std::vector<std::pair<std::size_t, std::size_t>> code_spans;
   static constexpr std::size_t k_max_code_spans = 1024;
+  // Bytes of `text` moved to show right-to-left overrides: at most its size, however they nest.
+  std::size_t reversed_bytes = 0;
   static constexpr std::size_t k_max_text = 256 << 10;
   static constexpr std::size_t k_max_text_tail = 32 << 10;
 };

@@ -73,6 +73,38 @@ TEST(page_metadata, visible_text_is_what_a_person_reads) {
   EXPECT_EQ(m.text, "Mail: info@firma.de one two three four ab abc");
 }
 
+TEST(page_metadata, nested_right_to_left_overrides_reverse_the_whole_once) {
+  const std::string rtl = R"(<span style="unicode-bidi:bidi-override;direction:rtl">)";
+  // The bidi algorithm shows "ab[cd]ef" with both spans overriding to RTL as "fedcba".
+  auto m = extract_metadata("<p>" + rtl + "ab" + rtl + "cd</span>ef</span> " + rtl +
+                                "ed.amrif@ofni</span></p>",
+                            "https://firma.de/");
+  EXPECT_EQ(m.text, "fedcba info@firma.de");
+  EXPECT_EQ(m.reversed_bytes, 6u + 1u + 13u); // the space before the second span moves too
+}
+
+// A hostile page nests thousands of overrides around a long text: each byte moves at most once.
+TEST(page_metadata, a_hostile_nest_of_overrides_moves_each_byte_at_most_once) {
+  const std::string rtl = R"(<span style="unicode-bidi:bidi-override;direction:rtl">)";
+  std::string html = "<p>";
+  for (int i = 0; i < 4000; ++i)
+    html += rtl + "word" + std::to_string(i) + " ";
+  for (int i = 0; i < 4000; ++i)
+    html += "</span>";
+  html += "</p>";
+  ASSERT_GT(html.size(), 200'000u);
+  auto m = extract_metadata(html, "https://firma.de/");
+  EXPECT_FALSE(m.text.empty());
+  EXPECT_LE(m.reversed_bytes, m.text.size());
+  // Siblings, not nested: each reversed once, together at most the text.
+  std::string siblings = "<p>";
+  for (int i = 0; i < 4000; ++i)
+    siblings += rtl + "word" + std::to_string(i) + "</span> ";
+  auto s = extract_metadata(siblings + "</p>", "https://firma.de/");
+  EXPECT_LE(s.reversed_bytes, s.text.size());
+  EXPECT_EQ(s.text.substr(0, 13), "0drow 1drow 2");
+}
+
 TEST(page_metadata, contact_sources_links_texts_and_refresh) {
   auto m = extract_metadata(R"(<html><head>
     <meta http-equiv="Refresh" content="0; URL='/de/start'">
