@@ -158,9 +158,30 @@ struct http_server::impl {
       stream.expires_after(first ? config.request_timeout : config.idle_timeout);
       first = false;
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, k_no_throw);
-      if (!ec && parser.get()[bhttp::field::expect] == "100-continue") {
-        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-        co_await bhttp::async_write(stream, cont, k_no_throw);
+      if (!ec) {
+        // The route and the caller's right to it are decided from the header alone: a request
+        // that would get 401, 404 or 405 is answered before its body is read (and the connection
+        // closed, the body unread), and only an authorised one is told to go on sending it.
+        const auto& head = parser.get();
+        api_request preflight{std::string(head.method_string()),
+                              std::string(head.target()),
+                              std::string(head[bhttp::field::authorization]),
+                              {},
+                              {},
+                              std::string(head[bhttp::field::host]),
+                              {}};
+        auto early = routes.resolve(preflight);
+        if (early.answer && !parser.is_done()) {
+          auto res = to_beast(*early.answer, head.version(), false,
+                              head.method() == bhttp::verb::head);
+          stream.expires_after(std::chrono::seconds(5));
+          co_await bhttp::async_write(stream, res, k_no_throw);
+          break;
+        }
+        if (head[bhttp::field::expect] == "100-continue") {
+          bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+          co_await bhttp::async_write(stream, cont, k_no_throw);
+        }
       }
       if (!ec && !parser.is_done()) {
         stream.expires_after(config.request_timeout);

@@ -5,7 +5,13 @@
 #include "support/test_database.hpp"
 
 #include <boost/json.hpp>
+#include <arpa/inet.h>
 #include <csignal>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <tuple>
+#include <unistd.h>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
@@ -334,6 +340,93 @@ TEST_F(server_test, oversized_body_gets_413_before_it_is_read) {
   auto declared = raw_exchange(port(), "POST /api/v3/domains HTTP/1.1\r\nHost: x\r\n"
                                        "Content-Length: 100000000\r\n\r\n");
   EXPECT_EQ(declared.status, 413);
+}
+
+namespace {
+
+// A connection the test drives by hand: what the server says after the header alone.
+class hand_driven_connection {
+public:
+  explicit hand_driven_connection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      throw std::runtime_error("connect failed");
+  }
+  ~hand_driven_connection() { ::close(fd_); }
+  void send(const std::string& bytes) {
+    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  // What arrives until `until` has been read, the server closes or `wait` passes.
+  std::string read(std::string_view until, std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (received_.find(until) == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+        break;
+      char buf[4096];
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0)
+        break;
+      received_.append(buf, static_cast<std::size_t>(n));
+    }
+    return received_;
+  }
+
+private:
+  int fd_;
+  std::string received_;
+};
+
+} // namespace
+
+// Bodies are read only for callers who may send them: 401, 404 and 405 are decided from the header
+// and answered at once, the connection closed with the body unread; "100 Continue" goes only to an
+// authorised request.
+TEST_F(server_test, the_route_and_the_token_are_decided_before_the_body_is_read) {
+  const std::string body = R"({"domains":[]})";
+  for (auto [target, headers, status] : std::initializer_list<
+           std::tuple<const char*, std::string, int>>{
+           {"/api/v3/domains", "", 401},
+           {"/api/v3/domains", "Authorization: Bearer not-a-token\r\n", 401},
+           {"/api/v3/nonesuch", "Authorization: " + bearer() + "\r\n", 404},
+           {"/api/v3/queues", "Authorization: " + bearer() + "\r\n", 405}}) {
+    hand_driven_connection c(port());
+    // The header declares a body that never comes: the answer must not wait for it.
+    c.send(std::string("POST ") + target + " HTTP/1.1\r\nHost: x\r\n" + headers +
+           "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n");
+    auto answer = c.read("\r\n\r\n", 1500ms);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 " + std::to_string(status), 0), 0u) << target << "\n" << answer;
+    EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+  }
+  {
+    hand_driven_connection c(port());
+    c.send("POST /api/v3/domains HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+           "Content-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n");
+    auto answer = c.read("\r\n\r\n", 1500ms);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 401", 0), 0u) << "no 100 Continue without a token\n" << answer;
+  }
+  {
+    hand_driven_connection c(port());
+    c.send("POST /api/v3/domains HTTP/1.1\r\nHost: x\r\nAuthorization: " + bearer() +
+           "\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n");
+    auto interim = c.read("\r\n\r\n", 1500ms);
+    ASSERT_EQ(interim.rfind("HTTP/1.1 100 Continue", 0), 0u) << interim;
+    c.send(body);
+    auto answer = c.read("\"error\"", 5000ms);
+    EXPECT_NE(answer.find("HTTP/1.1 400"), std::string::npos) << "the body was read and judged\n"
+                                                              << answer;
+  }
+  // An open route still reads its (small) body and keeps the connection.
+  auto open = raw_exchange(port(), make_request("GET", "/health"));
+  EXPECT_EQ(open.status, 200);
 }
 
 TEST_F(server_test, oversized_headers_get_431) {
