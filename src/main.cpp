@@ -169,9 +169,10 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
     actor_runtime->start();
   }
 
+  // Every node answers /ready from the probe's last verdict, worker nodes too.
   std::unique_ptr<persistence::database_probe> probe;
   process::thread_watchdog::registration probe_watched;
-  if (role != "worker") {
+  {
     probe = std::make_unique<persistence::database_probe>(cfg.database_url, std::chrono::seconds(1),
                                                           std::chrono::seconds(1));
     probe_watched =
@@ -207,6 +208,23 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
     server->watch_with(watchdog);
     spdlog::info("listening on http://{}:{} (node {}, role {})", cfg.http.host, port, cfg.node_id,
                  role);
+  }
+  // /health, /ready and /metrics alone: on OPS_PORT when it is set, and on a worker node (which
+  // serves no API) on PORT otherwise, so that every node can be probed and scraped.
+  std::unique_ptr<http::router> ops_routes;
+  std::unique_ptr<http::http_server> ops_server;
+  if (role == "worker" || cfg.http.ops_port >= 0) {
+    auto ops_config = cfg.http;
+    if (cfg.http.ops_port >= 0)
+      ops_config.port = static_cast<std::uint16_t>(cfg.http.ops_port);
+    ops_config.handler_threads = 2;
+    ops_routes = std::make_unique<http::router>(http::ops_routes(services), jwt_policy_of(cfg));
+    ops_server = std::make_unique<http::http_server>(ops_config, *ops_routes);
+    auto port = ops_server->start();
+    ops_server->watch_with(watchdog, "ops_");
+    spdlog::info("ops endpoints listening on http://{}:{} (/health, /ready, /metrics; node {}, "
+                 "role {})",
+                 ops_config.host, port, cfg.node_id, role);
   }
 
   sigset_t signals;

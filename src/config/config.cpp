@@ -145,6 +145,15 @@ std::vector<variable> variables() {
                  c.http.host = t;
                  return std::nullopt;
                }});
+  v.push_back({"OPS_PORT", "",
+               "port of /health, /ready and /metrics alone (0 picks a free port); unset: they are "
+               "served on PORT with the API, and a worker node (which serves no API) serves them "
+               "alone on PORT",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 if (t.empty())
+                   return std::nullopt;
+                 return parse_int(t, 0, 65535, c.http.ops_port);
+               }});
   v.push_back({"PORT", "8080", "HTTP port (0 picks a free port)",
                [](app_config& c, const std::string& t) -> std::optional<std::string> {
                  int port = 0;

@@ -93,6 +93,9 @@ struct http_config {
   int io_threads = 1;
   int handler_threads = 4;    // blocking handler work (database) runs here
   int max_connections = 1024; // open client connections; more wait in the listen backlog
+  // Where /health, /ready and /metrics are served besides the API (-1: only on `port`). A worker
+  // node serves no API: these three alone, on ops_port, else on port.
+  int ops_port = -1;
 };
 
 struct fetch_config {

@@ -533,4 +533,12 @@ std::vector<route> api_routes(app_services& s) {
   return routes;
 }
 
+std::vector<route> ops_routes(app_services& services) {
+  std::vector<route> out;
+  for (auto& r : api_routes(services))
+    if (r.pattern == "/health" || r.pattern == "/ready" || r.pattern == "/metrics")
+      out.push_back(std::move(r));
+  return out;
+}
+
 } // namespace sky::http

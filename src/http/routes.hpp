@@ -38,6 +38,10 @@ struct app_services {
   std::function<bool(std::string_view pool)> block_thread_pool;
 };
 
+// /health, /ready and /metrics alone (open, as in api_routes): what every node serves on its
+// ops port.
+std::vector<route> ops_routes(app_services& services);
+
 // Prometheus text exposition of the engine counters and queue depths.
 std::string render_prometheus(app_services& services);
 

@@ -172,8 +172,8 @@ struct http_server::impl {
                               {}};
         auto early = routes.resolve(preflight);
         if (early.answer && !parser.is_done()) {
-          auto res = to_beast(*early.answer, head.version(), false,
-                              head.method() == bhttp::verb::head);
+          auto res =
+              to_beast(*early.answer, head.version(), false, head.method() == bhttp::verb::head);
           stream.expires_after(std::chrono::seconds(5));
           co_await bhttp::async_write(stream, res, k_no_throw);
           break;
@@ -342,10 +342,10 @@ std::uint16_t http_server::start() {
   return port;
 }
 
-void http_server::watch_with(process::thread_watchdog& watchdog) {
+void http_server::watch_with(process::thread_watchdog& watchdog, const std::string& prefix) {
   auto& s = *impl_;
   s.watched.push_back(
-      watchdog.watch({"http_io",
+      watchdog.watch({prefix + "http_io",
                       [&s](std::function<void()> task) { asio::post(s.io, std::move(task)); },
                       [&s] {
                         std::lock_guard lock(s.thread_ids_mutex);
@@ -354,7 +354,7 @@ void http_server::watch_with(process::thread_watchdog& watchdog) {
                       {}}));
   // Handlers may wait on the database for seconds each: a queue of them is slow, not stalled,
   // as long as some finish.
-  s.watched.push_back(watchdog.watch({"http_handlers",
+  s.watched.push_back(watchdog.watch({prefix + "http_handlers",
                                       [&s](std::function<void()> task) {
                                         asio::post(s.handler_pool, [&s, task = std::move(task)] {
                                           s.note_handler_thread();

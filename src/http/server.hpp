@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace sky::config {
 struct http_config;
@@ -31,9 +32,9 @@ public:
   // Binds, listens and starts the I/O and handler threads; returns the bound port.
   std::uint16_t start();
 
-  // Heartbeats into the I/O threads ("http_io") and the handler pool ("http_handlers") until
-  // shutdown.
-  void watch_with(process::thread_watchdog& watchdog);
+  // Heartbeats into the I/O threads ("http_io") and the handler pool ("http_handlers"), their
+  // names after `prefix`, until shutdown.
+  void watch_with(process::thread_watchdog& watchdog, const std::string& prefix = "");
 
   // Stops accepting, lets in-flight requests finish for up to `grace`, then stops all threads.
   void shutdown(std::chrono::milliseconds grace);

@@ -4,16 +4,16 @@
 #include "support/raw_http.hpp"
 #include "support/test_database.hpp"
 
-#include <boost/json.hpp>
 #include <arpa/inet.h>
+#include <boost/json.hpp>
 #include <csignal>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pqxx/pqxx>
 #include <sys/socket.h>
 #include <tuple>
 #include <unistd.h>
-#include <gtest/gtest.h>
-#include <pqxx/pqxx>
 
 using namespace sky;
 using namespace sky::test_support;
@@ -390,8 +390,8 @@ private:
 // authorised request.
 TEST_F(server_test, the_route_and_the_token_are_decided_before_the_body_is_read) {
   const std::string body = R"({"domains":[]})";
-  for (auto [target, headers, status] : std::initializer_list<
-           std::tuple<const char*, std::string, int>>{
+  for (auto [target, headers, status] :
+       std::initializer_list<std::tuple<const char*, std::string, int>>{
            {"/api/v3/domains", "", 401},
            {"/api/v3/domains", "Authorization: Bearer not-a-token\r\n", 401},
            {"/api/v3/nonesuch", "Authorization: " + bearer() + "\r\n", 404},
@@ -401,7 +401,8 @@ TEST_F(server_test, the_route_and_the_token_are_decided_before_the_body_is_read)
     c.send(std::string("POST ") + target + " HTTP/1.1\r\nHost: x\r\n" + headers +
            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n");
     auto answer = c.read("\r\n\r\n", 1500ms);
-    EXPECT_EQ(answer.rfind("HTTP/1.1 " + std::to_string(status), 0), 0u) << target << "\n" << answer;
+    EXPECT_EQ(answer.rfind("HTTP/1.1 " + std::to_string(status), 0), 0u) << target << "\n"
+                                                                         << answer;
     EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
   }
   {

@@ -1,0 +1,77 @@
+// Every node can be probed and scraped: a worker node (no API) serves /health, /ready and
+// /metrics, with its own claim, finish and pickup counters; OPS_PORT puts them on a port of their
+// own on an API node too.
+#include "support/engine_helpers.hpp"
+#include "support/process.hpp"
+#include "support/raw_http.hpp"
+#include "support/test_database.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace sky::test_support;
+using namespace std::chrono_literals;
+
+namespace {
+
+int ops_port_of(running_server& s) {
+  auto line = s.process->wait_for_line("ops endpoints listening on", 30s);
+  if (!line)
+    throw std::runtime_error("no ops listener:\n" + s.process->output());
+  auto colon = line->rfind(':', line->find(" (/health"));
+  return std::stoi(line->substr(colon + 1));
+}
+
+long long metric(const std::string& text, const std::string& series) {
+  auto at = text.find(series + " ");
+  return at == std::string::npos ? -1 : std::stoll(text.substr(at + series.size() + 1));
+}
+
+} // namespace
+
+TEST(ops_endpoints, a_worker_node_serves_health_ready_and_its_own_counters) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto worker = start_server(db.url(), synthetic_env(log), "worker");
+  const int port = ops_port_of(worker);
+  EXPECT_EQ(raw_exchange(port, make_request("GET", "/health")).status, 200);
+  ASSERT_TRUE(eventually(
+      [&] { return raw_exchange(port, make_request("GET", "/ready")).status == 200; }, 30s));
+  insert_jobs(db.url(), 20, R"({"sleep_ms":1})");
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 20; }, 60s));
+  std::string text;
+  ASSERT_TRUE(eventually(
+      [&] {
+        text = raw_exchange(port, make_request("GET", "/metrics")).body;
+        return metric(text, R"(scrapersky_items_completed_total{queue="page_scrape"})") == 20;
+      },
+      10s))
+      << text;
+  EXPECT_EQ(metric(text, R"(scrapersky_items_claimed_total{queue="page_scrape"})"), 20);
+  EXPECT_EQ(metric(text, R"(scrapersky_pickup_latency_seconds_count{queue="page_scrape"})"), 20);
+  EXPECT_EQ(metric(text, R"(scrapersky_thread_pool_stalled{pool="work"})"), 0);
+  // Only those three: the API is not served by a worker.
+  auto api =
+      raw_exchange(port, make_request("GET", "/api/v3/queues", {{"Authorization", test_bearer()}}));
+  EXPECT_EQ(api.status, 404) << api.raw;
+}
+
+TEST(ops_endpoints, ops_port_serves_the_probes_apart_from_the_api) {
+  scoped_database db;
+  auto server = start_server(db.url(), {{"OPS_PORT", "0"}}, "api");
+  const int ops = ops_port_of(server);
+  ASSERT_NE(ops, server.port);
+  ASSERT_TRUE(eventually(
+      [&] { return raw_exchange(ops, make_request("GET", "/ready")).status == 200; }, 30s));
+  EXPECT_NE(raw_exchange(ops, make_request("GET", "/metrics")).body.find("scrapersky_queue_rows"),
+            std::string::npos);
+  EXPECT_EQ(
+      raw_exchange(ops, make_request("GET", "/api/v3/queues", {{"Authorization", test_bearer()}}))
+          .status,
+      404);
+  // The API port keeps serving both.
+  EXPECT_EQ(raw_exchange(server.port, make_request("GET", "/health")).status, 200);
+  EXPECT_EQ(raw_exchange(server.port,
+                         make_request("GET", "/api/v3/queues", {{"Authorization", test_bearer()}}))
+                .status,
+            200);
+}
