@@ -304,6 +304,13 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 1'000'000, c.http.max_connections);
                }});
+  v.push_back({"HTTP_MAX_QUEUED_REQUESTS", "256",
+               "requests waiting for a handler thread; more get 503 at once (a request that "
+               "waited past DB_POOL_WAIT_MS gets 503 without running, and one whose client left "
+               "does not run)",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 1, 1000000, c.http.max_queued_requests);
+               }});
   v.push_back({"HTTP_HANDLER_THREADS", "4", "threads running blocking request handlers",
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 256, c.http.handler_threads);
@@ -666,6 +673,7 @@ app_config load_config(const env_lookup& env, config_purpose purpose) {
   }
   if (config.work_stall_abort.count() != 0 && config.work_stall_abort <= config.work_stall)
     problems.push_back("WORK_STALL_ABORT_SECONDS: must be 0 or more than WORK_STALL_SECONDS");
+  config.http.queue_wait = config.database.pool_wait;
   if (config.node_id.empty())
     config.node_id = default_node_id();
   if (config.places_api_base_url.empty())

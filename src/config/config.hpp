@@ -93,6 +93,11 @@ struct http_config {
   int io_threads = 1;
   int handler_threads = 4;    // blocking handler work (database) runs here
   int max_connections = 1024; // open client connections; more wait in the listen backlog
+  // Requests waiting for a handler thread; past it, 503 at once. One that waited longer than
+  // queue_wait (DB_POOL_WAIT_MS: it would get 503 from the pool anyway) is answered 503 without
+  // running, and one whose client has left does not run at all.
+  int max_queued_requests = 256;
+  std::chrono::milliseconds queue_wait{2000};
   // Where /health, /ready and /metrics are served besides the API (-1: only on `port`). A worker
   // node serves no API: these three alone, on ops_port, else on port.
   int ops_port = -1;

@@ -10,8 +10,10 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <thread>
 #include <utility>
 
@@ -100,6 +102,57 @@ struct http_server::impl {
   std::vector<int> io_thread_ids, handler_thread_ids;
   std::atomic<std::uint64_t> handled{0};
   std::vector<process::thread_watchdog::registration> watched; // cleared first at shutdown
+
+  std::atomic<int> queued_handlers{0}; // requests waiting for a handler thread
+
+  // 503 with Retry-After: the server cannot take the request now.
+  static api_response overloaded(std::string_view why) {
+    auto r = json_error(503, "overloaded", why);
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+
+  // Whether the client of `fd` has closed its side (or the connection is gone): a request it will
+  // never read the answer of must not run, or a retry of it would do its work twice.
+  static bool client_gone(int fd) {
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) <= 0)
+      return false;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
+      return true;
+    char probe = 0;
+    return ::recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  }
+
+  // A blocking handler on the handler pool, within the queue's bounds: a full queue answers 503 at
+  // once, a request that waited past queue_wait gets 503 without running, and one whose client
+  // left does not run.
+  awaitable<api_response> run_on_handler_pool(dispatch& resolved, int fd) {
+    if (queued_handlers.load() >= config.max_queued_requests)
+      co_return overloaded("too many requests are waiting; retry shortly");
+    ++queued_handlers;
+    const auto enqueued = std::chrono::steady_clock::now();
+    co_return co_await asio::co_spawn(
+        handler_pool,
+        [&]() -> awaitable<api_response> {
+          --queued_handlers;
+          note_handler_thread();
+          api_response answer;
+          if (config.queue_wait.count() > 0 &&
+              std::chrono::steady_clock::now() - enqueued > config.queue_wait) {
+            answer = overloaded("the request waited too long for a handler; retry shortly");
+          } else if (client_gone(fd)) {
+            spdlog::debug("{} {}: the client left before it ran; not run",
+                          resolved.context.request.method, resolved.target->pattern);
+            answer = overloaded("the client left");
+          } else {
+            answer = routes.run(resolved);
+          }
+          ++handled;
+          co_return answer;
+        },
+        use_awaitable);
+  }
 
   void note_handler_thread() {
     thread_local const impl* noted_for = nullptr;
@@ -229,15 +282,7 @@ struct http_server::impl {
         if (resolved.answer || resolved.target->runs == execution::nonblocking)
           response = routes.run(resolved);
         else
-          response = co_await asio::co_spawn(
-              handler_pool,
-              [&]() -> awaitable<api_response> {
-                note_handler_thread();
-                auto answer = routes.run(resolved);
-                ++handled;
-                co_return answer;
-              },
-              use_awaitable);
+          response = co_await run_on_handler_pool(resolved, stream.socket().native_handle());
         keep_alive = req.keep_alive() && !stopping.load();
         auto res = to_beast(response, req.version(), keep_alive, req.method() == bhttp::verb::head);
         stream.expires_after(config.request_timeout);

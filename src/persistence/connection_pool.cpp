@@ -5,6 +5,7 @@
 
 #include <poll.h>
 #include <pqxx/pqxx>
+#include <thread>
 
 namespace sky::persistence {
 namespace {
@@ -105,7 +106,12 @@ connection_pool::connection_pool(std::string url, std::size_t size,
                                  std::chrono::milliseconds acquire_timeout)
     : connection_pool(std::move(url), pool_options{size, acquire_timeout, {}, {}}) {}
 
-connection_pool::~connection_pool() = default;
+connection_pool::~connection_pool() {
+  // A connect the caller gave up on still ends in give_back(): wait for it (connect_timeout
+  // bounds it).
+  std::unique_lock lock(mutex_);
+  available_.wait(lock, [&] { return connecting_ == 0; });
+}
 
 connection_pool::lease::lease(connection_pool* pool, std::unique_ptr<pqxx::connection> conn)
     : pool_(pool), conn_(std::move(conn)) {}
@@ -116,11 +122,12 @@ connection_pool::lease::~lease() {
 }
 
 connection_pool::lease connection_pool::acquire() {
+  const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
   std::unique_ptr<pqxx::connection> conn;
   {
     std::unique_lock lock(mutex_);
-    if (!available_.wait_for(lock, options_.acquire_timeout,
-                             [&] { return !idle_.empty() || checked_out_ < options_.size; }))
+    if (!available_.wait_until(lock, deadline,
+                               [&] { return !idle_.empty() || checked_out_ < options_.size; }))
       throw pool_exhausted("no database connection free within " +
                            std::to_string(options_.acquire_timeout.count()) + " ms");
     ++checked_out_;
@@ -129,17 +136,73 @@ connection_pool::lease connection_pool::acquire() {
       idle_.pop_back();
     }
   }
-  // Connect outside the lock: a slow or failing server must not block other checkouts.
+  if (conn && looks_dead(*conn))
+    conn.reset();
+  if (conn)
+    return lease(this, std::move(conn));
+  // Connect outside the lock, and within what is left of the wait: a server that does not answer
+  // (connect_timeout is whole seconds, often more than the wait) must not hold the caller longer
+  // than a busy pool would. The connect goes on in the background when the caller gives up, and
+  // its slot stays taken until it ends: the pool's size still bounds the connections.
+  struct pending_connect {
+    std::mutex mutex;
+    std::condition_variable done;
+    bool finished = false;
+    bool abandoned = false;
+    std::unique_ptr<pqxx::connection> conn;
+    std::exception_ptr error;
+  };
+  auto pending = std::make_shared<pending_connect>();
+  {
+    std::lock_guard count(mutex_);
+    ++connecting_;
+  }
   try {
-    if (conn && looks_dead(*conn))
-      conn.reset();
-    if (!conn)
-      conn = open_connection(url_, options_.statement_timeout);
+    std::thread([this, pending, url = url_, timeout = options_.statement_timeout] {
+      std::unique_ptr<pqxx::connection> opened;
+      std::exception_ptr error;
+      try {
+        opened = open_connection(url, timeout);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      bool abandoned = false;
+      {
+        std::lock_guard lock(pending->mutex);
+        abandoned = pending->abandoned;
+        if (!abandoned) {
+          pending->conn = std::move(opened);
+          pending->error = error;
+          pending->finished = true;
+          pending->done.notify_all();
+        }
+      }
+      if (abandoned)
+        give_back(std::move(opened)); // the caller left: the connection goes to the pool
+      std::lock_guard count(mutex_);
+      --connecting_;
+      available_.notify_all();
+    }).detach();
   } catch (...) {
+    {
+      std::lock_guard count(mutex_);
+      --connecting_;
+    }
     give_back(nullptr);
     throw;
   }
-  return lease(this, std::move(conn));
+  std::unique_lock lock(pending->mutex);
+  if (!pending->done.wait_until(lock, deadline, [&] { return pending->finished; })) {
+    pending->abandoned = true;
+    throw pool_exhausted("no database connection opened within " +
+                         std::to_string(options_.acquire_timeout.count()) + " ms");
+  }
+  if (pending->error) {
+    lock.unlock();
+    give_back(nullptr);
+    std::rethrow_exception(pending->error);
+  }
+  return lease(this, std::move(pending->conn));
 }
 
 void connection_pool::give_back(std::unique_ptr<pqxx::connection> conn) {

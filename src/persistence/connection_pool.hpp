@@ -74,8 +74,8 @@ public:
     std::unique_ptr<pqxx::connection> conn_;
   };
 
-  // Waits up to the acquire timeout for a free slot (pool_exhausted after it); opens a
-  // connection when needed; never hands out an idle connection that looks dead.
+  // Waits up to the acquire timeout for a free slot and, when a connection must be opened, for the
+  // connect too (pool_exhausted after it); never hands out an idle connection that looks dead.
   lease acquire();
 
   // Runs f(connection&) within the use deadline. A connection found broken is replaced, together
@@ -100,6 +100,7 @@ private:
   std::condition_variable available_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_;
   std::size_t checked_out_ = 0;
+  std::size_t connecting_ = 0; // connects under way (one a caller gave up on included)
 };
 
 // True for errors that mean "the connection is gone", as opposed to an SQL error.

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pqxx/pqxx>
 #include <sstream>
 #include <sys/socket.h>
 #include <thread>
@@ -161,6 +162,97 @@ TEST(resilience, a_frozen_database_freezes_nothing_else) {
   EXPECT_TRUE(
       eventually([&] { return get(server.port, "/api/v3/queues", true).status == 200; }, 20s));
   EXPECT_TRUE(eventually([&] { return get(server.port, "/ready").status == 200; }, 10s));
+}
+
+// Under a stall, requests do not queue behind ones that cannot be served: the handler queue is
+// bounded (503 at once past it), a request that waited past DB_POOL_WAIT_MS gets 503 without
+// running, and a new connection's connect counts against the pool wait. Every caller has its
+// answer within the pool wait plus a second (the use deadline), with room for a slow machine.
+TEST(resilience, a_stall_answers_every_request_within_the_pool_wait) {
+  private_cluster cluster;
+  auto server = start_server(cluster.url(),
+                             {{"DB_API_STATEMENT_TIMEOUT_MS", "500"},
+                              {"DB_POOL_WAIT_MS", "500"},
+                              {"DB_POOL_SIZE", "2"},
+                              {"DB_CONNECT_TIMEOUT_SECONDS", "5"},
+                              {"HTTP_HANDLER_THREADS", "2"},
+                              {"HTTP_MAX_QUEUED_REQUESTS", "4"}},
+                             "api");
+  ASSERT_EQ(get(server.port, "/api/v3/queues", true).status, 200);
+  frozen_cluster frozen(cluster);
+  std::vector<std::future<std::pair<raw_response, clock_type::duration>>> calls;
+  for (int i = 0; i < 16; ++i)
+    calls.push_back(std::async(std::launch::async, [&] {
+      auto start = clock_type::now();
+      auto r = get(server.port, "/api/v3/queues", true);
+      return std::make_pair(r, clock_type::now() - start);
+    }));
+  int at_once = 0;
+  for (auto& call : calls) {
+    auto [r, took] = call.get();
+    EXPECT_EQ(r.status, 503) << r.raw;
+    EXPECT_EQ(r.headers["retry-after"], "1") << r.raw;
+    // 500 ms pool wait + 1 s; the bound leaves a slow machine its margin, not another round.
+    EXPECT_LT(took, 4s);
+    at_once += took < 400ms ? 1 : 0;
+  }
+  EXPECT_GT(at_once, 0) << "a full handler queue answers at once";
+  // Connections that died with the freeze: a fresh connect to the frozen server must not hold a
+  // request past the pool wait either (DB_CONNECT_TIMEOUT_SECONDS is 5).
+  auto start = clock_type::now();
+  auto r = get(server.port, "/api/v3/queues", true);
+  EXPECT_EQ(r.status, 503) << r.raw;
+  EXPECT_LT(clock_type::now() - start, 4s);
+  frozen.thaw();
+  EXPECT_TRUE(
+      eventually([&] { return get(server.port, "/api/v3/queues", true).status == 200; }, 20s));
+}
+
+// A request whose client gave up while it waited for a handler does not run: the client's retry
+// would otherwise do its work twice.
+TEST(resilience, a_request_whose_client_left_before_it_ran_writes_nothing) {
+  private_cluster cluster;
+  auto server = start_server(cluster.url(),
+                             {{"DB_API_STATEMENT_TIMEOUT_MS", "20000"},
+                              {"DB_POOL_WAIT_MS", "20000"},
+                              {"HTTP_HANDLER_THREADS", "1"}},
+                             "api");
+  ASSERT_EQ(get(server.port, "/api/v3/queues", true).status, 200);
+  // The one handler thread waits on a lock the test holds.
+  pqxx::connection locker(cluster.url());
+  pqxx::work lock_tx(locker);
+  lock_tx.exec("LOCK TABLE domains IN ACCESS EXCLUSIVE MODE");
+  auto blocker = std::async(std::launch::async, [&] {
+    return raw_exchange(server.port,
+                        make_request("POST", "/api/v3/domains", {{"Authorization", test_bearer()}},
+                                     R"({"domains":["blocker.com"]})"));
+  });
+  ASSERT_TRUE(eventually(
+      [&] {
+        return count(cluster.url(), "SELECT count(*) FROM pg_stat_activity WHERE "
+                                    "wait_event_type = 'Lock' AND query LIKE '%domains%'") == 1;
+      },
+      10s));
+  {
+    client_socket impatient(server.port);
+    const std::string body = R"({"domains":["left-before-it-ran.com"]})";
+    impatient.send_text(
+        "POST /api/v3/domains HTTP/1.1\r\nHost: x\r\nAuthorization: " + test_bearer() +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body);
+    EXPECT_EQ(impatient.receive(300ms), "") << "queued behind the blocked handler";
+  } // the client gives up and closes
+  lock_tx.commit();
+  EXPECT_EQ(blocker.get().status, 202);
+  // A patient client's request of the same kind runs: the handler thread is free again.
+  auto control = raw_exchange(server.port, make_request("POST", "/api/v3/domains",
+                                                        {{"Authorization", test_bearer()}},
+                                                        R"({"domains":["stayed.com"]})"));
+  EXPECT_EQ(control.status, 202) << control.raw;
+  EXPECT_EQ(count(cluster.url(), "SELECT count(*) FROM domains WHERE domain = 'stayed.com'"), 1);
+  EXPECT_EQ(
+      count(cluster.url(), "SELECT count(*) FROM domains WHERE domain = 'left-before-it-ran.com'"),
+      0);
 }
 
 // After a PostgreSQL restart every pooled connection is dead; none may surface as an error.
