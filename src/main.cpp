@@ -153,12 +153,14 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
                           std::optional<drain_deadline>& deadline_of_drain) {
   // A request's use of a connection is cut a second after its statement_timeout, for when the
   // server is not there to enforce that timeout. Through a transaction pooler a session
-  // statement_timeout would leak to other clients, so there only the client-side cut applies.
+  // statement_timeout would leak to other clients, so there each transaction sets its own.
   persistence::pool_options pool_options{
       static_cast<std::size_t>(cfg.db_pool_size), cfg.database.pool_wait,
       cfg.database.transaction_pooled() ? std::chrono::milliseconds(0)
                                         : cfg.database.api_statement_timeout,
-      cfg.database.api_statement_timeout + std::chrono::seconds(1)};
+      cfg.database.api_statement_timeout + std::chrono::seconds(1),
+      cfg.database.transaction_pooled() ? cfg.database.api_statement_timeout
+                                        : std::chrono::milliseconds(0)};
   persistence::connection_pool pool(cfg.database_url, pool_options);
   std::unique_ptr<actors::runtime> actor_runtime;
   if (role != "api") {

@@ -56,6 +56,7 @@ api_response set_paused(app_services& s, request_context& ctx, bool paused) {
   const auto* def = std::get<const config::queue_definition*>(q);
   s.db->run([&](pqxx::connection& c) {
     pqxx::work tx(c);
+    persistence::limit_statements(tx, *s.db);
     tx.exec_params(persistence::query("queue_set_paused"), std::string(def->name), paused,
                    ctx.user_id.value_or(""));
     tx.commit();
@@ -107,6 +108,7 @@ api_response retry_errors(app_services& s, request_context& ctx) {
   }
   return s.db->run([&](pqxx::connection& c) {
     pqxx::work tx(c);
+    persistence::limit_statements(tx, *s.db);
     auto rows =
         tx.exec_params(statements_of(*def).requeue_errors, older_than, error_contains, limit);
     tx.commit();
@@ -128,6 +130,7 @@ api_response item_action(app_services& s, request_context& ctx, bool retry) {
   const auto& statements = statements_of(*def);
   return s.db->run([&](pqxx::connection& c) -> api_response {
     pqxx::work tx(c);
+    persistence::limit_statements(tx, *s.db);
     auto rows = tx.exec_params(retry ? statements.requeue_one : statements.cancel_queued, id);
     if (rows.empty()) {
       auto exists = tx.exec_params(statements.row_status, id);
@@ -153,9 +156,10 @@ api_response item_action(app_services& s, request_context& ctx, bool retry) {
 } // namespace
 
 std::set<std::string, std::less<>> paused_queues(app_services& s) {
-  return s.db->run([](pqxx::connection& c) {
+  return s.db->run([&s](pqxx::connection& c) {
     std::set<std::string, std::less<>> out;
     pqxx::read_transaction tx(c);
+    persistence::limit_statements(tx, *s.db);
     for (auto row : tx.exec(persistence::query("queue_controls_list")))
       if (row[1].as<bool>())
         out.insert(row[0].as<std::string>());

@@ -79,6 +79,7 @@ api_response get_job(app_services& s, request_context& ctx) {
     return json_error(400, "invalid_id", "job id must be a UUID");
   return s.db->run([&](pqxx::connection& c) -> api_response {
     pqxx::read_transaction tx(c);
+    persistence::limit_statements(tx, *s.db);
     auto rows = tx.exec_params(persistence::query("jobs_get"), id,
                                static_cast<long long>(s.config->workflows.result_max_bytes));
     if (rows.empty())
@@ -127,6 +128,7 @@ std::vector<queue_depth> read_queue_depths(app_services& s) {
 
   return s.db->run([&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
+    persistence::limit_statements(tx, *s.db);
     const auto defs = config::queue_definitions();
     std::vector<queue_depth> out(defs.size());
     {
@@ -220,6 +222,7 @@ api_response queue_history(app_services& s) {
     return {200, text, "application/json", {}};
   text = s.db->run([&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
+    persistence::limit_statements(tx, *s.db);
     auto now_minute =
         tx.exec("SELECT extract(epoch FROM date_trunc('minute', now()))::bigint")[0][0]
             .as<long long>();
@@ -300,6 +303,7 @@ api_response with_locked_job(app_services& s, request_context& ctx, F&& transiti
     return json_error(400, "invalid_id", "job id must be a UUID");
   return s.db->run([&](pqxx::connection& c) -> api_response {
     pqxx::work tx(c);
+    persistence::limit_statements(tx, *s.db);
     auto rows = tx.exec_params(persistence::query("jobs_lock_status"), id);
     if (rows.empty())
       return json_error(404, "not_found", "no job " + id);

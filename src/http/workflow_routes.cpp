@@ -59,6 +59,7 @@ api_response insert_job(app_services& s, const request_context& ctx, std::string
                         const json::object& params, std::optional<std::string> domain_id = {}) {
   auto id = s.db->run([&](pqxx::connection& c) {
     pqxx::work tx(c);
+    persistence::limit_statements(tx, *s.db);
     auto id = tx.exec_params1(persistence::query("jobs_insert"), std::string(type), user_of(ctx),
                               domain_id, json::serialize(params))[0]
                   .as<std::string>();
@@ -103,6 +104,7 @@ api_response scrape_page_batch(app_services& s, request_context& ctx) {
     params.push_back(json::serialize(json::object{{"url", url}}));
   auto ids = s.db->run([&](pqxx::connection& c) {
     pqxx::work tx(c);
+    persistence::limit_statements(tx, *s.db);
     json::array ids;
     for (auto row :
          tx.exec_params(persistence::query("jobs_insert_many"), "page_scrape", user_of(ctx),
@@ -147,6 +149,7 @@ api_response create_domains(app_services& s, request_context& ctx) {
   SKY_TRY(domains, domain_list(s, body));
   auto rows = s.db->run([&](pqxx::connection& c) {
     pqxx::work tx(c);
+    persistence::limit_statements(tx, *s.db);
     auto rows = upsert_domains(tx, domains, user_of(ctx));
     tx.commit();
     return rows;
@@ -162,6 +165,7 @@ api_response sitemap_batch(app_services& s, request_context& ctx) {
   SKY_TRY(domains, domain_list(s, body));
   auto jobs = s.db->run([&](pqxx::connection& c) {
     pqxx::work tx(c);
+    persistence::limit_statements(tx, *s.db);
     auto rows = upsert_domains(tx, domains, user_of(ctx));
     std::vector<std::optional<std::string>> domain_ids;
     std::vector<std::string> params;
@@ -203,6 +207,7 @@ api_response sitemap_single(app_services& s, request_context& ctx) {
       params["sitemap_url"] = parsed->normalized;
   auto [job_id, domain_id] = s.db->run([&](pqxx::connection& c) {
     pqxx::work tx(c);
+    persistence::limit_statements(tx, *s.db);
     auto rows = upsert_domains(tx, {*domain}, user_of(ctx));
     auto domain_id = std::get<1>(rows.at(0));
     auto job = tx.exec_params1(persistence::query("jobs_insert"), "sitemap", user_of(ctx),
@@ -222,6 +227,7 @@ api_response email_scan(app_services& s, request_context& ctx) {
   SKY_TRY(domain_id, uuid_field(body, "domain_id"));
   return s.db->run([&](pqxx::connection& c) -> api_response {
     pqxx::work tx(c);
+    persistence::limit_statements(tx, *s.db);
     if (tx.exec_params(persistence::query("domains_exists"), domain_id).empty())
       return json_error(404, "not_found", "no domain " + domain_id);
     auto inserted =
@@ -247,6 +253,7 @@ api_response email_scan_status(app_services& s, request_context& ctx) {
     return json_error(400, "invalid_id", "job id must be a UUID");
   return s.db->run([&](pqxx::connection& c) -> api_response {
     pqxx::read_transaction tx(c);
+    persistence::limit_statements(tx, *s.db);
     auto rows = tx.exec_params(persistence::query("jobs_get"), id,
                                static_cast<long long>(s.config->workflows.result_max_bytes));
     if (rows.empty() || std::string_view(rows[0][1].c_str()) != "email_scan")
@@ -303,6 +310,7 @@ api_response set_curation(app_services& s, const curation_spec& spec, const std:
   const auto* queue = config::find_queue_definition(spec.queue);
   return s.db->run([&](pqxx::connection& c) -> api_response {
     pqxx::work tx(c);
+    persistence::limit_statements(tx, *s.db);
     auto rows = tx.exec_params(sql, persistence::text_array(ids), status);
     std::size_t queued = 0;
     for (auto row : rows) {
@@ -492,6 +500,7 @@ api_response list_rows(app_services& s, const list_spec& spec,
   }
   auto [text, rows] = s.db->run([&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
+    persistence::limit_statements(tx, *s.db);
     // One row more than asked tells whether another page exists.
     auto r = tx.exec_params1(sql, values[0], values[1], values[2], page.limit + 1, page.offset,
                              static_cast<long long>(s.config->workflows.api_list_max_bytes));

@@ -85,6 +85,12 @@ std::unique_ptr<pqxx::connection> open_connection(const std::string& url,
   return conn;
 }
 
+void limit_statements(pqxx::transaction_base& tx, const connection_pool& pool) {
+  const auto limit = pool.options().transaction_statement_timeout;
+  if (limit.count() > 0)
+    tx.exec_params(query("transaction_statement_timeout"), std::to_string(limit.count()));
+}
+
 bool looks_dead(const pqxx::connection& conn) {
   if (!conn.is_open())
     return true;

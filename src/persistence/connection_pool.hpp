@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 
 #include "persistence/socket_watchdog.hpp"
 
@@ -38,6 +39,9 @@ struct pool_options {
   // Client-side limit of one run(): past it the socket is shut down (see socket_watchdog).
   // Zero: none.
   std::chrono::milliseconds use_deadline{0};
+  // Through a transaction-mode pooler a session setting would leak to other clients: each
+  // transaction sets this limit for itself instead (limit_statements). Zero: none.
+  std::chrono::milliseconds transaction_statement_timeout{0};
 };
 
 // Opens a connection and applies a session statement_timeout when one is given.
@@ -88,6 +92,7 @@ public:
   bool ping();
 
   const std::string& url() const { return url_; }
+  const pool_options& options() const { return options_; }
 
 private:
   friend class lease;
@@ -102,6 +107,11 @@ private:
   std::size_t checked_out_ = 0;
   std::size_t connecting_ = 0; // connects under way (one a caller gave up on included)
 };
+
+// Sets the pool's transaction_statement_timeout for the rest of `tx` (SET LOCAL: it ends with the
+// transaction, so nothing leaks through a transaction-mode pooler). Call first in every API
+// transaction; does nothing when the pool's sessions carry the limit themselves.
+void limit_statements(pqxx::transaction_base& tx, const connection_pool& pool);
 
 // True for errors that mean "the connection is gone", as opposed to an SQL error.
 bool is_connection_error(const std::exception& e);

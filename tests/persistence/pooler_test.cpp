@@ -66,3 +66,34 @@ TEST(pooler, migrations_and_the_api_work_through_the_pooler_alone) {
   EXPECT_EQ(created.status, 202) << created.raw;
   EXPECT_EQ(count(db.url(), "SELECT count(*) FROM domains WHERE domain = 'pooled.example.org'"), 1);
 }
+
+// Through a transaction-mode pooler the session cannot carry a statement_timeout (it would leak to
+// the pooler's other clients): each API transaction sets its own, so the server stops a statement
+// past it instead of leaving it to run behind the pooler after the client-side cut.
+TEST(pooler, api_statements_are_limited_per_transaction_and_nothing_leaks) {
+  scoped_database db;
+  auto pooled = through_pgbouncer(db.url());
+  if (pooled.empty())
+    GTEST_SKIP() << "TEST_PGBOUNCER_PORT is not set";
+  auto server = start_server(db.url(),
+                             {{"DATABASE_URL", pooled},
+                              {"DATABASE_POOLER", "transaction"},
+                              {"DB_API_STATEMENT_TIMEOUT_MS", "500"}},
+                             "api");
+  pqxx::connection locker(db.url());
+  pqxx::work lock_tx(locker);
+  lock_tx.exec("LOCK TABLE domains IN ACCESS EXCLUSIVE MODE");
+  auto r = raw_exchange(server.port,
+                        make_request("POST", "/api/v3/domains", {{"Authorization", test_bearer()}},
+                                     R"({"domains":["waits-on-a-lock.com"]})"));
+  EXPECT_EQ(r.status, 503) << r.raw;
+  // The server cancelled the statement itself: no backend still waits on the lock.
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND wait_event_type = 'Lock'"),
+            0);
+  lock_tx.commit();
+  // The limit ended with its transaction: another client of the pooler does not inherit it.
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(scalar(pooled, "SHOW statement_timeout"), "0");
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM domains"), 0);
+}
