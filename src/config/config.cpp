@@ -299,6 +299,11 @@ std::vector<variable> variables() {
   v.push_back(
       {"HTTP_IO_THREADS", "1", "threads running the HTTP event loop",
        [](app_config& c, const std::string& t) { return parse_int(t, 1, 64, c.http.io_threads); }});
+  v.push_back({"HTTP_MAX_CONNECTIONS_PER_ADDRESS", "256",
+               "open connections from one client address; more are answered 503 and closed",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 1, 1'000'000, c.http.max_connections_per_address);
+               }});
   v.push_back({"HTTP_MAX_CONNECTIONS", "1024",
                "open client connections; further ones wait in the listen backlog",
                [](app_config& c, const std::string& t) {

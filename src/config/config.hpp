@@ -91,8 +91,9 @@ struct http_config {
   std::chrono::seconds request_timeout{30}; // whole request must arrive within this
   std::chrono::seconds idle_timeout{60};    // keep-alive connection closed after this
   int io_threads = 1;
-  int handler_threads = 4;    // blocking handler work (database) runs here
-  int max_connections = 1024; // open client connections; more wait in the listen backlog
+  int handler_threads = 4;               // blocking handler work (database) runs here
+  int max_connections = 1024;            // open client connections; more wait in the listen backlog
+  int max_connections_per_address = 256; // from one client address; more are refused with 503
   // Requests waiting for a handler thread; past it, 503 at once. One that waited longer than
   // queue_wait (DB_POOL_WAIT_MS: it would get 503 from the pool anyway) is answered 503 without
   // running, and one whose client has left does not run at all.

@@ -8,6 +8,8 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <condition_variable>
+#include <list>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <poll.h>
@@ -183,13 +185,68 @@ struct http_server::impl {
     impl& s;
   };
 
+  // Connections by client address, and the kept-alive ones idling between requests (oldest
+  // first): at the cap the oldest idle one is shed to make room.
+  std::mutex connections_mutex;
+  std::map<std::string, int> per_address;
+  struct idle_connection {
+    std::uint64_t id;
+    int fd;
+  };
+  std::list<idle_connection> idle_connections;
+  std::uint64_t next_connection_id = 1;
+  int probe_connections = 0; // over the cap, serving /health and /ready alone
+  static constexpr int k_probe_slots = 8;
+
   struct connection_slot {
-    explicit connection_slot(impl& s) : s(s) { ++s.open_connections; }
-    ~connection_slot() { --s.open_connections; }
+    connection_slot(impl& s, std::string address, bool probe_only)
+        : s(s), address(std::move(address)), probe_only(probe_only) {
+      if (!probe_only) // the probes' few connections are apart from the cap
+        ++s.open_connections;
+    }
+    ~connection_slot() {
+      if (!probe_only)
+        --s.open_connections;
+      std::lock_guard lock(s.connections_mutex);
+      if (probe_only)
+        --s.probe_connections;
+      if (auto it = s.per_address.find(address); it != s.per_address.end() && --it->second <= 0)
+        s.per_address.erase(it);
+    }
     connection_slot(const connection_slot&) = delete;
     connection_slot& operator=(const connection_slot&) = delete;
     impl& s;
+    const std::string address;
+    const bool probe_only;
   };
+
+  // While alive, the connection idles between requests and may be shed at the cap.
+  struct idle_registration {
+    idle_registration(impl& s, int fd) : s(s) {
+      std::lock_guard lock(s.connections_mutex);
+      id = s.next_connection_id++;
+      s.idle_connections.push_back({id, fd});
+    }
+    ~idle_registration() {
+      std::lock_guard lock(s.connections_mutex);
+      s.idle_connections.remove_if([&](const idle_connection& c) { return c.id == id; });
+    }
+    idle_registration(const idle_registration&) = delete;
+    idle_registration& operator=(const idle_registration&) = delete;
+    impl& s;
+    std::uint64_t id = 0;
+  };
+
+  // Ends the oldest idle kept-alive connection (its pending read sees the shutdown); false when
+  // none idles.
+  bool shed_oldest_idle() {
+    std::lock_guard lock(connections_mutex);
+    if (idle_connections.empty())
+      return false;
+    ::shutdown(idle_connections.front().fd, SHUT_RDWR);
+    idle_connections.pop_front();
+    return true;
+  }
 
   awaitable<void> write_error(beast::tcp_stream& stream, int status, std::string_view code,
                               std::string_view detail) {
@@ -199,7 +256,7 @@ struct http_server::impl {
   }
 
   // `slot` counts the connection against the cap for as long as the session lives.
-  awaitable<void> session(tcp::socket socket, std::shared_ptr<connection_slot> /*slot*/) {
+  awaitable<void> session(tcp::socket socket, std::shared_ptr<connection_slot> slot) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     bool first = true;
@@ -207,8 +264,17 @@ struct http_server::impl {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
       parser.body_limit(config.max_body_bytes);
-      // A fresh connection must send its request promptly; a kept-alive one may idle longer.
-      stream.expires_after(first ? config.request_timeout : config.idle_timeout);
+      // A kept-alive connection may idle until its next request starts; from its first byte on,
+      // the whole request (header and body) must arrive within one request timeout.
+      if (!first && buffer.size() == 0) {
+        idle_registration idling(*this, stream.socket().native_handle());
+        stream.expires_after(config.idle_timeout);
+        auto [idle_ec, got] = co_await stream.async_read_some(buffer.prepare(4096), k_no_throw);
+        if (idle_ec || got == 0)
+          break;
+        buffer.commit(got);
+      }
+      stream.expires_after(config.request_timeout);
       first = false;
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, k_no_throw);
       if (!ec) {
@@ -236,10 +302,8 @@ struct http_server::impl {
           co_await bhttp::async_write(stream, cont, k_no_throw);
         }
       }
-      if (!ec && !parser.is_done()) {
-        stream.expires_after(config.request_timeout);
+      if (!ec && !parser.is_done())
         std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, k_no_throw);
-      }
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
           ec == beast::error::timeout || ec == asio::error::operation_aborted ||
           ec == asio::error::connection_reset)
@@ -279,7 +343,13 @@ struct http_server::impl {
         api_response response;
         // Handlers that may block (database, network) never run on an I/O thread; the ones that
         // only read memory (health) answer from it, so they stay fast when the pool is busy.
-        if (resolved.answer || resolved.target->runs == execution::nonblocking)
+        if (slot->probe_only && !resolved.answer &&
+            (resolved.target->auth != access::open ||
+             resolved.target->runs != execution::nonblocking)) {
+          // A connection over the cap is there for the probes: nothing else runs on it.
+          response = overloaded("the server is at its connection limit; retry shortly");
+          req.keep_alive(false);
+        } else if (resolved.answer || resolved.target->runs == execution::nonblocking)
           response = routes.run(resolved);
         else
           response = co_await run_on_handler_pool(resolved, stream.socket().native_handle());
@@ -295,6 +365,14 @@ struct http_server::impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  awaitable<void> refuse(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await write_error(stream, 503, "too_many_connections",
+                         "too many connections from this address; retry shortly");
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
   awaitable<void> pause(std::chrono::milliseconds how_long) {
     asio::steady_timer timer(io, how_long);
     co_await timer.async_wait(k_no_throw);
@@ -306,18 +384,43 @@ struct http_server::impl {
     milliseconds backoff = k_first_backoff;
     log_limiter accept_errors(std::chrono::seconds(10)), at_capacity(std::chrono::seconds(10));
     for (;;) {
-      // At the cap, further clients wait in the listen backlog until a connection closes.
-      if (open_connections.load() >= max_connections) {
-        if (auto suppressed = at_capacity.admit())
-          spdlog::warn("{} open connections, the most allowed; new ones wait{}", max_connections,
-                       *suppressed ? fmt::format(" ({} more times since last logged)", *suppressed)
-                                   : std::string());
-        co_await pause(milliseconds(20));
-        if (!acceptor.is_open())
-          co_return;
+      // Wait for a client before deciding where it goes.
+      auto [wait_ec] = co_await acceptor.async_wait(tcp::acceptor::wait_read, k_no_throw);
+      if (!acceptor.is_open())
+        co_return;
+      if (wait_ec && wait_ec != asio::error::operation_aborted) {
+        co_await pause(backoff);
         continue;
       }
+      // At the cap, the oldest idle kept-alive connection is shed for the newcomer; with none
+      // idle, a few connections more are taken for /health and /ready alone, and past those,
+      // clients wait in the listen backlog until a connection closes.
+      bool probe_only = false;
+      if (open_connections.load() >= max_connections && !shed_oldest_idle()) {
+        {
+          std::lock_guard lock(connections_mutex);
+          if (probe_connections < k_probe_slots) {
+            ++probe_connections;
+            probe_only = true;
+          }
+        }
+        if (!probe_only) {
+          if (auto suppressed = at_capacity.admit())
+            spdlog::warn("{} open connections, the most allowed; new ones wait{}", max_connections,
+                         *suppressed
+                             ? fmt::format(" ({} more times since last logged)", *suppressed)
+                             : std::string());
+          co_await pause(milliseconds(20));
+          if (!acceptor.is_open())
+            co_return;
+          continue;
+        }
+      }
       auto [ec, socket] = co_await acceptor.async_accept(k_no_throw);
+      if (ec && probe_only) {
+        std::lock_guard lock(connections_mutex);
+        --probe_connections;
+      }
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open())
           co_return;
@@ -333,7 +436,23 @@ struct http_server::impl {
         continue;
       }
       backoff = k_first_backoff;
-      auto slot = std::make_shared<connection_slot>(*this);
+      boost::system::error_code peer_ec;
+      const auto peer = socket.remote_endpoint(peer_ec);
+      const auto address = peer_ec ? std::string() : peer.address().to_string();
+      bool over_address_cap = false;
+      {
+        std::lock_guard lock(connections_mutex);
+        auto& from_address = per_address[address];
+        over_address_cap = from_address >= config.max_connections_per_address && !probe_only;
+        if (!over_address_cap)
+          ++from_address;
+      }
+      if (over_address_cap) {
+        // One client address may not take every connection: answered at once, and closed.
+        asio::co_spawn(io, refuse(std::move(socket)), asio::detached);
+        continue;
+      }
+      auto slot = std::make_shared<connection_slot>(*this, address, probe_only);
       asio::co_spawn(io, session(std::move(socket), std::move(slot)), [](std::exception_ptr e) {
         if (e) {
           try {

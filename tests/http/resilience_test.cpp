@@ -255,6 +255,127 @@ TEST(resilience, a_request_whose_client_left_before_it_ran_writes_nothing) {
       0);
 }
 
+namespace {
+
+// A client socket from a chosen loopback source address.
+int connect_from(const char* source, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &local.sin_addr);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw std::runtime_error("connect failed");
+  return fd;
+}
+
+std::string exchange_on(int fd, const std::string& request, std::chrono::milliseconds wait) {
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string got;
+  const auto deadline = clock_type::now() + wait;
+  while (got.find("\r\n\r\n") == std::string::npos && clock_type::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0)
+      continue;
+    char buf[4096];
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0)
+      break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  return got;
+}
+
+// True when the server closes `fd` within `wait`.
+bool closed_by_server(int fd, std::chrono::milliseconds wait) {
+  const auto deadline = clock_type::now() + wait;
+  while (clock_type::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0)
+      continue;
+    char buf[4096];
+    if (::recv(fd, buf, sizeof buf, 0) <= 0)
+      return true;
+  }
+  return false;
+}
+
+const std::string k_keep_alive_health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+
+} // namespace
+
+// At the connection cap, the oldest idle kept-alive connection makes room for a newcomer, and
+// /health and /ready still answer when every connection is busy.
+TEST(resilience, the_connection_cap_sheds_idle_connections_and_keeps_room_for_probes) {
+  private_cluster cluster;
+  auto server = start_server(cluster.url(), {{"HTTP_MAX_CONNECTIONS", "4"}}, "api");
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) {
+    idle.push_back(connect_from("127.0.0.1", server.port));
+    ASSERT_NE(exchange_on(idle.back(), k_keep_alive_health, 5s).find("200 OK"), std::string::npos);
+  }
+  // Four idle kept-alive connections fill the cap: a fifth client is served at once.
+  auto start = clock_type::now();
+  auto r = get(server.port, "/api/v3/queues", true);
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_LT(clock_type::now() - start, 5s);
+  EXPECT_TRUE(closed_by_server(idle.front(), 5s)) << "the oldest idle connection was shed";
+  for (int fd : idle)
+    ::close(fd);
+
+  // Now four connections busy sending their first request: none is idle to shed.
+  std::vector<int> busy;
+  for (int i = 0; i < 4; ++i) {
+    busy.push_back(connect_from("127.0.0.1", server.port));
+    ::send(busy.back(), "GET /api/v3/queues HTTP/1.1\r\n", 30, MSG_NOSIGNAL);
+  }
+  ASSERT_TRUE(eventually([&] { return get(server.port, "/health").status == 200; }, 10s))
+      << "/health answers with the cap full";
+  EXPECT_EQ(get(server.port, "/ready").status, 200);
+  auto api = get(server.port, "/api/v3/queues", true);
+  EXPECT_EQ(api.status, 503) << "over the cap, only the probes run\n" << api.raw;
+  for (int fd : busy)
+    ::close(fd);
+}
+
+TEST(resilience, one_address_cannot_take_every_connection) {
+  private_cluster cluster;
+  auto server = start_server(cluster.url(), {{"HTTP_MAX_CONNECTIONS_PER_ADDRESS", "2"}}, "api");
+  int a = connect_from("127.0.0.1", server.port), b = connect_from("127.0.0.1", server.port);
+  ASSERT_NE(exchange_on(a, k_keep_alive_health, 5s).find("200 OK"), std::string::npos);
+  ASSERT_NE(exchange_on(b, k_keep_alive_health, 5s).find("200 OK"), std::string::npos);
+  int third = connect_from("127.0.0.1", server.port);
+  auto refused = exchange_on(third, k_keep_alive_health, 5s);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find("too_many_connections"), std::string::npos) << refused;
+  // Another address is served.
+  int other = connect_from("127.0.0.3", server.port);
+  EXPECT_NE(exchange_on(other, k_keep_alive_health, 5s).find("200 OK"), std::string::npos);
+  for (int fd : {a, b, third, other})
+    ::close(fd);
+}
+
+// A kept-alive connection idles until its next request starts; from its first byte the whole
+// request has one deadline, not a fresh idle timeout per header block.
+TEST(resilience, a_started_request_has_one_deadline_on_a_kept_alive_connection) {
+  private_cluster cluster;
+  auto server = start_server(
+      cluster.url(), {{"HTTP_REQUEST_TIMEOUT_SECONDS", "1"}, {"HTTP_IDLE_TIMEOUT_SECONDS", "60"}},
+      "api");
+  int fd = connect_from("127.0.0.1", server.port);
+  ASSERT_NE(exchange_on(fd, k_keep_alive_health, 5s).find("200 OK"), std::string::npos);
+  // Idle within the idle timeout: still open.
+  EXPECT_FALSE(closed_by_server(fd, 1500ms));
+  // A request started and never finished: closed at its request timeout, long before 60 s.
+  ::send(fd, "GET /health HTTP/1.1\r\nHo", 25, MSG_NOSIGNAL);
+  EXPECT_TRUE(closed_by_server(fd, 10s));
+  ::close(fd);
+}
+
 // After a PostgreSQL restart every pooled connection is dead; none may surface as an error.
 TEST(resilience, a_database_restart_costs_no_failed_request) {
   private_cluster cluster;
@@ -291,13 +412,27 @@ TEST(resilience, a_database_restart_costs_no_failed_request) {
 TEST(resilience, connections_over_the_cap_wait_for_a_free_slot) {
   scoped_database db;
   auto server = start_server(db.url(), {{"HTTP_MAX_CONNECTIONS", "3"}}, "api");
-  std::vector<std::unique_ptr<client_socket>> idle;
+  // Three connections that have not sent a request yet: busy, none idle to shed.
+  std::vector<std::unique_ptr<client_socket>> busy;
   for (int i = 0; i < 3; ++i)
-    idle.push_back(std::make_unique<client_socket>(server.port));
+    busy.push_back(std::make_unique<client_socket>(server.port));
+  // Over the cap a few connections more are kept for the probes: a probe is answered there.
+  {
+    client_socket probe(server.port);
+    probe.send_text(make_request("GET", "/health"));
+    EXPECT_EQ(probe.receive(5s).rfind("HTTP/1.1 200", 0), 0u);
+  }
+  // Those taken too, by requests started and not finished (busy, not idle to shed)...
+  std::vector<std::unique_ptr<client_socket>> probes;
+  for (int i = 0; i < 8; ++i) {
+    probes.push_back(std::make_unique<client_socket>(server.port));
+    probes.back()->send_text("GET /health HTTP/1.1\r\n");
+  }
+  // Past those, a client waits in the backlog until a connection closes.
   client_socket waiting(server.port);
   waiting.send_text(make_request("GET", "/health"));
-  EXPECT_EQ(waiting.receive(500ms), "") << "a fourth connection was served over a cap of 3";
-  idle.front().reset();
+  EXPECT_EQ(waiting.receive(500ms), "") << "a connection was served past the cap and the probes";
+  busy.front().reset();
   auto answer = waiting.receive(10s);
   EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
 }
