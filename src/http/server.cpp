@@ -95,6 +95,17 @@ struct http_server::impl {
   int active_requests = 0;
   std::atomic<int> open_connections{0};
   int max_connections = 1; // config.max_connections within the descriptor limit, set by start()
+  // Connections by client address, and the kept-alive ones idling between requests (oldest
+  // first): at the cap the oldest idle one is shed to make room. Also before the I/O context.
+  std::mutex connections_mutex;
+  std::map<std::string, int> per_address;
+  struct idle_connection {
+    std::uint64_t id;
+    int fd;
+  };
+  std::list<idle_connection> idle_connections;
+  std::uint64_t next_connection_id = 1;
+  int probe_connections = 0; // over the cap, serving /health and /ready alone
   asio::io_context io;
   asio::thread_pool handler_pool;
   tcp::acceptor acceptor;
@@ -185,17 +196,6 @@ struct http_server::impl {
     impl& s;
   };
 
-  // Connections by client address, and the kept-alive ones idling between requests (oldest
-  // first): at the cap the oldest idle one is shed to make room.
-  std::mutex connections_mutex;
-  std::map<std::string, int> per_address;
-  struct idle_connection {
-    std::uint64_t id;
-    int fd;
-  };
-  std::list<idle_connection> idle_connections;
-  std::uint64_t next_connection_id = 1;
-  int probe_connections = 0; // over the cap, serving /health and /ready alone
   static constexpr int k_probe_slots = 8;
 
   struct connection_slot {

@@ -342,7 +342,7 @@ api_response set_curation(app_services& s, const curation_spec& spec, const std:
 
 struct list_filter {
   std::string_view name;                       // query parameter
-  std::string_view column;                     // compared as text
+  std::string_view column;                     // compared as its own type
   const std::vector<std::string_view>* values; // allowed values; null means a UUID
 };
 
@@ -429,9 +429,10 @@ std::string list_sql(const list_spec& spec, const std::string& order_by) {
   for (std::size_t i = 0; i < 3; ++i) {
     auto n = std::to_string(i + 1);
     where += i ? " AND " : " WHERE ";
+    // Compared as the column's own type (PostgreSQL infers the parameter's from the column), so
+    // that its index serves the filter; the values were checked against the spec first.
     if (i < spec.filters.size())
-      where += "($" + n + "::text IS NULL OR " + std::string(spec.filters[i].column) +
-               "::text = $" + n + ")";
+      where += "(" + std::string(spec.filters[i].column) + " = $" + n + " OR $" + n + " IS NULL)";
     else
       where += "$" + n + "::text IS NULL";
   }
@@ -556,6 +557,13 @@ std::vector<route> workflow_routes(app_services& s) {
                         return list_rows(s, spec, sqls, c);
                       }});
   return routes;
+}
+
+std::string list_query(std::string_view path, std::string_view sort) {
+  for (const auto& spec : list_specs())
+    if (spec.path == path)
+      return list_sql_by_order(spec).at(std::string(sort));
+  return {};
 }
 
 } // namespace sky::http

@@ -1,5 +1,9 @@
 // Operator controls through the API: a pause holds on every node and a resume wakes them; rows of
 // any queue are retried or cancelled by id, and all of a queue's errors at once.
+#include "config/queue_catalog.hpp"
+#include "http/workflow_routes.hpp"
+#include "persistence/migrator.hpp"
+#include "persistence/queue_sql.hpp"
 #include "support/engine_helpers.hpp"
 #include "support/process.hpp"
 #include "support/raw_http.hpp"
@@ -169,4 +173,53 @@ TEST(queue_controls, all_errors_of_a_queue_are_retried_with_filters) {
     EXPECT_EQ(r.status, 400) << body << " " << r.raw;
   }
   EXPECT_EQ(post(server.port, route, R"({"older_than_seconds":3155760000})").status, 200);
+}
+
+// On 100,000 rows: list filters compare values as the column's own type, so its index serves
+// them, and retrying a job queue's errors reads the errors' partial index, not every job.
+TEST(list_plans, filters_and_retry_errors_use_their_indexes_on_100000_rows) {
+  scoped_database db;
+  {
+    pqxx::connection c(db.url());
+    persistence::migrate(c);
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO domains (domain) SELECT 'd' || i || '.example.org' "
+            "FROM generate_series(1, 100) i");
+    // One small site among large ones: its filter is selective, as a site's pages are.
+    tx.exec("INSERT INTO domains (domain) VALUES ('small.example.org')");
+    tx.exec("INSERT INTO pages (domain_id, url) SELECT d.id, 'https://' || d.domain || '/p' || i "
+            "FROM domains d CROSS JOIN generate_series(1, 1000) i "
+            "WHERE d.domain <> 'small.example.org'");
+    tx.exec("INSERT INTO pages (domain_id, url) SELECT d.id, 'https://small.example.org/p' || i "
+            "FROM domains d CROSS JOIN generate_series(1, 20) i WHERE d.domain = "
+            "'small.example.org'");
+    tx.exec("INSERT INTO jobs (job_type, status, finished_at) SELECT 'page_scrape', "
+            "CASE WHEN i % 1000 = 0 THEN 'Error' ELSE 'Completed' END::task_status, now() "
+            "FROM generate_series(1, 100000) i");
+    tx.exec("ANALYZE pages; ANALYZE jobs; ANALYZE domains");
+    tx.commit();
+  }
+  pqxx::connection c(db.url());
+  pqxx::work tx(c);
+  auto plan_of = [&](const std::string& sql, auto... params) {
+    std::string text;
+    for (auto row : tx.exec_params("EXPLAIN " + sql, params...))
+      text += std::string(row[0].c_str()) + "\n";
+    return text;
+  };
+  const auto domain = std::string(
+      tx.exec("SELECT id::text FROM domains WHERE domain = 'small.example.org'")[0][0].c_str());
+  auto pages = plan_of(http::list_query("/api/v3/pages", "url:asc"), domain, nullptr, nullptr, 50,
+                       0, 2 << 20);
+  EXPECT_NE(pages.find("pages_domain_idx"), std::string::npos) << pages;
+  EXPECT_EQ(pages.find("Seq Scan on pages"), std::string::npos) << pages;
+  const config::queue_definition* page_scrape = nullptr;
+  for (const auto& q : config::queue_definitions())
+    if (q.name == "page_scrape")
+      page_scrape = &q;
+  ASSERT_NE(page_scrape, nullptr);
+  auto retry = plan_of(persistence::render_queue_query("queue_requeue_errors", *page_scrape),
+                       nullptr, nullptr, 100);
+  EXPECT_NE(retry.find("jobs_error_idx"), std::string::npos) << retry;
+  EXPECT_EQ(retry.find("Seq Scan on jobs"), std::string::npos) << retry;
 }
