@@ -305,6 +305,11 @@ int main(int argc, char** argv) {
   long long ttl_seconds = 24 * 3600;
   auto* token = app.add_subcommand("token", "print a development JWT signed with JWT_SECRET");
   token->add_option("--sub", subject, "subject (user id, a UUID)")->required();
+  std::string token_role;
+  token
+      ->add_option("--role", token_role,
+                   "a role claim: operator (queue controls, other subjects' jobs)")
+      ->check(CLI::IsMember({"operator"}));
   token->add_option("--ttl", ttl_seconds, "lifetime in seconds")
       ->check(CLI::Range(1LL, 31536000LL));
   auto* env_example = app.add_subcommand("env-example", "print every variable with its default");
@@ -359,7 +364,8 @@ int main(int argc, char** argv) {
       if (cfg.jwt.max_lifetime.count() > 0 && ttl_seconds > cfg.jwt.max_lifetime.count())
         return fail("--ttl exceeds JWT_MAX_LIFETIME_SECONDS (" +
                     std::to_string(cfg.jwt.max_lifetime.count()) + "); the server would refuse it");
-      std::cout << http::mint_token(subject, jwt_policy_of(cfg), std::chrono::seconds(ttl_seconds))
+      std::cout << http::mint_token(subject, jwt_policy_of(cfg), std::chrono::seconds(ttl_seconds),
+                                    std::chrono::system_clock::now(), token_role)
                 << "\n";
       return 0;
     }

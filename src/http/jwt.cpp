@@ -281,7 +281,14 @@ jwt_verdict verify_token(std::string_view token, const jwt_policy& policy,
   const auto* sub = payload->if_contains("sub");
   if (!sub || !sub->is_string() || sub->as_string().empty())
     return {jwt_failure::missing_subject, {}};
-  return {jwt_failure::none, std::string(sub->as_string())};
+  jwt_verdict verdict{jwt_failure::none, std::string(sub->as_string())};
+  if (const auto* role = payload->if_contains("role"); role && role->is_string())
+    verdict.roles.emplace_back(role->as_string());
+  if (const auto* roles = payload->if_contains("roles"); roles && roles->is_array())
+    for (const auto& r : roles->as_array())
+      if (r.is_string() && verdict.roles.size() < 16)
+        verdict.roles.emplace_back(r.as_string());
+  return verdict;
 }
 
 jwt_verdict verify_token(std::string_view token, std::string_view secret,
@@ -311,9 +318,11 @@ jwt_verdict verify_bearer(std::string_view authorization, const jwt_policy& poli
 }
 
 std::string mint_token(std::string_view subject, const jwt_policy& policy, std::chrono::seconds ttl,
-                       std::chrono::system_clock::time_point now) {
+                       std::chrono::system_clock::time_point now, std::string_view role) {
   auto iat = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   boost::json::object payload{{"sub", subject}, {"iat", iat}, {"exp", iat + ttl.count()}};
+  if (!role.empty())
+    payload["role"] = role;
   if (!policy.issuer.empty())
     payload["iss"] = policy.issuer;
   if (!policy.audience.empty())

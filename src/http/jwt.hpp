@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace sky::http {
 
@@ -25,9 +26,20 @@ enum class jwt_failure {
 
 std::string_view to_string(jwt_failure f);
 
+// The role a token names to control queues and other subjects' jobs.
+inline constexpr std::string_view k_operator_role = "operator";
+
 struct jwt_verdict {
   jwt_failure failure = jwt_failure::none;
   std::string subject; // the `sub` claim when valid
+  // The `role` claim (a string) or the `roles` claim (an array of strings), when valid.
+  std::vector<std::string> roles = {};
+  bool has_role(std::string_view role) const {
+    for (const auto& r : roles)
+      if (r == role)
+        return true;
+    return false;
+  }
   bool ok() const { return failure == jwt_failure::none; }
 };
 
@@ -66,10 +78,11 @@ jwt_verdict
 verify_token(std::string_view token, std::string_view secret,
              std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
-// Mints an HS256 token for `subject` valid for `ttl`, carrying the policy's issuer and audience.
-std::string
-mint_token(std::string_view subject, const jwt_policy& policy, std::chrono::seconds ttl,
-           std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+// Mints an HS256 token for `subject` valid for `ttl`, carrying the policy's issuer and audience,
+// and the `role` claim when `role` is not empty.
+std::string mint_token(std::string_view subject, const jwt_policy& policy, std::chrono::seconds ttl,
+                       std::chrono::system_clock::time_point now = std::chrono::system_clock::now(),
+                       std::string_view role = {});
 std::string
 mint_token(std::string_view subject, std::string_view secret, std::chrono::seconds ttl,
            std::chrono::system_clock::time_point now = std::chrono::system_clock::now());

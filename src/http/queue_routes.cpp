@@ -168,7 +168,8 @@ std::set<std::string, std::less<>> paused_queues(app_services& s) {
 }
 
 std::vector<route> queue_control_routes(app_services& s) {
-  return {
+  // Queue controls act for every subject: operators only.
+  std::vector<route> routes{
       {"POST", "/api/v3/queues/{queue}/pause",
        [&s](request_context& c) { return set_paused(s, c, true); }},
       {"POST", "/api/v3/queues/{queue}/resume",
@@ -180,6 +181,9 @@ std::vector<route> queue_control_routes(app_services& s) {
       {"POST", "/api/v3/queues/{queue}/items/{id}/cancel",
        [&s](request_context& c) { return item_action(s, c, false); }},
   };
+  for (auto& r : routes)
+    r.auth = access::operator_role;
+  return routes;
 }
 
 } // namespace sky::http

@@ -204,14 +204,14 @@ dispatch router::resolve(const api_request& request) const {
       d.context.path_params = std::move(params);
       break;
     }
-    any_path_needs_token |= r.auth == access::bearer;
+    any_path_needs_token |= r.auth != access::open;
     if (allowed.find(r.method) == std::string::npos)
       allowed += (allowed.empty() ? "" : ", ") + r.method;
   }
 
   // Without a route, the API's paths still answer nothing to a caller without a token, whatever
   // the case they are spelt in, so that the API's shape does not leak.
-  bool needs_token = d.target ? d.target->auth == access::bearer
+  bool needs_token = d.target ? d.target->auth != access::open
                               : any_path_needs_token || (!segments.empty() &&
                                                          scrape::ascii_lower(segments[0]) == "api");
   if (needs_token) {
@@ -222,6 +222,13 @@ dispatch router::resolve(const api_request& request) const {
       return d;
     }
     d.context.user_id = verdict.subject;
+    d.context.is_operator = verdict.has_role(k_operator_role);
+    if (d.target && d.target->auth == access::operator_role && !d.context.is_operator) {
+      d.target = nullptr;
+      d.answer =
+          json_error(403, "forbidden", "this route needs a token with the role \"operator\"");
+      return d;
+    }
   }
 
   if (!d.target) {

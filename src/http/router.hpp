@@ -43,12 +43,14 @@ struct request_context {
   std::map<std::string, std::string, std::less<>> path_params;
   std::map<std::string, std::string, std::less<>> query;
   std::optional<std::string> user_id; // JWT `sub` on authenticated routes
+  bool is_operator = false;           // the token names the operator role
 };
 
 using route_handler = std::function<api_response(request_context&)>;
 
-// Who may call a route. Bearer is the default, so a route is public only by saying so.
-enum class access { bearer, open };
+// Who may call a route. Bearer is the default, so a route is public only by saying so; operator
+// routes (queue controls) need a token with the role claim "operator".
+enum class access { bearer, open, operator_role };
 
 // Where a handler runs: `blocking` ones (database, network) on the handler pool; `inline` ones
 // never block (memory only) and answer from the I/O thread, so they stay fast whatever the

@@ -307,6 +307,11 @@ api_response with_locked_job(app_services& s, request_context& ctx, F&& transiti
     auto rows = tx.exec_params(persistence::query("jobs_lock_status"), id);
     if (rows.empty())
       return json_error(404, "not_found", "no job " + id);
+    // A subject controls its own jobs; another subject's job needs the operator role.
+    if (!ctx.is_operator && !rows[0][1].is_null() && rows[0][1].c_str() != ctx.user_id)
+      return json_error(403, "forbidden",
+                        "this job belongs to another subject; controlling it needs a token with "
+                        "the role \"operator\"");
     return transition(tx, id, std::string(rows[0][0].c_str()));
   });
 }

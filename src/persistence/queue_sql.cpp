@@ -72,6 +72,8 @@ std::string render_queue_query(std::string_view query_name, const config::queue_
               jobs ? ", cancel_requested = false, error = NULL, progress = 0, result_data = NULL, "
                      "finished_at = NULL"
                    : "");
+  // Jobs in Error carry their error and finish time: what jobs_error_idx (012) holds.
+  replace_all(sql, "{error_rows}", jobs ? "AND error IS NOT NULL AND finished_at IS NOT NULL" : "");
   replace_all(sql, "{cancelled}", jobs ? "Cancelled" : q.error);
   replace_all(sql, "{on_cancel}", jobs ? ", finished_at = now()" : "");
   replace_all(sql, "{queue}", q.name);

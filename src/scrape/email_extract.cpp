@@ -459,7 +459,9 @@ bool has_lower_case_letter(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; });
 }
 
-// "E-Mail: ", "Courriel : ", "Kontakt:" right before `pos`: the text says an address follows.
+// "E-Mail: ", "Courriel : ", "Kontakt:", "Schreiben Sie uns:" right before `pos`: the text says
+// an address follows. The label is the words (at most 40 bytes) before the colon; one of them
+// must be a label word.
 bool address_label_before(std::string_view text, std::size_t pos) {
   auto p = skip_spaces_back(text, pos);
   if (p == 0 || text[p - 1] != ':')
@@ -467,7 +469,7 @@ bool address_label_before(std::string_view text, std::size_t pos) {
   p = skip_spaces_back(text, p - 1);
   const auto end = p;
   while (p > 0 && end - p < 40 &&
-         (is_alnum(text[p - 1]) || text[p - 1] == '-' || text[p - 1] == '.' ||
+         (is_alnum(text[p - 1]) || text[p - 1] == '-' || text[p - 1] == '.' || text[p - 1] == ' ' ||
           static_cast<unsigned char>(text[p - 1]) >= 0x80))
     --p;
   std::string label;
@@ -478,9 +480,14 @@ bool address_label_before(std::string_view text, std::size_t pos) {
   }
   if (label.find("mail") != std::string::npos)
     return true;
-  for (auto word : address_label_words())
-    if (ends_with(label, word))
-      return true;
+  for (std::size_t start = 0; start < label.size();) {
+    auto stop = std::min(label.find(' ', start), label.size());
+    auto word = std::string_view(label).substr(start, stop - start);
+    for (auto w : address_label_words())
+      if (word == w || (word.size() > w.size() && ends_with(word, w)))
+        return true;
+    start = stop + 1;
+  }
   return false;
 }
 

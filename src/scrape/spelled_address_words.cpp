@@ -67,32 +67,17 @@ constexpr std::array k_words{
     spelled_word{".", dot, false, "*"},
 };
 
-constexpr std::array<std::string_view, 26> k_label_words{"courriel",
-                                                         "correo",
-                                                         "correu",
-                                                         "posta",
-                                                         "po\u0161ta",
-                                                         "poczta",
-                                                         "e-post",
-                                                         "epost",
-                                                         "mejl",
-                                                         "s\u00e4hk\u00f6posti",
-                                                         "kontakt",
-                                                         "contact",
-                                                         "contacto",
-                                                         "contatto",
-                                                         "contato",
-                                                         "adres",
-                                                         "adresse",
-                                                         "address",
-                                                         "indirizzo",
-                                                         "direcci\u00f3n",
-                                                         "endere\u00e7o",
-                                                         "\u043f\u043e\u0447\u0442\u0430", // pochta
-                                                         "\u043f\u043e\u0448\u0442\u0430", // poshta
-                                                         "e-mailadres",
-                                                         "epostadress",
-                                                         "s\u00e4hk\u00f6postiosoite"};
+constexpr std::string_view k_label_words[] = {
+    "courriel", "correo", "correu", "posta", "po\u0161ta", "poczta", "e-post", "epost", "mejl",
+    "s\u00e4hk\u00f6posti", "kontakt", "contact", "contacto", "contatto", "contato", "adres",
+    "adresse", "address", "indirizzo", "direcci\u00f3n", "endere\u00e7o",
+    "\u043f\u043e\u0447\u0442\u0430", // pochta
+    "\u043f\u043e\u0448\u0442\u0430", // poshta
+    "e-mailadres", "epostadress", "s\u00e4hk\u00f6postiosoite",
+    // "Write to us:" in the same languages
+    "write", "\u00e9crivez-nous", "ecrivez-nous", "\u00e9crire", "schreiben", "escr\u00edbenos",
+    "escribenos", "escr\u00edbanos", "scrivici", "scriveteci", "escreva-nos", "skriv", "napisz",
+    "napi\u0161te", "kirjoita", "schrijf"};
 
 } // namespace
 

@@ -24,7 +24,8 @@ TEST(console, a_user_runs_the_whole_pipeline_from_the_browser) {
   auto server =
       start_server(db.url(), web.server_env({{"PLACES_SEARCH_SCHEDULER_MAX_ATTEMPTS", "2"}}));
   const std::string user = "6f1c2a4e-6b7a-4c53-9a0e-2f2d3c4b5a69";
-  auto token = http::mint_token(user, k_test_jwt_secret, 1h);
+  auto token = http::mint_token(user, http::jwt_policy{k_test_jwt_secret}, 1h,
+                                std::chrono::system_clock::now(), http::k_operator_role);
   auto wrong = http::mint_token(user, "another-secret-another-secret-0123", 1h);
   auto expired =
       http::mint_token(user, k_test_jwt_secret, 60s, std::chrono::system_clock::now() - 2h);

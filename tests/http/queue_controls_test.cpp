@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 namespace {
 
 raw_response post(int port, const std::string& target, const std::string& body = "") {
-  std::map<std::string, std::string> headers{{"Authorization", test_bearer()}};
+  std::map<std::string, std::string> headers{{"Authorization", test_operator_bearer()}};
   if (!body.empty())
     headers["Content-Type"] = "application/json";
   return raw_exchange(port, make_request("POST", target, headers, body));
@@ -193,8 +193,9 @@ TEST(list_plans, filters_and_retry_errors_use_their_indexes_on_100000_rows) {
     tx.exec("INSERT INTO pages (domain_id, url) SELECT d.id, 'https://small.example.org/p' || i "
             "FROM domains d CROSS JOIN generate_series(1, 20) i WHERE d.domain = "
             "'small.example.org'");
-    tx.exec("INSERT INTO jobs (job_type, status, finished_at) SELECT 'page_scrape', "
-            "CASE WHEN i % 1000 = 0 THEN 'Error' ELSE 'Completed' END::task_status, now() "
+    tx.exec("INSERT INTO jobs (job_type, status, error, finished_at) SELECT 'page_scrape', "
+            "CASE WHEN i % 1000 = 0 THEN 'Error' ELSE 'Completed' END::task_status, "
+            "CASE WHEN i % 1000 = 0 THEN 'HTTP status 404' END, now() "
             "FROM generate_series(1, 100000) i");
     tx.exec("ANALYZE pages; ANALYZE jobs; ANALYZE domains");
     tx.commit();
@@ -222,4 +223,54 @@ TEST(list_plans, filters_and_retry_errors_use_their_indexes_on_100000_rows) {
                        nullptr, nullptr, 100);
   EXPECT_NE(retry.find("jobs_error_idx"), std::string::npos) << retry;
   EXPECT_EQ(retry.find("Seq Scan on jobs"), std::string::npos) << retry;
+}
+
+// Queue controls and other subjects' jobs need the operator role; a plain token submits and reads
+// as before, and controls its own jobs.
+TEST(queue_controls, controls_need_the_operator_role_and_a_subject_controls_its_own_jobs) {
+  scoped_database db;
+  auto server = start_server(db.url(), {}, "api");
+  auto call = [&](const std::string& target, const std::string& bearer) {
+    return raw_exchange(server.port, make_request("POST", target, {{"Authorization", bearer}}));
+  };
+  const std::string id = "01890000-0000-7000-8000-000000000001";
+  for (const std::string& target : std::vector<std::string>{
+           "/api/v3/queues/page_scrape/pause", "/api/v3/queues/page_scrape/resume",
+           "/api/v3/queues/page_scrape/retry-errors",
+           "/api/v3/queues/page_scrape/items/" + id + "/retry",
+           "/api/v3/queues/page_scrape/items/" + id + "/cancel"}) {
+    auto plain = call(target, test_bearer());
+    EXPECT_EQ(plain.status, 403) << target << " " << plain.raw;
+    EXPECT_NE(call(target, test_operator_bearer()).status, 403) << target;
+  }
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM queue_controls WHERE paused"), 0)
+      << "only the operator's pause and resume ran";
+  // Jobs of this subject, of another one, and of none.
+  const std::string mine = "6f1c2a4e-6b7a-4c53-9a0e-2f2d3c4b5a69";
+  const std::string theirs = "0b7f3c1e-1111-4222-8333-944455556666";
+  {
+    pqxx::connection c(db.url());
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO jobs (id, job_type, user_id) VALUES "
+            "('01890000-0000-7000-8000-00000000000a', 'page_scrape', '" +
+            mine +
+            "'), "
+            "('01890000-0000-7000-8000-00000000000b', 'page_scrape', '" +
+            theirs + "')");
+    tx.commit();
+  }
+  auto own = call("/api/v3/jobs/01890000-0000-7000-8000-00000000000a/cancel", test_bearer());
+  EXPECT_EQ(own.status, 200) << own.raw;
+  auto other = call("/api/v3/jobs/01890000-0000-7000-8000-00000000000b/cancel", test_bearer());
+  EXPECT_EQ(other.status, 403) << other.raw;
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM jobs WHERE status = 'Cancelled'"), 1);
+  EXPECT_EQ(call("/api/v3/jobs/01890000-0000-7000-8000-00000000000b/cancel", test_operator_bearer())
+                .status,
+            200);
+  // Reads stay open to every token (the original service has no tenant filter).
+  EXPECT_EQ(raw_exchange(server.port,
+                         make_request("GET", "/api/v3/jobs/01890000-0000-7000-8000-00000000000b",
+                                      {{"Authorization", test_bearer()}}))
+                .status,
+            200);
 }

@@ -161,6 +161,8 @@ TEST(email_extract, bare_lower_case_words_need_the_pages_domain_or_a_label) {
            {"contact Chez societe-martin Point fr", "contact@societe-martin.fr",
             "societe-martin.fr"},
            {"Courriel : contact chez societe-martin point fr", "contact@societe-martin.fr", ""},
+           {"\u00c9crivez-nous : contact chez bistro-lune point fr", "contact@bistro-lune.fr", ""},
+           {"Schreiben Sie uns: info \u00e4t firma-muster punkt de", "info@firma-muster.de", ""},
            {"Kontakt: biuro ma\u0142pa kancelaria-nowak kropka pl", "biuro@kancelaria-nowak.pl",
             ""},
            {"E-Mail-Adresse: info \u00e4t firma-muster punkt de", "info@firma-muster.de", ""},

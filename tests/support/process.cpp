@@ -199,6 +199,12 @@ running_server start_server(const std::string& database_url, std::map<std::strin
   return s;
 }
 
+std::string test_operator_bearer() {
+  return "Bearer " + http::mint_token("6f1c2a4e-6b7a-4c53-9a0e-2f2d3c4b5a69",
+                                      http::jwt_policy{k_test_jwt_secret}, std::chrono::minutes(5),
+                                      std::chrono::system_clock::now(), http::k_operator_role);
+}
+
 std::string test_bearer() {
   return "Bearer " + http::mint_token("6f1c2a4e-6b7a-4c53-9a0e-2f2d3c4b5a69", k_test_jwt_secret,
                                       std::chrono::minutes(5));

@@ -65,5 +65,7 @@ inline const char* k_test_jwt_secret = "test-secret-test-secret-test-secret-0123
 
 // "Bearer <token>" for a fixed test user, signed with k_test_jwt_secret, valid for five minutes.
 std::string test_bearer();
+// The same token with the role claim "operator" (queue controls).
+std::string test_operator_bearer();
 
 } // namespace sky::test_support

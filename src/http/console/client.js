@@ -6,6 +6,18 @@ export const token = {
   get: () => sessionStorage.getItem(KEY),
   set: (t) => sessionStorage.setItem(KEY, t),
   clear: () => sessionStorage.removeItem(KEY),
+  // Whether the token names the operator role (queue controls). Read from its payload only to
+  // hide what the API would refuse; the API decides.
+  isOperator: () => {
+    try {
+      const part = (sessionStorage.getItem(KEY) || '').split('.')[1] || '';
+      const claims = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')));
+      const roles = [].concat(claims.role || [], claims.roles || []);
+      return roles.includes('operator');
+    } catch (e) {
+      return false;
+    }
+  },
 };
 
 let unauthorized = () => {};

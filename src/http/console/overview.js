@@ -1,6 +1,6 @@
 // The operator's overview: every queue's counts, oldest waiting age and state, and finishes per
 // minute over the last hour, refreshed every few seconds.
-import { api, ApiError } from './client.js';
+import { api, ApiError, token } from './client.js';
 import { h, clear, age, badge, every } from './dom.js';
 
 const QUEUED = ['Queued'], RUNNING = ['InProgress', 'Processing'];
@@ -48,6 +48,8 @@ export class Overview {
     // A route the API does not have answers 404; one it has for POST answers 405 to this GET.
     // Nothing is changed by asking.
     this.actions = {};
+    // Queue controls need the operator role: without it they are not shown at all.
+    if (!token.isOperator()) return;
     for (const action of ['pause', 'resume', 'retry-errors']) {
       try { await api('GET', `/api/v3/queues/${queue}/${action}`); this.actions[action] = true; } catch (e) {
         if (e instanceof ApiError && e.status === 401) throw e;

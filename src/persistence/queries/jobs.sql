@@ -12,7 +12,7 @@ SELECT id, job_type, status::text, user_id, domain_id, params::text, progress,
 FROM jobs WHERE id = $1
 
 -- name: jobs_lock_status
-SELECT status::text FROM jobs WHERE id = $1::uuid FOR UPDATE
+SELECT status::text, user_id::text FROM jobs WHERE id = $1::uuid FOR UPDATE
 
 -- name: jobs_cancel_queued
 -- A job that has not started never will.

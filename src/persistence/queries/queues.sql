@@ -43,7 +43,7 @@ RETURNING id::text
 -- this many seconds (NULL: any), $2 only those whose error contains this text (NULL: any).
 WITH picked AS (
   SELECT ctid FROM {table}
-  WHERE {status} = '{error}' {job_filter}
+  WHERE {status} = '{error}' {job_filter} {error_rows}
     AND ($1::float8 IS NULL OR updated_at <= now() - make_interval(secs => $1::float8))
     AND ($2::text IS NULL OR strpos({last_error}, $2::text) > 0)
   ORDER BY updated_at
