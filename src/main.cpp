@@ -132,6 +132,9 @@ public:
       std::_Exit(process::k_exit_drain_incomplete);
     }).detach();
   }
+  ~drain_deadline() { ended(); } // whatever way run_serve leaves, before the watchdog goes
+  drain_deadline(const drain_deadline&) = delete;
+  drain_deadline& operator=(const drain_deadline&) = delete;
   // The drain is over; the deadline thread ends without doing anything.
   void ended() {
     std::lock_guard lock(state_->mutex);

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <unordered_set>
 
 namespace sky::http {
 namespace {
@@ -44,7 +45,7 @@ struct duplicate_key_check {
   static constexpr std::size_t max_string_size = std::size_t(-1);
   using ec_t = boost::system::error_code;
   using sv = boost::json::string_view;
-  std::vector<std::vector<std::string>> keys; // per open object
+  std::vector<std::unordered_set<std::string>> keys; // per open object (a hash: linear time)
   std::string key;
   bool duplicate = false;
 
@@ -66,9 +67,7 @@ struct duplicate_key_check {
   }
   bool on_key(sv s, std::size_t, ec_t&) {
     key.append(s.data(), s.size());
-    auto& seen = keys.back();
-    duplicate = std::find(seen.begin(), seen.end(), key) != seen.end();
-    seen.push_back(std::move(key));
+    duplicate = !keys.back().insert(std::move(key)).second;
     key.clear();
     return !duplicate;
   }
@@ -222,10 +221,11 @@ jwt_verdict verify_token(std::string_view token, const jwt_policy& policy,
   auto payload_b64 = token.substr(first + 1, second - first - 1);
   auto signature_b64 = token.substr(second + 1);
 
+  // The header first (its algorithm decides how to check the rest); the payload only once the
+  // signature holds, so an unsigned token costs no more than its header's parse.
   boost::json::value header_storage, payload_storage;
   const auto* header = parse_object(header_b64, header_storage);
-  const auto* payload = parse_object(payload_b64, payload_storage);
-  if (!header || !payload)
+  if (!header)
     return {jwt_failure::malformed, {}};
   // The algorithm is pinned: the token cannot choose "none" or an asymmetric algorithm.
   const auto* alg = header->if_contains("alg");
@@ -239,6 +239,9 @@ jwt_verdict verify_token(std::string_view token, const jwt_policy& policy,
   if (signature.size() != expected.size() ||
       CRYPTO_memcmp(signature.data(), expected.data(), expected.size()) != 0)
     return {jwt_failure::bad_signature, {}};
+  const auto* payload = parse_object(payload_b64, payload_storage);
+  if (!payload)
+    return {jwt_failure::malformed, {}};
 
   double now_s = std::chrono::duration<double>(now.time_since_epoch()).count();
   const auto leeway_s = static_cast<double>(policy.leeway.count());

@@ -11,6 +11,7 @@
 #include "persistence/database_probe.hpp"
 #include "persistence/queue_sql.hpp"
 #include "persistence/sql_catalog.hpp"
+#include "scrape/text_rules.hpp"
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -307,11 +308,14 @@ api_response with_locked_job(app_services& s, request_context& ctx, F&& transiti
     auto rows = tx.exec_params(persistence::query("jobs_lock_status"), id);
     if (rows.empty())
       return json_error(404, "not_found", "no job " + id);
-    // A subject controls its own jobs; another subject's job needs the operator role.
-    if (!ctx.is_operator && !rows[0][1].is_null() && rows[0][1].c_str() != ctx.user_id)
+    // A subject controls its own jobs; another subject's job, or one of no subject (made by the
+    // pipeline, or under a token whose subject is not a UUID), needs the operator role. Owners
+    // are compared as PostgreSQL writes UUIDs: lower case.
+    const auto subject = scrape::ascii_lower(ctx.user_id.value_or(""));
+    if (!ctx.is_operator && (rows[0][1].is_null() || subject != rows[0][1].c_str()))
       return json_error(403, "forbidden",
-                        "this job belongs to another subject; controlling it needs a token with "
-                        "the role \"operator\"");
+                        "this job is not this token's subject's; controlling it needs a token "
+                        "with the role \"operator\"");
     return transition(tx, id, std::string(rows[0][0].c_str()));
   });
 }

@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 #include "process/thread_watchdog.hpp"
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
@@ -99,13 +100,20 @@ struct http_server::impl {
   // first): at the cap the oldest idle one is shed to make room. Also before the I/O context.
   std::mutex connections_mutex;
   std::map<std::string, int> per_address;
+  // A session's socket as the shedding side sees it: posted to the session's strand, so that the
+  // socket is only ever touched there; gone once the session stops idling.
+  struct idle_token {
+    asio::any_io_executor strand;
+    tcp::socket* socket;
+  };
   struct idle_connection {
     std::uint64_t id;
-    int fd;
+    std::weak_ptr<idle_token> token;
   };
   std::list<idle_connection> idle_connections;
   std::uint64_t next_connection_id = 1;
   int probe_connections = 0; // over the cap, serving /health and /ready alone
+  std::map<std::string, int> probes_by_address;
   asio::io_context io;
   asio::thread_pool handler_pool;
   tcp::acceptor acceptor;
@@ -197,6 +205,7 @@ struct http_server::impl {
   };
 
   static constexpr int k_probe_slots = 8;
+  static constexpr int k_probe_slots_per_address = 2;
 
   struct connection_slot {
     connection_slot(impl& s, std::string address, bool probe_only)
@@ -208,8 +217,12 @@ struct http_server::impl {
       if (!probe_only)
         --s.open_connections;
       std::lock_guard lock(s.connections_mutex);
-      if (probe_only)
+      if (probe_only) {
         --s.probe_connections;
+        if (auto it = s.probes_by_address.find(address);
+            it != s.probes_by_address.end() && --it->second <= 0)
+          s.probes_by_address.erase(it);
+      }
       if (auto it = s.per_address.find(address); it != s.per_address.end() && --it->second <= 0)
         s.per_address.erase(it);
     }
@@ -222,10 +235,11 @@ struct http_server::impl {
 
   // While alive, the connection idles between requests and may be shed at the cap.
   struct idle_registration {
-    idle_registration(impl& s, int fd) : s(s) {
+    idle_registration(impl& s, asio::any_io_executor strand, tcp::socket& socket)
+        : s(s), token(std::make_shared<idle_token>(idle_token{std::move(strand), &socket})) {
       std::lock_guard lock(s.connections_mutex);
       id = s.next_connection_id++;
-      s.idle_connections.push_back({id, fd});
+      s.idle_connections.push_back({id, token});
     }
     ~idle_registration() {
       std::lock_guard lock(s.connections_mutex);
@@ -234,18 +248,29 @@ struct http_server::impl {
     idle_registration(const idle_registration&) = delete;
     idle_registration& operator=(const idle_registration&) = delete;
     impl& s;
+    std::shared_ptr<idle_token> token;
     std::uint64_t id = 0;
   };
 
-  // Ends the oldest idle kept-alive connection (its pending read sees the shutdown); false when
-  // none idles.
+  // Ends the oldest idle kept-alive connection that holds a counted slot: its shutdown is posted
+  // to its session's strand, where its pending read then ends. False when none idles.
   bool shed_oldest_idle() {
     std::lock_guard lock(connections_mutex);
-    if (idle_connections.empty())
-      return false;
-    ::shutdown(idle_connections.front().fd, SHUT_RDWR);
-    idle_connections.pop_front();
-    return true;
+    while (!idle_connections.empty()) {
+      auto oldest = idle_connections.front();
+      idle_connections.pop_front();
+      auto token = oldest.token.lock();
+      if (!token)
+        continue;
+      asio::post(token->strand, [weak = oldest.token] {
+        if (auto alive = weak.lock()) {
+          boost::system::error_code ignored;
+          alive->socket->shutdown(tcp::socket::shutdown_both, ignored);
+        }
+      });
+      return true;
+    }
+    return false;
   }
 
   awaitable<void> write_error(beast::tcp_stream& stream, int status, std::string_view code,
@@ -253,6 +278,14 @@ struct http_server::impl {
     auto res = to_beast(json_error(status, code, detail), 11, false, false);
     stream.expires_after(std::chrono::seconds(5));
     co_await bhttp::async_write(stream, res, k_no_throw);
+  }
+
+  // Accepted over the cap, with nowhere to go: told so at once, and closed.
+  awaitable<void> refuse(tcp::socket socket, std::string_view code, std::string_view detail) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await write_error(stream, 503, code, detail);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   // `slot` counts the connection against the cap for as long as the session lives.
@@ -267,7 +300,10 @@ struct http_server::impl {
       // A kept-alive connection may idle until its next request starts; from its first byte on,
       // the whole request (header and body) must arrive within one request timeout.
       if (!first && buffer.size() == 0) {
-        idle_registration idling(*this, stream.socket().native_handle());
+        // Only a connection holding a counted slot is shed for a newcomer (a probe's is not one).
+        std::optional<idle_registration> idling;
+        if (!slot->probe_only)
+          idling.emplace(*this, co_await asio::this_coro::executor, stream.socket());
         stream.expires_after(config.idle_timeout);
         auto [idle_ec, got] = co_await stream.async_read_some(buffer.prepare(4096), k_no_throw);
         if (idle_ec || got == 0)
@@ -295,6 +331,19 @@ struct http_server::impl {
               to_beast(*early.answer, head.version(), false, head.method() == bhttp::verb::head);
           stream.expires_after(std::chrono::seconds(5));
           co_await bhttp::async_write(stream, res, k_no_throw);
+          // Closed with unread bytes, the socket would reset and the client might never read
+          // the answer: say no more, and discard a little of what is still coming (bounded).
+          beast::error_code ignored;
+          stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+          stream.expires_after(std::chrono::milliseconds(250));
+          std::array<char, 4096> discard;
+          for (std::size_t drained = 0; drained < (64u << 10);) {
+            auto [drain_ec, got] =
+                co_await stream.async_read_some(asio::buffer(discard), k_no_throw);
+            if (drain_ec)
+              break;
+            drained += got;
+          }
           break;
         }
         if (head[bhttp::field::expect] == "100-continue") {
@@ -365,14 +414,6 @@ struct http_server::impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
-  awaitable<void> refuse(tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
-    co_await write_error(stream, 503, "too_many_connections",
-                         "too many connections from this address; retry shortly");
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  }
-
   awaitable<void> pause(std::chrono::milliseconds how_long) {
     asio::steady_timer timer(io, how_long);
     co_await timer.async_wait(k_no_throw);
@@ -384,43 +425,7 @@ struct http_server::impl {
     milliseconds backoff = k_first_backoff;
     log_limiter accept_errors(std::chrono::seconds(10)), at_capacity(std::chrono::seconds(10));
     for (;;) {
-      // Wait for a client before deciding where it goes.
-      auto [wait_ec] = co_await acceptor.async_wait(tcp::acceptor::wait_read, k_no_throw);
-      if (!acceptor.is_open())
-        co_return;
-      if (wait_ec && wait_ec != asio::error::operation_aborted) {
-        co_await pause(backoff);
-        continue;
-      }
-      // At the cap, the oldest idle kept-alive connection is shed for the newcomer; with none
-      // idle, a few connections more are taken for /health and /ready alone, and past those,
-      // clients wait in the listen backlog until a connection closes.
-      bool probe_only = false;
-      if (open_connections.load() >= max_connections && !shed_oldest_idle()) {
-        {
-          std::lock_guard lock(connections_mutex);
-          if (probe_connections < k_probe_slots) {
-            ++probe_connections;
-            probe_only = true;
-          }
-        }
-        if (!probe_only) {
-          if (auto suppressed = at_capacity.admit())
-            spdlog::warn("{} open connections, the most allowed; new ones wait{}", max_connections,
-                         *suppressed
-                             ? fmt::format(" ({} more times since last logged)", *suppressed)
-                             : std::string());
-          co_await pause(milliseconds(20));
-          if (!acceptor.is_open())
-            co_return;
-          continue;
-        }
-      }
       auto [ec, socket] = co_await acceptor.async_accept(k_no_throw);
-      if (ec && probe_only) {
-        std::lock_guard lock(connections_mutex);
-        --probe_connections;
-      }
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open())
           co_return;
@@ -439,31 +444,71 @@ struct http_server::impl {
       boost::system::error_code peer_ec;
       const auto peer = socket.remote_endpoint(peer_ec);
       const auto address = peer_ec ? std::string() : peer.address().to_string();
-      bool over_address_cap = false;
+      // Where the newcomer goes: its address's share first, then a counted slot (shedding the
+      // oldest idle kept-alive connection at the cap), else one of the probes' few slots, else
+      // 503 at once. Nothing is shed for a client that is refused anyway.
+      enum class placement { counted, probe, over_address_cap, full } place = placement::counted;
       {
         std::lock_guard lock(connections_mutex);
         auto& from_address = per_address[address];
-        over_address_cap = from_address >= config.max_connections_per_address && !probe_only;
-        if (!over_address_cap)
+        if (from_address >= config.max_connections_per_address)
+          place = placement::over_address_cap;
+        else if (open_connections.load() >= max_connections)
+          place = placement::full; // decided below, outside the lock (shedding takes it)
+        if (place == placement::counted)
           ++from_address;
       }
-      if (over_address_cap) {
-        // One client address may not take every connection: answered at once, and closed.
-        asio::co_spawn(io, refuse(std::move(socket)), asio::detached);
+      if (place == placement::full) {
+        const bool shed = shed_oldest_idle();
+        std::lock_guard lock(connections_mutex);
+        auto& from_address = per_address[address];
+        if (shed) {
+          place = placement::counted;
+          ++from_address;
+        } else if (probe_connections < k_probe_slots &&
+                   probes_by_address[address] < k_probe_slots_per_address) {
+          place = placement::probe;
+          ++probe_connections;
+          ++probes_by_address[address];
+          ++from_address;
+        }
+      }
+      if (place == placement::over_address_cap || place == placement::full) {
+        if (place == placement::full)
+          if (auto suppressed = at_capacity.admit())
+            spdlog::warn(
+                "{} open connections, the most allowed, and none idle: newcomers get 503{}",
+                max_connections,
+                *suppressed ? fmt::format(" ({} more times since last logged)", *suppressed)
+                            : std::string());
+        {
+          std::lock_guard lock(connections_mutex);
+          if (auto it = per_address.find(address); it != per_address.end() && it->second <= 0)
+            per_address.erase(it);
+        }
+        asio::co_spawn(io,
+                       refuse(std::move(socket), "too_many_connections",
+                              place == placement::full
+                                  ? "the server is at its connection limit; retry shortly"
+                                  : "too many connections from this address; retry shortly"),
+                       asio::detached);
         continue;
       }
+      const bool probe_only = place == placement::probe;
       auto slot = std::make_shared<connection_slot>(*this, address, probe_only);
-      asio::co_spawn(io, session(std::move(socket), std::move(slot)), [](std::exception_ptr e) {
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            spdlog::error("http session ended with an exception: {}", ex.what());
-          } catch (...) {
-            spdlog::error("http session ended with an exception of unknown type");
-          }
-        }
-      });
+      // Each session on a strand of its own: the shedding side posts there too.
+      asio::co_spawn(asio::make_strand(io), session(std::move(socket), std::move(slot)),
+                     [](std::exception_ptr e) {
+                       if (e) {
+                         try {
+                           std::rethrow_exception(e);
+                         } catch (const std::exception& ex) {
+                           spdlog::error("http session ended with an exception: {}", ex.what());
+                         } catch (...) {
+                           spdlog::error("http session ended with an exception of unknown type");
+                         }
+                       }
+                     });
     }
   }
 };

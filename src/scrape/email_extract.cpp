@@ -436,7 +436,10 @@ std::string read_domain(std::string_view text, std::size_t pos, spelled_dots& do
   while (end < text.size() && domain.size() <= k_max_domain) {
     if (text[end] == '.' && end + 1 < text.size() && is_label_char(text[end + 1])) {
       domain += '.';
-      end = read_label(end + 1);
+      const auto next = read_label(end + 1);
+      if (next == std::string_view::npos)
+        break; // past the longest domain: nothing more is read, and `end` stays in the text
+      end = next;
       continue;
     }
     auto p = end;
@@ -450,7 +453,10 @@ std::string read_domain(std::string_view text, std::size_t pos, spelled_dots& do
       break;
     domain += '.';
     dots.count(*dot);
-    end = read_label(next);
+    const auto label_end = read_label(next);
+    if (label_end == std::string_view::npos)
+      break;
+    end = label_end;
   }
   return domain;
 }

@@ -14,8 +14,8 @@ struct page_limits {
   std::size_t max_mailto_links = 500;      // mailto: links read, and Cloudflare-protected addresses
   std::size_t max_structured_values = 200; // emails and phones read from structured data
   std::size_t max_json_ld_bytes = 1 << 20; // JSON-LD read per page
-  // Page data read per page: JSON scripts and inline scripts' bodies (for objects they assign to
-  // window), in all.
+  // Page data read per page: JSON scripts in all, and inline scripts' bodies (for objects they
+  // assign to window) in all, each up to this.
   std::size_t max_page_data_bytes = 1 << 20;
 };
 

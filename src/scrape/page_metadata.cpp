@@ -104,7 +104,9 @@ struct parse_state {
   std::string tail;         // visible text past the head of m.text, rolling
   std::string script;       // the body of the script being read (JSON-LD, page data)
   std::size_t json_ld_bytes = 0;   // JSON-LD read in all on this page
-  std::size_t page_data_bytes = 0; // page data and script bodies read in all on this page
+  std::size_t page_data_bytes = 0; // JSON page data read in all on this page
+  std::size_t program_bytes = 0;   // inline scripts' bodies read (apart: a large bundle early in
+                                   // the page must not use up what __NEXT_DATA__ needs)
   std::size_t tail_dropped = 0;    // bytes of `tail` dropped from its front so far
   int code_depth = 0;              // open code elements
   int reversing_depth = 0;         // open right-to-left overrides
@@ -608,7 +610,9 @@ void on_cdata(void* ctx, const xmlChar* chars, int length) {
   if (st.open.empty() || st.open.back().script == script_body::none || length <= 0)
     return;
   const bool json_ld = st.open.back().script == script_body::json_ld;
-  auto& used = json_ld ? st.json_ld_bytes : st.page_data_bytes;
+  auto& used = json_ld                                           ? st.json_ld_bytes
+               : st.open.back().script == script_body::page_data ? st.page_data_bytes
+                                                                 : st.program_bytes;
   const auto budget = json_ld ? st.limits.max_json_ld_bytes : st.limits.max_page_data_bytes;
   auto n = std::min(static_cast<std::size_t>(length), budget - std::min(budget, used));
   st.script.append(reinterpret_cast<const char*>(chars), n);

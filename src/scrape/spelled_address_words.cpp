@@ -103,6 +103,8 @@ char32_t lower_code_point(char32_t cp) {
     return cp;
   if (cp <= 0xDE && cp != 0xD7) // Latin-1: À-Þ
     return cp + 32;
+  if (cp == 0x178) // Ÿ, whose lower case is in Latin-1
+    return 0xFF;
   if (cp >= 0x100 && cp <= 0x17F) { // Latin Extended-A: pairs, upper case first...
     const bool odd_pairs = (cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E);
     if (cp == 0x130 || cp == 0x131 || cp == 0x138 || cp == 0x149 || cp == 0x17F)

@@ -28,7 +28,16 @@ workflow_services::workflow_services(const config::app_config& c,
     : config(c), fetcher(c.fetch, work_threads(c)),
       robots(fetcher, scrape::robots_product_token(c.fetch.user_agent),
              scrape::robots_cache_limits::from(c.fetch)),
-      progress_db(c.database_url, 2) {
+      // Progress reports from work steps: bounded like every other use of the database, so that
+      // a silent network cannot hold a work thread past the engine's deadline.
+      progress_db(c.database_url,
+                  persistence::pool_options{
+                      2, c.database.pool_wait,
+                      c.database.transaction_pooled() ? std::chrono::milliseconds(0)
+                                                      : c.database.engine_statement_timeout,
+                      c.database.engine_statement_timeout + std::chrono::seconds(1),
+                      c.database.transaction_pooled() ? c.database.engine_statement_timeout
+                                                      : std::chrono::milliseconds(0)}) {
   if (watchdog)
     watched = watchdog->watch(
         {"work",

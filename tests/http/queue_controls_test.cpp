@@ -1,6 +1,7 @@
 // Operator controls through the API: a pause holds on every node and a resume wakes them; rows of
 // any queue are retried or cancelled by id, and all of a queue's errors at once.
 #include "config/queue_catalog.hpp"
+#include "http/jwt.hpp"
 #include "http/workflow_routes.hpp"
 #include "persistence/migrator.hpp"
 #include "persistence/queue_sql.hpp"
@@ -264,6 +265,20 @@ TEST(queue_controls, controls_need_the_operator_role_and_a_subject_controls_its_
   auto other = call("/api/v3/jobs/01890000-0000-7000-8000-00000000000b/cancel", test_bearer());
   EXPECT_EQ(other.status, 403) << other.raw;
   EXPECT_EQ(count(db.url(), "SELECT count(*) FROM jobs WHERE status = 'Cancelled'"), 1);
+  // A subject written in capitals is the same subject (PostgreSQL writes UUIDs in lower case).
+  const auto upper = "Bearer " + http::mint_token("6F1C2A4E-6B7A-4C53-9A0E-2F2D3C4B5A69",
+                                                  k_test_jwt_secret, std::chrono::minutes(5));
+  EXPECT_EQ(call("/api/v3/jobs/01890000-0000-7000-8000-00000000000a/retry", upper).status, 202);
+  // A job of no subject (the pipeline's) is an operator's to control.
+  {
+    pqxx::connection c(db.url());
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO jobs (id, job_type) VALUES ('01890000-0000-7000-8000-00000000000c', "
+            "'page_scrape')");
+    tx.commit();
+  }
+  EXPECT_EQ(call("/api/v3/jobs/01890000-0000-7000-8000-00000000000c/cancel", test_bearer()).status,
+            403);
   EXPECT_EQ(call("/api/v3/jobs/01890000-0000-7000-8000-00000000000b/cancel", test_operator_bearer())
                 .status,
             200);

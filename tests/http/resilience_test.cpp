@@ -331,7 +331,8 @@ TEST(resilience, the_connection_cap_sheds_idle_connections_and_keeps_room_for_pr
   std::vector<int> busy;
   for (int i = 0; i < 4; ++i) {
     busy.push_back(connect_from("127.0.0.1", server.port));
-    ::send(busy.back(), "GET /api/v3/queues HTTP/1.1\r\n", 30, MSG_NOSIGNAL);
+    const std::string started = "GET /api/v3/queues HTTP/1.1\r\n";
+    ::send(busy.back(), started.data(), started.size(), MSG_NOSIGNAL);
   }
   ASSERT_TRUE(eventually([&] { return get(server.port, "/health").status == 200; }, 10s))
       << "/health answers with the cap full";
@@ -344,7 +345,10 @@ TEST(resilience, the_connection_cap_sheds_idle_connections_and_keeps_room_for_pr
 
 TEST(resilience, one_address_cannot_take_every_connection) {
   private_cluster cluster;
-  auto server = start_server(cluster.url(), {{"HTTP_MAX_CONNECTIONS_PER_ADDRESS", "2"}}, "api");
+  // Two connections in all: the address's two fill the cap too.
+  auto server = start_server(
+      cluster.url(), {{"HTTP_MAX_CONNECTIONS_PER_ADDRESS", "2"}, {"HTTP_MAX_CONNECTIONS", "2"}},
+      "api");
   int a = connect_from("127.0.0.1", server.port), b = connect_from("127.0.0.1", server.port);
   ASSERT_NE(exchange_on(a, k_keep_alive_health, 5s).find("200 OK"), std::string::npos);
   ASSERT_NE(exchange_on(b, k_keep_alive_health, 5s).find("200 OK"), std::string::npos);
@@ -352,6 +356,9 @@ TEST(resilience, one_address_cannot_take_every_connection) {
   auto refused = exchange_on(third, k_keep_alive_health, 5s);
   EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
   EXPECT_NE(refused.find("too_many_connections"), std::string::npos) << refused;
+  // Refused for its address, the newcomer made nobody else's idle connection go.
+  EXPECT_FALSE(closed_by_server(a, 300ms));
+  EXPECT_FALSE(closed_by_server(b, 300ms));
   // Another address is served.
   int other = connect_from("127.0.0.3", server.port);
   EXPECT_NE(exchange_on(other, k_keep_alive_health, 5s).find("200 OK"), std::string::npos);
@@ -371,7 +378,8 @@ TEST(resilience, a_started_request_has_one_deadline_on_a_kept_alive_connection) 
   // Idle within the idle timeout: still open.
   EXPECT_FALSE(closed_by_server(fd, 1500ms));
   // A request started and never finished: closed at its request timeout, long before 60 s.
-  ::send(fd, "GET /health HTTP/1.1\r\nHo", 25, MSG_NOSIGNAL);
+  const std::string started = "GET /health HTTP/1.1\r\nHo";
+  ::send(fd, started.data(), started.size(), MSG_NOSIGNAL);
   EXPECT_TRUE(closed_by_server(fd, 10s));
   ::close(fd);
 }
@@ -409,7 +417,9 @@ TEST(resilience, a_database_restart_costs_no_failed_request) {
 
 // At HTTP_MAX_CONNECTIONS the server stops accepting; a waiting client is served as soon as a
 // connection closes.
-TEST(resilience, connections_over_the_cap_wait_for_a_free_slot) {
+// Past the cap, with none idle to shed and the probes' slots taken, a newcomer gets 503 at once
+// (not a hung connect); once a connection closes, the next one is served.
+TEST(resilience, connections_past_the_cap_get_503_at_once_until_a_slot_frees) {
   scoped_database db;
   auto server = start_server(db.url(), {{"HTTP_MAX_CONNECTIONS", "3"}}, "api");
   // Three connections that have not sent a request yet: busy, none idle to shed.
@@ -422,19 +432,25 @@ TEST(resilience, connections_over_the_cap_wait_for_a_free_slot) {
     probe.send_text(make_request("GET", "/health"));
     EXPECT_EQ(probe.receive(5s).rfind("HTTP/1.1 200", 0), 0u);
   }
-  // Those taken too, by requests started and not finished (busy, not idle to shed)...
-  std::vector<std::unique_ptr<client_socket>> probes;
-  for (int i = 0; i < 8; ++i) {
-    probes.push_back(std::make_unique<client_socket>(server.port));
-    probes.back()->send_text("GET /health HTTP/1.1\r\n");
-  }
-  // Past those, a client waits in the backlog until a connection closes.
-  client_socket waiting(server.port);
-  waiting.send_text(make_request("GET", "/health"));
-  EXPECT_EQ(waiting.receive(500ms), "") << "a connection was served past the cap and the probes";
+  // Those taken too, two per address, by requests started and not finished.
+  std::vector<int> probes;
+  for (const char* source : {"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"})
+    for (int i = 0; i < 2; ++i) {
+      probes.push_back(connect_from(source, server.port));
+      const std::string started = "GET /health HTTP/1.1\r\n";
+      ::send(probes.back(), started.data(), started.size(), MSG_NOSIGNAL);
+    }
+  // A third probe from one address, and any client past the probes' slots, get 503 at once.
+  int refused = connect_from("127.0.0.5", server.port);
+  auto answer = exchange_on(refused, make_request("GET", "/health"), 5s);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
+  EXPECT_NE(answer.find("too_many_connections"), std::string::npos) << answer;
+  ::close(refused);
   busy.front().reset();
-  auto answer = waiting.receive(10s);
-  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  ASSERT_TRUE(eventually([&] { return get(server.port, "/health").status == 200; }, 10s))
+      << "a freed slot serves the next client";
+  for (int fd : probes)
+    ::close(fd);
 }
 
 // Under a low descriptor limit, more clients than descriptors: the server holds no more

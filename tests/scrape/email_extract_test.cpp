@@ -267,6 +267,16 @@ TEST(email_extract, pathological_input_stays_linear_and_bounded) {
   EXPECT_NO_THROW(find_text_emails(brackets));
 }
 
+// A domain that reaches the longest allowed at a dot: reading stops there, within the text, and
+// the addresses after it are still read.
+TEST(email_extract, a_domain_past_the_longest_stops_inside_the_text) {
+  const std::string longest = "a@" + std::string(253, 'b') + ".c";
+  EXPECT_NO_THROW(find_text_emails(longest));
+  EXPECT_EQ(find_text_emails(longest + " then info@firma-muster.de"), v{"info@firma-muster.de"});
+  const std::string spelled = "a [at] " + std::string(253, 'b') + " [dot] c info@firma-muster.de";
+  EXPECT_EQ(find_text_emails(spelled), v{"info@firma-muster.de"});
+}
+
 TEST(email_extract, stops_at_the_cap_and_says_so) {
   std::string page;
   for (int i = 0; i < 10'000; ++i)
