@@ -17,7 +17,7 @@ SKY_PACKAGES=(
 # a browser for the console's tests.
 SKY_TEST_PACKAGES=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev pgbouncer
-  chromium chromium-driver python3-selenium
+  chromium chromium-driver python3-selenium python3-yaml
 )
 
 # Object files are cached by ccache under paths relative to the checkout, so a fresh clone reuses

@@ -100,6 +100,27 @@ int run_fixtures(std::uint16_t port, const std::string& places_key) {
   return 0;
 }
 
+// The route table of a default (production) API node, as JSON: what docs/openapi.yaml describes.
+int print_routes() {
+  config::app_config cfg;
+  http::app_services services{nullptr, nullptr, &cfg, {}, nullptr, {}, {}, {}};
+  auto table = http::api_routes(services);
+  for (auto& r : http::console_routes())
+    table.push_back(std::move(r));
+  std::cout << "[";
+  bool first = true;
+  for (const auto& r : table) {
+    std::string_view auth = r.auth == http::access::open     ? "open"
+                            : r.auth == http::access::bearer ? "bearer"
+                                                             : "operator";
+    std::cout << (first ? "" : ",") << "\n  {\"method\":\"" << r.method << "\",\"path\":\""
+              << r.pattern << "\",\"auth\":\"" << auth << "\"}";
+    first = false;
+  }
+  std::cout << "\n]\n";
+  return 0;
+}
+
 // A server holds a socket per client, per database connection and per fetch: take the hard
 // descriptor limit rather than the soft default (often 1024).
 void raise_descriptor_limit() {
@@ -316,6 +337,9 @@ int main(int argc, char** argv) {
   token->add_option("--ttl", ttl_seconds, "lifetime in seconds")
       ->check(CLI::Range(1LL, 31536000LL));
   auto* env_example = app.add_subcommand("env-example", "print every variable with its default");
+  auto* list_routes = app.add_subcommand(
+      "routes", "print the HTTP route table as JSON (method, path, auth): docs/openapi.yaml is "
+                "held to it");
   std::string scrape_url;
   bool allow_private = false;
   int crawl_pages = 1;
@@ -340,6 +364,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
+    if (*list_routes)
+      return print_routes();
     if (*env_example) {
       for (const auto& v : config::documented_variables())
         std::cout << "# " << v.description << "\n" << v.name << "=" << v.default_value << "\n";
