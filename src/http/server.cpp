@@ -425,7 +425,11 @@ struct http_server::impl {
     milliseconds backoff = k_first_backoff;
     log_limiter accept_errors(std::chrono::seconds(10)), at_capacity(std::chrono::seconds(10));
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(k_no_throw);
+      // Each connection lives on a strand of its own: its session, its stream's timer and the
+      // shedding of it at the cap all run there, one at a time, however many I/O threads run.
+      auto strand = asio::make_strand(io);
+      auto [ec, accepted] = co_await acceptor.async_accept(strand, k_no_throw);
+      tcp::socket socket(std::move(accepted));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open())
           co_return;
@@ -496,19 +500,17 @@ struct http_server::impl {
       }
       const bool probe_only = place == placement::probe;
       auto slot = std::make_shared<connection_slot>(*this, address, probe_only);
-      // Each session on a strand of its own: the shedding side posts there too.
-      asio::co_spawn(asio::make_strand(io), session(std::move(socket), std::move(slot)),
-                     [](std::exception_ptr e) {
-                       if (e) {
-                         try {
-                           std::rethrow_exception(e);
-                         } catch (const std::exception& ex) {
-                           spdlog::error("http session ended with an exception: {}", ex.what());
-                         } catch (...) {
-                           spdlog::error("http session ended with an exception of unknown type");
-                         }
-                       }
-                     });
+      asio::co_spawn(strand, session(std::move(socket), std::move(slot)), [](std::exception_ptr e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            spdlog::error("http session ended with an exception: {}", ex.what());
+          } catch (...) {
+            spdlog::error("http session ended with an exception of unknown type");
+          }
+        }
+      });
     }
   }
 };
