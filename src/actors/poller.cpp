@@ -259,22 +259,34 @@ void rescue(poller_self self) {
     }
   });
   with_db(self, "status counts", [&](pqxx::connection& c) { s.q->store->fold_status_counts(c); });
-  // Retention rides on the same pass: a few small batches, so no lock is held long and a large
-  // backlog of old jobs drains over several passes instead of in one long statement.
+  // Retention rides on the same pass, in small batches (no lock is held long) within a time
+  // budget, so that claims wait at most that long behind it. A backlog left over (more finished
+  // jobs past retention than one pass deletes) brings the next pass after a second, not after the
+  // poll interval: deletion keeps pace with intake whatever the interval.
   if (s.q->retention_days > 0) {
-    constexpr int k_batch = 1000, k_batches_per_pass = 10;
+    constexpr int k_batch = 1000;
+    constexpr auto k_pass_budget = std::chrono::milliseconds(250);
+    constexpr auto k_backlog_pause = std::chrono::seconds(1);
+    bool backlog = false;
     with_db(self, "retention", [&](pqxx::connection& c) {
+      const auto started = std::chrono::steady_clock::now();
       std::size_t deleted = 0;
-      for (int i = 0; i < k_batches_per_pass; ++i) {
+      for (;;) {
         auto n = s.q->store->delete_finished(c, s.q->retention_days, k_batch);
         deleted += n;
         if (n < static_cast<std::size_t>(k_batch))
           break;
+        if (std::chrono::steady_clock::now() - started >= k_pass_budget) {
+          backlog = true;
+          break;
+        }
       }
       if (deleted > 0)
-        spdlog::info("{}: deleted {} jobs finished more than {} days ago", s.q->definition->name,
-                     deleted, s.q->retention_days);
+        spdlog::info("{}: deleted {} jobs finished more than {} days ago{}", s.q->definition->name,
+                     deleted, s.q->retention_days, backlog ? " (more to go)" : "");
     });
+    if (backlog)
+      self->delayed_send(self, k_backlog_pause, tick_atom::value);
   }
 }
 

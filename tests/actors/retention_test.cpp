@@ -51,3 +51,36 @@ TEST(retention, finished_jobs_past_the_retention_are_deleted_in_batches) {
                   .has_value())
       << server.process->output();
 }
+
+// Retention keeps pace with intake whatever the poll interval: 100,000 finished jobs past it go
+// within a few minutes (in passes of a bounded time, a second apart while a backlog lasts), and
+// work queued meanwhile is done meanwhile.
+TEST(retention, a_large_backlog_is_deleted_in_minutes_while_work_goes_on) {
+  scoped_database db;
+  auto migrate = run_to_end({SCRAPERSKY_BINARY, "migrate"}, {{"DATABASE_URL", db.url()}});
+  ASSERT_EQ(migrate.first, 0) << migrate.second;
+  {
+    pqxx::connection c(db.url());
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO jobs (id, job_type, status, finished_at, created_at) SELECT "
+            "sky_uuid_v7_at(now() - interval '20 days'), 'page_scrape', 'Completed', now() - "
+            "interval '20 days', now() - interval '20 days' FROM generate_series(1, 100000)");
+    tx.commit();
+  }
+  auto log = temp_path("exec");
+  // The default poll interval (a minute): the backlog must not wait for it.
+  auto server = start_server(
+      db.url(), synthetic_env(log, {{"JOBS_RETENTION_DAYS", "14"}, {"MIGRATE_ON_START", "false"}}));
+  auto fresh = insert_jobs(db.url(), 50, R"({"sleep_ms":20})");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return jobs_with(db.url(), "status = 'Completed' AND created_at > now() - interval "
+                                   "'1 day'") == 50;
+      },
+      120s))
+      << "work queued during retention was done";
+  ASSERT_TRUE(eventually([&] { return count(db.url(), "SELECT count(*) FROM jobs") == 50; }, 240s))
+      << count(db.url(), "SELECT count(*) FROM jobs") << " jobs left";
+  EXPECT_TRUE(server.process->wait_for_line("(more to go)", 5s).has_value())
+      << "the backlog took more than one pass";
+}
