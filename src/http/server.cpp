@@ -313,22 +313,26 @@ struct http_server::impl {
       stream.expires_after(config.request_timeout);
       first = false;
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, k_no_throw);
+      // The route and the caller's right to it are decided once, from the header alone: a
+      // request that would get 401, 404 or 405 is answered before its body is read (and the
+      // connection closed, the body unread), and only an authorised one is told to go on sending
+      // it. The body joins the request once read; the resolved route refers to it.
+      api_request request;
+      std::optional<dispatch> resolved;
       if (!ec) {
-        // The route and the caller's right to it are decided from the header alone: a request
-        // that would get 401, 404 or 405 is answered before its body is read (and the connection
-        // closed, the body unread), and only an authorised one is told to go on sending it.
         const auto& head = parser.get();
-        api_request preflight{std::string(head.method_string()),
-                              std::string(head.target()),
-                              std::string(head[bhttp::field::authorization]),
-                              {},
-                              {},
-                              std::string(head[bhttp::field::host]),
-                              {}};
-        auto early = routes.resolve(preflight);
-        if (early.answer && !parser.is_done()) {
-          auto res =
-              to_beast(*early.answer, head.version(), false, head.method() == bhttp::verb::head);
+        request.method = std::string(head.method_string());
+        request.target = std::string(head.target());
+        request.authorization = std::string(head[bhttp::field::authorization]);
+        request.content_type = std::string(head[bhttp::field::content_type]);
+        request.host = std::string(head[bhttp::field::host]);
+        request.if_none_match = std::string(head[bhttp::field::if_none_match]);
+        for (const auto& field : head)
+          request.headers.emplace_back(field.name_string(), field.value());
+        resolved.emplace(routes.resolve(request));
+        if (resolved->answer && !parser.is_done()) {
+          auto res = to_beast(*resolved->answer, head.version(), false,
+                              head.method() == bhttp::verb::head);
           stream.expires_after(std::chrono::seconds(5));
           co_await bhttp::async_write(stream, res, k_no_throw);
           // Closed with unread bytes, the socket would reset and the client might never read
@@ -375,33 +379,24 @@ struct http_server::impl {
       }
 
       auto req = parser.release();
-      api_request request{std::string(req.method_string()),
-                          std::string(req.target()),
-                          std::string(req[bhttp::field::authorization]),
-                          std::string(req[bhttp::field::content_type]),
-                          std::move(req.body()),
-                          std::string(req[bhttp::field::host]),
-                          std::string(req[bhttp::field::if_none_match])};
-      for (const auto& field : req)
-        request.headers.emplace_back(field.name_string(), field.value());
+      request.body = std::move(req.body());
       bool keep_alive = false;
       boost::system::error_code wec;
       {
         request_in_flight counted(*this);
-        auto resolved = routes.resolve(request);
+        auto& route = *resolved;
         api_response response;
         // Handlers that may block (database, network) never run on an I/O thread; the ones that
         // only read memory (health) answer from it, so they stay fast when the pool is busy.
-        if (slot->probe_only && !resolved.answer &&
-            (resolved.target->auth != access::open ||
-             resolved.target->runs != execution::nonblocking)) {
+        if (slot->probe_only && !route.answer &&
+            (route.target->auth != access::open || route.target->runs != execution::nonblocking)) {
           // A connection over the cap is there for the probes: nothing else runs on it.
           response = overloaded("the server is at its connection limit; retry shortly");
           req.keep_alive(false);
-        } else if (resolved.answer || resolved.target->runs == execution::nonblocking)
-          response = routes.run(resolved);
+        } else if (route.answer || route.target->runs == execution::nonblocking)
+          response = routes.run(route);
         else
-          response = co_await run_on_handler_pool(resolved, stream.socket().native_handle());
+          response = co_await run_on_handler_pool(route, stream.socket().native_handle());
         keep_alive = req.keep_alive() && !stopping.load();
         auto res = to_beast(response, req.version(), keep_alive, req.method() == bhttp::verb::head);
         stream.expires_after(config.request_timeout);

@@ -36,26 +36,6 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-void append_utf8(std::string& out, unsigned long cp) {
-  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    return;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 bool valid_domain(std::string_view d) {
   if (d.size() < 3 || d.size() > k_max_domain || d.find('.') == std::string_view::npos)
     return false;
@@ -208,44 +188,11 @@ struct marker {
 
 struct spelled_lists {
   std::vector<const spelled_word*> at, dot;
-  // The first bytes, ASCII lower-cased, a bare word for "@" may start with (upper-case forms of
-  // non-ASCII first letters included): where the scanner stops at a space.
-  std::array<bool, 256> bare_at_first{};
-  std::vector<unsigned char> bare_at_ascii_letters; // the ASCII ones, for the vector prefilter
+  // The ASCII letters a bare word for "@" may start with (lower case): where the scanner stops at
+  // a space. Every non-ASCII byte is a stop too (a word may start with any case of its letter).
+  std::array<bool, 128> bare_at_first{};
+  std::vector<unsigned char> bare_at_ascii_letters; // the same, for the vector prefilter
 };
-
-std::pair<char32_t, std::size_t> decode_utf8(std::string_view text, std::size_t pos) {
-  auto b = [&](std::size_t i) { return static_cast<unsigned char>(text[pos + i]); };
-  const auto c = b(0);
-  auto continuation = [&](std::size_t n) {
-    if (pos + n >= text.size())
-      return false;
-    for (std::size_t i = 1; i <= n; ++i)
-      if ((b(i) & 0xC0) != 0x80)
-        return false;
-    return true;
-  };
-  if (c < 0x80)
-    return {c, 1};
-  if ((c & 0xE0) == 0xC0 && continuation(1))
-    return {static_cast<char32_t>(((c & 0x1F) << 6) | (b(1) & 0x3F)), 2};
-  if ((c & 0xF0) == 0xE0 && continuation(2))
-    return {static_cast<char32_t>(((c & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F)), 3};
-  return {0xFFFD, 1};
-}
-
-// The upper-case first byte of a word's first letter, where it differs from the lower case.
-std::optional<unsigned char> upper_first_byte(std::string_view word) {
-  auto [cp, n] = decode_utf8(word, 0);
-  for (char32_t candidate = cp > 0x40 ? cp - 0x50 : 0; candidate < cp; ++candidate)
-    if (lower_code_point(candidate) == cp) {
-      std::string out;
-      append_utf8(out, candidate);
-      return static_cast<unsigned char>(out[0]);
-    }
-  (void)n;
-  return std::nullopt;
-}
 
 const spelled_lists& spelled_table() {
   static const spelled_lists lists = [] {
@@ -255,12 +202,8 @@ const spelled_lists& spelled_table() {
       if (w.sign != spelled_sign::at || w.word.size() < 2)
         continue;
       const auto first = static_cast<unsigned char>(lower(w.word[0]));
-      l.bare_at_first[first] = true;
-      if (first >= 0x80) {
-        if (auto upper = upper_first_byte(w.word))
-          l.bare_at_first[*upper] = true;
-      } else if (std::find(l.bare_at_ascii_letters.begin(), l.bare_at_ascii_letters.end(), first) ==
-                 l.bare_at_ascii_letters.end()) {
+      if (first < 0x80 && !l.bare_at_first[first]) {
+        l.bare_at_first[first] = true;
         l.bare_at_ascii_letters.push_back(first);
       }
     }
@@ -277,8 +220,8 @@ std::optional<std::pair<std::size_t, bool>> match_word(std::string_view text, st
     return std::nullopt;
   bool capitals = true;
   for (std::size_t i = 0; i < word.size();) {
-    auto [want, wn] = decode_utf8(word, i);
-    auto [have, hn] = decode_utf8(text, pos + i);
+    auto [want, wn] = decode_utf8_at(word, i);
+    auto [have, hn] = decode_utf8_at(text, pos + i);
     if (hn != wn || lower_code_point(have) != want)
       return std::nullopt;
     if (have == want && want != '-')
@@ -480,7 +423,7 @@ bool address_label_before(std::string_view text, std::size_t pos) {
     --p;
   std::string label;
   for (std::size_t i = p; i < end;) {
-    auto [cp, n] = decode_utf8(text, i);
+    auto [cp, n] = decode_utf8_at(text, i);
     append_utf8(label, lower_code_point(cp));
     i += n;
   }
@@ -573,8 +516,9 @@ std::size_t next_at_marker(std::string_view text, std::size_t from) {
     for (; from < stop; ++from) {
       char c = text[from];
       if (c == ' ') {
-        if (from + 1 < text.size() &&
-            first_bytes[static_cast<unsigned char>(lower(text[from + 1]))])
+        const auto next =
+            from + 1 < text.size() ? static_cast<unsigned char>(lower(text[from + 1])) : 0;
+        if (next >= 0x80 || first_bytes[next])
           return from;
       } else if (c == '@' || closing_of(c)) {
         return from;
@@ -636,9 +580,8 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
       // are also plain prose, so they count only for the page's own domain or after a label.
       const auto written = text.substr(local_begin, domain_end - local_begin);
       const bool capitals_stand_out = has_lower_case_letter(written);
-      const bool marked = (at->bracketed || (at->capitals && capitals_stand_out)) &&
-                          dots.plain == 0 &&
-                          (dots.marked == 0 || capitals_stand_out || at->bracketed);
+      const bool marked =
+          (at->bracketed || (at->capitals && capitals_stand_out)) && dots.plain == 0;
       if (!marked && !context.stated_as_email && !own_domain(domain, context.page_domain) &&
           !address_label_before(text, local_begin))
         continue;
@@ -745,7 +688,7 @@ std::string decode_html_entities(std::string_view text) {
         cp = cp * (hex ? 16 : 10) + static_cast<unsigned long>(v);
       }
       if (ok) {
-        append_utf8(out, cp);
+        append_utf8(out, static_cast<char32_t>(cp));
         i = semi + 1;
         continue;
       }

@@ -4,6 +4,7 @@
 // from digit to digit (through at most four punctuation characters, or an extension label); the
 // matcher then looks at the code point before a candidate and at most three after it.
 #include "scrape/phone_windows.hpp"
+#include "scrape/text_rules.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -14,31 +15,10 @@
 namespace sky::scrape {
 namespace {
 
-struct code_point {
-  char32_t value;
-  std::size_t length;
-};
-
-// The code point at text[pos]; a byte that starts no valid sequence reads as U+FFFD, one byte
-// long (the matcher never runs on such text, see phone_matcher_accepts).
+// The code point at text[pos] (text_rules.hpp); the matcher never runs on text with invalid
+// sequences, see phone_matcher_accepts.
 code_point decode_at(std::string_view text, std::size_t pos) {
-  auto lead = static_cast<unsigned char>(text[pos]);
-  if (lead < 0x80)
-    return {lead, 1};
-  std::size_t length = (lead >> 5) == 0x6    ? 2
-                       : (lead >> 4) == 0xE  ? 3
-                       : (lead >> 3) == 0x1E ? 4
-                                             : 0;
-  if (length == 0 || pos + length > text.size())
-    return {0xFFFD, 1};
-  char32_t value = lead & (0x7F >> length);
-  for (std::size_t k = 1; k < length; ++k) {
-    auto next = static_cast<unsigned char>(text[pos + k]);
-    if ((next & 0xC0) != 0x80)
-      return {0xFFFD, 1};
-    value = (value << 6) | (next & 0x3F);
-  }
-  return {value, length};
+  return decode_utf8_at(text, pos);
 }
 
 // \p{Nd}, as ICU's regexes read it.

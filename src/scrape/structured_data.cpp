@@ -1,6 +1,9 @@
 // JSON-LD through Boost.JSON, walked with an explicit stack so that depth costs no recursion.
 #include "scrape/structured_data.hpp"
 
+#include "scrape/text_rules.hpp"
+#include "scrape/url_rules.hpp"
+
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -26,6 +29,16 @@ contact_property property_named(std::string_view name) {
   return contact_property::none;
 }
 
+// Comments and trailing commas tolerated, nesting bounded: the JSON pages write.
+boost::json::value parse_bounded(std::string_view json, boost::system::error_code& ec) {
+  boost::json::parse_options options;
+  options.allow_comments = true;
+  options.allow_trailing_commas = true;
+  options.allow_invalid_utf8 = true;
+  options.max_depth = k_max_depth + 1;
+  return boost::json::parse(json, ec, {}, options);
+}
+
 } // namespace
 
 contact_property contact_property_of(std::string_view names) {
@@ -41,13 +54,8 @@ contact_property contact_property_of(std::string_view names) {
 }
 
 void read_json_ld(std::string_view json, structured_contacts& out, std::size_t max_values) {
-  boost::json::parse_options options;
-  options.allow_comments = true;
-  options.allow_trailing_commas = true;
-  options.allow_invalid_utf8 = true;
-  options.max_depth = k_max_depth + 1;
   boost::system::error_code ec;
-  auto root = boost::json::parse(json, ec, {}, options);
+  auto root = parse_bounded(json, ec);
   if (ec)
     return;
   std::size_t added = 0;
@@ -133,13 +141,8 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
 } // namespace
 
 void read_page_data(std::string_view json, structured_contacts& out, std::size_t max_values) {
-  boost::json::parse_options options;
-  options.allow_comments = true;
-  options.allow_trailing_commas = true;
-  options.allow_invalid_utf8 = true;
-  options.max_depth = k_max_depth + 1;
   boost::system::error_code ec;
-  auto root = boost::json::parse(json, ec, {}, options);
+  auto root = parse_bounded(json, ec);
   if (ec)
     return;
   std::size_t contacts = 0;
@@ -249,26 +252,6 @@ std::size_t literal_end(std::string_view s, std::size_t p) {
   return std::string_view::npos;
 }
 
-void append_code_point(std::string& out, unsigned cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-int hex_value(char h) {
-  return h >= '0' && h <= '9'   ? h - '0'
-         : h >= 'a' && h <= 'f' ? h - 'a' + 10
-         : h >= 'A' && h <= 'F' ? h - 'A' + 10
-                                : -1;
-}
-
 // The value of a JavaScript string literal ("...", '...'), escapes decoded (\uXXXX as UTF-8).
 std::string js_string_value(std::string_view literal) {
   std::string out;
@@ -289,12 +272,12 @@ std::string js_string_value(std::string_view literal) {
       unsigned cp = 0;
       bool ok = true;
       for (std::size_t k = 1; k <= 4 && ok; ++k) {
-        const int d = hex_value(literal[i + k]);
+        const int d = hex_digit_value(literal[i + k]);
         ok = d >= 0;
         cp = cp * 16 + static_cast<unsigned>(std::max(d, 0));
       }
       if (ok) {
-        append_code_point(out, cp);
+        append_utf8(out, cp);
         i += 4;
       } else {
         out += e;

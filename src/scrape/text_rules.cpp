@@ -39,4 +39,44 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
+code_point decode_utf8_at(std::string_view text, std::size_t pos) {
+  auto lead = static_cast<unsigned char>(text[pos]);
+  if (lead < 0x80)
+    return {lead, 1};
+  std::size_t length = (lead >> 5) == 0x6    ? 2
+                       : (lead >> 4) == 0xE  ? 3
+                       : (lead >> 3) == 0x1E ? 4
+                                             : 0;
+  if (length == 0 || pos + length > text.size())
+    return {0xFFFD, 1};
+  char32_t value = lead & (0x7F >> length);
+  for (std::size_t k = 1; k < length; ++k) {
+    auto next = static_cast<unsigned char>(text[pos + k]);
+    if ((next & 0xC0) != 0x80)
+      return {0xFFFD, 1};
+    value = (value << 6) | (next & 0x3F);
+  }
+  return {value, length};
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return;
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
 } // namespace sky::scrape
