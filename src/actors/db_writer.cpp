@@ -27,7 +27,7 @@ struct locked_claim {
   std::uint32_t generation = 0; // tells this claim's hold timer from an earlier claim's
   struct row {
     std::string address;
-    std::int32_t attempt = 0;
+    std::int64_t claim = 0;
   };
   std::unordered_map<std::string, row> pending; // by id: no result yet
   std::vector<work_done> done;
@@ -109,7 +109,7 @@ double retry_seconds(const queue_context& q, int attempt) {
 
 persistence::finish_request request_for(const queue_context& q, const work_done& d) {
   return {d.id,
-          d.attempt,
+          d.claim,
           kind_of(d.result),
           d.error,
           d.result == outcome::retry ? retry_seconds(q, d.attempt) : 0.0,
@@ -182,7 +182,7 @@ void write_item(writer_state& s, const work_done& d, batch_counts& c) {
     spdlog::error("{}: writing the result of {} failed: {}", q.definition->name, d.id, e.what());
     pqxx::work tx(*s.conn);
     persistence::finish_request retry{d.id,
-                                      d.attempt,
+                                      d.claim,
                                       persistence::finish_kind::retry,
                                       std::string("result write failed: ") + e.what(),
                                       retry_seconds(q, d.attempt),
@@ -240,7 +240,7 @@ void flush(writer_self self) {
     s.last_flush = self->clock().now();
   } catch (const std::exception& e) {
     // The batch (or, on the slow path, the rest of it) did not commit: keep it all and try again.
-    // Writes are fenced on (locked_by, attempts), so replaying what did land changes nothing.
+    // Writes are fenced on (locked_by, claims), so replaying what did land changes nothing.
     s.q->metrics->db_errors++;
     if (persistence::is_connection_error(e) || !s.conn || !s.conn->is_open())
       s.conn.reset();
@@ -275,12 +275,11 @@ void finish_locked(writer_self self, std::uint32_t index) {
       completions.push_back(request_for(q, d));
       completed_items.push_back(&d);
     } else {
-      leases.push_back(
-          {d.id, d.attempt, persistence::finish_kind::retry, {}, 0, {}, d.row_address});
+      leases.push_back({d.id, d.claim, persistence::finish_kind::retry, {}, 0, {}, d.row_address});
     }
   }
   for (const auto& [id, row] : claim.pending)
-    leases.push_back({id, row.attempt, persistence::finish_kind::retry, {}, 0, {}, row.address});
+    leases.push_back({id, row.claim, persistence::finish_kind::retry, {}, 0, {}, row.address});
   const auto outlived = claim.pending.size();
   batch_counts c;
   std::vector<std::string> committed;
@@ -309,7 +308,7 @@ void finish_locked(writer_self self, std::uint32_t index) {
       written.clear();
       for (auto* d : completed_items)
         leases.push_back(
-            {d->id, d->attempt, persistence::finish_kind::retry, {}, 0, {}, d->row_address});
+            {d->id, d->claim, persistence::finish_kind::retry, {}, 0, {}, d->row_address});
       completed_items.clear();
     }
     q.store->promote(tx, q.node_id, leases);
@@ -339,7 +338,7 @@ void finish_locked(writer_self self, std::uint32_t index) {
       session.conn.reset();
     for (auto* d : completed_items)
       leases.push_back(
-          {d->id, d->attempt, persistence::finish_kind::retry, {}, 0, {}, d->row_address});
+          {d->id, d->claim, persistence::finish_kind::retry, {}, 0, {}, d->row_address});
     try {
       connect(s);
       pqxx::work tx(*s.conn);
@@ -417,7 +416,7 @@ writer_actor::behavior_type db_writer(writer_self self, queue_context_ptr q,
             const auto index = d.session - 1;
             auto& claim = s.locked[index];
             auto it = claim.open ? claim.pending.find(d.id) : claim.pending.end();
-            if (it != claim.pending.end() && it->second.attempt == d.attempt) {
+            if (it != claim.pending.end() && it->second.claim == d.claim) {
               claim.pending.erase(it);
               --s.locked_rows;
               claim.done.push_back(std::move(d));
@@ -433,7 +432,7 @@ writer_actor::behavior_type db_writer(writer_self self, queue_context_ptr q,
           schedule_flush(self);
       },
       [=](locked_atom, std::uint32_t index, std::vector<std::string>& ids,
-          std::vector<std::string>& addresses, std::vector<std::int32_t>& attempts) {
+          std::vector<std::string>& addresses, std::vector<std::int64_t>& claims) {
         auto& s = self->state;
         auto& claim = s.locked[index];
         claim.open = true;
@@ -441,7 +440,7 @@ writer_actor::behavior_type db_writer(writer_self self, queue_context_ptr q,
         claim.pending.reserve(ids.size());
         for (std::size_t i = 0; i < ids.size(); ++i)
           claim.pending.emplace(std::move(ids[i]),
-                                locked_claim::row{std::move(addresses[i]), attempts[i]});
+                                locked_claim::row{std::move(addresses[i]), claims[i]});
         s.locked_rows += claim.pending.size();
         self->delayed_send(self, s.q->config.lock_hold, promote_atom::value, index,
                            claim.generation);

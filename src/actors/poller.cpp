@@ -135,18 +135,18 @@ bool claim_locked(poller_self self, std::uint32_t index, int limit,
     return true;
   }
   std::vector<std::string> ids, addresses;
-  std::vector<std::int32_t> attempts;
+  std::vector<std::int64_t> claims;
   ids.reserve(rows.size());
   addresses.reserve(rows.size());
-  attempts.reserve(rows.size());
+  claims.reserve(rows.size());
   for (const auto& row : rows) {
     ids.push_back(row.id);
     addresses.push_back(row.row_address);
-    attempts.push_back(row.attempt);
+    claims.push_back(row.claim);
   }
   // Sent before the rows go to the pool, so the writer knows of the session before any result.
   self->send(s.writer, locked_atom::value, index, std::move(ids), std::move(addresses),
-             std::move(attempts));
+             std::move(claims));
   session = index + 1;
   s.q->metrics->claimed_by_lock += rows.size();
   return true;
@@ -215,8 +215,8 @@ void poll(poller_self self) {
     s.held.insert(row.id);
     s.q->metrics->claimed++;
     s.q->metrics->observe_pickup(row.pickup_latency_s);
-    batch.push_back({s.q->index, std::move(row.id), row.attempt, std::move(row.payload_json),
-                     std::move(row.row_address), session});
+    batch.push_back({s.q->index, std::move(row.id), row.attempt, row.claim,
+                     std::move(row.payload_json), std::move(row.row_address), session});
   }
   if (!batch.empty())
     self->send(s.pool, std::move(batch));

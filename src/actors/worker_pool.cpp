@@ -93,15 +93,16 @@ void dispatch(pool_self self) {
     auto slot_index = static_cast<std::uint32_t>(index);
     auto id = sl.item->id;
     auto attempt = sl.item->attempt;
+    auto claim = sl.item->claim;
     auto queue = sl.item->queue;
     auto address = sl.item->row_address;
     auto claim_session = sl.item->session;
     // Called once: the captured strings move into the result.
-    s.q->handler->start(sl.session, [me, slot_index, queue, id = std::move(id), attempt,
+    s.q->handler->start(sl.session, [me, slot_index, queue, id = std::move(id), attempt, claim,
                                      address = std::move(address),
                                      claim_session](workflows::handler_result r) mutable {
       caf::anon_send(me, finished_atom::value, slot_index,
-                     work_done{queue, std::move(id), attempt, r.result, std::move(r.error),
+                     work_done{queue, std::move(id), attempt, claim, r.result, std::move(r.error),
                                std::move(r.result_json), std::move(address), claim_session},
                      r.crash);
     });
@@ -120,6 +121,7 @@ void give_up_on(pool_self self, std::size_t index, const std::string& why) {
     finish_item(self, work_done{sl.item->queue,
                                 sl.item->id,
                                 sl.item->attempt,
+                                sl.item->claim,
                                 outcome::retry,
                                 why,
                                 {},
@@ -173,7 +175,7 @@ pool_actor::behavior_type worker_pool(pool_self self, queue_context_ptr q,
         auto& st = self->state;
         if (index < st.slots.size()) {
           auto& sl = st.slots[index];
-          if (sl.item && sl.item->id == d.id && sl.item->attempt == d.attempt) {
+          if (sl.item && sl.item->id == d.id && sl.item->claim == d.claim) {
             if (crashed) {
               {
                 logging::item_scope item(st.q->definition->name, d.id, d.attempt);

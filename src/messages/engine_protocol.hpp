@@ -47,11 +47,11 @@ using pool_completion_actor =
 // Pool -> writer: results to write.
 using writer_intake_actor = caf::typed_actor<caf::reacts_to<result_batch>>;
 
-// Poller -> writer: (session, ids, addresses, attempts) claimed by row lock in that claim
+// Poller -> writer: (session, ids, addresses, claims) claimed by row lock in that claim
 // session's open transaction, sent before the rows go to the pool.
 using writer_lock_actor =
     caf::typed_actor<caf::reacts_to<locked_atom, std::uint32_t, std::vector<std::string>,
-                                    std::vector<std::string>, std::vector<std::int32_t>>>;
+                                    std::vector<std::string>, std::vector<std::int64_t>>>;
 
 // Scheduler -> queue supervisor (forwarded to its poller): the interval elapsed; poll now.
 using queue_ticks_actor = caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<wake_atom>>;

@@ -35,8 +35,8 @@ using renew_atom = caf::atom_constant<caf::atom("renew")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 // Writer -> poller: these rows reached their final or retry state.
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
-// Poller -> writer: (locked, session, ids, addresses) rows claimed by row lock in that claim
-// session's open transaction; the writer finishes them there or writes their lease.
+// Poller -> writer: (locked, session, ids, addresses, claims) rows claimed by row lock in that
+// claim session's open transaction; the writer finishes them there or writes their lease.
 using locked_atom = caf::atom_constant<caf::atom("locked")>;
 // Writer self-timer: (promote, session, generation) the session's hold time is up.
 using promote_atom = caf::atom_constant<caf::atom("promote")>;
@@ -64,13 +64,14 @@ struct work_item {
   std::uint16_t queue = 0; // index into config::queue_definitions()
   std::string id;          // primary key of the claimed row
   std::int32_t attempt = 0;
+  std::int64_t claim = 0;    // the row's claim count: fences every write of this claim's result
   std::string payload_json;  // the claimed row as JSON
   std::string row_address;   // where the claimed version lies; its finish looks there first
   std::uint32_t session = 0; // claim session holding the row by lock (1-based); 0: a lease
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, work_item& x) {
-  return f(caf::meta::type_name("work_item"), x.queue, x.id, x.attempt, x.payload_json,
+  return f(caf::meta::type_name("work_item"), x.queue, x.id, x.attempt, x.claim, x.payload_json,
            x.row_address, x.session);
 }
 
@@ -81,6 +82,7 @@ struct work_done {
   std::uint16_t queue = 0;
   std::string id;
   std::int32_t attempt = 0;
+  std::int64_t claim = 0; // as in its work_item
   outcome result = outcome::completed;
   std::string error;         // reason for retry/failed/cancelled
   std::string result_json;   // handler output, may be empty
@@ -89,7 +91,7 @@ struct work_done {
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, work_done& x) {
-  return f(caf::meta::type_name("work_done"), x.queue, x.id, x.attempt, x.result, x.error,
+  return f(caf::meta::type_name("work_done"), x.queue, x.id, x.attempt, x.claim, x.result, x.error,
            x.result_json, x.row_address, x.session);
 }
 

@@ -70,7 +70,9 @@ std::string text_array_builder::finish() {
   return std::exchange(out_, "{");
 }
 
-std::string int_array(const std::vector<int>& items) {
+namespace {
+
+template <class Integer> std::string integer_array(const std::vector<Integer>& items) {
   std::string out = "{";
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i)
@@ -78,6 +80,16 @@ std::string int_array(const std::vector<int>& items) {
     out += std::to_string(items[i]);
   }
   return out + "}";
+}
+
+} // namespace
+
+std::string int_array(const std::vector<int>& items) {
+  return integer_array(items);
+}
+
+std::string bigint_array(const std::vector<std::int64_t>& items) {
+  return integer_array(items);
 }
 
 std::string double_array(const std::vector<double>& items) {

@@ -1,6 +1,7 @@
 // PostgreSQL array literals for bound parameters (pqxx 6.4 has no array serializer).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@ namespace sky::persistence {
 std::string text_array(const std::vector<std::optional<std::string>>& items);
 std::string text_array(const std::vector<std::string>& items);
 std::string int_array(const std::vector<int>& items);
+std::string bigint_array(const std::vector<std::int64_t>& items);
 std::string double_array(const std::vector<double>& items);
 std::string double_array(const std::vector<std::optional<double>>& items);
 std::string int_array(const std::vector<std::optional<int>>& items);

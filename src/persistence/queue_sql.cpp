@@ -50,8 +50,8 @@ std::string render_queue_query(std::string_view query_name, const config::queue_
   replace_all(sql, "{status_type}", q.status_type);
   // Only jobs can be cancelled; elsewhere the column reads as a constant false.
   replace_all(sql, "{cancel_requested}", q.job_type.empty() ? "false" : "cancel_requested");
-  for (std::string_view column : {"attempts", "max_attempts", "last_error", "locked_by",
-                                  "lease_expires_at", "next_attempt_at"}) {
+  for (std::string_view column : {"attempts", "max_attempts", "claims", "last_error",
+                                  "locked_by", "lease_expires_at", "next_attempt_at"}) {
     std::string key("{");
     key.append(column).append("}");
     std::string name(prefix);

@@ -19,13 +19,14 @@ std::optional<std::string> result_of(const finish_request& item) {
   return item.result_json;
 }
 
-// Both claims return (id, attempt, payload, seconds since due, address).
+// Both claims return (id, attempt, claim, payload, seconds since due, address).
 std::vector<claimed_row> claimed_rows(const pqxx::result& rows) {
   std::vector<claimed_row> out;
   out.reserve(rows.size());
   for (auto r : rows)
-    out.push_back({r[0].as<std::string>(), r[1].as<int>(), r[2].as<std::string>(),
-                   r[3].is_null() ? 0.0 : r[3].as<double>(), r[4].as<std::string>()});
+    out.push_back({r[0].as<std::string>(), r[1].as<int>(), r[2].as<std::int64_t>(),
+                   r[3].as<std::string>(), r[4].is_null() ? 0.0 : r[4].as<double>(),
+                   r[5].as<std::string>()});
   return out;
 }
 
@@ -126,14 +127,14 @@ std::vector<std::string> queue_store::promote(pqxx::transaction_base& tx, const 
   if (items.empty())
     return promoted;
   std::vector<std::string> addresses, ids;
-  std::vector<int> attempts;
+  std::vector<std::int64_t> claims;
   for (const auto& item : items) {
     addresses.push_back(item.row_address);
     ids.push_back(item.id);
-    attempts.push_back(item.attempt);
+    claims.push_back(item.claim);
   }
   for (auto r : execute(tx, statement_prefix_ + "promote", promote_sql_, text_array(addresses),
-                        text_array(ids), int_array(attempts), node,
+                        text_array(ids), bigint_array(claims), node,
                         static_cast<double>(config_.lease.count())))
     promoted.push_back(r[0].as<std::string>());
   return promoted;
@@ -216,12 +217,12 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
   std::unordered_set<std::string> found_at_address;
   {
     text_array_builder addresses, ids, results;
-    std::vector<int> attempts;
+    std::vector<std::int64_t> claims;
     for (const auto* item : by_id)
       if (item->kind == finish_kind::completed && !item->row_address.empty()) {
         addresses.add(item->row_address);
         ids.add(item->id);
-        attempts.push_back(item->attempt);
+        claims.push_back(item->claim);
         if (item->result_json.empty())
           results.add_null(); // keeps the row's earlier result, as result_of() says
         else
@@ -230,7 +231,7 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
     if (!ids.empty())
       for (auto r :
            execute(tx, statement_prefix_ + "complete_at", complete_at_sql_, addresses.finish(),
-                   ids.finish(), int_array(attempts), node, results.finish()))
+                   ids.finish(), bigint_array(claims), node, results.finish()))
         applied.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
     for (const auto& a : applied)
       found_at_address.insert(a.id);
@@ -238,7 +239,7 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
   auto run = [&](finish_kind kind, const std::string& name, const std::string& sql) {
     std::vector<std::string> ids, errors;
     std::vector<std::optional<std::string>> results;
-    std::vector<int> attempts;
+    std::vector<std::int64_t> claims;
     std::vector<double> delays;
     for (const auto* item : by_id) {
       const auto& it = *item;
@@ -246,7 +247,7 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
       if (k != kind || found_at_address.contains(it.id))
         continue;
       ids.push_back(it.id);
-      attempts.push_back(it.attempt);
+      claims.push_back(it.claim);
       errors.push_back(it.error);
       delays.push_back(it.retry_delay_s);
       results.push_back(result_of(it));
@@ -256,12 +257,12 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
     pqxx::result rows;
     if (kind == finish_kind::completed)
       rows =
-          execute(tx, name, sql, text_array(ids), int_array(attempts), node, text_array(results));
+          execute(tx, name, sql, text_array(ids), bigint_array(claims), node, text_array(results));
     else if (kind == finish_kind::retry)
-      rows = execute(tx, name, sql, text_array(ids), int_array(attempts), node, text_array(errors),
+      rows = execute(tx, name, sql, text_array(ids), bigint_array(claims), node, text_array(errors),
                      double_array(delays), config_.max_attempts);
     else
-      rows = execute(tx, name, sql, text_array(ids), int_array(attempts), node, text_array(errors),
+      rows = execute(tx, name, sql, text_array(ids), bigint_array(claims), node, text_array(errors),
                      std::string(kind == finish_kind::cancelled ? "Cancelled" : definition_.error));
     for (auto r : rows)
       applied.push_back({r[0].as<std::string>(), r[1].as<std::string>()});

@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@ namespace sky::persistence {
 struct claimed_row {
   std::string id;
   int attempt = 0;
+  std::int64_t claim = 0;      // the row's claim count with this claim: the fencing token
   std::string payload_json;    // the whole row as JSON, so workers need no second read
   double pickup_latency_s = 0; // from becoming due to being claimed
   std::string row_address;     // where the claimed version lies (ctid), for a direct finish
@@ -30,7 +32,7 @@ enum class finish_kind { completed, retry, failed, cancelled };
 
 struct finish_request {
   std::string id;
-  int attempt = 0;
+  std::int64_t claim = 0; // from the claim: the row is changed only while it is still that claim's
   finish_kind kind = finish_kind::completed;
   std::string error;
   double retry_delay_s = 0;
@@ -63,8 +65,9 @@ public:
   // Claims up to `limit` due rows in one statement (its own short transaction).
   std::vector<claimed_row> claim(pqxx::connection& conn, const std::string& node, int limit) const;
   // Claims up to `limit` due rows by row lock in `tx`, writing nothing; `tx` must finish them
-  // with complete_locked or promote them before it commits. Attempts are those the rows will
-  // have once finished. `held`: ids this node holds, passed over without trying their locks.
+  // with complete_locked or promote them before it commits. Attempts and claim counts are those
+  // the rows will have once finished. `held`: ids this node holds, passed over without trying their
+  // locks.
   std::vector<claimed_row> claim_locked(pqxx::transaction_base& tx, int limit,
                                         const std::vector<std::string>& held = {}) const;
   // The same with the held ids already an array literal (text_array_builder).

@@ -145,14 +145,14 @@ asio::awaitable<handler_result> email_scan_work(workflow_services& s, job_sessio
   options.max_emails = static_cast<std::size_t>(s.config.workflows.crawl_max_emails);
   options.max_phones = static_cast<std::size_t>(s.config.workflows.crawl_max_phones);
   const auto& item = job.item();
-  options.on_page = [&s, id = item.id, attempt = item.attempt](int done, int planned) {
+  options.on_page = [&s, id = item.id, claim = item.claim](int done, int planned) {
     // Best effort: a lost progress update is harmless, the final status sets progress to 1.
     try {
       s.progress_db.run([&](pqxx::connection& c) {
         pqxx::nontransaction tx(c);
         tx.exec_params(persistence::query("jobs_report_progress"), id,
                        std::min(0.99, static_cast<double>(done) / std::max(1, planned)),
-                       s.config.node_id, attempt);
+                       s.config.node_id, claim);
       });
     } catch (const std::exception&) {
     }

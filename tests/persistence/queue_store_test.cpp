@@ -109,18 +109,18 @@ TEST(queue_store, concurrent_claims_never_return_the_same_row) {
   EXPECT_EQ(all.size(), 2000u);
 }
 
-TEST(queue_store, finish_is_fenced_on_holder_and_attempt) {
+TEST(queue_store, finish_is_fenced_on_holder_and_claim) {
   fixture f;
   insert_jobs(f.db.url(), 1);
   auto row = f.store.claim(f.conn, "node-1", 1).at(0);
   using persistence::finish_kind;
-  persistence::finish_request done{row.id,           row.attempt, finish_kind::completed, "", 0,
+  persistence::finish_request done{row.id,           row.claim, finish_kind::completed, "", 0,
                                    R"({"ok":true})", {}};
   pqxx::work tx(f.conn);
   EXPECT_FALSE(f.store.finish(tx, "node-2", done));
-  auto wrong_attempt = done;
-  wrong_attempt.attempt++;
-  EXPECT_FALSE(f.store.finish(tx, "node-1", wrong_attempt));
+  auto wrong_claim = done;
+  wrong_claim.claim++;
+  EXPECT_FALSE(f.store.finish(tx, "node-1", wrong_claim));
   std::string status;
   EXPECT_TRUE(f.store.finish(tx, "node-1", done, &status));
   EXPECT_EQ(status, "Completed");
@@ -157,21 +157,21 @@ TEST(queue_store, completions_go_to_the_claimed_address_and_follow_a_moved_row) 
     EXPECT_EQ(r.row_address.front(), '(') << r.row_address;
   using persistence::finish_kind;
   auto request = [](const persistence::claimed_row& r) {
-    return persistence::finish_request{r.id, r.attempt, finish_kind::completed, "",
-                                       0,    "{}",      r.row_address};
+    return persistence::finish_request{r.id, r.claim, finish_kind::completed, "",
+                                       0,    "{}",    r.row_address};
   };
   // (Prepared on first use; counted once this connection has run it.)
   const auto before = executions(f.conn, "sky_page_scrape_complete_at");
   {
     pqxx::work tx(f.conn);
-    auto wrong_attempt = request(rows[0]);
-    wrong_attempt.attempt++;
-    EXPECT_FALSE(f.store.finish(tx, "node-1", wrong_attempt));
+    auto wrong_claim = request(rows[0]);
+    wrong_claim.claim++;
+    EXPECT_FALSE(f.store.finish(tx, "node-1", wrong_claim));
     EXPECT_FALSE(f.store.finish(tx, "node-2", request(rows[0])));
     auto other_row = request(rows[0]);
     other_row.row_address = rows[1].row_address;
     other_row.id = rows[2].id; // rows[2] is ours, but it does not lie at rows[1]'s address
-    other_row.attempt = rows[2].attempt;
+    other_row.claim = rows[2].claim;
     EXPECT_EQ(f.store.finish_many(tx, "node-1", {other_row}).size(), 1u); // found by id instead
     tx.commit();
   }
@@ -215,7 +215,7 @@ std::size_t complete_behind(fixture& f, const persistence::claimed_row& row,
     pqxx::work tx(f.conn);
     auto applied = f.store.finish_many(
         tx, "node-1",
-        {{row.id, row.attempt, persistence::finish_kind::completed, "", 0, "{}", row.row_address}});
+        {{row.id, row.claim, persistence::finish_kind::completed, "", 0, "{}", row.row_address}});
     tx.commit();
     return applied.size();
   });
@@ -266,8 +266,8 @@ TEST(queue_store, retry_requeues_with_backoff_until_attempts_are_spent) {
   std::string status;
   {
     pqxx::work tx(f.conn);
-    ASSERT_TRUE(
-        f.store.finish(tx, "n", {first.id, 1, finish_kind::retry, "flaky", 0.0, {}, {}}, &status));
+    ASSERT_TRUE(f.store.finish(
+        tx, "n", {first.id, first.claim, finish_kind::retry, "flaky", 0.0, {}, {}}, &status));
     tx.commit();
   }
   EXPECT_EQ(status, "Queued");
@@ -279,7 +279,8 @@ TEST(queue_store, retry_requeues_with_backoff_until_attempts_are_spent) {
   {
     pqxx::work tx(f.conn);
     ASSERT_TRUE(f.store.finish(
-        tx, "n", {second.id, 2, finish_kind::retry, "flaky again", 60, {}, {}}, &status));
+        tx, "n", {second.id, second.claim, finish_kind::retry, "flaky again", 60, {}, {}},
+        &status));
     tx.commit();
   }
   EXPECT_EQ(status, "Error");
@@ -293,12 +294,12 @@ TEST(queue_store, batch_finish_applies_each_kind_and_skips_rows_that_are_not_our
   ASSERT_EQ(rows.size(), 5u);
   using persistence::finish_kind;
   std::vector<persistence::finish_request> items{
-      {rows[0].id, 1, finish_kind::completed, "", 0, R"({"a":1})", rows[0].row_address},
-      {rows[1].id, 1, finish_kind::retry, "again", 0, {}, rows[1].row_address},
-      {rows[2].id, 1, finish_kind::failed, "broken", 0, {}, rows[2].row_address},
-      {rows[3].id, 1, finish_kind::cancelled, "stop", 0, {}, rows[3].row_address},
-      // wrong attempt: fenced out, at its address and by id
-      {rows[4].id, 2, finish_kind::completed, "", 0, {}, rows[4].row_address},
+      {rows[0].id, rows[0].claim, finish_kind::completed, "", 0, R"({"a":1})", rows[0].row_address},
+      {rows[1].id, rows[1].claim, finish_kind::retry, "again", 0, {}, rows[1].row_address},
+      {rows[2].id, rows[2].claim, finish_kind::failed, "broken", 0, {}, rows[2].row_address},
+      {rows[3].id, rows[3].claim, finish_kind::cancelled, "stop", 0, {}, rows[3].row_address},
+      // wrong claim: fenced out, at its address and by id
+      {rows[4].id, rows[4].claim + 1, finish_kind::completed, "", 0, {}, rows[4].row_address},
   };
   pqxx::work tx(f.conn);
   auto applied = f.store.finish_many(tx, "n", items);
@@ -367,6 +368,59 @@ TEST(queue_store, release_returns_held_rows_without_counting_the_attempt) {
   EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM jobs WHERE status = 'Queued' AND attempts = 0 "
                               "AND locked_by IS NULL"),
             3);
+}
+
+// The fencing token only grows: an operator's requeue resets attempts and a drain gives one
+// back, so the same node can claim a row again at the attempt of a worker that is still running.
+// That worker's result must not land on the new claim.
+TEST(queue_store, a_stale_result_is_refused_after_a_requeue_and_a_reclaim_by_the_same_node) {
+  fixture f;
+  insert_jobs(f.db.url(), 1);
+  using persistence::finish_kind;
+  auto stale = f.store.claim(f.conn, "node-1", 1).at(0);
+  // Its lease expires with no attempt left (the worker is slow, not gone): the rescuer ends it
+  // in Error, and an operator retries it from scratch.
+  pqxx::nontransaction(f.conn).exec("UPDATE jobs SET max_attempts = 1, lease_expires_at = now() "
+                                    "- interval '1 second'");
+  ASSERT_EQ(f.store.rescue(f.conn, 10).at(0).new_status, "Error");
+  const auto requeue = persistence::render_queue_query("queue_requeue_one", f.store.definition());
+  ASSERT_EQ(pqxx::nontransaction(f.conn).exec_params(requeue, stale.id).size(), 1u);
+  auto fresh = f.store.claim(f.conn, "node-1", 1).at(0);
+  ASSERT_EQ(fresh.id, stale.id);
+  EXPECT_EQ(fresh.attempt, stale.attempt); // the holder and the attempt cannot tell them apart
+  EXPECT_GT(fresh.claim, stale.claim);
+  const auto report = [&](const persistence::claimed_row& r, finish_kind kind) {
+    pqxx::work tx(f.conn);
+    auto applied =
+        f.store.finish_many(tx, "node-1",
+                            {{r.id, r.claim, kind, "from claim " + std::to_string(r.claim), 0,
+                              R"({"claim":)" + std::to_string(r.claim) + "}", r.row_address}});
+    tx.commit();
+    return applied.size();
+  };
+  for (auto kind : {finish_kind::completed, finish_kind::retry, finish_kind::failed})
+    EXPECT_EQ(report(stale, kind), 0u);
+  EXPECT_EQ(scalar(f.db.url(), "SELECT status::text || '|' || locked_by FROM jobs"),
+            "InProgress|node-1");
+  // A progress report of the stale worker is fenced out too.
+  EXPECT_EQ(pqxx::nontransaction(f.conn)
+                .exec_params(persistence::query("jobs_report_progress"), stale.id, 0.5, "node-1",
+                             stale.claim)
+                .affected_rows(),
+            0u);
+  EXPECT_EQ(report(fresh, finish_kind::completed), 1u);
+  EXPECT_EQ(scalar(f.db.url(), "SELECT status::text || '|' || (result_data->>'claim') FROM jobs"),
+            "Completed|" + std::to_string(fresh.claim));
+
+  // A drain gives the attempt back; the same node claiming again gets a new claim all the same.
+  insert_jobs(f.db.url(), 1);
+  auto before_drain = f.store.claim(f.conn, "node-1", 1).at(0);
+  ASSERT_EQ(f.store.release(f.conn, "node-1").size(), 1u);
+  auto after_drain = f.store.claim(f.conn, "node-1", 1).at(0);
+  ASSERT_EQ(after_drain.id, before_drain.id);
+  EXPECT_EQ(after_drain.attempt, before_drain.attempt);
+  EXPECT_EQ(report(before_drain, finish_kind::completed), 0u);
+  EXPECT_EQ(report(after_drain, finish_kind::completed), 1u);
 }
 
 TEST(queue_store, orphaned_claims_are_returned_but_known_ones_are_kept) {
@@ -461,7 +515,7 @@ TEST(queue_store, claim_and_finish_plans_reach_rows_directly_with_stale_statisti
   std::vector<persistence::finish_request> done;
   for (std::size_t i = 0; i < 100; ++i)
     done.push_back(
-        {rows[i].id, rows[i].attempt, persistence::finish_kind::completed, {}, 0, "{}", {}});
+        {rows[i].id, rows[i].claim, persistence::finish_kind::completed, {}, 0, "{}", {}});
   {
     pqxx::work tx(f.conn);
     EXPECT_EQ(f.store.finish_many(tx, "node-1", done).size(), 100u);
@@ -475,15 +529,15 @@ TEST(queue_store, claim_and_finish_plans_reach_rows_directly_with_stale_statisti
   // (The one-row control table that a pause is read from may be read whole.)
   EXPECT_EQ(claim.find("Seq Scan on jobs"), std::string::npos) << claim;
   std::vector<std::string> ids, results;
-  std::vector<int> attempts;
+  std::vector<std::int64_t> claims;
   for (std::size_t i = 100; i < 600; ++i) {
     ids.push_back(rows[i].id);
-    attempts.push_back(rows[i].attempt);
+    claims.push_back(rows[i].claim);
     results.push_back("{}");
   }
   auto finish = generic_plan(
       f.conn, "EXECUTE sky_page_scrape_complete(" + f.conn.quote(persistence::text_array(ids)) +
-                  ", " + f.conn.quote(persistence::int_array(attempts)) + ", 'node-1', " +
+                  ", " + f.conn.quote(persistence::bigint_array(claims)) + ", 'node-1', " +
                   f.conn.quote(persistence::text_array(results)) + ")");
   EXPECT_NE(finish.find("Index Scan using jobs_pkey"), std::string::npos) << finish;
   EXPECT_EQ(finish.find("Seq Scan"), std::string::npos) << finish;
@@ -493,7 +547,7 @@ TEST(queue_store, claim_and_finish_plans_reach_rows_directly_with_stale_statisti
   std::vector<persistence::finish_request> at_address;
   for (std::size_t i = 100; i < 200; ++i)
     at_address.push_back({rows[i].id,
-                          rows[i].attempt,
+                          rows[i].claim,
                           persistence::finish_kind::completed,
                           {},
                           0,
@@ -508,13 +562,13 @@ TEST(queue_store, claim_and_finish_plans_reach_rows_directly_with_stale_statisti
   for (std::size_t i = 200; i < 600; ++i)
     addresses.push_back(rows[i].row_address);
   ids.erase(ids.begin(), ids.begin() + 100);
-  attempts.erase(attempts.begin(), attempts.begin() + 100);
+  claims.erase(claims.begin(), claims.begin() + 100);
   results.erase(results.begin(), results.begin() + 100);
   auto direct =
       generic_plan(f.conn, "EXECUTE sky_page_scrape_complete_at(" +
                                f.conn.quote(persistence::text_array(addresses)) + ", " +
                                f.conn.quote(persistence::text_array(ids)) + ", " +
-                               f.conn.quote(persistence::int_array(attempts)) + ", 'node-1', " +
+                               f.conn.quote(persistence::bigint_array(claims)) + ", 'node-1', " +
                                f.conn.quote(persistence::text_array(results)) + ")");
   EXPECT_NE(direct.find("Tid Scan on jobs"), std::string::npos) << direct;
   EXPECT_EQ(direct.find("Seq Scan"), std::string::npos) << direct;
@@ -564,7 +618,7 @@ TEST(queue_store, claims_by_lock_write_nothing_until_their_transaction_finishes_
   EXPECT_EQ(jobs_with(f.db.url(), "status <> 'Queued' OR attempts <> 0"), 0);
   auto request = [](const persistence::claimed_row& r) {
     return persistence::finish_request{
-        r.id, r.attempt, persistence::finish_kind::completed, {}, 0, R"({"ok":1})", r.row_address};
+        r.id, r.claim, persistence::finish_kind::completed, {}, 0, R"({"ok":1})", r.row_address};
   };
   EXPECT_EQ(f.store.complete_locked(tx, {request(rows[0]), request(rows[1])}).size(), 2u);
   EXPECT_EQ(f.store.promote(tx, "node-1", {request(rows[2])}),
@@ -624,8 +678,8 @@ TEST(queue_store, plans_prepared_on_an_empty_table_still_reach_rows_directly_onc
     ASSERT_EQ(claimed.size(), 1u);
     pqxx::work tx(f.conn);
     f.store.finish_many(tx, "node-1",
-                        {{claimed[0].id, claimed[0].attempt, persistence::finish_kind::completed,
-                          "", 0, "{}", claimed[0].row_address}});
+                        {{claimed[0].id, claimed[0].claim, persistence::finish_kind::completed, "",
+                          0, "{}", claimed[0].row_address}});
     tx.commit();
   }
   insert_jobs(f.db.url(), 5000); // no ANALYZE since
@@ -712,12 +766,13 @@ TEST(queue_store, finished_counts_follow_every_change_of_jobs) {
   using persistence::finish_kind;
   {
     pqxx::work tx(f.conn);
-    f.store.finish_many(tx, "n",
-                        {{rows[0].id, 1, finish_kind::completed, "", 0, "{}", rows[0].row_address},
-                         {rows[1].id, 1, finish_kind::completed, "", 0, "{}", {}},
-                         {rows[2].id, 1, finish_kind::failed, "broken", 0, {}, {}},
-                         {rows[3].id, 1, finish_kind::cancelled, "stop", 0, {}, {}},
-                         {rows[4].id, 1, finish_kind::retry, "again", 0, {}, {}}});
+    f.store.finish_many(
+        tx, "n",
+        {{rows[0].id, rows[0].claim, finish_kind::completed, "", 0, "{}", rows[0].row_address},
+         {rows[1].id, rows[1].claim, finish_kind::completed, "", 0, "{}", {}},
+         {rows[2].id, rows[2].claim, finish_kind::failed, "broken", 0, {}, {}},
+         {rows[3].id, rows[3].claim, finish_kind::cancelled, "stop", 0, {}, {}},
+         {rows[4].id, rows[4].claim, finish_kind::retry, "again", 0, {}, {}}});
     tx.commit();
   }
   agree("after finishes");
@@ -832,9 +887,14 @@ TEST(queue_store, finished_per_minute_counts_agree_with_the_table_through_change
   ASSERT_EQ(rows.size(), 1u);
   {
     pqxx::work tx(f.conn);
-    f.store.finish_many(
-        tx, "n",
-        {{rows[0].id, 1, persistence::finish_kind::failed, "broken", 0, {}, rows[0].row_address}});
+    f.store.finish_many(tx, "n",
+                        {{rows[0].id,
+                          rows[0].claim,
+                          persistence::finish_kind::failed,
+                          "broken",
+                          0,
+                          {},
+                          rows[0].row_address}});
     tx.commit();
   }
   agree("after a finish");

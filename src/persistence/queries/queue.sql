@@ -1,7 +1,9 @@
 -- The generic queue operations. Templates: {placeholders} are filled per queue from the static
 -- catalog (config/queue_catalog.cpp) by persistence/queue_sql.cpp; values are always bound.
--- Every write after the claim is fenced on (locked_by, attempts), so a worker whose lease was
--- rescued and re-claimed elsewhere can no longer change the row.
+-- Every claim increments the row's claim counter ({claims}), which nothing ever resets, and every
+-- write after the claim is fenced on (locked_by, claims): a worker whose lease was rescued, or
+-- whose row an operator requeued, can no longer change the row once it was claimed again, even
+-- by the same node. Attempts only count tries; a requeue resets them.
 
 -- name: queue_claim
 -- $1 node id, $2 lease seconds, $3 most rows; nothing while the queue is paused. Returns each row's
@@ -17,23 +19,23 @@ WITH picked AS (
   FOR UPDATE SKIP LOCKED
 )
 UPDATE {table} AS t
-SET {status} = '{processing}', {attempts} = t.{attempts} + 1, {locked_by} = $1,
-    {lease_expires_at} = now() + make_interval(secs => $2), updated_at = now()
+SET {status} = '{processing}', {attempts} = t.{attempts} + 1, {claims} = t.{claims} + 1,
+    {locked_by} = $1, {lease_expires_at} = now() + make_interval(secs => $2), updated_at = now()
 WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
-RETURNING t.id::text, t.{attempts}, {payload}::text,
+RETURNING t.id::text, t.{attempts}, t.{claims}, {payload}::text,
           extract(epoch FROM clock_timestamp() - t.{next_attempt_at})::float8, t.ctid::text
 
 -- name: queue_claim_locked
 -- A claim that writes nothing: the rows stay as they are, locked by the caller's open
 -- transaction, which finishes them (queue_complete_locked) or gives them their lease
 -- (queue_promote) before it commits. Other claimers skip them; if the session dies, PostgreSQL
--- releases them. Returns the attempt the rows will have once finished. Rows held by other claims
+-- releases them. Returns the attempt and claim count the rows will have once finished. Rows held by other claims
 -- are still queued, so the scan meets them again; trying a held row's lock costs PostgreSQL
 -- about 4.5 us, and the ids this node holds ($2) are passed so that those are filtered out
 -- before their lock is tried. As a subquery, the list is hashed once per execution even in the
 -- generic plan (`= ANY` of a parameter walks the whole list for every row).
 -- $1 most rows, $2 ids held by this node (uuid[])
-SELECT t.id::text, t.{attempts} + 1, {payload}::text,
+SELECT t.id::text, t.{attempts} + 1, t.{claims} + 1, {payload}::text,
        extract(epoch FROM clock_timestamp() - t.{next_attempt_at})::float8, t.ctid::text
 FROM {table} AS t
 WHERE t.{status} = '{queued}' {active_filter} AND t.{next_attempt_at} <= now()
@@ -49,8 +51,9 @@ FOR UPDATE OF t SKIP LOCKED
 -- final status together.
 -- $1 addresses tid[], $2 ids uuid[], $3 results text[] (JSON or NULL)
 UPDATE {table} AS t
-SET {status} = '{completed}', {attempts} = t.{attempts} + 1, {locked_by} = NULL,
-    {lease_expires_at} = NULL, {last_error} = NULL, updated_at = now() {on_complete}
+SET {status} = '{completed}', {attempts} = t.{attempts} + 1, {claims} = t.{claims} + 1,
+    {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
+    updated_at = now() {on_complete}
 FROM unnest($1::tid[], $2::uuid[], $3::text[]) AS d(address, id, result)
 WHERE t.ctid = d.address AND t.id = d.id AND t.{status} = '{queued}'
 RETURNING t.id::text, t.{status}::text
@@ -59,20 +62,20 @@ RETURNING t.id::text, t.{status}::text
 -- Rows claimed by lock that are not finished within the hold time (or whose results need the
 -- general path) become ordinary lease claims: what queue_claim would have written. Also used
 -- after the locking transaction was lost, so a row must still be as claimed (queued, at that
--- address, with the attempt before this one), and one locked by another claim meanwhile is
--- skipped rather than waited for: that claim may be this node's own, finished by the caller.
--- $1 addresses tid[], $2 ids uuid[], $3 attempts int[] (this attempt), $4 node, $5 lease seconds
+-- address, with the claim count before this claim's), and one locked by another claim meanwhile
+-- is skipped rather than waited for: that claim may be this node's own, finished by the caller.
+-- $1 addresses tid[], $2 ids uuid[], $3 claims bigint[] (this claim's), $4 node, $5 lease seconds
 WITH mine AS (
   SELECT held.ctid
-  FROM unnest($1::tid[], $2::uuid[], $3::int[]) AS d(address, id, attempt)
+  FROM unnest($1::tid[], $2::uuid[], $3::bigint[]) AS d(address, id, claim)
   CROSS JOIN LATERAL (
     SELECT ctid FROM {table}
-    WHERE ctid = d.address AND id = d.id AND {status} = '{queued}' AND {attempts} = d.attempt - 1
+    WHERE ctid = d.address AND id = d.id AND {status} = '{queued}' AND {claims} = d.claim - 1
     LIMIT 1 FOR UPDATE SKIP LOCKED) AS held
 )
 UPDATE {table} AS t
-SET {status} = '{processing}', {attempts} = t.{attempts} + 1, {locked_by} = $4,
-    {lease_expires_at} = now() + make_interval(secs => $5), updated_at = now()
+SET {status} = '{processing}', {attempts} = t.{attempts} + 1, {claims} = t.{claims} + 1,
+    {locked_by} = $4, {lease_expires_at} = now() + make_interval(secs => $5), updated_at = now()
 WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM mine))
 RETURNING t.id::text, t.ctid::text
 
@@ -123,72 +126,72 @@ RETURNING id::text
 
 -- name: queue_complete_many
 -- The batch finishes (complete, retry, fail) find each row through the primary key and lock it
--- in a LATERAL subquery, then update it by its row address. The fence (holder, attempt, still
+-- in a LATERAL subquery, then update it by its row address. The fence (holder, claim, still
 -- processing) is checked on the locked, newest version. The forced nested loop keeps the plan
 -- linear in the batch whatever the statistics say: a plain join let the planner, believing
 -- almost no row is processing, scan the held rows once per item of the batch.
--- $1 ids uuid[], $2 attempts int[], $3 node, $4 results text[] (JSON or NULL)
+-- $1 ids uuid[], $2 claims bigint[], $3 node, $4 results text[] (JSON or NULL)
 UPDATE {table} AS t
 SET {status} = '{completed}', {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
     updated_at = now() {on_complete}
-FROM unnest($1::uuid[], $2::int[], $4::text[]) AS d(id, attempt, result)
+FROM unnest($1::uuid[], $2::bigint[], $4::text[]) AS d(id, claim, result)
 CROSS JOIN LATERAL (
   SELECT ctid FROM {table}
-  WHERE id = d.id AND {locked_by} = $3 AND {attempts} = d.attempt AND {status} = '{processing}'
+  WHERE id = d.id AND {locked_by} = $3 AND {claims} = d.claim AND {status} = '{processing}'
   LIMIT 1 FOR UPDATE) AS held
 WHERE t.ctid = held.ctid
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_complete_at
 -- The common finish: each row at the address its claim returned, one page read instead of a
--- primary-key walk, and no separate row lock. The fence (holder, attempt, still processing, and
+-- primary-key walk, and no separate row lock. The fence (holder, claim, still processing, and
 -- the id, because an address can be reused after a vacuum) is checked on the version at that
--- address; the update then requires the row it writes to still hold the same holder, attempt
+-- address; the update then requires the row it writes to still hold the same holder, claim
 -- and status, so a version written meanwhile by another transaction (which the update waits for
 -- and then re-reads) is finished only if the fence still holds on it. The fence sits in a LATERAL
 -- subquery on purpose: as a filter on the table itself, statistics that have never seen a
 -- processing row make the planner scan the whole table for it. A row that has moved since its
 -- claim (a lease renewal, a cancel request) is not found here; the caller finishes it through
 -- queue_complete_many.
--- $1 addresses tid[], $2 ids uuid[], $3 attempts int[], $4 node, $5 results text[]
+-- $1 addresses tid[], $2 ids uuid[], $3 claims bigint[], $4 node, $5 results text[]
 UPDATE {table} AS t
 SET {status} = '{completed}', {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
     updated_at = now() {on_complete}
-FROM unnest($1::tid[], $2::uuid[], $3::int[], $5::text[]) AS d(address, id, attempt, result)
+FROM unnest($1::tid[], $2::uuid[], $3::bigint[], $5::text[]) AS d(address, id, claim, result)
 CROSS JOIN LATERAL (
-  SELECT ctid, {status} AS status, {locked_by} AS holder, {attempts} AS attempt FROM {table}
-  WHERE ctid = d.address AND id = d.id AND {locked_by} = $4 AND {attempts} = d.attempt
+  SELECT ctid, {status} AS status, {locked_by} AS holder, {claims} AS claim FROM {table}
+  WHERE ctid = d.address AND id = d.id AND {locked_by} = $4 AND {claims} = d.claim
     AND {status} = '{processing}'
   LIMIT 1) AS held
 WHERE t.ctid = held.ctid AND t.{status} = held.status AND t.{locked_by} = held.holder
-  AND t.{attempts} = held.attempt
+  AND t.{claims} = held.claim
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_retry_many
--- $1 ids, $2 attempts, $3 node, $4 errors text[], $5 delays float8[], $6 default max attempts
+-- $1 ids, $2 claims bigint[], $3 node, $4 errors text[], $5 delays float8[], $6 default max attempts
 UPDATE {table} AS t
 SET {status} = (CASE WHEN t.{attempts} >= coalesce(t.{max_attempts}, $6) THEN '{error}'
                      ELSE '{queued}' END)::{status_type},
     {last_error} = d.error, {next_attempt_at} = now() + make_interval(secs => d.delay),
     {locked_by} = NULL, {lease_expires_at} = NULL, updated_at = now() {on_retry}
-FROM unnest($1::uuid[], $2::int[], $4::text[], $5::float8[]) AS d(id, attempt, error, delay)
+FROM unnest($1::uuid[], $2::bigint[], $4::text[], $5::float8[]) AS d(id, claim, error, delay)
 CROSS JOIN LATERAL (
   SELECT ctid FROM {table}
-  WHERE id = d.id AND {locked_by} = $3 AND {attempts} = d.attempt AND {status} = '{processing}'
+  WHERE id = d.id AND {locked_by} = $3 AND {claims} = d.claim AND {status} = '{processing}'
   LIMIT 1 FOR UPDATE) AS held
 WHERE t.ctid = held.ctid
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_fail_many
--- Failed, or (job queues) cancelled. $1 ids, $2 attempts, $3 node, $4 errors text[],
+-- Failed, or (job queues) cancelled. $1 ids, $2 claims bigint[], $3 node, $4 errors text[],
 -- $5 final status ('{error}' or 'Cancelled')
 UPDATE {table} AS t
 SET {status} = $5::{status_type}, {last_error} = d.error, {locked_by} = NULL,
     {lease_expires_at} = NULL, updated_at = now() {on_fail}
-FROM unnest($1::uuid[], $2::int[], $4::text[]) AS d(id, attempt, error)
+FROM unnest($1::uuid[], $2::bigint[], $4::text[]) AS d(id, claim, error)
 CROSS JOIN LATERAL (
   SELECT ctid FROM {table}
-  WHERE id = d.id AND {locked_by} = $3 AND {attempts} = d.attempt AND {status} = '{processing}'
+  WHERE id = d.id AND {locked_by} = $3 AND {claims} = d.claim AND {status} = '{processing}'
   LIMIT 1 FOR UPDATE) AS held
 WHERE t.ctid = held.ctid
 RETURNING t.id::text, t.{status}::text

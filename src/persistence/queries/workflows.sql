@@ -94,4 +94,4 @@ ON CONFLICT (domain_id, email) DO NOTHING
 -- name: jobs_report_progress
 -- Fenced like every write of a claimed row: only the current holder may report.
 UPDATE jobs SET progress = $2::float8, updated_at = now()
-WHERE id = $1::uuid AND status = 'InProgress' AND locked_by = $3 AND attempts = $4::int
+WHERE id = $1::uuid AND status = 'InProgress' AND locked_by = $3 AND claims = $4::bigint
