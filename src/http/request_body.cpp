@@ -101,9 +101,18 @@ validated<page_request> page_of(const request_context& ctx) {
   }
   if (auto it = ctx.query.find("offset"); it != ctx.query.end()) {
     auto v = parse_number(it->second);
-    if (!v || *v < 0 || *v > 1'000'000)
-      return json_error(400, "invalid_query", "offset must be an integer from 0 to 1000000");
+    if (!v || *v < 0 || *v > k_max_list_offset)
+      return json_error(400, "invalid_query",
+                        "offset must be an integer from 0 to " + std::to_string(k_max_list_offset));
     page.offset = *v;
+  }
+  if (auto it = ctx.query.find("cursor"); it != ctx.query.end()) {
+    if (ctx.query.contains("offset"))
+      return json_error(400, "invalid_query", "cursor and offset cannot be combined");
+    page.cursor = decode_list_cursor(it->second);
+    if (!page.cursor)
+      return json_error(400, "invalid_query",
+                        "cursor is not one this server issued (use next_cursor as it is)");
   }
   return page;
 }

@@ -2,6 +2,7 @@
 // Every failure is an api_response (4xx JSON) that the route returns as is; nothing is written.
 #pragma once
 
+#include "http/list_cursor.hpp"
 #include "http/router.hpp"
 
 #include <boost/json/object.hpp>
@@ -29,9 +30,14 @@ validated<std::string> uuid_field(const boost::json::object& body, std::string_v
 validated<std::vector<std::string>> string_list_field(const boost::json::object& body,
                                                       std::string_view name, std::size_t max_items);
 
+// Offsets beyond this are refused: an offset costs the database a scan of every row before it.
+// Deeper pages are reached by cursor, which costs the same wherever it points.
+inline constexpr long long k_max_list_offset = 1'000'000;
+
 struct page_request {
   int limit = 50;
   long long offset = 0;
+  std::optional<list_cursor> cursor; // `cursor`: the page after a previous one (not with offset)
 };
 validated<page_request> page_of(const request_context& ctx);
 

@@ -420,11 +420,28 @@ const std::vector<list_spec>& list_specs() {
   return specs;
 }
 
-// Identifiers come from the spec table above; values are bound parameters. `order_by` is
+// Identifiers come from the spec table above; values are bound parameters. The order is
 // rendered from the spec's sortable columns only. Rows are kept while the bytes before them stay
 // under $6, so one answer never grows much past that size; the second column counts the rows the
 // page had.
-std::string list_sql(const list_spec& spec, const std::string& order_by) {
+//
+// A cursor ($7 the last row's sort value, $8 its id, $9 'none', 'value' or 'null') starts the
+// page after that row in the same order: sorted by id, the ids past it; sorted by a column
+// (NULLs last, ties newest id first), the rows whose value comes after it, those with the same
+// value and an older id, and the NULLs, or after a NULL only the older NULLs.
+std::string list_sql(const list_spec& spec, std::string_view column, bool ascending) {
+  const std::string dir = ascending ? "ASC" : "DESC";
+  // ids are time-ordered (UUIDv7): creation order is primary-key order.
+  const bool by_id = column == "created_at";
+  const std::string order_by =
+      by_id ? "id " + dir : std::string(column) + " " + dir + " NULLS LAST, id DESC";
+  const std::string col(column);
+  const std::string after = ascending ? " > " : " < ";
+  const std::string keyset =
+      by_id ? "($9::text = 'none' OR ($7::text IS NULL AND id" + after + "$8::uuid))"
+            : "($9::text = 'none' OR ($9::text = 'value' AND (" + col + after + "$7 OR (" + col +
+                  " = $7 AND id < $8::uuid) OR " + col + " IS NULL)) OR ($9::text = 'null' AND " +
+                  col + " IS NULL AND id < $8::uuid))";
   std::string where;
   for (std::size_t i = 0; i < 3; ++i) {
     auto n = std::to_string(i + 1);
@@ -436,14 +453,21 @@ std::string list_sql(const list_spec& spec, const std::string& order_by) {
     else
       where += "$" + n + "::text IS NULL";
   }
-  return "WITH page AS (SELECT row_to_json(x) AS item, row_number() OVER () AS n FROM (SELECT " +
-         std::string(spec.columns) + " FROM " + std::string(spec.table) + where + " ORDER BY " +
-         order_by +
+  where += " AND " + keyset;
+  // $4 is one row more than the page: whether it exists tells whether another page does. The
+  // last row kept gives the cursor its position, as PostgreSQL prints the value, which it
+  // reads back exactly.
+  const std::string sort_value = by_id ? "NULL::text" : "x." + col + "::text";
+  return "WITH page AS (SELECT row_to_json(x) AS item, x.id::text AS id, " + sort_value +
+         " AS sort_value, row_number() OVER () AS n FROM (SELECT " + std::string(spec.columns) +
+         " FROM " + std::string(spec.table) + where + " ORDER BY " + order_by +
          " LIMIT $4::int OFFSET $5::bigint) x), "
-         "sized AS (SELECT item, n, sum(octet_length(item::text)) OVER (ORDER BY n) - "
-         "octet_length(item::text) AS before FROM page) "
-         "SELECT coalesce((SELECT json_agg(item ORDER BY n) FROM sized WHERE before < "
-         "$6::bigint), '[]')::text, (SELECT count(*) FROM page)";
+         "sized AS (SELECT item, id, sort_value, n, sum(octet_length(item::text)) OVER (ORDER BY "
+         "n) - octet_length(item::text) AS before FROM page), "
+         "kept AS (SELECT * FROM sized WHERE before < $6::bigint AND n < $4::int) "
+         "SELECT coalesce((SELECT json_agg(item ORDER BY n) FROM kept), '[]')::text, "
+         "(SELECT count(*) FROM page), (SELECT id FROM kept ORDER BY n DESC LIMIT 1), "
+         "(SELECT sort_value FROM kept ORDER BY n DESC LIMIT 1)";
 }
 
 // "column:asc" / "column:desc" -> the list's SQL ordered so, for each sortable column. Ties are
@@ -451,20 +475,17 @@ std::string list_sql(const list_spec& spec, const std::string& order_by) {
 std::map<std::string, std::string, std::less<>> list_sql_by_order(const list_spec& spec) {
   std::map<std::string, std::string, std::less<>> out;
   for (auto column : spec.sortable)
-    for (std::string_view direction : {"asc", "desc"}) {
-      std::string dir = direction == "asc" ? "ASC" : "DESC";
-      // ids are time-ordered (UUIDv7): creation order is primary-key order.
-      std::string order_by = column == "created_at"
-                                 ? "id " + dir
-                                 : std::string(column) + " " + dir + " NULLS LAST, id DESC";
-      out[std::string(column) + ":" + std::string(direction)] = list_sql(spec, order_by);
-    }
+    for (std::string_view direction : {"asc", "desc"})
+      out[std::string(column) + ":" + std::string(direction)] =
+          list_sql(spec, column, direction == "asc");
   return out;
 }
 
 // The SQL for the request's `sort` and `order` (checked against the spec), newest first by
 // default.
-validated<const std::string*>
+using ordered_list_sql = std::pair<const std::string, std::string>; // ("column:dir", SQL)
+
+validated<const ordered_list_sql*>
 ordered_sql(const list_spec& spec, const std::map<std::string, std::string, std::less<>>& sqls,
             const request_context& ctx) {
   auto sort = ctx.query.find("sort");
@@ -482,7 +503,7 @@ ordered_sql(const list_spec& spec, const std::map<std::string, std::string, std:
       allowed += (allowed.empty() ? "" : ", ") + std::string(c);
     return json_error(400, "invalid_query", "sort must be one of: " + allowed);
   }
-  return &it->second;
+  return &*it;
 }
 
 api_response list_rows(app_services& s, const list_spec& spec,
@@ -490,7 +511,17 @@ api_response list_rows(app_services& s, const list_spec& spec,
                        request_context& ctx) {
   SKY_TRY(page, page_of(ctx));
   SKY_TRY(sql_of_order, ordered_sql(spec, sqls, ctx));
-  const std::string& sql = *sql_of_order;
+  const auto& [order, sql] = *sql_of_order;
+  if (page.cursor && page.cursor->order != order)
+    return json_error(400, "invalid_query",
+                      "cursor was issued for sort " + page.cursor->order + ", not " + order);
+  std::optional<std::string> after_value, after_id;
+  std::string after = "none";
+  if (page.cursor) {
+    after_value = page.cursor->value;
+    after_id = page.cursor->id;
+    after = page.cursor->value ? "value" : "null";
+  }
   std::array<std::optional<std::string>, 3> values;
   for (std::size_t i = 0; i < spec.filters.size(); ++i) {
     const auto& f = spec.filters[i];
@@ -499,23 +530,36 @@ api_response list_rows(app_services& s, const list_spec& spec,
       return *error;
     values[i] = std::get<0>(v);
   }
-  auto [text, rows] = s.db->run([&](pqxx::connection& c) {
+  struct page_rows {
+    std::string items;
+    std::size_t rows = 0; // the page had, one more than asked at most
+    list_cursor last;
+  };
+  auto got = s.db->run([&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     persistence::limit_statements(tx, *s.db);
-    // One row more than asked tells whether another page exists.
     auto r = tx.exec_params1(sql, values[0], values[1], values[2], page.limit + 1, page.offset,
-                             static_cast<long long>(s.config->workflows.api_list_max_bytes));
-    return std::pair{std::string(r[0].c_str()), r[1].as<std::size_t>()};
+                             static_cast<long long>(s.config->workflows.api_list_max_bytes),
+                             after_value, after_id, after);
+    page_rows out{r[0].c_str(), r[1].as<std::size_t>(), {order, std::nullopt, {}}};
+    if (!r[2].is_null())
+      out.last.id = r[2].c_str();
+    if (!r[3].is_null())
+      out.last.value = r[3].c_str();
+    return out;
   });
-  auto items = json::parse(text).as_array();
-  if (items.size() > static_cast<std::size_t>(page.limit))
-    items.pop_back();
+  auto items = json::parse(got.items).as_array();
   // Fewer items than the page had: the rest is on the next page, whatever cut it.
-  bool more = rows > items.size();
+  bool more = got.rows > items.size();
   json::object out{
       {"items", items}, {"limit", page.limit}, {"offset", page.offset}, {"has_more", more}};
-  if (more)
-    out["next_offset"] = page.offset + static_cast<long long>(items.size());
+  if (more && !got.last.id.empty()) {
+    out["next_cursor"] = encode_list_cursor(got.last);
+    // Offsets stop at their cap; a client paging by offset past it goes on by cursor.
+    if (auto next = next_offset_within(page.offset, items.size(), k_max_list_offset);
+        next && !page.cursor)
+      out["next_offset"] = *next;
+  }
   return json_ok(200, out);
 }
 

@@ -737,6 +737,77 @@ TEST_F(pipeline, lists_are_newest_first_and_paginate) {
 // A fetch that times out is a transient failure: retried with backoff, then Error with the
 // reason; the worker is free again meanwhile and other items go on. The slow page answers after
 // 5 s; the timeout leaves the other page ample time on a loaded machine.
+// Keyset pages: following next_cursor visits every row once, in the order of one long page,
+// for every sort (ties and NULLs included), and rows added meanwhile ahead of the cursor neither
+// repeat nor shift what follows, as offsets would.
+TEST_F(pipeline, lists_page_by_cursor_in_every_order_without_gaps_or_repeats) {
+  auto server = start_server(db.url(), web.server_env(), "api");
+  const auto insert_domains = [&](int from, int n) {
+    pqxx::connection c(db.url());
+    pqxx::nontransaction(c).exec_params(
+        "INSERT INTO domains (domain, status, title) SELECT 'cursor' || i || '.example', "
+        "(ARRAY['Queued','Completed','Error'])[1 + i % 3]::domain_extraction_status_enum, "
+        "(ARRAY[NULL,'a','b','c'])[1 + i % 4] FROM generate_series($1::int, $2::int) AS i",
+        from, from + n - 1);
+  };
+  insert_domains(0, 130);
+  const auto ids_of = [](const json::value& body) {
+    std::vector<std::string> ids;
+    for (const auto& item : body.at("items").as_array())
+      ids.emplace_back(item.at("id").as_string());
+    return ids;
+  };
+  for (std::string order : {"", "&sort=created_at&order=asc", "&sort=title&order=asc",
+                            "&sort=title&order=desc", "&sort=status", "&sort=domain&order=desc"}) {
+    auto whole = call(server.port, "GET", "/api/v3/domains?limit=500" + order);
+    ASSERT_EQ(whole.status, 200) << order;
+    const auto expected = ids_of(whole.body);
+    ASSERT_EQ(expected.size(), 130u) << order;
+    EXPECT_FALSE(whole.body.as_object().contains("next_cursor"));
+    std::vector<std::string> paged;
+    std::string target = "/api/v3/domains?limit=7" + order;
+    for (int pages = 0; pages < 40; ++pages) {
+      auto page = call(server.port, "GET", target);
+      ASSERT_EQ(page.status, 200) << order << " " << json::serialize(page.body);
+      auto ids = ids_of(page.body);
+      paged.insert(paged.end(), ids.begin(), ids.end());
+      const auto& o = page.body.as_object();
+      if (!o.at("has_more").as_bool()) {
+        EXPECT_FALSE(o.contains("next_cursor"));
+        break;
+      }
+      ASSERT_EQ(ids.size(), 7u);
+      // The first page leads on both ways; a page reached by cursor, by cursor only.
+      EXPECT_EQ(o.contains("next_offset"), pages == 0) << order;
+      target = "/api/v3/domains?limit=7" + order + "&cursor=" + str(page.body, "next_cursor");
+    }
+    EXPECT_EQ(paged, expected) << order;
+  }
+  // Newest first, with rows added after the first page: they sort ahead of the cursor.
+  auto first = call(server.port, "GET", "/api/v3/domains?limit=50");
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(first.body.at("next_offset").as_int64(), 50);
+  const auto before_insert = ids_of(call(server.port, "GET", "/api/v3/domains?limit=500").body);
+  insert_domains(1000, 5);
+  auto rest = call(server.port, "GET",
+                   "/api/v3/domains?limit=500&cursor=" + str(first.body, "next_cursor"));
+  ASSERT_EQ(rest.status, 200);
+  auto seen = ids_of(first.body);
+  auto more = ids_of(rest.body);
+  seen.insert(seen.end(), more.begin(), more.end());
+  EXPECT_EQ(seen, before_insert);
+  // Refusals: a cursor of another order, a cursor with an offset, a forged or mangled one.
+  const auto cursor = str(first.body, "next_cursor");
+  for (const std::string& bad :
+       {"/api/v3/domains?sort=title&cursor=" + cursor, "/api/v3/domains?offset=5&cursor=" + cursor,
+        "/api/v3/domains?cursor=" + cursor.substr(0, cursor.size() - 3) + "%21",
+        std::string("/api/v3/domains?cursor=e30")}) {
+    auto r = call(server.port, "GET", bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_EQ(str(r.body, "error"), "invalid_query") << bad;
+  }
+}
+
 TEST_F(pipeline, fetch_timeouts_are_retried_then_fail_without_holding_up_other_work) {
   auto server = start({{"FETCH_TOTAL_TIMEOUT_SECONDS", "3"},
                        {"PAGE_SCRAPE_SCHEDULER_MAX_ATTEMPTS", "2"},

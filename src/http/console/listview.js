@@ -1,4 +1,4 @@
-// One list of the API: server-side filters, sorting and pagination (limit/offset), row selection
+// One list of the API: server-side filters, sorting and pagination (by cursor), row selection
 // and the bulk status change its curation route allows. Refreshes itself while visible.
 import { api, query, ApiError } from './client.js';
 import { h, clear, every } from './dom.js';
@@ -13,7 +13,7 @@ export class ListView {
   constructor(cfg) {
     this.cfg = cfg;
     this.limit = 25;
-    this.offset = 0;
+    this.firstPage();
     this.sort = cfg.sort || '';
     this.order = cfg.order || '';
     this.filters = { ...(cfg.fixed || {}) }; // fixed: filters the user does not choose
@@ -68,7 +68,7 @@ export class ListView {
     this.prev = h('button', { type: 'button', id: `${id}-prev`, onclick: () => this.page(-1) }, '‹ Previous');
     this.next = h('button', { type: 'button', id: `${id}-next`, onclick: () => this.page(1) }, 'Next ›');
     const sizeId = `${id}-page-size`;
-    const size = h('select', { id: sizeId, onchange: () => { this.limit = +size.value; this.offset = 0; this.reload(); } },
+    const size = h('select', { id: sizeId, onchange: () => { this.limit = +size.value; this.firstPage(); this.reload(); } },
       [10, 25, 50, 100].map((n) => h('option', { value: n, selected: n === this.limit }, n)));
     this.status = h('p', { class: 'status', role: 'status', id: `${id}-status` });
     this.renderHead();
@@ -106,7 +106,7 @@ export class ListView {
     const current = this.sort || 'created_at';
     this.order = current === column ? (currentOrder === 'asc' ? 'desc' : 'asc') : (column === 'created_at' ? 'desc' : 'asc');
     this.sort = column;
-    this.offset = 0;
+    this.firstPage();
     this.renderHead();
     this.reload();
   }
@@ -114,26 +114,35 @@ export class ListView {
   setFilter(name, value) {
     if (this.filterInputs[name] && this.filterInputs[name].value !== value) this.filterInputs[name].value = value;
     this.filters[name] = value;
-    this.offset = 0;
+    this.firstPage();
     this.selected.clear();
     this.reload();
   }
 
+  // Pages follow the API's cursors, so rows added meanwhile neither repeat nor shift a page; the
+  // cursors of the pages before are kept for the way back. `offset` only numbers the rows shown.
+  firstPage() { this.cursor = null; this.back = []; this.offset = 0; }
+
   page(step) {
-    this.offset = Math.max(0, this.offset + step * this.limit);
-    if (step > 0 && this.nextOffset != null) this.offset = this.nextOffset;
+    if (step > 0 && this.nextCursor) {
+      this.back.push({ cursor: this.cursor, offset: this.offset });
+      this.cursor = this.nextCursor;
+      this.offset += this.items.length;
+    } else if (step < 0 && this.back.length) {
+      ({ cursor: this.cursor, offset: this.offset } = this.back.pop());
+    }
     this.reload();
   }
 
   reload() { this.shown = null; return this.load(); }
 
   async load() {
-    const params = { limit: this.limit, offset: this.offset, sort: this.sort, order: this.order, ...this.filters };
+    const params = { limit: this.limit, cursor: this.cursor, sort: this.sort, order: this.order, ...this.filters };
     try {
       const data = await api('GET', this.cfg.path + query(params));
       this.items = data.items;
       this.hasMore = data.has_more;
-      this.nextOffset = data.next_offset != null ? data.next_offset : null;
+      this.nextCursor = data.next_cursor || null;
       const text = JSON.stringify(data.items);
       if (text !== this.shown) { this.shown = text; this.renderRows(); }
       this.renderPager();
@@ -180,7 +189,7 @@ export class ListView {
   renderPager() {
     const n = this.items.length;
     this.range.textContent = n ? `Rows ${this.offset + 1}–${this.offset + n}` : 'No rows';
-    this.prev.disabled = this.offset === 0;
+    this.prev.disabled = this.back.length === 0;
     this.next.disabled = !this.hasMore;
   }
 
