@@ -99,7 +99,8 @@ api_response get_job(app_services& s, request_context& ctx) {
                      {"last_error", nullable_text(r[10])},
                      {"created_at", r[11].c_str()},
                      {"updated_at", r[12].c_str()},
-                     {"finished_at", nullable_text(r[13])}};
+                     {"finished_at", nullable_text(r[13])},
+                     {"batch_id", nullable_text(r[14])}};
     return json_ok(200, job);
   });
 }

@@ -102,18 +102,22 @@ api_response scrape_page_batch(app_services& s, request_context& ctx) {
   std::vector<std::string> params;
   for (const auto& url : normalized)
     params.push_back(json::serialize(json::object{{"url", url}}));
-  auto ids = s.db->run([&](pqxx::connection& c) {
+  auto [ids, batch] = s.db->run([&](pqxx::connection& c) {
     pqxx::work tx(c);
     persistence::limit_statements(tx, *s.db);
     json::array ids;
+    std::string batch;
     for (auto row :
          tx.exec_params(persistence::query("jobs_insert_many"), "page_scrape", user_of(ctx),
-                        persistence::text_array(no_domains), persistence::text_array(params)))
+                        persistence::text_array(no_domains), persistence::text_array(params))) {
       ids.push_back(json::string(row[0].c_str()));
+      batch = row[1].c_str();
+    }
     tx.commit();
-    return ids;
+    return std::pair{std::move(ids), std::move(batch)};
   });
-  return json_ok(202, json::object{{"job_ids", ids}, {"count", ids.size()}});
+  return json_ok(202,
+                 json::object{{"batch_id", batch}, {"job_ids", ids}, {"count", ids.size()}});
 }
 
 // domain -> (id, created) for every name, inserting the new ones.
@@ -163,7 +167,7 @@ api_response create_domains(app_services& s, request_context& ctx) {
 api_response sitemap_batch(app_services& s, request_context& ctx) {
   SKY_TRY(body, json_body(ctx));
   SKY_TRY(domains, domain_list(s, body));
-  auto jobs = s.db->run([&](pqxx::connection& c) {
+  auto [jobs, batch] = s.db->run([&](pqxx::connection& c) {
     pqxx::work tx(c);
     persistence::limit_statements(tx, *s.db);
     auto rows = upsert_domains(tx, domains, user_of(ctx));
@@ -183,10 +187,48 @@ api_response sitemap_batch(app_services& s, request_context& ctx) {
                                   {"domain_id", id},
                                   {"job_id", inserted[static_cast<int>(i)][0].c_str()}});
     }
+    std::string batch = inserted.empty() ? std::string() : inserted[0][1].c_str();
     tx.commit();
-    return jobs;
+    return std::pair{std::move(jobs), std::move(batch)};
   });
-  return json_ok(202, json::object{{"jobs", jobs}});
+  return json_ok(202, json::object{{"batch_id", batch}, {"jobs", jobs}});
+}
+
+// A batch's progress: its jobs counted by status, and whether every one has finished.
+api_response get_batch(app_services& s, request_context& ctx) {
+  const auto& id = ctx.path_params.at("batch_id");
+  if (!is_uuid(id))
+    return json_error(400, "invalid_id", "batch id must be a UUID");
+  return s.db->run([&](pqxx::connection& c) -> api_response {
+    pqxx::read_transaction tx(c);
+    persistence::limit_statements(tx, *s.db);
+    auto rows = tx.exec_params(persistence::query("jobs_batch_counts"), id);
+    if (rows.empty())
+      return json_error(404, "not_found", "no batch " + id);
+    json::object counts;
+    for (auto status : k_task_values)
+      counts[status] = 0;
+    long long total = 0, finished = 0;
+    std::string job_type, created_at;
+    for (auto r : rows) {
+      const std::string status = r[0].c_str();
+      const auto n = r[1].as<long long>();
+      counts[status] = n;
+      total += n;
+      if (status == "Completed" || status == "Error" || status == "Cancelled")
+        finished += n;
+      job_type = r[2].c_str();
+      if (created_at.empty() || created_at > r[3].c_str())
+        created_at = r[3].c_str();
+    }
+    return json_ok(200, json::object{{"batch_id", id},
+                                     {"job_type", job_type},
+                                     {"created_at", created_at},
+                                     {"total", total},
+                                     {"finished", finished},
+                                     {"done", finished == total},
+                                     {"counts", counts}});
+  });
 }
 
 api_response sitemap_single(app_services& s, request_context& ctx) {
@@ -364,7 +406,7 @@ const std::vector<list_spec>& list_specs() {
       {"/api/v3/jobs",
        "jobs",
        "id, job_type, status, user_id, domain_id, params, progress, error, attempts, created_at, "
-       "updated_at, finished_at",
+       "updated_at, finished_at, batch_id",
        {{"type", "job_type", &k_job_types},
         {"status", "status", &k_task_values},
         {"domain_id", "domain_id", nullptr}},
@@ -583,6 +625,7 @@ std::vector<route> workflow_routes(app_services& s) {
        [&s](request_context& c) { return sitemap_single(s, c); }},
       {"POST", "/api/v3/batch/page-scraper",
        [&s](request_context& c) { return scrape_page_batch(s, c); }},
+      {"GET", "/api/v3/batches/{batch_id}", [&s](request_context& c) { return get_batch(s, c); }},
       {"POST", "/api/v3/modernized/page/scrape/single",
        [&s](request_context& c) { return scrape_single_page(s, c); }},
   };

@@ -523,6 +523,33 @@ TEST_F(pipeline, page_scrapes_single_and_batch) {
   EXPECT_EQ(scalar(db.url(), "SELECT status || ' ' || attempts || ' ' || error FROM jobs WHERE "
                              "params->>'url' LIKE '%missing'"),
             "Error 1 http://alpha-bakery.com/missing: HTTP status 404");
+  // The batch, followed by its counts: two completed, one in Error, all finished.
+  const auto batch_id = str(batch.body, "batch_id");
+  auto counts = call(server.port, "GET", "/api/v3/batches/" + batch_id);
+  ASSERT_EQ(counts.status, 200) << json::serialize(counts.body);
+  EXPECT_EQ(counts.body.at("job_type").as_string(), "page_scrape");
+  EXPECT_EQ(counts.body.at("total").as_int64(), 3);
+  EXPECT_EQ(counts.body.at("finished").as_int64(), 3);
+  EXPECT_TRUE(counts.body.at("done").as_bool());
+  EXPECT_EQ(counts.body.at("counts").at("Completed").as_int64(), 2);
+  EXPECT_EQ(counts.body.at("counts").at("Error").as_int64(), 1);
+  EXPECT_EQ(counts.body.at("counts").at("Queued").as_int64(), 0);
+  auto member = call(server.port, "GET",
+                     "/api/v3/jobs/" + std::string(batch.body.at("job_ids").at(0).as_string()));
+  EXPECT_EQ(str(member.body, "batch_id"), batch_id);
+  EXPECT_TRUE(job.body.at("batch_id").is_null()); // submitted alone
+  // A sitemap batch is a batch too; unknown and malformed ids are told apart.
+  auto sitemaps = call(server.port, "POST", "/api/v3/sitemap/batch/create",
+                       R"({"domains":["alpha-bakery.com","bella-pizzeria.com"]})");
+  ASSERT_EQ(sitemaps.status, 202);
+  auto sitemap_counts = call(server.port, "GET", "/api/v3/batches/" + str(sitemaps.body, "batch_id"));
+  ASSERT_EQ(sitemap_counts.status, 200);
+  EXPECT_EQ(sitemap_counts.body.at("job_type").as_string(), "sitemap");
+  EXPECT_EQ(sitemap_counts.body.at("total").as_int64(), 2);
+  EXPECT_NE(str(sitemaps.body, "batch_id"), batch_id);
+  EXPECT_EQ(call(server.port, "GET", "/api/v3/batches/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b").status,
+            404);
+  EXPECT_EQ(call(server.port, "GET", "/api/v3/batches/not-a-uuid").status, 400);
 }
 
 // A work step's own log lines (its fetches, from whichever thread resumed it) carry the item's

@@ -8,7 +8,8 @@ SELECT id, job_type, status::text, user_id, domain_id, params::text, progress,
             ELSE json_build_object('limits_hit', json_build_array('result_data'),
                                    'result_bytes', octet_length(result_data::text))::text
        END,
-       error, attempts, last_error, created_at::text, updated_at::text, finished_at::text
+       error, attempts, last_error, created_at::text, updated_at::text, finished_at::text,
+       batch_id::text
 FROM jobs WHERE id = $1
 
 -- name: jobs_lock_status
@@ -38,15 +39,24 @@ VALUES ($1, $2::uuid, $3::uuid, $4::jsonb)
 RETURNING id::text
 
 -- name: jobs_insert_many
--- One statement for a whole batch; ids come back in the order of the input.
+-- One statement for a whole batch, its jobs named by one new batch id; ids come back in the order
+-- of the input, each with the batch id.
 -- $1 type, $2 user id, $3 domain ids (text[], NULL elements allowed), $4 params (text[])
-WITH input AS MATERIALIZED (
+WITH batch AS MATERIALIZED (SELECT sky_uuid_v7() AS id),
+input AS MATERIALIZED (
   SELECT sky_uuid_v7() AS id, d::uuid AS domain_id, p::jsonb AS params, n
   FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(d, p, n)),
 inserted AS (
-  INSERT INTO jobs (id, job_type, user_id, domain_id, params)
-  SELECT id, $1, $2::uuid, domain_id, params FROM input ORDER BY n)
-SELECT id::text FROM input ORDER BY n
+  INSERT INTO jobs (id, job_type, user_id, domain_id, params, batch_id)
+  SELECT input.id, $1, $2::uuid, domain_id, params, batch.id FROM input, batch ORDER BY n)
+SELECT input.id::text, batch.id::text FROM input, batch ORDER BY n
+
+-- name: jobs_batch_counts
+-- A batch's jobs by status, with its type and when it was submitted; no rows: no such batch
+-- (or retention has removed all of its jobs). $1 batch id
+SELECT status::text, count(*), min(job_type), min(created_at)::text
+FROM jobs WHERE batch_id = $1::uuid
+GROUP BY status
 
 -- name: jobs_insert_email_scan
 -- The partial unique index allows one active scan per domain; a second request gets nothing
