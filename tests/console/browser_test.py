@@ -288,6 +288,38 @@ def _():
     shot("scans")
 
 
+@step("domains added from the console, and sitemaps discovered for them as a followed batch")
+def _():
+    tab("domains")
+    el("#domains-add-names").send_keys("corner-dental.com\nbella-pizzeria.com")
+    el("#domains-add-submit").click()
+    wait_text("#domains-add-status", r"^2 domains \(\d+ new")
+    el("#domains-discover-submit").click()
+    wait_text("#domains-add-status", r"^Batch [0-9a-f-]{36}: 2 of 2 finished — Completed 2$")
+    labelled_controls()
+
+
+@step("one site's sitemaps scanned from the console")
+def _():
+    tab("sitemaps")
+    el("#sitemap-single-url").send_keys("http://alpha-bakery.com/", Keys.ENTER)
+    wait_text("#sitemap-single-status", r"^Job [0-9a-f-]{36}: Completed — [1-9][0-9]* sitemap file")
+    wait("the site's sitemap files", lambda d: rows("sitemaps") and all(
+        "alpha-bakery.com" in cell(r, "url") for r in rows("sitemaps")))
+
+
+@step("pages scraped from the console, one and a batch")
+def _():
+    tab("pages")
+    el("#page-scrape-url").send_keys("http://corner-dental.com/contact-us", Keys.ENTER)
+    wait_text("#page-scrape-status", r"^Job [0-9a-f-]{36}: Completed — Contact Corner Dental, 2 email")
+    el("#page-batch-urls").send_keys("http://alpha-bakery.com/contact/\nhttp://bella-pizzeria.com/")
+    el("#page-batch-submit").click()
+    wait_text("#page-scrape-status", r"^Batch [0-9a-f-]{36}: 2 of 2 finished — Completed 2$")
+    labelled_controls()
+    shot("forms")
+
+
 @step("the failed search is shown with its reason in Jobs, and retried")
 def _():
     tab("jobs")

@@ -29,24 +29,58 @@ function field(id, label, attrs = {}) {
   return h('div', { class: 'field' }, h('label', { for: id }, label), h('input', { id, name: id, ...attrs }));
 }
 
+function area(id, label, attrs = {}) {
+  return h('div', { class: 'field' }, h('label', { for: id }, label),
+    h('textarea', { id, name: id, rows: 3, cols: 40, spellcheck: false, ...attrs }));
+}
+
+// Names or URLs typed one per line (or separated by commas or spaces).
+const entries = (text) => text.split(/[\s,]+/).map((t) => t.trim()).filter(Boolean);
+
 function message(id) { return h('p', { class: 'status', role: 'status', id }); }
 
 function say(el, text, error = false) { el.textContent = text; el.classList.toggle('error', error); }
 
-// Follows one job until it finishes, calling `render(job)` on each poll.
-function follow(view, path, render, ms = 1000) {
+const jobDone = (job) => ['Completed', 'Error', 'Cancelled'].includes(job.status);
+
+// Follows one job (or batch) until `done` says it finished, calling `render` on each poll.
+function follow(view, path, render, ms = 1000, done = jobDone) {
   if (view.stopFollow) view.stopFollow();
   let stop = null;
   stop = every(ms, async () => {
     try {
-      const job = await api('GET', path);
-      render(job);
-      if (['Completed', 'Error', 'Cancelled'].includes(job.status) && stop) stop();
+      const answer = await api('GET', path);
+      render(answer);
+      if (done(answer) && stop) stop();
     } catch (e) {
       if (stop) stop();
     }
   });
   view.stopFollow = stop;
+}
+
+// A batch (sitemap or page-scraper) followed by its counts until every job finished.
+function followBatch(view, batchId, out, onDone) {
+  follow(view, `/api/v3/batches/${batchId}`, (b) => {
+    const counts = Object.entries(b.counts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    say(out, `Batch ${batchId}: ${b.finished} of ${b.total} finished — ${counts}`, b.done && b.counts.Error > 0);
+    if (b.done && onDone) onDone(b);
+  }, 1000, (b) => b.done);
+}
+
+// One job's outcome in a line: its status, then what its result or error says.
+function jobLine(job, summary) {
+  const id = job.job_id || job.id;
+  return `Job ${id}: ${job.status}` + (job.result_data && summary ? ` — ${summary(job.result_data)}` : '') + (job.error ? ` — ${job.error}` : '');
+}
+
+// A form of one submission route: `submit(values)` posts and returns what to say and follow.
+function submitForm(id, out, fields, button, submit) {
+  const form = h('form', { class: 'inline-form', id, onsubmit: async (e) => {
+    e.preventDefault();
+    try { await submit(form); } catch (err) { if (err.status !== 401) say(out, 'Not started: ' + err.message, true); }
+  } }, ...fields, h('div', { class: 'field actions' }, button));
+  return form;
 }
 
 const socialLinks = (s) =>
@@ -123,7 +157,26 @@ export function businessesView() {
 
 export function domainsView(goToScan) {
   const v = new View('domains', 'Domains', 'Homepage metadata of each domain. Selecting a domain for sitemap curation discovers its sitemaps (→ sitemap files).');
-  v.add(v.list({
+  const out = message('domains-add-status');
+  // Adding queues each new domain's homepage metadata; "discover sitemaps" also starts one
+  // sitemap discovery job per domain, as a batch followed by its counts.
+  const names = () => entries(v.el.querySelector('#domains-add-names').value);
+  const add = submitForm('domains-add-form', out, [area('domains-add-names', 'Domains (one per line)', { required: true, placeholder: 'example.com' })],
+    [h('button', { type: 'submit', id: 'domains-add-submit' }, 'Add'),
+      h('button', { type: 'button', id: 'domains-discover-submit', onclick: async () => {
+        try {
+          const r = await api('POST', '/api/v3/sitemap/batch/create', { domains: names() });
+          say(out, `Batch ${r.batch_id}: ${r.jobs.length} sitemap discovery job(s) queued.`);
+          followBatch(v, r.batch_id, out, () => domains.load());
+        } catch (err) { if (err.status !== 401) say(out, 'Not started: ' + err.message, true); }
+      } }, 'Add and discover sitemaps')],
+    async () => {
+      const r = await api('POST', '/api/v3/domains', { domains: names() });
+      const fresh = r.domains.filter((d) => d.created).length;
+      say(out, `${r.domains.length} domains (${fresh} new; their homepage metadata is queued).`);
+      domains.load();
+    });
+  const domains = v.list({
     id: 'domains', title: 'Domains', path: '/api/v3/domains',
     filters: [
       { name: 'status', label: 'Metadata', values: PROCESSING },
@@ -149,13 +202,28 @@ export function domainsView(goToScan) {
       return `${jobs.length} email scan(s) queued.`;
     } }],
     rowLabel: (r) => r.domain,
-  }));
+  });
+  v.add(add, out, domains);
+  v.onHide = () => v.stopFollow && v.stopFollow();
   return v;
 }
 
 export function sitemapsView() {
   const v = new View('sitemaps', 'Sitemap files', 'Sitemaps found for the selected domains. Selecting a urlset imports its URLs (→ pages); an index is imported through its child files.');
-  v.add(v.list({
+  const out = message('sitemap-single-status');
+  const single = submitForm('sitemap-single-form', out,
+    [field('sitemap-single-url', 'Site or sitemap URL', { required: true, type: 'url', placeholder: 'https://example.com/', spellcheck: false })],
+    h('button', { type: 'submit', id: 'sitemap-single-submit' }, 'Scan'),
+    async (form) => {
+      const r = await api('POST', '/api/v3/modernized/sitemap/scan/single', { url: form.querySelector('#sitemap-single-url').value.trim() });
+      say(out, `Job ${r.job_id} queued.`);
+      sitemaps.setFilter('domain_id', r.domain_id);
+      follow(v, `/api/v3/jobs/${r.job_id}`, (job) => {
+        say(out, jobLine(job, (res) => res.sitemaps_found != null ? `${res.sitemaps_found} sitemap file(s)` : ''), job.status === 'Error');
+        if (jobDone(job)) sitemaps.load();
+      });
+    });
+  const sitemaps = v.list({
     id: 'sitemaps', title: 'Sitemap files', path: '/api/v3/sitemap-files',
     filters: [
       { name: 'deep_scrape_curation_status', label: 'Import curation', values: CURATION },
@@ -172,12 +240,33 @@ export function sitemapsView() {
     ],
     curation: { path: '/api/v3/sitemap-files/status', label: 'Set import curation of selected to' },
     rowLabel: (r) => r.url,
-  }));
+  });
+  v.add(single, out, sitemaps);
+  v.onHide = () => v.stopFollow && v.stopFollow();
   return v;
 }
 
 export function pagesView() {
-  const v = new View('pages', 'Pages', 'URLs imported from sitemaps.');
+  const v = new View('pages', 'Pages', 'URLs imported from sitemaps; any page can also be scraped on its own (title, description, emails, phones, social links, tech), one or a batch at a time.');
+  const out = message('page-scrape-status');
+  const summary = (res) => [res.title, res.emails && `${res.emails.length} email(s)`, res.phones && `${res.phones.length} phone(s)`].filter(Boolean).join(', ');
+  const one = submitForm('page-scrape-form', out,
+    [field('page-scrape-url', 'Page URL', { required: true, type: 'url', placeholder: 'https://example.com/contact', spellcheck: false })],
+    h('button', { type: 'submit', id: 'page-scrape-submit' }, 'Scrape'),
+    async (form) => {
+      const r = await api('POST', '/api/v3/modernized/page/scrape/single', { url: form.querySelector('#page-scrape-url').value.trim() });
+      say(out, `Job ${r.job_id} queued.`);
+      follow(v, `/api/v3/jobs/${r.job_id}`, (job) => say(out, jobLine(job, summary), job.status === 'Error'));
+    });
+  const batch = submitForm('page-batch-form', out,
+    [area('page-batch-urls', 'Page URLs (one per line)', { required: true, placeholder: 'https://example.com/about' })],
+    h('button', { type: 'submit', id: 'page-batch-submit' }, 'Scrape all'),
+    async (form) => {
+      const r = await api('POST', '/api/v3/batch/page-scraper', { urls: entries(form.querySelector('#page-batch-urls').value) });
+      say(out, `Batch ${r.batch_id}: ${r.count} page scrape(s) queued.`);
+      followBatch(v, r.batch_id, out);
+    });
+  v.add(one, batch, out);
   v.add(v.list({
     id: 'pages', title: 'Pages', path: '/api/v3/pages',
     filters: [{ name: 'domain_id', label: 'Domain' }, { name: 'sitemap_file_id', label: 'Sitemap file' }],
@@ -189,6 +278,7 @@ export function pagesView() {
       { key: 'created_at', label: 'Imported', sort: 'created_at', render: (r) => when(r.created_at) },
     ],
   }));
+  v.onHide = () => v.stopFollow && v.stopFollow();
   return v;
 }
 
