@@ -118,6 +118,47 @@ sky_pg_stop() {
   [ -f "$data/postmaster.pid" ] && sky_as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
+# sky_pg_standby <primary-port> <data-dir> <port>: a streaming standby of the loopback cluster on
+# <primary-port> (a base backup with -R), started on <port>; then every commit on the primary
+# waits for it (synchronous replication), so what a client saw committed survives a failover.
+sky_pg_standby() {
+  local primary="$1" data="$2" port="$3" bin
+  bin="$(sky_pg_bin)"
+  mkdir -p "$data"
+  [ "$(id -u)" -ne 0 ] || chown -R postgres:postgres "$data"
+  chmod 700 "$data"
+  # (The primary's socket lives in its data directory; the backup rightly skips it, and says so.)
+  sky_as_pg "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres -D "$data" -R -X stream \
+    -c fast -d "application_name=standby" 2>&1 >/dev/null |
+    { grep -v 'skipping special file' >&2 || true; }
+  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+  sky_pg_start "$data" "$port"
+  sky_as_pg psql -qAt -h 127.0.0.1 -p "$primary" -U postgres -d postgres \
+    -c "ALTER SYSTEM SET synchronous_standby_names = 'standby'" -c "SELECT pg_reload_conf()" >/dev/null
+  for _ in $(seq 300); do
+    [ "$(sky_as_pg psql -qAt -h 127.0.0.1 -p "$primary" -U postgres -d postgres \
+        -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby'")" = sync ] &&
+      return 0
+    sleep 0.1
+  done
+  echo "the standby on port $port did not become synchronous" >&2
+  return 1
+}
+
+# sky_pg_crash <data-dir>: stops a cluster as a crash would (no checkpoint, no goodbye to clients).
+sky_pg_crash() {
+  local data="$1" bin
+  bin="$(sky_pg_bin)"
+  sky_as_pg "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null
+}
+
+# sky_pg_promote <data-dir>: the standby becomes a primary that accepts writes.
+sky_pg_promote() {
+  local data="$1" bin
+  bin="$(sky_pg_bin)"
+  sky_as_pg "$bin/pg_ctl" -D "$data" -w -t 60 promote >/dev/null
+}
+
 # sky_pgbouncer_start <dir> <pg-port> <port>: a transaction-mode PgBouncer on 127.0.0.1:<port> in
 # front of the cluster on <pg-port>, for any database name (like Supavisor in front of Supabase).
 sky_pgbouncer_start() {

@@ -116,8 +116,7 @@ api_response scrape_page_batch(app_services& s, request_context& ctx) {
     tx.commit();
     return std::pair{std::move(ids), std::move(batch)};
   });
-  return json_ok(202,
-                 json::object{{"batch_id", batch}, {"job_ids", ids}, {"count", ids.size()}});
+  return json_ok(202, json::object{{"batch_id", batch}, {"job_ids", ids}, {"count", ids.size()}});
 }
 
 // domain -> (id, created) for every name, inserting the new ones.

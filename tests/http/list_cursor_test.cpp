@@ -32,12 +32,12 @@ TEST(list_cursor, refuses_what_this_server_would_not_issue) {
   EXPECT_FALSE(decode_list_cursor(""));
   EXPECT_FALSE(decode_list_cursor("not base64!"));
   EXPECT_FALSE(decode_list_cursor(enc("[1,2,3]")));
-  EXPECT_FALSE(decode_list_cursor(enc(R"({"o":"title:asc","v":null})")));             // no id
+  EXPECT_FALSE(decode_list_cursor(enc(R"({"o":"title:asc","v":null})")));               // no id
   EXPECT_FALSE(decode_list_cursor(enc(R"({"o":"title:asc","v":null,"i":"1; DROP"})"))); // not UUID
   EXPECT_FALSE(decode_list_cursor(enc(R"({"o":"title:asc","v":{"x":1},"i":")" + k_id + "\"}")));
   EXPECT_FALSE(decode_list_cursor(enc(R"({"o":7,"v":null,"i":")" + k_id + "\"}")));
-  EXPECT_FALSE(decode_list_cursor(
-      enc(R"({"o":"title:asc","v":null,"i":")" + k_id + R"(","extra":1})")));
+  EXPECT_FALSE(
+      decode_list_cursor(enc(R"({"o":"title:asc","v":null,"i":")" + k_id + R"(","extra":1})")));
   EXPECT_FALSE(decode_list_cursor(std::string(k_max_cursor_bytes + 1, 'A')));
   EXPECT_TRUE(decode_list_cursor(enc(R"({"o":"title:asc","v":null,"i":")" + k_id + "\"}")));
 }

@@ -211,4 +211,52 @@ std::string private_cluster::url(const std::string& database) const {
   return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + database;
 }
 
+replicated_pair::replicated_pair() {
+  char primary[] = "/tmp/sky_primary_pg_XXXXXX";
+  char standby[] = "/tmp/sky_standby_pg_XXXXXX";
+  if (!mkdtemp(primary) || !mkdtemp(standby))
+    throw std::runtime_error("mkdtemp failed");
+  primary_dir_ = primary;
+  standby_dir_ = standby;
+  primary_port_ = free_port();
+  standby_port_ = free_port();
+  if (run_shell("SKY_PG_FSYNC=off sky_pg_start " + primary_dir_ + " " +
+                std::to_string(primary_port_)) != 0 ||
+      run_shell("SKY_PG_FSYNC=off sky_pg_standby " + std::to_string(primary_port_) + " " +
+                standby_dir_ + " " + std::to_string(standby_port_)) != 0) {
+    run_shell("sky_pg_stop " + standby_dir_ + "; sky_pg_stop " + primary_dir_ + "; rm -rf " +
+              primary_dir_ + " " + standby_dir_);
+    throw std::runtime_error("could not start a primary and its standby");
+  }
+}
+
+replicated_pair::~replicated_pair() {
+  run_shell("sky_pg_stop " + standby_dir_ + "; sky_pg_stop " + primary_dir_ + "; rm -rf " +
+            primary_dir_ + " " + standby_dir_);
+}
+
+void replicated_pair::crash_primary() {
+  if (run_shell("sky_pg_crash " + primary_dir_) != 0)
+    throw std::runtime_error("could not stop the primary");
+}
+
+void replicated_pair::promote_standby() {
+  if (run_shell("sky_pg_promote " + standby_dir_) != 0)
+    throw std::runtime_error("could not promote the standby");
+}
+
+std::string replicated_pair::primary_url(const std::string& database) const {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(primary_port_) + "/" + database;
+}
+
+std::string replicated_pair::standby_url(const std::string& database) const {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(standby_port_) + "/" + database;
+}
+
+std::string replicated_pair::failover_url(const std::string& database) const {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(primary_port_) +
+         ",127.0.0.1:" + std::to_string(standby_port_) + "/" + database +
+         "?target_session_attrs=read-write";
+}
+
 } // namespace sky::test_support

@@ -59,4 +59,23 @@ private:
   int port_ = 0;
 };
 
+// A primary and its synchronous streaming standby (a base backup with -R), each a cluster of the
+// test's own: every commit the primary acknowledged is on the standby.
+class replicated_pair {
+public:
+  replicated_pair();
+  ~replicated_pair();
+  void crash_primary();   // stops it as a crash would
+  void promote_standby(); // the standby takes writes from now on
+  std::string primary_url(const std::string& database = "postgres") const;
+  std::string standby_url(const std::string& database = "postgres") const;
+  // Both hosts in one libpq URL that connects to whichever accepts writes, as a deployment
+  // with a standby configures its nodes.
+  std::string failover_url(const std::string& database = "postgres") const;
+
+private:
+  std::string primary_dir_, standby_dir_;
+  int primary_port_ = 0, standby_port_ = 0;
+};
+
 } // namespace sky::test_support

@@ -542,7 +542,8 @@ TEST_F(pipeline, page_scrapes_single_and_batch) {
   auto sitemaps = call(server.port, "POST", "/api/v3/sitemap/batch/create",
                        R"({"domains":["alpha-bakery.com","bella-pizzeria.com"]})");
   ASSERT_EQ(sitemaps.status, 202);
-  auto sitemap_counts = call(server.port, "GET", "/api/v3/batches/" + str(sitemaps.body, "batch_id"));
+  auto sitemap_counts =
+      call(server.port, "GET", "/api/v3/batches/" + str(sitemaps.body, "batch_id"));
   ASSERT_EQ(sitemap_counts.status, 200);
   EXPECT_EQ(sitemap_counts.body.at("job_type").as_string(), "sitemap");
   EXPECT_EQ(sitemap_counts.body.at("total").as_int64(), 2);
