@@ -211,10 +211,16 @@ TEST(list_plans, filters_and_retry_errors_use_their_indexes_on_100000_rows) {
   };
   const auto domain = std::string(
       tx.exec("SELECT id::text FROM domains WHERE domain = 'small.example.org'")[0][0].c_str());
+  // ($7-$9: no cursor; then a cursor after a row of the site.)
   auto pages = plan_of(http::list_query("/api/v3/pages", "url:asc"), domain, nullptr, nullptr, 50,
-                       0, 2 << 20);
+                       0, 2 << 20, nullptr, nullptr, "none");
   EXPECT_NE(pages.find("pages_domain_idx"), std::string::npos) << pages;
   EXPECT_EQ(pages.find("Seq Scan on pages"), std::string::npos) << pages;
+  auto after = plan_of(http::list_query("/api/v3/pages", "url:asc"), domain, nullptr, nullptr, 50,
+                       0, 2 << 20, "https://small.example.org/p5",
+                       "01890000-0000-7000-8000-000000000001", "value");
+  EXPECT_NE(after.find("pages_domain_idx"), std::string::npos) << after;
+  EXPECT_EQ(after.find("Seq Scan on pages"), std::string::npos) << after;
   const config::queue_definition* page_scrape = nullptr;
   for (const auto& q : config::queue_definitions())
     if (q.name == "page_scrape")
