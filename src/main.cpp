@@ -39,7 +39,9 @@ int fail(const std::string& message, int code = 2) {
 config::app_config load_or_exit(config::config_purpose purpose) {
   try {
     auto cfg = config::load_config(config::process_env(), purpose);
-    logging::configure(cfg.log_format, cfg.node_id, cfg.log_level);
+    logging::configure(cfg.log_format, cfg.node_id, cfg.log_level,
+                       purpose == config::config_purpose::command ? logging::log_stream::err
+                                                                  : logging::log_stream::out);
     // Every connection of the process gets bounded connects and TCP keepalives, unless the URL
     // sets them itself.
     const std::vector<std::pair<std::string, std::string>> defaults{
@@ -350,6 +352,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 500));
   scrape->add_flag("--allow-private", allow_private,
                    "turn the SSRF guard off (private and loopback addresses allowed)");
+  std::string render_mode = "auto";
+  scrape
+      ->add_option("--render", render_mode,
+                   "render pages in headless Chromium: off, auto (when a page could hide "
+                   "contacts from its HTML) or always")
+      ->check(CLI::IsMember({"off", "auto", "always"}));
   auto* sitemap = app.add_subcommand("sitemap", "find a site's sitemaps and count their URLs");
   sitemap->add_option("url", scrape_url, "site or sitemap URL")->required();
   sitemap->add_flag("--allow-private", allow_private,
@@ -380,8 +388,15 @@ int main(int argc, char** argv) {
       if (allow_private)
         fetch_config.allow_private = {"0.0.0.0/0", "::/0"};
       scrape::fetcher fetcher(fetch_config);
-      auto report = *scrape ? scrape::report_page(fetcher, scrape_url, crawl_pages)
-                            : scrape::report_sitemaps(fetcher, scrape_url);
+      std::unique_ptr<scrape::browser_pool> browsers;
+      const auto mode = scrape::render_mode_of(render_mode);
+      if (*scrape && mode != scrape::render_mode::off)
+        browsers = std::make_unique<scrape::browser_pool>(cfg.render, fetcher.context());
+      auto report =
+          *scrape ? scrape::report_page(fetcher, scrape_url, crawl_pages, browsers.get(), mode)
+                  : scrape::report_sitemaps(fetcher, scrape_url);
+      if (browsers)
+        browsers->stop(); // before the fetcher whose context its work runs on
       std::cout << report.json << "\n";
       return report.ok ? 0 : 1;
     }

@@ -50,13 +50,14 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def crawl(binary, host, port, pages):
+def crawl(binary, host, port, pages, render="auto"):
     env = dict(os.environ,
                FETCH_CONNECT_TO=f"::127.0.0.1:{port}",  # every site name to the loopback server
                FETCH_ALLOW_PRIVATE="127.0.0.1/32",
                FETCH_PER_HOST_DELAY_MS="0",
                LOG_LEVEL="warn")
-    run = subprocess.run([binary, "scrape", f"http://{host}/", "--crawl", str(pages)], env=env,
+    run = subprocess.run([binary, "scrape", f"http://{host}/", "--crawl", str(pages),
+                          "--render", render], env=env,
                          capture_output=True, text=True, timeout=120)
     try:
         report = json.loads(run.stdout)
@@ -81,6 +82,8 @@ def main():
                         help="folder of bench/extract to score: sites (labelled small-business "
                              "sites), blind (written without reading the extractors) or real "
                              "(real pages written for other purposes)")
+    parser.add_argument("--render", default="auto", choices=["off", "auto", "always"],
+                        help="the rendering tier's mode (scrapersky scrape --render)")
     parser.add_argument("--floors", default=None,
                         help="with --check, hold these instead of the targets: "
                              "'max_false_emails=N,max_false_phones=N,min_email_recall=R,"
@@ -97,7 +100,7 @@ def main():
     truth = {h: json.loads((SiteHandler.sites / h / "truth.json").read_text(encoding="utf-8"))
              for h in hosts}
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        found = dict(zip(hosts, pool.map(lambda h: crawl(args.binary, h, port, args.crawl), hosts)))
+        found = dict(zip(hosts, pool.map(lambda h: crawl(args.binary, h, port, args.crawl, args.render), hosts)))
     server.shutdown()
 
     totals = {"emails": [0, 0, 0], "phones": [0, 0, 0]}  # true positives, false positives, misses

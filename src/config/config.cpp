@@ -80,6 +80,12 @@ std::optional<std::string> parse_choice(const std::string& text,
   return "expected one of " + list + ", got " + quoted(text);
 }
 
+// Email scans and homepage metadata read what a visitor sees, so they render pages that need it;
+// page scrapes read the HTML as served unless a deployment asks for more.
+std::string default_render_mode(std::string_view queue) {
+  return queue == "email_scan" || queue == "domain_metadata" ? "auto" : "off";
+}
+
 std::optional<std::string> parse_connection_string(const std::string& text, std::string& out) {
   if (text.rfind("postgres://", 0) != 0 && text.rfind("postgresql://", 0) != 0 &&
       text.find('=') == std::string::npos)
@@ -417,6 +423,38 @@ std::vector<variable> variables() {
                seconds_field(1, 86400, [](app_config& c) -> seconds& {
                  return c.workflows.sitemap_discovery_timeout;
                })});
+  v.push_back({"RENDER_BROWSER", "",
+               "headless Chromium binary of the rendering tier (empty: chromium-headless-shell "
+               "or chromium on PATH; none found: nothing is rendered)",
+               [](app_config& c, const std::string& t) -> std::optional<std::string> {
+                 c.render.browser = t;
+                 return std::nullopt;
+               }});
+  v.push_back(
+      {"RENDER_BROWSERS", "1", "browser processes of the rendering tier",
+       [](app_config& c, const std::string& t) { return parse_int(t, 1, 64, c.render.browsers); }});
+  v.push_back({"RENDER_PAGES_PER_BROWSER", "4", "pages one browser renders at once",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 1, 64, c.render.pages_per_browser);
+               }});
+  v.push_back({"RENDER_PAGE_TIMEOUT_MS", "15000",
+               "time limit of one rendered page, loading and reading included",
+               duration_field<std::chrono::milliseconds>(
+                   500, 300000, [](app_config & c) -> auto& { return c.render.page_timeout; })});
+  v.push_back({"RENDER_SLOT_WAIT_MS", "30000",
+               "how long a page waits for a free browser before it is read without rendering",
+               duration_field<std::chrono::milliseconds>(
+                   100, 600000, [](app_config & c) -> auto& { return c.render.slot_wait; })});
+  v.push_back({"RENDER_BROWSER_MAX_MB", "1024",
+               "memory of one browser, all its processes; above it the browser is restarted",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 64, 65536, c.render.browser_max_mb);
+               }});
+  v.push_back({"RENDER_MAX_REQUESTS", "60",
+               "subresources (scripts, styles, data) one rendered page may load",
+               [](app_config& c, const std::string& t) {
+                 return parse_int(t, 0, 10000, c.render.max_requests);
+               }});
   v.push_back({"CRAWL_MAX_PAGES", "10", "pages fetched by one email scan, homepage included",
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 500, c.workflows.crawl_max_pages);
@@ -545,7 +583,14 @@ std::vector<variable> variables() {
     std::string queue(def.name);
     queue_config defaults;
     defaults.max_instances = def.default_max_instances;
+    defaults.render_mode = default_render_mode(def.name);
     auto q = [i](app_config& c) -> queue_config& { return c.queues[i]; };
+    v.push_back({prefix + "_RENDER_MODE", defaults.render_mode,
+                 queue + ": pages rendered in a browser after their HTTP read: off, auto (when "
+                         "a page could hide contacts from it) or always",
+                 [q](app_config& c, const std::string& t) {
+                   return parse_choice(t, {"off", "auto", "always"}, q(c).render_mode);
+                 }});
     v.push_back({prefix + "_INTERVAL_MINUTES", "1",
                  queue + ": fallback poll interval (NOTIFY wakes it sooner); fractions allowed",
                  [q](app_config& c, const std::string& t) {
@@ -659,6 +704,7 @@ app_config load_config(const env_lookup& env, config_purpose purpose) {
     q.name = def.name;
     q.env_prefix = def.env_prefix;
     q.max_instances = def.default_max_instances;
+    q.render_mode = default_render_mode(def.name);
     config.queues.push_back(q);
   }
   std::vector<std::string> problems;

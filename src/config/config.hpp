@@ -45,6 +45,21 @@ struct queue_config {
   int max_restarts = 10;
   std::chrono::seconds restart_window{60};
   std::chrono::seconds restart_pause{60};
+  // When the queue's pages are rendered in a browser after their HTTP read: off, auto (when a
+  // page could hide contacts from the static read; scrape/render_rules.hpp) or always.
+  std::string render_mode = "off";
+};
+
+// The rendering tier: headless Chromium driven over the DevTools protocol.
+struct render_config {
+  std::string browser; // the binary; empty: chromium-headless-shell or chromium, found at start
+  int browsers = 1;    // browser processes in the pool
+  int pages_per_browser = 4;                     // pages one browser renders at once
+  std::chrono::milliseconds page_timeout{15000}; // one page, load and read included
+  std::chrono::milliseconds slot_wait{30000};    // a page waits this long for a free browser
+  int browser_max_mb = 1024;                     // a browser (all its processes) above is killed
+  int max_requests = 60;                         // subresources one page may load
+  std::size_t max_html_bytes = 8u << 20;         // the rendered DOM read back
 };
 
 // Test-only switches; load_config refuses them unless ENVIRONMENT=test.
@@ -205,6 +220,7 @@ struct app_config {
   std::string places_api_base_url; // after loading: the version's default unless set
   std::string places_api_key;
   workflow_config workflows;
+  render_config render;
   std::vector<queue_config> queues;
   test_hooks test;
 

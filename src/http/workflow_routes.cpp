@@ -266,13 +266,21 @@ api_response sitemap_single(app_services& s, request_context& ctx) {
 api_response email_scan(app_services& s, request_context& ctx) {
   SKY_TRY(body, json_body(ctx));
   SKY_TRY(domain_id, uuid_field(body, "domain_id"));
+  // The rendering tier for this scan: off, auto or always; the queue's setting when absent.
+  std::optional<std::string> render;
+  if (const auto* v = body.if_contains("render")) {
+    if (!v->is_string() ||
+        (v->get_string() != "off" && v->get_string() != "auto" && v->get_string() != "always"))
+      return json_error(400, "invalid_field", "render must be one of: off, auto, always");
+    render = std::string(v->get_string());
+  }
   return s.db->run([&](pqxx::connection& c) -> api_response {
     pqxx::work tx(c);
     persistence::limit_statements(tx, *s.db);
     if (tx.exec_params(persistence::query("domains_exists"), domain_id).empty())
       return json_error(404, "not_found", "no domain " + domain_id);
-    auto inserted =
-        tx.exec_params(persistence::query("jobs_insert_email_scan"), user_of(ctx), domain_id);
+    auto inserted = tx.exec_params(persistence::query("jobs_insert_email_scan"), user_of(ctx),
+                                   domain_id, render);
     if (!inserted.empty()) {
       tx.commit();
       return json_ok(202, json::object{{"job_id", inserted[0][0].c_str()},

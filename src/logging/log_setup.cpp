@@ -218,9 +218,13 @@ std::unique_ptr<spdlog::formatter> json_line_formatter(std::string node) {
   return std::make_unique<json_formatter>(std::move(node));
 }
 
-void configure(std::string_view format, std::string node, std::string_view level) {
+void configure(std::string_view format, std::string node, std::string_view level,
+               log_stream stream) {
   auto dedupe = std::make_shared<spdlog::sinks::dup_filter_sink_mt>(std::chrono::seconds(5));
-  dedupe->add_sink(std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  if (stream == log_stream::err)
+    dedupe->add_sink(std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  else
+    dedupe->add_sink(std::make_shared<spdlog::sinks::stdout_sink_mt>());
   auto logger = std::make_shared<spdlog::logger>("scrapersky", dedupe);
   if (format == "json") {
     logger->set_formatter(json_line_formatter(std::move(node)));

@@ -12,8 +12,11 @@ namespace sky::logging {
 // Replaces the default logger: `json` writes one object per line (time, level, message, node,
 // and queue, item_id and attempt when a line is about an item); otherwise the usual text lines.
 // Identical consecutive lines within a few seconds are dropped and counted, so an error that
-// repeats for every item of a burst does not flood the log.
-void configure(std::string_view format, std::string node, std::string_view level);
+// repeats for every item of a burst does not flood the log. The server logs to stdout; the
+// one-shot commands, whose stdout is their result, log to stderr.
+enum class log_stream { out, err };
+void configure(std::string_view format, std::string node, std::string_view level,
+               log_stream stream = log_stream::out);
 
 // While alive, lines logged by this thread are about this item (fields of the JSON line; a
 // "[queue item#attempt]" prefix in text).

@@ -7,11 +7,14 @@
 
 namespace sky::scrape {
 
-cli_report report_page(fetcher& f, const std::string& url, int crawl_pages) {
+cli_report report_page(fetcher& f, const std::string& url, int crawl_pages, browser_pool* browsers,
+                       render_mode render) {
   robots_cache robots(f, "ScraperSkyBot");
   crawl_options options;
   options.max_pages = std::max(1, crawl_pages);
   options.max_depth = crawl_pages > 1 ? 2 : 0;
+  options.browsers = browsers;
+  options.render = render;
   auto report = crawl_for_contacts(f, robots, url, options);
   auto out = to_json(report);
   out["status"] = report.pages.empty() ? 0 : report.pages.front().status;

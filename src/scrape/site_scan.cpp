@@ -321,7 +321,7 @@ boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots
     std::vector<std::string> next_entry;
     for (std::size_t i = 0; i < allowed.size(); ++i) {
       auto& r = results[i];
-      crawled_page page{allowed[i], r.status, depth, 0, r.error};
+      crawled_page page{allowed[i], r.status, depth, 0, r.error, {}};
       if (r.ok() && (r.status < 200 || r.status >= 300))
         page.error = "HTTP status " + std::to_string(r.status);
       const auto final_url = r.final_url.empty() ? allowed[i] : r.final_url;
@@ -329,6 +329,9 @@ boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots
       std::string().swap(r.body); // decoded into `text`: freed now, not with the whole level
       if (text) {
         auto analysis = analyze_page(*text, final_url, {}, options.phone_region, options.page);
+        page.render =
+            co_await render_when_needed(s, options.browsers, options.render, *text, final_url,
+                                        analysis, options.phone_region, options.page);
         text.reset();
         for (const auto& limit : analysis.limits_hit)
           note_limit(report, limit);
@@ -408,6 +411,62 @@ boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots
   co_return report;
 }
 
+boost::asio::awaitable<page_render>
+render_when_needed(fetch_session& s, browser_pool* browsers, render_mode mode,
+                   const std::string& html, const std::string& url, page_analysis& analysis,
+                   const std::string& phone_region, const page_limits& limits) {
+  page_render out;
+  if (!browsers || mode == render_mode::off)
+    co_return out;
+  out.reason = std::string(render_reason(html, analysis, mode));
+  if (out.reason.empty())
+    co_return out;
+  render_request request;
+  request.url = url;
+  request.html = html;
+  auto rendered = co_await browsers->render(s, std::move(request));
+  out.seconds = rendered.seconds;
+  out.requests = rendered.requests;
+  out.blocked = rendered.blocked;
+  out.dialogs = rendered.dialogs;
+  out.error = rendered.error;
+  if (!rendered.ok())
+    co_return out;
+  const auto emails = analysis.emails.size(), phones = analysis.phones.size();
+  merge_rendered(analysis, analyze_page(rendered.html, url, {}, phone_region, limits));
+  // The page's caps hold for both reads together.
+  const auto cap = [&](auto& list, std::size_t most, std::string_view limit) {
+    if (list.size() <= most)
+      return;
+    list.resize(most);
+    if (std::find(analysis.limits_hit.begin(), analysis.limits_hit.end(), limit) ==
+        analysis.limits_hit.end())
+      analysis.limits_hit.emplace_back(limit);
+  };
+  cap(analysis.emails, limits.max_emails, "emails_per_page");
+  cap(analysis.phones, limits.max_phones, "phones_per_page");
+  if (analysis.meta.links.size() > limits.max_links) {
+    analysis.meta.links.resize(limits.max_links);
+    analysis.meta.link_texts.resize(limits.max_links);
+  }
+  out.emails_added = analysis.emails.size() - emails;
+  out.phones_added = analysis.phones.size() - phones;
+  co_return out;
+}
+
+boost::json::object to_json(const page_render& render) {
+  boost::json::object out{{"reason", render.reason},
+                          {"seconds", render.seconds},
+                          {"requests", render.requests},
+                          {"blocked", render.blocked},
+                          {"dialogs", render.dialogs},
+                          {"emails_added", render.emails_added},
+                          {"phones_added", render.phones_added}};
+  if (!render.error.empty())
+    out["error"] = render.error;
+  return out;
+}
+
 boost::json::object to_json(const crawl_report& report) {
   namespace json = boost::json;
   json::object out = report.home ? to_json(*report.home) : json::object{};
@@ -416,12 +475,24 @@ boost::json::object to_json(const crawl_report& report) {
     emails.push_back(json::string(email));
   for (const auto& [phone, source] : report.phones)
     phones.push_back(json::string(phone));
+  std::size_t rendered = 0, render_failures = 0;
   for (const auto& p : report.pages) {
-    pages.push_back(json::object{
-        {"url", p.url}, {"status", p.status}, {"depth", p.depth}, {"emails", p.emails}});
+    json::object page{
+        {"url", p.url}, {"status", p.status}, {"depth", p.depth}, {"emails", p.emails}};
+    if (!p.render.reason.empty()) {
+      page["render"] = to_json(p.render);
+      ++rendered;
+      if (!p.render.error.empty()) {
+        ++render_failures;
+        errors.push_back(json::string(p.url + ": rendering failed: " + p.render.error));
+      }
+    }
+    pages.push_back(std::move(page));
     if (!p.error.empty())
       errors.push_back(json::string(p.url + ": " + p.error));
   }
+  out["pages_rendered"] = rendered;
+  out["render_failures"] = render_failures;
   for (const auto& s : report.skipped_by_robots)
     skipped.push_back(json::string(s));
   out["url"] = report.start_url;

@@ -3,10 +3,12 @@
 // work steps await; the overloads taking a fetcher block their caller (the CLI, tests) instead.
 #pragma once
 
+#include "scrape/browser_pool.hpp"
 #include "scrape/fetch_session.hpp"
 #include "scrape/fetcher.hpp"
 #include "scrape/lru_map.hpp"
 #include "scrape/page_analysis.hpp"
+#include "scrape/render_rules.hpp"
 #include "scrape/robots.hpp"
 #include "scrape/sitemap.hpp"
 
@@ -83,6 +85,25 @@ fetch_result fetch_site_home(fetcher& f, std::string_view domain);
 // UTF-8 text of a successful HTML response; nullopt for errors and non-2xx statuses.
 std::optional<std::string> page_text(const fetch_result& r);
 
+// What the rendering tier did for one page.
+struct page_render {
+  std::string reason; // why it was rendered (render_rules.hpp); "" when it was not
+  std::string error;  // why the rendered page could not be read; "" when it was
+  double seconds = 0;
+  int requests = 0, blocked = 0, dialogs = 0;
+  std::size_t emails_added = 0, phones_added = 0; // found only in the rendered page
+};
+
+// Renders the page in a browser when `mode` asks for it (render_rules.hpp), and adds what the
+// browser shows to `analysis`, read by the same extractors with the same limits. Without a
+// browser pool, or with mode off, nothing happens.
+boost::asio::awaitable<page_render>
+render_when_needed(fetch_session& s, browser_pool* browsers, render_mode mode,
+                   const std::string& html, const std::string& url, page_analysis& analysis,
+                   const std::string& phone_region, const page_limits& limits);
+// {reason, seconds, requests, blocked, dialogs, emails_added, phones_added, error?}
+boost::json::object to_json(const page_render& render);
+
 struct crawl_options {
   int max_pages = 10;
   int max_depth = 2;
@@ -90,10 +111,12 @@ struct crawl_options {
   std::function<void(int done, int planned)> on_page; // after each page
   // The start page, when the caller already fetched it (it is not fetched again).
   std::optional<fetch_result> first_page;
-  std::string phone_region = "US"; // default country of phone numbers
-  page_limits page;                // what is read of each page
-  std::size_t max_emails = 1000;   // distinct addresses collected by the whole crawl
-  std::size_t max_phones = 1000;   // distinct numbers collected by the whole crawl
+  std::string phone_region = "US";  // default country of phone numbers
+  page_limits page;                 // what is read of each page
+  std::size_t max_emails = 1000;    // distinct addresses collected by the whole crawl
+  std::size_t max_phones = 1000;    // distinct numbers collected by the whole crawl
+  browser_pool* browsers = nullptr; // the rendering tier; none: pages are read as served
+  render_mode render = render_mode::off;
 };
 
 struct crawled_page {
@@ -102,6 +125,7 @@ struct crawled_page {
   int depth = 0;
   std::size_t emails = 0;
   std::string error;
+  page_render render;
 };
 
 struct crawl_report {

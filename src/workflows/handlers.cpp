@@ -25,7 +25,7 @@ using messages::outcome;
 
 workflow_services::workflow_services(const config::app_config& c,
                                      process::thread_watchdog* watchdog)
-    : config(c), fetcher(c.fetch, work_threads(c)),
+    : config(c), fetcher(c.fetch, work_threads(c)), browsers(c.render, fetcher.context()),
       robots(fetcher, scrape::robots_product_token(c.fetch.user_agent),
              scrape::robots_cache_limits::from(c.fetch)),
       // Progress reports from work steps: bounded like every other use of the database, so that
@@ -68,6 +68,14 @@ json::object params_of(const json::object& row) {
 std::string string_field(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+scrape::render_mode render_mode_of(const workflow_services& s, std::string_view queue,
+                                   const boost::json::object& params) {
+  if (auto requested = string_field(params, "render"); !requested.empty())
+    return scrape::render_mode_of(requested);
+  const auto* q = s.config.queue(queue);
+  return q ? scrape::render_mode_of(q->render_mode) : scrape::render_mode::off;
 }
 
 scrape::page_limits page_limits_of(const config::workflow_config& c) {

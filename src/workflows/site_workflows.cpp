@@ -53,7 +53,12 @@ asio::awaitable<handler_result> domain_metadata_work(workflow_services& s, job_s
                                      site.page.content_type + ")");
   auto analysis = scrape::analyze_page(*text, site.url, {}, s.config.workflows.phone_default_region,
                                        page_limits_of(s.config.workflows));
+  auto render = co_await scrape::render_when_needed(
+      web, &s.browsers, render_mode_of(s, "domain_metadata"), *text, site.url, analysis,
+      s.config.workflows.phone_default_region, page_limits_of(s.config.workflows));
   auto out = scrape::to_json(analysis);
+  if (!render.reason.empty())
+    out["render"] = scrape::to_json(render);
   out["final_url"] = site.url;
   out["status"] = site.page.status;
   co_return handler_result::completed(json::serialize(out));
@@ -144,6 +149,8 @@ asio::awaitable<handler_result> email_scan_work(workflow_services& s, job_sessio
   options.page = page_limits_of(s.config.workflows);
   options.max_emails = static_cast<std::size_t>(s.config.workflows.crawl_max_emails);
   options.max_phones = static_cast<std::size_t>(s.config.workflows.crawl_max_phones);
+  options.browsers = &s.browsers;
+  options.render = render_mode_of(s, "email_scan", params);
   const auto& item = job.item();
   options.on_page = [&s, id = item.id, claim = item.claim](int done, int planned) {
     // Best effort: a lost progress update is harmless, the final status sets progress to 1.

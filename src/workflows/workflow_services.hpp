@@ -22,6 +22,8 @@ struct workflow_services {
 
   config::app_config config;
   scrape::fetcher fetcher;
+  // After the fetcher, whose context its DevTools connections and subresource fetches run on.
+  scrape::browser_pool browsers;
   scrape::robots_cache robots;
   persistence::connection_pool progress_db;
   // After the fetcher: watching ends before its context goes.
@@ -37,6 +39,9 @@ int work_threads(const config::app_config& c);
 boost::json::object payload_of(const messages::work_item& item);
 boost::json::object params_of(const boost::json::object& row); // a job row's params
 std::string string_field(const boost::json::object& o, std::string_view key);
+// The render mode of a queue's pages (<PREFIX>_RENDER_MODE), or the job's own when it names one.
+scrape::render_mode render_mode_of(const workflow_services& s, std::string_view queue,
+                                   const boost::json::object& params = {});
 // What the extractors read of one page, from PAGE_MAX_*.
 scrape::page_limits page_limits_of(const config::workflow_config& c);
 // Transport errors, 429 and 5xx are worth retrying; other statuses are permanent.

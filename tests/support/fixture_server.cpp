@@ -39,6 +39,10 @@ fixture_server::server_env(std::map<std::string, std::string> extra) const {
       {"PLACES_API_KEY", "demo-key"},
       {"PLACES_PAGE_DELAY_MS", "0"},
       {"RETRY_BACKOFF_BASE_MS", "50"},
+      // The fixture web's pages are short, so auto mode would render most of them: the
+      // workflows' tests read pages as served, and the rendering tier's own tests turn it on.
+      {"EMAIL_SCAN_SCHEDULER_RENDER_MODE", "off"},
+      {"DOMAIN_SCHEDULER_RENDER_MODE", "off"},
   };
   for (auto& [k, v] : extra)
     env[k] = v;

@@ -60,9 +60,11 @@ GROUP BY status
 
 -- name: jobs_insert_email_scan
 -- The partial unique index allows one active scan per domain; a second request gets nothing
--- back here and reads the active one with jobs_active_email_scan.
+-- back here and reads the active one with jobs_active_email_scan. $3: the request's render
+-- mode (NULL: the queue's).
 INSERT INTO jobs (job_type, user_id, domain_id, params)
-SELECT 'email_scan', $1::uuid, d.id, jsonb_build_object('domain', d.domain)
+SELECT 'email_scan', $1::uuid, d.id,
+       jsonb_strip_nulls(jsonb_build_object('domain', d.domain, 'render', $3::text))
 FROM domains d WHERE d.id = $2::uuid
 ON CONFLICT (domain_id) WHERE job_type = 'email_scan' AND finished_at IS NULL
 DO NOTHING
