@@ -637,6 +637,55 @@ TEST_F(pipeline, bad_input_gets_4xx_and_changes_nothing) {
   EXPECT_EQ(all_rows(db.url()), before);
 }
 
+// An email scan renders the pages whose scripts write the addresses (here asked per request;
+// the queue's default is auto, turned off for the other tests): what a visitor sees is found,
+// and a scan that reads pages as served finds neither address.
+TEST_F(pipeline, email_scans_render_pages_whose_scripts_write_the_addresses) {
+  auto server = start();
+  auto added =
+      call(server.port, "POST", "/api/v3/domains", R"({"domains":["scripted-studio.com"]})");
+  ASSERT_EQ(added.status, 202);
+  const auto domain = std::string(added.body.at("domains").at(0).at("id").as_string());
+  auto refused = call(server.port, "POST", "/api/v3/email-scan/scan/website",
+                      R"({"domain_id":")" + domain + R"(","render":"sometimes"})");
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(str(refused.body, "error"), "invalid_field");
+  const auto scan = [&](const std::string& mode) {
+    auto r = call(server.port, "POST", "/api/v3/email-scan/scan/website",
+                  R"({"domain_id":")" + domain + R"(","render":")" + mode + R"("})");
+    EXPECT_EQ(r.status, 202) << json::serialize(r.body);
+    const auto job = str(r.body, "job_id");
+    EXPECT_TRUE(eventually(
+        [&] {
+          return str(call(server.port, "GET", "/api/v3/email-scan/scan/status/" + job).body,
+                     "status") == "Completed";
+        },
+        60s))
+        << mode;
+    return call(server.port, "GET", "/api/v3/email-scan/scan/status/" + job).body;
+  };
+  auto served = scan("off");
+  EXPECT_EQ(json::serialize(served.at("emails")), "[]");
+  EXPECT_EQ(served.at("result_data").at("pages_rendered").as_int64(), 0);
+  auto rendered = scan("auto");
+  EXPECT_EQ(json::serialize(rendered.at("emails")),
+            R"(["sales@scripted-studio.com","studio@scripted-studio.com"])");
+  const auto& result = rendered.at("result_data").as_object();
+  EXPECT_EQ(result.at("pages_rendered").as_int64(), 1) << json::serialize(result);
+  EXPECT_EQ(result.at("render_failures").as_int64(), 0);
+  bool contact_rendered = false;
+  for (const auto& page : result.at("pages").as_array())
+    if (page.as_object().contains("render")) {
+      const auto& render = page.at("render").as_object();
+      EXPECT_EQ(render.at("reason").as_string(), "scripts_write_markup");
+      EXPECT_EQ(render.at("emails_added").as_int64(), 2);
+      contact_rendered = page.at("url").as_string() == "http://scripted-studio.com/contact";
+    }
+  EXPECT_TRUE(contact_rendered);
+  EXPECT_EQ(
+      count(db.url(), "SELECT count(*) FROM contacts WHERE email LIKE '%@scripted-studio.com'"), 2);
+}
+
 TEST_F(pipeline, a_second_email_scan_of_a_domain_returns_the_active_job) {
   auto server = start_server(db.url(), web.server_env(), "api");
   call(server.port, "POST", "/api/v3/domains", R"({"domains":["alpha-bakery.com"]})");
