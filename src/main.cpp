@@ -105,7 +105,7 @@ int run_fixtures(std::uint16_t port, const std::string& places_key) {
 // The route table of a default (production) API node, as JSON: what docs/openapi.yaml describes.
 int print_routes() {
   config::app_config cfg;
-  http::app_services services{nullptr, nullptr, &cfg, {}, nullptr, {}, {}, {}};
+  http::app_services services{nullptr, nullptr, &cfg, {}, nullptr, {}, {}, {}, {}};
   auto table = http::api_routes(services);
   for (auto& r : http::console_routes())
     table.push_back(std::move(r));
@@ -189,10 +189,12 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
                                         : std::chrono::milliseconds(0)};
   persistence::connection_pool pool(cfg.database_url, pool_options);
   std::unique_ptr<actors::runtime> actor_runtime;
+  std::function<workflows::render_counters()> render_counters;
   if (role != "api") {
-    auto handlers = cfg.test.synthetic_handlers
-                        ? workflows::test_handlers(cfg, cfg.test.execution_log, &watchdog)
-                        : workflows::production_handlers(cfg, &watchdog);
+    auto handlers =
+        cfg.test.synthetic_handlers
+            ? workflows::test_handlers(cfg, cfg.test.execution_log, &watchdog, &render_counters)
+            : workflows::production_handlers(cfg, &watchdog, &render_counters);
     actor_runtime = std::make_unique<actors::runtime>(cfg, std::move(handlers));
     actor_runtime->start();
   }
@@ -209,11 +211,18 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
                         [p = probe.get()] { return std::vector<int>{p->thread_id()}; },
                         {}});
   }
-  http::app_services services{&pool, probe.get(), &cfg, {}, nullptr, {}, {}, {}};
+  http::app_services services{&pool, probe.get(), &cfg, {}, nullptr, {}, {}, {}, {}};
   services.thread_pools = [&watchdog] { return watchdog.status(); };
   if (cfg.environment == "test")
     services.block_thread_pool = [&watchdog](std::string_view pool) {
       return watchdog.block_for_test(pool);
+    };
+  if (render_counters)
+    services.renderer = [&render_counters] {
+      const auto c = render_counters();
+      return http::app_services::renderer_counters{c.browsers_started, c.browsers_restarted,
+                                                   c.pages_rendered, c.pages_failed,
+                                                   c.memory_bytes};
     };
   if (actor_runtime) {
     services.actors_ready = [&] { return actor_runtime->ready(); };

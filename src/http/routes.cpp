@@ -392,6 +392,26 @@ std::string render_prometheus(app_services& s) {
       prometheus_line(out, "scrapersky_thread_pool_silent_seconds", "pool=\"" + p.name + "\"",
                       static_cast<double>(p.silent_for.count()) / 1000.0);
   }
+  if (s.renderer) {
+    const auto r = s.renderer();
+    out += "# HELP scrapersky_render_pages_total Pages rendered in a browser, by outcome.\n"
+           "# TYPE scrapersky_render_pages_total counter\n";
+    prometheus_line(out, "scrapersky_render_pages_total", "outcome=\"rendered\"",
+                    static_cast<double>(r.pages_rendered));
+    prometheus_line(out, "scrapersky_render_pages_total", "outcome=\"failed\"",
+                    static_cast<double>(r.pages_failed));
+    out += "# HELP scrapersky_render_browser_starts_total Browser processes started; restarts "
+           "follow a crash, a hang or the memory cap.\n# TYPE scrapersky_render_browser_starts_total "
+           "counter\n";
+    prometheus_line(out, "scrapersky_render_browser_starts_total", "kind=\"start\"",
+                    static_cast<double>(r.browsers_started - r.browsers_restarted));
+    prometheus_line(out, "scrapersky_render_browser_starts_total", "kind=\"restart\"",
+                    static_cast<double>(r.browsers_restarted));
+    out += "# HELP scrapersky_render_memory_bytes Memory of the browser pool (proportional set "
+           "size, checked each second).\n# TYPE scrapersky_render_memory_bytes gauge\n";
+    prometheus_line(out, "scrapersky_render_memory_bytes", "",
+                    static_cast<double>(r.memory_bytes));
+  }
   const auto defs = config::queue_definitions();
   auto depths = read_queue_depths(s);
   out += "# HELP scrapersky_queue_rows Rows of each queue by status.\n# TYPE scrapersky_queue_rows "

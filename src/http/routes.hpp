@@ -36,6 +36,12 @@ struct app_services {
   std::function<std::vector<process::pool_status>()> thread_pools;
   // Test environments only: thread_watchdog::block_for_test.
   std::function<bool(std::string_view pool)> block_thread_pool;
+  // The rendering tier's counters; empty where no work steps run (api role).
+  struct renderer_counters {
+    std::uint64_t browsers_started = 0, browsers_restarted = 0, pages_rendered = 0,
+                  pages_failed = 0, memory_bytes = 0;
+  };
+  std::function<renderer_counters()> renderer;
 };
 
 // /health, /ready and /metrics alone (open, as in api_routes): what every node serves on its

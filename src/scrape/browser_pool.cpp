@@ -524,7 +524,8 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
   std::vector<browser> browsers;
   bool stopped = false;
   bool watching = false;
-  std::atomic<std::uint64_t> started{0}, restarted{0}, rendered{0}, failed{0}, rss{0};
+  std::atomic<std::uint64_t> started{0}, restarted{0}, rendered{0}, failed{0}, memory{0},
+      peak_memory{0};
 
   // Kills a browser's process group and removes its profile. Under `mutex` or alone.
   static void kill_browser(browser& b) {
@@ -713,7 +714,9 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
                         " MB)");
         }
       }
-      rss = total;
+      memory = total;
+      if (total > peak_memory)
+        peak_memory = total;
     }
   }
 
@@ -903,7 +906,8 @@ void browser_pool::stop() {
 }
 
 render_stats browser_pool::stats() const {
-  return {impl_->started, impl_->restarted, impl_->rendered, impl_->failed, impl_->rss};
+  return {impl_->started,  impl_->restarted, impl_->rendered,
+          impl_->failed,   impl_->memory,    impl_->peak_memory};
 }
 
 std::vector<int> browser_pool::browser_pids() const {

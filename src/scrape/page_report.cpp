@@ -18,6 +18,14 @@ cli_report report_page(fetcher& f, const std::string& url, int crawl_pages, brow
   auto report = crawl_for_contacts(f, robots, url, options);
   auto out = to_json(report);
   out["status"] = report.pages.empty() ? 0 : report.pages.front().status;
+  if (browsers) {
+    const auto stats = browsers->stats();
+    out["renderer"] = boost::json::object{{"browser", browsers->browser_path()},
+                                          {"browsers_started", stats.browsers_started},
+                                          {"browsers_restarted", stats.browsers_restarted},
+                                          {"pages_rendered", stats.pages_rendered},
+                                          {"pages_failed", stats.pages_failed}};
+  }
   return {boost::json::serialize(out), report.home.has_value()};
 }
 

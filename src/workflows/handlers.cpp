@@ -243,16 +243,36 @@ void limit_results(handler_table& t, std::size_t max_bytes) {
 
 } // namespace
 
+// The counters read through a weak reference: /metrics may outlive the handlers at shutdown.
+void expose_counters(const services_ptr& s, std::function<render_counters()>* counters) {
+  if (!counters)
+    return;
+  *counters = [weak = std::weak_ptr<workflow_services>(s)] {
+    render_counters out;
+    if (auto s = weak.lock()) {
+      const auto stats = s->browsers.stats();
+      out = {stats.browsers_started, stats.browsers_restarted, stats.pages_rendered,
+             stats.pages_failed, stats.memory_bytes};
+    }
+    return out;
+  };
+}
+
 handler_table production_handlers(const config::app_config& config,
-                                  process::thread_watchdog* watchdog) {
-  auto t = build_handlers(std::make_shared<workflow_services>(config, watchdog));
+                                  process::thread_watchdog* watchdog,
+                                  std::function<render_counters()>* counters) {
+  auto s = std::make_shared<workflow_services>(config, watchdog);
+  expose_counters(s, counters);
+  auto t = build_handlers(s);
   limit_results(t, config.workflows.result_max_bytes);
   return t;
 }
 
 handler_table test_handlers(const config::app_config& config, std::string execution_log,
-                            process::thread_watchdog* watchdog) {
+                            process::thread_watchdog* watchdog,
+                            std::function<render_counters()>* counters) {
   auto s = std::make_shared<workflow_services>(config, watchdog);
+  expose_counters(s, counters);
   auto t = build_handlers(s);
   t.erase("page_scrape");
   t.emplace("page_scrape", synthetic_job(s, std::move(execution_log), config.node_id,
