@@ -311,7 +311,8 @@ std::vector<variable> variables() {
                  return parse_int(t, 1, 1'000'000, c.http.max_connections_per_address);
                }});
   v.push_back({"HTTP_MAX_CONNECTIONS", "1024",
-               "open client connections; further ones wait in the listen backlog",
+               "open client connections; past it the oldest idle keep-alive is closed, or a "
+               "newcomer gets 503 too_many_connections at once (probes keep reserved slots)",
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 1'000'000, c.http.max_connections);
                }});
@@ -497,7 +498,7 @@ std::vector<variable> variables() {
   v.push_back(
       {"API_LIST_MAX_BYTES", "2097152",
        "size cap of one list answer; past it fewer items than `limit` come back, with "
-       "next_offset",
+       "next_cursor",
        workflow_field<std::size_t>(16u << 10, 1u << 30, &workflow_config::api_list_max_bytes)});
   v.push_back({"RESULT_DATA_MAX_BYTES", "1048576",
                "size cap of one job's result_data (and a domain's metadata); longer lists are "
@@ -585,12 +586,14 @@ std::vector<variable> variables() {
     defaults.max_instances = def.default_max_instances;
     defaults.render_mode = default_render_mode(def.name);
     auto q = [i](app_config& c) -> queue_config& { return c.queues[i]; };
-    v.push_back({prefix + "_RENDER_MODE", defaults.render_mode,
-                 queue + ": pages rendered in a browser after their HTTP read: off, auto (when "
-                         "a page could hide contacts from it) or always",
-                 [q](app_config& c, const std::string& t) {
-                   return parse_choice(t, {"off", "auto", "always"}, q(c).render_mode);
-                 }});
+    // Only the queues that read web pages for what a visitor sees render them.
+    if (queue == "email_scan" || queue == "domain_metadata" || queue == "page_scrape")
+      v.push_back({prefix + "_RENDER_MODE", defaults.render_mode,
+                   queue + ": pages rendered in a browser after their HTTP read: off, auto "
+                           "(when a page could hide contacts from it) or always",
+                   [q](app_config& c, const std::string& t) {
+                     return parse_choice(t, {"off", "auto", "always"}, q(c).render_mode);
+                   }});
     v.push_back({prefix + "_INTERVAL_MINUTES", "1",
                  queue + ": fallback poll interval (NOTIFY wakes it sooner); fractions allowed",
                  [q](app_config& c, const std::string& t) {

@@ -90,26 +90,28 @@ api_response scrape_page_batch(app_services& s, request_context& ctx) {
   SKY_TRY(body, json_body(ctx));
   SKY_TRY(urls, string_list_field(body, "urls",
                                   static_cast<std::size_t>(s.config->workflows.api_max_batch)));
-  std::vector<std::string> normalized;
+  std::vector<std::string> params, hosts;
   for (std::size_t i = 0; i < urls.size(); ++i) {
     auto parsed = scrape::parse_web_url(urls[i]);
     if (!parsed)
       return json_error(400, "invalid_url",
                         "urls[" + std::to_string(i) + "] is not an absolute http(s) URL");
-    normalized.push_back(parsed->normalized);
+    params.push_back(json::serialize(json::object{{"url", parsed->normalized}}));
+    hosts.push_back(parsed->host);
   }
-  std::vector<std::optional<std::string>> no_domains(normalized.size());
-  std::vector<std::string> params;
-  for (const auto& url : normalized)
-    params.push_back(json::serialize(json::object{{"url", url}}));
+  // Each host's pages are due one politeness slot apart (FETCH_PER_HOST_DELAY_MS, at least a
+  // millisecond), after that host's earlier pages: claims interleave the sites, and a small
+  // site is not held behind a large one's backlog.
+  const double slot_seconds =
+      std::max<double>(1, static_cast<double>(s.config->fetch.per_host_delay.count())) / 1000.0;
   auto [ids, batch] = s.db->run([&](pqxx::connection& c) {
     pqxx::work tx(c);
     persistence::limit_statements(tx, *s.db);
     json::array ids;
     std::string batch;
-    for (auto row :
-         tx.exec_params(persistence::query("jobs_insert_many"), "page_scrape", user_of(ctx),
-                        persistence::text_array(no_domains), persistence::text_array(params))) {
+    for (auto row : tx.exec_params(persistence::query("jobs_insert_page_batch"), user_of(ctx),
+                                   persistence::text_array(params), persistence::text_array(hosts),
+                                   slot_seconds)) {
       ids.push_back(json::string(row[0].c_str()));
       batch = row[1].c_str();
     }

@@ -168,9 +168,13 @@ std::size_t queue_store::delete_finished(pqxx::connection& conn, int days, int l
   if (definition_.job_type.empty() || days <= 0)
     return 0;
   pqxx::nontransaction tx(conn);
-  return tx
-      .exec_params(query("jobs_delete_finished"), std::string(definition_.job_type), days, limit)
-      .affected_rows();
+  const auto deleted =
+      tx.exec_params(query("jobs_delete_finished"), std::string(definition_.job_type), days, limit)
+          .affected_rows();
+  // Page scrapes book their hosts' politeness slots; hosts long past them are forgotten here.
+  if (definition_.job_type == "page_scrape")
+    tx.exec_params(query("host_schedule_forget"), limit);
+  return deleted;
 }
 
 void queue_store::fold_status_counts(pqxx::connection& conn) const {

@@ -822,10 +822,12 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
       const auto read_by =
           deadline - std::max<clock::duration>(
                          1s, std::chrono::duration_cast<clock::duration>(config.page_timeout / 5));
-      while (!page->loaded && !page->gone && clock::now() < read_by)
+      // A job cancelled meanwhile stops waiting at once.
+      const auto cancelled = [&] { return page->fetches->cancelled(); };
+      while (!page->loaded && !page->gone && !cancelled() && clock::now() < read_by)
         co_await pause(20ms);
       const auto settle_until = std::min(read_by, clock::now() + 2s);
-      while (!page->gone && clock::now() < settle_until) {
+      while (!page->gone && !cancelled() && clock::now() < settle_until) {
         const auto quiet = clock::now() - clock::time_point(clock::duration(page->last_request));
         if (page->in_flight == 0 && quiet >= 200ms)
           break;
@@ -833,6 +835,10 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
       }
       if (page->gone) {
         failure = conn->closed() ? conn->closed_reason() : "the page crashed";
+        break;
+      }
+      if (cancelled()) {
+        failure = "the job was cancelled";
         break;
       }
       params = read_document(config.max_html_bytes / 2, left());
@@ -906,8 +912,8 @@ void browser_pool::stop() {
 }
 
 render_stats browser_pool::stats() const {
-  return {impl_->started,  impl_->restarted, impl_->rendered,
-          impl_->failed,   impl_->memory,    impl_->peak_memory};
+  return {impl_->started, impl_->restarted, impl_->rendered,
+          impl_->failed,  impl_->memory,    impl_->peak_memory};
 }
 
 std::vector<int> browser_pool::browser_pids() const {

@@ -196,9 +196,15 @@ asio::awaitable<handler_result> page_scrape_work(workflow_services& s, job_sessi
   if (!text)
     co_return handler_result::failed(url + " is not HTML (" + r.content_type + ")");
   auto final_url = r.final_url.empty() ? url : r.final_url;
-  auto out = scrape::to_json(scrape::analyze_page(*text, final_url, {},
-                                                  s.config.workflows.phone_default_region,
-                                                  page_limits_of(s.config.workflows)));
+  auto analysis =
+      scrape::analyze_page(*text, final_url, {}, s.config.workflows.phone_default_region,
+                           page_limits_of(s.config.workflows));
+  auto render = co_await scrape::render_when_needed(
+      web, &s.browsers, render_mode_of(s, "page_scrape"), *text, final_url, analysis,
+      s.config.workflows.phone_default_region, page_limits_of(s.config.workflows));
+  auto out = scrape::to_json(analysis);
+  if (!render.reason.empty())
+    out["render"] = scrape::to_json(render);
   out["url"] = url;
   out["final_url"] = final_url;
   out["status"] = r.status;

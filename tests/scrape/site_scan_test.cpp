@@ -219,9 +219,10 @@ TEST(site_scan, cli_crawls_and_lists_sitemaps_of_the_fixture_web) {
   std::map<std::string, std::string> env{
       {"FETCH_CONNECT_TO", "::127.0.0.1:" + std::to_string(web.port())},
       {"FETCH_PER_HOST_DELAY_MS", "0"}};
-  auto [code, out] = test_support::run_to_end(
-      {SCRAPERSKY_BINARY, "scrape", "http://corner-dental.com/", "--crawl", "5", "--allow-private"},
-      env);
+  auto [code, out] =
+      test_support::run_to_end({SCRAPERSKY_BINARY, "scrape", "http://corner-dental.com/", "--crawl",
+                                "5", "--allow-private", "--render", "off"},
+                               env);
   ASSERT_EQ(code, 0) << out;
   auto report = boost::json::parse(out).as_object();
   EXPECT_EQ(report.at("title").as_string(), "Corner Dental");

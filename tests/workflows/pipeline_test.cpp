@@ -885,6 +885,43 @@ TEST_F(pipeline, lists_page_by_cursor_in_every_order_without_gaps_or_repeats) {
   }
 }
 
+// Host-aware due times: a large site's pages, submitted first and site by site, are booked one
+// politeness slot apart, so a small site submitted after them is due at once and finishes while
+// the large site's backlog is still running. (Claimed in submission order, its pages would wait
+// for all of the large site's.)
+TEST_F(pipeline, a_small_sites_pages_finish_while_a_large_sites_backlog_runs) {
+  auto server = start({{"FETCH_PER_HOST_DELAY_MS", "20"}});
+  const auto batch_of = [](const std::string& host, int pages) {
+    std::string body = R"({"urls":[)";
+    for (int i = 0; i < pages; ++i)
+      body +=
+          (i ? ",\"" : "\"") + std::string("http://") + host + "/page/" + std::to_string(i) + "\"";
+    return body + "]}";
+  };
+  auto large =
+      call(server.port, "POST", "/api/v3/batch/page-scraper", batch_of("large-site.com", 300));
+  ASSERT_EQ(large.status, 202);
+  auto small =
+      call(server.port, "POST", "/api/v3/batch/page-scraper", batch_of("small-site.com", 5));
+  ASSERT_EQ(small.status, 202);
+  const auto small_batch = "/api/v3/batches/" + str(small.body, "batch_id");
+  ASSERT_TRUE(eventually(
+      [&] { return call(server.port, "GET", small_batch).body.at("done").as_bool(); }, 30s));
+  const auto large_finished =
+      call(server.port, "GET", "/api/v3/batches/" + str(large.body, "batch_id"))
+          .body.at("finished")
+          .as_int64();
+  EXPECT_LT(large_finished, 200) << "the small site waited for the large one's backlog";
+  // The large site's pages are not starved either: all of them finish.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return call(server.port, "GET", "/api/v3/batches/" + str(large.body, "batch_id"))
+            .body.at("done")
+            .as_bool();
+      },
+      60s));
+}
+
 TEST_F(pipeline, fetch_timeouts_are_retried_then_fail_without_holding_up_other_work) {
   auto server = start({{"FETCH_TOTAL_TIMEOUT_SECONDS", "3"},
                        {"PAGE_SCRAPE_SCHEDULER_MAX_ATTEMPTS", "2"},

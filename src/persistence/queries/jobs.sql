@@ -51,6 +51,36 @@ inserted AS (
   SELECT input.id, $1, $2::uuid, domain_id, params, batch.id FROM input, batch ORDER BY n)
 SELECT input.id::text, batch.id::text FROM input, batch ORDER BY n
 
+-- name: jobs_insert_page_batch
+-- Page scrapes of one batch, each due at its host's next politeness slot (host_schedule): page r
+-- of a host is due r slots after the host's earlier pages end, or now. Hosts are booked in name
+-- order, so concurrent batches lock their rows in one order. Ids come back in input order, each
+-- with the batch id.
+-- $1 user id, $2 params (text[]), $3 hosts (text[]), $4 slot seconds
+WITH batch AS MATERIALIZED (SELECT sky_uuid_v7() AS id),
+input AS MATERIALIZED (
+  SELECT sky_uuid_v7() AS id, p::jsonb AS params, h AS host, n,
+         row_number() OVER (PARTITION BY h ORDER BY n) - 1 AS r
+  FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS u(p, h, n)),
+hosts AS MATERIALIZED (SELECT host, count(*) AS c FROM input GROUP BY host),
+booked AS (
+  INSERT INTO host_schedule AS s (host, next_at)
+  SELECT host, now() + make_interval(secs => c * $4::float8) FROM hosts ORDER BY host
+  ON CONFLICT (host) DO UPDATE SET next_at = greatest(s.next_at, now()) + (EXCLUDED.next_at - now())
+  RETURNING s.host, s.next_at),
+inserted AS (
+  INSERT INTO jobs (id, job_type, user_id, params, batch_id, next_attempt_at)
+  SELECT i.id, 'page_scrape', $1::uuid, i.params, batch.id,
+         b.next_at - make_interval(secs => (h.c - i.r) * $4::float8)
+  FROM input i JOIN booked b USING (host) JOIN hosts h USING (host) CROSS JOIN batch
+  ORDER BY i.n)
+SELECT input.id::text, batch.id::text FROM input, batch ORDER BY n
+
+-- name: host_schedule_forget
+-- Hosts whose booked slots ended long ago carry no information. $1 most rows
+DELETE FROM host_schedule WHERE host IN (
+  SELECT host FROM host_schedule WHERE next_at < now() - interval '1 hour' LIMIT $1)
+
 -- name: jobs_batch_counts
 -- A batch's jobs by status, with its type and when it was submitted; no rows: no such batch
 -- (or retention has removed all of its jobs). $1 batch id
