@@ -1,4 +1,5 @@
-// The db_writer: each item's results and new status in its own savepoint; many items per commit.
+// The db_writer: a batch's new statuses in one statement per outcome and its results in one
+// handler write, one commit; after a permanent error, each item in a transaction of its own.
 #include "actors/backoff.hpp"
 #include "actors/claim_sessions.hpp"
 #include "actors/engine.hpp"

@@ -263,7 +263,8 @@ void rescue(poller_self self) {
   // budget, so that claims wait at most that long behind it. A backlog left over (more finished
   // jobs past retention than one pass deletes) brings the next pass after a second, not after the
   // poll interval: deletion keeps pace with intake whatever the interval.
-  if (s.q->retention_days > 0) {
+  // (A job queue runs it even when finished jobs are kept: page scrapes forget old hosts there.)
+  if (!s.q->definition->job_type.empty()) {
     constexpr int k_batch = 1000;
     constexpr auto k_pass_budget = std::chrono::milliseconds(250);
     constexpr auto k_backlog_pause = std::chrono::seconds(1);

@@ -21,6 +21,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <deque>
@@ -33,6 +34,7 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -355,7 +357,7 @@ struct page_state {
   std::shared_ptr<fetch_session> fetches;
   std::weak_ptr<cdp_connection> conn;
   int max_requests = 0;
-  std::atomic<int> requests{0}, blocked{0}, dialogs{0}, in_flight{0};
+  std::atomic<int> requests{0}, blocked{0}, guarded{0}, dialogs{0}, in_flight{0};
   std::atomic<bool> loaded{false}, gone{false}, served{false};
   std::atomic<clock::rep> last_request{0};
 };
@@ -425,6 +427,8 @@ void on_request(const std::shared_ptr<page_state>& page, const json::object& par
       [page, id, url]() -> asio::awaitable<void> {
         auto r = co_await page->fetches->fetch(url);
         if (auto conn = page->conn.lock()) {
+          if (r.blocked)
+            ++page->guarded;
           if (!r.ok() || r.status == 0)
             refuse(conn, *page, id, r.blocked ? "AddressUnreachable" : "Failed");
           else
@@ -444,9 +448,13 @@ json::object intercept_everything() {
 // Reads the rendered document back, at most `chars` UTF-16 units of it.
 json::object read_document(std::size_t chars, std::chrono::milliseconds timeout) {
   const auto cap = std::to_string(chars);
+  // Cut where a character ends: half a surrogate pair is not JSON the reader accepts.
   return json::object{{"expression", "(() => { const d = document.documentElement; if (!d) "
-                                     "return ''; const h = d.outerHTML; return h.length > " +
-                                         cap + " ? h.slice(0, " + cap + ") : h; })()"},
+                                     "return ''; let h = d.outerHTML; if (h.length > " +
+                                         cap + ") { h = h.slice(0, " + cap +
+                                         "); const c = h.charCodeAt(h.length - 1); if (c >= "
+                                         "0xD800 && c <= 0xDBFF) h = h.slice(0, -1); } return "
+                                         "h; })()"},
                       {"returnByValue", true},
                       {"timeout", timeout.count()}};
 }
@@ -506,6 +514,15 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
     std::shared_ptr<cdp_connection> conn;
     int active = 0;
     bool ever_started = false;
+    bool retiring = false; // hung or closed: no new page; killed once its pages are gone
+  };
+
+  // What is left to kill of a browser taken out of its slot: done outside the pool's lock
+  // (waiting for the process and removing its profile take time).
+  struct remains {
+    pid_t pid = 0;
+    std::string dir;
+    std::shared_ptr<cdp_connection> conn;
   };
 
   impl(const config::render_config& c, asio::io_context& ctx)
@@ -514,7 +531,7 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
 
   ~impl() {
     for (auto& b : browsers)
-      kill_browser(b);
+      bury(take_out(b));
   }
 
   config::render_config config;
@@ -527,23 +544,34 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
   std::atomic<std::uint64_t> started{0}, restarted{0}, rendered{0}, failed{0}, memory{0},
       peak_memory{0};
 
-  // Kills a browser's process group and removes its profile. Under `mutex` or alone.
-  static void kill_browser(browser& b) {
-    if (b.conn)
-      b.conn->close("the browser was stopped");
-    if (b.pid > 0) {
-      ::kill(-b.pid, SIGKILL);
-      ::kill(b.pid, SIGKILL);
-      ::waitpid(b.pid, nullptr, 0);
-    }
-    if (!b.dir.empty()) {
-      std::error_code ignored;
-      std::filesystem::remove_all(b.dir, ignored);
-    }
+  // Empties a browser's slot (under `mutex`, or alone); its remains are buried afterwards.
+  static remains take_out(browser& b) {
+    remains r{b.pid, std::move(b.dir), std::move(b.conn)};
     b.pid = 0;
     b.dir.clear();
     b.conn.reset();
     b.status = state::down;
+    b.retiring = false;
+    return r;
+  }
+
+  // Kills a browser's process group, reaps it and removes its profile. Never under `mutex`.
+  static void bury(remains r) {
+    if (r.conn)
+      r.conn->close("the browser was stopped");
+    if (r.pid > 0) {
+      ::kill(-r.pid, SIGKILL);
+      ::kill(r.pid, SIGKILL);
+      ::waitpid(r.pid, nullptr, 0);
+    }
+    if (!r.dir.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(r.dir, ignored);
+    }
+  }
+
+  static bool usable(const browser& b) {
+    return b.status == state::up && !b.retiring && b.conn && !b.conn->closed();
   }
 
   // Starts Chromium with its DevTools on a loopback port of its choice; returns its pid.
@@ -558,6 +586,9 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
         // Every request is answered through the DevTools Fetch domain; anything that were not
         // would meet a closed proxy, loopback included.
         "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+        // WebRTC sends UDP past any proxy: none that is not proxied.
+        "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+        "--webrtc-ip-handling-policy=disable_non_proxied_udp",
         "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
         "--user-data-dir=" + dir, "about:blank"};
     // The renderer sandbox needs user namespaces that a root process in a container lacks.
@@ -567,6 +598,7 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
     for (auto& a : args)
       argv.push_back(a.data());
     argv.push_back(nullptr);
+    const int max_fd = static_cast<int>(std::min<long>(sysconf(_SC_OPEN_MAX), 1 << 16));
     const pid_t pid = fork();
     if (pid == 0) {
       // Only async-signal-safe calls between fork and exec.
@@ -578,6 +610,11 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
         dup2(null, 1);
         dup2(null, 2);
       }
+      // The server's sockets (clients, listeners, fetches) must not live on in the browser:
+      // a connection the server closes would otherwise stay open.
+      if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+        for (int fd = 3; fd < max_fd; ++fd)
+          close(fd);
       execv(argv[0], argv.data());
       _exit(127);
     }
@@ -620,14 +657,16 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
     if (port == 0) {
       error = "the browser did not start (" + path + ")";
     } else {
-      fresh.conn = std::make_shared<cdp_connection>(context, config.max_html_bytes * 2 + (8 << 20));
+      // The document comes back as JSON text: up to six bytes per UTF-16 unit as \uXXXX.
+      fresh.conn = std::make_shared<cdp_connection>(context, config.max_html_bytes * 3 + (8 << 20));
       error = co_await fresh.conn->open(port, ws_path);
     }
-    std::lock_guard lock(mutex);
+    std::unique_lock lock(mutex);
     auto& b = browsers[index];
     if (!error.empty() || stopped) {
-      kill_browser(fresh);
       b.status = state::down;
+      lock.unlock();
+      bury(take_out(fresh));
       co_return error.empty() ? std::string("the browser pool stopped") : error;
     }
     b.pid = fresh.pid;
@@ -642,22 +681,30 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
     co_return std::string();
   }
 
-  // A browser with room for one more page, started if need be; its index, or the error.
-  asio::awaitable<std::pair<int, std::string>> acquire(clock::time_point until) {
+  struct lease {
+    int index = -1;
+    std::shared_ptr<cdp_connection> conn;
+    std::string error;
+  };
+
+  // A browser with room for one more page, started if need be, and its connection; or why not.
+  asio::awaitable<lease> acquire(clock::time_point until) {
     for (;;) {
       int chosen = -1;
       bool must_launch = false;
+      std::shared_ptr<cdp_connection> conn;
+      std::vector<remains> dead;
       {
         std::lock_guard lock(mutex);
         if (stopped)
-          co_return std::pair{-1, std::string("the browser pool stopped")};
-        // A browser whose connection died (a crash, the memory cap) is cleaned up first.
+          co_return lease{-1, nullptr, "the browser pool stopped"};
+        // A browser whose connection died (a crash, the memory cap) or that hung is taken out
+        // once its pages are gone.
         for (auto& b : browsers)
-          if (b.status == state::up && (!b.conn || b.conn->closed()) && b.active == 0)
-            kill_browser(b);
+          if (b.status == state::up && !usable(b) && b.active == 0)
+            dead.push_back(take_out(b));
         for (std::size_t i = 0; i < browsers.size() && chosen < 0; ++i)
-          if (browsers[i].status == state::up && !browsers[i].conn->closed() &&
-              browsers[i].active < config.pages_per_browser)
+          if (usable(browsers[i]) && browsers[i].active < config.pages_per_browser)
             chosen = static_cast<int>(i);
         for (std::size_t i = 0; i < browsers.size() && chosen < 0; ++i)
           if (browsers[i].status == state::down) {
@@ -665,31 +712,41 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
             browsers[i].status = state::starting;
             must_launch = true;
           }
-        if (chosen >= 0 && !must_launch)
+        if (chosen >= 0 && !must_launch) {
           ++browsers[static_cast<std::size_t>(chosen)].active;
+          conn = browsers[static_cast<std::size_t>(chosen)].conn;
+        }
       }
+      for (auto& r : dead)
+        bury(std::move(r));
       if (must_launch) {
         auto error = co_await launch(static_cast<std::size_t>(chosen));
         if (!error.empty())
-          co_return std::pair{-1, error};
+          co_return lease{-1, nullptr, error};
         continue; // taken like any running browser, so that the count stays in one place
       }
       if (chosen >= 0)
-        co_return std::pair{chosen, std::string()};
+        co_return lease{chosen, std::move(conn), {}};
       if (clock::now() >= until)
-        co_return std::pair{-1, std::string("no browser was free in time")};
+        co_return lease{-1, nullptr, "no browser was free in time"};
       co_await pause(50ms);
     }
   }
 
   void release(int index, bool hung) {
-    std::lock_guard lock(mutex);
-    auto& b = browsers[static_cast<std::size_t>(index)];
-    --b.active;
-    if (hung && b.conn)
-      b.conn->close("the browser stopped answering");
-    if (b.status == state::up && (!b.conn || b.conn->closed()) && b.active == 0)
-      kill_browser(b);
+    remains dead;
+    {
+      std::lock_guard lock(mutex);
+      auto& b = browsers[static_cast<std::size_t>(index)];
+      --b.active;
+      if (hung && b.conn) {
+        b.retiring = true; // no new page until it is gone
+        b.conn->close("the browser stopped answering");
+      }
+      if (b.status == state::up && !usable(b) && b.active == 0)
+        dead = take_out(b);
+    }
+    bury(std::move(dead));
   }
 
   // The memory cap: a browser above it is closed; its pages end with that reason.
@@ -697,21 +754,27 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
     auto self = shared_from_this();
     for (;;) {
       co_await pause(1s);
+      std::vector<std::pair<pid_t, std::shared_ptr<cdp_connection>>> running;
+      {
+        std::lock_guard lock(mutex);
+        if (stopped)
+          co_return;
+        for (const auto& b : browsers)
+          if (b.status == state::up && b.pid > 0)
+            running.emplace_back(b.pid, b.conn);
+      }
+      // /proc is read without the lock: pages come and go meanwhile.
       std::uint64_t total = 0;
-      std::lock_guard lock(mutex);
-      if (stopped)
-        co_return;
-      for (std::size_t i = 0; i < browsers.size(); ++i) {
-        auto& b = browsers[i];
-        if (b.status != state::up || b.pid <= 0)
-          continue;
-        const auto bytes = group_memory(b.pid);
+      for (const auto& [pid, conn] : running) {
+        const auto bytes = group_memory(pid);
         total += bytes;
-        if (bytes > static_cast<std::uint64_t>(config.browser_max_mb) << 20 && b.conn) {
-          spdlog::warn("render: browser {} uses {} MB, above RENDER_BROWSER_MAX_MB; restarting it",
-                       i, bytes >> 20);
-          b.conn->close("the browser went over its memory cap (" + std::to_string(bytes >> 20) +
-                        " MB)");
+        if (bytes > static_cast<std::uint64_t>(config.browser_max_mb) << 20 && conn &&
+            !conn->closed()) {
+          spdlog::warn("render: browser pid {} uses {} MB, above RENDER_BROWSER_MAX_MB; "
+                       "restarting it",
+                       pid, bytes >> 20);
+          conn->close("the browser went over its memory cap (" + std::to_string(bytes >> 20) +
+                      " MB)");
         }
       }
       memory = total;
@@ -741,14 +804,18 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
     if (path.empty())
       co_return finish("no browser binary (set RENDER_BROWSER, or install chromium)");
     start_watching();
-    auto [index, error] = co_await acquire(clock::now() + config.slot_wait);
-    if (index < 0)
-      co_return finish(error);
-    std::shared_ptr<cdp_connection> conn;
-    {
-      std::lock_guard lock(mutex);
-      conn = browsers[static_cast<std::size_t>(index)].conn;
-    }
+    auto taken = co_await acquire(clock::now() + config.slot_wait);
+    if (taken.index < 0)
+      co_return finish(taken.error);
+    const auto conn = std::move(taken.conn);
+    // The slot goes back whatever happens below, a hung browser retired with it.
+    bool hung = false;
+    struct slot_guard {
+      impl* pool;
+      int index;
+      const bool& hung;
+      ~slot_guard() { pool->release(index, hung); }
+    } slot{this, taken.index, hung};
     const auto deadline = clock::now() + config.page_timeout;
     const auto left = [&] {
       return std::max(
@@ -763,7 +830,6 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
     page->conn = conn;
     page->max_requests = config.max_requests;
     std::string context_id, failure;
-    bool hung = false;
     // (Each command's parameters are built in a statement of their own: GCC 12 cannot keep a
     // braced list's array in a coroutine frame across the co_await beside it.)
     do {
@@ -793,10 +859,12 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
       page->session = text_of(attached.result, "sessionId");
       auto work = co_await asio::this_coro::executor;
       subscribe(conn, page, work);
-      for (const char* domain : {"Fetch.enable", "Page.enable", "Inspector.enable"}) {
-        params =
-            std::string_view(domain) == "Fetch.enable" ? intercept_everything() : json::object();
-        auto r = co_await command(conn, domain, std::move(params), page->session, left());
+      static constexpr std::array<std::string_view, 3> k_domains{"Fetch.enable", "Page.enable",
+                                                                 "Inspector.enable"};
+      for (const auto domain : k_domains) {
+        params = domain == "Fetch.enable" ? intercept_everything() : json::object();
+        auto r =
+            co_await command(conn, std::string(domain), std::move(params), page->session, left());
         if (!r.error.empty()) {
           failure = r.error;
           break;
@@ -857,8 +925,12 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
         break;
       }
       out.html = std::string(result->as_object().at("value").as_string());
-      if (out.html.size() > config.max_html_bytes)
-        out.html.resize(config.max_html_bytes);
+      if (out.html.size() > config.max_html_bytes) {
+        auto cut = config.max_html_bytes;
+        while (cut > 0 && (static_cast<unsigned char>(out.html[cut]) & 0xC0) == 0x80)
+          --cut; // not inside a UTF-8 sequence
+        out.html.resize(cut);
+      }
     } while (false);
     if (!page->session.empty())
       conn->unsubscribe(page->session);
@@ -872,9 +944,9 @@ struct browser_pool::impl : std::enable_shared_from_this<impl> {
     if (failure.empty() && clock::now() > deadline)
       failure = "the page did not finish within RENDER_PAGE_TIMEOUT_MS";
     page->conn.reset();
-    release(index, hung);
     out.requests = page->requests;
     out.blocked = page->blocked;
+    out.refused_by_guard = page->guarded;
     out.dialogs = page->dialogs;
     if (!failure.empty())
       out.html.clear();
@@ -904,11 +976,16 @@ asio::awaitable<render_result> browser_pool::render(fetch_session& session,
 }
 
 void browser_pool::stop() {
-  std::lock_guard lock(impl_->mutex);
-  impl_->stopped = true;
-  for (auto& b : impl_->browsers)
-    if (b.status == impl::state::up)
-      impl::kill_browser(b);
+  std::vector<impl::remains> dead;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopped = true;
+    for (auto& b : impl_->browsers)
+      if (b.status == impl::state::up)
+        dead.push_back(impl::take_out(b));
+  }
+  for (auto& r : dead)
+    impl::bury(std::move(r));
 }
 
 render_stats browser_pool::stats() const {

@@ -26,12 +26,13 @@ struct render_request {
 };
 
 struct render_result {
-  std::string html;   // the rendered document (outerHTML), at most render_config::max_html_bytes
-  std::string error;  // why nothing was read; empty on success
-  int requests = 0;   // subresources the page asked for
-  int blocked = 0;    // refused: media, other hosts' documents, non-GET, the cap, the SSRF guard
-  int dialogs = 0;    // alert/confirm/prompt dismissed
-  double seconds = 0; // wall time, waiting for a browser included
+  std::string html;  // the rendered document (outerHTML), at most render_config::max_html_bytes
+  std::string error; // why nothing was read; empty on success
+  int requests = 0;  // subresources the page asked for
+  int blocked = 0;   // refused: media, other hosts' documents, non-GET, the cap, the SSRF guard
+  int refused_by_guard = 0; // of those, refused by the SSRF guard (an address not allowed)
+  int dialogs = 0;          // alert/confirm/prompt dismissed
+  double seconds = 0;       // wall time, waiting for a browser included
   bool ok() const { return error.empty(); }
 };
 
@@ -57,7 +58,8 @@ public:
   const std::string& browser_path() const;
   // Renders one page in a browser context of its own (its own cookies and storage), disposed
   // afterwards. Never throws; a failure is in the result's error. `session` must be owned by a
-  // shared_ptr (its fetches outlive nothing: the page waits for them).
+  // shared_ptr: subresource fetches still in flight when the page ends (a script that never
+  // comes) hold it until they end, within the fetcher's time limit; their answers are dropped.
   boost::asio::awaitable<render_result> render(fetch_session& session, render_request request);
   // Kills every browser; renders in flight end with an error, later ones fail at once.
   void stop();

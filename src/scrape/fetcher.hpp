@@ -1,4 +1,5 @@
-// HTTP(S) fetcher: libcurl multi driven by Asio socket and timer callbacks on its own thread.
+// HTTP(S) fetcher: libcurl multi driven by Asio socket and timer callbacks on its context's
+// threads (WORK_THREADS), which also run every work step.
 // Limits on time, size (after decompression), redirects and schemes; the SSRF guard checks the
 // resolved address of every connection, so redirects and DNS rebinding cannot reach private
 // networks.
@@ -95,7 +96,7 @@ public:
   // Aborts the transfers in flight and the requests waiting for their slot, completing each
   // with k_fetcher_stopped; later fetches fail the same way at once. Idempotent.
   void stop();
-  // Convenience for blocking callers (CLI, tests, blocking handlers).
+  // Convenience for blocking callers (the command line, tests).
   fetch_result fetch_blocking(fetch_request request);
   fetch_result fetch_blocking(std::string url, std::optional<std::size_t> max_bytes = std::nullopt);
 

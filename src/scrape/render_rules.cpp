@@ -49,9 +49,12 @@ std::string attribute(std::string_view attrs, std::string_view name) {
     if (quote)
       ++i;
     std::string value;
-    while (i < attrs.size() && (quote ? attrs[i] != quote : attrs[i] != ' ' && attrs[i] != '>'))
+    const auto ends = [&](char c) {
+      return quote ? c == quote : c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '>';
+    };
+    while (i < attrs.size() && !ends(attrs[i]))
       value += lower(attrs[i++]);
-    return value.empty() ? std::string("present") : value;
+    return value; // (type="" is JavaScript, as an absent type is)
   }
   return {};
 }
@@ -83,6 +86,13 @@ scripts_seen read_scripts(std::string_view html) {
     at = find_ci(html, "<script", at);
     if (at == std::string_view::npos)
       break;
+    // <script>, <script src=...>, not <scripts> or <script-loader>.
+    if (at + 7 < html.size() &&
+        !(html[at + 7] == '>' || html[at + 7] == ' ' || html[at + 7] == '\t' ||
+          html[at + 7] == '\n' || html[at + 7] == '\r' || html[at + 7] == '/')) {
+      at += 7;
+      continue;
+    }
     auto tag_end = html.find('>', at);
     if (tag_end == std::string_view::npos)
       break;

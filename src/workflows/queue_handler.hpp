@@ -1,5 +1,5 @@
 // What a queue's handler is: a work step (awaits the network, never touches the database) and a
-// write step that runs inside the item's savepoint in the db_writer.
+// write step that runs in the db_writer's transaction.
 #pragma once
 
 #include "messages/queue_messages.hpp"
@@ -108,7 +108,7 @@ struct queue_handler {
   std::function<void(std::shared_ptr<job_session>, std::function<void(handler_result)> done)> start;
   // Writes the results of items whose status was just changed, in the writer's transaction.
   // Called for a whole batch first; if it throws, the writer repeats the batch one item per
-  // savepoint so that only the faulty item is rolled back.
+  // transaction, so that only the faulty item is rolled back (and retried, or ends in Error).
   std::function<void(pqxx::transaction_base&, const std::vector<written_item>&)> write;
 };
 

@@ -41,7 +41,8 @@ TEST(failover, the_primary_dies_mid_batch_and_the_promoted_standby_finishes_ever
       start_server(url, synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "5"},
                                             {"PAGE_SCRAPE_SCHEDULER_INTERVAL_MINUTES", "0.01"}}));
   constexpr int k_jobs = 400;
-  auto ids = insert_jobs(pair.primary_url("sky"), k_jobs, R"({"sleep_ms":50})");
+  // 400 jobs of 100 ms on 8 workers take five seconds: the crash comes well before their end.
+  auto ids = insert_jobs(pair.primary_url("sky"), k_jobs, R"({"sleep_ms":100})");
   ASSERT_TRUE(eventually(
       [&] { return jobs_with(pair.primary_url("sky"), "status = 'Completed'") >= 40; }, 60s));
   // What the primary shows as committed just before it dies; its commits wait for the standby.

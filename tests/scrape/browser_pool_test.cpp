@@ -123,7 +123,8 @@ TEST_F(rendering, a_forbidden_address_is_refused_directly_and_through_a_redirect
   auto r = render("<p id=p>clean</p><script src=\"http://127.0.0.2:" + std::to_string(web.port()) +
                   "/evil.js\"></script><script src=\"/redirect.js\"></script>");
   ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_GE(r.blocked, 2) << "both scripts refused by the SSRF guard";
+  // Refused by the guard itself: without it, both would be mere connection failures.
+  EXPECT_EQ(r.refused_by_guard, 2);
   EXPECT_EQ(web.hits("/redirect.js"), 1);
   EXPECT_EQ(web.hits("/evil.js"), 0);
 }
@@ -137,13 +138,14 @@ TEST_F(rendering, navigation_to_another_host_leaves_the_page_where_it_is) {
 }
 
 TEST_F(rendering, window_open_storms_open_nothing) {
-  auto r = render("<p id=p></p><script>for (let i = 0; i < 500; i++) window.open('/popup' + i); "
-                  "document.getElementById('p').textContent = 'opened ' + "
-                  "'none@shop.example'</script>");
+  // window.open answers null when no window opened.
+  auto r = render("<p id=p></p><script>let opened = 0; for (let i = 0; i < 500; i++) if "
+                  "(window.open('/popup' + i)) opened++; "
+                  "document.getElementById('p').textContent = 'opened ' + opened + ' of 500'"
+                  "</script>");
   ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_NE(r.html.find("none@shop.example"), std::string::npos);
-  EXPECT_EQ(web.hits("/popup0"), 0);
-  EXPECT_EQ(web.hits("/popup499"), 0);
+  EXPECT_NE(r.html.find("opened 0 of 500"), std::string::npos) << r.html.substr(0, 400);
+  EXPECT_LT(r.seconds, 10.0);
 }
 
 TEST_F(rendering, dialogs_are_dismissed_and_an_alert_loop_ends_at_the_time_limit) {
@@ -176,12 +178,18 @@ TEST_F(rendering, a_page_that_never_finishes_loading_is_read_as_it_stands_within
 }
 
 TEST_F(rendering, a_document_of_fifty_megabytes_is_read_up_to_its_cap) {
-  auto r = render("<p id=p></p><script>document.getElementById('p').textContent = "
+  // Hidden, so that the browser is not asked to lay out 50 MB of text: what is tested is the
+  // read-back, cut at its cap.
+  auto r = render("<div hidden id=p></div><script>document.getElementById('p').textContent = "
                   "'x'.repeat(50 * 1024 * 1024);</script>");
-  if (r.ok()) {
-    EXPECT_LE(r.html.size(), settings().max_html_bytes);
-  }
-  EXPECT_LT(r.seconds, 30.0);
+  ASSERT_TRUE(r.ok()) << r.error << " after " << r.seconds << " s";
+  EXPECT_LE(r.html.size(), settings().max_html_bytes);
+  EXPECT_GE(r.html.size(), settings().max_html_bytes / 2); // read up to its cap, not less
+  // Shown, the same text costs the browser its layout: it ends within the page's time, read or
+  // not, and the pool goes on.
+  auto shown = render("<p id=p></p><script>document.getElementById('p').textContent = "
+                      "'x'.repeat(50 * 1024 * 1024);</script>");
+  EXPECT_LT(shown.seconds, settings().page_timeout.count() / 1000.0 + 6);
   expect_pool_still_renders();
 }
 
