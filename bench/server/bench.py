@@ -56,10 +56,13 @@ def log(msg):
 
 
 def page_urls():
-    """Page p of every site, then page p+1 of every site...: no site is asked for all its pages
-    in a row, so per-host limits do not serialise the start of a run."""
+    """ORDER=interleaved (the default): page p of every site, then page p+1 of every site...
+    ORDER=site: every page of one site, then the next site's, as a sitemap import lists them."""
     pages = int(os.environ.get("PAGES", 50))
-    urls = [f"http://{name}:{port}/p/{p}.html" for p in range(pages) for name, _ in hosts]
+    if os.environ.get("ORDER", "interleaved") == "site":
+        urls = [f"http://{name}:{port}/p/{p}.html" for name, _ in hosts for p in range(pages)]
+    else:
+        urls = [f"http://{name}:{port}/p/{p}.html" for p in range(pages) for name, _ in hosts]
     return urls[:PAGES_LIMIT]
 
 
