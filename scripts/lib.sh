@@ -11,13 +11,14 @@ SKY_PACKAGES=(
   libxml2-dev libre2-dev libpsl-dev zlib1g-dev
   libphonenumber8 libabsl-dev libprotobuf-dev libtcmalloc-minimal4
   postgresql postgresql-contrib curl
+  chromium # the rendering tier's headless browser
 )
 
 # What only the tests need: GoogleTest, clang for the fuzzers, PgBouncer for the pooled runs and
-# a browser for the console's tests.
+# a driver for the console's browser tests.
 SKY_TEST_PACKAGES=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev pgbouncer
-  chromium chromium-driver python3-selenium python3-yaml
+  chromium-driver python3-selenium python3-yaml
 )
 
 # Object files are cached by ccache under paths relative to the checkout, so a fresh clone reuses
