@@ -920,6 +920,21 @@ TEST_F(pipeline, a_small_sites_pages_finish_while_a_large_sites_backlog_runs) {
             .as_bool();
       },
       60s));
+  // Slots booked for pages since cancelled are not given back; a new booking starts at most an
+  // hour ahead all the same.
+  {
+    pqxx::connection c(db.url());
+    pqxx::nontransaction(c).exec("UPDATE host_schedule SET next_at = now() + interval '10 hours' "
+                                 "WHERE host = 'small-site.com'");
+  }
+  auto later =
+      call(server.port, "POST", "/api/v3/batch/page-scraper", batch_of("small-site.com", 1));
+  ASSERT_EQ(later.status, 202);
+  EXPECT_EQ(count(db.url(), "SELECT count(*) FROM jobs WHERE batch_id = '" +
+                                str(later.body, "batch_id") +
+                                "' AND next_attempt_at BETWEEN now() + interval '59 minutes' AND "
+                                "now() + interval '61 minutes'"),
+            1);
 }
 
 TEST_F(pipeline, fetch_timeouts_are_retried_then_fail_without_holding_up_other_work) {

@@ -53,7 +53,9 @@ SELECT input.id::text, batch.id::text FROM input, batch ORDER BY n
 
 -- name: jobs_insert_page_batch
 -- Page scrapes of one batch, each due at its host's next politeness slot (host_schedule): page r
--- of a host is due r slots after the host's earlier pages end, or now. Hosts are booked in name
+-- of a host is due r slots after the host's earlier pages end, or now. A booking starts at most an
+-- hour ahead: slots of pages cancelled or deleted meanwhile are never given back, and past an hour
+-- a host's new pages join its backlog rather than wait behind all of it. Hosts are booked in name
 -- order, so concurrent batches lock their rows in one order. Ids come back in input order, each
 -- with the batch id.
 -- $1 user id, $2 params (text[]), $3 hosts (text[]), $4 slot seconds
@@ -66,7 +68,9 @@ hosts AS MATERIALIZED (SELECT host, count(*) AS c FROM input GROUP BY host),
 booked AS (
   INSERT INTO host_schedule AS s (host, next_at)
   SELECT host, now() + make_interval(secs => c * $4::float8) FROM hosts ORDER BY host
-  ON CONFLICT (host) DO UPDATE SET next_at = greatest(s.next_at, now()) + (EXCLUDED.next_at - now())
+  ON CONFLICT (host) DO UPDATE
+    SET next_at = least(greatest(s.next_at, now()), now() + interval '1 hour')
+                  + (EXCLUDED.next_at - now())
   RETURNING s.host, s.next_at),
 inserted AS (
   INSERT INTO jobs (id, job_type, user_id, params, batch_id, next_attempt_at)
