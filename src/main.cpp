@@ -189,12 +189,12 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
                                         : std::chrono::milliseconds(0)};
   persistence::connection_pool pool(cfg.database_url, pool_options);
   std::unique_ptr<actors::runtime> actor_runtime;
-  std::function<workflows::render_counters()> render_counters;
+  std::function<scrape::render_stats()> render_stats;
   if (role != "api") {
     auto handlers =
         cfg.test.synthetic_handlers
-            ? workflows::test_handlers(cfg, cfg.test.execution_log, &watchdog, &render_counters)
-            : workflows::production_handlers(cfg, &watchdog, &render_counters);
+            ? workflows::test_handlers(cfg, cfg.test.execution_log, &watchdog, &render_stats)
+            : workflows::production_handlers(cfg, &watchdog, &render_stats);
     actor_runtime = std::make_unique<actors::runtime>(cfg, std::move(handlers));
     actor_runtime->start();
   }
@@ -217,13 +217,7 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
     services.block_thread_pool = [&watchdog](std::string_view pool) {
       return watchdog.block_for_test(pool);
     };
-  if (render_counters)
-    services.renderer = [&render_counters] {
-      const auto c = render_counters();
-      return http::app_services::renderer_counters{c.browsers_started, c.browsers_restarted,
-                                                   c.pages_rendered, c.pages_failed,
-                                                   c.memory_bytes};
-    };
+  services.renderer = render_stats;
   if (actor_runtime) {
     services.actors_ready = [&] { return actor_runtime->ready(); };
     services.metrics = &actor_runtime->metrics();

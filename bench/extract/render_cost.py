@@ -8,12 +8,10 @@ median of the pages' own render times."""
 import argparse
 import concurrent.futures
 import http.server
-import json
 import os
 import pathlib
 import resource
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -44,17 +42,6 @@ def browser_pss_kb():
     return total
 
 
-def crawl(binary, host, port, pages, mode):
-    env = dict(os.environ, FETCH_CONNECT_TO=f"::127.0.0.1:{port}",
-               FETCH_ALLOW_PRIVATE="127.0.0.1/32", FETCH_PER_HOST_DELAY_MS="0", LOG_LEVEL="warn")
-    run = subprocess.run([binary, "scrape", f"http://{host}/", "--crawl", str(pages), "--render",
-                          mode], env=env, capture_output=True, text=True, timeout=300)
-    try:
-        return json.loads(run.stdout)
-    except json.JSONDecodeError:
-        return {}
-
-
 def measure(binary, hosts, port, pages, mode, jobs):
     peak = [0]
     done = threading.Event()
@@ -69,7 +56,8 @@ def measure(binary, hosts, port, pages, mode, jobs):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-        reports = list(pool.map(lambda h: crawl(binary, h, port, pages, mode), hosts))
+        reports = list(pool.map(lambda h: score.scrape_report(binary, h, port, pages, mode),
+                                 hosts))
     wall = time.monotonic() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     done.set()

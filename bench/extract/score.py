@@ -50,7 +50,8 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def crawl(binary, host, port, pages, render="auto"):
+def scrape_report(binary, host, port, pages, render="auto"):
+    """The JSON report of `scrapersky scrape` on one site of the corpus ({} when there is none)."""
     env = dict(os.environ,
                FETCH_CONNECT_TO=f"::127.0.0.1:{port}",  # every site name to the loopback server
                FETCH_ALLOW_PRIVATE="127.0.0.1/32",
@@ -58,12 +59,16 @@ def crawl(binary, host, port, pages, render="auto"):
                LOG_LEVEL="warn")
     run = subprocess.run([binary, "scrape", f"http://{host}/", "--crawl", str(pages),
                           "--render", render], env=env,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=300)
     try:
-        report = json.loads(run.stdout)
+        return json.loads(run.stdout)
     except json.JSONDecodeError:
         sys.stderr.write(f"{host}: no report (exit {run.returncode})\n{run.stderr[-2000:]}\n")
-        report = {}
+        return {}
+
+
+def crawl(binary, host, port, pages, render="auto"):
+    report = scrape_report(binary, host, port, pages, render)
     return set(report.get("emails", [])), set(report.get("phones", []))
 
 

@@ -80,10 +80,15 @@ std::optional<std::string> parse_choice(const std::string& text,
   return "expected one of " + list + ", got " + quoted(text);
 }
 
-// Email scans and homepage metadata read what a visitor sees, so they render pages that need it;
-// page scrapes read the HTML as served unless a deployment asks for more.
-std::string default_render_mode(std::string_view queue) {
-  return queue == "email_scan" || queue == "domain_metadata" ? "auto" : "off";
+// The queues that read web pages, and whether they render them by default: email scans and
+// homepage metadata read what a visitor sees; page scrapes read the HTML as served unless a
+// deployment asks for more. The other queues read no page (their render mode stays off).
+std::optional<std::string_view> default_render_mode(std::string_view queue) {
+  if (queue == "email_scan" || queue == "domain_metadata")
+    return "auto";
+  if (queue == "page_scrape")
+    return "off";
+  return std::nullopt;
 }
 
 std::optional<std::string> parse_connection_string(const std::string& text, std::string& out) {
@@ -584,10 +589,10 @@ std::vector<variable> variables() {
     std::string queue(def.name);
     queue_config defaults;
     defaults.max_instances = def.default_max_instances;
-    defaults.render_mode = default_render_mode(def.name);
+    const auto render_default = default_render_mode(def.name);
+    defaults.render_mode = render_default.value_or("off");
     auto q = [i](app_config& c) -> queue_config& { return c.queues[i]; };
-    // Only the queues that read web pages for what a visitor sees render them.
-    if (queue == "email_scan" || queue == "domain_metadata" || queue == "page_scrape")
+    if (render_default)
       v.push_back({prefix + "_RENDER_MODE", defaults.render_mode,
                    queue + ": pages rendered in a browser after their HTTP read: off, auto "
                            "(when a page could hide contacts from it) or always",
@@ -707,7 +712,7 @@ app_config load_config(const env_lookup& env, config_purpose purpose) {
     q.name = def.name;
     q.env_prefix = def.env_prefix;
     q.max_instances = def.default_max_instances;
-    q.render_mode = default_render_mode(def.name);
+    q.render_mode = default_render_mode(def.name).value_or("off");
     config.queues.push_back(q);
   }
   std::vector<std::string> problems;

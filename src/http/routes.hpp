@@ -5,6 +5,7 @@
 
 #include "messages/queue_metrics.hpp"
 #include "process/thread_watchdog.hpp"
+#include "scrape/render_stats.hpp"
 
 #include <chrono>
 #include <functional>
@@ -37,11 +38,7 @@ struct app_services {
   // Test environments only: thread_watchdog::block_for_test.
   std::function<bool(std::string_view pool)> block_thread_pool;
   // The rendering tier's counters; empty where no work steps run (api role).
-  struct renderer_counters {
-    std::uint64_t browsers_started = 0, browsers_restarted = 0, pages_rendered = 0,
-                  pages_failed = 0, memory_bytes = 0;
-  };
-  std::function<renderer_counters()> renderer;
+  std::function<scrape::render_stats()> renderer;
 };
 
 // /health, /ready and /metrics alone (open, as in api_routes): what every node serves on its

@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "scrape/fetch_session.hpp"
+#include "scrape/render_stats.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -34,15 +35,6 @@ struct render_result {
   int dialogs = 0;          // alert/confirm/prompt dismissed
   double seconds = 0;       // wall time, waiting for a browser included
   bool ok() const { return error.empty(); }
-};
-
-struct render_stats {
-  std::uint64_t browsers_started = 0;
-  std::uint64_t browsers_restarted = 0; // after a crash, a hang, or the memory cap
-  std::uint64_t pages_rendered = 0;
-  std::uint64_t pages_failed = 0;
-  std::uint64_t memory_bytes = 0;      // of every browser process (PSS), at the last check
-  std::uint64_t peak_memory_bytes = 0; // the most seen at a check (once a second)
 };
 
 class browser_pool {

@@ -244,23 +244,18 @@ void limit_results(handler_table& t, std::size_t max_bytes) {
 } // namespace
 
 // The counters read through a weak reference: /metrics may outlive the handlers at shutdown.
-void expose_counters(const services_ptr& s, std::function<render_counters()>* counters) {
+void expose_counters(const services_ptr& s, std::function<scrape::render_stats()>* counters) {
   if (!counters)
     return;
   *counters = [weak = std::weak_ptr<workflow_services>(s)] {
-    render_counters out;
-    if (auto s = weak.lock()) {
-      const auto stats = s->browsers.stats();
-      out = {stats.browsers_started, stats.browsers_restarted, stats.pages_rendered,
-             stats.pages_failed, stats.memory_bytes};
-    }
-    return out;
+    auto services = weak.lock();
+    return services ? services->browsers.stats() : scrape::render_stats{};
   };
 }
 
 handler_table production_handlers(const config::app_config& config,
                                   process::thread_watchdog* watchdog,
-                                  std::function<render_counters()>* counters) {
+                                  std::function<scrape::render_stats()>* counters) {
   auto s = std::make_shared<workflow_services>(config, watchdog);
   expose_counters(s, counters);
   auto t = build_handlers(s);
@@ -270,7 +265,7 @@ handler_table production_handlers(const config::app_config& config,
 
 handler_table test_handlers(const config::app_config& config, std::string execution_log,
                             process::thread_watchdog* watchdog,
-                            std::function<render_counters()>* counters) {
+                            std::function<scrape::render_stats()>* counters) {
   auto s = std::make_shared<workflow_services>(config, watchdog);
   expose_counters(s, counters);
   auto t = build_handlers(s);

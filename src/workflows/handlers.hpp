@@ -2,9 +2,9 @@
 // benchmarks (only reachable with ENVIRONMENT=test).
 #pragma once
 
+#include "scrape/render_stats.hpp"
 #include "workflows/queue_handler.hpp"
 
-#include <cstdint>
 #include <functional>
 
 namespace sky::config {
@@ -17,23 +17,17 @@ class thread_watchdog;
 
 namespace sky::workflows {
 
-// The rendering tier's counters, for /metrics.
-struct render_counters {
-  std::uint64_t browsers_started = 0, browsers_restarted = 0, pages_rendered = 0,
-                pages_failed = 0, memory_bytes = 0;
-};
-
 // With a watchdog, the context that runs the work steps is watched (as the pool "work"). With
 // `counters`, it is set to read the rendering tier's counters (valid while the handlers live).
 handler_table production_handlers(const config::app_config& config,
                                   process::thread_watchdog* watchdog = nullptr,
-                                  std::function<render_counters()>* counters = nullptr);
+                                  std::function<scrape::render_stats()>* counters = nullptr);
 
 // page_scrape jobs become synthetic work driven by their params: {"sleep_ms": n, "fault":
 // "throw" | "hang" | "fail" | "retry_once" | "wait_cancel" | "bad_result"}. Each execution appends
 // "<id> <start_ns> <end_ns> <node>" to the file named by `execution_log` when it is not empty.
 handler_table test_handlers(const config::app_config& config, std::string execution_log,
                             process::thread_watchdog* watchdog = nullptr,
-                            std::function<render_counters()>* counters = nullptr);
+                            std::function<scrape::render_stats()>* counters = nullptr);
 
 } // namespace sky::workflows

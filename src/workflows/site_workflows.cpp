@@ -39,6 +39,22 @@ asio::awaitable<std::variant<site_home, handler_result>> load_home(scrape::fetch
   co_return site_home{std::move(r), std::move(url)};
 }
 
+// One page as its queue reads it: the extractors over its HTML, and over what the browser shows
+// when the queue's render mode asks for it ("render" then says how that went).
+asio::awaitable<json::object> read_page(workflow_services& s, scrape::fetch_session& web,
+                                        std::string_view queue, const std::string& html,
+                                        const std::string& url) {
+  const auto& region = s.config.workflows.phone_default_region;
+  const auto limits = page_limits_of(s.config.workflows);
+  auto analysis = scrape::analyze_page(html, url, {}, region, limits);
+  auto render = co_await scrape::render_when_needed(web, &s.browsers, render_mode_of(s, queue),
+                                                    html, url, analysis, region, limits);
+  auto out = scrape::to_json(analysis);
+  if (!render.reason.empty())
+    out["render"] = scrape::to_json(render);
+  co_return out;
+}
+
 asio::awaitable<handler_result> domain_metadata_work(workflow_services& s, job_session& job,
                                                      scrape::fetch_session& web) {
   auto row = payload_of(job.item());
@@ -51,14 +67,7 @@ asio::awaitable<handler_result> domain_metadata_work(workflow_services& s, job_s
   if (!text)
     co_return handler_result::failed("homepage of " + domain + " is not HTML (" +
                                      site.page.content_type + ")");
-  auto analysis = scrape::analyze_page(*text, site.url, {}, s.config.workflows.phone_default_region,
-                                       page_limits_of(s.config.workflows));
-  auto render = co_await scrape::render_when_needed(
-      web, &s.browsers, render_mode_of(s, "domain_metadata"), *text, site.url, analysis,
-      s.config.workflows.phone_default_region, page_limits_of(s.config.workflows));
-  auto out = scrape::to_json(analysis);
-  if (!render.reason.empty())
-    out["render"] = scrape::to_json(render);
+  auto out = co_await read_page(s, web, "domain_metadata", *text, site.url);
   out["final_url"] = site.url;
   out["status"] = site.page.status;
   co_return handler_result::completed(json::serialize(out));
@@ -196,15 +205,7 @@ asio::awaitable<handler_result> page_scrape_work(workflow_services& s, job_sessi
   if (!text)
     co_return handler_result::failed(url + " is not HTML (" + r.content_type + ")");
   auto final_url = r.final_url.empty() ? url : r.final_url;
-  auto analysis =
-      scrape::analyze_page(*text, final_url, {}, s.config.workflows.phone_default_region,
-                           page_limits_of(s.config.workflows));
-  auto render = co_await scrape::render_when_needed(
-      web, &s.browsers, render_mode_of(s, "page_scrape"), *text, final_url, analysis,
-      s.config.workflows.phone_default_region, page_limits_of(s.config.workflows));
-  auto out = scrape::to_json(analysis);
-  if (!render.reason.empty())
-    out["render"] = scrape::to_json(render);
+  auto out = co_await read_page(s, web, "page_scrape", *text, final_url);
   out["url"] = url;
   out["final_url"] = final_url;
   out["status"] = r.status;
