@@ -29,6 +29,9 @@ bool is_alnum(char c) {
 bool is_local_char(char c) {
   return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
+bool is_upper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
 bool is_label_char(char c) {
   return is_alnum(c) || c == '-';
 }
@@ -535,11 +538,120 @@ bool own_domain(std::string_view domain, std::string_view page_domain) {
   return registrable && *registrable == page_domain;
 }
 
+// A preformatted document shown as HTML (an AUTHORS file, a changelog): its listing is its prose.
+bool mostly_code(std::string_view text,
+                 std::span<const std::pair<std::size_t, std::size_t>> code_spans) {
+  std::size_t code = 0;
+  for (auto [begin, end] : code_spans)
+    code += std::min(end, text.size()) - std::min(begin, std::min(end, text.size()));
+  return code * 10 >= text.size() * 9;
+}
+
+bool inside_span(std::span<const std::pair<std::size_t, std::size_t>> spans, std::size_t pos) {
+  auto after = std::upper_bound(spans.begin(), spans.end(), pos,
+                                [](std::size_t p, const auto& span) { return p < span.first; });
+  return after != spans.begin() && pos < std::prev(after)->second;
+}
+
+bool touches_span(std::span<const std::pair<std::size_t, std::size_t>> spans, std::size_t begin,
+                  std::size_t end) {
+  auto after = std::lower_bound(spans.begin(), spans.end(), end,
+                                [](const auto& span, std::size_t e) { return span.first < e; });
+  return after != spans.begin() && std::prev(after)->second > begin;
+}
+
+bool ends_with_ascii_ci(std::string_view s, std::string_view suffix) {
+  if (s.size() < suffix.size())
+    return false;
+  auto tail = s.substr(s.size() - suffix.size());
+  for (std::size_t i = 0; i < suffix.size(); ++i)
+    if (lower(tail[i]) != suffix[i])
+      return false;
+  return true;
+}
+
+// `email = "addr"`, `'author_email': 'addr'`, `Email Address []: addr`, `Maintainer: addr`: the
+// value of a field whose name says it holds a mailbox.
+bool mailbox_field_before(std::string_view text, std::size_t pos) {
+  auto is_quote = [](char c) { return c == '"' || c == '\'' || c == '`'; };
+  auto p = pos;
+  while (p > 0 && (text[p - 1] == ' ' || is_quote(text[p - 1])))
+    --p;
+  if (p == 0 || (text[p - 1] != ':' && text[p - 1] != '=' && text[p - 1] != '>'))
+    return false;
+  if (text[p - 1] == '>' && (p < 2 || text[p - 2] != '=')) // only "=>"
+    return false;
+  p -= text[p - 1] == '>' ? 2 : 1;
+  while (p > 0 &&
+         (text[p - 1] == ' ' || is_quote(text[p - 1]) || text[p - 1] == ']' || text[p - 1] == '['))
+    --p;
+  const auto end = p;
+  while (p > 0 && end - p < 40 &&
+         (is_alnum(text[p - 1]) || text[p - 1] == '_' || text[p - 1] == '-' || text[p - 1] == ' '))
+    --p;
+  std::string name;
+  for (auto c : text.substr(p, end - p))
+    name += lower(c);
+  if (name.find("mail") != std::string::npos)
+    return true;
+  auto last =
+      std::string_view(name).substr(name.rfind(' ') == std::string::npos ? 0 : name.rfind(' ') + 1);
+  // Mail headers name mailboxes too: "To: submit@bugs...", "From: addr (Name)".
+  for (std::string_view field : {"author", "maintainer", "uploaders", "owner", "contact", "from",
+                                 "to", "cc", "reply-to", "sender"})
+    if (last == field)
+      return true;
+  return false;
+}
+
+// Written as a mailbox, not as data: "Name <addr>", "(addr)", "mailto:addr", "E-Mail: addr".
+bool written_as_mailbox(std::string_view text, std::size_t begin, std::size_t end) {
+  auto before = skip_spaces_back(text, begin);
+  auto after = end;
+  while (after < text.size() && text[after] == ' ')
+    ++after;
+  if (before > 0 && after < text.size() &&
+      ((text[before - 1] == '<' && text[after] == '>') ||
+       (text[before - 1] == '(' && text[after] == ')')))
+    return true;
+  // Typographic quotes are prose's, never code's: ‘addr’, “addr”.
+  auto quoted = [&](std::string_view open, std::string_view close) {
+    return before >= open.size() && text.substr(before - open.size(), open.size()) == open &&
+           text.substr(after, close.size()) == close;
+  };
+  if (quoted("\u2018", "\u2019") || quoted("\u201c", "\u201d"))
+    return true;
+  // "addr (Full Name)": the older form of "Full Name <addr>".
+  if (after > end && after + 1 < text.size() && text[after] == '(' && is_upper(text[after + 1]))
+    return true;
+  // "addr Full Name": a row of an address book or a query's answer.
+  auto capitalised_word = [&](std::size_t p) -> std::size_t { // its end, or npos
+    if (p >= text.size() || !is_upper(text[p]))
+      return std::string_view::npos;
+    auto q = p + 1;
+    while (q < text.size() && text[q] >= 'a' && text[q] <= 'z')
+      ++q;
+    return q - p >= 2 && (q == text.size() || text[q] == ' ') ? q : std::string_view::npos;
+  };
+  if (after > end) {
+    auto first = capitalised_word(after);
+    if (first != std::string_view::npos && capitalised_word(first + 1) != std::string_view::npos)
+      return true;
+  }
+  return ends_with_ascii_ci(text.substr(0, begin), "mailto:") ||
+         address_label_before(text, begin) || mailbox_field_before(text, begin);
+}
+
 } // namespace
 
 std::vector<std::string> find_text_emails(std::string_view text, std::size_t max_candidates,
                                           const text_email_context& context) {
   std::vector<std::string> out;
+  const auto listings = mostly_code(text, context.listing_spans) ? decltype(context.listing_spans){}
+                                                                 : context.listing_spans;
+  // Addresses written as data in listings, those in inline code, and those written as mailboxes
+  // in either.
+  std::unordered_set<std::string> samples, inline_code, mailboxes;
   std::size_t candidates = 0;
   for (std::size_t i = next_at_marker(text, 0); i < text.size(); i = next_at_marker(text, i + 1)) {
     char c = text[i];
@@ -586,10 +698,49 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
           !address_label_before(text, local_begin))
         continue;
     }
-    if (auto email = accept(std::move(local), std::move(domain)))
+    if (auto email = accept(std::move(local), std::move(domain))) {
+      if (touches_span(context.variable_spans, local_begin, domain_end))
+        continue;
+      const bool in_listing = inside_span(listings, local_begin);
+      const bool in_code = in_listing || inside_span(context.code_spans, local_begin);
+      if (in_code) {
+        const bool mailbox = written_as_mailbox(text, local_begin, domain_end);
+        if (mailbox)
+          mailboxes.insert(*email);
+        else if (in_listing)
+          samples.insert(*email);
+        else
+          inline_code.insert(*email);
+      }
       out.push_back(std::move(*email));
+    }
     if (!literal)
       i = std::max(i, domain_end == 0 ? i : domain_end - 1);
+  }
+  if (!samples.empty()) {
+    // The domains of samples, unless the page also gives a mailbox there: those are its own
+    // fictional company's, not a real organisation's.
+    auto domain_of = [](const std::string& email) {
+      return registrable_domain(std::string_view(email).substr(email.find('@') + 1));
+    };
+    std::unordered_set<std::string> sample_domains, real_domains;
+    for (const auto& email : mailboxes)
+      if (auto domain = domain_of(email))
+        real_domains.insert(std::move(*domain));
+    for (const auto& email : context.linked_addresses)
+      if (auto domain = domain_of(email))
+        real_domains.insert(std::move(*domain));
+    for (const auto& email : samples)
+      if (auto domain = domain_of(email); domain && !real_domains.count(*domain))
+        sample_domains.insert(std::move(*domain));
+    auto on_sample_domain = [&](const std::string& email) {
+      auto domain = domain_of(email);
+      return domain && sample_domains.count(*domain);
+    };
+    std::erase_if(out, [&](const std::string& email) {
+      return !mailboxes.count(email) &&
+             (samples.count(email) || (inline_code.count(email) && on_sample_domain(email)));
+    });
   }
   return out;
 }
@@ -631,6 +782,8 @@ email_list extract_emails(const page_metadata& page, std::size_t max_addresses,
   }
   for (const auto& hex : page.cf_emails)
     add(normalize_email(decode_cfemail(hex)));
+  // What the page gives as mailboxes (structured data, links) tells its real domains.
+  const std::vector<std::string> linked(found.addresses.begin(), found.addresses.end());
   // HTML5 named the characters of an address (&commat;, &period;); libxml2 knows only HTML 4's
   // entities and leaves these as written.
   std::string_view text = page.text;
@@ -646,6 +799,12 @@ email_list extract_emails(const page_metadata& page, std::size_t max_addresses,
     page_domain = registrable_domain(page_url);
   if (page_domain)
     context.page_domain = *page_domain;
+  if (decoded.empty()) { // decoding moves the text away from its spans
+    context.listing_spans = page.listing_spans;
+    context.code_spans = page.code_spans;
+    context.variable_spans = page.variable_spans;
+  }
+  context.linked_addresses = linked;
   auto text_emails = find_text_emails(text, max_candidates, context);
   for (auto& e : text_emails)
     add(std::move(e));

@@ -8,6 +8,7 @@
 #include "scrape/page_metadata.hpp"
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,14 @@ email_list extract_emails(std::string_view html,
 struct text_email_context {
   std::string_view page_domain; // the registrable domain of the page the text is from
   bool stated_as_email = false; // the text is a value stated to be an email (structured data)
+  // Where the text holds blocks of code (page_metadata::listing_spans: sorted [begin, end)).
+  std::span<const std::pair<std::size_t, std::size_t>> listing_spans = {};
+  // Where the text holds inline code (page_metadata::code_spans, listings included).
+  std::span<const std::pair<std::size_t, std::size_t>> code_spans = {};
+  // Where the text is a placeholder (page_metadata::variable_spans).
+  std::span<const std::pair<std::size_t, std::size_t>> variable_spans = {};
+  // Addresses the page gives as mailboxes elsewhere (mailto: links, structured data).
+  std::span<const std::string> linked_addresses = {};
 };
 
 // Addresses written in plain text, in order, possibly repeated: "info@firma.de", "jane [at] acme
@@ -45,8 +54,18 @@ struct text_email_context {
 // out from the address. Bare lower-case words ("ventas arroba empresa punto es") are also
 // ordinary words ("stop at any point in"), so they count only on the page's own domain, after an
 // address label ("E-Mail:", "Courriel :") or in a value stated to be an email; the bare words
-// " at " and " chez " also need a spelled-out dot. At most `max_candidates` candidates are
-// examined.
+// " at " and " chez " also need a spelled-out dot.
+// In a block of code (`context.listing_spans`), an address is sample data (a row of an alias or
+// access table, a doctest's output) unless it is written as a mailbox: "Name <addr>", "(addr)",
+// "addr Full Name", after "mailto:", after an address label, or as the value of a field named for
+// one
+// (`email = "..."`, `'author_email': '...'`, `To: ...`), or "addr (Full Name)". An address a page
+// uses as sample data is sample data everywhere on that page, prose included, and so is an
+// address in inline code on the domain of one (`jean@host.example-corp.com` in a sentence about
+// the sample's configuration), unless the page gives a mailbox on that domain (a link, a
+// mailbox form, `context.linked_addresses`). A page that is one preformatted document (a plain-text
+// file shown as HTML) is read as prose. An address with a placeholder in it
+// (`<var>ll</var>@li.org`) is none. At most `max_candidates` candidates are examined.
 std::vector<std::string> find_text_emails(std::string_view text, std::size_t max_candidates = 2000,
                                           const text_email_context& context = {});
 

@@ -79,12 +79,39 @@ struct open_element {
   bool reverses = false;                  // unicode-bidi:bidi-override with direction:rtl
   script_body script = script_body::none; // what a script's body is read for
   bool code = false;                      // pre, code, kbd, samp, tt
+  bool listing = false;                   // pre (and its obsolete forms): a block of code
+  bool variable = false;                  // var: a placeholder
   contact_property captures = contact_property::none; // microdata/RDFa value read from its text
   std::size_t text_start = 0;                         // m.text.size() when it opened
   std::size_t link_index = 0;                         // its entry in m.links + 1, 0 when none
 };
 
 constexpr std::size_t k_max_open_elements = 4096;
+
+// Where the visible text is inside some kind of element (code, listings), outermost elements
+// only, in positions of the stream of visible characters.
+struct span_tracker {
+  int depth = 0;         // open elements of the kind
+  std::size_t begin = 0; // where the outermost one began
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+
+  void open(std::size_t at) {
+    if (depth++ == 0)
+      begin = at;
+  }
+  void close(std::size_t at) {
+    if (depth == 0 || --depth > 0 || at <= begin)
+      return;
+    if (spans.size() < page_metadata::k_max_code_spans)
+      spans.emplace_back(begin, at);
+    else // past the cap, the last span grows to take in the later ones
+      spans.back().second = at;
+  }
+  void finish(std::size_t at) { // elements still open at the end
+    if (depth > 0 && at > begin)
+      spans.emplace_back(begin, at);
+  }
+};
 
 struct parse_state {
   parse_state(std::string_view url, const page_limits& l, page_metadata& meta)
@@ -108,11 +135,11 @@ struct parse_state {
   std::size_t program_bytes = 0;   // inline scripts' bodies read (apart: a large bundle early in
                                    // the page must not use up what __NEXT_DATA__ needs)
   std::size_t tail_dropped = 0;    // bytes of `tail` dropped from its front so far
-  int code_depth = 0;              // open code elements
   int reversing_depth = 0;         // open right-to-left overrides
-  std::size_t code_begin = 0;      // where the outermost open code element began (written())
-  // Code spans in positions of written(), mapped to m.text's when the parse ends.
-  std::vector<std::pair<std::size_t, std::size_t>> code_spans;
+  // Code and listing spans in positions of written(), mapped to m.text's when the parse ends.
+  span_tracker code;
+  span_tracker listing;
+  span_tracker variable;
   // The position of the next visible character in the stream of all of them (head, then tail).
   std::size_t written() const { return m.text.size() + tail_dropped + tail.size(); }
   static constexpr std::size_t k_max_title_raw = 64 << 10;
@@ -328,14 +355,20 @@ std::size_t append_tail(std::string& text, const std::string& tail) {
   return from;
 }
 
+bool is_listing(std::string_view tag) {
+  return tag == "pre" || tag == "listing" || tag == "xmp" || tag == "plaintext";
+}
+
 bool is_code(std::string_view tag) {
-  return tag == "pre" || tag == "code" || tag == "kbd" || tag == "samp" || tag == "tt";
+  return is_listing(tag) || tag == "code" || tag == "kbd" || tag == "samp" || tag == "tt";
 }
 
 // Code spans in m.text's positions: the head is as written; the tail appended after a space from
 // `tail_from` on; what was dropped between them is gone.
-void place_code_spans(parse_state& st, std::size_t head, std::size_t tail_from) {
-  auto& m = st.m;
+void place_spans(const parse_state& st, const span_tracker& from,
+                 std::vector<std::pair<std::size_t, std::size_t>>& to, std::size_t head,
+                 std::size_t tail_from) {
+  const auto& m = st.m;
   auto place = [&](std::size_t p) -> std::size_t {
     if (p <= head)
       return p;
@@ -346,10 +379,10 @@ void place_code_spans(parse_state& st, std::size_t head, std::size_t tail_from) 
     in_tail = std::max(in_tail, tail_from) - tail_from;
     return std::min(m.text.size(), head + 1 + in_tail);
   };
-  for (auto [begin, end] : st.code_spans) {
+  for (auto [begin, end] : from.spans) {
     auto b = place(begin), e = place(end);
     if (e > b)
-      m.code_spans.emplace_back(b, e);
+      to.emplace_back(b, e);
   }
 }
 
@@ -467,14 +500,20 @@ void on_start(void* ctx, const xmlChar* name, const xmlChar** attrs) {
   if (tag == "script" && st.hidden_depth == 0)
     e.script = script_body_of(a);
   e.code = is_code(tag);
+  e.listing = is_listing(tag);
+  e.variable = tag == "var";
   if (st.open.size() >= k_max_open_elements) {
     ++st.too_deep; // libxml2 stops far earlier; this only keeps the stack bounded
     return;
   }
   if (e.hides)
     ++st.hidden_depth;
-  if (e.code && st.code_depth++ == 0)
-    st.code_begin = st.written();
+  if (e.code)
+    st.code.open(st.written());
+  if (e.listing)
+    st.listing.open(st.written());
+  if (e.variable)
+    st.variable.open(st.written());
   if (e.reverses)
     ++st.reversing_depth;
   st.open.push_back(e);
@@ -550,15 +589,12 @@ void on_end(void* ctx, const xmlChar* name) {
   st.open.pop_back();
   if (e.hides && st.hidden_depth > 0)
     --st.hidden_depth;
-  if (e.code && st.code_depth > 0 && --st.code_depth == 0) {
-    auto end = st.written();
-    if (end > st.code_begin) {
-      if (st.code_spans.size() < page_metadata::k_max_code_spans)
-        st.code_spans.emplace_back(st.code_begin, end);
-      else // past the cap, the last span grows to take in the later ones
-        st.code_spans.back().second = end;
-    }
-  }
+  if (e.code)
+    st.code.close(st.written());
+  if (e.listing)
+    st.listing.close(st.written());
+  if (e.variable)
+    st.variable.close(st.written());
   if (e.script == script_body::page_data || e.script == script_body::program) {
     structured_contacts found;
     if (e.script == script_body::page_data)
@@ -657,12 +693,15 @@ page_metadata extract_metadata(std::string_view html, std::string_view page_url,
       HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
   if (doc)
     xmlFreeDoc(doc);
-  if (state.code_depth > 0 && state.written() > state.code_begin) // unclosed at the end
-    state.code_spans.emplace_back(state.code_begin, state.written());
+  state.code.finish(state.written());
+  state.listing.finish(state.written());
+  state.variable.finish(state.written());
   const auto head = m.text.size();
   const auto tail_from = append_tail(m.text, state.tail);
   cut_utf8(m.text, page_metadata::k_max_text);
-  place_code_spans(state, head, tail_from);
+  place_spans(state, state.code, m.code_spans, head, tail_from);
+  place_spans(state, state.listing, m.listing_spans, head, tail_from);
+  place_spans(state, state.variable, m.variable_spans, head, tail_from);
   if (m.language.empty())
     m.language = state.fallback_lang;
   if (m.description.empty())

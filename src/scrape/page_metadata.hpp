@@ -56,6 +56,11 @@ struct page_metadata {
   // Where `text` holds code (pre, code, kbd, samp, tt): [begin, end) byte ranges, in order. A
   // person reads addresses there, but the digits are constants and dumps, not phone numbers.
   std::vector<std::pair<std::size_t, std::size_t>> code_spans;
+  // Where `text` holds a block of code (pre): listings and samples, inside code_spans. Inline code
+  // (code, tt...) in a sentence is often just typography for a name or an address.
+  std::vector<std::pair<std::size_t, std::size_t>> listing_spans;
+  // Where `text` is a <var>: a placeholder the reader replaces ("<var>ll</var>@li.org").
+  std::vector<std::pair<std::size_t, std::size_t>> variable_spans;
   static constexpr std::size_t k_max_code_spans = 1024;
   // Bytes of `text` moved to show right-to-left overrides: at most its size, however they nest.
   std::size_t reversed_bytes = 0;

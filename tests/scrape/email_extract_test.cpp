@@ -315,3 +315,54 @@ TEST(email_extract, addresses_at_every_offset_and_at_the_end_of_the_text) {
       ASSERT_EQ(found.size(), 1u) << text;
     }
 }
+
+TEST(email_extract, addresses_in_listings_are_sample_data_unless_written_as_mailboxes) {
+  // An alias table and an access table of a configuration sample: data, also where the prose
+  // repeats them, and so is inline code on the sample's own domain.
+  auto sample = R"(<p>Read this first, it is long enough to be prose around a listing.</p>
+    <pre>webmaster@acme-brand.com   jean@acme-corp.com
+spammer@bigmail.com        REJECT</pre>
+    <p>Mail from spammer@bigmail.com is refused; write <code>joe.bloggs@acme-corp.com</code>
+    in full. The team list is <code>team@lists.debian.org</code>.</p>)";
+  EXPECT_EQ(emails_of(sample), (v{"team@lists.debian.org"}));
+  // A mailbox on the sample's domain makes it a real one: inline code there counts again.
+  auto linked = std::string(sample) + R"(<a href="mailto:office@acme-corp.com">office</a>)";
+  EXPECT_EQ(emails_of(linked),
+            (v{"office@acme-corp.com", "joe.bloggs@acme-corp.com", "team@lists.debian.org"}));
+
+  // Mailboxes written in a listing: name-addr forms, mail headers, fields named for an address,
+  // typographic quotes and address-book rows.
+  auto mailboxes = R"(<p>Some samples follow here, each in its own block of preformatted text.</p>
+    <pre>Maintainer: Jane Roe &lt;jane@roe-family.net&gt;</pre>
+    <pre>From: wietse@porcupine.org (Wietse Venema)</pre>
+    <pre>To: submit@bugs.debian.org</pre>
+    <pre>[user]
+  email = "gitster@pobox.com"</pre>
+    <pre>{'author_email': 'pypa-dev@googlegroups.com', 'license': 'MIT'}</pre>
+    <pre>Email Address []:admin@porcupine.org</pre>
+    <pre>&#8216;coordinator@translationproject.org&#8217;</pre>
+    <pre>me@cs.hmc.edu   Michael Elkins  mutt dude</pre>)";
+  EXPECT_EQ(emails_of(mailboxes),
+            (v{"jane@roe-family.net", "wietse@porcupine.org", "submit@bugs.debian.org",
+               "gitster@pobox.com", "pypa-dev@googlegroups.com", "admin@porcupine.org",
+               "coordinator@translationproject.org", "me@cs.hmc.edu"}));
+
+  // A doctest's output is data.
+  EXPECT_EQ(emails_of(R"(<p>Find the address in the string with a search, like this:</p>
+    <pre>&gt;&gt;&gt; m.group(0)
+'tony@tiger.net'</pre>)"),
+            v{});
+}
+
+TEST(email_extract, a_page_that_is_one_listing_is_read_as_prose) {
+  // A plain-text AUTHORS file shown as HTML.
+  EXPECT_EQ(emails_of("<html><body><pre>AUTHORS\n\nLead: ana@pt-dev.org\nDocs: "
+                      "bo@se-dev.se</pre></body></html>"),
+            (v{"ana@pt-dev.org", "bo@se-dev.se"}));
+}
+
+TEST(email_extract, an_address_with_a_placeholder_in_it_is_none) {
+  EXPECT_EQ(emails_of("<p>Reach your team at <tt><var>ll</var>@li.org</tt>, for example "
+                      "<tt>zh@li.org</tt>.</p>"),
+            (v{"zh@li.org"}));
+}
