@@ -105,7 +105,7 @@ int run_fixtures(std::uint16_t port, const std::string& places_key) {
 // The route table of a default (production) API node, as JSON: what docs/openapi.yaml describes.
 int print_routes() {
   config::app_config cfg;
-  http::app_services services{nullptr, nullptr, &cfg, {}, nullptr, {}, {}, {}, {}};
+  http::app_services services{nullptr, nullptr, &cfg, {}, nullptr, nullptr, {}, {}, {}, {}};
   auto table = http::api_routes(services);
   for (auto& r : http::console_routes())
     table.push_back(std::move(r));
@@ -211,7 +211,7 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
                         [p = probe.get()] { return std::vector<int>{p->thread_id()}; },
                         {}});
   }
-  http::app_services services{&pool, probe.get(), &cfg, {}, nullptr, {}, {}, {}, {}};
+  http::app_services services{&pool, probe.get(), &cfg, {}, nullptr, nullptr, {}, {}, {}, {}};
   services.thread_pools = [&watchdog] { return watchdog.status(); };
   if (cfg.environment == "test")
     services.block_thread_pool = [&watchdog](std::string_view pool) {
@@ -221,6 +221,7 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
   if (actor_runtime) {
     services.actors_ready = [&] { return actor_runtime->ready(); };
     services.metrics = &actor_runtime->metrics();
+    services.maintenance = &actor_runtime->maintenance_metrics();
     if (cfg.environment == "test")
       services.inject_fault = [&](std::string_view q, std::string_view a, std::string_view f) {
         return actor_runtime->inject_fault(q, a, f);

@@ -1,5 +1,9 @@
-// The db_writer: a batch's new statuses in one statement per outcome and its results in one
-// handler write, one commit; after a permanent error, each item in a transaction of its own.
+// The db_writer, one per queue (detached: it blocks on libpq). Under load, results wait up to the
+// commit interval to share a commit (schedule_flush; at most 500 per transaction): the
+// batch's new statuses in one statement per outcome, fenced on (locked_by, claims), and its
+// results in one handler write. After a permanent error, each item is written in a transaction
+// of its own; after a transient one, the whole batch is kept and retried with backoff. Rows
+// claimed by lock are finished in their claim session's own transaction (finish_locked).
 #include "actors/backoff.hpp"
 #include "actors/claim_sessions.hpp"
 #include "actors/engine.hpp"
@@ -160,9 +164,9 @@ void commit_or_throw(writer_state& s, pqxx::work& tx) {
 }
 
 // Slow path, after the fast path hit a permanent error: each item in a transaction of its own,
-// so a faulty item is rolled back alone and retried (or ends in Error) with the reason recorded.
-// (Per-item savepoints would be cheaper, but libpqxx 6.4 cannot roll back to a savepoint after
-// a failed parameterised statement; its whole transaction is lost.)
+// committed before the next, so a faulty item is rolled back alone and retried (or ends in Error)
+// with the reason recorded. There are no per-item savepoints; the writer's one savepoint is
+// finish_locked's, around the completions of a claim held by lock.
 void write_item(writer_state& s, const work_done& d, batch_counts& c) {
   const auto& q = *s.q;
   std::string status;

@@ -5,6 +5,7 @@
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
 #include "messages/engine_protocol.hpp"
+#include "messages/maintenance_metrics.hpp"
 #include "messages/queue_metrics.hpp"
 #include "persistence/queue_store.hpp"
 #include "workflows/queue_handler.hpp"
@@ -65,7 +66,7 @@ using queue_context_ptr = std::shared_ptr<const queue_context>;
 
 class claim_sessions;
 
-// Claims rows for its pool (detached: it blocks on the database), renews leases, rescues. It
+// Claims rows for its pool (detached: it blocks on the database) and renews their leases. It
 // claims nothing before its init message names its pool. With a lock hold, it claims by row lock
 // into the unit's claim sessions while one is free.
 messages::poller_actor spawn_poller(caf::actor_system& system, queue_context_ptr queue,
@@ -112,6 +113,36 @@ messages::notifier_actor spawn_notifier(caf::actor_system& system, std::string d
                                         messages::scheduler_wake_actor scheduler,
                                         std::shared_ptr<const poller_directory> directory = {});
 
+// One queue as the maintenance actor sees it: every queue of the catalog, served here or not.
+struct maintained_queue {
+  const config::queue_definition* definition = nullptr;
+  std::shared_ptr<const persistence::queue_store> store;
+  messages::queue_metrics* metrics = nullptr;
+  std::chrono::milliseconds interval{60'000}; // between its passes
+};
+
+struct maintenance_settings {
+  std::vector<maintained_queue> queues;
+  std::string database_url;
+  std::string node_id;
+  bool session_settings = true; // false through a transaction pooler
+  std::chrono::milliseconds statement_timeout{0};
+  int retention_days = 0;                         // 0 keeps finished jobs
+  std::chrono::milliseconds leader_lease{15'000}; // renewed every third of it
+  messages::maintenance_metrics* metrics = nullptr;
+};
+
+// The node's maintenance (detached: it blocks on the database): while it holds the maintenance
+// lease, each queue's pass (rescue of expired leases, status counts, retention) at the queue's
+// interval. Nodes without the lease only try to take it.
+messages::maintenance_actor spawn_maintenance(caf::actor_system& system,
+                                              maintenance_settings settings);
+
+// Gives the lease up (a stopping node), so that another node leads without waiting for it.
+void resign_maintenance(pqxx::connection& conn, const std::string& node_id);
+
+using maintenance_starter = std::function<messages::maintenance_actor(caf::actor_system&)>;
+
 // Starts the notifier for the scheduler it is to wake (the real one: spawn_notifier).
 using notifier_starter =
     std::function<messages::notifier_actor(caf::actor_system&, messages::scheduler_wake_actor)>;
@@ -120,15 +151,16 @@ struct engine_settings {
   std::vector<messages::queue_ticks_actor> queues; // supervisors by queue index (empty: not served)
   std::vector<std::chrono::milliseconds> intervals; // fallback poll interval by queue index
   notifier_starter start_notifier; // empty: no notifier (a pooled database without a direct URL)
+  maintenance_starter start_maintenance; // empty: no maintenance on this node (tests)
   std::chrono::milliseconds heartbeat{60'000};
   restart_limits restarts;
   std::atomic<bool>* restarting = nullptr; // set while the scheduler and notifier are down
 };
 
-// Above the queue supervisors: the scheduler (fallback ticks, NOTIFY routing) and the notifier,
-// restarted together when either dies or stops answering heartbeats, paused after too many
-// restarts; after a restart every queue is woken, since a NOTIFY may have been missed. Its
-// timers run on the actor system's clock.
+// Above the queue supervisors: the scheduler (fallback ticks, NOTIFY routing), the notifier and
+// the maintenance actor, restarted together when one dies or stops answering heartbeats, paused
+// after too many restarts; after a restart every queue is woken, since a NOTIFY may have been
+// missed. Its timers run on the actor system's clock.
 messages::engine_supervisor_actor spawn_engine_supervisor(caf::actor_system& system,
                                                           engine_settings settings);
 

@@ -1,8 +1,8 @@
-// The generic poller: one per queue. Claims no more rows than its pool has free slots.
+// The generic poller: one per queue. Claims no more rows than its pool has free slots and renews
+// their leases; rescue and retention are the maintenance actor's (maintenance.cpp).
 #include "actors/claim_sessions.hpp"
 #include "actors/engine.hpp"
 #include "actors/supervision.hpp"
-#include "logging/log_setup.hpp"
 #include "messages/engine_protocol.hpp"
 #include "persistence/connection_pool.hpp"
 #include "persistence/pg_array.hpp"
@@ -243,54 +243,6 @@ void poll(poller_self self) {
   }
 }
 
-void rescue(poller_self self) {
-  auto& s = self->state;
-  with_db(self, "rescue", [&](pqxx::connection& c) {
-    for (;;) {
-      auto rows = s.q->store->rescue(c, 500);
-      s.q->metrics->rescued += rows.size();
-      for (const auto& r : rows) {
-        logging::item_scope item(s.q->definition->name, r.id, 0);
-        spdlog::warn("{}: lease expired (its node was lost); now {}", s.q->definition->name,
-                     r.new_status);
-      }
-      if (rows.size() < 500)
-        break;
-    }
-  });
-  with_db(self, "status counts", [&](pqxx::connection& c) { s.q->store->fold_status_counts(c); });
-  // Retention rides on the same pass, in small batches (no lock is held long) within a time
-  // budget, so that claims wait at most that long behind it. A backlog left over (more finished
-  // jobs past retention than one pass deletes) brings the next pass after a second, not after the
-  // poll interval: deletion keeps pace with intake whatever the interval.
-  // (A job queue runs it even when finished jobs are kept: page scrapes forget old hosts there.)
-  if (!s.q->definition->job_type.empty()) {
-    constexpr int k_batch = 1000;
-    constexpr auto k_pass_budget = std::chrono::milliseconds(250);
-    constexpr auto k_backlog_pause = std::chrono::seconds(1);
-    bool backlog = false;
-    with_db(self, "retention", [&](pqxx::connection& c) {
-      const auto started = std::chrono::steady_clock::now();
-      std::size_t deleted = 0;
-      for (;;) {
-        auto n = s.q->store->delete_finished(c, s.q->retention_days, k_batch);
-        deleted += n;
-        if (n < static_cast<std::size_t>(k_batch))
-          break;
-        if (std::chrono::steady_clock::now() - started >= k_pass_budget) {
-          backlog = true;
-          break;
-        }
-      }
-      if (deleted > 0)
-        spdlog::info("{}: deleted {} jobs finished more than {} days ago{}", s.q->definition->name,
-                     deleted, s.q->retention_days, backlog ? " (more to go)" : "");
-    });
-    if (backlog)
-      self->delayed_send(self, k_backlog_pause, tick_atom::value);
-  }
-}
-
 poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
                                    std::shared_ptr<claim_sessions> sessions) {
   self->state.q = q;
@@ -315,13 +267,9 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
               spdlog::warn("{}: released {} items held by the unit before", s.q->definition->name,
                            released.size());
           });
-        rescue(self);
         poll(self);
       },
-      [=](tick_atom) {
-        rescue(self);
-        poll(self);
-      },
+      [=](tick_atom) { poll(self); },
       [=](wake_atom) {
         self->state.wake_pending = {};
         poll(self);

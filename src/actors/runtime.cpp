@@ -65,14 +65,15 @@ struct engine_supervisor_state {
   engine_settings settings;
   scheduler_actor scheduler;
   notifier_actor notifier;
+  maintenance_actor maintenance;
   std::uint64_t generation = 0;
   std::optional<restart_intensity> intensity;
 };
 
 using engine_supervisor_self = engine_supervisor_actor::stateful_pointer<engine_supervisor_state>;
 
-std::array<supervised_actor, 2> engine_members(const engine_supervisor_state& s) {
-  return {s.scheduler, s.notifier};
+std::array<supervised_actor, 3> engine_members(const engine_supervisor_state& s) {
+  return {s.scheduler, s.notifier, s.maintenance};
 }
 
 void start_engine_actors(engine_supervisor_self self) {
@@ -82,13 +83,17 @@ void start_engine_actors(engine_supervisor_self self) {
     s.notifier = s.settings.start_notifier(self->system(), s.scheduler);
     self->monitor(s.notifier);
   }
+  if (s.settings.start_maintenance) {
+    s.maintenance = s.settings.start_maintenance(self->system());
+    self->monitor(s.maintenance);
+  }
   ++s.generation;
   s.settings.restarting->store(false);
 }
 
 void restart_engine_actors(engine_supervisor_self self, const std::string& why) {
   auto& s = self->state;
-  spdlog::error("engine: {}; restarting the scheduler and the notifier", why);
+  spdlog::error("engine: {}; restarting the scheduler, the notifier and maintenance", why);
   s.settings.restarting->store(true);
   for (const auto& a : engine_members(s))
     if (a) {
@@ -97,6 +102,7 @@ void restart_engine_actors(engine_supervisor_self self, const std::string& why) 
     }
   s.scheduler = nullptr;
   s.notifier = nullptr;
+  s.maintenance = nullptr;
   const bool pause = s.intensity->exceeded_after_failure(self->clock().now());
   self->delayed_send(self, pause ? s.intensity->limits().pause : std::chrono::milliseconds(200),
                      restart_atom::value, pause);
@@ -109,10 +115,13 @@ engine_supervisor_actor::behavior_type engine_supervisor(engine_supervisor_self 
   s.intensity.emplace(s.settings.restarts);
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
-    if (msg.source == st.scheduler.address() || msg.source == st.notifier.address())
-      restart_engine_actors(
-          self, std::string(msg.source == st.scheduler.address() ? "scheduler" : "notifier") +
-                    " stopped: " + self->system().render(msg.reason));
+    const char* member = msg.source == st.scheduler.address()     ? "scheduler"
+                         : msg.source == st.notifier.address()    ? "notifier"
+                         : msg.source == st.maintenance.address() ? "maintenance"
+                                                                  : nullptr;
+    if (member)
+      restart_engine_actors(self,
+                            std::string(member) + " stopped: " + self->system().render(msg.reason));
   });
   self->set_exit_handler([=](caf::exit_msg& msg) {
     for (const auto& a : engine_members(self->state))
@@ -146,8 +155,9 @@ engine_supervisor_actor::behavior_type engine_supervisor(engine_supervisor_self 
       },
       [=](fault_atom, const std::string& member, const std::string& kind) {
         auto& st = self->state;
-        auto target =
-            member == "scheduler" ? supervised_actor{st.scheduler} : supervised_actor{st.notifier};
+        auto target = member == "scheduler"     ? supervised_actor{st.scheduler}
+                      : member == "maintenance" ? supervised_actor{st.maintenance}
+                                                : supervised_actor{st.notifier};
         if (target)
           self->send(target, fault_atom::value, kind);
       });
@@ -176,6 +186,7 @@ struct runtime::impl {
   }
   const config::app_config& config;
   engine_metrics metrics;
+  messages::maintenance_metrics maintenance;
   caf::actor_system_config caf_config;
   std::unique_ptr<caf::actor_system> system;
   // After the actor system, so destroyed before it: stopping the fetcher ends the work steps
@@ -247,7 +258,27 @@ void runtime::start() {
     ctx->metrics->served = true;
     s.queues.push_back(std::move(q));
   }
+  // Maintenance covers every queue of the catalog: the node that leads it may serve only some.
+  maintenance_settings upkeep;
+  for (std::size_t i = 0; i < defs.size(); ++i) {
+    const auto* qc = s.config.queue(defs[i].name);
+    upkeep.queues.push_back(
+        {&defs[i],
+         std::make_shared<const persistence::queue_store>(defs[i], *qc, !db.transaction_pooled()),
+         s.metrics[i].get(), intervals[i]});
+  }
+  upkeep.database_url = s.config.database_url;
+  upkeep.node_id = s.config.node_id;
+  upkeep.session_settings = !db.transaction_pooled();
+  upkeep.statement_timeout =
+      upkeep.session_settings ? db.engine_statement_timeout : std::chrono::milliseconds(0);
+  upkeep.retention_days = s.config.jobs_retention_days;
+  upkeep.leader_lease = s.config.maintenance_lease;
+  upkeep.metrics = &s.maintenance;
   engine_settings engine;
+  engine.start_maintenance = [upkeep = std::move(upkeep)](caf::actor_system& system) {
+    return spawn_maintenance(system, upkeep);
+  };
   engine.queues = supervisors;
   engine.intervals = intervals;
   if (listens)
@@ -286,7 +317,7 @@ bool runtime::inject_fault(std::string_view queue, std::string_view actor, std::
   if (!s.started || (kind != "crash" && kind != "hang"))
     return false;
   if (queue == "engine") {
-    if (actor != "scheduler" && actor != "notifier")
+    if (actor != "scheduler" && actor != "notifier" && actor != "maintenance")
       return false;
     caf::anon_send(s.engine_actor, fault_atom::value, std::string(actor), std::string(kind));
     return true;
@@ -303,6 +334,10 @@ bool runtime::inject_fault(std::string_view queue, std::string_view actor, std::
 
 const engine_metrics& runtime::metrics() const {
   return impl_->metrics;
+}
+
+const messages::maintenance_metrics& runtime::maintenance_metrics() const {
+  return impl_->maintenance;
 }
 
 bool runtime::shutdown(std::chrono::milliseconds drain) {
@@ -369,6 +404,13 @@ bool runtime::shutdown(std::chrono::milliseconds drain) {
     waiter.join();
   else
     waiter.detach();
+  // 5. Another node may lead maintenance at once (after the actors, so that no renewal follows).
+  try {
+    pqxx::connection conn(s.config.database_url);
+    resign_maintenance(conn, s.config.node_id);
+  } catch (const std::exception& e) {
+    spdlog::warn("could not give the maintenance lease up ({}); it ends by itself", e.what());
+  }
   return in_time;
 }
 

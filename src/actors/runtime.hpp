@@ -1,6 +1,7 @@
 // Owns the actor system of `scrapersky serve`: starts the engine, reports health, drains on stop.
 #pragma once
 
+#include "messages/maintenance_metrics.hpp"
 #include "messages/queue_metrics.hpp"
 #include "workflows/queue_handler.hpp"
 
@@ -27,10 +28,12 @@ public:
   bool ready() const;
   // Test only (reached through a route that exists with ENVIRONMENT=test): makes one engine
   // actor crash or hang. `queue` is a queue name with actor poller | pool | writer, or "engine"
-  // with scheduler | notifier; kind is crash | hang. False when nothing matches.
+  // with scheduler | notifier | maintenance; kind is crash | hang. False when nothing matches.
   bool inject_fault(std::string_view queue, std::string_view actor, std::string_view kind);
   // Per queue, in config::queue_definitions() order.
   const messages::engine_metrics& metrics() const;
+  // The node's maintenance actor's counters.
+  const messages::maintenance_metrics& maintenance_metrics() const;
   // Stops claiming, lets in-flight items finish within `drain`, returns the rest to their queue
   // without counting the attempt, stops every actor. False when some actor outlived `drain`.
   bool shutdown(std::chrono::milliseconds drain);

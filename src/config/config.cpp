@@ -284,6 +284,11 @@ std::vector<variable> variables() {
                "finished jobs older than this many days are deleted in small batches; 0 keeps "
                "every job",
                int_field(0, 36500, &app_config::jobs_retention_days)});
+  v.push_back({"MAINTENANCE_LEASE_MS", "15000",
+               "one node at a time rescues expired leases, deletes old jobs and folds status "
+               "counts: the holder of a lease this long; another node takes over after it",
+               duration_field<std::chrono::milliseconds>(
+                   300, 3600000, [](app_config & c) -> auto& { return c.maintenance_lease; })});
   v.push_back({"DRAIN_TIMEOUT_SECONDS", "20", "on SIGTERM, time allowed for in-flight work",
                seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.drain_timeout; })});
   v.push_back({"RETRY_BACKOFF_BASE_MS", "2000",

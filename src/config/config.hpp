@@ -26,7 +26,8 @@ private:
 struct queue_config {
   std::string name;       // queue name, e.g. "domain_metadata"
   std::string env_prefix; // e.g. "DOMAIN_SCHEDULER"
-  // Fallback poll interval; NOTIFY normally wakes the poller long before.
+  // Fallback poll interval; NOTIFY normally wakes the poller long before. Also the period of the
+  // queue's maintenance pass (rescue, status counts, retention) on the node that leads it.
   std::chrono::milliseconds interval{std::chrono::minutes(1)};
   int batch_size = 10;   // most rows claimed by one poll
   int max_instances = 4; // worker concurrency for this queue
@@ -211,6 +212,9 @@ struct app_config {
   std::chrono::seconds work_stall{10};
   std::chrono::seconds work_stall_abort{60};
   int jobs_retention_days = 14; // finished jobs older than this are deleted; 0 keeps them all
+  // One node at a time runs maintenance (rescue, retention, status counts): the holder of a lease
+  // this long, renewed every third of it. A dead leader's successor takes over after it.
+  std::chrono::milliseconds maintenance_lease{15'000};
   // Retry delay after attempt n: base * 2^(n-1), capped, with jitter in its upper half.
   std::chrono::milliseconds retry_base{2000};
   std::chrono::milliseconds retry_cap{std::chrono::minutes(10)};

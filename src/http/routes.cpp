@@ -369,7 +369,10 @@ api_response run_queue_now(app_services& s, request_context& ctx) {
 
 void prometheus_line(std::string& out, std::string_view name, std::string_view labels,
                      double value) {
-  out.append(name).append("{").append(labels).append("} ");
+  out.append(name);
+  if (!labels.empty())
+    out.append("{").append(labels).append("}");
+  out.append(" ");
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.17g", value);
   out.append(buf).append("\n");
@@ -400,17 +403,37 @@ std::string render_prometheus(app_services& s) {
                     static_cast<double>(r.pages_rendered));
     prometheus_line(out, "scrapersky_render_pages_total", "outcome=\"failed\"",
                     static_cast<double>(r.pages_failed));
-    out += "# HELP scrapersky_render_browser_starts_total Browser processes started; restarts "
-           "follow a crash, a hang or the memory cap.\n# TYPE scrapersky_render_browser_starts_total "
-           "counter\n";
+    out +=
+        "# HELP scrapersky_render_browser_starts_total Browser processes started; restarts "
+        "follow a crash, a hang or the memory cap.\n# TYPE scrapersky_render_browser_starts_total "
+        "counter\n";
     prometheus_line(out, "scrapersky_render_browser_starts_total", "kind=\"start\"",
                     static_cast<double>(r.browsers_started - r.browsers_restarted));
     prometheus_line(out, "scrapersky_render_browser_starts_total", "kind=\"restart\"",
                     static_cast<double>(r.browsers_restarted));
     out += "# HELP scrapersky_render_memory_bytes Memory of the browser pool (proportional set "
            "size, checked each second).\n# TYPE scrapersky_render_memory_bytes gauge\n";
-    prometheus_line(out, "scrapersky_render_memory_bytes", "",
-                    static_cast<double>(r.memory_bytes));
+    prometheus_line(out, "scrapersky_render_memory_bytes", "", static_cast<double>(r.memory_bytes));
+  }
+  if (s.maintenance) {
+    const auto& m = *s.maintenance;
+    out += "# HELP scrapersky_maintenance_leader 1 while this node runs maintenance (rescue, "
+           "retention, status counts).\n# TYPE scrapersky_maintenance_leader gauge\n";
+    prometheus_line(out, "scrapersky_maintenance_leader", "", m.leader ? 1 : 0);
+    out += "# HELP scrapersky_maintenance_total Maintenance work done by this node.\n"
+           "# TYPE scrapersky_maintenance_total counter\n";
+    prometheus_line(out, "scrapersky_maintenance_total", "kind=\"queue_passes\"",
+                    static_cast<double>(m.passes));
+    prometheus_line(out, "scrapersky_maintenance_total", "kind=\"rescued\"",
+                    static_cast<double>(m.rescued));
+    prometheus_line(out, "scrapersky_maintenance_total", "kind=\"deleted\"",
+                    static_cast<double>(m.deleted));
+    prometheus_line(out, "scrapersky_maintenance_total", "kind=\"db_errors\"",
+                    static_cast<double>(m.db_errors));
+    out += "# HELP scrapersky_maintenance_last_round_seconds How long the last round of due "
+           "queue passes took.\n# TYPE scrapersky_maintenance_last_round_seconds gauge\n";
+    prometheus_line(out, "scrapersky_maintenance_last_round_seconds", "",
+                    static_cast<double>(m.last_pass_us) / 1e6);
   }
   const auto defs = config::queue_definitions();
   auto depths = read_queue_depths(s);

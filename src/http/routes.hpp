@@ -3,6 +3,7 @@
 
 #include "http/router.hpp"
 
+#include "messages/maintenance_metrics.hpp"
 #include "messages/queue_metrics.hpp"
 #include "process/thread_watchdog.hpp"
 #include "scrape/render_stats.hpp"
@@ -30,6 +31,8 @@ struct app_services {
   std::function<bool()> actors_ready;
   // Engine counters, in config::queue_definitions() order; null when no engine runs here.
   const messages::engine_metrics* metrics = nullptr;
+  // The maintenance actor's counters; null when no engine runs here.
+  const messages::maintenance_metrics* maintenance = nullptr;
   // Test environments only: runtime::inject_fault.
   std::function<bool(std::string_view queue, std::string_view actor, std::string_view fault)>
       inject_fault;

@@ -54,6 +54,7 @@ using writer_lock_actor =
                                     std::vector<std::string>, std::vector<std::int64_t>>>;
 
 // Scheduler -> queue supervisor (forwarded to its poller): the interval elapsed; poll now.
+// Notifier -> poller (through the poller directory): a NOTIFY for the poller's queue.
 using queue_ticks_actor = caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<wake_atom>>;
 
 // Notifier -> scheduler: a NOTIFY for this queue; a reconnect (wake every queue).
@@ -96,6 +97,9 @@ using scheduler_actor = scheduler_wake_actor::extend_with<supervised_actor>::ext
 // listen is the notifier's own loop: wait for the next notification.
 using notifier_actor = supervised_actor::extend<caf::reacts_to<listen_atom>>;
 
+// tick is the maintenance actor's own timer: the next pass that is due, or the lease's renewal.
+using maintenance_actor = supervised_actor::extend<caf::reacts_to<tick_atom>>;
+
 // One queue's supervisor: ticks and wake-ups for its poller; drain and busy on shutdown;
 // (fault, member, kind) passes a test fault to poller | pool | writer. heartbeat and restart
 // are its own timers.
@@ -104,8 +108,8 @@ using queue_supervisor_actor = queue_ticks_actor::extend_with<supervised_actor>:
     caf::reacts_to<fault_atom, std::string, std::string>, caf::reacts_to<heartbeat_atom>,
     caf::reacts_to<restart_atom, bool>>;
 
-// Above the scheduler and the notifier: (fault, scheduler | notifier, kind) passes a test fault
-// on; heartbeat and restart are its own timers.
+// Above the scheduler, the notifier and the maintenance actor: (fault, scheduler | notifier |
+// maintenance, kind) passes a test fault on; heartbeat and restart are its own timers.
 using engine_supervisor_actor =
     supervised_actor::extend<caf::reacts_to<fault_atom, std::string, std::string>,
                              caf::reacts_to<heartbeat_atom>, caf::reacts_to<restart_atom, bool>>;

@@ -1,6 +1,6 @@
-// Messages between the scheduler, notifier, pollers, worker pools and db_writers; work steps
-// report to their pool with finished_atom. Which actor accepts which of them is declared in
-// messages/engine_protocol.hpp.
+// Messages between the scheduler, notifier, pollers, worker pools, db_writers and the maintenance
+// actor; work steps report to their pool with finished_atom. Which actor accepts which of them
+// is declared in messages/engine_protocol.hpp.
 #pragma once
 
 #include <caf/atom.hpp>
@@ -14,20 +14,23 @@
 
 namespace sky::messages {
 
-// Scheduler -> poller: the fallback interval elapsed (also runs the lease rescuer).
+// Scheduler -> queue supervisor -> poller: the fallback interval elapsed; claim now. Also the
+// maintenance actor's own timer (its next due pass, or the renewal of its lease).
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-// Notifier -> scheduler -> poller: a NOTIFY arrived for this queue; poll now.
+// Notifier -> poller (through the poller directory; while the queue's unit restarts, to the
+// scheduler, whose queue supervisor drops it): a NOTIFY arrived for this queue; poll now.
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
-// Notifier -> scheduler after a reconnect: a NOTIFY may have been missed, wake every queue.
+// Notifier -> scheduler after a reconnect, engine supervisor -> scheduler after a restart: a
+// NOTIFY may have been missed, wake every queue.
 using wake_all_atom = caf::atom_constant<caf::atom("wake_all")>;
 // Pool -> poller: worker slots were freed.
 using credit_atom = caf::atom_constant<caf::atom("credit")>;
 // Pool -> poller: restart intensity exceeded; stop / resume claiming.
 using pause_atom = caf::atom_constant<caf::atom("pause")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
-// Runtime -> poller: shutting down, claim nothing more.
+// Runtime -> queue supervisor -> poller: shutting down, claim nothing more.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
-// Runtime -> pool/writer: how much work is still in flight?
+// Runtime -> queue supervisor -> pool and writer: how much work is still in flight?
 using busy_atom = caf::atom_constant<caf::atom("busy")>;
 // Poller self-timer: renew the leases of held rows.
 using renew_atom = caf::atom_constant<caf::atom("renew")>;

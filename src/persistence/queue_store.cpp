@@ -77,6 +77,7 @@ queue_store::queue_store(const config::queue_definition& definition,
       complete_many_sql_(render_queue_query("queue_complete_many", definition)),
       retry_many_sql_(render_queue_query("queue_retry_many", definition)),
       fail_many_sql_(render_queue_query("queue_fail_many", definition)),
+      next_lease_end_sql_(render_queue_query("queue_next_lease_end", definition)),
       statement_prefix_("sky_" + std::string(definition.name) + "_"), prepared_(prepared) {}
 
 std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::string& node,
@@ -184,6 +185,14 @@ void queue_store::fold_status_counts(pqxx::connection& conn) const {
     return;
   pqxx::nontransaction tx(conn);
   tx.exec(query("jobs_fold_status_deltas"));
+}
+
+std::optional<double> queue_store::next_lease_end_in(pqxx::connection& conn) const {
+  pqxx::nontransaction tx(conn);
+  auto rows = tx.exec(next_lease_end_sql_);
+  if (rows.empty() || rows[0][0].is_null())
+    return std::nullopt;
+  return rows[0][0].as<double>();
 }
 
 std::vector<rescued_row> queue_store::rescue(pqxx::connection& conn, int limit) const {

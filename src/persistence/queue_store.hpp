@@ -45,7 +45,7 @@ struct finish_applied {
   std::string new_status;
 };
 
-// Session settings of a connection that runs a queue's engine statements (poller, writer), on a
+// Session settings of a connection that runs engine statements (poller, writer, maintenance), on a
 // direct connection (a transaction pooler allows no session SET; there statements are planned on
 // every call anyway). Each statement reaches its rows through an index or their address by
 // design; a generic plan made while the table was still nearly empty would keep a sequential
@@ -86,8 +86,12 @@ public:
   std::vector<std::string> renew(pqxx::connection& conn, const std::string& node,
                                  const std::vector<std::string>& ids) const;
   std::vector<rescued_row> rescue(pqxx::connection& conn, int limit) const;
-  // Job queues: deletes at most `limit` of this type's jobs finished more than `days` ago;
-  // returns how many went. Entity tables keep their rows (they are the product).
+  // Seconds until the earliest lease of a row in progress ends; nullopt when none is in progress.
+  std::optional<double> next_lease_end_in(pqxx::connection& conn) const;
+  // Job queues: deletes at most `limit` of this type's jobs finished more than `days` ago (none
+  // when `days` <= 0); returns how many went. page_scrape's first forgets up to `limit` hosts
+  // whose booked slots ended over an hour ago, whatever `days`. Entity tables keep their rows
+  // (they are the product).
   std::size_t delete_finished(pqxx::connection& conn, int days, int limit) const;
   // Job queues: folds the appended status deltas into the finished counts (all job types at
   // once; a no-op while another node folds).
@@ -111,7 +115,7 @@ private:
   config::queue_config config_;
   std::string claim_sql_, claim_locked_sql_, complete_locked_sql_, promote_sql_, next_due_sql_,
       renew_sql_, rescue_sql_, release_sql_, orphans_sql_, complete_at_sql_, complete_many_sql_,
-      retry_many_sql_, fail_many_sql_;
+      retry_many_sql_, fail_many_sql_, next_lease_end_sql_;
   std::string statement_prefix_; // names of this queue's prepared statements
   bool prepared_;                // false through a transaction pooler (statements are per session)
 

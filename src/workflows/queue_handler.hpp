@@ -1,5 +1,6 @@
-// What a queue's handler is: a work step (awaits the network, never touches the database) and a
-// write step that runs in the db_writer's transaction.
+// What a queue's handler is: a work step (a coroutine that awaits the network, or an inline step
+// without I/O; its one database access is the email scan's progress report) and a write step that
+// runs in the db_writer's transaction.
 #pragma once
 
 #include "messages/queue_messages.hpp"
@@ -103,12 +104,16 @@ struct written_item {
 
 struct queue_handler {
   // Starts the item's work step, which must not block a thread: network steps are coroutines
-  // on the fetcher's context (workflows/work_step.hpp). `done` is called exactly once, on any
-  // thread, unless the process stops first.
+  // on the fetcher's context (workflows/work_step.hpp). The one exception is the email scan's
+  // progress report, a short blocking write on a small pool of its own, bounded by its wait and
+  // the engine statement timeout. `done` is called exactly once, on any thread, unless the
+  // process stops first.
   std::function<void(std::shared_ptr<job_session>, std::function<void(handler_result)> done)> start;
-  // Writes the results of items whose status was just changed, in the writer's transaction.
-  // Called for a whole batch first; if it throws, the writer repeats the batch one item per
-  // transaction, so that only the faulty item is rolled back (and retried, or ends in Error).
+  // Writes the results of items whose status was just changed, in the writer's transaction (for
+  // rows claimed by lock, their claim session's, under a savepoint). Called for a whole batch
+  // first; if it throws, the writer repeats the batch one item per transaction (rows claimed by
+  // lock first roll back to the savepoint, get a lease and take that same path), so that only
+  // the faulty item is rolled back (and retried, or ends in Error).
   std::function<void(pqxx::transaction_base&, const std::vector<written_item>&)> write;
 };
 

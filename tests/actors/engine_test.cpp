@@ -474,6 +474,71 @@ TEST(engine, kill_9_mid_batch_then_restart_finishes_every_item) {
   EXPECT_GT(q.at("totals").as_object().at("rescued").as_int64(), 0);
 }
 
+long long metric_of(int port, const std::string& series) {
+  // At a line's start: "# HELP <series> ..." names it too.
+  auto text = "\n" + raw_exchange(port, make_request("GET", "/metrics")).body;
+  auto at = text.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::stoll(text.substr(at + series.size() + 2));
+}
+
+TEST(engine, one_node_leads_maintenance_and_another_takes_over_when_it_is_killed) {
+  scoped_database db;
+  const auto url = db.url();
+  auto log = temp_path("exec");
+  // Lease claims only (no lock hold), so that the killed node strands rows only a rescue returns.
+  auto env = [&](const std::string& node) {
+    return synthetic_env(log, {{"NODE_ID", node},
+                               {"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "4"},
+                               {"PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS", "0"},
+                               {"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "5"}});
+  };
+  const std::string leader_now = "SELECT node_id FROM maintenance_leader WHERE expires_at > now()";
+  auto first = start_server(url, env("first"));
+  ASSERT_TRUE(eventually([&] { return scalar(url, leader_now) == "first"; }, 20s));
+  auto second = start_server(url, env("second"));
+  // The lease is renewed by its holder while the other node keeps asking for it: wait until it
+  // has been renewed past the end it had when the second node was up.
+  const auto held_until = scalar(url, "SELECT expires_at FROM maintenance_leader");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scalar(url, "SELECT (expires_at > '" + held_until +
+                               "'::timestamptz + interval '2 seconds')::text "
+                               "FROM maintenance_leader") == "true";
+      },
+      20s));
+  EXPECT_EQ(scalar(url, leader_now), "first");
+  EXPECT_EQ(metric_of(first.port, "scrapersky_maintenance_leader"), 1);
+  EXPECT_EQ(metric_of(second.port, "scrapersky_maintenance_leader"), 0);
+  EXPECT_EQ(metric_of(second.port, R"(scrapersky_maintenance_total{kind="queue_passes"})"), 0);
+
+  auto ids = insert_jobs(url, 200, R"({"sleep_ms":50})");
+  ASSERT_TRUE(eventually(
+      [&] { return jobs_with(url, "status = 'InProgress' AND locked_by = 'first'") > 0; }, 30s));
+  first.process->signal(SIGKILL);
+  first.process->wait_exit(10s);
+  const auto stranded = jobs_with(url, "status = 'InProgress' AND locked_by = 'first'");
+  ASSERT_GT(stranded, 0);
+  // The survivor takes the lease once it ends and rescues what the dead leader held as soon as
+  // those leases end: well before the queue's interval (a minute) comes round.
+  ASSERT_TRUE(eventually([&] { return jobs_with(url, "status = 'Completed'") == 200; }, 30s))
+      << scalar(url,
+                "SELECT string_agg(status || ' ' || coalesce(locked_by, '-') || ' ' || "
+                "coalesce(lease_expires_at::text, '-') || ' ' || n, '; ') FROM (SELECT status, "
+                "locked_by, lease_expires_at, count(*) n FROM jobs GROUP BY 1, 2, 3) t")
+      << " leader: " << scalar(url, "SELECT node_id || ' ' || expires_at FROM maintenance_leader")
+      << "\n"
+      << second.process->output();
+  EXPECT_EQ(scalar(url, leader_now), "second");
+  ASSERT_TRUE(eventually(
+      [&] { return metric_of(second.port, "scrapersky_maintenance_leader") == 1; }, 10s));
+  EXPECT_GE(metric_of(second.port, R"(scrapersky_maintenance_total{kind="rescued"})"), stranded);
+  expect_each_ran_at_least_once(log, ids);
+  // A node that stops gives the lease up at once.
+  second.process->signal(SIGTERM);
+  second.process->wait_exit(30s);
+  EXPECT_EQ(count(url, "SELECT count(*) FROM maintenance_leader"), 0);
+}
+
 TEST(engine, two_server_processes_on_one_database_never_share_an_item) {
   two_servers_never_share_an_item({});
 }

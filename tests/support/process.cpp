@@ -180,6 +180,8 @@ running_server start_server(const std::string& database_url, std::map<std::strin
   // beyond this machine: every fetch goes to a closed loopback port, which the SSRF guard
   // refuses anyway unless the test serves a fixture web and allows it.
   env.emplace("FETCH_CONNECT_TO", "::127.0.0.1:1");
+  // A killed node's successor takes maintenance (rescue) over once the lease ends: short here.
+  env.emplace("MAINTENANCE_LEASE_MS", "2000");
   running_server s;
   auto argv = std::move(launcher);
   for (const char* a : {SCRAPERSKY_BINARY, "serve", "--role"})

@@ -96,6 +96,12 @@ UPDATE {table} AS t SET {lease_expires_at} = now() + make_interval(secs => $2)
 WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM held))
 RETURNING t.id::text, {cancel_requested}
 
+-- name: queue_next_lease_end
+-- Seconds until the earliest lease of a row being worked on ends (its node renews it well before,
+-- unless the node is lost): when the next rescue pass can find something.
+SELECT extract(epoch FROM min({lease_expires_at}) - now())::float8 FROM {table}
+WHERE {status} = '{processing}' {active_filter}
+
 -- name: queue_rescue
 -- Rows whose lease expired (their node died): back to the queue, or Error when attempts are spent.
 -- $1 most rows, $2 default max attempts
@@ -115,7 +121,8 @@ WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM expired))
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_release
--- Drain at shutdown: rows this node still holds go back without counting the attempt.
+-- At shutdown, and when a queue's unit restarts: rows this node still holds go back without
+-- counting the attempt.
 -- $1 node
 UPDATE {table}
 SET {status} = '{queued}', {attempts} = greatest({attempts} - 1, 0), {locked_by} = NULL,

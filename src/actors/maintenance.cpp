@@ -1,0 +1,187 @@
+// The node's maintenance actor: rescues rows whose lease expired, deletes jobs past the
+// retention (and forgets hosts whose booked slots are long past), folds the status deltas into
+// the finished counts. Apart from the pollers, so that claiming never waits behind it, and run by
+// one node at a time: the holder of the maintenance lease.
+#include "actors/engine.hpp"
+#include "actors/supervision.hpp"
+#include "logging/log_setup.hpp"
+#include "messages/engine_protocol.hpp"
+#include "persistence/connection_pool.hpp"
+#include "persistence/sql_catalog.hpp"
+
+#include <algorithm>
+#include <caf/all.hpp>
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+namespace sky::actors {
+namespace {
+
+using namespace messages;
+using clock = std::chrono::steady_clock;
+
+// Past a lease's end before a pass looks for it: the clocks of PostgreSQL and of this node need
+// not tick together, and a pass that comes too early waits for the next one.
+constexpr auto k_lease_margin = std::chrono::milliseconds(100);
+
+struct maintenance_state {
+  static inline const char* name = "maintenance";
+  maintenance_settings settings;
+  std::unique_ptr<pqxx::connection> conn;
+  std::vector<clock::time_point> due; // by entry of settings.queues: its next pass
+  clock::time_point wake_at{};        // the tick already scheduled
+  int db_failures = 0;
+};
+
+using maintenance_self = maintenance_actor::stateful_pointer<maintenance_state>;
+
+void schedule(maintenance_self self, clock::time_point at) {
+  auto& s = self->state;
+  const auto now = clock::now();
+  if (s.wake_at > now && s.wake_at <= at)
+    return;
+  s.wake_at = std::max(at, now);
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(s.wake_at - now),
+                     tick_atom::value);
+}
+
+pqxx::connection& connection(maintenance_self self) {
+  auto& s = self->state;
+  if (!s.conn) {
+    s.conn = persistence::open_connection(s.settings.database_url, s.settings.statement_timeout);
+    // A rescue lost in a crash before the WAL flush is simply done again by the next pass.
+    if (s.settings.session_settings) {
+      pqxx::nontransaction(*s.conn).exec("SET synchronous_commit = off");
+      persistence::configure_engine_session(*s.conn);
+    }
+  }
+  return *s.conn;
+}
+
+bool take_lead(maintenance_self self) {
+  auto& s = self->state;
+  pqxx::nontransaction tx(connection(self));
+  const auto lease_ms = static_cast<int>(s.settings.leader_lease.count());
+  const bool leads =
+      !tx.exec_params(persistence::query("maintenance_lead"), s.settings.node_id, lease_ms).empty();
+  if (leads != s.settings.metrics->leader.load())
+    spdlog::info("maintenance: this node {} the leader", leads ? "is now" : "is no longer");
+  s.settings.metrics->leader = leads;
+  return leads;
+}
+
+// One queue's pass. Returns whether retention left a backlog (more to delete than one pass's
+// time budget allows), so that the next pass comes after a second rather than an interval.
+bool maintain(maintenance_self self, const maintained_queue& q) {
+  auto& s = self->state;
+  auto& c = connection(self);
+  const auto name = q.definition->name;
+  for (;;) {
+    auto rows = q.store->rescue(c, 500);
+    q.metrics->rescued += rows.size();
+    s.settings.metrics->rescued += rows.size();
+    for (const auto& r : rows) {
+      logging::item_scope item(name, r.id, 0);
+      spdlog::warn("{}: lease expired (its node was lost); now {}", name, r.new_status);
+    }
+    if (rows.size() < 500)
+      break;
+  }
+  q.store->fold_status_counts(c);
+  if (q.definition->job_type.empty())
+    return false;
+  // In small batches (no lock is held long) within a time budget. A job queue runs this even when
+  // finished jobs are kept: page scrapes forget old hosts here.
+  constexpr int k_batch = 1000;
+  constexpr auto k_pass_budget = std::chrono::milliseconds(250);
+  const auto started = clock::now();
+  std::size_t deleted = 0;
+  bool backlog = false;
+  for (;;) {
+    auto n = q.store->delete_finished(c, s.settings.retention_days, k_batch);
+    deleted += n;
+    if (n < static_cast<std::size_t>(k_batch))
+      break;
+    if (clock::now() - started >= k_pass_budget) {
+      backlog = true;
+      break;
+    }
+  }
+  s.settings.metrics->deleted += deleted;
+  if (deleted > 0)
+    spdlog::info("{}: deleted {} jobs finished more than {} days ago{}", name, deleted,
+                 s.settings.retention_days, backlog ? " (more to go)" : "");
+  return backlog;
+}
+
+void tick(maintenance_self self) {
+  auto& s = self->state;
+  const auto renew_every = s.settings.leader_lease / 3;
+  try {
+    if (take_lead(self)) {
+      const auto round_started = clock::now();
+      bool any = false;
+      for (std::size_t i = 0; i < s.settings.queues.size(); ++i) {
+        if (clock::now() < s.due[i])
+          continue;
+        any = true;
+        const auto& q = s.settings.queues[i];
+        const bool backlog = maintain(self, q);
+        s.settings.metrics->passes++;
+        s.due[i] = clock::now() + (backlog ? std::chrono::milliseconds(1000) : q.interval);
+        // A lost node's rows come back just after their lease ends, not an interval later.
+        if (auto lease_end = q.store->next_lease_end_in(connection(self))) {
+          const auto at =
+              clock::now() +
+              std::chrono::milliseconds(static_cast<long long>(std::max(*lease_end, 0.0) * 1000)) +
+              k_lease_margin;
+          s.due[i] = std::min(s.due[i], at);
+        }
+      }
+      if (any)
+        s.settings.metrics->last_pass_us = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - round_started)
+                .count());
+    }
+    s.db_failures = 0;
+  } catch (const std::exception& e) {
+    s.settings.metrics->db_errors++;
+    s.settings.metrics->leader = false;
+    if (persistence::is_connection_error(e) || !s.conn || !s.conn->is_open())
+      s.conn.reset();
+    const auto delay = std::chrono::milliseconds(std::min(100 << std::min(s.db_failures, 6), 5000));
+    ++s.db_failures;
+    spdlog::warn("maintenance: a pass failed ({}); retrying in {} ms", e.what(), delay.count());
+    schedule(self, clock::now() + delay);
+    return;
+  }
+  auto next = clock::now() + renew_every;
+  if (s.settings.metrics->leader)
+    for (auto at : s.due)
+      next = std::min(next, at);
+  schedule(self, next);
+}
+
+maintenance_actor::behavior_type maintenance(maintenance_self self, maintenance_settings settings) {
+  auto& s = self->state;
+  s.settings = std::move(settings);
+  s.due.assign(s.settings.queues.size(), clock::now());
+  self->attach_functor([metrics = s.settings.metrics] { metrics->leader = false; });
+  self->send(self, tick_atom::value);
+  return supervised(self, [=](tick_atom) {
+    self->state.wake_at = {};
+    tick(self);
+  });
+}
+
+} // namespace
+
+maintenance_actor spawn_maintenance(caf::actor_system& system, maintenance_settings settings) {
+  return system.spawn<caf::detached>(maintenance, std::move(settings));
+}
+
+void resign_maintenance(pqxx::connection& conn, const std::string& node_id) {
+  pqxx::nontransaction(conn).exec_params(persistence::query("maintenance_resign"), node_id);
+}
+
+} // namespace sky::actors
