@@ -3,9 +3,10 @@
 
 Every ScraperSky run is a `scrapersky serve` process on a fresh database: 5,000 page URLs go in
 through POST /api/v3/batch/page-scraper and the clock stops when no page_scrape job is left
-unfinished. Scrapy fetches the same URLs; the library-only crawler of bench/scrape crawls the
-same sites. Rounds are interleaved; figures are medians. Markdown tables go to stdout, progress to
-stderr, every measurement to RESULTS (JSON) when set."""
+unfinished. Scrapy and Crawlee fetch the same URLs, spider-rs crawls the same pages by their
+links, and the library-only crawler of bench/scrape crawls the same sites. Rounds are interleaved;
+figures are medians. Markdown tables go to stdout, progress to stderr, every measurement to
+RESULTS (JSON) when set."""
 import argparse
 import http.client
 import json
@@ -33,11 +34,15 @@ ap.add_argument("--nginx-port", required=True)
 ap.add_argument("--access-log", required=True)
 ap.add_argument("--hosts", required=True, help="file of 'name address' lines")
 ap.add_argument("--work", required=True)
+ap.add_argument("--node", default="", help="Node 22 for the Node peers (spider-rs, Crawlee)")
+ap.add_argument("--node-modules", default="", help="their packages")
 args = ap.parse_args()
 
 ROUNDS = int(os.environ.get("ROUNDS", 3))
 SWEEP = os.environ.get("SWEEP", "1") != "0"
 SCRAPY = os.environ.get("SCRAPY", "1") != "0"
+SPIDER = os.environ.get("SPIDER", "1") != "0" and bool(args.node)
+CRAWLEE = os.environ.get("CRAWLEE", "1") != "0" and bool(args.node)
 SCANS = int(os.environ.get("SCANS", 100))
 PAGES_LIMIT = int(os.environ.get("URLS", 5000))
 PAGE_RUNS = os.environ.get("PAGE_RUNS", "1") != "0"  # 0: only the email scans (development)
@@ -495,6 +500,85 @@ def scrapy_pages():
             "others_pct": others_pct, **net}
 
 
+# --- the Node peers: spider-rs and Crawlee ----------------------------------------------------
+
+def package_version(name):
+    with open(os.path.join(args.node_modules, name, "package.json")) as f:
+        return json.load(f)["version"]
+
+
+def emails_only_variants(var):
+    """VAR=1: emails only; VAR=0: the fields only (those scrapy_pages.py takes); unset: both."""
+    return {"1": [True], "0": [False]}.get(os.environ.get(var, ""), [True, False])
+
+
+NODE_PEERS = []
+if SPIDER:
+    # Each site is crawled by links, so the URL list must hold whole sites.
+    if len(URLS) == len(hosts) * int(os.environ.get("PAGES", 50)):
+        NODE_PEERS.append({
+            "title": f"spider-rs {package_version('@spider-rs/spider-rs')}",
+            "script": "spider_pages.js", "env": "SPIDER_SITES",
+            "default": min(64, len(hosts)),
+            "sweep": sorted({min(v, len(hosts)) for v in (16, 32, 128)}),
+            "label": lambda n: f"{n} sites at once",
+            "variants": emails_only_variants("SPIDER_EMAILS_ONLY")})
+    else:
+        log("spider-rs skipped: it crawls whole sites, and URLS leaves pages out")
+if CRAWLEE:
+    NODE_PEERS.append({
+        "title": f"Crawlee {package_version('@crawlee/http')} HttpCrawler",
+        "script": "crawlee_pages.js", "env": "CRAWLEE_CONCURRENCY", "default": 64,
+        "sweep": [16, 256], "label": lambda n: f"concurrency {n}",
+        "variants": emails_only_variants("CRAWLEE_EMAILS_ONLY")})
+
+ETC_HOSTS = os.path.join(args.work, "etc-hosts")
+if NODE_PEERS:
+    # What the Node peers see as /etc/hosts: every site's name with its own address, then the
+    # machine's lines.
+    with open("/etc/hosts") as machine, open(ETC_HOSTS, "w") as f:
+        f.write("".join(f"{addr} {name}\n" for name, addr in hosts) + machine.read())
+
+
+def node_peer(peer, setting, emails_only):
+    """One run of a Node peer. Both resolve names through the system's resolver, which reads
+    /etc/hosts; each runs in a mount namespace of its own where ETC_HOSTS is mounted over it, so
+    the machine's file is never changed. Wall and CPU time of the crawl window come from the
+    script; the whole process's, and peak RSS, from wait4."""
+    rotate_access_log()
+    others = Others()
+    env = dict(os.environ, NODE_PATH=args.node_modules, EMAILS_ONLY="1" if emails_only else "0")
+    with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+        items, result = os.path.join(tmp, "items.jsonl"), os.path.join(tmp, "result.json")
+        _, wall, cpu, rss = wait4(
+            ["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"',
+             ETC_HOSTS, args.node, os.path.join(HERE, peer["script"]), URL_FILE, items, result,
+             str(setting)], env=env)
+        r = json.load(open(result))
+        lines = sum(1 for _ in open(items))
+    others_pct = others.pct()
+    net = traffic(rotate_access_log())
+    if r["pages"] != len(URLS) or lines != len(URLS) or r.get("failed") or r.get("missing"):
+        sys.exit(f"{peer['title']}: {r} with {lines} items, for {len(URLS)} URLs")
+    return {"pages": r["pages"], "emails": r["emails"], "wall": r["seconds"],
+            "cpu": r["cpu_seconds"], "process_wall": wall, "process_cpu": cpu, "rss_mib": rss,
+            "others_pct": others_pct, "setting": setting, "emails_only": emails_only, **net}
+
+
+def peer_sweep(peer):
+    """One run per setting (the first variant measured), the default first; another setting is
+    kept when it beats the best so far by more than 5 %, as in the server's sweep."""
+    best, score, tried = peer["default"], 0.0, []
+    for v in [peer["default"]] + [v for v in peer["sweep"] if v != peer["default"]]:
+        r = node_peer(peer, v, peer["variants"][0])
+        tried.append(r)
+        log(f"  sweep {peer['title']}, {peer['label'](v)}: {pages_per_s(r):,.0f} pages/s, "
+            f"{1000 * r['cpu'] / r['pages']:.3f} ms CPU/page")
+        if pages_per_s(r) > 1.05 * score:
+            best, score = v, pages_per_s(r)
+    return best, tried
+
+
 def library_crawl():
     """bench/scrape's crawler (fetcher and email extractor only) over the same sites, through
     their robots.txt and sitemaps, all names sent to nginx's 127.0.0.1 listener."""
@@ -570,11 +654,27 @@ def main():
     else:
         best = {f"{PAGE_QUEUE}_MAX_INSTANCES": "256", f"{PAGE_QUEUE}_BATCH_SIZE": "100"}
     log(f"best: {label(best)}")
+    peer_tried = []
+    for peer in NODE_PEERS:
+        if os.environ.get(peer["env"]):
+            peer["setting"] = int(os.environ[peer["env"]])
+        elif SWEEP and PAGE_RUNS:
+            log(f"sweep of {peer['title']} (one run each)")
+            peer["setting"], tried_here = peer_sweep(peer)
+            peer_tried += [(peer, r) for r in tried_here]
+        else:
+            peer["setting"] = peer["default"]
+        log(f"{peer['title']}: {peer['label'](peer['setting'])}")
 
     systems = {"ScraperSky, defaults": lambda: scrapersky_pages({}),
                f"ScraperSky, {label(best)}": lambda: scrapersky_pages(best)}
     if SCRAPY:
         systems["Scrapy 2.8"] = scrapy_pages
+    for peer in NODE_PEERS:
+        for emails_only in peer["variants"]:
+            name = (f"{peer['title']}, {'emails only' if emails_only else 'fields'}, "
+                    f"{peer['label'](peer['setting'])}")
+            systems[name] = lambda p=peer, e=emails_only: node_peer(p, p["setting"], e)
     if args.crawl_bin:
         systems["library only (bench/scrape)"] = library_crawl
     runs = {k: [] for k in systems}
@@ -621,11 +721,14 @@ def main():
         print_scan_table(scans)
     if tried:
         print_sweep(tried)
+    if peer_tried:
+        print_peer_sweep(peer_tried)
     if os.environ.get("RESULTS"):
         with open(os.environ["RESULTS"], "w") as f:
             json.dump({"urls": len(URLS), "sites": len(hosts), "best": best, "runs": runs,
-                       "scans": scans, "sweep": tried, "load": [load_start, load_end]}, f,
-                      indent=1)
+                       "scans": scans, "sweep": tried,
+                       "peer_sweep": [dict(r, peer=p["title"]) for p, r in peer_tried],
+                       "load": [load_start, load_end]}, f, indent=1)
 
 
 def print_page_tables(runs, load_start, load_end):
@@ -670,6 +773,22 @@ def print_page_tables(runs, load_start, load_end):
                       f"{'met' if p / sp >= 10 else 'not met'}, "
                       f"{'met' if sc / c >= 10 else 'not met'}, "
                       f"{'met' if median(rs, 'rss_mib') < 200 else 'not met'}")
+    sky = {name: rs for name, rs in runs.items() if name.startswith("ScraperSky")}
+    for peer, prs in runs.items():
+        if peer == "Scrapy 2.8" or "process_wall" not in prs[0]:
+            continue
+        print(f"- {peer}, whole process (start to exit, Node's startup included): "
+              f"{statistics.median(r['pages'] / r['process_wall'] for r in prs):,.0f} pages/s, "
+              f"{statistics.median(1000 * r['process_cpu'] / r['pages'] for r in prs):.3f} "
+              f"ms CPU/page")
+        pp, pc = (statistics.median(pages_per_s(r) for r in prs),
+                  statistics.median(1000 * r["cpu"] / r["pages"] for r in prs))
+        for name, rs in sky.items():
+            p = statistics.median(pages_per_s(r) for r in rs)
+            c = statistics.median(1000 * r["cpu"] / r["pages"] for r in rs)
+            cpg = statistics.median(1000 * (r["cpu"] + r["pg_cpu"]) / r["pages"] for r in rs)
+            print(f"  - {name} against it: {p / pp:.1f}x the pages/s, {pc / c:.1f}x less CPU "
+                  f"per page ({pc / cpg:.1f}x counting PostgreSQL's CPU too)")
 
 
 def print_scan_table(scans):
@@ -700,6 +819,19 @@ def print_sweep(tried):
               f"{1000 * r['cpu'] / r['pages']:.3f} | {1000 * r['pg_cpu'] / r['pages']:.3f} | "
               f"{r['rss_mib']:.0f} | {r['threads']} | {r['connections']} | "
               f"{r['others_pct']:.0f} % |")
+
+
+def print_peer_sweep(tried):
+    print("\n## sweep of the Node peers (one run each, pages/s)\n")
+    print("| peer | variant | setting | pages/s | CPU ms/page | peak RSS MiB | TCP connections "
+          "| others' CPU |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for peer, r in tried:
+        print(f"| {peer['title']} | {'emails only' if r['emails_only'] else 'fields'} | "
+              f"{peer['label'](r['setting'])} | {pages_per_s(r):,.0f} | "
+              f"{1000 * r['cpu'] / r['pages']:.3f} | {r['rss_mib']:.0f} | {r['connections']} | "
+              f"{r['others_pct']:.0f} % |")
+
 
 main()
 admin.close()
