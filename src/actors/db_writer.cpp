@@ -113,13 +113,13 @@ double retry_seconds(const queue_context& q, int attempt) {
 }
 
 persistence::finish_request request_for(const queue_context& q, const work_done& d) {
-  return {d.id,
-          d.claim,
-          kind_of(d.result),
-          d.error,
-          d.result == outcome::retry ? retry_seconds(q, d.attempt) : 0.0,
-          d.result_json,
-          d.row_address};
+  return {.id = d.id,
+          .claim = d.claim,
+          .kind = kind_of(d.result),
+          .error = d.error,
+          .retry_delay_s = d.result == outcome::retry ? retry_seconds(q, d.attempt) : 0.0,
+          .result_json = d.result_json,
+          .row_address = d.row_address};
 }
 
 // Fast path: one statement per outcome kind and one handler write for the whole batch.
@@ -186,13 +186,13 @@ void write_item(writer_state& s, const work_done& d, batch_counts& c) {
       throw;
     spdlog::error("{}: writing the result of {} failed: {}", q.definition->name, d.id, e.what());
     pqxx::work tx(*s.conn);
-    persistence::finish_request retry{d.id,
-                                      d.claim,
-                                      persistence::finish_kind::retry,
-                                      std::string("result write failed: ") + e.what(),
-                                      retry_seconds(q, d.attempt),
-                                      {},
-                                      {}};
+    persistence::finish_request retry{.id = d.id,
+                                      .claim = d.claim,
+                                      .kind = persistence::finish_kind::retry,
+                                      .error = std::string("result write failed: ") + e.what(),
+                                      .retry_delay_s = retry_seconds(q, d.attempt),
+                                      .result_json = {},
+                                      .row_address = {}};
     if (q.store->finish(tx, q.node_id, retry, &status))
       count(c, q, d, status);
     commit_or_throw(s, tx);

@@ -215,8 +215,13 @@ void poll(poller_self self) {
     s.held.insert(row.id);
     s.q->metrics->claimed++;
     s.q->metrics->observe_pickup(row.pickup_latency_s);
-    batch.push_back({s.q->index, std::move(row.id), row.attempt, row.claim,
-                     std::move(row.payload_json), std::move(row.row_address), session});
+    batch.push_back({.queue = s.q->index,
+                     .id = std::move(row.id),
+                     .attempt = row.attempt,
+                     .claim = row.claim,
+                     .payload_json = std::move(row.payload_json),
+                     .row_address = std::move(row.row_address),
+                     .session = session});
   }
   if (!batch.empty())
     self->send(s.pool, std::move(batch));

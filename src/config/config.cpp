@@ -141,6 +141,41 @@ template <class Field> apply_fn seconds_field(long long lo, long long hi, Field 
   return duration_field<std::chrono::seconds>(lo, hi, field);
 }
 
+// The defaults are the structs' own initialisers: each typed variable's default text is read from a
+// default-constructed app_config, so it is written once.
+app_config& defaults() {
+  static app_config d;
+  return d;
+}
+
+template <class Int>
+variable int_var(std::string name, std::string description, Int lo, Int hi,
+                 Int app_config::*field) {
+  return {std::move(name), std::to_string(defaults().*field), std::move(description),
+          int_field(lo, hi, field)};
+}
+
+template <class Int>
+variable workflow_var(std::string name, std::string description, Int lo, Int hi,
+                      Int workflow_config::*field) {
+  return {std::move(name), std::to_string(defaults().workflows.*field), std::move(description),
+          workflow_field(lo, hi, field)};
+}
+
+template <class Unit, class Field>
+variable duration_var(std::string name, std::string description, long long lo, long long hi,
+                      Field field) {
+  const auto count = std::chrono::duration_cast<Unit>(field(defaults())).count();
+  return {std::move(name), std::to_string(count), std::move(description),
+          duration_field<Unit>(lo, hi, field)};
+}
+
+template <class Field>
+variable seconds_var(std::string name, std::string description, long long lo, long long hi,
+                     Field field) {
+  return duration_var<std::chrono::seconds>(std::move(name), std::move(description), lo, hi, field);
+}
+
 std::vector<variable> variables() {
   using std::chrono::seconds;
   std::vector<variable> v;
@@ -192,12 +227,11 @@ std::vector<variable> variables() {
                  c.jwt.audience = t;
                  return std::nullopt;
                }});
-  v.push_back({"JWT_LEEWAY_SECONDS", "30", "clock skew tolerated on a token's exp and nbf",
-               seconds_field(0, 300, [](app_config& c) -> seconds& { return c.jwt.leeway; })});
-  v.push_back(
-      {"JWT_MAX_LIFETIME_SECONDS", "604800",
-       "longest validity a token may claim (exp - iat); 0 accepts any",
-       seconds_field(0, 31536000, [](app_config& c) -> seconds& { return c.jwt.max_lifetime; })});
+  v.push_back(seconds_var("JWT_LEEWAY_SECONDS", "clock skew tolerated on a token's exp and nbf", 0,
+                          300, [](app_config& c) -> seconds& { return c.jwt.leeway; }));
+  v.push_back(seconds_var("JWT_MAX_LIFETIME_SECONDS",
+                          "longest validity a token may claim (exp - iat); 0 accepts any", 0,
+                          31536000, [](app_config& c) -> seconds& { return c.jwt.max_lifetime; }));
   v.push_back({"ENVIRONMENT", "production",
                "production | development | test (./scripts/run sets development)",
                [](app_config& c, const std::string& t) {
@@ -223,25 +257,28 @@ std::vector<variable> variables() {
   v.push_back(
       {"MIGRATE_ON_START", "true", "apply pending migrations when `serve` starts",
        [](app_config& c, const std::string& t) { return parse_bool(t, c.migrate_on_start); }});
-  v.push_back({"ENGINE_HEARTBEAT_SECONDS", "60",
-               "an engine actor that answers no heartbeat for this long is taken as hung and "
-               "restarted (above the engine's statement timeout, which bounds its waits)",
-               seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.heartbeat; })});
-  v.push_back({"WORK_THREADS", "0",
-               "threads running the queues' work steps, whatever their concurrency; 0: one per "
-               "core",
-               int_field(0, 256, &app_config::work_threads)});
-  v.push_back({"WORK_STALL_SECONDS", "10",
-               "a thread pool (work steps, HTTP handlers, database probe) that runs no heartbeat "
-               "for this long is reported stalled: /ready answers 503 and names it",
-               seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.work_stall; })});
   v.push_back(
-      {"WORK_STALL_ABORT_SECONDS", "60",
-       "a pool stalled this long makes the process exit with code 3, so that it is "
-       "restarted and its leases return the work; 0 never exits",
-       seconds_field(0, 86400, [](app_config& c) -> seconds& { return c.work_stall_abort; })});
-  v.push_back({"DB_POOL_SIZE", "8", "connections in the request-handling pool",
-               int_field(1, 200, &app_config::db_pool_size)});
+      seconds_var("ENGINE_HEARTBEAT_SECONDS",
+                  "an engine actor that answers no heartbeat for this long is taken as hung and "
+                  "restarted (above the engine's statement timeout, which bounds its waits)",
+                  1, 3600, [](app_config& c) -> seconds& { return c.heartbeat; }));
+  v.push_back(
+      int_var("WORK_THREADS",
+              "threads running the queues' work steps, whatever their concurrency; 0: one per "
+              "core",
+              0, 256, &app_config::work_threads));
+  v.push_back(seconds_var(
+      "WORK_STALL_SECONDS",
+      "a thread pool (work steps, HTTP handlers, database probe) that runs no heartbeat "
+      "for this long is reported stalled: /ready answers 503 and names it",
+      1, 3600, [](app_config& c) -> seconds& { return c.work_stall; }));
+  v.push_back(
+      seconds_var("WORK_STALL_ABORT_SECONDS",
+                  "a pool stalled this long makes the process exit with code 3, so that it is "
+                  "restarted and its leases return the work; 0 never exits",
+                  0, 86400, [](app_config& c) -> seconds& { return c.work_stall_abort; }));
+  v.push_back(int_var("DB_POOL_SIZE", "connections in the request-handling pool", 1, 200,
+                      &app_config::db_pool_size));
   v.push_back({"DATABASE_POOLER", "none",
                "none | transaction: DATABASE_URL goes through a transaction-mode pooler "
                "(PgBouncer, Supavisor), so no session state is used",
@@ -254,50 +291,46 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_connection_string(t, c.database.direct_url);
                }});
+  v.push_back(duration_var<std::chrono::milliseconds>(
+      "DATABASE_POLL_INTERVAL_MS", "pooled without a direct URL: how often every queue is polled",
+      100, 600000, [](app_config & c) -> auto& { return c.database.pooled_poll_interval; }));
+  v.push_back(seconds_var("DB_CONNECT_TIMEOUT_SECONDS",
+                          "time allowed to open a database connection", 1, 300,
+                          [](app_config& c) -> seconds& { return c.database.connect_timeout; }));
+  v.push_back(seconds_var("DB_KEEPALIVE_IDLE_SECONDS",
+                          "TCP keepalive idle time of database connections (dead peers are found)",
+                          1, 7200,
+                          [](app_config& c) -> seconds& { return c.database.keepalive_idle; }));
+  v.push_back(duration_var<std::chrono::milliseconds>(
+      "DB_POOL_WAIT_MS",
+      "a request waits this long for a free connection, then gets 503 with Retry-After", 1, 600000,
+      [](app_config & c) -> auto& { return c.database.pool_wait; }));
+  v.push_back(duration_var<std::chrono::milliseconds>(
+      "DB_API_STATEMENT_TIMEOUT_MS",
+      "statement_timeout of API requests; a stalled database answers 503 soon after it", 100,
+      3600000, [](app_config & c) -> auto& { return c.database.api_statement_timeout; }));
+  v.push_back(duration_var<std::chrono::milliseconds>(
+      "DB_ENGINE_STATEMENT_TIMEOUT_MS",
+      "statement_timeout of the engine's claims, renewals and result writes", 100, 3600000,
+      [](app_config & c) -> auto& { return c.database.engine_statement_timeout; }));
   v.push_back(
-      {"DATABASE_POLL_INTERVAL_MS", "1000",
-       "pooled without a direct URL: how often every queue is polled",
-       duration_field<std::chrono::milliseconds>(
-           100, 600000, [](app_config & c) -> auto& { return c.database.pooled_poll_interval; })});
-  v.push_back({"DB_CONNECT_TIMEOUT_SECONDS", "5", "time allowed to open a database connection",
-               seconds_field(
-                   1, 300, [](app_config& c) -> seconds& { return c.database.connect_timeout; })});
-  v.push_back({"DB_KEEPALIVE_IDLE_SECONDS", "30",
-               "TCP keepalive idle time of database connections (dead peers are found)",
-               seconds_field(1, 7200,
-                             [](app_config& c) -> seconds& { return c.database.keepalive_idle; })});
-  v.push_back({"DB_POOL_WAIT_MS", "2000",
-               "a request waits this long for a free connection, then gets 503 with Retry-After",
-               duration_field<std::chrono::milliseconds>(
-                   1, 600000, [](app_config & c) -> auto& { return c.database.pool_wait; })});
-  v.push_back({"DB_API_STATEMENT_TIMEOUT_MS", "5000",
-               "statement_timeout of API requests; a stalled database answers 503 soon after it",
-               duration_field<std::chrono::milliseconds>(
-                   100, 3600000,
-                   [](app_config & c) -> auto& { return c.database.api_statement_timeout; })});
-  v.push_back({"DB_ENGINE_STATEMENT_TIMEOUT_MS", "30000",
-               "statement_timeout of the engine's claims, renewals and result writes",
-               duration_field<std::chrono::milliseconds>(
-                   100, 3600000,
-                   [](app_config & c) -> auto& { return c.database.engine_statement_timeout; })});
-  v.push_back({"JOBS_RETENTION_DAYS", "14",
-               "finished jobs older than this many days are deleted in small batches; 0 keeps "
-               "every job",
-               int_field(0, 36500, &app_config::jobs_retention_days)});
-  v.push_back({"MAINTENANCE_LEASE_MS", "15000",
-               "one node at a time rescues expired leases, deletes old jobs and folds status "
-               "counts: the holder of a lease this long; another node takes over after it",
-               duration_field<std::chrono::milliseconds>(
-                   300, 3600000, [](app_config & c) -> auto& { return c.maintenance_lease; })});
-  v.push_back({"DRAIN_TIMEOUT_SECONDS", "20", "on SIGTERM, time allowed for in-flight work",
-               seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.drain_timeout; })});
-  v.push_back({"RETRY_BACKOFF_BASE_MS", "2000",
-               "first retry delay; doubles per attempt, with jitter",
-               duration_field<std::chrono::milliseconds>(
-                   1, 3600000, [](app_config & c) -> auto& { return c.retry_base; })});
-  v.push_back({"RETRY_BACKOFF_CAP_SECONDS", "600", "longest retry delay",
-               seconds_field(
-                   1, 86400, [](app_config & c) -> auto& { return c.retry_cap; })});
+      int_var("JOBS_RETENTION_DAYS",
+              "finished jobs older than this many days are deleted in small batches; 0 keeps "
+              "every job",
+              0, 36500, &app_config::jobs_retention_days));
+  v.push_back(duration_var<std::chrono::milliseconds>(
+      "MAINTENANCE_LEASE_MS",
+      "one node at a time rescues expired leases, deletes old jobs and folds status "
+      "counts: the holder of a lease this long; another node takes over after it",
+      300, 3600000, [](app_config & c) -> auto& { return c.maintenance_lease; }));
+  v.push_back(seconds_var("DRAIN_TIMEOUT_SECONDS", "on SIGTERM, time allowed for in-flight work", 1,
+                          3600, [](app_config& c) -> seconds& { return c.drain_timeout; }));
+  v.push_back(duration_var<std::chrono::milliseconds>(
+      "RETRY_BACKOFF_BASE_MS", "first retry delay; doubles per attempt, with jitter", 1, 3600000,
+      [](app_config & c) -> auto& { return c.retry_base; }));
+  v.push_back(seconds_var(
+      "RETRY_BACKOFF_CAP_SECONDS", "longest retry delay", 1, 86400,
+      [](app_config & c) -> auto& { return c.retry_cap; }));
   v.push_back({"HTTP_MAX_BODY_BYTES", "1048576", "larger request bodies get 413",
                [](app_config& c, const std::string& t) {
                  return parse_int<std::size_t>(t, 1, 64u << 20, c.http.max_body_bytes);
@@ -306,12 +339,12 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_int<std::size_t>(t, 1024, 1u << 20, c.http.max_header_bytes);
                }});
-  v.push_back(
-      {"HTTP_REQUEST_TIMEOUT_SECONDS", "30", "a request must arrive completely within this",
-       seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.http.request_timeout; })});
-  v.push_back(
-      {"HTTP_IDLE_TIMEOUT_SECONDS", "60", "idle keep-alive connections close after this",
-       seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.http.idle_timeout; })});
+  v.push_back(seconds_var("HTTP_REQUEST_TIMEOUT_SECONDS",
+                          "a request must arrive completely within this", 1, 3600,
+                          [](app_config& c) -> seconds& { return c.http.request_timeout; }));
+  v.push_back(seconds_var("HTTP_IDLE_TIMEOUT_SECONDS",
+                          "idle keep-alive connections close after this", 1, 3600,
+                          [](app_config& c) -> seconds& { return c.http.idle_timeout; }));
   v.push_back(
       {"HTTP_IO_THREADS", "1", "threads running the HTTP event loop",
        [](app_config& c, const std::string& t) { return parse_int(t, 1, 64, c.http.io_threads); }});
@@ -345,12 +378,10 @@ std::vector<variable> variables() {
                  c.fetch.user_agent = t;
                  return std::nullopt;
                }});
-  v.push_back(
-      {"FETCH_CONNECT_TIMEOUT_SECONDS", "10", "connect timeout per fetch",
-       seconds_field(1, 300, [](app_config& c) -> seconds& { return c.fetch.connect_timeout; })});
-  v.push_back(
-      {"FETCH_TOTAL_TIMEOUT_SECONDS", "30", "total time allowed for one fetch",
-       seconds_field(1, 3600, [](app_config& c) -> seconds& { return c.fetch.total_timeout; })});
+  v.push_back(seconds_var("FETCH_CONNECT_TIMEOUT_SECONDS", "connect timeout per fetch", 1, 300,
+                          [](app_config& c) -> seconds& { return c.fetch.connect_timeout; }));
+  v.push_back(seconds_var("FETCH_TOTAL_TIMEOUT_SECONDS", "total time allowed for one fetch", 1,
+                          3600, [](app_config& c) -> seconds& { return c.fetch.total_timeout; }));
   v.push_back({"FETCH_MAX_RESPONSE_BYTES", "10485760",
                "response size cap, counted after decompression",
                [](app_config& c, const std::string& t) {
@@ -364,21 +395,21 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 64, c.fetch.per_host_connections);
                }});
-  v.push_back({"FETCH_PER_HOST_DELAY_MS", "250", "minimum delay between requests to one host",
-               duration_field<std::chrono::milliseconds>(
-                   0, 60000, [](app_config & c) -> auto& { return c.fetch.per_host_delay; })});
+  v.push_back(duration_var<std::chrono::milliseconds>(
+      "FETCH_PER_HOST_DELAY_MS", "minimum delay between requests to one host", 0, 60000,
+      [](app_config & c) -> auto& { return c.fetch.per_host_delay; }));
   v.push_back({"FETCH_MAX_RETRIES", "2",
                "retries of a transient fetch failure (refused/reset connection, 429, 502-504)",
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 0, 10, c.fetch.max_retries);
                }});
-  v.push_back({"FETCH_RETRY_BASE_MS", "500", "first fetch retry delay; doubles, with jitter",
-               duration_field<std::chrono::milliseconds>(
-                   1, 60000, [](app_config & c) -> auto& { return c.fetch.retry_base; })});
-  v.push_back(
-      {"FETCH_MAX_RETRY_AFTER_SECONDS", "30",
-       "longest Retry-After the fetcher waits out itself; longer ones go back to the queue",
-       seconds_field(0, 3600, [](app_config& c) -> seconds& { return c.fetch.max_retry_after; })});
+  v.push_back(duration_var<std::chrono::milliseconds>(
+      "FETCH_RETRY_BASE_MS", "first fetch retry delay; doubles, with jitter", 1, 60000,
+      [](app_config & c) -> auto& { return c.fetch.retry_base; }));
+  v.push_back(seconds_var(
+      "FETCH_MAX_RETRY_AFTER_SECONDS",
+      "longest Retry-After the fetcher waits out itself; longer ones go back to the queue", 0, 3600,
+      [](app_config& c) -> seconds& { return c.fetch.max_retry_after; }));
   v.push_back(
       {"FETCH_ALLOW_PRIVATE", "",
        "comma-separated addresses or CIDR blocks exempt from the SSRF guard (e.g. 127.0.0.1/32)",
@@ -421,19 +452,17 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_int<std::size_t>(t, 16, 10'000'000, c.fetch.robots_max_origins);
                }});
+  v.push_back(seconds_var("ROBOTS_CACHE_TTL_SECONDS", "how long a fetched robots.txt is used", 1,
+                          86400, [](app_config& c) -> seconds& { return c.fetch.robots_ttl; }));
   v.push_back(
-      {"ROBOTS_CACHE_TTL_SECONDS", "3600", "how long a fetched robots.txt is used",
-       seconds_field(1, 86400, [](app_config& c) -> seconds& { return c.fetch.robots_ttl; })});
-  v.push_back({"ROBOTS_FAILURE_TTL_SECONDS", "30",
-               "how long a robots.txt that could not be read (timeout, connection error, 429, "
-               "5xx) keeps its site closed before it is asked again",
-               seconds_field(
-                   0, 3600, [](app_config& c) -> seconds& { return c.fetch.robots_failure_ttl; })});
-  v.push_back({"SITEMAP_DISCOVERY_TIMEOUT_SECONDS", "240",
-               "time limit of one sitemap discovery; what was found by then is kept",
-               seconds_field(1, 86400, [](app_config& c) -> seconds& {
-                 return c.workflows.sitemap_discovery_timeout;
-               })});
+      seconds_var("ROBOTS_FAILURE_TTL_SECONDS",
+                  "how long a robots.txt that could not be read (timeout, connection error, 429, "
+                  "5xx) keeps its site closed before it is asked again",
+                  0, 3600, [](app_config& c) -> seconds& { return c.fetch.robots_failure_ttl; }));
+  v.push_back(
+      seconds_var("SITEMAP_DISCOVERY_TIMEOUT_SECONDS",
+                  "time limit of one sitemap discovery; what was found by then is kept", 1, 86400,
+                  [](app_config& c) -> seconds& { return c.workflows.sitemap_discovery_timeout; }));
   v.push_back({"RENDER_BROWSER", "",
                "headless Chromium binary of the rendering tier (empty: chromium-headless-shell "
                "or chromium on PATH; none found: nothing is rendered)",
@@ -448,14 +477,13 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 64, c.render.pages_per_browser);
                }});
-  v.push_back({"RENDER_PAGE_TIMEOUT_MS", "15000",
-               "time limit of one rendered page, loading and reading included",
-               duration_field<std::chrono::milliseconds>(
-                   500, 300000, [](app_config & c) -> auto& { return c.render.page_timeout; })});
-  v.push_back({"RENDER_SLOT_WAIT_MS", "30000",
-               "how long a page waits for a free browser before it is read without rendering",
-               duration_field<std::chrono::milliseconds>(
-                   100, 600000, [](app_config & c) -> auto& { return c.render.slot_wait; })});
+  v.push_back(duration_var<std::chrono::milliseconds>(
+      "RENDER_PAGE_TIMEOUT_MS", "time limit of one rendered page, loading and reading included",
+      500, 300000, [](app_config & c) -> auto& { return c.render.page_timeout; }));
+  v.push_back(duration_var<std::chrono::milliseconds>(
+      "RENDER_SLOT_WAIT_MS",
+      "how long a page waits for a free browser before it is read without rendering", 100, 600000,
+      [](app_config & c) -> auto& { return c.render.slot_wait; }));
   v.push_back({"RENDER_BROWSER_MAX_MB", "1024",
                "memory of one browser, all its processes; above it the browser is restarted",
                [](app_config& c, const std::string& t) {
@@ -495,12 +523,11 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 10, c.workflows.places_max_pages);
                }});
-  v.push_back(
-      {"PLACES_PAGE_DELAY_MS", "2000",
-       "legacy API: wait before using a next_page_token (Google activates them after a "
-       "delay); the new API's page tokens are used at once",
-       duration_field<std::chrono::milliseconds>(
-           0, 60000, [](app_config & c) -> auto& { return c.workflows.places_page_delay; })});
+  v.push_back(duration_var<std::chrono::milliseconds>(
+      "PLACES_PAGE_DELAY_MS",
+      "legacy API: wait before using a next_page_token (Google activates them after a "
+      "delay); the new API's page tokens are used at once",
+      0, 60000, [](app_config & c) -> auto& { return c.workflows.places_page_delay; }));
   v.push_back({"API_MAX_BATCH_ITEMS", "1000", "items accepted in one batch request",
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 100'000, c.workflows.api_max_batch);
@@ -514,21 +541,23 @@ std::vector<variable> variables() {
                "size cap of one job's result_data (and a domain's metadata); longer lists are "
                "cut and \"result_data\" added to its limits_hit",
                workflow_field<std::size_t>(4096, 1u << 30, &workflow_config::result_max_bytes)});
-  v.push_back({"PAGE_MAX_EMAILS", "200", "distinct email addresses read from one page",
-               workflow_field(1, 1'000'000, &workflow_config::page_max_emails)});
-  v.push_back({"PAGE_MAX_PHONES", "200", "distinct phone numbers read from one page",
-               workflow_field(1, 1'000'000, &workflow_config::page_max_phones)});
-  v.push_back({"PAGE_MAX_LINKS", "2000", "distinct links read from one page (crawl candidates)",
-               workflow_field(1, 1'000'000, &workflow_config::page_max_links)});
-  v.push_back({"PAGE_MAX_TEL_LINKS", "500", "tel: links read from one page",
-               workflow_field(0, 1'000'000, &workflow_config::page_max_tel_links)});
-  v.push_back({"CRAWL_MAX_EMAILS", "1000",
-               "email addresses (contacts rows) one email scan keeps; the crawl stops there",
-               workflow_field(1, 1'000'000, &workflow_config::crawl_max_emails)});
-  v.push_back({"CRAWL_MAX_PHONES", "1000", "phone numbers one email scan keeps",
-               workflow_field(1, 1'000'000, &workflow_config::crawl_max_phones)});
-  v.push_back({"PLACES_MAX_RESULTS", "1000", "places (places_staging rows) one Places search keeps",
-               workflow_field(1, 1'000'000, &workflow_config::places_max_results)});
+  v.push_back(workflow_var("PAGE_MAX_EMAILS", "distinct email addresses read from one page", 1,
+                           1'000'000, &workflow_config::page_max_emails));
+  v.push_back(workflow_var("PAGE_MAX_PHONES", "distinct phone numbers read from one page", 1,
+                           1'000'000, &workflow_config::page_max_phones));
+  v.push_back(workflow_var("PAGE_MAX_LINKS", "distinct links read from one page (crawl candidates)",
+                           1, 1'000'000, &workflow_config::page_max_links));
+  v.push_back(workflow_var("PAGE_MAX_TEL_LINKS", "tel: links read from one page", 0, 1'000'000,
+                           &workflow_config::page_max_tel_links));
+  v.push_back(
+      workflow_var("CRAWL_MAX_EMAILS",
+                   "email addresses (contacts rows) one email scan keeps; the crawl stops there", 1,
+                   1'000'000, &workflow_config::crawl_max_emails));
+  v.push_back(workflow_var("CRAWL_MAX_PHONES", "phone numbers one email scan keeps", 1, 1'000'000,
+                           &workflow_config::crawl_max_phones));
+  v.push_back(workflow_var("PLACES_MAX_RESULTS",
+                           "places (places_staging rows) one Places search keeps", 1, 1'000'000,
+                           &workflow_config::places_max_results));
   v.push_back({"PHONE_DEFAULT_REGION", "US",
                "ISO 3166 country assumed for phone numbers without a country code (a page's "
                "language may say otherwise)",

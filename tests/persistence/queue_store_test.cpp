@@ -157,8 +157,13 @@ TEST(queue_store, completions_go_to_the_claimed_address_and_follow_a_moved_row) 
     EXPECT_EQ(r.row_address.front(), '(') << r.row_address;
   using persistence::finish_kind;
   auto request = [](const persistence::claimed_row& r) {
-    return persistence::finish_request{r.id, r.claim, finish_kind::completed, "",
-                                       0,    "{}",    r.row_address};
+    return persistence::finish_request{.id = r.id,
+                                       .claim = r.claim,
+                                       .kind = finish_kind::completed,
+                                       .error = {},
+                                       .retry_delay_s = 0,
+                                       .result_json = "{}",
+                                       .row_address = r.row_address};
   };
   // (Prepared on first use; counted once this connection has run it.)
   const auto before = executions(f.conn, "sky_page_scrape_complete_at");
@@ -617,8 +622,13 @@ TEST(queue_store, claims_by_lock_write_nothing_until_their_transaction_finishes_
   }
   EXPECT_EQ(jobs_with(f.db.url(), "status <> 'Queued' OR attempts <> 0"), 0);
   auto request = [](const persistence::claimed_row& r) {
-    return persistence::finish_request{
-        r.id, r.claim, persistence::finish_kind::completed, {}, 0, R"({"ok":1})", r.row_address};
+    return persistence::finish_request{.id = r.id,
+                                       .claim = r.claim,
+                                       .kind = persistence::finish_kind::completed,
+                                       .error = {},
+                                       .retry_delay_s = 0,
+                                       .result_json = R"({"ok":1})",
+                                       .row_address = r.row_address};
   };
   EXPECT_EQ(f.store.complete_locked(tx, {request(rows[0]), request(rows[1])}).size(), 2u);
   EXPECT_EQ(f.store.promote(tx, "node-1", {request(rows[2])}),
