@@ -698,9 +698,11 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
           !address_label_before(text, local_begin))
         continue;
     }
-    if (auto email = accept(std::move(local), std::move(domain))) {
-      if (touches_span(context.variable_spans, local_begin, domain_end))
-        continue;
+    auto email = accept(std::move(local), std::move(domain));
+    // A placeholder in it ("<var>ll</var>@li.org"): a template, not an address.
+    if (email && touches_span(context.variable_spans, local_begin, domain_end))
+      email.reset();
+    if (email) {
       const bool in_listing = inside_span(listings, local_begin);
       const bool in_code = in_listing || inside_span(context.code_spans, local_begin);
       if (in_code) {
