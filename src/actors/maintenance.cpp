@@ -23,6 +23,10 @@ using clock = std::chrono::steady_clock;
 // Past a lease's end before a pass looks for it: the clocks of PostgreSQL and of this node need
 // not tick together, and a pass that comes too early waits for the next one.
 constexpr auto k_lease_margin = std::chrono::milliseconds(100);
+// The shortest gap between two passes of a queue: a lease that has ended on a row another
+// transaction still locks (a late finish) must not bring a pass every few milliseconds, each
+// walking the queue's unfinished rows.
+constexpr auto k_min_pass_gap = std::chrono::seconds(1);
 
 struct maintenance_state {
   static inline const char* name = "maintenance";
@@ -135,7 +139,7 @@ void tick(maintenance_self self) {
               clock::now() +
               std::chrono::milliseconds(static_cast<long long>(std::max(*lease_end, 0.0) * 1000)) +
               k_lease_margin;
-          s.due[i] = std::min(s.due[i], at);
+          s.due[i] = std::min(s.due[i], std::max(at, clock::now() + k_min_pass_gap));
         }
       }
       if (any)
