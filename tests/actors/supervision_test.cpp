@@ -56,6 +56,13 @@ void crash_while_working(const std::string& target, std::map<std::string, std::s
       << "ready again once restarted";
   EXPECT_TRUE(server.process->wait_for_line("restarting", 1s).has_value())
       << server.process->output();
+  // Maintenance is led again (its actor restarts with the scheduler and the notifier).
+  EXPECT_TRUE(eventually(
+      [&] {
+        return scalar(db.url(),
+                      "SELECT count(*) FROM maintenance_leader WHERE expires_at > now()") == "1";
+      },
+      10s));
 }
 
 } // namespace
@@ -88,6 +95,11 @@ TEST(supervision, a_hung_poller_with_claims_held_by_lock_loses_nothing) {
 TEST(supervision, a_crashed_scheduler_or_notifier_is_restarted) {
   crash_while_working("engine/scheduler/crash");
   crash_while_working("engine/notifier/crash");
+}
+
+TEST(supervision, a_crashed_or_hung_maintenance_actor_is_restarted_and_leads_again) {
+  crash_while_working("engine/maintenance/crash");
+  crash_while_working("engine/maintenance/hang", {{"ENGINE_HEARTBEAT_SECONDS", "2"}});
 }
 
 TEST(supervision, a_hung_poller_is_found_by_its_heartbeat_and_its_unit_restarted) {
