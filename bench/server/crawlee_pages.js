@@ -12,6 +12,7 @@
 // Crawlee's startup left out, as for Scrapy), and the requests that failed.
 'use strict';
 const fs = require('node:fs');
+const { EMAIL, cpuSeconds } = require('./peer_common.js');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -25,18 +26,6 @@ process.env.CRAWLEE_PERSIST_STORAGE = 'false';
 
 const { HttpCrawler, Configuration, log } = require('@crawlee/http');
 const cheerio = require('cheerio');
-
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
-const TICK_S = 0.01; // USER_HZ: /proc's clock ticks
-
-// CPU seconds of this process (all threads) and of the children it has reaped (Crawlee's memory
-// probe runs `ps` now and then).
-function cpuSeconds() {
-  const u = process.cpuUsage();
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (u.user + u.system) / 1e6 + (Number(f[13]) + Number(f[14])) * TICK_S;
-}
 
 function fields(body, emails, url, status) {
   if (emailsOnly) return { url, emails };

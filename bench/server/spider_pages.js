@@ -17,22 +17,13 @@
 // handled, and the process's CPU time over it (Node's startup and the binding's load left out).
 'use strict';
 const fs = require('node:fs');
+const { EMAIL, cpuSeconds } = require('./peer_common.js');
 const { Website } = require('@spider-rs/spider-rs');
 
 const [urlFile, itemsFile, resultFile, sitesArg] = process.argv.slice(2);
 const sitesAtOnce = Number(sitesArg);
 const emailsOnly = process.env.EMAILS_ONLY === '1';
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 const PAGE_PATH = '/p/[0-9]+\\.html$';
-const TICK_S = 0.01; // USER_HZ: /proc's clock ticks
-
-function cpuSeconds() {
-  const u = process.cpuUsage();
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (u.user + u.system) / 1e6 + (Number(f[13]) + Number(f[14])) * TICK_S;
-}
-
 const TITLE = /<title[^>]*>([^<]*)<\/title>/i;
 const LANG = /<html\b[^>]*?\blang\s*=\s*["']?([^"'\s>]+)/i;
 const TAG = /<(meta|link)\b[^>]*>/gi;

@@ -23,4 +23,8 @@ std::chrono::milliseconds retry_delay(int attempt, const backoff_policy& policy)
   return retry_delay(attempt, unit(rng), policy);
 }
 
+std::chrono::milliseconds database_retry_delay(int failures) {
+  return std::chrono::milliseconds(std::min(100 << std::clamp(failures, 0, 6), 5000));
+}
+
 } // namespace sky::actors

@@ -19,4 +19,9 @@ std::chrono::milliseconds retry_delay(int attempt, double unit_random,
 // Same, with a thread-local random source.
 std::chrono::milliseconds retry_delay(int attempt, const backoff_policy& policy = {});
 
+// Wait before trying the database again after `failures` failures in a row (0 for the first):
+// 100 ms doubling to 5 s. An outage costs a few statements a second at most, and a recovery is
+// seen within 5 s.
+std::chrono::milliseconds database_retry_delay(int failures);
+
 } // namespace sky::actors

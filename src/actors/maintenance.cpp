@@ -2,6 +2,7 @@
 // retention (and forgets hosts whose booked slots are long past), folds the status deltas into
 // the finished counts. Apart from the pollers, so that claiming never waits behind it, and run by
 // one node at a time: the holder of the maintenance lease.
+#include "actors/backoff.hpp"
 #include "actors/engine.hpp"
 #include "actors/supervision.hpp"
 #include "logging/log_setup.hpp"
@@ -92,10 +93,10 @@ bool maintain(maintenance_self self, const maintained_queue& q) {
       break;
   }
   q.store->fold_status_counts(c);
-  if (q.definition->job_type.empty())
+  q.store->forget_past_hosts(c, 1000);
+  if (q.definition->job_type.empty() || s.settings.retention_days <= 0)
     return false;
-  // In small batches (no lock is held long) within a time budget. A job queue runs this even when
-  // finished jobs are kept: page scrapes forget old hosts here.
+  // In small batches (no lock is held long) within a time budget.
   constexpr int k_batch = 1000;
   constexpr auto k_pass_budget = std::chrono::milliseconds(250);
   const auto started = clock::now();
@@ -153,7 +154,7 @@ void tick(maintenance_self self) {
     s.settings.metrics->leader = false;
     if (persistence::is_connection_error(e) || !s.conn || !s.conn->is_open())
       s.conn.reset();
-    const auto delay = std::chrono::milliseconds(std::min(100 << std::min(s.db_failures, 6), 5000));
+    const auto delay = database_retry_delay(s.db_failures);
     ++s.db_failures;
     spdlog::warn("maintenance: a pass failed ({}); retrying in {} ms", e.what(), delay.count());
     schedule(self, clock::now() + delay);

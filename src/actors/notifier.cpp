@@ -1,5 +1,6 @@
 // The notifier: one connection LISTENing on the queue channel; reconnects with backoff and then
 // wakes every queue, because a NOTIFY sent while it was away is lost.
+#include "actors/backoff.hpp"
 #include "actors/engine.hpp"
 #include "actors/supervision.hpp"
 #include "config/queue_catalog.hpp"
@@ -90,7 +91,7 @@ notifier_actor::behavior_type notifier(notifier_self self, std::string url,
       self->send(self, listen_atom::value);
     } catch (const std::exception& e) {
       drop_connection(s);
-      auto delay = std::chrono::milliseconds(std::min(100 << std::min(s.failures, 6), 5000));
+      auto delay = database_retry_delay(s.failures);
       ++s.failures;
       spdlog::warn("notifier: {}; reconnecting in {} ms", e.what(), delay.count());
       self->delayed_send(self, delay, listen_atom::value);

@@ -1,5 +1,6 @@
 // The generic poller: one per queue. Claims no more rows than its pool has free slots and renews
 // their leases; rescue and retention are the maintenance actor's (maintenance.cpp).
+#include "actors/backoff.hpp"
 #include "actors/claim_sessions.hpp"
 #include "actors/engine.hpp"
 #include "actors/supervision.hpp"
@@ -49,7 +50,7 @@ bool on_db_failure(poller_self self, const char* what, const std::exception& e,
   auto& s = self->state;
   s.q->metrics->db_errors++;
   const bool broken = persistence::is_connection_error(e) || !conn || !conn->is_open();
-  auto delay = std::chrono::milliseconds(std::min(100 << std::min(s.db_failures, 6), 5000));
+  auto delay = database_retry_delay(s.db_failures);
   ++s.db_failures;
   spdlog::warn("{}: {} failed ({}); retrying in {} ms", s.q->definition->name, what, e.what(),
                delay.count());

@@ -166,18 +166,19 @@ std::vector<std::string> queue_store::renew(pqxx::connection& conn, const std::s
 }
 
 std::size_t queue_store::delete_finished(pqxx::connection& conn, int days, int limit) const {
-  if (definition_.job_type.empty())
+  if (definition_.job_type.empty() || days <= 0)
     return 0;
   pqxx::nontransaction tx(conn);
-  // Page scrapes book their hosts' politeness slots; hosts long past them are forgotten here,
-  // whether or not finished jobs are kept.
-  if (definition_.job_type == "page_scrape")
-    tx.exec_params(query("host_schedule_forget"), limit);
-  if (days <= 0)
-    return 0;
   return tx
       .exec_params(query("jobs_delete_finished"), std::string(definition_.job_type), days, limit)
       .affected_rows();
+}
+
+std::size_t queue_store::forget_past_hosts(pqxx::connection& conn, int limit) const {
+  if (definition_.job_type != "page_scrape")
+    return 0;
+  pqxx::nontransaction tx(conn);
+  return tx.exec_params(query("host_schedule_forget"), limit).affected_rows();
 }
 
 void queue_store::fold_status_counts(pqxx::connection& conn) const {

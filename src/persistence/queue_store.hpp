@@ -89,10 +89,12 @@ public:
   // Seconds until the earliest lease of a row in progress ends; nullopt when none is in progress.
   std::optional<double> next_lease_end_in(pqxx::connection& conn) const;
   // Job queues: deletes at most `limit` of this type's jobs finished more than `days` ago (none
-  // when `days` <= 0); returns how many went. page_scrape's first forgets up to `limit` hosts
-  // whose booked slots ended over an hour ago, whatever `days`. Entity tables keep their rows
-  // (they are the product).
+  // when `days` <= 0); returns how many went. Entity tables keep their rows (they are the
+  // product).
   std::size_t delete_finished(pqxx::connection& conn, int days, int limit) const;
+  // page_scrape: forgets at most `limit` hosts whose booked politeness slots ended over an hour
+  // ago (host_schedule); returns how many. Other queues book no slots.
+  std::size_t forget_past_hosts(pqxx::connection& conn, int limit) const;
   // Job queues: folds the appended status deltas into the finished counts (all job types at
   // once; a no-op while another node folds).
   void fold_status_counts(pqxx::connection& conn) const;

@@ -5,6 +5,7 @@
 #include "scrape/domain_rules.hpp"
 #include "scrape/spelled_address_words.hpp"
 #include "scrape/text_rules.hpp"
+#include "scrape/text_spans.hpp"
 #include "scrape/url_rules.hpp"
 
 #include <algorithm>
@@ -539,25 +540,11 @@ bool own_domain(std::string_view domain, std::string_view page_domain) {
 }
 
 // A preformatted document shown as HTML (an AUTHORS file, a changelog): its listing is its prose.
-bool mostly_code(std::string_view text,
-                 std::span<const std::pair<std::size_t, std::size_t>> code_spans) {
+bool mostly_code(std::string_view text, std::span<const byte_range> code_spans) {
   std::size_t code = 0;
   for (auto [begin, end] : code_spans)
     code += std::min(end, text.size()) - std::min(begin, std::min(end, text.size()));
   return code * 10 >= text.size() * 9;
-}
-
-bool inside_span(std::span<const std::pair<std::size_t, std::size_t>> spans, std::size_t pos) {
-  auto after = std::upper_bound(spans.begin(), spans.end(), pos,
-                                [](std::size_t p, const auto& span) { return p < span.first; });
-  return after != spans.begin() && pos < std::prev(after)->second;
-}
-
-bool touches_span(std::span<const std::pair<std::size_t, std::size_t>> spans, std::size_t begin,
-                  std::size_t end) {
-  auto after = std::lower_bound(spans.begin(), spans.end(), end,
-                                [](const auto& span, std::size_t e) { return span.first < e; });
-  return after != spans.begin() && std::prev(after)->second > begin;
 }
 
 bool ends_with_ascii_ci(std::string_view s, std::string_view suffix) {

@@ -6,6 +6,7 @@
 
 #include "scrape/page_limits.hpp"
 #include "scrape/page_metadata.hpp"
+#include "scrape/text_spans.hpp"
 
 #include <optional>
 #include <span>
@@ -37,11 +38,11 @@ struct text_email_context {
   std::string_view page_domain; // the registrable domain of the page the text is from
   bool stated_as_email = false; // the text is a value stated to be an email (structured data)
   // Where the text holds blocks of code (page_metadata::listing_spans: sorted [begin, end)).
-  std::span<const std::pair<std::size_t, std::size_t>> listing_spans = {};
+  std::span<const byte_range> listing_spans = {};
   // Where the text holds inline code (page_metadata::code_spans, listings included).
-  std::span<const std::pair<std::size_t, std::size_t>> code_spans = {};
+  std::span<const byte_range> code_spans = {};
   // Where the text is a placeholder (page_metadata::variable_spans).
-  std::span<const std::pair<std::size_t, std::size_t>> variable_spans = {};
+  std::span<const byte_range> variable_spans = {};
   // Addresses the page gives as mailboxes elsewhere (mailto: links, structured data).
   std::span<const std::string> linked_addresses = {};
 };

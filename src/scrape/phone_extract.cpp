@@ -453,12 +453,8 @@ phone_list find_phones(const std::vector<std::string>& tel_links, std::string_vi
                        const std::string& region, std::size_t max_numbers,
                        const std::vector<std::string>& structured, const text_spans& code_spans,
                        text_scan how) {
-  // Whether text[pos] of the visible text lies in code (the spans are in order).
-  auto in_code = [&](std::size_t pos) {
-    auto after = std::upper_bound(code_spans.begin(), code_spans.end(), pos,
-                                  [](std::size_t p, const auto& span) { return p < span.first; });
-    return after != code_spans.begin() && pos < std::prev(after)->second;
-  };
+  // Whether text[pos] of the visible text lies in code.
+  auto in_code = [&](std::size_t pos) { return inside_span(code_spans, pos); };
   const auto& util = *PhoneNumberUtil::GetInstance();
   phone_list out;
   std::set<std::string, std::less<>> seen;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "scrape/page_limits.hpp"
+#include "scrape/text_spans.hpp"
 
 #include <string>
 #include <string_view>
@@ -27,7 +28,6 @@ struct phone_list {
 // after a bounded number of tries. The caller bounds `tel_links` and `structured`.
 // Numbers inside `code_spans` of the text (page_metadata::code_spans: pre, code...) are read only
 // where a phone label announces them.
-using text_spans = std::vector<std::pair<std::size_t, std::size_t>>;
 phone_list extract_phones(const std::vector<std::string>& tel_links, std::string_view visible_text,
                           const std::string& region,
                           std::size_t max_numbers = page_limits{}.max_phones,

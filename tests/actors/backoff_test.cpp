@@ -31,3 +31,12 @@ TEST(backoff, random_source_stays_in_bounds) {
       EXPECT_LE(d, step);
     }
 }
+
+TEST(backoff, database_retries_double_from_100_ms_to_5_s) {
+  EXPECT_EQ(database_retry_delay(0), 100ms);
+  EXPECT_EQ(database_retry_delay(1), 200ms);
+  EXPECT_EQ(database_retry_delay(5), 3200ms);
+  EXPECT_EQ(database_retry_delay(6), 5000ms);
+  EXPECT_EQ(database_retry_delay(1000), 5000ms);
+  EXPECT_EQ(database_retry_delay(-3), 100ms);
+}

@@ -475,10 +475,7 @@ TEST(engine, kill_9_mid_batch_then_restart_finishes_every_item) {
 }
 
 long long metric_of(int port, const std::string& series) {
-  // At a line's start: "# HELP <series> ..." names it too.
-  auto text = "\n" + raw_exchange(port, make_request("GET", "/metrics")).body;
-  auto at = text.find("\n" + series + " ");
-  return at == std::string::npos ? -1 : std::stoll(text.substr(at + series.size() + 2));
+  return metric_value(raw_exchange(port, make_request("GET", "/metrics")).body, series);
 }
 
 TEST(engine, one_node_leads_maintenance_and_another_takes_over_when_it_is_killed) {

@@ -21,11 +21,6 @@ int ops_port_of(running_server& s) {
   return std::stoi(line->substr(colon + 1));
 }
 
-long long metric(const std::string& text, const std::string& series) {
-  auto at = text.find(series + " ");
-  return at == std::string::npos ? -1 : std::stoll(text.substr(at + series.size() + 1));
-}
-
 } // namespace
 
 TEST(ops_endpoints, a_worker_node_serves_health_ready_and_its_own_counters) {
@@ -42,13 +37,14 @@ TEST(ops_endpoints, a_worker_node_serves_health_ready_and_its_own_counters) {
   ASSERT_TRUE(eventually(
       [&] {
         text = raw_exchange(port, make_request("GET", "/metrics")).body;
-        return metric(text, R"(scrapersky_items_completed_total{queue="page_scrape"})") == 20;
+        return metric_value(text, R"(scrapersky_items_completed_total{queue="page_scrape"})") == 20;
       },
       10s))
       << text;
-  EXPECT_EQ(metric(text, R"(scrapersky_items_claimed_total{queue="page_scrape"})"), 20);
-  EXPECT_EQ(metric(text, R"(scrapersky_pickup_latency_seconds_count{queue="page_scrape"})"), 20);
-  EXPECT_EQ(metric(text, R"(scrapersky_thread_pool_stalled{pool="work"})"), 0);
+  EXPECT_EQ(metric_value(text, R"(scrapersky_items_claimed_total{queue="page_scrape"})"), 20);
+  EXPECT_EQ(metric_value(text, R"(scrapersky_pickup_latency_seconds_count{queue="page_scrape"})"),
+            20);
+  EXPECT_EQ(metric_value(text, R"(scrapersky_thread_pool_stalled{pool="work"})"), 0);
   // Only those three: the API is not served by a worker.
   auto api =
       raw_exchange(port, make_request("GET", "/api/v3/queues", {{"Authorization", test_bearer()}}));

@@ -993,3 +993,23 @@ TEST(pg_array, literals_round_trip_quotes_backslashes_separators_and_nulls) {
                 .as<bool>(),
             true);
 }
+
+// Hosts whose booked politeness slots ended over an hour ago are forgotten, a bounded number at
+// a time; hosts with slots still ahead (or just past) stay. Only page scrapes book slots.
+TEST(queue_store, page_scrapes_forget_hosts_whose_slots_ended_long_ago) {
+  fixture f;
+  pqxx::nontransaction(f.conn).exec(
+      "INSERT INTO host_schedule (host, next_at) SELECT 'old' || n || '.example', now() - "
+      "interval '2 hours' FROM generate_series(1, 3) n UNION ALL VALUES ('recent.example', now() "
+      "- interval '10 minutes'), ('ahead.example', now() + interval '1 minute')");
+  auto email_scan_config = fixture::make_config();
+  email_scan_config.name = "email_scan";
+  persistence::queue_store email_scans(*config::find_queue_definition("email_scan"),
+                                       email_scan_config);
+  EXPECT_EQ(email_scans.forget_past_hosts(f.conn, 100), 0u);
+  EXPECT_EQ(f.store.forget_past_hosts(f.conn, 2), 2u);
+  EXPECT_EQ(f.store.forget_past_hosts(f.conn, 100), 1u);
+  EXPECT_EQ(f.store.forget_past_hosts(f.conn, 100), 0u);
+  EXPECT_EQ(scalar(f.db.url(), "SELECT string_agg(host, ',' ORDER BY host) FROM host_schedule"),
+            "ahead.example,recent.example");
+}

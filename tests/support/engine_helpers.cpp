@@ -49,6 +49,14 @@ long long jobs_with(const std::string& url, const std::string& where) {
   return count(url, "SELECT count(*) FROM jobs WHERE " + where);
 }
 
+long long metric_value(const std::string& text, const std::string& series) {
+  const auto line = series + " ";
+  for (std::size_t at = 0; (at = text.find(line, at)) != std::string::npos; at += line.size())
+    if (at == 0 || text[at - 1] == '\n')
+      return std::stoll(text.substr(at + line.size()));
+  return -1;
+}
+
 bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

@@ -20,6 +20,10 @@ long long count(const std::string& url, const std::string& sql);
 // Jobs matching a WHERE condition.
 long long jobs_with(const std::string& url, const std::string& where);
 
+// The value of one series in a Prometheus text ("scrapersky_x{queue=\"q\"}"), read at a line's
+// start (a "# HELP" line names the series too); -1 when absent.
+long long metric_value(const std::string& text, const std::string& series);
+
 // Re-evaluates `predicate` until it holds or `timeout` passes; true when it held.
 bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout);
 
