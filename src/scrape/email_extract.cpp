@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <unordered_set>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -629,6 +630,67 @@ bool written_as_mailbox(std::string_view text, std::size_t begin, std::size_t en
          address_label_before(text, begin) || mailbox_field_before(text, begin);
 }
 
+// Manuals' stand-ins for a person: a qualifier and a role ("Usual Maintainer", "Random Hacker",
+// "Example User", "Your Name") or a placeholder name of its own ("John Doe", "Max Mustermann").
+bool is_persona_name(std::string_view name) {
+  std::vector<std::string> words;
+  for (std::size_t p = 0; p < name.size();) {
+    auto end = std::min(name.find(' ', p), name.size());
+    std::string word;
+    for (auto c : name.substr(p, end - p))
+      if (c != '.')
+        word += lower(c);
+    if (!word.empty())
+      words.push_back(std::move(word));
+    p = end + 1;
+  }
+  auto is_one_of = [](const std::string& word, std::initializer_list<std::string_view> list) {
+    return std::find(list.begin(), list.end(), word) != list.end();
+  };
+  if (words.size() == 3 && words[0] == "j" && words[1] == "random") // "J. Random Hacker"
+    words.erase(words.begin());
+  if (words.size() != 2)
+    return false;
+  if (is_one_of(words[0], {"usual", "random", "typical", "example", "sample", "some", "any",
+                           "other", "your", "my", "test", "dummy", "fake", "fictional", "generic",
+                           "average", "default", "joe"}) &&
+      is_one_of(words[1], {"maintainer", "hacker", "user", "developer", "author", "person",
+                           "contributor", "name", "customer", "admin", "administrator",
+                           "programmer", "committer", "reporter", "tester", "member"}))
+    return true;
+  const auto full = words[0] + ' ' + words[1];
+  return is_one_of(full,
+                   {"john doe", "jane doe", "joe bloggs", "max mustermann", "erika mustermann",
+                    "jean dupont", "mario rossi", "jan kowalski", "juan perez"});
+}
+
+// "Usual Maintainer <addr>", "addr (Random Hacker)": a mailbox of a stand-in, not of a person.
+bool written_for_a_persona(std::string_view text, std::size_t begin, std::size_t end) {
+  auto before = skip_spaces_back(text, begin);
+  if (before > 0 && text[before - 1] == '<') {
+    auto name_end = skip_spaces_back(text, before - 1);
+    auto name_begin = name_end;
+    // Words of letters and initials back to the first that is not one ("2002-07-14  Name").
+    while (name_begin > 0 && name_end - name_begin < 64 &&
+           (is_alnum(text[name_begin - 1]) || text[name_begin - 1] == ' ' ||
+            text[name_begin - 1] == '.') &&
+           !(text[name_begin - 1] >= '0' && text[name_begin - 1] <= '9'))
+      --name_begin;
+    if (is_persona_name(text.substr(name_begin, name_end - name_begin)))
+      return true;
+  }
+  auto after = end;
+  while (after < text.size() && text[after] == ' ')
+    ++after;
+  if (after < text.size() && text[after] == '(') {
+    auto close = text.find(')', after);
+    if (close != std::string_view::npos && close - after < 64 &&
+        is_persona_name(text.substr(after + 1, close - after - 1)))
+      return true;
+  }
+  return false;
+}
+
 } // namespace
 
 std::vector<std::string> find_text_emails(std::string_view text, std::size_t max_candidates,
@@ -639,6 +701,7 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
   // Addresses written as data in listings, those in inline code, and those written as mailboxes
   // in either.
   std::unordered_set<std::string> samples, inline_code, mailboxes;
+  std::unordered_set<std::string> personas; // given as a stand-in's: none anywhere on the page
   std::size_t candidates = 0;
   for (std::size_t i = next_at_marker(text, 0); i < text.size(); i = next_at_marker(text, i + 1)) {
     char c = text[i];
@@ -689,6 +752,8 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
     // A placeholder in it ("<var>ll</var>@li.org"): a template, not an address.
     if (email && touches_span(context.variable_spans, local_begin, domain_end))
       email.reset();
+    if (email && written_for_a_persona(text, local_begin, domain_end))
+      personas.insert(*email);
     if (email) {
       const bool in_listing = inside_span(listings, local_begin);
       const bool in_code = in_listing || inside_span(context.code_spans, local_begin);
@@ -706,6 +771,8 @@ std::vector<std::string> find_text_emails(std::string_view text, std::size_t max
     if (!literal)
       i = std::max(i, domain_end == 0 ? i : domain_end - 1);
   }
+  if (!personas.empty())
+    std::erase_if(out, [&](const std::string& email) { return personas.count(email) > 0; });
   if (!samples.empty()) {
     // The domains of samples, unless the page also gives a mailbox there: those are its own
     // fictional company's, not a real organisation's.

@@ -354,6 +354,26 @@ spammer@bigmail.com        REJECT</pre>
             v{});
 }
 
+TEST(email_extract, a_stand_in_for_a_person_has_no_address) {
+  // A ChangeLog entry shown as the way not to write one, beside a real author's: the stand-in's
+  // address is nobody's, here and wherever the page repeats it.
+  auto changelog = R"(<p>Write the entry under your own name, rather than this:</p>
+    <pre>2002-07-14  Usual Maintainer  &lt;usual@gnu.org&gt;
+
+        * sewing.c: Make it sew.</pre>
+    <pre>2019-03-02  Paul Eggert  &lt;eggert@cs.ucla.edu&gt;</pre>
+    <p>Mail usual@gnu.org with questions.</p>)";
+  EXPECT_EQ(emails_of(changelog), v{"eggert@cs.ucla.edu"});
+  // The same forms in prose, and "addr (Name)".
+  EXPECT_EQ(emails_of("<p>Sign as J. Random Hacker &lt;jrh@example.org&gt; or as "
+                      "hans@firma-muster.de (Max Mustermann); write to Ana Lima "
+                      "&lt;ana@lima-tech.pt&gt;.</p>"),
+            v{"ana@lima-tech.pt"});
+  // A role of a real organisation is a mailbox: neither word is a stand-in's.
+  EXPECT_EQ(emails_of("<pre>Maintainer: Debian QA Group &lt;packages@qa.debian.org&gt;</pre>"),
+            v{"packages@qa.debian.org"});
+}
+
 TEST(email_extract, a_page_that_is_one_listing_is_read_as_prose) {
   // A plain-text AUTHORS file shown as HTML.
   EXPECT_EQ(emails_of("<html><body><pre>AUTHORS\n\nLead: ana@pt-dev.org\nDocs: "
