@@ -1,7 +1,10 @@
-// Metadata extraction over libxml2's HTML parser, read as a stream of SAX events: a page of
+// Metadata extraction over a stream of elements and text (scrape/html_tokenizer.hpp): a page of
 // millions of elements costs no tree (a tree takes some 100 times the page's size in memory).
+// libxml2's HTML parser drives the same reader as a reference (page_metadata_reference.hpp).
 #include "scrape/page_metadata.hpp"
 
+#include "scrape/html_tokenizer.hpp"
+#include "scrape/page_metadata_reference.hpp"
 #include "scrape/structured_data.hpp"
 #include "scrape/text_rules.hpp"
 
@@ -12,6 +15,8 @@
 #include <libxml/HTMLparser.h>
 #include <memory>
 #include <set>
+#include <span>
+#include <vector>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -145,40 +150,30 @@ struct parse_state {
   static constexpr std::size_t k_max_title_raw = 64 << 10;
 };
 
-parse_state& state_of(void* ctx) {
-  return *static_cast<parse_state*>(static_cast<htmlParserCtxtPtr>(ctx)->_private);
-}
-
-bool iequals(const xmlChar* a, std::string_view b) {
-  std::size_t i = 0;
-  for (; a[i] && i < b.size(); ++i) {
-    auto c = static_cast<char>(a[i]);
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != b[i])
-      return false;
-  }
-  return i == b.size() && !a[i];
-}
-
-// The attributes any rule below reads, found in one pass.
+// The attributes any rule below reads, found in one pass; an absent one has no data().
 struct tag_attributes {
-  const char* lang = nullptr;
-  const char* href = nullptr;
-  const char* rel = nullptr;
-  const char* name = nullptr;
-  const char* property = nullptr;
-  const char* http_equiv = nullptr;
-  const char* content = nullptr;
-  const char* itemprop = nullptr;
-  const char* cfemail = nullptr;
-  const char* style = nullptr;
-  const char* type = nullptr;
-  const char* src = nullptr;
+  std::string_view lang;
+  std::string_view href;
+  std::string_view rel;
+  std::string_view name;
+  std::string_view property;
+  std::string_view http_equiv;
+  std::string_view content;
+  std::string_view itemprop;
+  std::string_view cfemail;
+  std::string_view style;
+  std::string_view type;
+  std::string_view src;
   bool hidden = false;
 };
 
-tag_attributes read_attributes(const xmlChar** attrs) {
+bool present(std::string_view attribute) {
+  return attribute.data() != nullptr;
+}
+
+tag_attributes read_attributes(std::span<const html_attribute> attributes) {
   tag_attributes a;
-  static constexpr std::pair<std::string_view, const char * tag_attributes::*> k_read[] = {
+  static constexpr std::pair<std::string_view, std::string_view tag_attributes::*> k_read[] = {
       {"lang", &tag_attributes::lang},
       {"href", &tag_attributes::href},
       {"rel", &tag_attributes::rel},
@@ -191,14 +186,15 @@ tag_attributes read_attributes(const xmlChar** attrs) {
       {"style", &tag_attributes::style},
       {"type", &tag_attributes::type},
       {"src", &tag_attributes::src}};
-  for (; attrs && attrs[0]; attrs += 2) {
-    const auto* value = attrs[1] ? reinterpret_cast<const char*>(attrs[1]) : "";
-    if (iequals(attrs[0], "hidden")) {
+  for (const auto& attribute : attributes) {
+    // A bare attribute's value is "" (present, empty).
+    const auto value = attribute.value.data() ? attribute.value : std::string_view("");
+    if (attribute.name == "hidden") {
       a.hidden = true;
       continue;
     }
     for (const auto& [name, field] : k_read)
-      if (!(a.*field) && iequals(attrs[0], name)) {
+      if (!present(a.*field) && attribute.name == name) {
         a.*field = value;
         break;
       }
@@ -206,8 +202,8 @@ tag_attributes read_attributes(const xmlChar** attrs) {
   return a;
 }
 
-std::string str(const char* s) {
-  return s ? s : "";
+std::string str(std::string_view s) {
+  return std::string(s);
 }
 
 // Inline elements flow into the text around them: "info<b>@</b>firma.de" reads as one word.
@@ -224,13 +220,13 @@ bool is_inline(std::string_view tag) {
 
 // display:none and visibility:hidden hide; "unicode-bidi: bidi-override; direction: rtl" shows
 // the text reversed (a known way of writing an address backwards in the source).
-void read_style(const char* style, open_element& e) {
-  if (!style)
+void read_style(std::string_view style, open_element& e) {
+  if (style.empty())
     return;
   std::string css;
-  for (const char* p = style; *p && css.size() < 1024; ++p)
-    if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-      css += (*p >= 'A' && *p <= 'Z') ? static_cast<char>(*p - 'A' + 'a') : *p;
+  for (std::size_t i = 0; i < style.size() && css.size() < 1024; ++i)
+    if (char c = style[i]; c != ' ' && c != '\t' && c != '\n' && c != '\r')
+      css += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   if (css.find("display:none") != std::string::npos ||
       css.find("visibility:hidden") != std::string::npos)
     e.hides = true;
@@ -389,12 +385,12 @@ void place_spans(const parse_state& st, const span_tracker& from,
 // What a script's body is read for: JSON-LD; JSON page data; an inline program (its objects
 // assigned to window). Scripts with a src have no body to read.
 script_body script_body_of(const tag_attributes& a) {
-  const auto type = ascii_lower(trim_space(a.type ? a.type : ""));
+  const auto type = ascii_lower(trim_space(a.type));
   if (type.find("ld+json") != std::string::npos)
     return script_body::json_ld;
   if (type.find("json") != std::string::npos)
     return script_body::page_data;
-  if (a.src)
+  if (present(a.src))
     return script_body::none;
   if (type.empty() || type.find("javascript") != std::string::npos || type == "module" ||
       type.find("ecmascript") != std::string::npos)
@@ -444,9 +440,9 @@ std::string refresh_target(std::string_view content) {
 
 // A tel:, mailto: or Cloudflare target, or an absolute web link, until their caps; past a cap,
 // nothing is resolved. True when a web link was added.
-bool add_link(parse_state& st, const char* raw_href) {
+bool add_link(parse_state& st, std::string_view raw_href) {
   auto& m = st.m;
-  std::string_view href = trim_space(raw_href ? raw_href : "");
+  std::string_view href = trim_space(raw_href);
   if (href.empty())
     return false;
   auto scheme = ascii_lower(href.substr(0, 7));
@@ -486,13 +482,12 @@ bool hides_content(std::string_view tag) {
   return tag == "script" || tag == "style" || tag == "template";
 }
 
-void on_start(void* ctx, const xmlChar* name, const xmlChar** attrs) {
-  auto& st = state_of(ctx);
+// `tag` in lower case.
+void on_start(parse_state& st, std::string_view tag, std::span<const html_attribute> attributes) {
   auto& m = st.m;
-  auto tag = ascii_lower(reinterpret_cast<const char*>(name));
   if (!is_inline(tag))
     st.text_gap = true;
-  auto a = read_attributes(attrs);
+  auto a = read_attributes(attributes);
   open_element e;
   e.text_start = m.text.size();
   e.hides = hides_content(tag) || a.hidden;
@@ -519,18 +514,18 @@ void on_start(void* ctx, const xmlChar* name, const xmlChar** attrs) {
   st.open.push_back(e);
   if (e.script != script_body::none)
     st.script.clear();
-  if (a.cfemail && m.cf_emails.size() < st.limits.max_mailto_links)
+  if (present(a.cfemail) && m.cf_emails.size() < st.limits.max_mailto_links)
     m.cf_emails.emplace_back(std::string(a.cfemail).substr(0, 1024));
   if (st.hidden_depth > 0)
     return;
   auto& current = st.open.back();
   // Microdata (itemprop) and RDFa (property): the content attribute, a link target or the text.
-  auto property = contact_property_of(a.itemprop ? a.itemprop : (a.property ? a.property : ""));
+  auto property = contact_property_of(present(a.itemprop) ? a.itemprop : a.property);
   if (property != contact_property::none) {
-    if (a.content)
-      add_structured(st, property, a.content);
-    else if (a.href && (tag == "a" || tag == "link"))
-      add_structured(st, property, a.href);
+    if (present(a.content))
+      add_structured(st, property, std::string(a.content));
+    else if (present(a.href) && (tag == "a" || tag == "link"))
+      add_structured(st, property, std::string(a.href));
     else
       current.captures = property;
   }
@@ -567,10 +562,8 @@ void on_start(void* ctx, const xmlChar* name, const xmlChar** attrs) {
   }
 }
 
-void on_end(void* ctx, const xmlChar* name) {
-  auto& st = state_of(ctx);
+void on_end(parse_state& st, std::string_view tag) {
   auto& m = st.m;
-  auto tag = ascii_lower(reinterpret_cast<const char*>(name));
   if (!is_inline(tag))
     st.text_gap = true;
   if (tag == "title" && st.in_title) {
@@ -629,43 +622,84 @@ void on_end(void* ctx, const xmlChar* name) {
         collapse(std::string_view(m.text).substr(from), page_metadata::k_max_link_text);
 }
 
-void on_characters(void* ctx, const xmlChar* chars, int length) {
-  auto& st = state_of(ctx);
-  if (st.hidden_depth > 0 || length <= 0)
+void on_characters(parse_state& st, std::string_view chars) {
+  if (st.hidden_depth > 0 || chars.empty())
     return;
-  const auto* text = reinterpret_cast<const char*>(chars);
-  auto n = static_cast<std::size_t>(length);
+  const auto* text = chars.data();
+  auto n = chars.size();
   if (st.in_title && st.title.size() < parse_state::k_max_title_raw)
     st.title.append(text, std::min(n, parse_state::k_max_title_raw - st.title.size()));
   append_text(st, text, n);
 }
 
 // Script and style bodies: only JSON-LD is read.
-void on_cdata(void* ctx, const xmlChar* chars, int length) {
-  auto& st = state_of(ctx);
-  if (st.open.empty() || st.open.back().script == script_body::none || length <= 0)
+void on_cdata(parse_state& st, std::string_view chars) {
+  if (st.open.empty() || st.open.back().script == script_body::none || chars.empty())
     return;
   const bool json_ld = st.open.back().script == script_body::json_ld;
   auto& used = json_ld                                           ? st.json_ld_bytes
                : st.open.back().script == script_body::page_data ? st.page_data_bytes
                                                                  : st.program_bytes;
   const auto budget = json_ld ? st.limits.max_json_ld_bytes : st.limits.max_page_data_bytes;
-  auto n = std::min(static_cast<std::size_t>(length), budget - std::min(budget, used));
-  st.script.append(reinterpret_cast<const char*>(chars), n);
+  auto n = std::min(chars.size(), budget - std::min(budget, used));
+  st.script.append(chars.data(), n);
   used += n;
 }
 
-} // namespace
+class metadata_handler final : public html_handler {
+public:
+  explicit metadata_handler(parse_state& st) : st_(st) {}
+  void start_element(std::string_view name, std::span<const html_attribute> attributes) override {
+    on_start(st_, name, attributes);
+  }
+  void end_element(std::string_view name) override { on_end(st_, name); }
+  void text(std::string_view chars) override { on_characters(st_, chars); }
+  void raw_text(std::string_view chars) override { on_cdata(st_, chars); }
 
-page_metadata extract_metadata(std::string_view html, std::string_view page_url,
-                               const page_limits& limits) {
-  page_metadata m;
-  if (html.empty())
-    return m;
+private:
+  parse_state& st_;
+};
+
+// libxml2's SAX events, as the reference reader.
+parse_state& state_of(void* ctx) {
+  return *static_cast<parse_state*>(static_cast<htmlParserCtxtPtr>(ctx)->_private);
+}
+
+std::string_view view_of(const xmlChar* s, std::size_t n) {
+  return {reinterpret_cast<const char*>(s), n};
+}
+
+void libxml2_start(void* ctx, const xmlChar* name, const xmlChar** attrs) {
+  std::vector<html_attribute> attributes;
+  std::vector<std::string> names;
+  for (auto* a = attrs; a && a[0]; a += 2)
+    names.push_back(ascii_lower(reinterpret_cast<const char*>(a[0])));
+  std::size_t i = 0;
+  for (auto* a = attrs; a && a[0]; a += 2, ++i)
+    attributes.push_back({names[i], a[1] ? std::string_view(reinterpret_cast<const char*>(a[1]))
+                                         : std::string_view("")});
+  on_start(state_of(ctx), ascii_lower(reinterpret_cast<const char*>(name)), attributes);
+}
+
+void libxml2_end(void* ctx, const xmlChar* name) {
+  on_end(state_of(ctx), ascii_lower(reinterpret_cast<const char*>(name)));
+}
+
+void libxml2_characters(void* ctx, const xmlChar* chars, int length) {
+  if (length > 0)
+    on_characters(state_of(ctx), view_of(chars, static_cast<std::size_t>(length)));
+}
+
+void libxml2_cdata(void* ctx, const xmlChar* chars, int length) {
+  if (length > 0)
+    on_cdata(state_of(ctx), view_of(chars, static_cast<std::size_t>(length)));
+}
+
+void read_with_libxml2(std::string_view html, std::string_view page_url, parse_state& state) {
   std::unique_ptr<htmlParserCtxt, void (*)(htmlParserCtxtPtr)> ctxt(htmlNewParserCtxt(),
                                                                     htmlFreeParserCtxt);
   if (!ctxt)
-    return m;
+    return;
   // The default handlers build a tree; these only watch. Error callbacks stay (the options
   // below silence them).
   auto& sax = *ctxt->sax;
@@ -678,21 +712,30 @@ page_metadata extract_metadata(std::string_view html, std::string_view page_url,
   sax.processingInstruction = nullptr;
   sax.startElementNs = nullptr;
   sax.endElementNs = nullptr;
-  sax.startElement = on_start;
-  sax.endElement = on_end;
-  sax.characters = on_characters;
-  sax.ignorableWhitespace = on_characters;
-  sax.cdataBlock = on_cdata;
-  parse_state state(page_url, limits, m);
+  sax.startElement = libxml2_start;
+  sax.endElement = libxml2_end;
+  sax.characters = libxml2_characters;
+  sax.ignorableWhitespace = libxml2_characters;
+  sax.cdataBlock = libxml2_cdata;
   ctxt->_private = &state;
-  // The visible text is most of a typical page: grown once, not doubling all the way.
-  m.text.reserve(std::min(html.size(), page_metadata::k_max_text - page_metadata::k_max_text_tail));
   xmlDocPtr doc = htmlCtxtReadMemory(
       ctxt.get(), html.data(), static_cast<int>(std::min<std::size_t>(html.size(), 1 << 30)),
-      std::string(page_url).c_str(), nullptr,
+      std::string(page_url).c_str(), "UTF-8", // already decoded (decode_to_utf8)
       HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
   if (doc)
     xmlFreeDoc(doc);
+}
+
+template <class Read>
+page_metadata extract_with(std::string_view html, std::string_view page_url,
+                           const page_limits& limits, Read read) {
+  page_metadata m;
+  if (html.empty())
+    return m;
+  parse_state state(page_url, limits, m);
+  // The visible text is most of a typical page: grown once, not doubling all the way.
+  m.text.reserve(std::min(html.size(), page_metadata::k_max_text - page_metadata::k_max_text_tail));
+  read(state);
   state.code.finish(state.written());
   state.listing.finish(state.written());
   state.variable.finish(state.written());
@@ -709,6 +752,22 @@ page_metadata extract_metadata(std::string_view html, std::string_view page_url,
   if (m.title.empty() && m.open_graph.count("og:title"))
     m.title = m.open_graph["og:title"];
   return m;
+}
+
+} // namespace
+
+page_metadata extract_metadata(std::string_view html, std::string_view page_url,
+                               const page_limits& limits) {
+  return extract_with(html, page_url, limits, [&](parse_state& state) {
+    metadata_handler handler(state);
+    read_html(html, handler);
+  });
+}
+
+page_metadata extract_metadata_libxml2(std::string_view html, std::string_view page_url,
+                                       const page_limits& limits) {
+  return extract_with(html, page_url, limits,
+                      [&](parse_state& state) { read_with_libxml2(html, page_url, state); });
 }
 
 } // namespace sky::scrape

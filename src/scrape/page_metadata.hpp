@@ -68,8 +68,8 @@ struct page_metadata {
   static constexpr std::size_t k_max_text_tail = 32 << 10;
 };
 
-// Tolerant of broken markup (libxml2's recovering HTML parser, network off). Text is trimmed and
-// whitespace-collapsed.
+// Tolerant of broken markup (html_tokenizer: one pass, elements kept balanced); `html` is UTF-8.
+// Text is trimmed and whitespace-collapsed.
 page_metadata extract_metadata(std::string_view html, std::string_view page_url,
                                const page_limits& limits = {});
 
