@@ -191,8 +191,35 @@ struct marker {
   bool ambiguous = false; // a bare word that is also a common word ("at", "chez")
 };
 
+// One sign's words, and the same by their first letter: a marker is tried only against the words
+// that start as the text does.
+struct spelled_index {
+  std::vector<const spelled_word*> all; // longest first
+  std::array<std::vector<const spelled_word*>, 128> by_ascii_first; // lower-case first letter
+  std::vector<const spelled_word*> non_ascii_first; // any case of their first letter
+  std::size_t max_bytes = 0;
+
+  void add(const spelled_word* w) {
+    all.push_back(w);
+    const auto first = static_cast<unsigned char>(w->word.empty() ? 0 : w->word[0]);
+    (first < 0x80 ? by_ascii_first[first] : non_ascii_first).push_back(w);
+    max_bytes = std::max(max_bytes, w->word.size());
+  }
+  // The words that could be written at text[pos] (a non-ASCII letter may be any case's).
+  const std::vector<const spelled_word*>& starting_as(std::string_view text,
+                                                      std::size_t pos) const {
+    static const std::vector<const spelled_word*> none;
+    if (pos >= text.size())
+      return none;
+    const auto c = static_cast<unsigned char>(text[pos]);
+    if (c >= 0x80)
+      return non_ascii_first;
+    return by_ascii_first[c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c];
+  }
+};
+
 struct spelled_lists {
-  std::vector<const spelled_word*> at, dot;
+  spelled_index at, dot;
   // The ASCII letters a bare word for "@" may start with (lower case): where the scanner stops at
   // a space. Every non-ASCII byte is a stop too (a word may start with any case of its letter).
   std::array<bool, 128> bare_at_first{};
@@ -203,7 +230,7 @@ const spelled_lists& spelled_table() {
   static const spelled_lists lists = [] {
     spelled_lists l;
     for (const auto& w : spelled_words()) {
-      (w.sign == spelled_sign::at ? l.at : l.dot).push_back(&w);
+      (w.sign == spelled_sign::at ? l.at : l.dot).add(&w);
       if (w.sign != spelled_sign::at || w.word.size() < 2)
         continue;
       const auto first = static_cast<unsigned char>(lower(w.word[0]));
@@ -225,6 +252,15 @@ std::optional<std::pair<std::size_t, bool>> match_word(std::string_view text, st
     return std::nullopt;
   bool capitals = true;
   for (std::size_t i = 0; i < word.size();) {
+    if (const auto w = static_cast<unsigned char>(word[i]); w < 0x80) { // ASCII: no decoding
+      const auto have = text[pos + i];
+      if (lower(have) != static_cast<char>(w))
+        return std::nullopt;
+      if (have == static_cast<char>(w) && w != '-')
+        capitals = false;
+      ++i;
+      continue;
+    }
     auto [want, wn] = decode_utf8_at(word, i);
     auto [have, hn] = decode_utf8_at(text, pos + i);
     if (hn != wn || lower_code_point(have) != want)
@@ -279,20 +315,26 @@ std::size_t skip_spaces_back(std::string_view text, std::size_t pos) {
 }
 
 // A marker starting at `pos`: "[word]" (spaces allowed inside) or, with `bare`, " word ".
-std::optional<marker> marker_at(std::string_view text, std::size_t pos,
-                                const std::vector<const spelled_word*>& words, bool bare) {
+std::optional<marker> marker_at(std::string_view text, std::size_t pos, const spelled_index& words,
+                                bool bare) {
   char open = text[pos];
   if (char close = closing_of(open)) {
     auto p = skip_spaces(text, pos + 1);
-    for (const auto* w : words)
+    for (const auto* w : words.starting_as(text, p))
       if (auto m = match_word(text, p, w->word)) {
         auto q = skip_spaces(text, p + m->first);
         if (q < text.size() && text[q] == close)
           return marker{pos, q + 1, true, false, false};
       }
   } else if (bare && open == ' ') {
-    for (const auto* w : words) {
-      if (w->word.size() < 2)
+    // The word runs to the next space: only words of its length can match.
+    auto end = pos + 1;
+    while (end < text.size() && text[end] != ' ' && end - pos <= words.max_bytes)
+      ++end;
+    if (end >= text.size() || end - pos > words.max_bytes)
+      return std::nullopt;
+    for (const auto* w : words.starting_as(text, pos + 1)) {
+      if (w->word.size() < 2 || w->word.size() != end - pos - 1)
         continue;
       auto m = match_word(text, pos + 1, w->word);
       if (m && pos + 1 + m->first < text.size() && text[pos + 1 + m->first] == ' ')
@@ -304,7 +346,8 @@ std::optional<marker> marker_at(std::string_view text, std::size_t pos,
 
 // A marker ending just before `end`, read backwards (for dots inside the user part).
 std::optional<marker> marker_before(std::string_view text, std::size_t end,
-                                    const std::vector<const spelled_word*>& words, bool bare) {
+                                    const spelled_index& index, bool bare) {
+  const auto& words = index.all;
   if (end == 0)
     return std::nullopt;
   char close = text[end - 1];
