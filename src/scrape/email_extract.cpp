@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <initializer_list>
 #include <unordered_set>
 #if defined(__SSE2__)
@@ -223,6 +224,8 @@ struct spelled_lists {
   // The ASCII letters a bare word for "@" may start with (lower case): where the scanner stops at
   // a space. Every non-ASCII byte is a stop too (a word may start with any case of its letter).
   std::array<bool, 128> bare_at_first{};
+  // For each such letter, the byte lengths its words have (bit n: n bytes).
+  std::array<std::uint32_t, 128> bare_at_lengths{};
   std::vector<unsigned char> bare_at_ascii_letters; // the same, for the vector prefilter
 };
 
@@ -238,6 +241,8 @@ const spelled_lists& spelled_table() {
         l.bare_at_first[first] = true;
         l.bare_at_ascii_letters.push_back(first);
       }
+      if (first < 0x80 && w.word.size() < 32)
+        l.bare_at_lengths[first] |= 1u << w.word.size();
     }
     return l;
   }();
@@ -566,8 +571,20 @@ std::size_t next_at_marker(std::string_view text, std::size_t from) {
       if (c == ' ') {
         const auto next =
             from + 1 < text.size() ? static_cast<unsigned char>(lower(text[from + 1])) : 0;
-        if (next >= 0x80 || first_bytes[next])
+        if (next >= 0x80)
           return from;
+        if (!first_bytes[next])
+          continue;
+        // A word that starts as a bare "@" word does: a candidate only with one's length. Its
+        // bytes are looked at once, and a sign inside it is still found.
+        auto end = from + 1;
+        while (end < text.size() && end - from < 32 && text[end] != ' ' && text[end] != '@' &&
+               !closing_of(text[end]))
+          ++end;
+        if (end < text.size() && text[end] == ' ' &&
+            (spelled_table().bare_at_lengths[next] >> (end - from - 1) & 1u))
+          return from;
+        from = end - 1; // the loop goes on at `end`
       } else if (c == '@' || closing_of(c)) {
         return from;
       }
