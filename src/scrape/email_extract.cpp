@@ -195,7 +195,7 @@ struct marker {
 // One sign's words, and the same by their first letter: a marker is tried only against the words
 // that start as the text does.
 struct spelled_index {
-  std::vector<const spelled_word*> all; // longest first
+  std::vector<const spelled_word*> all;                             // longest first
   std::array<std::vector<const spelled_word*>, 128> by_ascii_first; // lower-case first letter
   std::vector<const spelled_word*> non_ascii_first; // any case of their first letter
   std::size_t max_bytes = 0;
@@ -221,12 +221,11 @@ struct spelled_index {
 
 struct spelled_lists {
   spelled_index at, dot;
-  // The ASCII letters a bare word for "@" may start with (lower case): where the scanner stops at
-  // a space. Every non-ASCII byte is a stop too (a word may start with any case of its letter).
-  std::array<bool, 128> bare_at_first{};
-  // For each such letter, the byte lengths its words have (bit n: n bytes).
+  // The ASCII letters a bare word for "@" may start with (lower case), and for each the byte
+  // lengths its words have (bit n: n bytes): where the scanner stops at a space. Every non-ASCII
+  // byte is a stop too (a word may start with any case of its letter).
+  std::vector<unsigned char> bare_at_ascii_letters;
   std::array<std::uint32_t, 128> bare_at_lengths{};
-  std::vector<unsigned char> bare_at_ascii_letters; // the same, for the vector prefilter
 };
 
 const spelled_lists& spelled_table() {
@@ -237,12 +236,11 @@ const spelled_lists& spelled_table() {
       if (w.sign != spelled_sign::at || w.word.size() < 2)
         continue;
       const auto first = static_cast<unsigned char>(lower(w.word[0]));
-      if (first < 0x80 && !l.bare_at_first[first]) {
-        l.bare_at_first[first] = true;
+      if (first >= 0x80 || w.word.size() >= 32)
+        continue;
+      if (l.bare_at_lengths[first] == 0)
         l.bare_at_ascii_letters.push_back(first);
-      }
-      if (first < 0x80 && w.word.size() < 32)
-        l.bare_at_lengths[first] |= 1u << w.word.size();
+      l.bare_at_lengths[first] |= 1u << w.word.size();
     }
     return l;
   }();
@@ -533,11 +531,31 @@ std::optional<std::string> normalize_email(std::string_view written) {
 
 namespace {
 
+// A space at text[pos] before a word a bare "@" word could be: one that starts with a letter of
+// one and has one's length (any word that starts with a non-ASCII letter, for marker_at to read).
+bool bare_at_candidate(std::string_view text, std::size_t pos) {
+  if (pos + 1 >= text.size())
+    return false;
+  const auto first = static_cast<unsigned char>(lower(text[pos + 1]));
+  if (first >= 0x80)
+    return true;
+  const auto lengths = spelled_table().bare_at_lengths[first];
+  if (lengths == 0)
+    return false;
+  auto end = pos + 1;
+  while (end < text.size() && end - pos < 32 && text[end] != ' ')
+    ++end;
+  return end < text.size() && text[end] == ' ' && (lengths >> (end - pos - 1) & 1u);
+}
+
 #if defined(__SSE2__)
-// Sixteen positions from `from` on hold no '@', no opening bracket and no space before a letter
-// a bare word for "@" may start with (any case; every non-ASCII letter). Reads text[from, from
-// + 17).
-bool no_at_marker_in_block(const char* from) {
+struct at_marker_masks {
+  unsigned signs; // '@' and opening brackets
+  unsigned words; // spaces before a letter a bare word for "@" may start with
+};
+
+// Bit i for text[from + i], i < 16: where a marker for "@" may start. Reads text[from, from + 17).
+at_marker_masks at_markers_in_block(const char* from) {
   auto load = [](const char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); };
   auto is = [](__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
   auto here = load(from);
@@ -551,44 +569,35 @@ bool no_at_marker_in_block(const char* from) {
   for (auto letter : spelled_table().bare_at_ascii_letters)
     starts = _mm_or_si128(starts, is(first, static_cast<char>(letter)));
   auto words = _mm_and_si128(is(here, ' '), starts);
-  return _mm_movemask_epi8(_mm_or_si128(signs, words)) == 0;
+  return {static_cast<unsigned>(_mm_movemask_epi8(signs)),
+          static_cast<unsigned>(_mm_movemask_epi8(words))};
 }
 #endif
 
 // The first position from `from` on where a marker for "@" may start: '@', an opening bracket,
-// or a space before a bare word. The loop below does nothing anywhere else.
+// or a space before a word a bare one could be. The loop below does nothing anywhere else.
 std::size_t next_at_marker(std::string_view text, std::size_t from) {
-  constexpr std::size_t k_block = 16;
-  const auto& first_bytes = spelled_table().bare_at_first;
-  while (from < text.size()) {
 #if defined(__SSE2__)
-    while (from + k_block + 1 <= text.size() && no_at_marker_in_block(text.data() + from))
-      from += k_block;
-#endif
-    auto stop = from + k_block + 1 <= text.size() ? from + k_block : text.size();
-    for (; from < stop; ++from) {
-      char c = text[from];
-      if (c == ' ') {
-        const auto next =
-            from + 1 < text.size() ? static_cast<unsigned char>(lower(text[from + 1])) : 0;
-        if (next >= 0x80)
-          return from;
-        if (!first_bytes[next])
-          continue;
-        // A word that starts as a bare "@" word does: a candidate only with one's length. Its
-        // bytes are looked at once, and a sign inside it is still found.
-        auto end = from + 1;
-        while (end < text.size() && end - from < 32 && text[end] != ' ' && text[end] != '@' &&
-               !closing_of(text[end]))
-          ++end;
-        if (end < text.size() && text[end] == ' ' &&
-            (spelled_table().bare_at_lengths[next] >> (end - from - 1) & 1u))
-          return from;
-        from = end - 1; // the loop goes on at `end`
-      } else if (c == '@' || closing_of(c)) {
-        return from;
-      }
+  // Sixteen bytes at a time; of the words, only those that start as a bare word does are read.
+  while (from + 17 <= text.size()) {
+    auto [signs, words] = at_markers_in_block(text.data() + from);
+    const auto first_sign = signs ? static_cast<unsigned>(__builtin_ctz(signs)) : 16u;
+    for (; words; words &= words - 1) {
+      const auto bit = static_cast<unsigned>(__builtin_ctz(words));
+      if (bit > first_sign)
+        break;
+      if (bare_at_candidate(text, from + bit))
+        return from + bit;
     }
+    if (signs)
+      return from + first_sign;
+    from += 16;
+  }
+#endif
+  for (; from < text.size(); ++from) {
+    char c = text[from];
+    if ((c == ' ' && bare_at_candidate(text, from)) || c == '@' || closing_of(c))
+      return from;
   }
   return text.size();
 }
