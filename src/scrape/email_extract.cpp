@@ -531,8 +531,8 @@ std::optional<std::string> normalize_email(std::string_view written) {
 
 namespace {
 
-// A space at text[pos] before a word a bare "@" word could be: one that starts with a letter of
-// one and has one's length (any word that starts with a non-ASCII letter, for marker_at to read).
+// A space at text[pos] before a bare word for "@", in any case (or before any word that starts
+// with a non-ASCII letter, for marker_at to read).
 bool bare_at_candidate(std::string_view text, std::size_t pos) {
   if (pos + 1 >= text.size())
     return false;
@@ -545,7 +545,13 @@ bool bare_at_candidate(std::string_view text, std::size_t pos) {
   auto end = pos + 1;
   while (end < text.size() && end - pos < 32 && text[end] != ' ')
     ++end;
-  return end < text.size() && text[end] == ' ' && (lengths >> (end - pos - 1) & 1u);
+  const auto length = end - pos - 1;
+  if (end >= text.size() || text[end] != ' ' || !(lengths >> length & 1u))
+    return false;
+  for (const auto* w : spelled_table().at.starting_as(text, pos + 1))
+    if (w->word.size() == length && match_word(text, pos + 1, w->word))
+      return true;
+  return false;
 }
 
 #if defined(__SSE2__)
