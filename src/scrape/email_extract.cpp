@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <stdexcept>
 #include <unordered_set>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -555,6 +556,20 @@ bool bare_at_candidate(std::string_view text, std::size_t pos) {
 }
 
 #if defined(__SSE2__)
+// The ASCII letters bare words for "@" start with, as eight (the last repeated to fill).
+const std::array<char, 8>& bare_at_letters() {
+  static const auto letters = [] {
+    const auto& all = spelled_table().bare_at_ascii_letters;
+    if (all.empty() || all.size() > 8)
+      throw std::logic_error("bare words for '@' must start with one to eight ASCII letters");
+    std::array<char, 8> out{};
+    for (std::size_t i = 0; i < out.size(); ++i)
+      out[i] = static_cast<char>(all[std::min(i, all.size() - 1)]);
+    return out;
+  }();
+  return letters;
+}
+
 struct at_marker_masks {
   unsigned signs; // '@' and opening brackets
   unsigned words; // spaces before a letter a bare word for "@" may start with
@@ -570,10 +585,15 @@ at_marker_masks at_markers_in_block(const char* from) {
   auto signs =
       _mm_or_si128(_mm_or_si128(is(here, '@'), is(here, '[')),
                    _mm_or_si128(is(here, '('), _mm_or_si128(is(here, '{'), is(here, '<'))));
-  // Bytes past 0x7F compare as negative: every UTF-8 lead byte is a candidate.
+  // Bytes past 0x7F compare as negative: every UTF-8 lead byte is a candidate. The letters are
+  // eight, repeated to fill (see bare_at_letters), compared unrolled so they stay in registers.
+  const auto& letters = bare_at_letters();
   auto starts = _mm_cmplt_epi8(first, _mm_setzero_si128());
-  for (auto letter : spelled_table().bare_at_ascii_letters)
-    starts = _mm_or_si128(starts, is(first, static_cast<char>(letter)));
+  auto either = [&](std::size_t i) {
+    return _mm_or_si128(is(first, letters[i]), is(first, letters[i + 1]));
+  };
+  starts = _mm_or_si128(starts, _mm_or_si128(either(0), either(2)));
+  starts = _mm_or_si128(starts, _mm_or_si128(either(4), either(6)));
   auto words = _mm_and_si128(is(here, ' '), starts);
   return {static_cast<unsigned>(_mm_movemask_epi8(signs)),
           static_cast<unsigned>(_mm_movemask_epi8(words))};
@@ -915,26 +935,16 @@ email_list extract_emails(const page_metadata& page, std::size_t max_addresses,
     add(normalize_email(decode_cfemail(hex)));
   // What the page gives as mailboxes (structured data, links) tells its real domains.
   const std::vector<std::string> linked(found.addresses.begin(), found.addresses.end());
-  // HTML5 named the characters of an address (&commat;, &period;); libxml2 knows only HTML 4's
-  // entities and leaves these as written.
-  std::string_view text = page.text;
-  std::string decoded;
-  if (text.find("&commat;") != std::string_view::npos ||
-      text.find("&period;") != std::string_view::npos) {
-    decoded = decode_html_entities(text);
-    text = decoded;
-  }
+  const std::string_view text = page.text;
   text_email_context context;
   std::optional<std::string> page_domain;
   if (!page_url.empty())
     page_domain = registrable_domain(page_url);
   if (page_domain)
     context.page_domain = *page_domain;
-  if (decoded.empty()) { // decoding moves the text away from its spans
-    context.listing_spans = page.listing_spans;
-    context.code_spans = page.code_spans;
-    context.variable_spans = page.variable_spans;
-  }
+  context.listing_spans = page.listing_spans;
+  context.code_spans = page.code_spans;
+  context.variable_spans = page.variable_spans;
   context.linked_addresses = linked;
   auto text_emails = find_text_emails(text, max_candidates, context);
   for (auto& e : text_emails)
