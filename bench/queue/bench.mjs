@@ -1,5 +1,5 @@
-// Queue benchmark: the same workloads through ScraperSky's engine and graphile-worker, on one
-// PostgreSQL, in one run. Prints tables (markdown) and, last, the results as one JSON line.
+// Queue benchmark: the same workloads through ScraperSky's engine, graphile-worker and pg-boss, on
+// one PostgreSQL, in one run. Prints tables (markdown) and, last, the results as one JSON line.
 //
 //   throughput: N no-op jobs inserted in one statement into an idle, running system; time from
 //               the insert's commit until every job is finished in the database, and the CPU
@@ -12,7 +12,8 @@
 //   --items=20000 --runs=5 --latency=200 (0: no latency workload) --background=1000 (jobs/s; 0: none)
 //   --configs=16x16,64x64,500x500,1000x500,500x500h100,1000x500h100   ScraperSky concurrency x batch (hNNN: lock hold)
 //   --graphile=24x500,...,default         graphile-worker concurrency x localQueue size
-//   --only=scrapersky | --only=graphile   systems whose name starts with this
+//   --pgboss=500x4,500x4p2,500x16m10,...  pg-boss batchSize x localConcurrency (pN: polling s, mN: pool)
+//   --only=scrapersky | graphile | pgboss systems whose name starts with this
 //   --pooler-url=... --pooler-pid=...     a transaction-mode PgBouncer: ScraperSky rows through it
 //   --compare-bin=path [--compare-label=x] every ScraperSky row again with another build (A/B)
 //   --admin=... --pgdata=... --bin=...    set by bench/queue/run
@@ -21,6 +22,8 @@ import { readFileSync, readdirSync, existsSync, rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
+// The statement pg-boss's own insert() and send() run, so the harness can issue it on its connection.
+import { insertJobs as pgbossInsertJobs, COMMON_JOB_TABLE } from "pg-boss/dist/plans.js";
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")).map(([k, ...v]) => [k, v.length ? v.join("=") : "1"]),
@@ -37,7 +40,8 @@ const RUNS = Number(args.runs ?? 5);
 const LATENCY_COUNT = Number(args.latency ?? 200);
 const BACKGROUND_RATE = Number(args.background ?? 1000);
 const SECRET = "bench-secret-bench-secret-bench-secret-01";
-const WORKER_SCRIPT = new URL("./graphile-worker.mjs", import.meta.url).pathname;
+const GRAPHILE_SCRIPT = new URL("./graphile-worker.mjs", import.meta.url).pathname;
+const PGBOSS_SCRIPT = new URL("./pg-boss.mjs", import.meta.url).pathname;
 
 const nowMs = () => performance.timeOrigin + performance.now(); // wall clock, µs precision
 const hrMs = () => Number(process.hrtime.bigint()) / 1e6; // CLOCK_MONOTONIC, shared by processes
@@ -137,22 +141,29 @@ async function waitUntilDone(client, sql, timeoutMs = 600000) {
     await sleep(5);
   }
 }
-// "Is any job left?" costs the same for both systems: one walk of a B-tree from its start to the
+// "Is any job left?" costs the same for every system: one walk of a B-tree from its start to the
 // first entry whose row is visible, then one heap fetch.
 //  * ScraperSky keeps finished jobs; unfinished ones (Queued or InProgress; a check constraint
 //    ties finished_at to the final statuses) are exactly the rows of the partial index
 //    jobs_active_idx. A finish makes the row leave that index.
 //  * graphile-worker deletes a job when it completes, so every row of _private_jobs is an
 //    unfinished job, and its primary key indexes exactly those.
-// In both, the entries of finished jobs stay in the index as dead ones until a vacuum; the first
-// probe to step over one marks it, later probes skip it within its page. Both systems work
-// through their jobs roughly in index order, so both probes step over the prefix of finished
+//  * pg-boss keeps completed jobs (state 'completed') for deleteAfterSeconds, 7 days. Its partial
+//    index job_i14 (name, state, blocked, start_after) holds the jobs in created, retry, active and
+//    failed state; the probe walks it and takes the first of them not failed (a failed job is
+//    finished too). Claim and completion both change `state`, a key of that index, so neither is
+//    a HOT update: a claim adds an entry under 'active', a completion none.
+// In all, the entries of finished jobs stay in the index as dead ones until a vacuum; the first
+// probe to step over one marks it, later probes skip it within its page. The systems work
+// through their jobs roughly in index order, so the probes step over the prefix of finished
 // jobs. The probe's backend is not counted in PostgreSQL's CPU; its own cost is printed.
 const PROBES = {
   scrapersky: `SELECT (SELECT status FROM jobs WHERE finished_at IS NULL
                        ORDER BY job_type, next_attempt_at LIMIT 1) IS NOT NULL AS pending`,
   graphile: `SELECT (SELECT task_id FROM graphile_worker._private_jobs
                      ORDER BY id LIMIT 1) IS NOT NULL AS pending`,
+  pgboss: `SELECT (SELECT id FROM pgboss.job WHERE state IN ('created', 'retry', 'active')
+                   ORDER BY name, state, blocked, start_after LIMIT 1) IS NOT NULL AS pending`,
 };
 const planChecked = new Set();
 async function checkProbePlan(client, kind) {
@@ -171,7 +182,19 @@ const INSERTS = {
   graphile: (task) =>
     `SELECT graphile_worker.add_jobs(array_agg(json_populate_record(null::graphile_worker.job_spec,
        json_build_object('identifier', '${task}', 'payload', '{}'::json)))) FROM generate_series(1, $1)`,
+  // pg-boss's insert() (returnId false) and send() (returnId true): one INSERT from a JSON array of
+  // jobs, with a pg_notify in the same statement when the queue has `notify`. $1 is the array.
+  pgboss: (queue, notify, returnId = false) =>
+    pgbossInsertJobs("pgboss", { table: COMMON_JOB_TABLE, name: queue, returnId, notify }),
 };
+const pgbossJobs = (n, data = {}) => JSON.stringify(Array.from({ length: n }, () => ({ data })));
+// The throughput insert and each insert of the background load: n no-op jobs in one statement.
+function insertMany(client, sys, n, background = false) {
+  if (sys.kind === "scrapersky") return client.query(INSERTS.scrapersky(background ? '{"background": true}' : "{}"), [n]);
+  const task = background ? "noop_bg" : "noop";
+  if (sys.kind === "graphile") return client.query(INSERTS.graphile(task), [n]);
+  return client.query(INSERTS.pgboss(task, sys.listen), [pgbossJobs(n)]);
+}
 
 // ---------------------------------------------------------------- ScraperSky
 async function startScraperSky(db, sys, env = {}) {
@@ -199,7 +222,7 @@ async function startScraperSky(db, sys, env = {}) {
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     child.on("exit", (code) => reject(new Error(`scrapersky exited ${code}: ${out}`)));
-    setTimeout(() => reject(new Error("scrapersky did not start")), 60000);
+    setTimeout(() => reject(new Error("scrapersky did not start")), 60000).unref(); // not to hold the exit
   }).catch((e) => { child.kill("SIGKILL"); throw e; });
   return {
     pid: child.pid,
@@ -211,10 +234,19 @@ async function startScraperSky(db, sys, env = {}) {
   };
 }
 
-// ---------------------------------------------------------------- graphile-worker
-// A separate Node process (graphile-worker.mjs), so that its CPU time is its own.
-async function startGraphile(db, sys, onStart) {
-  const child = spawn(process.execPath, [WORKER_SCRIPT, JSON.stringify({ url: db.direct, pool: sys.pool, options: sys.options })], {
+// ---------------------------------------------------------------- graphile-worker and pg-boss
+// Each in a separate Node process (graphile-worker.mjs, pg-boss.mjs), so that its CPU time is its
+// own. Both print "ready" once they work, and "start <i> <ms>" as a measured job's handler begins.
+function startGraphile(db, sys, onStart) {
+  return startNodeWorker("graphile-worker", GRAPHILE_SCRIPT, { url: db.direct, pool: sys.pool, options: sys.options }, onStart);
+}
+function startPgBoss(db, sys, onStart, background) {
+  // The background queue's workers only for the runs with background load: each work() polls.
+  const config = { url: db.direct, max: sys.max, listen: sys.listen, background: !!background, work: sys.work };
+  return startNodeWorker("pg-boss", PGBOSS_SCRIPT, config, onStart);
+}
+async function startNodeWorker(label, script, config, onStart) {
+  const child = spawn(process.execPath, [script, JSON.stringify(config)], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout });
@@ -226,8 +258,8 @@ async function startGraphile(db, sys, onStart) {
         onStart?.(Number(i), Number(ms));
       }
     });
-    child.on("exit", (code) => reject(new Error(`graphile-worker exited ${code}`)));
-    setTimeout(() => reject(new Error("graphile-worker did not start")), 60000);
+    child.on("exit", (code) => reject(new Error(`${label} exited ${code}`)));
+    setTimeout(() => reject(new Error(`${label} did not start`)), 60000).unref(); // not to hold the exit
   }).catch((e) => { child.kill("SIGKILL"); throw e; });
   return {
     pid: child.pid,
@@ -239,7 +271,10 @@ async function startGraphile(db, sys, onStart) {
   };
 }
 
-const start = (db, sys, extra) => (sys.kind === "scrapersky" ? startScraperSky(db, sys, extra?.env) : startGraphile(db, sys, extra?.onStart));
+const start = (db, sys, extra) =>
+  sys.kind === "scrapersky" ? startScraperSky(db, sys, extra?.env)
+  : sys.kind === "graphile" ? startGraphile(db, sys, extra?.onStart)
+  : startPgBoss(db, sys, extra?.onStart, extra?.background);
 
 // ---------------------------------------------------------------- throughput
 // The CHECKPOINT just before the insert keeps a checkpoint's writes, and the full-page images the
@@ -253,7 +288,7 @@ async function throughput(sys) {
   await client.query("CHECKPOINT");
   const pooler = sys.pooler ? poolerPid() : null;
   const pg0 = clusterSnapshot(), w0 = processNs(worker.pid), h0 = processNs(client.backendPid), b0 = processNs(pooler);
-  await client.query(sys.kind === "scrapersky" ? INSERTS.scrapersky("{}") : INSERTS.graphile("noop"), [ITEMS]);
+  await insertMany(client, sys, ITEMS);
   const t0 = nowMs(), h1 = processNs(client.backendPid);
   await waitUntilDone(client, PROBES[sys.kind]);
   const seconds = (nowMs() - t0) / 1000;
@@ -277,18 +312,19 @@ async function throughput(sys) {
 // Background load: `rate` jobs/s from a connection of its own, as one multi-row insert every
 // 10 ms of however many jobs are due by then. ScraperSky's are page_scrape jobs marked
 // {"background": true} (the synthetic handler serves only page_scrape), graphile-worker's are
-// jobs of a second task, noop_bg; both are served by the same workers as the measured jobs.
+// jobs of a second task, noop_bg, served by the same workers as the measured jobs; pg-boss's
+// are jobs of a second queue, noop_bg, with workers of their own (a work() serves one queue) in
+// the same process and pool.
 async function startBackground(db, sys, rate) {
   const client = new pg.Client({ connectionString: db.direct });
   await client.connect();
-  const sql = sys.kind === "scrapersky" ? INSERTS.scrapersky('{"background": true}') : INSERTS.graphile("noop_bg");
   let stopping = false, sent = 0;
   const t0 = nowMs();
   const loop = (async () => {
     while (!stopping) {
       const due = Math.floor(((nowMs() - t0) / 1000) * rate) - sent;
       if (due > 0) {
-        await client.query(sql, [due]);
+        await insertMany(client, sys, due, true);
         sent += due;
       }
       await sleep(10);
@@ -309,11 +345,13 @@ async function latency(sys, rate) {
   const sky = sys.kind === "scrapersky";
   const log = `/tmp/sky_bench_exec_${process.pid}`;
   if (existsSync(log)) rmSync(log);
-  const started = new Map(); // graphile: i -> start (CLOCK_MONOTONIC ms)
-  const worker = await start(db, sys, { env: { TEST_EXECUTION_LOG: log }, onStart: (i, ms) => started.set(i, ms) });
+  const started = new Map(); // graphile, pg-boss: i -> start (CLOCK_MONOTONIC ms)
+  const worker = await start(db, sys, {
+    env: { TEST_EXECUTION_LOG: log }, onStart: (i, ms) => started.set(i, ms), background: rate > 0,
+  });
   const client = await harnessClient(db.direct);
-  // ScraperSky's handler logs its start on the wall clock; graphile-worker's process prints it
-  // on the monotonic clock. Each side is compared with the same clock read here.
+  // ScraperSky's handler logs its start on the wall clock; graphile-worker's and pg-boss's
+  // processes print it on the monotonic clock. Each side is compared with the same clock read here.
   const clock = sky ? nowMs : hrMs;
   const background = rate > 0 ? await startBackground(db, sys, rate) : null;
   await sleep(background ? 1000 : 500);
@@ -324,8 +362,10 @@ async function latency(sys, rate) {
     if (sky) {
       const { rows } = await client.query(`INSERT INTO jobs (job_type, params) VALUES ('page_scrape', '{}') RETURNING id::text`);
       key = rows[0].id;
-    } else {
+    } else if (sys.kind === "graphile") {
       await client.query(`SELECT graphile_worker.add_job('noop', json_build_object('i', $1::int))`, [i]);
+    } else {
+      await client.query(INSERTS.pgboss("noop", sys.listen, true), [pgbossJobs(1, { i })]); // as send() does
     }
     const t1 = clock();
     issued.set(key, t0);
@@ -383,8 +423,27 @@ const graphileSystems = (args.graphile ?? "24x500,24x1000,24x2000,64x500,64x1000
     options: { concurrency, preset: { worker: { localQueue: { size }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } } },
   };
 });
+// --pgboss=500x4,500x4p2,500x16m10: pg-boss's work() batchSize x localConcurrency, with pN its
+// pollingIntervalSeconds (0.5, its minimum, unless given; 2 is its default) and mN the pool's `max`
+// (2 x localConcurrency + 2 unless given: a connection for each worker of noop and of noop_bg, and
+// two for pg-boss's own upkeep). Every setting fetches again at once while batches come back full
+// (burstWhenBatchFull) and wakes on LISTEN/NOTIFY (useListenNotify, queues with `notify`), with the
+// same interval as the backstop poll then (notifyPollingIntervalSeconds): without these a worker
+// waits out the interval after every batch. There is no row of its defaults (batchSize 1, one
+// worker, a 2 s poll, no burst): that is one job every 2 s.
+const pgbossSystems = (args.pgboss ?? "50x4,100x4,500x4,1000x4,500x1,500x2,500x16,500x4p2,500x16m10").split(",").map((spec) => {
+  const m = /^(\d+)x(\d+)(?:p(\d+(?:\.\d+)?))?(?:m(\d+))?$/.exec(spec);
+  if (!m) throw new Error(`--pgboss: ${spec} is not BATCHxCONCURRENCY[pSECONDS][mPOOL]`);
+  const [batchSize, localConcurrency] = [Number(m[1]), Number(m[2])];
+  const polling = Number(m[3] ?? 0.5);
+  return {
+    kind: "pgboss", name: `pgboss b${batchSize} c${localConcurrency} p${polling}` + (m[4] ? ` max${m[4]}` : ""), swept: true,
+    max: Number(m[4] ?? 2 * localConcurrency + 2), listen: true,
+    work: { batchSize, localConcurrency, pollingIntervalSeconds: polling, notifyPollingIntervalSeconds: polling, burstWhenBatchFull: true },
+  };
+});
 // --only=scrapersky runs just ScraperSky (for quick iterations; the README quotes full runs).
-const chosen = [...skySystems, ...graphileSystems].filter((s) => !args.only || s.name.startsWith(args.only));
+const chosen = [...skySystems, ...graphileSystems, ...pgbossSystems].filter((s) => !args.only || s.name.startsWith(args.only));
 
 // ---------------------------------------------------------------- main
 const results = {
@@ -419,22 +478,31 @@ for (const sys of chosen) {
     runs_cpu_us_per_job: rs.map((r) => r.cpu_us_per_job),
   };
 }
-const bestOf = (pred) => chosen.filter(pred).reduce((a, s) => (!a || results.throughput[s.name].median > results.throughput[a.name].median ? s : a), null);
+const fastest = (list) => list.reduce((a, s) => (!a || results.throughput[s.name].median > results.throughput[a.name].median ? s : a), null);
+const bestOf = (pred) => fastest(chosen.filter(pred));
 const skyBest = bestOf((s) => s.kind === "scrapersky" && !s.pooler && !s.bin);
 const skyBestPooled = bestOf((s) => s.kind === "scrapersky" && s.pooler && !s.bin);
 const graphileBest = bestOf((s) => s.kind === "graphile" && s.swept);
-if (skyBest && graphileBest) {
-  const a = results.throughput[skyBest.name], b = results.throughput[graphileBest.name];
+const pgbossBest = bestOf((s) => s.kind === "pgboss" && s.swept);
+// The best peer: the faster of the two peers' best swept settings, by median.
+const peerBest = fastest([graphileBest, pgbossBest].filter(Boolean));
+if (peerBest) {
+  const a = skyBest && results.throughput[skyBest.name], b = results.throughput[peerBest.name];
+  const peer = (s) => {
+    const median = s && results.throughput[s.name].median;
+    return s && { name: s.name, median, ratio: a ? a.median / median : null };
+  };
   results.best = {
-    scrapersky: skyBest.name, graphile: graphileBest.name, ratio: a.median / b.median,
-    rounds: a.runs.map((v, i) => v / b.runs[i]),
+    scrapersky: skyBest?.name ?? null, peer: peerBest.name, ratio: a ? a.median / b.median : null,
+    rounds: a ? a.runs.map((v, i) => v / b.runs[i]) : null,
+    peers: { graphile: peer(graphileBest), pgboss: peer(pgbossBest) },
   };
 }
 
 // Pickup latency of each system at its best throughput setting (and ScraperSky's best setting
 // through the pooler), idle and under background load; rounds interleaved as above.
 if (LATENCY_COUNT > 0) {
-  const latencySystems = [skyBest, skyBestPooled, graphileBest].filter(Boolean);
+  const latencySystems = [skyBest, skyBestPooled, graphileBest, pgbossBest].filter(Boolean);
   const variants = latencySystems.flatMap((s) => [[s, 0], ...(BACKGROUND_RATE > 0 ? [[s, BACKGROUND_RATE]] : [])]);
   const label = ([s, rate]) => `${s.name}${rate ? `, ${fmt(rate)} jobs/s background` : ", idle"}`;
   const samples = Object.fromEntries(variants.map((v) => [label(v), []]));
@@ -456,9 +524,9 @@ if (LATENCY_COUNT > 0) {
 }
 
 // ---------------------------------------------------------------- report
-const ref = graphileBest ? results.throughput[graphileBest.name].median : NaN;
+const ref = peerBest ? results.throughput[peerBest.name].median : NaN;
 console.log(`\n${fmt(ITEMS)} no-op jobs, medians of ${RUNS} round(s); CPU in µs per job (= ms per 1,000 jobs)\n`);
-console.log(`| system | jobs/s (median) | runs | vs graphile best | CPU postgres | CPU worker | CPU pgbouncer | CPU total | insert | probe |`);
+console.log(`| system | jobs/s (median) | runs | vs best peer | CPU postgres | CPU worker | CPU pgbouncer | CPU total | insert | probe |`);
 console.log("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const [name, r] of Object.entries(results.throughput)) {
   const c = r.cpu_us_per_job;
@@ -470,10 +538,15 @@ for (const [name, r] of Object.entries(results.throughput)) {
 }
 if (results.best) {
   const b = results.best;
-  console.log(
-    `\nbest/best: ${b.scrapersky} / ${b.graphile} = ${b.ratio.toFixed(2)}x ` +
-      `(round by round: ${b.rounds.map((x) => `${x.toFixed(2)}x`).join(", ")})`,
-  );
+  if (b.scrapersky) {
+    console.log(
+      `\nbest/best: ${b.scrapersky} / ${b.peer} (best peer) = ${b.ratio.toFixed(2)}x ` +
+        `(round by round: ${b.rounds.map((x) => `${x.toFixed(2)}x`).join(", ")})`,
+    );
+  }
+  const peers = Object.values(b.peers).filter(Boolean)
+    .map((p) => `${p.name} ${fmt(p.median)} jobs/s${p.ratio == null ? "" : ` (${b.scrapersky} ${p.ratio.toFixed(2)}x)`}`);
+  console.log(`${b.scrapersky ? "" : "\n"}each peer's best: ${peers.join("; ")}`);
 }
 if (Object.keys(results.latency).length) {
   console.log(`\npickup latency, ${LATENCY_COUNT} single inserts 50 ms apart (ms; median of ${RUNS} run(s))\n`);
