@@ -10,7 +10,6 @@
 #include <boost/asio.hpp>
 #include <cstring>
 #include <curl/curl.h>
-#include <future>
 #include <map>
 #include <mutex>
 #include <netinet/in.h>
@@ -628,17 +627,6 @@ void fetcher::cancel(fetch_id id) {
   std::lock_guard lock(impl_->stop_mutex);
   if (!impl_->stopped)
     asio::post(impl_->curl_side, [owner = impl_.get(), id] { owner->cancel(id); });
-}
-
-fetch_result fetcher::fetch_blocking(fetch_request request) {
-  auto promise = std::make_shared<std::promise<fetch_result>>();
-  auto future = promise->get_future();
-  fetch(std::move(request), [promise](fetch_result r) { promise->set_value(std::move(r)); });
-  return future.get();
-}
-
-fetch_result fetcher::fetch_blocking(std::string url, std::optional<std::size_t> max_bytes) {
-  return fetch_blocking(fetch_request{std::move(url), std::nullopt, {}, max_bytes, nullptr});
 }
 
 } // namespace sky::scrape

@@ -96,9 +96,6 @@ public:
   // Aborts the transfers in flight and the requests waiting for their slot, completing each
   // with k_fetcher_stopped; later fetches fail the same way at once. Idempotent.
   void stop();
-  // Convenience for blocking callers (the command line, tests).
-  fetch_result fetch_blocking(fetch_request request);
-  fetch_result fetch_blocking(std::string url, std::optional<std::size_t> max_bytes = std::nullopt);
 
   // The context fetches complete on: coroutines that await them run here (fetch_session.hpp).
   boost::asio::io_context& context();

@@ -1,6 +1,7 @@
 // The CLI reports, built from the same site scans the workflows use.
 #include "scrape/page_report.hpp"
 
+#include "scrape/run_sync.hpp"
 #include "scrape/site_scan.hpp"
 
 #include <boost/json.hpp>
@@ -15,7 +16,8 @@ cli_report report_page(fetcher& f, const std::string& url, int crawl_pages, brow
   options.max_depth = crawl_pages > 1 ? 2 : 0;
   options.browsers = browsers;
   options.render = render;
-  auto report = crawl_for_contacts(f, robots, url, options);
+  auto session = std::make_shared<fetch_session>(f);
+  auto report = run_sync(f, crawl_for_contacts(*session, robots, url, options));
   auto out = to_json(report);
   out["status"] = report.pages.empty() ? 0 : report.pages.front().status;
   if (browsers) {
@@ -36,7 +38,8 @@ cli_report report_sitemaps(fetcher& f, const std::string& url) {
   for (std::string_view ext : {".xml", ".xml.gz", ".txt", ".gz"})
     if (path.size() > ext.size() && path.substr(path.size() - ext.size()) == ext)
       given = url;
-  auto discovery = discover_sitemaps(f, url, {}, given);
+  auto session = std::make_shared<fetch_session>(f);
+  auto discovery = run_sync(f, discover_sitemaps(*session, url, {}, given));
   bool any = false;
   for (const auto& s : discovery.sitemaps)
     any |= s.type != "invalid";

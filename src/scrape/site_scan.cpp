@@ -8,11 +8,8 @@
 #include "scrape/text_rules.hpp"
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
@@ -47,19 +44,6 @@ std::string path_and_query(std::string_view url) {
 bool is_html(const fetch_result& r) {
   return r.content_type.empty() || r.content_type.find("html") != std::string::npos ||
          r.content_type.find("text/plain") != std::string::npos;
-}
-
-// Runs a site coroutine for a blocking caller, on the fetcher's context. `cancelled` is asked
-// every 100 ms; when it turns true the session is cancelled, which aborts its fetches.
-template <class T>
-T run_blocking(const std::shared_ptr<fetch_session>& session, boost::asio::awaitable<T> work,
-               const std::function<bool()>& cancelled) {
-  auto future = boost::asio::co_spawn(boost::asio::make_strand(session->shared_fetcher().context()),
-                                      std::move(work), boost::asio::use_future);
-  while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
-    if (cancelled && cancelled())
-      session->cancel();
-  return future.get();
 }
 
 // Adds `value` (found on `page`) to `kept` unless it is there already; false when it is new and
@@ -160,13 +144,6 @@ void robots_cache::with_rules(std::string_view url, std::function<void(robots_ru
   });
 }
 
-robots_rules robots_cache::rules_for(std::string_view url) {
-  std::promise<robots_rules> promise;
-  auto future = promise.get_future();
-  with_rules(url, [&promise](robots_rules r) { promise.set_value(std::move(r)); });
-  return future.get();
-}
-
 boost::asio::awaitable<robots_rules> robots_cache::async_rules_for(std::string url) {
   auto start = [this, url](std::function<void(robots_rules)> resume) {
     with_rules(url, std::move(resume));
@@ -184,10 +161,6 @@ std::size_t robots_cache::cached_origins() {
   return entries_.size();
 }
 
-bool robots_cache::allowed(std::string_view url) {
-  return rules_for(url).allowed(path_and_query(url));
-}
-
 boost::asio::awaitable<fetch_result> fetch_site_home(fetch_session& s, std::string domain) {
   const auto secure = "https://" + domain + "/", plain_url = "http://" + domain + "/";
   auto r = co_await s.fetch(secure);
@@ -197,11 +170,6 @@ boost::asio::awaitable<fetch_result> fetch_site_home(fetch_session& s, std::stri
       co_return plain;
   }
   co_return r;
-}
-
-fetch_result fetch_site_home(fetcher& f, std::string_view domain) {
-  auto session = std::make_shared<fetch_session>(f);
-  return run_blocking(session, fetch_site_home(*session, std::string(domain)), {});
 }
 
 std::optional<std::string> page_text(const fetch_result& r) {
@@ -273,14 +241,6 @@ sitemap_page_urls(fetch_session& s, robots_cache& robots, const std::string& sit
 
 } // namespace
 
-crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_view start_url,
-                                const crawl_options& options) {
-  auto session = std::make_shared<fetch_session>(f);
-  return run_blocking(session,
-                      crawl_for_contacts(*session, robots, std::string(start_url), options),
-                      options.cancelled);
-}
-
 boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots_cache& robots,
                                                         std::string start_url,
                                                         crawl_options options) {
@@ -298,7 +258,7 @@ boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots
   int depth = 0, handovers = 0;
   bool sitemap_read = false;
   while (depth <= options.max_depth && !level.empty()) {
-    if (s.cancelled() || (options.cancelled && options.cancelled())) {
+    if (s.cancelled()) {
       report.cancelled = true;
       break;
     }
@@ -514,11 +474,6 @@ boost::asio::awaitable<sitemap_document> fetch_sitemap(fetch_session& s, std::st
   co_return read_sitemap_response(co_await s.fetch(std::move(url), limits.max_bytes), limits);
 }
 
-sitemap_document fetch_sitemap(fetcher& f, std::string_view url, const sitemap_limits& limits) {
-  auto session = std::make_shared<fetch_session>(f);
-  return run_blocking(session, fetch_sitemap(*session, std::string(url), limits), {});
-}
-
 sitemap_document read_sitemap_response(const fetch_result& r, const sitemap_limits& limits) {
   sitemap_document doc;
   if (!r.ok()) {
@@ -532,15 +487,6 @@ sitemap_document read_sitemap_response(const fetch_result& r, const sitemap_limi
     return doc;
   }
   return parse_sitemap(r.body, limits);
-}
-
-sitemap_discovery discover_sitemaps(fetcher& f, std::string_view site_url,
-                                    const discovery_options& options,
-                                    std::optional<std::string> given) {
-  auto session = std::make_shared<fetch_session>(f);
-  return run_blocking(session,
-                      discover_sitemaps(*session, std::string(site_url), options, std::move(given)),
-                      options.cancelled);
 }
 
 boost::asio::awaitable<sitemap_discovery> discover_sitemaps(fetch_session& s, std::string site_url,
@@ -567,7 +513,7 @@ boost::asio::awaitable<sitemap_discovery> discover_sitemaps(fetch_session& s, st
   auto interrupted = [&] {
     if (std::chrono::steady_clock::now() >= deadline)
       out.timed_out = true;
-    else if (s.cancelled() || (options.cancelled && options.cancelled()))
+    else if (s.cancelled())
       out.cancelled = true;
     return out.cancelled || out.timed_out;
   };

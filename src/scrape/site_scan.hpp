@@ -14,7 +14,6 @@
 
 #include <chrono>
 #include <functional>
-#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -44,10 +43,7 @@ struct robots_cache_limits {
 class robots_cache {
 public:
   robots_cache(fetcher& f, std::string product_token, robots_cache_limits limits = {});
-  // Blocking (the CLI, tests).
-  robots_rules rules_for(std::string_view url);
-  bool allowed(std::string_view url);
-  // For work steps: awaits the rules without holding a thread.
+  // Awaits the rules without holding a thread (run_sync.hpp for a blocking caller).
   boost::asio::awaitable<robots_rules> async_rules_for(std::string url);
   boost::asio::awaitable<bool> async_allowed(std::string url);
   std::size_t cached_origins();
@@ -80,7 +76,6 @@ std::string robots_product_token(std::string_view user_agent);
 
 // The homepage of a bare domain: https first, plain http when https cannot connect at all.
 boost::asio::awaitable<fetch_result> fetch_site_home(fetch_session& s, std::string domain);
-fetch_result fetch_site_home(fetcher& f, std::string_view domain);
 
 // UTF-8 text of a successful HTML response; nullopt for errors and non-2xx statuses.
 std::optional<std::string> page_text(const fetch_result& r);
@@ -107,7 +102,6 @@ boost::json::object to_json(const page_render& render);
 struct crawl_options {
   int max_pages = 10;
   int max_depth = 2;
-  std::function<bool()> cancelled;                    // besides the session's cancellation
   std::function<void(int done, int planned)> on_page; // after each page
   // The start page, when the caller already fetched it (it is not fetched again).
   std::optional<fetch_result> first_page;
@@ -146,8 +140,6 @@ struct crawl_report {
 boost::asio::awaitable<crawl_report> crawl_for_contacts(fetch_session& s, robots_cache& robots,
                                                         std::string start_url,
                                                         crawl_options options);
-crawl_report crawl_for_contacts(fetcher& f, robots_cache& robots, std::string_view start_url,
-                                const crawl_options& options);
 boost::json::object to_json(const crawl_report& report);
 
 struct discovery_options {
@@ -156,7 +148,6 @@ struct discovery_options {
   sitemap_limits limits;
   // The whole discovery, waits for fetches included; what was found by then is returned.
   std::chrono::milliseconds time_limit = std::chrono::seconds(240);
-  std::function<bool()> cancelled; // checked before and while each fetch is awaited
 };
 
 struct found_sitemap {
@@ -180,15 +171,11 @@ struct sitemap_discovery {
 boost::asio::awaitable<sitemap_discovery> discover_sitemaps(fetch_session& s, std::string site_url,
                                                             discovery_options options,
                                                             std::optional<std::string> given);
-sitemap_discovery discover_sitemaps(fetcher& f, std::string_view site_url,
-                                    const discovery_options& options,
-                                    std::optional<std::string> given = std::nullopt);
 boost::json::object to_json(const sitemap_discovery& discovery);
 
 // Fetches and parses one sitemap file; the document's error says why when it failed.
 boost::asio::awaitable<sitemap_document> fetch_sitemap(fetch_session& s, std::string url,
                                                        sitemap_limits limits);
-sitemap_document fetch_sitemap(fetcher& f, std::string_view url, const sitemap_limits& limits);
 // The sitemap in a fetch result (failed fetches and non-2xx statuses become invalid documents).
 sitemap_document read_sitemap_response(const fetch_result& r, const sitemap_limits& limits);
 

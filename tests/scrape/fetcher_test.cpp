@@ -2,6 +2,7 @@
 #include "fixtures/fixture_web.hpp"
 #include "scrape/fetcher.hpp"
 #include "support/canned_server.hpp"
+#include "support/fetch_now.hpp"
 #include "support/process.hpp"
 
 #include <boost/json.hpp>
@@ -74,14 +75,14 @@ bool eventually_true(const std::function<bool()>& done) {
 TEST(fetcher, fetches_a_page) {
   fetcher_server server;
   scrape::fetcher f(loopback_allowed());
-  auto r = f.fetch_blocking(server.url("/to-ok"));
+  auto r = test_support::fetch_now(f, server.url("/to-ok"));
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "<html><title>hi</title></html>");
   EXPECT_EQ(r.content_type, "text/html");
   EXPECT_EQ(r.final_url, server.url("/ok"));
   EXPECT_EQ(r.redirects, 1);
-  auto missing = f.fetch_blocking(server.url("/missing"));
+  auto missing = test_support::fetch_now(f, server.url("/missing"));
   EXPECT_TRUE(missing.ok());
   EXPECT_EQ(missing.status, 404);
 }
@@ -89,11 +90,11 @@ TEST(fetcher, fetches_a_page) {
 TEST(fetcher, ssrf_guard_is_on_by_default) {
   fetcher_server server;
   scrape::fetcher f(config::fetch_config{});
-  auto r = f.fetch_blocking(server.url("/ok"));
+  auto r = test_support::fetch_now(f, server.url("/ok"));
   EXPECT_TRUE(r.blocked);
   EXPECT_FALSE(r.ok());
   EXPECT_NE(r.error.find("SSRF"), std::string::npos);
-  auto v6 = f.fetch_blocking("http://[::1]:1/");
+  auto v6 = test_support::fetch_now(f, "http://[::1]:1/");
   EXPECT_TRUE(v6.blocked);
 }
 
@@ -101,11 +102,11 @@ TEST(fetcher, posts_a_body_with_extra_headers) {
   fetcher_server server;
   scrape::fetcher f(loopback_allowed());
   const std::string body = R"({"textQuery":"bakery in Springfield","pageSize":20})";
-  auto r = f.fetch_blocking({server.url("/api"),
-                             body,
-                             {"X-Goog-Api-Key: k1", "Content-Type: application/json"},
-                             {},
-                             nullptr});
+  auto r = test_support::fetch_now(f, {server.url("/api"),
+                                       body,
+                                       {"X-Goog-Api-Key: k1", "Content-Type: application/json"},
+                                       {},
+                                       nullptr});
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"places":[]})");
@@ -116,8 +117,8 @@ TEST(fetcher, posts_a_body_with_extra_headers) {
   EXPECT_EQ(sent.find("Expect:"), std::string::npos) << sent;
   EXPECT_EQ(sent.substr(sent.find("\r\n\r\n") + 4), body);
   // A transient failure is retried with the same body and headers.
-  auto again =
-      f.fetch_blocking({server.url("/api-flaky"), body, {"X-Goog-Api-Key: k1"}, {}, nullptr});
+  auto again = test_support::fetch_now(
+      f, {server.url("/api-flaky"), body, {"X-Goog-Api-Key: k1"}, {}, nullptr});
   ASSERT_TRUE(again.ok()) << again.error;
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(again.attempts, 2);
@@ -131,8 +132,8 @@ TEST(fetcher, requests_carrying_headers_do_not_follow_redirects) {
   fetcher_server server;
   scrape::fetcher f(loopback_allowed());
   // Followed, the key would go to whatever host the redirect names.
-  auto r =
-      f.fetch_blocking({server.url("/to-ok"), std::nullopt, {"X-Goog-Api-Key: k1"}, {}, nullptr});
+  auto r = test_support::fetch_now(
+      f, {server.url("/to-ok"), std::nullopt, {"X-Goog-Api-Key: k1"}, {}, nullptr});
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.status, 301);
   EXPECT_EQ(r.redirects, 0);
@@ -145,8 +146,8 @@ TEST(fetcher, requests_carrying_headers_do_not_follow_redirects) {
 TEST(fetcher, the_ssrf_guard_refuses_posts_too) {
   fetcher_server server;
   scrape::fetcher f(config::fetch_config{});
-  auto r =
-      f.fetch_blocking({server.url("/api"), "{}", {"Content-Type: application/json"}, {}, nullptr});
+  auto r = test_support::fetch_now(
+      f, {server.url("/api"), "{}", {"Content-Type: application/json"}, {}, nullptr});
   EXPECT_TRUE(r.blocked) << r.error;
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(server.hits("/api"), 0);
@@ -155,29 +156,29 @@ TEST(fetcher, the_ssrf_guard_refuses_posts_too) {
 TEST(fetcher, redirects_are_checked_on_every_hop) {
   fetcher_server server;
   scrape::fetcher f(loopback_allowed()); // allows 127.0.0.1 alone
-  auto other = f.fetch_blocking(server.url("/to-other-loopback"));
+  auto other = test_support::fetch_now(f, server.url("/to-other-loopback"));
   EXPECT_TRUE(other.blocked) << other.error;
   EXPECT_NE(other.error.find("SSRF"), std::string::npos) << other.error;
   EXPECT_EQ(other.redirects, 1); // the first hop was fetched, the second refused
-  auto ftp = f.fetch_blocking(server.url("/to-ftp"));
+  auto ftp = test_support::fetch_now(f, server.url("/to-ftp"));
   EXPECT_FALSE(ftp.ok());
-  auto loop = f.fetch_blocking(server.url("/loop"));
+  auto loop = test_support::fetch_now(f, server.url("/loop"));
   EXPECT_FALSE(loop.ok());
   EXPECT_EQ(loop.redirects, 3);
-  EXPECT_FALSE(f.fetch_blocking("ftp://127.0.0.1/").ok());
-  EXPECT_FALSE(f.fetch_blocking("file:///etc/passwd").ok());
+  EXPECT_FALSE(test_support::fetch_now(f, "ftp://127.0.0.1/").ok());
+  EXPECT_FALSE(test_support::fetch_now(f, "file:///etc/passwd").ok());
 }
 
 TEST(fetcher, size_is_capped_after_decompression) {
   fetcher_server server;
   scrape::fetcher f(loopback_allowed());
-  auto big = f.fetch_blocking(server.url("/big"));
+  auto big = test_support::fetch_now(f, server.url("/big"));
   EXPECT_TRUE(big.too_large);
   EXPECT_FALSE(big.ok());
-  auto small = f.fetch_blocking(server.url("/gzip"));
+  auto small = test_support::fetch_now(f, server.url("/gzip"));
   ASSERT_TRUE(small.ok()) << small.error;
   EXPECT_EQ(small.body, "hello compressed world");
-  auto bomb = f.fetch_blocking(server.url("/gzip-bomb")); // 20 MiB inflated, 20 KB sent
+  auto bomb = test_support::fetch_now(f, server.url("/gzip-bomb")); // 20 MiB inflated, 20 KB sent
   EXPECT_TRUE(bomb.too_large) << bomb.error;
   EXPECT_LE(bomb.body.size(), std::size_t{1} << 20);
 }
@@ -187,7 +188,7 @@ TEST(fetcher, servers_that_never_answer_time_out) {
   auto c = loopback_allowed();
   c.total_timeout = 1s;
   scrape::fetcher f(c);
-  auto r = f.fetch_blocking(server.url("/hang"));
+  auto r = test_support::fetch_now(f, server.url("/hang"));
   EXPECT_FALSE(r.ok());
   EXPECT_NE(r.error.find("timed out"), std::string::npos) << r.error;
   EXPECT_EQ(r.attempts, 1) << "timeouts are left to the queue's retry";
@@ -198,7 +199,7 @@ TEST(fetcher, a_retry_after_longer_than_the_cap_is_reported_not_waited_for) {
   auto c = loopback_allowed();
   c.max_retry_after = 5s;
   scrape::fetcher f(c);
-  auto r = f.fetch_blocking(server.url("/busy"));
+  auto r = test_support::fetch_now(f, server.url("/busy"));
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.attempts, 1); // not waited for: a wait would have been followed by a retry
   EXPECT_EQ(server.hits("/busy"), 1);
@@ -212,7 +213,8 @@ TEST(fetcher, transient_statuses_are_retried_honouring_retry_after) {
   c.retry_base = 50ms;
   scrape::fetcher f(c);
   auto start = std::chrono::steady_clock::now();
-  auto r = f.fetch_blocking(server.url("/flaky")); // 503 Retry-After: 1, then 502, then 200
+  auto r =
+      test_support::fetch_now(f, server.url("/flaky")); // 503 Retry-After: 1, then 502, then 200
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "recovered");
@@ -227,10 +229,10 @@ TEST(fetcher, permanent_failures_are_not_retried_and_retries_are_bounded) {
   c.retry_base = 20ms;
   c.max_retries = 2;
   scrape::fetcher f(c);
-  EXPECT_EQ(f.fetch_blocking(server.url("/missing")).attempts, 1); // 404 is an answer
-  EXPECT_EQ(f.fetch_blocking(server.url("/big")).attempts, 1);     // over the size cap
+  EXPECT_EQ(test_support::fetch_now(f, server.url("/missing")).attempts, 1); // 404 is an answer
+  EXPECT_EQ(test_support::fetch_now(f, server.url("/big")).attempts, 1);     // over the size cap
   // Nothing listens on port 1: a refused connection is transient, retried twice, then reported.
-  auto refused = f.fetch_blocking("http://127.0.0.1:1/");
+  auto refused = test_support::fetch_now(f, "http://127.0.0.1:1/");
   EXPECT_FALSE(refused.ok());
   EXPECT_EQ(refused.attempts, 3);
 }
@@ -268,15 +270,15 @@ TEST(fetcher, stopping_completes_requests_waiting_for_their_slot) {
 TEST(fetcher, a_waiter_returns_when_the_fetcher_stops_mid_transfer) {
   fetcher_server server; // never answers /hang
   scrape::fetcher f(loopback_allowed());
-  auto waiter =
-      std::async(std::launch::async, [&] { return f.fetch_blocking(server.url("/hang")); });
+  auto waiter = std::async(std::launch::async,
+                           [&] { return test_support::fetch_now(f, server.url("/hang")); });
   ASSERT_TRUE(server.wait_for_hits("/hang", 1, 60s));
   f.stop();
   ASSERT_EQ(waiter.wait_for(30s), std::future_status::ready) << "the waiter was left hanging";
   auto r = waiter.get();
   EXPECT_EQ(r.error, scrape::k_fetcher_stopped);
   // A stopped fetcher answers at once, on the caller's thread.
-  EXPECT_EQ(f.fetch_blocking(server.url("/ok")).error, scrape::k_fetcher_stopped);
+  EXPECT_EQ(test_support::fetch_now(f, server.url("/ok")).error, scrape::k_fetcher_stopped);
   EXPECT_EQ(server.hits("/ok"), 0);
 }
 

@@ -1,8 +1,10 @@
 // Site scans against the fixture web on loopback: robots.txt, the contact crawl and its caps,
 // sitemap discovery, and hostile responses (traps, bombs, loops, private redirects, slow pages).
 #include "scrape/page_report.hpp"
+#include "scrape/run_sync.hpp"
 #include "scrape/site_scan.hpp"
 #include "support/canned_server.hpp"
+#include "support/fetch_now.hpp"
 #include "support/fixture_server.hpp"
 #include "support/process.hpp"
 
@@ -17,6 +19,11 @@ using namespace std::chrono_literals;
 namespace {
 
 using test_support::canned_response;
+
+// A session of its own for each scan, as the server gives each job one.
+std::shared_ptr<scrape::fetch_session> new_session(scrape::fetcher& f) {
+  return std::make_shared<scrape::fetch_session>(f);
+}
 using test_support::canned_server;
 
 // Every host name to the server on `port`. Timeouts far beyond what a loopback answer needs on
@@ -44,7 +51,7 @@ scrape::crawl_report crawl_fixture_site(const std::string& url, int max_pages) {
   scrape::robots_cache robots(f, "ScraperSkyBot");
   scrape::crawl_options options;
   options.max_pages = max_pages;
-  return scrape::crawl_for_contacts(f, robots, url, options);
+  return scrape::run_sync(f, scrape::crawl_for_contacts(*new_session(f), robots, url, options));
 }
 
 scrape::fetch_result response(long status, std::string body = {}) {
@@ -68,7 +75,9 @@ TEST(site_scan, the_crawl_ranks_contact_pages_and_obeys_robots) {
   scrape::robots_cache robots(f, "ScraperSkyBot");
   scrape::crawl_options options;
   options.max_pages = 10;
-  auto report = scrape::crawl_for_contacts(f, robots, "http://bella-pizzeria.com/", options);
+  auto report =
+      scrape::run_sync(f, scrape::crawl_for_contacts(*new_session(f), robots,
+                                                     "http://bella-pizzeria.com/", options));
   ASSERT_TRUE(report.home);
   ASSERT_GE(report.pages.size(), 2u);
   EXPECT_EQ(report.pages[1].url, "http://bella-pizzeria.com/pages/kontakt"); // contact first
@@ -118,14 +127,18 @@ TEST(site_scan, crawler_traps_end_at_the_depth_and_page_caps) {
     ++progress_calls;
     EXPECT_LE(done, planned);
   };
-  auto report = scrape::crawl_for_contacts(f, robots, "http://traps.test/", options);
+  auto report = scrape::run_sync(
+      f, scrape::crawl_for_contacts(*new_session(f), robots, "http://traps.test/", options));
   // Every /trap/ page links two contact-like pages one level deeper, forever: the crawl takes
   // 1 + 1 + 2 + 4 pages and stops at depth 3.
   EXPECT_EQ(report.pages.size(), 8u);
   EXPECT_EQ(progress_calls, 8);
   EXPECT_EQ(report.pages.back().depth, 3);
   options.max_pages = 5;
-  EXPECT_EQ(scrape::crawl_for_contacts(f, robots, "http://traps.test/", options).pages.size(), 5u);
+  EXPECT_EQ(scrape::run_sync(f, scrape::crawl_for_contacts(*new_session(f), robots,
+                                                           "http://traps.test/", options))
+                .pages.size(),
+            5u);
 }
 
 TEST(site_scan, a_hostile_site_is_read_up_to_the_page_and_crawl_caps) {
@@ -139,7 +152,8 @@ TEST(site_scan, a_hostile_site_is_read_up_to_the_page_and_crawl_caps) {
   options.max_pages = 4;
   options.page.max_emails = 20;
   options.max_emails = 50;
-  auto report = scrape::crawl_for_contacts(f, robots, "http://hostile.test/", options);
+  auto report = scrape::run_sync(
+      f, scrape::crawl_for_contacts(*new_session(f), robots, "http://hostile.test/", options));
   ASSERT_TRUE(report.home);
   EXPECT_EQ(report.home->meta.tel_links.size(), options.page.max_tel_links);
   EXPECT_EQ(report.home->meta.links.size(), options.page.max_links);
@@ -158,10 +172,11 @@ TEST(site_scan, cancellation_stops_between_levels) {
   scrape::fetcher f(fixture_fetch(web));
   scrape::robots_cache robots(f, "ScraperSkyBot");
   scrape::crawl_options options;
-  int pages = 0;
-  options.on_page = [&](int, int) { ++pages; };
-  options.cancelled = [&] { return pages >= 1; };
-  auto report = scrape::crawl_for_contacts(f, robots, "http://alpha-bakery.com/", options);
+  // The job's session is cancelled once the first page is read.
+  auto session = new_session(f);
+  options.on_page = [&](int, int) { session->cancel(); };
+  auto report = scrape::run_sync(
+      f, scrape::crawl_for_contacts(*session, robots, "http://alpha-bakery.com/", options));
   EXPECT_TRUE(report.cancelled);
   EXPECT_EQ(report.pages.size(), 1u);
 }
@@ -169,7 +184,8 @@ TEST(site_scan, cancellation_stops_between_levels) {
 TEST(site_scan, sitemap_discovery_follows_robots_and_indexes_within_caps) {
   test_support::fixture_server web;
   scrape::fetcher f(fixture_fetch(web));
-  auto alpha = scrape::discover_sitemaps(f, "http://alpha-bakery.com/", {});
+  auto alpha = scrape::run_sync(
+      f, scrape::discover_sitemaps(*new_session(f), "http://alpha-bakery.com/", {}, std::nullopt));
   ASSERT_EQ(alpha.sitemaps.size(), 3u);
   EXPECT_EQ(alpha.sitemaps[0].discovery_method, "robots_txt");
   EXPECT_EQ(alpha.sitemaps[2].url, "http://alpha-bakery.com/post-sitemap.xml.gz");
@@ -178,7 +194,8 @@ TEST(site_scan, sitemap_discovery_follows_robots_and_indexes_within_caps) {
   scrape::discovery_options options;
   options.max_depth = 2;
   options.limits.max_bytes = 1 << 20;
-  auto traps = scrape::discover_sitemaps(f, "http://traps.test/", options);
+  auto traps = scrape::run_sync(
+      f, scrape::discover_sitemaps(*new_session(f), "http://traps.test/", options, std::nullopt));
   EXPECT_LE(traps.sitemaps.size(), 6u);
   EXPECT_FALSE(traps.timed_out);
   bool bomb_refused = false;
@@ -196,19 +213,19 @@ TEST(site_scan, hostile_responses_fail_cleanly) {
   // the allowlisted 127.0.0.1) really reaches the guard.
   c.connect_to = {"traps.test::127.0.0.1:" + std::to_string(web.port())};
   scrape::fetcher f(c);
-  auto loop = f.fetch_blocking("http://traps.test/redirect-loop");
+  auto loop = test_support::fetch_now(f, "http://traps.test/redirect-loop");
   EXPECT_FALSE(loop.ok());
   EXPECT_LE(loop.redirects, 3);
-  auto to_private = f.fetch_blocking("http://traps.test/redirect-private");
+  auto to_private = test_support::fetch_now(f, "http://traps.test/redirect-private");
   EXPECT_TRUE(to_private.blocked) << to_private.error;
   EXPECT_EQ(to_private.redirects, 1);
-  auto huge = f.fetch_blocking("http://traps.test/huge");
+  auto huge = test_support::fetch_now(f, "http://traps.test/huge");
   EXPECT_TRUE(huge.too_large);
   EXPECT_LE(huge.body.size(), c.max_response_bytes);
   // The slow page answers after 5 s, long after this fetcher's timeout.
   c.total_timeout = 1s;
   scrape::fetcher impatient(c);
-  auto slow = impatient.fetch_blocking("http://traps.test/slow");
+  auto slow = test_support::fetch_now(impatient, "http://traps.test/slow");
   EXPECT_FALSE(slow.ok());
   EXPECT_NE(slow.error.find("timed out"), std::string::npos) << slow.error;
   EXPECT_EQ(slow.attempts, 1) << "timeouts are not retried inside the fetcher";
@@ -246,18 +263,22 @@ TEST(site_scan, a_request_may_raise_the_response_cap_for_itself) {
   auto c = fixture_fetch(web);
   c.max_response_bytes = 512; // smaller than the post sitemap (about 2.3 KB uncompressed)
   scrape::fetcher f(c);
-  auto capped = f.fetch_blocking("http://alpha-bakery.com/");
+  auto capped = test_support::fetch_now(f, "http://alpha-bakery.com/");
   EXPECT_TRUE(capped.too_large);
   EXPECT_NE(capped.error.find("512"), std::string::npos) << capped.error;
-  auto raised = f.fetch_blocking("http://alpha-bakery.com/", std::size_t{1} << 20);
+  auto raised = test_support::fetch_now(f, "http://alpha-bakery.com/", std::size_t{1} << 20);
   EXPECT_TRUE(raised.ok()) << raised.error;
   // fetch_sitemap downloads with the sitemap cap, not the page cap.
   scrape::sitemap_limits limits;
   limits.max_bytes = 1 << 20;
-  auto doc = scrape::fetch_sitemap(f, "http://alpha-bakery.com/page-sitemap.xml", limits);
+  auto doc = scrape::run_sync(
+      f,
+      scrape::fetch_sitemap(*new_session(f), "http://alpha-bakery.com/page-sitemap.xml", limits));
   EXPECT_EQ(doc.type, scrape::sitemap_document::kind::urlset) << doc.error;
   limits.max_bytes = 256;
-  auto refused = scrape::fetch_sitemap(f, "http://alpha-bakery.com/page-sitemap.xml", limits);
+  auto refused = scrape::run_sync(
+      f,
+      scrape::fetch_sitemap(*new_session(f), "http://alpha-bakery.com/page-sitemap.xml", limits));
   EXPECT_EQ(refused.type, scrape::sitemap_document::kind::invalid);
   EXPECT_FALSE(refused.transient);
 }
@@ -296,9 +317,11 @@ TEST(robots_cache, a_transient_failure_is_not_remembered_for_the_full_ttl) {
   limits.ttl = 1h;
   limits.failure_ttl = 0s; // ask again at the next page
   scrape::robots_cache robots(f, "ScraperSkyBot", limits);
-  EXPECT_FALSE(robots.allowed("http://site.test/page")); // 503: disallowed for now
-  EXPECT_TRUE(robots.allowed("http://site.test/page"));  // asked again: now readable
-  EXPECT_FALSE(robots.allowed("http://site.test/private"));
+  EXPECT_FALSE(scrape::run_sync(
+      f, robots.async_allowed("http://site.test/page"))); // 503: disallowed for now
+  EXPECT_TRUE(scrape::run_sync(
+      f, robots.async_allowed("http://site.test/page"))); // asked again: now readable
+  EXPECT_FALSE(scrape::run_sync(f, robots.async_allowed("http://site.test/private")));
   EXPECT_EQ(server.hits("/robots.txt"), 2); // the answer is kept for the ttl
 }
 
@@ -312,8 +335,9 @@ TEST(robots_cache, a_transient_failure_is_kept_for_the_failure_ttl) {
   scrape::robots_cache_limits limits;
   limits.failure_ttl = 1h;
   scrape::robots_cache robots(f, "ScraperSkyBot", limits);
-  EXPECT_FALSE(robots.allowed("http://site.test/a"));
-  EXPECT_FALSE(robots.allowed("http://site.test/b")); // a crawl does not hammer a failing site
+  EXPECT_FALSE(scrape::run_sync(f, robots.async_allowed("http://site.test/a")));
+  EXPECT_FALSE(scrape::run_sync(
+      f, robots.async_allowed("http://site.test/b"))); // a crawl does not hammer a failing site
   EXPECT_EQ(server.hits("/robots.txt"), 1);
 }
 
@@ -326,12 +350,14 @@ TEST(robots_cache, keeps_at_most_max_origins_dropping_the_least_recently_used) {
   limits.max_origins = 2;
   scrape::robots_cache robots(f, "ScraperSkyBot", limits);
   for (const char* site : {"http://a.test/", "http://b.test/", "http://a.test/x", "http://c.test/"})
-    EXPECT_TRUE(robots.allowed(site)) << site;
+    EXPECT_TRUE(scrape::run_sync(f, robots.async_allowed(site))) << site;
   EXPECT_EQ(server.hits("/robots.txt"), 3);
   EXPECT_EQ(robots.cached_origins(), 2u);
-  EXPECT_TRUE(robots.allowed("http://a.test/")); // kept: used more recently than b
+  EXPECT_TRUE(scrape::run_sync(
+      f, robots.async_allowed("http://a.test/"))); // kept: used more recently than b
   EXPECT_EQ(server.hits("/robots.txt"), 3);
-  EXPECT_TRUE(robots.allowed("http://b.test/")); // dropped, so fetched again
+  EXPECT_TRUE(
+      scrape::run_sync(f, robots.async_allowed("http://b.test/"))); // dropped, so fetched again
   EXPECT_EQ(server.hits("/robots.txt"), 4);
   EXPECT_EQ(robots.cached_origins(), 2u);
 }
@@ -347,7 +373,8 @@ TEST(site_scan, sitemap_discovery_stops_at_its_time_limit_and_says_so) {
   scrape::discovery_options options;
   options.time_limit = 1s;
   auto start = std::chrono::steady_clock::now();
-  auto found = scrape::discover_sitemaps(f, "http://slow.test/", options);
+  auto found = scrape::run_sync(
+      f, scrape::discover_sitemaps(*new_session(f), "http://slow.test/", options, std::nullopt));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 60s) << "waited for the fetch timeout";
   EXPECT_TRUE(found.timed_out);
   EXPECT_FALSE(found.cancelled);
@@ -363,22 +390,22 @@ TEST(site_scan, sitemap_discovery_stops_when_cancelled) {
   routes.unanswered = {"/hang.xml"};
   canned_server server(std::move(routes));
   scrape::fetcher f(loopback_fetch(server.port()));
-  std::atomic<bool> cancel{false};
   scrape::discovery_options options;
   options.time_limit = 1h;
-  options.cancelled = [&] { return cancel.load(); };
+  auto session = new_session(f);
   auto discovery = std::async(std::launch::async, [&] {
-    return scrape::discover_sitemaps(f, "http://site.test/", options,
-                                     std::string("http://site.test/hang.xml"));
+    return scrape::run_sync(f, scrape::discover_sitemaps(*session, "http://site.test/", options,
+                                                         "http://site.test/hang.xml"));
   });
   ASSERT_TRUE(server.wait_for_hits("/hang.xml", 1, 60s));
-  cancel = true;
+  session->cancel(); // from another thread, while the fetch is awaited
   ASSERT_EQ(discovery.wait_for(30s), std::future_status::ready) << "cancellation was not seen";
   auto found = discovery.get();
   EXPECT_TRUE(found.cancelled);
   EXPECT_EQ(found.errors, std::vector<std::string>{"cancelled"});
   // Cancelled before it starts: nothing is fetched.
-  auto before = scrape::discover_sitemaps(f, "http://site.test/", options);
+  auto before = scrape::run_sync(
+      f, scrape::discover_sitemaps(*session, "http://site.test/", options, std::nullopt));
   EXPECT_TRUE(before.cancelled);
   EXPECT_EQ(server.hits("/robots.txt"), 0);
 }
@@ -390,7 +417,8 @@ TEST(site_scan, a_crawl_waiting_on_pages_returns_when_the_fetcher_stops) {
   scrape::fetcher f(loopback_fetch(server.port()));
   scrape::robots_cache robots(f, "ScraperSkyBot");
   auto crawl = std::async(std::launch::async, [&] {
-    return scrape::crawl_for_contacts(f, robots, "http://site.test/hang", {});
+    return scrape::run_sync(
+        f, scrape::crawl_for_contacts(*new_session(f), robots, "http://site.test/hang", {}));
   });
   ASSERT_TRUE(server.wait_for_hits("/hang", 1, 60s));
   f.stop();
