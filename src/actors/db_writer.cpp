@@ -383,7 +383,7 @@ void finish_locked(writer_self self, std::uint32_t index) {
 void schedule_flush(writer_self self) {
   auto& s = self->state;
   const auto interval = s.q->config.commit_interval;
-  const bool full = s.buffer.size() >= static_cast<std::size_t>(s.q->config.batch_size);
+  const bool full = s.buffer.size() >= static_cast<std::size_t>(s.q->config.claim_batch());
   if (s.flush_scheduled) {
     if (s.flush_delayed && full) {
       s.flush_delayed = false; // the delayed message will find a smaller batch, or none

@@ -169,7 +169,8 @@ void poll(poller_self self);
 // many credits means at least as many rows are in flight, and their credits will come).
 void poll_if_worthwhile(poller_self self) {
   auto& s = self->state;
-  const int useful = std::max(1, std::min(s.q->config.batch_size, s.q->config.max_instances) / 2);
+  const int useful =
+      std::max(1, std::min(s.q->config.claim_batch(), s.q->config.max_instances) / 2);
   if (s.want_more && (s.credits >= useful || s.credits >= s.q->config.max_instances))
     poll(self);
 }
@@ -179,9 +180,9 @@ void poll(poller_self self) {
   if (!s.pool || s.paused || s.draining)
     return;
   // Claimed rows not yet committed are bounded, so a slow writer slows claiming down.
-  const int max_held = s.q->config.max_instances + 2 * s.q->config.batch_size;
+  const int max_held = s.q->config.max_instances + 2 * s.q->config.claim_batch();
   const int limit =
-      std::min({s.credits, s.q->config.batch_size, max_held - static_cast<int>(s.held.size())});
+      std::min({s.credits, s.q->config.claim_batch(), max_held - static_cast<int>(s.held.size())});
   if (limit <= 0) {
     s.want_more = true;
     return;

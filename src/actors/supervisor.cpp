@@ -213,7 +213,7 @@ queue_unit start_queue_unit(caf::actor_system& system, const queue_context_ptr& 
   // Per unit: a restarted unit's predecessor closes its sessions (rolling back what they held)
   // when its poller and writer are gone.
   auto sessions = std::make_shared<claim_sessions>(
-      claim_session_count(queue->config.max_instances, queue->config.batch_size));
+      claim_session_count(queue->config.max_instances, queue->config.claim_batch()));
   auto poller = spawn_poller(system, queue, sessions);
   auto writer = spawn_db_writer(system, queue, poller, sessions);
   auto pool = spawn_worker_pool(system, queue, poller, writer);

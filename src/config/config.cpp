@@ -638,8 +638,14 @@ std::vector<variable> variables() {
                  [q](app_config& c, const std::string& t) {
                    return parse_positive_minutes(t, q(c).interval);
                  }});
-    v.push_back({prefix + "_BATCH_SIZE", std::to_string(defaults.batch_size),
-                 queue + ": most rows claimed per poll", [q](app_config& c, const std::string& t) {
+    v.push_back({prefix + "_BATCH_SIZE",
+                 defaults.batch_size > 0 ? std::to_string(defaults.batch_size) : "auto",
+                 queue + ": most rows claimed per poll; auto: the worker count (at most 1000)",
+                 [q](app_config& c, const std::string& t) -> std::optional<std::string> {
+                   if (t == "auto") {
+                     q(c).batch_size = 0;
+                     return std::nullopt;
+                   }
                    return parse_int(t, 1, 10000, q(c).batch_size);
                  }});
     v.push_back({prefix + "_COMMIT_INTERVAL_MS", std::to_string(defaults.commit_interval.count()),

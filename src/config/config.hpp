@@ -1,6 +1,7 @@
 // Typed configuration read once from the environment at start-up, validated as a whole.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -29,8 +30,14 @@ struct queue_config {
   // Fallback poll interval; NOTIFY normally wakes the poller long before. Also the period of the
   // queue's maintenance pass (rescue, status counts, retention) on the node that leads it.
   std::chrono::milliseconds interval{std::chrono::minutes(1)};
-  int batch_size = 10;   // most rows claimed by one poll
+  // Most rows claimed by one poll (and results a commit waits for); 0 is "auto": as many as the
+  // queue has workers, so that setting only the worker count gives claims that fill the pool.
+  int batch_size = 0;
   int max_instances = 4; // worker concurrency for this queue
+  static constexpr int k_max_auto_batch = 1000;
+  int claim_batch() const {
+    return batch_size > 0 ? batch_size : std::min(max_instances, k_max_auto_batch);
+  }
   // Under load, results wait up to this long to share a commit (a full batch, or a writer idle
   // for longer, commits at once).
   std::chrono::milliseconds commit_interval{10};

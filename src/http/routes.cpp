@@ -272,7 +272,7 @@ api_response list_queues(app_services& s) {
                      {"oldest_queued_age_seconds", oldest}};
       if (const auto* cfg = s.config->queue(def.name)) {
         q["concurrency"] = cfg->max_instances;
-        q["batch_size"] = cfg->batch_size;
+        q["batch_size"] = cfg->claim_batch();
         q["max_attempts"] = cfg->max_attempts;
       }
       const bool is_paused = paused.count(def.name) != 0;

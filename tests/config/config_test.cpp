@@ -53,7 +53,8 @@ TEST(config, defaults_cover_every_queue) {
   ASSERT_NE(domain, nullptr);
   EXPECT_EQ(domain->env_prefix, "DOMAIN_SCHEDULER");
   EXPECT_EQ(domain->interval, std::chrono::minutes(1));
-  EXPECT_EQ(domain->batch_size, 10);
+  EXPECT_EQ(domain->batch_size, 0); // auto: claims as large as the pool
+  EXPECT_EQ(domain->claim_batch(), domain->max_instances);
   EXPECT_EQ(cfg.queue("no_such_queue"), nullptr);
 }
 
@@ -69,7 +70,20 @@ TEST(config, reads_queue_variables_with_fractional_minutes) {
   EXPECT_EQ(cfg.queue("email_scan")->lease, std::chrono::seconds(120));
   EXPECT_EQ(cfg.queue("sitemap_import")->max_attempts, 7);
   // Untouched queues keep their defaults.
-  EXPECT_EQ(cfg.queue("sitemap_jobs")->batch_size, 10);
+  EXPECT_EQ(cfg.queue("sitemap_jobs")->batch_size, 0);
+}
+
+TEST(config, an_auto_batch_follows_the_worker_count_up_to_its_cap) {
+  auto cfg = load_config(dev_env_of({{"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "500"},
+                                     {"DOMAIN_SCHEDULER_MAX_INSTANCES", "1024"},
+                                     {"DOMAIN_SCHEDULER_BATCH_SIZE", "auto"},
+                                     {"EMAIL_SCAN_SCHEDULER_MAX_INSTANCES", "64"},
+                                     {"EMAIL_SCAN_SCHEDULER_BATCH_SIZE", "16"}}));
+  EXPECT_EQ(cfg.queue("page_scrape")->claim_batch(), 500);
+  EXPECT_EQ(cfg.queue("domain_metadata")->claim_batch(), 1000);
+  EXPECT_EQ(cfg.queue("email_scan")->claim_batch(), 16); // a size given is kept
+  EXPECT_NE(error_of({{"DOMAIN_SCHEDULER_BATCH_SIZE", "Auto"}}).find("BATCH_SIZE"),
+            std::string::npos);
 }
 
 TEST(config, negative_batch_size_names_the_variable) {
