@@ -6,11 +6,13 @@
 //               time PostgreSQL and the worker process spent meanwhile.
 //   latency:    single inserts, 50 ms apart, into an idle system, and again while background
 //               jobs arrive at a steady rate; time from the insert being issued / returning to
-//               the handler starting.
+//               the handler starting. Beside it the floor: a prepared SELECT 1 on a connection
+//               idle as long between calls, timed the same way.
 //
 // Options (bench/queue/run passes its arguments through):
 //   --items=20000 --runs=5 --latency=200 (0: no latency workload) --background=1000 (jobs/s; 0: none)
 //   --configs=16x16,64x64,500x500,1000x500,500x500h100,1000x500h100   ScraperSky concurrency x batch (hNNN: lock hold)
+//   --configs=500,500h100                 ScraperSky concurrency only, the server's default batch
 //   --graphile=24x500,...,default         graphile-worker concurrency x localQueue size
 //   --pgboss=500x4,500x4p2,500x16m10,...  pg-boss batchSize x localConcurrency (pN: polling s, mN: pool)
 //   --only=scrapersky | graphile | pgboss systems whose name starts with this
@@ -40,6 +42,7 @@ const RUNS = Number(args.runs ?? 5);
 const LATENCY_COUNT = Number(args.latency ?? 200);
 const BACKGROUND_RATE = Number(args.background ?? 1000);
 const SECRET = "bench-secret-bench-secret-bench-secret-01";
+const SPACING_MS = 50; // between measured inserts, and between the floor's samples
 const GRAPHILE_SCRIPT = new URL("./graphile-worker.mjs", import.meta.url).pathname;
 const PGBOSS_SCRIPT = new URL("./pg-boss.mjs", import.meta.url).pathname;
 
@@ -201,17 +204,17 @@ async function startScraperSky(db, sys, env = {}) {
   const pooled = sys.pooler
     ? { DATABASE_URL: db.pooled, DATABASE_POOLER: "transaction", DATABASE_DIRECT_URL: db.direct }
     : { DATABASE_URL: db.direct };
-  const child = spawn(sys.bin ?? BIN, ["serve"], {
-    env: {
-      ...process.env, ...pooled, PORT: "0", JWT_SECRET: SECRET, ENVIRONMENT: "test",
-      LOG_LEVEL: "info", TEST_SYNTHETIC_HANDLERS: "true", TEST_SYNTHETIC_COOPERATIVE: "true",
-      PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES: String(sys.concurrency),
-      PAGE_SCRAPE_SCHEDULER_BATCH_SIZE: String(sys.batch),
-      PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS: String(sys.hold ?? 0),
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const childEnv = {
+    ...process.env, ...pooled, PORT: "0", JWT_SECRET: SECRET, ENVIRONMENT: "test",
+    LOG_LEVEL: "info", TEST_SYNTHETIC_HANDLERS: "true", TEST_SYNTHETIC_COOPERATIVE: "true",
+    PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES: String(sys.concurrency),
+    PAGE_SCRAPE_SCHEDULER_BATCH_SIZE: String(sys.batch),
+    PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS: String(sys.hold ?? 0),
+    ...env,
+  };
+  // A setting without a batch ("500"): the server's own default, not one inherited from this shell.
+  if (sys.batch == null) delete childEnv.PAGE_SCRAPE_SCHEDULER_BATCH_SIZE;
+  const child = spawn(sys.bin ?? BIN, ["serve"], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
   let out = "", ready = false;
   await new Promise((resolve, reject) => {
     const onData = (d) => {
@@ -340,6 +343,31 @@ async function startBackground(db, sys, rate) {
   };
 }
 
+// The floor: what one round trip from the harness to PostgreSQL costs here, the way a pickup's
+// claim is sent: a prepared statement on a connection idle between calls (an idle gap is what
+// makes a round trip slow on this machine kind, see the README). A prepared SELECT 1 on a
+// connection of its own, as many times and as far apart as the measured inserts, timed from send
+// to result on the pickup figures' clock. It runs right before the inserts, with the worker up
+// and the background load running, not between them: a query in each gap would halve the time
+// the machine idles before every insert, and so change the pickups it is the floor of.
+const FLOOR = { name: "floor", text: "SELECT 1" };
+async function floorClient(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(FLOOR); // parsed and planned here, so every sample is an execution only
+  return client;
+}
+async function floorSamples(client, clock) {
+  const ms = [];
+  for (let i = 0; i < LATENCY_COUNT; i++) {
+    const t0 = clock();
+    await client.query(FLOOR);
+    ms.push(clock() - t0);
+    await sleep(SPACING_MS);
+  }
+  return ms;
+}
+
 async function latency(sys, rate) {
   const db = await freshDatabase();
   const sky = sys.kind === "scrapersky";
@@ -350,11 +378,13 @@ async function latency(sys, rate) {
     env: { TEST_EXECUTION_LOG: log }, onStart: (i, ms) => started.set(i, ms), background: rate > 0,
   });
   const client = await harnessClient(db.direct);
+  const floorConn = await floorClient(db.direct);
   // ScraperSky's handler logs its start on the wall clock; graphile-worker's and pg-boss's
   // processes print it on the monotonic clock. Each side is compared with the same clock read here.
   const clock = sky ? nowMs : hrMs;
   const background = rate > 0 ? await startBackground(db, sys, rate) : null;
   await sleep(background ? 1000 : 500);
+  const floor = await floorSamples(floorConn, clock); // ends with a gap, so the first insert follows one
   const issued = new Map(), returned = new Map();
   for (let i = 0; i < LATENCY_COUNT; i++) {
     const t0 = clock();
@@ -370,11 +400,12 @@ async function latency(sys, rate) {
     const t1 = clock();
     issued.set(key, t0);
     returned.set(key, t1);
-    await sleep(50);
+    await sleep(SPACING_MS);
   }
   const achieved = background ? await background.stop() : 0;
   await waitUntilDone(client, PROBES[sys.kind]);
   await client.end();
+  await floorConn.end(); // not before the inserts: a backend exiting would be in their first gap
   await worker.stop();
   if (sky) {
     // Lines "<id> <start ns> <end ns> <node>"; background jobs are not in `issued`.
@@ -394,21 +425,25 @@ async function latency(sys, rate) {
   return {
     p50_return: pct(fromReturn, 50), p99_return: pct(fromReturn, 99),
     p50_issue: pct(fromIssue, 50), p99_issue: pct(fromIssue, 99), background_rate: achieved,
+    floor_p50: pct(floor, 50), floor_p99: pct(floor, 99),
   };
 }
 
 // ---------------------------------------------------------------- the systems
 // --configs=500x500,1000x500h100: ScraperSky's concurrency x batch settings, with hNNN a lock hold
-// of NNN ms (PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS: claims by row lock). With --pooler-url every
-// setting runs a second time with the server's connections through the pooler. With
-// --compare-bin=path every row runs a second time with that binary, right after the first
-// (an A/B comparison of two builds; --compare-label names it, "compare" by default); those
-// rows are not candidates for ScraperSky's best setting.
+// of NNN ms (PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS: claims by row lock). A setting without xBATCH
+// (500, 500h100) sets the concurrency only and leaves the batch size to the server's default; its
+// row is named without a batch (scrapersky c500) and is a candidate like the others. With
+// --pooler-url every setting runs a second time with the server's connections through the
+// pooler. With --compare-bin=path every row runs a second time with that binary, right after
+// the first (an A/B comparison of two builds; --compare-label names it, "compare" by default);
+// those rows are not candidates for ScraperSky's best setting.
 const skySystems = (args.configs ?? "16x16,64x64,500x500,1000x500,500x500h100,1000x1000h300").split(",").flatMap((spec) => {
-  const [setting, hold = 0] = spec.split("h");
-  const [concurrency, batch] = setting.split("x").map(Number);
-  const name = `scrapersky c${concurrency} b${batch}` + (Number(hold) > 0 ? ` lock ${hold} ms` : "");
-  const base = { kind: "scrapersky", concurrency, batch, hold: Number(hold), name };
+  const m = /^(\d+)(?:x(\d+))?(?:h(\d+))?$/.exec(spec);
+  if (!m) throw new Error(`--configs: ${spec} is not CONCURRENCY[xBATCH][hMS]`);
+  const [concurrency, batch, hold] = [Number(m[1]), m[2] == null ? null : Number(m[2]), Number(m[3] ?? 0)];
+  const name = `scrapersky c${concurrency}` + (batch == null ? "" : ` b${batch}`) + (hold > 0 ? ` lock ${hold} ms` : "");
+  const base = { kind: "scrapersky", concurrency, batch, hold, name };
   const rows = POOLER_URL ? [base, { ...base, pooler: true, name: `${base.name} via pgbouncer` }] : [base];
   return COMPARE_BIN ? rows.flatMap((r) => [r, { ...r, bin: COMPARE_BIN, name: `${r.name} [${COMPARE_LABEL}]` }]) : rows;
 });
@@ -511,15 +546,22 @@ if (LATENCY_COUNT > 0) {
       const r = await latency(...v);
       samples[label(v)].push(r);
       console.error(
-        `${label(v)} (round ${round}): p50 ${fmt(r.p50_return, 2)} ms, p99 ${fmt(r.p99_return, 2)} ms from return` +
+        `${label(v)} (round ${round}): p50 ${fmt(r.p50_return, 2)} ms, p99 ${fmt(r.p99_return, 2)} ms from return; ` +
+          `floor p50 ${fmt(r.floor_p50, 2)} ms, p99 ${fmt(r.floor_p99, 2)} ms` +
           (v[1] ? ` (background ${fmt(r.background_rate)} jobs/s)` : ""),
       );
     }
   }
   for (const [name, rs] of Object.entries(samples)) {
-    results.latency[name] = Object.fromEntries(
-      ["p50_return", "p99_return", "p50_issue", "p99_issue", "background_rate"].map((k) => [k, median(rs.map((r) => r[k]))]),
+    const r = Object.fromEntries(
+      ["p50_return", "p99_return", "p50_issue", "p99_issue", "background_rate", "floor_p50", "floor_p99"]
+        .map((k) => [k, median(rs.map((x) => x[k]))]),
     );
+    // Over the floor: the table's two medians, so the figure can be read off the table.
+    r.p50_over_floor = r.p50_return - r.floor_p50;
+    r.floor_samples = LATENCY_COUNT;
+    r.floor_runs = rs.map((x) => ({ p50: x.floor_p50, p99: x.floor_p99 }));
+    results.latency[name] = r;
   }
 }
 
@@ -549,10 +591,20 @@ if (results.best) {
   console.log(`${b.scrapersky ? "" : "\n"}each peer's best: ${peers.join("; ")}`);
 }
 if (Object.keys(results.latency).length) {
-  console.log(`\npickup latency, ${LATENCY_COUNT} single inserts 50 ms apart (ms; median of ${RUNS} run(s))\n`);
-  console.log("| system | p50 from return | p99 from return | p50 from issue | p99 from issue |");
-  console.log("| --- | ---: | ---: | ---: | ---: |");
+  console.log(
+    `\npickup latency, ${LATENCY_COUNT} single inserts ${SPACING_MS} ms apart, and the floor: ${LATENCY_COUNT} prepared ` +
+      `SELECT 1, ${SPACING_MS} ms apart, on a connection of its own (ms; median of ${RUNS} run(s))\n`,
+  );
+  console.log("| system | p50 from return | p99 from return | floor p50 | floor p99 | p50 from issue | p99 from issue |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const [name, r] of Object.entries(results.latency)) {
+    console.log(
+      `| ${name} | ${fmt(r.p50_return, 2)} | ${fmt(r.p99_return, 2)} | ${fmt(r.floor_p50, 2)} | ${fmt(r.floor_p99, 2)} | ` +
+        `${fmt(r.p50_issue, 2)} | ${fmt(r.p99_issue, 2)} |`,
+    );
+  }
+  console.log("");
   for (const [name, r] of Object.entries(results.latency))
-    console.log(`| ${name} | ${fmt(r.p50_return, 2)} | ${fmt(r.p99_return, 2)} | ${fmt(r.p50_issue, 2)} | ${fmt(r.p99_issue, 2)} |`);
+    console.log(`${name}: p50 over the floor: ${r.p50_over_floor < 0 ? "" : "+"}${fmt(r.p50_over_floor, 2)} ms`);
 }
 console.log(JSON.stringify(results));
