@@ -594,7 +594,7 @@ private:
     if (open_.size() >= limits_.max_open_elements) {
       handler_.end_element(name_);
       if (auto kind = body_of(name_); kind == body_kind::plaintext) {
-        handler_.text(in_.substr(pos_));
+        text_as_written(in_.substr(pos_));
         pos_ = in_.size();
       } else if (kind != body_kind::markup) { // a raw body is still not markup
         if (auto end = raw_body_end(name_, kind); end != std::string_view::npos)
@@ -606,13 +606,23 @@ private:
     read_body(open_.back(), body_of(name_));
   }
 
+  // Raw text shown as written, in non-empty pieces; NUL shows nothing here either.
+  void text_as_written(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+      auto stop = std::min(s.find('\0', i), s.size());
+      if (stop > i)
+        handler_.text(s.substr(i, stop - i));
+      i = stop + 1;
+    }
+  }
+
   // Right after a start tag: a raw body up to its end tag.
   void read_body(std::string_view tag, body_kind kind) {
     if (kind == body_kind::markup)
       return;
     const auto n = in_.size();
     if (kind == body_kind::plaintext) {
-      handler_.text(in_.substr(pos_));
+      text_as_written(in_.substr(pos_));
       pos_ = n;
       return;
     }
@@ -622,10 +632,11 @@ private:
     auto body = in_.substr(pos_, end - pos_);
     switch (kind) {
     case body_kind::raw_hidden:
-      handler_.raw_text(body);
+      if (!body.empty())
+        handler_.raw_text(body);
       break;
     case body_kind::raw_visible:
-      handler_.text(body);
+      text_as_written(body);
       break;
     case body_kind::escapable_raw:
       for (std::size_t i = 0; i < body.size();) {

@@ -92,6 +92,9 @@ TEST(html_tokenizer, raw_and_escapable_bodies) {
   EXPECT_EQ(events("<title>A<p>B"), "<title>A<p>B</p></title>");
   EXPECT_EQ(events("<xmp><b>&amp;</b></xmp><iframe><p>gone</p></iframe>!"),
             "<xmp><b>&amp;</b></xmp><iframe></iframe>!");
+  // Empty bodies give no text; NUL shows nothing in raw text either.
+  EXPECT_EQ(events("<xmp></xmp><script></script><xmp>"), "<xmp></xmp><script></script><xmp></xmp>");
+  EXPECT_EQ(events(std::string_view("<plaintext>a\0b", 14)), "<plaintext>ab</plaintext>");
 }
 
 TEST(html_tokenizer, elements_stay_balanced) {
