@@ -3,6 +3,7 @@
 #include "scrape/email_extract.hpp"
 
 #include "scrape/domain_rules.hpp"
+#include "scrape/html_tokenizer.hpp"
 #include "scrape/spelled_address_words.hpp"
 #include "scrape/text_rules.hpp"
 #include "scrape/text_spans.hpp"
@@ -518,7 +519,10 @@ std::optional<std::string> normalize_email(std::string_view written) {
   if (text.size() >= 7 && ascii_lower(text.substr(0, 7)) == "mailto:")
     text.remove_prefix(7);
   text = text.substr(0, text.find('?'));
-  auto decoded = decode_html_entities(percent_decode(text));
+  auto decoded = decode_character_references(percent_decode(text));
+  // A non-breaking space around an address is space like any other.
+  for (auto at = decoded.find("\u00a0"); at != std::string::npos; at = decoded.find("\u00a0", at))
+    decoded.replace(at, 2, " ");
   std::string_view s = trim_space(decoded);
   while (!s.empty() && std::string_view("<(\"'[").find(s.front()) != std::string_view::npos)
     s.remove_prefix(1);
@@ -958,59 +962,6 @@ email_list extract_emails(std::string_view html, std::size_t max_addresses) {
   page_limits limits;
   limits.max_emails = max_addresses;
   return extract_emails(extract_metadata(html, "http://localhost/", limits), max_addresses);
-}
-
-std::string decode_html_entities(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    if (text[i] != '&') {
-      out += text[i++];
-      continue;
-    }
-    auto semi = text.find(';', i);
-    if (semi == std::string_view::npos || semi - i > 12) {
-      out += text[i++];
-      continue;
-    }
-    auto name = text.substr(i + 1, semi - i - 1);
-    if (!name.empty() && name[0] == '#') {
-      unsigned long cp = 0;
-      bool hex = name.size() > 1 && (name[1] == 'x' || name[1] == 'X');
-      auto digits = name.substr(hex ? 2 : 1);
-      bool ok = !digits.empty();
-      for (char c : digits) {
-        int v = hex ? hex_digit_value(c) : (c >= '0' && c <= '9' ? c - '0' : -1);
-        if (v < 0) {
-          ok = false;
-          break;
-        }
-        cp = cp * (hex ? 16 : 10) + static_cast<unsigned long>(v);
-      }
-      if (ok) {
-        append_utf8(out, static_cast<char32_t>(cp));
-        i = semi + 1;
-        continue;
-      }
-    } else {
-      static const std::pair<std::string_view, std::string_view> k_named[] = {
-          {"amp", "&"},  {"lt", "<"},   {"gt", ">"},     {"quot", "\""},
-          {"apos", "'"}, {"nbsp", " "}, {"commat", "@"}, {"period", "."}};
-      bool found = false;
-      for (const auto& [n, v] : k_named)
-        if (name == n) {
-          out += v;
-          found = true;
-          break;
-        }
-      if (found) {
-        i = semi + 1;
-        continue;
-      }
-    }
-    out += text[i++];
-  }
-  return out;
 }
 
 std::string decode_cfemail(std::string_view hex) {

@@ -81,7 +81,6 @@ std::optional<std::string> normalize_email(std::string_view written);
 bool is_reserved_domain(std::string_view domain);
 
 // Pieces, exposed for tests and fuzzing.
-std::string decode_html_entities(std::string_view text);
 std::string decode_cfemail(std::string_view hex); // "" when malformed
 
 } // namespace sky::scrape

@@ -310,6 +310,19 @@ std::size_t decode_reference(std::string_view s, std::size_t amp, std::string& o
   return amp + 1;
 }
 
+// An attribute's value as written, its references decoded, appended to `out`.
+void append_attribute_value(std::string_view raw, std::string& out) {
+  for (std::size_t i = 0; i < raw.size();) {
+    if (raw[i] == '&') {
+      i = decode_reference(raw, i, out, true);
+    } else {
+      auto amp = std::min(raw.find('&', i), raw.size());
+      out.append(raw, i, amp - i);
+      i = amp;
+    }
+  }
+}
+
 bool is_void(std::string_view tag) {
   static constexpr std::string_view k_void[] = {
       "area", "base",  "basefont", "bgsound", "br",   "col",   "embed",  "frame", "hr",
@@ -558,15 +571,7 @@ private:
         } else {
           a.value_decoded = true;
           a.value_at = values_.size();
-          for (std::size_t i = 0; i < raw.size();) {
-            if (raw[i] == '&') {
-              i = decode_reference(raw, i, values_, true);
-            } else {
-              auto amp = std::min(raw.find('&', i), raw.size());
-              values_.append(raw, i, amp - i);
-              i = amp;
-            }
-          }
+          append_attribute_value(raw, values_);
           a.value_size = values_.size() - a.value_at;
         }
       }
@@ -742,6 +747,13 @@ char32_t named_character(std::string_view name) {
       std::lower_bound(table.begin(), table.end(), name,
                        [](const named_reference& r, std::string_view n) { return r.name < n; });
   return it != table.end() && it->name == name ? it->code_point : 0;
+}
+
+std::string decode_character_references(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  append_attribute_value(text, out);
+  return out;
 }
 
 void read_html(std::string_view html, html_handler& handler, const html_read_limits& limits) {

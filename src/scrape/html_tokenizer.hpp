@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace sky::scrape {
@@ -43,5 +44,8 @@ void read_html(std::string_view html, html_handler& handler, const html_read_lim
 
 // The code point a named character reference stands for ("amp" -> '&'), 0 when unknown.
 char32_t named_character(std::string_view name);
+
+// `text` with its character references decoded as in an attribute value ("info&#64;firma.de").
+std::string decode_character_references(std::string_view text);
 
 } // namespace sky::scrape

@@ -241,6 +241,8 @@ TEST(email_extract, normalize_email_accepts_one_written_address) {
   EXPECT_EQ(normalize_email(" Info@Firma-Muster.DE. "), "info@firma-muster.de");
   EXPECT_EQ(normalize_email("mailto:info%40firma-muster.de?subject=x"), "info@firma-muster.de");
   EXPECT_EQ(normalize_email("<info@firma-muster.de>;"), "info@firma-muster.de");
+  // Character references, a non-breaking space around the address included.
+  EXPECT_EQ(normalize_email("&nbsp;info&#64;firma-muster.de&nbsp;"), "info@firma-muster.de");
   EXPECT_EQ(normalize_email("info@firma-muster.de, b@firma-muster.de"), std::nullopt);
   EXPECT_EQ(normalize_email("info@shop.test"), std::nullopt);
   EXPECT_EQ(normalize_email("logo@2x.png"), std::nullopt);

@@ -79,6 +79,9 @@ TEST(html_tokenizer, character_references) {
   // The common legacy names without a semicolon in text, never in attributes.
   EXPECT_EQ(events("&copy 2024 &amp;c <a href=\"?a=1&copy=2&amp;b=3\">x</a>"),
             "\u00a9 2024 &c <a href=\"?a=1&copy=2&b=3\">x</a>");
+  // The same decoding of a value outside a page (a mailto: target, structured data).
+  EXPECT_EQ(decode_character_references("info&#64firma.de?a=1&copy=2&amp;b"),
+            "info@firma.de?a=1&copy=2&b");
 }
 
 TEST(html_tokenizer, raw_and_escapable_bodies) {
