@@ -11,8 +11,8 @@
 //
 // Options (bench/queue/run passes its arguments through):
 //   --items=20000 --runs=5 --latency=200 (0: no latency workload) --background=1000 (jobs/s; 0: none)
-//   --configs=16x16,64x64,500x500,1000x500,500x500h100,1000x500h100   ScraperSky concurrency x batch (hNNN: lock hold)
-//   --configs=500,500h100                 ScraperSky concurrency only, the server's default batch
+//   --configs=16x16,64x64,500x500,1000x500   ScraperSky concurrency x batch
+//   --configs=500,1000                    ScraperSky concurrency only, the server's default batch
 //   --graphile=24x500,...,default         graphile-worker concurrency x localQueue size
 //   --pgboss=500x4,500x4p2,500x16m10,...  pg-boss batchSize x localConcurrency (pN: polling s, mN: pool)
 //   --only=scrapersky | graphile | pgboss systems whose name starts with this
@@ -209,7 +209,6 @@ async function startScraperSky(db, sys, env = {}) {
     LOG_LEVEL: "info", TEST_SYNTHETIC_HANDLERS: "true", TEST_SYNTHETIC_COOPERATIVE: "true",
     PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES: String(sys.concurrency),
     PAGE_SCRAPE_SCHEDULER_BATCH_SIZE: String(sys.batch),
-    PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS: String(sys.hold ?? 0),
     ...env,
   };
   // A setting without a batch ("500"): the server's own default, not one inherited from this shell.
@@ -430,20 +429,19 @@ async function latency(sys, rate) {
 }
 
 // ---------------------------------------------------------------- the systems
-// --configs=500x500,1000x500h100: ScraperSky's concurrency x batch settings, with hNNN a lock hold
-// of NNN ms (PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS: claims by row lock). A setting without xBATCH
-// (500, 500h100) sets the concurrency only and leaves the batch size to the server's default; its
+// --configs=500x500,1000x500: ScraperSky's concurrency x batch settings. A setting without xBATCH
+// (500) sets the concurrency only and leaves the batch size to the server's default; its
 // row is named without a batch (scrapersky c500) and is a candidate like the others. With
 // --pooler-url every setting runs a second time with the server's connections through the
 // pooler. With --compare-bin=path every row runs a second time with that binary, right after
 // the first (an A/B comparison of two builds; --compare-label names it, "compare" by default);
 // those rows are not candidates for ScraperSky's best setting.
-const skySystems = (args.configs ?? "16x16,64x64,500x500,1000x500,500x500h100,1000x1000h300").split(",").flatMap((spec) => {
-  const m = /^(\d+)(?:x(\d+))?(?:h(\d+))?$/.exec(spec);
-  if (!m) throw new Error(`--configs: ${spec} is not CONCURRENCY[xBATCH][hMS]`);
-  const [concurrency, batch, hold] = [Number(m[1]), m[2] == null ? null : Number(m[2]), Number(m[3] ?? 0)];
-  const name = `scrapersky c${concurrency}` + (batch == null ? "" : ` b${batch}`) + (hold > 0 ? ` lock ${hold} ms` : "");
-  const base = { kind: "scrapersky", concurrency, batch, hold, name };
+const skySystems = (args.configs ?? "16x16,64x64,500,500x500,1000x500,1000x1000").split(",").flatMap((spec) => {
+  const m = /^(\d+)(?:x(\d+))?$/.exec(spec);
+  if (!m) throw new Error(`--configs: ${spec} is not CONCURRENCY[xBATCH]`);
+  const [concurrency, batch] = [Number(m[1]), m[2] == null ? null : Number(m[2])];
+  const name = `scrapersky c${concurrency}` + (batch == null ? "" : ` b${batch}`);
+  const base = { kind: "scrapersky", concurrency, batch, name };
   const rows = POOLER_URL ? [base, { ...base, pooler: true, name: `${base.name} via pgbouncer` }] : [base];
   return COMPARE_BIN ? rows.flatMap((r) => [r, { ...r, bin: COMPARE_BIN, name: `${r.name} [${COMPARE_LABEL}]` }]) : rows;
 });

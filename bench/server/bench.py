@@ -49,6 +49,10 @@ PAGE_RUNS = os.environ.get("PAGE_RUNS", "1") != "0"  # 0: only the email scans (
 SCAN_ROUNDS = ROUNDS
 PG_STATS = os.environ.get("PG_STATS", "") not in ("", "0")
 BEST = os.environ.get("BEST", "")  # "VAR=value,VAR=value": skips the sweep
+# COMPARE_BIN=path: both ScraperSky rows once more with that binary in every round, right after
+# the first (an A/B comparison of two builds), named with COMPARE_LABEL ("compare" by default).
+COMPARE_BIN = os.environ.get("COMPARE_BIN", "")
+COMPARE_LABEL = os.environ.get("COMPARE_LABEL", "compare")
 SCRAPY_CONCURRENCY, SCRAPY_PER_DOMAIN = 64, 8
 PAGE_QUEUE = "PAGE_SCRAPE_SCHEDULER"
 
@@ -240,8 +244,9 @@ def connect_to(ports):
 
 
 class Server:
-    def __init__(self, settings, ports):
+    def __init__(self, settings, ports, binary=None):
         global run_counter
+        binary = binary or args.bin
         run_counter += 1
         self.db = f"bench_{run_counter}"
         admin.one(f"DROP DATABASE IF EXISTS {self.db}")
@@ -261,9 +266,9 @@ class Server:
         })
         env.update(settings)
         self.log_path = os.path.join(args.work, f"server-{run_counter}.log")
-        self.proc = subprocess.Popen([args.bin, "serve"], env=env, stdout=open(self.log_path, "w"),
+        self.proc = subprocess.Popen([binary, "serve"], env=env, stdout=open(self.log_path, "w"),
                                      stderr=subprocess.STDOUT)
-        self.token = subprocess.check_output([args.bin, "token", "--sub", "bench"],
+        self.token = subprocess.check_output([binary, "token", "--sub", "bench"],
                                              env=env, text=True).strip()
         deadline = time.monotonic() + 60
         while True:
@@ -359,9 +364,9 @@ def stop_perf(perf):
         perf.wait()
 
 
-def scrapersky_pages(settings, profile=None):
+def scrapersky_pages(settings, profile=None, binary=None):
     """One run; with `profile` (a path), `perf record` samples the server during the window."""
-    s = Server(settings, [port])
+    s = Server(settings, [port], binary)
     try:
         if PG_STATS:
             admin.one("SELECT pg_stat_statements_reset()")
@@ -666,8 +671,14 @@ def main():
             peer["setting"] = peer["default"]
         log(f"{peer['title']}: {peer['label'](peer['setting'])}")
 
-    systems = {"ScraperSky, defaults": lambda: scrapersky_pages({}),
-               f"ScraperSky, {label(best)}": lambda: scrapersky_pages(best)}
+    systems = {"ScraperSky, defaults": lambda: scrapersky_pages({})}
+    if COMPARE_BIN:
+        systems[f"ScraperSky, defaults [{COMPARE_LABEL}]"] = \
+            lambda: scrapersky_pages({}, binary=COMPARE_BIN)
+    systems[f"ScraperSky, {label(best)}"] = lambda: scrapersky_pages(best)
+    if COMPARE_BIN:
+        systems[f"ScraperSky, {label(best)} [{COMPARE_LABEL}]"] = \
+            lambda: scrapersky_pages(best, binary=COMPARE_BIN)
     if SCRAPY:
         systems["Scrapy 2.8"] = scrapy_pages
     for peer in NODE_PEERS:

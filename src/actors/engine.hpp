@@ -18,6 +18,10 @@
 #include <string>
 #include <vector>
 
+namespace sky::persistence {
+class database_threads;
+}
+
 namespace sky::actors {
 
 // Each served queue's current poller, for the notifier: a NOTIFY wakes the poller directly
@@ -60,23 +64,23 @@ struct queue_context {
   restart_limits restarts;                           // of its steps and of its unit
   std::chrono::milliseconds heartbeat{60'000};       // silence past this means a hung actor
   std::shared_ptr<poller_directory> directory;       // may be empty (tests)
+  persistence::database_threads* threads = nullptr;  // the node's; its lanes run the driver
 };
 
 using queue_context_ptr = std::shared_ptr<const queue_context>;
 
-class claim_sessions;
+class queue_driver;
 
-// Claims rows for its pool (detached: it blocks on the database) and renews their leases. It
-// claims nothing before its init message names its pool. With a lock hold, it claims by row lock
-// into the unit's claim sessions while one is free.
+// Claims rows for its pool through the unit's driver and renews their leases. It claims nothing
+// before its init message names its pool.
 messages::poller_actor spawn_poller(caf::actor_system& system, queue_context_ptr queue,
-                                    std::shared_ptr<claim_sessions> sessions);
+                                    std::shared_ptr<queue_driver> driver);
 
-// Writes results and statuses with group commit (detached); finishes or promotes the rows of
-// claims held by lock in their own sessions.
+// Writes results and statuses through the unit's driver, with group commit: results wait up to
+// the commit interval to share a commit, and one commit is in flight at a time.
 messages::writer_actor spawn_db_writer(caf::actor_system& system, queue_context_ptr queue,
                                        messages::poller_commit_actor poller,
-                                       std::shared_ptr<claim_sessions> sessions);
+                                       std::shared_ptr<queue_driver> driver);
 
 // Supervisor of the queue's workers (cooperative: it never blocks).
 messages::pool_actor spawn_worker_pool(caf::actor_system& system, queue_context_ptr queue,
@@ -95,9 +99,13 @@ struct queue_unit {
 using unit_starter =
     std::function<queue_unit(caf::actor_system&, const queue_context_ptr&, bool release_held)>;
 
-// The real unit: spawn_poller, spawn_db_writer and spawn_worker_pool, then the poller's init.
+// The real unit: spawn_poller, spawn_db_writer and spawn_worker_pool over a PostgreSQL driver on
+// the queue's database threads, then the poller's init.
 queue_unit start_queue_unit(caf::actor_system& system, const queue_context_ptr& queue,
                             bool release_held);
+// The same over a given driver (tests give a fake one).
+queue_unit start_queue_unit_with(caf::actor_system& system, const queue_context_ptr& queue,
+                                 bool release_held, std::shared_ptr<queue_driver> driver);
 
 // The supervisor of one queue's unit (poller, pool, writer): starts it with `start`, restarts it
 // when any of them dies or stops answering heartbeats, pauses after too many restarts. Ticks and
@@ -108,10 +116,11 @@ messages::queue_supervisor_actor spawn_queue_supervisor(caf::actor_system& syste
                                                         unit_starter start = start_queue_unit);
 
 // LISTENs for queue notifications and wakes the queue's poller (through the directory, or the
-// scheduler when the directory has none) (detached).
+// scheduler when the directory has none); its connection lives on a lane of `threads`.
 messages::notifier_actor spawn_notifier(caf::actor_system& system, std::string database_url,
                                         messages::scheduler_wake_actor scheduler,
-                                        std::shared_ptr<const poller_directory> directory = {});
+                                        std::shared_ptr<const poller_directory> directory,
+                                        persistence::database_threads& threads);
 
 // One queue as the maintenance actor sees it: every queue of the catalog, served here or not.
 struct maintained_queue {
@@ -130,9 +139,10 @@ struct maintenance_settings {
   int retention_days = 0;                         // 0 keeps finished jobs
   std::chrono::milliseconds leader_lease{15'000}; // renewed every third of it
   messages::maintenance_metrics* metrics = nullptr;
+  persistence::database_threads* threads = nullptr; // the node's; a lane of it runs the passes
 };
 
-// The node's maintenance (detached: it blocks on the database): while it holds the maintenance
+// The node's maintenance: while it holds the maintenance
 // lease, each queue's pass (rescue of expired leases, status counts, retention) at the queue's
 // interval. Nodes without the lease only try to take it.
 messages::maintenance_actor spawn_maintenance(caf::actor_system& system,

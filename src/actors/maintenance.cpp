@@ -1,13 +1,15 @@
 // The node's maintenance actor: rescues rows whose lease expired, deletes jobs past the
 // retention (and forgets hosts whose booked slots are long past), folds the status deltas into
 // the finished counts. Apart from the pollers, so that claiming never waits behind it, and run by
-// one node at a time: the holder of the maintenance lease.
+// one node at a time: the holder of the maintenance lease. The actor only keeps time; each pass
+// runs on a lane of the node's database threads, which owns the maintenance connection.
 #include "actors/backoff.hpp"
 #include "actors/engine.hpp"
 #include "actors/supervision.hpp"
 #include "logging/log_setup.hpp"
 #include "messages/engine_protocol.hpp"
 #include "persistence/connection_pool.hpp"
+#include "persistence/database_threads.hpp"
 #include "persistence/sql_catalog.hpp"
 
 #include <algorithm>
@@ -29,29 +31,16 @@ constexpr auto k_lease_margin = std::chrono::milliseconds(100);
 // walking the queue's unfinished rows.
 constexpr auto k_min_pass_gap = std::chrono::seconds(1);
 
-struct maintenance_state {
-  static inline const char* name = "maintenance";
+// What the passes use, touched only on the maintenance lane (one task at a time).
+struct maintenance_work {
   maintenance_settings settings;
   std::unique_ptr<pqxx::connection> conn;
   std::vector<clock::time_point> due; // by entry of settings.queues: its next pass
-  clock::time_point wake_at{};        // the tick already scheduled
   int db_failures = 0;
+  std::atomic<bool> retired{false}; // its actor is gone: a pass still running leads no more
 };
 
-using maintenance_self = maintenance_actor::stateful_pointer<maintenance_state>;
-
-void schedule(maintenance_self self, clock::time_point at) {
-  auto& s = self->state;
-  const auto now = clock::now();
-  if (s.wake_at > now && s.wake_at <= at)
-    return;
-  s.wake_at = std::max(at, now);
-  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(s.wake_at - now),
-                     tick_atom::value);
-}
-
-pqxx::connection& connection(maintenance_self self) {
-  auto& s = self->state;
+pqxx::connection& connection(maintenance_work& s) {
   if (!s.conn) {
     s.conn = persistence::open_connection(s.settings.database_url, s.settings.statement_timeout);
     // A rescue lost in a crash before the WAL flush is simply done again by the next pass.
@@ -63,12 +52,13 @@ pqxx::connection& connection(maintenance_self self) {
   return *s.conn;
 }
 
-bool take_lead(maintenance_self self) {
-  auto& s = self->state;
-  pqxx::nontransaction tx(connection(self));
+bool take_lead(maintenance_work& s) {
+  pqxx::nontransaction tx(connection(s));
   const auto lease_ms = static_cast<int>(s.settings.leader_lease.count());
   const bool leads =
-      !tx.exec_params(persistence::query("maintenance_lead"), s.settings.node_id, lease_ms).empty();
+      !tx.exec_params(persistence::query("maintenance_lead"), s.settings.node_id, lease_ms)
+           .empty() &&
+      !s.retired;
   if (leads != s.settings.metrics->leader.load())
     spdlog::info("maintenance: this node {} the leader", leads ? "is now" : "is no longer");
   s.settings.metrics->leader = leads;
@@ -77,9 +67,8 @@ bool take_lead(maintenance_self self) {
 
 // One queue's pass. Returns whether retention left a backlog (more to delete than one pass's
 // time budget allows), so that the next pass comes after a second rather than an interval.
-bool maintain(maintenance_self self, const maintained_queue& q) {
-  auto& s = self->state;
-  auto& c = connection(self);
+bool maintain(maintenance_work& s, const maintained_queue& q) {
+  auto& c = connection(s);
   const auto name = q.definition->name;
   for (;;) {
     auto rows = q.store->rescue(c, 500);
@@ -119,11 +108,11 @@ bool maintain(maintenance_self self, const maintained_queue& q) {
   return backlog;
 }
 
-void tick(maintenance_self self) {
-  auto& s = self->state;
+// The passes that are due, on the lane; returns when the next tick is to come.
+clock::time_point run_due_passes(maintenance_work& s) {
   const auto renew_every = s.settings.leader_lease / 3;
   try {
-    if (take_lead(self)) {
+    if (take_lead(s)) {
       const auto round_started = clock::now();
       bool any = false;
       for (std::size_t i = 0; i < s.settings.queues.size(); ++i) {
@@ -131,11 +120,11 @@ void tick(maintenance_self self) {
           continue;
         any = true;
         const auto& q = s.settings.queues[i];
-        const bool backlog = maintain(self, q);
+        const bool backlog = maintain(s, q);
         s.settings.metrics->passes++;
         s.due[i] = clock::now() + (backlog ? std::chrono::milliseconds(1000) : q.interval);
         // A lost node's rows come back just after their lease ends, not an interval later.
-        if (auto lease_end = q.store->next_lease_end_in(connection(self))) {
+        if (auto lease_end = q.store->next_lease_end_in(connection(s))) {
           const auto at =
               clock::now() +
               std::chrono::milliseconds(static_cast<long long>(std::max(*lease_end, 0.0) * 1000)) +
@@ -157,32 +146,61 @@ void tick(maintenance_self self) {
     const auto delay = database_retry_delay(s.db_failures);
     ++s.db_failures;
     spdlog::warn("maintenance: a pass failed ({}); retrying in {} ms", e.what(), delay.count());
-    schedule(self, clock::now() + delay);
-    return;
+    return clock::now() + delay;
   }
   auto next = clock::now() + renew_every;
   if (s.settings.metrics->leader)
     for (auto at : s.due)
       next = std::min(next, at);
-  schedule(self, next);
+  return next;
 }
+
+struct maintenance_state {
+  static inline const char* name = "maintenance";
+  std::shared_ptr<maintenance_work> work;
+  persistence::database_threads::lane lane;
+  bool running = false; // a pass is on the lane
+};
+
+using maintenance_self = maintenance_actor::stateful_pointer<maintenance_state>;
 
 maintenance_actor::behavior_type maintenance(maintenance_self self, maintenance_settings settings) {
   auto& s = self->state;
-  s.settings = std::move(settings);
-  s.due.assign(s.settings.queues.size(), clock::now());
-  self->attach_functor([metrics = s.settings.metrics] { metrics->leader = false; });
-  self->send(self, tick_atom::value);
-  return supervised(self, [=](tick_atom) {
-    self->state.wake_at = {};
-    tick(self);
+  s.lane = settings.threads->make_lane();
+  s.work = std::make_shared<maintenance_work>();
+  s.work->settings = std::move(settings);
+  s.work->due.assign(s.work->settings.queues.size(), clock::now());
+  self->attach_functor([work = s.work] {
+    work->retired = true;
+    work->settings.metrics->leader = false;
   });
+  self->send(self, tick_atom::value);
+  return supervised(
+      self,
+      [=](tick_atom) {
+        auto& st = self->state;
+        if (st.running)
+          return;
+        st.running = true;
+        maintenance_actor me = self;
+        st.lane.post([work = st.work, me] {
+          const auto next = run_due_passes(*work);
+          const auto ms =
+              std::chrono::duration_cast<std::chrono::milliseconds>(next - clock::now());
+          caf::anon_send(me, done_atom::value,
+                         static_cast<std::int64_t>(std::max<long long>(ms.count(), 0)));
+        });
+      },
+      [=](done_atom, std::int64_t next_ms) {
+        self->state.running = false;
+        self->delayed_send(self, std::chrono::milliseconds(next_ms), tick_atom::value);
+      });
 }
 
 } // namespace
 
 maintenance_actor spawn_maintenance(caf::actor_system& system, maintenance_settings settings) {
-  return system.spawn<caf::detached>(maintenance, std::move(settings));
+  return system.spawn(maintenance, std::move(settings));
 }
 
 void resign_maintenance(pqxx::connection& conn, const std::string& node_id) {

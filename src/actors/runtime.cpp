@@ -7,6 +7,7 @@
 #include "config/queue_catalog.hpp"
 #include "messages/engine_protocol.hpp"
 #include "messages/registry.hpp"
+#include "persistence/database_threads.hpp"
 
 #include <array>
 #include <caf/all.hpp>
@@ -170,6 +171,35 @@ engine_supervisor_actor spawn_engine_supervisor(caf::actor_system& system,
   return system.spawn(engine_supervisor, std::move(settings));
 }
 
+namespace {
+
+// Runs `f` on a thread of its own and waits up to `limit` for it; past that the thread is left
+// behind (detached) and the answer is false.
+bool run_bounded(std::function<void()> f, std::chrono::milliseconds limit) {
+  struct wait_state {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+  };
+  auto state = std::make_shared<wait_state>();
+  std::thread runner([state, f = std::move(f)] {
+    f();
+    std::lock_guard lock(state->m);
+    state->done = true;
+    state->cv.notify_all();
+  });
+  std::unique_lock lock(state->m);
+  const bool in_time = state->cv.wait_for(lock, limit, [&] { return state->done; });
+  lock.unlock();
+  if (in_time)
+    runner.join();
+  else
+    runner.detach();
+  return in_time;
+}
+
+} // namespace
+
 struct runtime::impl {
   impl(const config::app_config& c, workflows::handler_table h) : config(c) {
     handlers = std::move(h);
@@ -194,6 +224,9 @@ struct runtime::impl {
   workflows::handler_table handlers;
   std::vector<served_queue> queues;
   engine_supervisor_actor engine_actor;
+  // After the actor system, so stopped before it goes: its tasks answer actors by message.
+  // Emptied (and left running) only when a drain found a thread stuck in a statement.
+  std::unique_ptr<persistence::database_threads> database_threads;
   bool started = false;
 
   std::atomic<bool> engine_restarting{false};
@@ -225,6 +258,12 @@ void runtime::start() {
   // connection to listen on, queues are polled at a short interval instead.
   const bool listens = !db.transaction_pooled() || !db.direct_url.empty();
   auto directory = std::make_shared<poller_directory>(defs.size());
+  const int database_threads =
+      s.config.engine_database_threads > 0
+          ? s.config.engine_database_threads
+          : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  s.database_threads =
+      std::make_unique<persistence::database_threads>(static_cast<std::size_t>(database_threads));
   for (std::size_t i = 0; i < defs.size(); ++i) {
     const auto* qc = s.config.queue(defs[i].name);
     intervals[i] = listens ? qc->interval : std::min(qc->interval, db.pooled_poll_interval);
@@ -233,6 +272,7 @@ void runtime::start() {
       continue;
     auto ctx = std::make_shared<queue_context>();
     ctx->directory = directory;
+    ctx->threads = s.database_threads.get();
     ctx->index = static_cast<std::uint16_t>(i);
     ctx->definition = &defs[i];
     ctx->config = *qc;
@@ -275,6 +315,7 @@ void runtime::start() {
   upkeep.retention_days = s.config.jobs_retention_days;
   upkeep.leader_lease = s.config.maintenance_lease;
   upkeep.metrics = &s.maintenance;
+  upkeep.threads = s.database_threads.get();
   engine_settings engine;
   engine.start_maintenance = [upkeep = std::move(upkeep)](caf::actor_system& system) {
     return spawn_maintenance(system, upkeep);
@@ -283,8 +324,9 @@ void runtime::start() {
   engine.intervals = intervals;
   if (listens)
     engine.start_notifier = [url = db.direct_url.empty() ? s.config.database_url : db.direct_url,
-                             directory](caf::actor_system& system, scheduler_wake_actor scheduler) {
-      return spawn_notifier(system, url, std::move(scheduler), directory);
+                             directory, threads = s.database_threads.get()](
+                                caf::actor_system& system, scheduler_wake_actor scheduler) {
+      return spawn_notifier(system, url, std::move(scheduler), directory, *threads);
     };
   engine.heartbeat = s.config.heartbeat;
   engine.restarting = &s.engine_restarting;
@@ -365,7 +407,13 @@ bool runtime::shutdown(std::chrono::milliseconds drain) {
   for (auto& a : s.all_actors())
     if (a)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  // 3. Whatever this node still holds goes back to its queue without counting the attempt.
+  // 3. No database task after this one: those running end (each bounded by its statement or
+  // connect timeout), those queued are dropped, so no claim lands after the release below. One
+  // stuck past a few seconds is left behind, as a step is, and the process exits regardless.
+  auto threads = std::shared_ptr<persistence::database_threads>(std::move(s.database_threads));
+  const bool database_stopped =
+      run_bounded([threads] { threads->stop(); }, std::chrono::seconds(5));
+  // 4. Whatever this node still holds goes back to its queue without counting the attempt.
   if (!s.queues.empty()) {
     try {
       pqxx::connection conn(s.config.database_url);
@@ -380,38 +428,21 @@ bool runtime::shutdown(std::chrono::milliseconds drain) {
       spdlog::error("could not release held items ({}); their leases will expire", e.what());
     }
   }
-  // 4. Wait for the actors; a worker stuck in a handler cannot be interrupted, so the wait is
+  // 5. Wait for the actors; a worker stuck in a handler cannot be interrupted, so the wait is
   // bounded and the caller exits regardless.
-  struct wait_state {
-    std::mutex m;
-    std::condition_variable cv;
-    bool done = false;
-  };
-  auto state = std::make_shared<wait_state>();
-  std::thread waiter([state, system = s.system.get()] {
-    system->await_all_actors_done();
-    std::lock_guard lock(state->m);
-    state->done = true;
-    state->cv.notify_all();
-  });
-  auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
-                           deadline - std::chrono::steady_clock::now()),
-                       std::chrono::milliseconds(1000));
-  std::unique_lock lock(state->m);
-  bool in_time = state->cv.wait_for(lock, left, [&] { return state->done; });
-  lock.unlock();
-  if (in_time)
-    waiter.join();
-  else
-    waiter.detach();
-  // 5. Another node may lead maintenance at once (after the actors, so that no renewal follows).
+  const auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 deadline - std::chrono::steady_clock::now()),
+                             std::chrono::milliseconds(1000));
+  const bool in_time =
+      run_bounded([system = s.system.get()] { system->await_all_actors_done(); }, left);
+  // 6. Another node may lead maintenance at once (after the actors, so that no renewal follows).
   try {
     pqxx::connection conn(s.config.database_url);
     resign_maintenance(conn, s.config.node_id);
   } catch (const std::exception& e) {
     spdlog::warn("could not give the maintenance lease up ({}); it ends by itself", e.what());
   }
-  return in_time;
+  return in_time && database_stopped;
 }
 
 } // namespace sky::actors

@@ -1,6 +1,6 @@
 // The queue supervisor: one per served queue, above its poller, worker pool and db_writer.
-#include "actors/claim_sessions.hpp"
 #include "actors/engine.hpp"
+#include "actors/queue_driver.hpp"
 #include "actors/supervision.hpp"
 #include "logging/log_setup.hpp"
 #include "messages/engine_protocol.hpp"
@@ -210,15 +210,18 @@ queue_supervisor_actor::behavior_type queue_supervisor(supervisor_self self, que
 
 queue_unit start_queue_unit(caf::actor_system& system, const queue_context_ptr& queue,
                             bool release_held) {
-  // Per unit: a restarted unit's predecessor closes its sessions (rolling back what they held)
-  // when its poller and writer are gone.
-  auto sessions = std::make_shared<claim_sessions>(
-      claim_session_count(queue->config.max_instances, queue->config.claim_batch()));
-  auto poller = spawn_poller(system, queue, sessions);
-  auto writer = spawn_db_writer(system, queue, poller, sessions);
+  return start_queue_unit_with(system, queue, release_held,
+                               make_postgres_driver(queue, *queue->threads));
+}
+
+queue_unit start_queue_unit_with(caf::actor_system& system, const queue_context_ptr& queue,
+                                 bool release_held, std::shared_ptr<queue_driver> driver) {
+  // Per unit: a restarted unit's predecessor's connections close when its poller and writer are
+  // gone and their last database task has answered.
+  auto poller = spawn_poller(system, queue, driver);
+  auto writer = spawn_db_writer(system, queue, poller, driver);
   auto pool = spawn_worker_pool(system, queue, poller, writer);
-  caf::anon_send(poller, init_atom::value, pool_intake_actor{pool}, writer_lock_actor{writer},
-                 release_held);
+  caf::anon_send(poller, init_atom::value, pool_intake_actor{pool}, release_held);
   return {poller, pool, writer};
 }
 

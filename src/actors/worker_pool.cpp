@@ -86,9 +86,11 @@ void dispatch(pool_self self) {
     auto& sl = s.slots[index];
     sl.item = std::move(s.backlog.front());
     s.backlog.pop_front();
-    sl.deadline = clock::now() + s.q->config.timeout;
+    // The sweep reads the actor clock (a test's clock moves only when told); the step's own
+    // deadline is the wall of the threads it runs on. In a server the two are one clock.
+    sl.deadline = self->clock().now() + s.q->config.timeout;
     sl.session = std::make_shared<workflows::job_session>(
-        *sl.item, std::string(s.q->definition->name), sl.deadline);
+        *sl.item, std::string(s.q->definition->name), clock::now() + s.q->config.timeout);
     arm_sweep(self);
     auto slot_index = static_cast<std::uint32_t>(index);
     auto id = sl.item->id;
@@ -96,14 +98,13 @@ void dispatch(pool_self self) {
     auto claim = sl.item->claim;
     auto queue = sl.item->queue;
     auto address = sl.item->row_address;
-    auto claim_session = sl.item->session;
     // Called once: the captured strings move into the result.
     s.q->handler->start(sl.session, [me, slot_index, queue, id = std::move(id), attempt, claim,
-                                     address = std::move(address),
-                                     claim_session](workflows::handler_result r) mutable {
+                                     address =
+                                         std::move(address)](workflows::handler_result r) mutable {
       caf::anon_send(me, finished_atom::value, slot_index,
                      work_done{queue, std::move(id), attempt, claim, r.result, std::move(r.error),
-                               std::move(r.result_json), std::move(address), claim_session},
+                               std::move(r.result_json), std::move(address)},
                      r.crash);
     });
   }
@@ -125,13 +126,12 @@ void give_up_on(pool_self self, std::size_t index, const std::string& why) {
                                 outcome::retry,
                                 why,
                                 {},
-                                sl.item->row_address,
-                                sl.item->session});
+                                sl.item->row_address});
     sl.item.reset();
   }
   s.q->metrics->worker_restarts++;
   s.idle.push_back(index);
-  if (s.crashes->exceeded_after_failure(clock::now()) && !s.paused) {
+  if (s.crashes->exceeded_after_failure(self->clock().now()) && !s.paused) {
     const auto& limits = s.crashes->limits();
     s.paused = true;
     s.q->metrics->degraded = true;
@@ -199,7 +199,7 @@ pool_actor::behavior_type worker_pool(pool_self self, queue_context_ptr q,
       [=](deadline_atom) {
         auto& st = self->state;
         st.sweep_armed = false;
-        const auto now = clock::now();
+        const auto now = self->clock().now();
         bool running = false;
         for (std::size_t index = 0; index < st.slots.size(); ++index) {
           auto& sl = st.slots[index];

@@ -267,6 +267,10 @@ std::vector<variable> variables() {
               "threads running the queues' work steps, whatever their concurrency; 0: one per "
               "core",
               0, 256, &app_config::work_threads));
+  v.push_back(int_var("ENGINE_DATABASE_THREADS",
+                      "threads running the engine's database work (claims, commits, lease "
+                      "renewals, LISTEN, maintenance) for every queue; 0: one per core, at least 2",
+                      0, 64, &app_config::engine_database_threads));
   v.push_back(seconds_var(
       "WORK_STALL_SECONDS",
       "a thread pool (work steps, HTTP handlers, database probe) that runs no heartbeat "
@@ -653,14 +657,6 @@ std::vector<variable> variables() {
                          "commits as soon as the writer is free)",
                  duration_field<std::chrono::milliseconds>(
                      0, 60000, [q](app_config & c) -> auto& { return q(c).commit_interval; })});
-    v.push_back({prefix + "_LOCK_HOLD_MS", std::to_string(defaults.lock_hold.count()),
-                 queue + ": short items: under a backlog, a claim holds its rows by row lock "
-                         "for up to this long and writes their lease only if they take longer "
-                         "(0: always a lease)",
-                 // At most 2 s: a cancel request waits for the claim to end, well within an API
-                 // request's statement timeout.
-                 duration_field<std::chrono::milliseconds>(
-                     0, 2000, [q](app_config & c) -> auto& { return q(c).lock_hold; })});
     v.push_back({prefix + "_MAX_INSTANCES", std::to_string(defaults.max_instances),
                  queue + ": concurrent workers", [q](app_config& c, const std::string& t) {
                    return parse_int(t, 1, 1024, q(c).max_instances);

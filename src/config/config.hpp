@@ -41,10 +41,6 @@ struct queue_config {
   // Under load, results wait up to this long to share a commit (a full batch, or a writer idle
   // for longer, commits at once).
   std::chrono::milliseconds commit_interval{10};
-  // Above 0, a claim holds its rows by row lock in an open transaction of its own instead of
-  // writing a lease, for up to this long: items finished by then are written in that same
-  // transaction (one row version per item instead of two); the others then get their lease.
-  std::chrono::milliseconds lock_hold{0};
   std::chrono::seconds lease{60};    // a claimed row's lease, renewed while worked on
   int max_attempts = 3;              // attempts before a row ends in Error
   std::chrono::seconds timeout{300}; // one item's time limit; past it the step is cancelled
@@ -211,6 +207,10 @@ struct app_config {
   // Threads that run the queues' work steps (coroutines) whatever the queues' concurrency;
   // 0 means one per core.
   int work_threads = 0;
+  // Threads the engine's database work runs on (every queue's claims, commits and lease
+  // renewals, LISTEN and maintenance), each connection on a lane of its own; 0 means one per
+  // core, at least two (a queue's claims and commits overlap).
+  int engine_database_threads = 0;
   // An engine actor silent to heartbeats this long is taken as hung and restarted.
   std::chrono::seconds heartbeat{60};
   // A thread pool that is not actors (work steps, HTTP, the database probe) that runs no

@@ -47,12 +47,6 @@ using pool_completion_actor =
 // Pool -> writer: results to write.
 using writer_intake_actor = caf::typed_actor<caf::reacts_to<result_batch>>;
 
-// Poller -> writer: (session, ids, addresses, claims) claimed by row lock in that claim
-// session's open transaction, sent before the rows go to the pool.
-using writer_lock_actor =
-    caf::typed_actor<caf::reacts_to<locked_atom, std::uint32_t, std::vector<std::string>,
-                                    std::vector<std::string>, std::vector<std::int64_t>>>;
-
 // Scheduler -> queue supervisor (forwarded to its poller): the interval elapsed; poll now.
 // Notifier -> poller (through the poller directory): a NOTIFY for the poller's queue.
 using queue_ticks_actor = caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<wake_atom>>;
@@ -71,12 +65,15 @@ using unit_member_actor = supervised_actor::extend<caf::replies_to<busy_atom>::w
 
 // -- full interfaces -------------------------------------------------------------------------
 
-// (init, pool, writer, release_held): start claiming for this pool and writer; release_held: a
-// restarted unit, whose predecessor's rows go back first. renew is its own lease-renewal timer.
+// (init, pool, release_held): start claiming for this pool; release_held: a restarted unit,
+// whose predecessor's rows go back first. renew is its own lease-renewal timer; claimed and
+// renewed are its queue driver's answers.
 using poller_actor =
     poller_control_actor::extend_with<poller_credit_actor>::extend_with<poller_commit_actor>::
-        extend<caf::reacts_to<init_atom, pool_intake_actor, writer_lock_actor, bool>,
-               caf::reacts_to<renew_atom>, caf::replies_to<busy_atom>::with<std::uint32_t>>;
+        extend<caf::reacts_to<init_atom, pool_intake_actor, bool>, caf::reacts_to<renew_atom>,
+               caf::reacts_to<claimed_atom, claim_result>,
+               caf::reacts_to<renewed_atom, std::vector<std::string>, bool>,
+               caf::replies_to<busy_atom>::with<std::uint32_t>>;
 
 // flush and deadline are the pool's own messages (results to the writer; time-limit sweep);
 // resume ends a pause after too many failed steps.
@@ -84,11 +81,10 @@ using pool_actor =
     unit_member_actor::extend_with<pool_intake_actor>::extend_with<pool_completion_actor>::extend<
         caf::reacts_to<flush_atom>, caf::reacts_to<deadline_atom>, caf::reacts_to<resume_atom>>;
 
-// flush is the writer's own message: commit what has accumulated; (promote, session,
-// generation) its timer for a claim session's hold time.
-using writer_actor =
-    unit_member_actor::extend_with<writer_intake_actor>::extend_with<writer_lock_actor>::extend<
-        caf::reacts_to<flush_atom>, caf::reacts_to<promote_atom, std::uint32_t, std::uint32_t>>;
+// flush is the writer's own message: commit what has accumulated; written is its queue
+// driver's answer.
+using writer_actor = unit_member_actor::extend_with<writer_intake_actor>::extend<
+    caf::reacts_to<flush_atom>, caf::reacts_to<written_atom, write_result>>;
 
 // (tick, queue) is the scheduler's own per-queue interval timer.
 using scheduler_actor = scheduler_wake_actor::extend_with<supervised_actor>::extend<
@@ -97,8 +93,10 @@ using scheduler_actor = scheduler_wake_actor::extend_with<supervised_actor>::ext
 // listen is the notifier's own loop: wait for the next notification.
 using notifier_actor = supervised_actor::extend<caf::reacts_to<listen_atom>>;
 
-// tick is the maintenance actor's own timer: the next pass that is due, or the lease's renewal.
-using maintenance_actor = supervised_actor::extend<caf::reacts_to<tick_atom>>;
+// tick is the maintenance actor's own timer: the next pass that is due, or the lease's renewal;
+// (done, ms) its lane's answer when a pass is over: the next tick, that many ms from now.
+using maintenance_actor =
+    supervised_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<done_atom, std::int64_t>>;
 
 // One queue's supervisor: ticks and wake-ups for its poller; drain and busy on shutdown;
 // (fault, member, kind) passes a test fault to poller | pool | writer. heartbeat and restart

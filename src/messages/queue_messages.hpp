@@ -38,11 +38,14 @@ using renew_atom = caf::atom_constant<caf::atom("renew")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 // Writer -> poller: these rows reached their final or retry state.
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
-// Poller -> writer: (locked, session, ids, addresses, claims) rows claimed by row lock in that
-// claim session's open transaction; the writer finishes them there or writes their lease.
-using locked_atom = caf::atom_constant<caf::atom("locked")>;
-// Writer self-timer: (promote, session, generation) the session's hold time is up.
-using promote_atom = caf::atom_constant<caf::atom("promote")>;
+// Queue driver -> poller: (claimed, claim_result) what a claim found.
+using claimed_atom = caf::atom_constant<caf::atom("claimed")>;
+// Queue driver -> poller: (renewed, cancelled ids, connection lost) a lease renewal's answer.
+using renewed_atom = caf::atom_constant<caf::atom("renewed")>;
+// Queue driver -> writer: (written, write_result) what a commit of results did.
+using written_atom = caf::atom_constant<caf::atom("written")>;
+// Maintenance lane -> maintenance actor: a pass is over; (done, next) the next tick in ms.
+using done_atom = caf::atom_constant<caf::atom("done")>;
 // Writer self-message: commit what has accumulated.
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 // Pool self-timer: look for items past their time limit.
@@ -67,15 +70,14 @@ struct work_item {
   std::uint16_t queue = 0; // index into config::queue_definitions()
   std::string id;          // primary key of the claimed row
   std::int32_t attempt = 0;
-  std::int64_t claim = 0;    // the row's claim count: fences every write of this claim's result
-  std::string payload_json;  // the claimed row as JSON
-  std::string row_address;   // where the claimed version lies; its finish looks there first
-  std::uint32_t session = 0; // claim session holding the row by lock (1-based); 0: a lease
+  std::int64_t claim = 0;   // the row's claim count: fences every write of this claim's result
+  std::string payload_json; // the claimed row as JSON
+  std::string row_address;  // where the claimed version lies; its finish looks there first
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, work_item& x) {
   return f(caf::meta::type_name("work_item"), x.queue, x.id, x.attempt, x.claim, x.payload_json,
-           x.row_address, x.session);
+           x.row_address);
 }
 
 enum class outcome : std::uint8_t { completed, retry, failed, cancelled };
@@ -87,15 +89,14 @@ struct work_done {
   std::int32_t attempt = 0;
   std::int64_t claim = 0; // as in its work_item
   outcome result = outcome::completed;
-  std::string error;         // reason for retry/failed/cancelled
-  std::string result_json;   // handler output, may be empty
-  std::string row_address;   // of the claimed item
-  std::uint32_t session = 0; // as in its work_item
+  std::string error;       // reason for retry/failed/cancelled
+  std::string result_json; // handler output, may be empty
+  std::string row_address; // of the claimed item
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, work_done& x) {
   return f(caf::meta::type_name("work_done"), x.queue, x.id, x.attempt, x.claim, x.result, x.error,
-           x.result_json, x.row_address, x.session);
+           x.result_json, x.row_address);
 }
 
 // Poller -> pool: one claim's rows in one message; pool -> writer: the results gathered while
@@ -103,5 +104,35 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 // messaging well below the database's.
 using work_batch = std::vector<work_item>;
 using result_batch = std::vector<work_done>;
+
+// What one claim found, as the queue driver reports it to the poller.
+struct claim_result {
+  work_batch items;
+  std::int32_t asked = 0; // the claim's limit: as many rows as asked means there may be more
+  bool failed = false;    // the claim did not run (database unavailable): retry with backoff
+  // The claim connection was lost since the last report: a claim may have committed unseen, so
+  // the next claim is to carry the ids the poller knows (orphans go back to the queue).
+  bool connection_lost = false;
+  // After a short claim: seconds until the earliest queued row is due (<= 0: due now but locked
+  // by another claim); has_next_due false when none is queued.
+  bool has_next_due = false;
+  double next_due_s = 0;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, claim_result& x) {
+  return f(caf::meta::type_name("claim_result"), x.items, x.asked, x.failed, x.connection_lost,
+           x.has_next_due, x.next_due_s);
+}
+
+// What one commit of results did, as the queue driver reports it to the writer.
+struct write_result {
+  std::vector<std::string> ids; // items whose result is settled (written, or fenced out as stale)
+  result_batch unwritten;       // after a transient failure: the whole batch back, to retry
+  bool failed = false;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, write_result& x) {
+  return f(caf::meta::type_name("write_result"), x.ids, x.unwritten, x.failed);
+}
 
 } // namespace sky::messages

@@ -19,7 +19,7 @@ struct queue_metrics {
   std::atomic<bool> restarting{false}; // its poller, pool or writer died; the unit is restarting
   std::atomic<std::uint64_t> claimed{0}, completed{0}, failed{0}, retried{0}, cancelled{0},
       rescued{0}, released{0}, worker_restarts{0}, timeouts{0}, db_errors{0}, stale_results{0},
-      unit_restarts{0}, claim_batches{0}, commits{0}, claimed_by_lock{0}, lock_leases{0};
+      unit_restarts{0}, claim_batches{0}, commits{0};
   std::array<std::atomic<std::uint64_t>, k_latency_bounds.size() + 1> latency_buckets{};
   std::atomic<std::uint64_t> latency_sum_us{0};
 
@@ -45,10 +45,6 @@ struct queue_metrics {
       // Statements that claimed rows and transactions that wrote results: rows per round trip.
       {"claim_batches", &queue_metrics::claim_batches},
       {"commits", &queue_metrics::commits},
-      // Rows claimed by row lock (no lease written), and those of them that outlived the hold
-      // time and got their lease after all.
-      {"claimed_by_lock", &queue_metrics::claimed_by_lock},
-      {"lock_leases", &queue_metrics::lock_leases},
   };
 
   void observe_pickup(double seconds) {

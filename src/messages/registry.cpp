@@ -12,6 +12,8 @@ void register_message_types(caf::actor_system_config& config) {
   config.add_message_type<work_done>("sky::work_done");
   config.add_message_type<work_batch>("sky::work_batch");
   config.add_message_type<result_batch>("sky::result_batch");
+  config.add_message_type<claim_result>("sky::claim_result");
+  config.add_message_type<write_result>("sky::write_result");
   config.add_message_type<std::vector<std::string>>("std::vector<std::string>");
 }
 

@@ -65,9 +65,6 @@ queue_store::queue_store(const config::queue_definition& definition,
                          const config::queue_config& config, bool prepared)
     : definition_(definition), config_(config),
       claim_sql_(render_queue_query("queue_claim", definition)),
-      claim_locked_sql_(render_queue_query("queue_claim_locked", definition)),
-      complete_locked_sql_(render_queue_query("queue_complete_locked", definition)),
-      promote_sql_(render_queue_query("queue_promote", definition)),
       next_due_sql_(render_queue_query("queue_next_due", definition)),
       renew_sql_(render_queue_query("queue_renew", definition)),
       rescue_sql_(render_queue_query("queue_rescue", definition)),
@@ -87,58 +84,6 @@ std::vector<claimed_row> queue_store::claim(pqxx::connection& conn, const std::s
   auto rows = execute(tx, statement_prefix_ + "claim", claim_sql_, node,
                       static_cast<double>(config_.lease.count()), limit);
   return claimed_rows(rows);
-}
-
-std::vector<claimed_row> queue_store::claim_locked(pqxx::transaction_base& tx, int limit,
-                                                   const std::vector<std::string>& held) const {
-  return claim_locked(tx, limit, text_array(held));
-}
-
-std::vector<claimed_row> queue_store::claim_locked(pqxx::transaction_base& tx, int limit,
-                                                   const std::string& held_literal) const {
-  return claimed_rows(
-      execute(tx, statement_prefix_ + "claim_locked", claim_locked_sql_, limit, held_literal));
-}
-
-std::vector<finish_applied>
-queue_store::complete_locked(pqxx::transaction_base& tx,
-                             const std::vector<finish_request>& items) const {
-  std::vector<finish_applied> applied;
-  if (items.empty())
-    return applied;
-  std::vector<std::string> addresses, ids;
-  std::vector<std::optional<std::string>> results;
-  addresses.reserve(items.size());
-  ids.reserve(items.size());
-  results.reserve(items.size());
-  for (const auto& item : items) {
-    addresses.push_back(item.row_address);
-    ids.push_back(item.id);
-    results.push_back(result_of(item));
-  }
-  for (auto r : execute(tx, statement_prefix_ + "complete_locked", complete_locked_sql_,
-                        text_array(addresses), text_array(ids), text_array(results)))
-    applied.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
-  return applied;
-}
-
-std::vector<std::string> queue_store::promote(pqxx::transaction_base& tx, const std::string& node,
-                                              const std::vector<finish_request>& items) const {
-  std::vector<std::string> promoted;
-  if (items.empty())
-    return promoted;
-  std::vector<std::string> addresses, ids;
-  std::vector<std::int64_t> claims;
-  for (const auto& item : items) {
-    addresses.push_back(item.row_address);
-    ids.push_back(item.id);
-    claims.push_back(item.claim);
-  }
-  for (auto r : execute(tx, statement_prefix_ + "promote", promote_sql_, text_array(addresses),
-                        text_array(ids), bigint_array(claims), node,
-                        static_cast<double>(config_.lease.count())))
-    promoted.push_back(r[0].as<std::string>());
-  return promoted;
 }
 
 std::optional<double> queue_store::next_due_in(pqxx::connection& conn) const {

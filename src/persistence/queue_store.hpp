@@ -64,22 +64,6 @@ public:
 
   // Claims up to `limit` due rows in one statement (its own short transaction).
   std::vector<claimed_row> claim(pqxx::connection& conn, const std::string& node, int limit) const;
-  // Claims up to `limit` due rows by row lock in `tx`, writing nothing; `tx` must finish them
-  // with complete_locked or promote them before it commits. Attempts and claim counts are those
-  // the rows will have once finished. `held`: ids this node holds, passed over without trying their
-  // locks.
-  std::vector<claimed_row> claim_locked(pqxx::transaction_base& tx, int limit,
-                                        const std::vector<std::string>& held = {}) const;
-  // The same with the held ids already an array literal (text_array_builder).
-  std::vector<claimed_row> claim_locked(pqxx::transaction_base& tx, int limit,
-                                        const std::string& held_literal) const;
-  // Completes rows `tx` claimed by lock (completed items with their addresses); returns them.
-  std::vector<finish_applied> complete_locked(pqxx::transaction_base& tx,
-                                              const std::vector<finish_request>& items) const;
-  // Gives rows claimed by lock the lease a claim writes (in the locking transaction, or after it
-  // was rolled back if they are still unchanged); returns the ids that got it.
-  std::vector<std::string> promote(pqxx::transaction_base& tx, const std::string& node,
-                                   const std::vector<finish_request>& items) const;
   // Seconds until the earliest queued row is due (<= 0: due now); nullopt when none is queued.
   std::optional<double> next_due_in(pqxx::connection& conn) const;
   // Extends the leases of `ids`; returns those whose cancellation was requested.
@@ -115,9 +99,8 @@ public:
 private:
   const config::queue_definition& definition_;
   config::queue_config config_;
-  std::string claim_sql_, claim_locked_sql_, complete_locked_sql_, promote_sql_, next_due_sql_,
-      renew_sql_, rescue_sql_, release_sql_, orphans_sql_, complete_at_sql_, complete_many_sql_,
-      retry_many_sql_, fail_many_sql_, next_lease_end_sql_;
+  std::string claim_sql_, next_due_sql_, renew_sql_, rescue_sql_, release_sql_, orphans_sql_,
+      complete_at_sql_, complete_many_sql_, retry_many_sql_, fail_many_sql_, next_lease_end_sql_;
   std::string statement_prefix_; // names of this queue's prepared statements
   bool prepared_;                // false through a transaction pooler (statements are per session)
 

@@ -12,6 +12,7 @@
 #include <functional>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
+#include <thread>
 
 using namespace sky;
 using namespace sky::test_support;
@@ -482,11 +483,10 @@ TEST(engine, one_node_leads_maintenance_and_another_takes_over_when_it_is_killed
   scoped_database db;
   const auto url = db.url();
   auto log = temp_path("exec");
-  // Lease claims only (no lock hold), so that the killed node strands rows only a rescue returns.
+  // The killed node strands rows that only a rescue returns.
   auto env = [&](const std::string& node) {
     return synthetic_env(log, {{"NODE_ID", node},
                                {"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "4"},
-                               {"PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS", "0"},
                                {"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "5"}});
   };
   const std::string leader_now = "SELECT node_id FROM maintenance_leader WHERE expires_at > now()";
@@ -615,8 +615,9 @@ int thread_count(int pid) {
 }
 } // namespace
 
-// Work steps are coroutines: a thousand items waiting at once add no thread to the process, and
-// their time limit and cancellation reach them while they wait.
+// Work steps are coroutines and the engine's database work runs on a few shared threads: a
+// thousand items waiting at once add no thread to the process, and their time limit and
+// cancellation reach them while they wait.
 TEST(engine, a_thousand_items_in_flight_hold_no_thread_each) {
   scoped_database db;
   auto log = temp_path("exec");
@@ -625,178 +626,31 @@ TEST(engine, a_thousand_items_in_flight_hold_no_thread_each) {
                                                  {"PAGE_SCRAPE_SCHEDULER_BATCH_SIZE", "500"},
                                                  {"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "15"},
                                                  {"WORK_THREADS", "2"}}));
+  // The fixed set: main; CAF's scheduler (a thread per core, at least two), its clock and its
+  // printer; HTTP's I/O thread and 4 handler threads; the 2 work threads; the stall watchdog,
+  // the database probe and the connection pool's socket watchdog; the engine's database threads
+  // (one per core, at least two), shared by every queue's claims and commits, LISTEN and
+  // maintenance. Nothing in it grows with the queues (all nine are served here), their
+  // concurrency or the items in flight.
+  const int cores = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  const int fixed_set = 1 + (cores + 2) + (1 + 4) + 2 + 3 + cores;
   // Each waits until cancelled (at most a minute): they are all in flight together.
   auto ids = insert_jobs(db.url(), 1000, R"({"fault":"wait_cancel"})");
   ASSERT_TRUE(
       eventually([&] { return jobs_with(db.url(), "status = 'InProgress'") == 1000; }, 60s));
   const int busy = thread_count(server.process->pid());
-  EXPECT_LE(busy, 80) << "threads with 1,000 items in flight";
+  EXPECT_LE(busy, fixed_set) << "threads with 1,000 items in flight";
   // A cancel of every running job reaches each waiting coroutine.
   pqxx::connection c(db.url());
   pqxx::nontransaction(c).exec("UPDATE jobs SET cancel_requested = true");
   ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Cancelled'") == 1000; }, 60s));
   EXPECT_EQ(read_executions(log).size(), 1000u);
-  // No thread per item, and none per concurrency slot either: the count is the fixed set of
-  // the process (actor scheduler, HTTP, fetcher, pollers and writers), the same once the items
-  // are gone. (Measured after them, not before: every queue's unit has surely started by now.)
+  // The same once the items are gone. (Measured after them, not before: every queue's unit has
+  // surely started by now.)
   const int idle = thread_count(server.process->pid());
   ASSERT_GT(idle, 0);
+  EXPECT_LE(idle, fixed_set) << "threads idle";
   EXPECT_LE(busy, idle + 2) << "threads idle: " << idle << ", with 1,000 items in flight: " << busy;
-  std::cerr << "threads idle: " << idle << ", with 1,000 items in flight: " << busy << "\n";
-}
-
-// -- claims held by row lock (<QUEUE>_SCHEDULER_LOCK_HOLD_MS) ---------------------------------
-
-namespace {
-
-std::map<std::string, std::string> lock_env(const std::string& log, const std::string& hold_ms,
-                                            std::map<std::string, std::string> extra = {}) {
-  extra["PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS"] = hold_ms;
-  return synthetic_env(log, std::move(extra));
-}
-
-// Whether another session finds the job's row locked (claimed by lock, or being written).
-bool row_locked(const std::string& url, const std::string& id) {
-  pqxx::connection c(url);
-  pqxx::work tx(c);
-  try {
-    tx.exec("SELECT 1 FROM jobs WHERE id = '" + id + "' FOR UPDATE NOWAIT");
-    return false;
-  } catch (const pqxx::sql_error& e) {
-    if (e.sqlstate() == "55P03")
-      return true;
-    throw;
-  }
-}
-
-long long total(int port, const char* counter) {
-  auto q = queue_named(get_json(port, "/api/v3/queues"), "page_scrape");
-  return q.at("totals").as_object().at(counter).as_int64();
-}
-
-} // namespace
-
-TEST(engine_lock_claims, a_claim_held_by_lock_writes_nothing_and_its_finish_records_the_attempt) {
-  scoped_database db;
-  auto log = temp_path("exec");
-  auto server = start_server(db.url(), lock_env(log, "2000"));
-  auto id = insert_jobs(db.url(), 1, R"({"sleep_ms":1000})")[0];
-  ASSERT_TRUE(eventually([&] { return row_locked(db.url(), id); }, 30s));
-  // Claimed and running, yet the row is as it was queued: the claim wrote no version.
-  EXPECT_EQ(scalar(db.url(), "SELECT status::text || ':' || attempts || ':' || "
-                             "coalesce(locked_by, '-') FROM jobs WHERE id = '" +
-                                 id + "'"),
-            "Queued:0:-");
-  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 1; }, 30s));
-  EXPECT_EQ(jobs_with(db.url(), "attempts = 1 AND locked_by IS NULL AND lease_expires_at IS NULL "
-                                "AND result_data IS NOT NULL AND finished_at IS NOT NULL"),
-            1);
-  expect_each_ran_once(log, {id});
-  EXPECT_EQ(total(server.port, "claimed_by_lock"), 1);
-  EXPECT_EQ(total(server.port, "lock_leases"), 0);
-  EXPECT_EQ(total(server.port, "completed"), 1);
-}
-
-TEST(engine_lock_claims, an_item_that_outlives_the_hold_time_gets_its_lease_and_the_rest_commit) {
-  scoped_database db;
-  auto log = temp_path("exec");
-  auto server = start_server(db.url(), lock_env(log, "200"));
-  // One claim of both: the quick one is done within the hold time, the slow one is not.
-  pqxx::connection c(db.url());
-  pqxx::work tx(c);
-  auto rows = tx.exec("INSERT INTO jobs (job_type, params) VALUES "
-                      "('page_scrape', '{\"sleep_ms\":1}'), ('page_scrape', '{\"sleep_ms\":4000}') "
-                      "RETURNING id::text");
-  tx.commit();
-  const auto quick = rows[0][0].as<std::string>(), slow = rows[1][0].as<std::string>();
-  ASSERT_TRUE(eventually(
-      [&] {
-        return jobs_with(db.url(), "id = '" + slow +
-                                       "' AND status = 'InProgress' AND attempts = 1 AND "
-                                       "locked_by IS NOT NULL AND lease_expires_at > now()") == 1;
-      },
-      30s));
-  EXPECT_EQ(jobs_with(db.url(), "id = '" + quick + "' AND status = 'Completed' AND attempts = 1"),
-            1);
-  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 2; }, 30s));
-  EXPECT_EQ(jobs_with(db.url(), "attempts <> 1 OR locked_by IS NOT NULL"), 0);
-  expect_each_ran_once(log, {quick, slow});
-  EXPECT_EQ(total(server.port, "claimed_by_lock"), 2);
-  EXPECT_EQ(total(server.port, "lock_leases"), 1);
-  EXPECT_EQ(total(server.port, "stale_results"), 0);
-}
-
-// Claims by lock pay off for full batches; once a claim comes back short (no backlog), the next
-// lone item is claimed by lease, in one statement, until claims fill up again.
-TEST(engine_lock_claims, a_lone_item_after_a_short_claim_is_claimed_by_lease) {
-  scoped_database db;
-  auto log = temp_path("exec");
-  auto server = start_server(db.url(), lock_env(log, "2000"));
-  insert_jobs(db.url(), 1, R"({"sleep_ms":1})"); // a short claim: 1 row of the 8 it asked for
-  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 1; }, 30s));
-  auto lone = insert_jobs(db.url(), 1, R"({"sleep_ms":1000})")[0];
-  ASSERT_TRUE(eventually(
-      [&] {
-        return jobs_with(db.url(), "id = '" + lone +
-                                       "' AND status = 'InProgress' AND locked_by IS NOT NULL") ==
-               1;
-      },
-      30s));
-  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 2; }, 30s));
-  EXPECT_EQ(total(server.port, "claimed_by_lock"), 1);
-  // A backlog: claims fill up (8 of 8, then half a batch as slots free) and go by lock again.
-  insert_jobs(db.url(), 200);
-  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 202; }, 60s));
-  EXPECT_GT(total(server.port, "claimed_by_lock"), 100);
-  EXPECT_EQ(jobs_with(db.url(), "attempts <> 1 OR locked_by IS NOT NULL"), 0);
-}
-
-// A lost link takes a claim session's locks with it: unlike a lease, nothing of the claim is
-// left in the database, so its items may run again (never at the same time) - at least once,
-// and each finished once with its one attempt.
-TEST(engine_lock_claims, commits_lost_with_the_link_lose_nothing_and_repeat_only_their_items) {
-  scoped_database db;
-  auto log = temp_path("exec");
-  auto server = start_server(db.url(), lock_env(log, "2000", {{"TEST_WRITER_FAILURES", "3"}}));
-  auto ids = insert_jobs(db.url(), 300);
-  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 300; }, 60s))
-      << scalar(db.url(),
-                "SELECT string_agg(format('%s:%s:%s:%s', status, attempts, locked_by, n), "
-                "' ') FROM (SELECT status, attempts, locked_by, count(*) n FROM jobs "
-                "GROUP BY 1, 2, 3) x");
-  EXPECT_EQ(jobs_with(db.url(), "attempts <> 1 OR locked_by IS NOT NULL"), 0);
-  expect_each_ran_at_least_once(log, ids);
-  auto per_id = executions_per_id(read_executions(log));
-  int repeated = 0;
-  for (const auto& id : ids)
-    repeated += per_id[id] > 1 ? 1 : 0;
-  // Three lost commits of at most one batch (50) each.
-  EXPECT_LE(repeated, 3 * 50);
-  EXPECT_GE(total(server.port, "db_errors"), 3);
-  EXPECT_GT(total(server.port, "claimed_by_lock"), 0);
-}
-
-// A result the database refuses rolls the claim's finish back to its savepoint, with the rows
-// still locked: the good items are written through the general path, the bad one alone fails.
-TEST(engine_lock_claims, a_result_the_database_refuses_fails_that_item_alone) {
-  a_refused_result_fails_that_item_alone({{"PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS", "2000"}});
-}
-
-TEST(engine_lock_claims, two_servers_claiming_by_lock_never_share_an_item) {
-  two_servers_never_share_an_item({{"PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS", "2000"}});
-}
-
-TEST(engine_lock_claims, kill_9_returns_rows_held_by_lock_at_once_and_a_restart_finishes_them) {
-  killed_mid_batch run;
-  // Leases far longer than the test: whatever the survivor finishes was not rescued.
-  kill_9_mid_batch(run,
-                   {{"PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS", "2000"},
-                    {"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "3600"}},
-                   [&] {
-                     EXPECT_EQ(jobs_with(run.db.url(), "status = 'InProgress'"), 0)
-                         << "a lock claim strands nothing";
-                   });
-  EXPECT_EQ(jobs_with(run.db.url(), "attempts <> 1"), 0);
-  ASSERT_TRUE(run.survivor.process);
-  EXPECT_EQ(total(run.survivor.port, "rescued"), 0);
+  std::cerr << "threads idle: " << idle << ", with 1,000 items in flight: " << busy
+            << " (fixed set: " << fixed_set << ")\n";
 }

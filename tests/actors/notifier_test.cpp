@@ -5,6 +5,7 @@
 #include "config/queue_catalog.hpp"
 #include "messages/engine_protocol.hpp"
 #include "messages/registry.hpp"
+#include "persistence/database_threads.hpp"
 #include "persistence/migrator.hpp"
 #include "support/engine_helpers.hpp"
 #include "support/test_database.hpp"
@@ -69,7 +70,8 @@ TEST(notifier, wakes_the_poller_in_the_directory_and_else_the_scheduler) {
       static_cast<std::uint16_t>(config::find_queue_definition("page_scrape") - defs.data());
   auto directory = std::make_shared<actors::poller_directory>(defs.size());
   directory->set(page_scrape, poller);
-  auto notifier = actors::spawn_notifier(system, db.url(), scheduler, directory);
+  persistence::database_threads threads(1);
+  auto notifier = actors::spawn_notifier(system, db.url(), scheduler, directory, threads);
   // Listening: the first connection wakes every queue, as after any reconnect.
   ASSERT_TRUE(eventually([&] { return seen->wake_all.load() >= 1; }, 30s));
 

@@ -82,19 +82,6 @@ TEST(supervision, a_crashed_writer_restarts_its_unit_and_nothing_is_lost) {
   crash_while_working("page_scrape/writer/crash");
 }
 
-// With claims held by lock, the unit's claim sessions close with it and PostgreSQL releases
-// their rows; a hung member keeps its sessions, which PostgreSQL ends once idle in their
-// transaction for longer than a lease.
-TEST(supervision, a_crashed_writer_with_claims_held_by_lock_loses_nothing) {
-  crash_while_working("page_scrape/writer/crash", {{"PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS", "2000"}});
-}
-
-TEST(supervision, a_hung_poller_with_claims_held_by_lock_loses_nothing) {
-  crash_while_working("page_scrape/poller/hang", {{"ENGINE_HEARTBEAT_SECONDS", "2"},
-                                                  {"PAGE_SCRAPE_SCHEDULER_LOCK_HOLD_MS", "2000"},
-                                                  {"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "5"}});
-}
-
 TEST(supervision, a_crashed_scheduler_or_notifier_is_restarted) {
   crash_while_working("engine/scheduler/crash");
   crash_while_working("engine/notifier/crash");

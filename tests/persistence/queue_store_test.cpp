@@ -460,11 +460,6 @@ TEST(queue_store, every_queue_renders_and_runs_its_statements) {
       for (std::string address : {"", "(0,1)"}) // by id, and at an address first
         EXPECT_NO_THROW(store.finish_many(tx, "n", {{nobody, 1, kind, "why", 1.0, "{}", address}}))
             << def.name;
-    EXPECT_NO_THROW(store.claim_locked(tx, 1)) << def.name;
-    const persistence::finish_request at{nobody, 1,      persistence::finish_kind::completed, {}, 0,
-                                         "{}",   "(0,1)"};
-    EXPECT_NO_THROW(store.complete_locked(tx, {at})) << def.name;
-    EXPECT_NO_THROW(store.promote(tx, "n", {at})) << def.name;
     tx.commit();
   }
 }
@@ -577,101 +572,6 @@ TEST(queue_store, claim_and_finish_plans_reach_rows_directly_with_stale_statisti
                                f.conn.quote(persistence::text_array(results)) + ")");
   EXPECT_NE(direct.find("Tid Scan on jobs"), std::string::npos) << direct;
   EXPECT_EQ(direct.find("Seq Scan"), std::string::npos) << direct;
-}
-
-// A claim by lock writes nothing: a concurrent claim skips its rows, and they are unchanged until
-// the same transaction completes them (one new version with the attempt and the final status)
-// or gives them their lease. Its statements reach rows by index and address, however stale the
-// statistics.
-TEST(queue_store, claims_by_lock_write_nothing_until_their_transaction_finishes_them) {
-  fixture f;
-  auto ids = insert_jobs(f.db.url(), 20000);
-  pqxx::nontransaction(f.conn).exec("ANALYZE jobs");
-  persistence::configure_engine_session(f.conn);
-  pqxx::work tx(f.conn);
-  auto rows = f.store.claim_locked(tx, 3);
-  ASSERT_EQ(rows.size(), 3u);
-  EXPECT_EQ(rows[0].attempt, 1);
-  pqxx::connection other(f.db.url());
-  {
-    pqxx::work tx2(other);
-    auto more = f.store.claim_locked(tx2, 5);
-    ASSERT_EQ(more.size(), 5u);
-    for (const auto& m : more)
-      for (const auto& r : rows)
-        EXPECT_NE(m.id, r.id);
-  } // rolled back: those five are free again
-  // Ids given as held are passed over, whether few or many.
-  for (int n : {10, 200}) {
-    std::vector<std::string> held; // the rows a claim would take first
-    {
-      pqxx::work tx2(other);
-      for (const auto& r : f.store.claim_locked(tx2, n))
-        held.push_back(r.id);
-    }
-    ASSERT_EQ(held.size(), static_cast<std::size_t>(n));
-    const std::set<std::string> held_set(held.begin(), held.end());
-    pqxx::work tx2(other);
-    auto more = f.store.claim_locked(tx2, 20, held);
-    ASSERT_EQ(more.size(), 20u);
-    for (const auto& m : more) {
-      EXPECT_FALSE(held_set.contains(m.id)) << n;
-      for (const auto& r : rows)
-        EXPECT_NE(m.id, r.id);
-    }
-  }
-  EXPECT_EQ(jobs_with(f.db.url(), "status <> 'Queued' OR attempts <> 0"), 0);
-  auto request = [](const persistence::claimed_row& r) {
-    return persistence::finish_request{.id = r.id,
-                                       .claim = r.claim,
-                                       .kind = persistence::finish_kind::completed,
-                                       .error = {},
-                                       .retry_delay_s = 0,
-                                       .result_json = R"({"ok":1})",
-                                       .row_address = r.row_address};
-  };
-  EXPECT_EQ(f.store.complete_locked(tx, {request(rows[0]), request(rows[1])}).size(), 2u);
-  EXPECT_EQ(f.store.promote(tx, "node-1", {request(rows[2])}),
-            std::vector<std::string>{rows[2].id});
-  // The plans, prepared by the calls above on a table whose statistics never saw a claim (the
-  // engine's session settings make them generic).
-  const auto generic_plan = [&](pqxx::connection&, const std::string& execute) {
-    std::string plan;
-    for (auto r : tx.exec("EXPLAIN " + execute))
-      plan += std::string(r[0].c_str()) + "\n";
-    return plan;
-  };
-  auto claim = generic_plan(f.conn, "EXECUTE sky_page_scrape_claim_locked(500, '{}')");
-  EXPECT_NE(claim.find("jobs_active_idx"), std::string::npos) << claim;
-  EXPECT_EQ(claim.find("Seq Scan on jobs"), std::string::npos) << claim;
-  // The held ids are hashed once, not walked for every row the scan meets.
-  EXPECT_NE(claim.find("NOT (hashed SubPlan"), std::string::npos) << claim;
-  const auto one = [&](const std::string& v) {
-    return f.conn.quote(persistence::text_array(std::vector<std::string>{v}));
-  };
-  auto complete =
-      generic_plan(f.conn, "EXECUTE sky_page_scrape_complete_locked(" + one(rows[0].row_address) +
-                               ", " + one(rows[0].id) + ", " + one("{}") + ")");
-  EXPECT_NE(complete.find("Tid Scan on jobs"), std::string::npos) << complete;
-  EXPECT_EQ(complete.find("Seq Scan on jobs"), std::string::npos) << complete;
-  auto promote =
-      generic_plan(f.conn, "EXECUTE sky_page_scrape_promote(" + one(rows[0].row_address) + ", " +
-                               one(rows[0].id) + ", '{1}', 'node-1', 30)");
-  EXPECT_NE(promote.find("Tid Scan on jobs"), std::string::npos) << promote;
-  EXPECT_EQ(promote.find("Seq Scan on jobs"), std::string::npos) << promote;
-  tx.commit();
-  EXPECT_EQ(jobs_with(f.db.url(), "status = 'Completed' AND attempts = 1 AND result_data IS NOT "
-                                  "NULL AND locked_by IS NULL"),
-            2);
-  EXPECT_EQ(jobs_with(f.db.url(), "id = '" + rows[2].id +
-                                      "' AND status = 'InProgress' AND attempts = 1 AND "
-                                      "locked_by = 'node-1' AND lease_expires_at > now()"),
-            1);
-  // Promoting again (the row is no longer as claimed) changes nothing.
-  pqxx::work again(f.conn);
-  EXPECT_TRUE(f.store.promote(again, "node-1", {request(rows[2])}).empty());
-  again.commit();
-  EXPECT_EQ(jobs_with(f.db.url(), "attempts > 1"), 0);
 }
 
 // Statements prepared while the table was empty keep their generic plans until an ANALYZE; the

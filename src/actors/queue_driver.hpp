@@ -1,0 +1,53 @@
+// Internal to actors/: a queue unit's database side. The driver owns the unit's PostgreSQL
+// connections and transactions; the poller and the writer are ordinary event-based actors that
+// ask it for claims, renewals and commits and get its answers as messages. Nothing of pqxx leaves
+// it, and each of its connections lives on one lane of the node's database threads.
+#pragma once
+
+#include "messages/queue_messages.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sky::persistence {
+class database_threads;
+}
+
+namespace sky::actors {
+
+struct queue_context;
+
+class queue_driver {
+public:
+  template <class T> using reply = std::function<void(T)>;
+  virtual ~queue_driver() = default;
+
+  // The claim lane (the poller's connection), in the order asked:
+  // Returns every row this node holds to the queue without counting the attempt (a restarted
+  // unit's first act: its predecessor's rows).
+  virtual void release_held(reply<std::size_t> done) = 0;
+  // Claims up to `limit` due rows. `known`: after a lost connection (claim_result's
+  // connection_lost), the ids the poller holds; rows this node holds beyond them were claimed
+  // unseen and go back first. After a short claim it asks when the next queued row is due.
+  virtual void claim(int limit, std::optional<std::vector<std::string>> known,
+                     reply<messages::claim_result> done) = 0;
+  // Extends the leases of `ids`; answers the ids whose cancellation was requested, and whether
+  // the connection was lost.
+  virtual void renew(std::vector<std::string> ids,
+                     std::function<void(std::vector<std::string>, bool)> done) = 0;
+
+  // The write lane (the writer's connection): the results' new statuses and the handler's
+  // writes, in one transaction when all goes well; after a permanent error each item in its own.
+  // Counts outcomes in the queue's metrics. After a transient error the batch comes back whole.
+  virtual void write(messages::result_batch items, reply<messages::write_result> done) = 0;
+};
+
+// The real driver: two lanes of `threads` for the queue's claim and write connections.
+std::shared_ptr<queue_driver> make_postgres_driver(std::shared_ptr<const queue_context> queue,
+                                                   persistence::database_threads& threads);
+
+} // namespace sky::actors

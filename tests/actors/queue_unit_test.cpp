@@ -1,0 +1,423 @@
+// A queue's unit (the real poller, worker pool and writer) in process, deterministically: CAF's
+// test coordinator runs the actors on this thread, its clock moves only when the test advances
+// it, and the unit's database side is a fake driver whose calls the test answers one by one.
+// The driver over PostgreSQL and the process around the unit are tested in engine_test.
+#include "actors/engine.hpp"
+#include "actors/queue_driver.hpp"
+#include "config/queue_catalog.hpp"
+#include "messages/engine_protocol.hpp"
+#include "support/coordinated_actors.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace sky;
+using namespace sky::messages;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The unit's database side as calls waiting for the test's answer.
+class fake_driver : public actors::queue_driver {
+public:
+  struct claim_call {
+    int limit = 0;
+    std::optional<std::vector<std::string>> known;
+    reply<claim_result> done;
+  };
+  struct write_call {
+    result_batch items;
+    reply<write_result> done;
+  };
+  struct renew_call {
+    std::vector<std::string> ids;
+    std::function<void(std::vector<std::string>, bool)> done;
+  };
+
+  void release_held(reply<std::size_t> done) override {
+    ++releases;
+    done(0);
+  }
+  void claim(int limit, std::optional<std::vector<std::string>> known,
+             reply<claim_result> done) override {
+    claims.push_back({limit, std::move(known), std::move(done)});
+  }
+  void renew(std::vector<std::string> ids,
+             std::function<void(std::vector<std::string>, bool)> done) override {
+    renews.push_back({std::move(ids), std::move(done)});
+  }
+  void write(result_batch items, reply<write_result> done) override {
+    writes.push_back({std::move(items), std::move(done)});
+  }
+
+  int releases = 0;
+  std::deque<claim_call> claims;
+  std::deque<write_call> writes;
+  std::deque<renew_call> renews;
+};
+
+// A started work step, held until the test ends it.
+struct step {
+  std::shared_ptr<workflows::job_session> session;
+  std::function<void(workflows::handler_result)> done;
+};
+
+class queue_unit : public ::testing::Test, protected test_support::coordinated_actors {
+protected:
+  void SetUp() override {
+    handler.start = [this](std::shared_ptr<workflows::job_session> session,
+                           std::function<void(workflows::handler_result)> done) {
+      steps.push_back({std::move(session), std::move(done)});
+    };
+    ctx = std::make_shared<actors::queue_context>();
+    ctx->index = 0;
+    ctx->definition = &config::queue_definitions()[0];
+    ctx->config.max_instances = 4;
+    ctx->config.batch_size = 4;
+    ctx->config.lease = 30s;
+    ctx->config.timeout = 300s;
+    ctx->config.commit_interval = 10ms;
+    ctx->config.interval = 60s;
+    ctx->handler = &handler;
+    ctx->metrics = &metrics;
+    ctx->restarts = actors::restart_limits{2, 60s, 30s};
+  }
+
+  void TearDown() override {
+    for (const auto& a :
+         {caf::actor_cast<caf::actor>(unit.poller), caf::actor_cast<caf::actor>(unit.pool),
+          caf::actor_cast<caf::actor>(unit.writer)})
+      if (a)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sched->run();
+    unit = {};
+    shut_down();
+  }
+
+  void start(bool release_held = false) {
+    unit = actors::start_queue_unit_with(*sys, ctx, release_held, driver);
+    run();
+  }
+
+  // Answers the oldest claim with `n` new rows (ids job-1, job-2, ... across the test).
+  std::vector<std::string> answer_claim(int n, bool connection_lost = false) {
+    EXPECT_FALSE(driver->claims.empty()) << "no claim to answer";
+    if (driver->claims.empty())
+      return {};
+    auto call = std::move(driver->claims.front());
+    driver->claims.pop_front();
+    claim_result r;
+    r.asked = call.limit;
+    r.connection_lost = connection_lost;
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) {
+      ids.push_back("job-" + std::to_string(++rows_made));
+      r.items.push_back({.queue = 0,
+                         .id = ids.back(),
+                         .attempt = 1,
+                         .claim = 1,
+                         .payload_json = "{}",
+                         .row_address = "(0,1)"});
+    }
+    call.done(std::move(r));
+    run();
+    return ids;
+  }
+
+  void claim_fails(bool connection_lost) {
+    ASSERT_FALSE(driver->claims.empty());
+    auto call = std::move(driver->claims.front());
+    driver->claims.pop_front();
+    claim_result r;
+    r.asked = call.limit;
+    r.failed = true;
+    r.connection_lost = connection_lost;
+    call.done(std::move(r));
+    run();
+  }
+
+  // Ends the step of the item `id` with `result`.
+  void end_step(const std::string& id, workflows::handler_result result) {
+    for (auto& s : steps)
+      if (s.session && s.session->item().id == id) {
+        auto done = std::move(s.done);
+        s.session.reset();
+        done(std::move(result));
+        run();
+        return;
+      }
+    ADD_FAILURE() << "no running step for " << id;
+  }
+
+  // Commits the oldest write as the database would: every item settled.
+  result_batch answer_write(bool fail = false) {
+    EXPECT_FALSE(driver->writes.empty()) << "no write to answer";
+    if (driver->writes.empty())
+      return {};
+    auto call = std::move(driver->writes.front());
+    driver->writes.pop_front();
+    write_result r;
+    auto items = call.items;
+    if (fail) {
+      r.failed = true;
+      r.unwritten = std::move(call.items);
+    } else {
+      for (const auto& d : call.items)
+        r.ids.push_back(d.id);
+    }
+    call.done(std::move(r));
+    run();
+    return items;
+  }
+
+  std::uint32_t busy(const unit_member_actor& member) {
+    auto answer = std::make_shared<std::uint32_t>(0);
+    sys->spawn(
+        [](caf::event_based_actor* self, unit_member_actor target,
+           std::shared_ptr<std::uint32_t> answer) {
+          self->request(target, 1s, busy_atom::value).then([answer](std::uint32_t n) {
+            *answer = n;
+          });
+        },
+        member, answer);
+    run();
+    return *answer;
+  }
+
+  void wake() {
+    caf::anon_send(unit.poller, wake_atom::value);
+    run();
+  }
+
+  workflows::queue_handler handler;
+  std::vector<step> steps;
+  queue_metrics metrics;
+  std::shared_ptr<actors::queue_context> ctx;
+  std::shared_ptr<fake_driver> driver = std::make_shared<fake_driver>();
+  actors::queue_unit unit;
+  int rows_made = 0;
+};
+
+// Credits: a claim asks for no more rows than the pool has free slots, one claim is in flight at
+// a time, and freed slots are claimed for once a useful batch of them (half a claim) is free.
+TEST_F(queue_unit, claims_only_for_free_slots_one_claim_at_a_time) {
+  start();
+  ASSERT_EQ(driver->claims.size(), 1u);
+  EXPECT_EQ(driver->claims.front().limit, 4);
+  wake();
+  EXPECT_EQ(driver->claims.size(), 1u) << "a second claim while one is in flight";
+  auto ids = answer_claim(4);
+  EXPECT_EQ(steps.size(), 4u);
+  // The wake that came during the claim is honoured, but no slot is free.
+  EXPECT_TRUE(driver->claims.empty());
+  end_step(ids[0], workflows::handler_result::completed());
+  EXPECT_TRUE(driver->claims.empty()) << "one free slot is not worth a claim";
+  end_step(ids[1], workflows::handler_result::completed());
+  ASSERT_EQ(driver->claims.size(), 1u);
+  EXPECT_EQ(driver->claims.front().limit, 2);
+}
+
+// A wake that came while a claim was in flight claims again when the claim answers short: the
+// claim may have read the queue before the wake's row was committed.
+TEST_F(queue_unit, a_wake_during_a_short_claim_claims_again) {
+  start();
+  wake();
+  answer_claim(1);
+  ASSERT_EQ(driver->claims.size(), 1u);
+  EXPECT_EQ(driver->claims.front().limit, 3);
+  answer_claim(0);
+  EXPECT_TRUE(driver->claims.empty()) << "an empty claim without a wake asks again";
+}
+
+// Claims ahead of the writer are bounded: rows claimed and not yet committed are at most the
+// workers plus two claims, so a writer that stalls stops the claims; its commit resumes them.
+TEST_F(queue_unit, claims_ahead_of_the_writer_are_bounded) {
+  start();
+  std::size_t claimed = 0;
+  for (int round = 0; round < 20 && !driver->claims.empty(); ++round) {
+    // Every claim is answered in full and every step ends; the writer's commits stay unanswered.
+    for (const auto& id : answer_claim(driver->claims.front().limit)) {
+      ++claimed;
+      end_step(id, workflows::handler_result::completed());
+    }
+  }
+  EXPECT_EQ(claimed, 12u) << "4 workers + 2 claims of 4";
+  EXPECT_TRUE(driver->claims.empty());
+  EXPECT_EQ(busy(unit.writer), 12u);
+  answer_write();
+  ASSERT_EQ(driver->claims.size(), 1u) << "a commit frees claims again";
+  EXPECT_EQ(driver->claims.front().limit, 1) << "as many as the commit took off";
+}
+
+// Group commit: results that arrive while a commit is in flight share the next one, and at most
+// one commit is in flight.
+TEST_F(queue_unit, results_share_a_commit_and_one_commit_is_in_flight) {
+  start();
+  auto ids = answer_claim(4);
+  end_step(ids[0], workflows::handler_result::completed());
+  ASSERT_EQ(driver->writes.size(), 1u) << "an idle writer commits at once";
+  end_step(ids[1], workflows::handler_result::completed());
+  end_step(ids[2], workflows::handler_result::failed("bad page"));
+  advance(50ms);
+  EXPECT_EQ(driver->writes.size(), 1u) << "a second commit while one is in flight";
+  auto first = answer_write();
+  ASSERT_EQ(first.size(), 1u);
+  advance(10ms);
+  ASSERT_EQ(driver->writes.size(), 1u);
+  auto second = answer_write();
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second[1].result, outcome::failed);
+  EXPECT_EQ(second[1].error, "bad page");
+}
+
+// A commit that fails comes back whole and is retried with backoff; nothing is committed twice
+// or lost, and the poller forgets the rows only once they committed.
+TEST_F(queue_unit, a_failed_commit_is_retried_whole_with_backoff) {
+  start();
+  auto ids = answer_claim(2);
+  end_step(ids[0], workflows::handler_result::completed());
+  end_step(ids[1], workflows::handler_result::completed());
+  while (driver->writes.empty())
+    advance(10ms);
+  std::size_t written = 0;
+  for (const auto& w : driver->writes)
+    written += w.items.size();
+  answer_write(/*fail=*/true);
+  EXPECT_TRUE(driver->writes.empty()) << "retried at once";
+  advance(40ms);
+  EXPECT_TRUE(driver->writes.empty()) << "retried before its backoff";
+  advance(20ms);
+  ASSERT_EQ(driver->writes.size(), 1u);
+  std::size_t again = 0;
+  for (const auto& w : driver->writes)
+    again += w.items.size();
+  while (!driver->writes.empty() || busy(unit.writer) > 0) {
+    if (driver->writes.empty())
+      advance(10ms);
+    else
+      answer_write();
+  }
+  EXPECT_GE(again, written);
+  EXPECT_EQ(busy(unit.writer), 0u);
+}
+
+// The deadline sweep: a step past its time limit is cancelled and its item goes to the writer
+// as a failed attempt (retried with backoff by the database); its late answer is dropped.
+TEST_F(queue_unit, a_step_past_its_time_limit_is_cancelled_and_retried) {
+  ctx->config.timeout = 10s;
+  start();
+  auto ids = answer_claim(1);
+  ASSERT_EQ(steps.size(), 1u);
+  auto session = steps[0].session;
+  advance(9s);
+  EXPECT_FALSE(session->cancelled());
+  advance(2s);
+  EXPECT_TRUE(session->cancelled());
+  EXPECT_EQ(metrics.timeouts.load(), 1u);
+  while (driver->writes.empty())
+    advance(10ms);
+  auto items = answer_write();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].id, ids[0]);
+  EXPECT_EQ(items[0].result, outcome::retry);
+  EXPECT_NE(items[0].error.find("timed out"), std::string::npos) << items[0].error;
+  // The step's own answer, late, is dropped.
+  auto done = std::move(steps[0].done);
+  done(workflows::handler_result::completed());
+  run();
+  EXPECT_EQ(metrics.stale_results.load(), 1u);
+  advance(20ms);
+  EXPECT_TRUE(driver->writes.empty());
+}
+
+// Crash intensity: steps that keep crashing pause the queue's claims (degraded) until the pause
+// is over.
+TEST_F(queue_unit, steps_that_keep_crashing_pause_the_claims) {
+  start();
+  auto ids = answer_claim(3);
+  for (const auto& id : ids)
+    end_step(id, workflows::handler_result::crashed("boom"));
+  EXPECT_TRUE(metrics.degraded.load());
+  // Its freed slots bring a claim only after the pause.
+  wake();
+  const auto claims_while_paused = driver->claims.size();
+  advance(29s);
+  EXPECT_EQ(driver->claims.size(), claims_while_paused) << "claimed while paused";
+  EXPECT_TRUE(metrics.degraded.load());
+  advance(2s);
+  EXPECT_FALSE(metrics.degraded.load());
+  EXPECT_GT(driver->claims.size(), claims_while_paused) << "no claim after the pause";
+}
+
+// Cancellation: a lease renewal that finds a cancel request reaches the item's running step.
+TEST_F(queue_unit, a_cancel_found_by_a_lease_renewal_reaches_the_running_step) {
+  start();
+  auto ids = answer_claim(2);
+  advance(10s); // a third of the lease
+  ASSERT_EQ(driver->renews.size(), 1u);
+  auto call = std::move(driver->renews.front());
+  driver->renews.pop_front();
+  EXPECT_EQ(call.ids.size(), 2u);
+  call.done({ids[1]}, false);
+  run();
+  EXPECT_FALSE(steps[0].session->cancelled());
+  EXPECT_TRUE(steps[1].session->cancelled());
+}
+
+// A lost connection: a claim may have committed unseen, so the next claim names the rows the
+// poller holds (the driver returns the others), and a failed claim is retried with backoff.
+TEST_F(queue_unit, after_a_lost_connection_the_next_claim_names_the_rows_held) {
+  start();
+  auto ids = answer_claim(2, /*connection_lost=*/true);
+  EXPECT_TRUE(driver->claims.empty()) << "a short claim asks no more until woken";
+  end_step(ids[0], workflows::handler_result::completed());
+  wake();
+  ASSERT_EQ(driver->claims.size(), 1u);
+  ASSERT_TRUE(driver->claims.front().known.has_value());
+  EXPECT_EQ(driver->claims.front().known->size(), 2u) << "both rows are held until committed";
+  claim_fails(/*connection_lost=*/true);
+  EXPECT_TRUE(driver->claims.empty()) << "a failed claim is retried at once";
+  advance(100ms); // the first database retry delay
+  ASSERT_EQ(driver->claims.size(), 1u) << "a failed claim is tried again";
+  EXPECT_TRUE(driver->claims.front().known.has_value());
+  answer_claim(0);
+  wake();
+  ASSERT_EQ(driver->claims.size(), 1u);
+  EXPECT_FALSE(driver->claims.front().known.has_value()) << "the orphans were checked";
+}
+
+// Drain: a draining poller claims nothing more; the pool and the writer still finish what they
+// hold, and a restarted unit first releases what its predecessor held.
+TEST_F(queue_unit, a_drained_poller_claims_nothing_and_the_rest_finishes) {
+  start(/*release_held=*/true);
+  EXPECT_EQ(driver->releases, 1);
+  auto ids = answer_claim(2);
+  auto drained = std::make_shared<bool>(false);
+  sys->spawn(
+      [](caf::event_based_actor* self, poller_control_actor poller, std::shared_ptr<bool> out) {
+        self->request(poller, 1s, drain_atom::value).then([out](bool ok) { *out = ok; });
+      },
+      unit.poller, drained);
+  run();
+  EXPECT_TRUE(*drained);
+  EXPECT_EQ(busy(unit.pool), 2u);
+  end_step(ids[0], workflows::handler_result::completed());
+  end_step(ids[1], workflows::handler_result::retry("later"));
+  wake();
+  EXPECT_TRUE(driver->claims.empty()) << "claimed while draining";
+  while (!driver->writes.empty() || busy(unit.writer) > 0) {
+    if (driver->writes.empty())
+      advance(10ms);
+    else
+      answer_write();
+  }
+  EXPECT_EQ(busy(unit.pool), 0u);
+  EXPECT_TRUE(driver->claims.empty());
+}
+
+} // namespace
