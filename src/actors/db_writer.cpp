@@ -1,5 +1,5 @@
-// The db_writer, one per queue: an event-based actor that gathers results and has its unit's
-// queue driver commit them (queue_driver.cpp: the batch's new statuses in one statement per
+// The db_writer, one per queue: an event-based actor that gathers results and has its queue's
+// driver commit them (queue_driver.cpp: the batch's new statuses in one statement per
 // outcome, fenced on (locked_by, claims), and its results in one handler write). Under load,
 // results wait up to the commit interval to share a commit (schedule_flush; at most 500 per
 // commit), and one commit is in flight at a time: what arrives meanwhile shares the next. A

@@ -24,6 +24,8 @@ class database_threads;
 
 namespace sky::actors {
 
+class queue_driver;
+
 // Each served queue's current poller, for the notifier: a NOTIFY wakes the poller directly
 // instead of through the scheduler and the queue's supervisor (two thread hand-overs less on the
 // pickup path). Supervisors enter their unit's poller when it starts and clear it when the unit
@@ -64,19 +66,20 @@ struct queue_context {
   restart_limits restarts;                           // of its steps and of its unit
   std::chrono::milliseconds heartbeat{60'000};       // silence past this means a hung actor
   std::shared_ptr<poller_directory> directory;       // may be empty (tests)
-  persistence::database_threads* threads = nullptr;  // the node's; its lanes run the driver
+  // The queue's database side, created once and kept across restarts of its unit: a restarted
+  // unit's first statement (the release of what its predecessor held) queues behind whatever
+  // that predecessor still had in flight on the same lanes.
+  std::shared_ptr<queue_driver> driver;
 };
 
 using queue_context_ptr = std::shared_ptr<const queue_context>;
 
-class queue_driver;
-
-// Claims rows for its pool through the unit's driver and renews their leases. It claims nothing
+// Claims rows for its pool through the queue's driver and renews their leases. It claims nothing
 // before its init message names its pool.
 messages::poller_actor spawn_poller(caf::actor_system& system, queue_context_ptr queue,
                                     std::shared_ptr<queue_driver> driver);
 
-// Writes results and statuses through the unit's driver, with group commit: results wait up to
+// Writes results and statuses through the queue's driver, with group commit: results wait up to
 // the commit interval to share a commit, and one commit is in flight at a time.
 messages::writer_actor spawn_db_writer(caf::actor_system& system, queue_context_ptr queue,
                                        messages::poller_commit_actor poller,
@@ -99,8 +102,8 @@ struct queue_unit {
 using unit_starter =
     std::function<queue_unit(caf::actor_system&, const queue_context_ptr&, bool release_held)>;
 
-// The real unit: spawn_poller, spawn_db_writer and spawn_worker_pool over a PostgreSQL driver on
-// the queue's database threads, then the poller's init.
+// The real unit: spawn_poller, spawn_db_writer and spawn_worker_pool over the queue's driver,
+// then the poller's init.
 queue_unit start_queue_unit(caf::actor_system& system, const queue_context_ptr& queue,
                             bool release_held);
 // The same over a given driver (tests give a fake one).

@@ -1,5 +1,5 @@
 // The generic poller: one per queue. Claims no more rows than its pool has free slots and renews
-// their leases, through its unit's queue driver (which owns the database side); rescue and
+// their leases, through its queue's driver (which owns the database side); rescue and
 // retention are the maintenance actor's (maintenance.cpp). At most one claim and one renewal are
 // in flight at a time.
 #include "actors/backoff.hpp"

@@ -1,7 +1,8 @@
-// Internal to actors/: a queue unit's database side. The driver owns the unit's PostgreSQL
-// connections and transactions; the poller and the writer are ordinary event-based actors that
-// ask it for claims, renewals and commits and get its answers as messages. Nothing of pqxx leaves
-// it, and each of its connections lives on one lane of the node's database threads.
+// Internal to actors/: a queue's database side, kept across restarts of its unit. The driver owns
+// the queue's PostgreSQL connections and transactions; the poller and the writer are ordinary
+// event-based actors that ask it for claims, renewals and commits and get its answers as messages.
+// Nothing of pqxx leaves it, and each of its connections lives on one lane of the node's database
+// threads.
 #pragma once
 
 #include "messages/queue_messages.hpp"
@@ -46,7 +47,8 @@ public:
   virtual void write(messages::result_batch items, reply<messages::write_result> done) = 0;
 };
 
-// The real driver: two lanes of `threads` for the queue's claim and write connections.
+// The real driver: two lanes of `threads` for the queue's claim and write connections. The
+// queue holds it and it holds the queue: whoever owns the queue resets `driver` when done.
 std::shared_ptr<queue_driver> make_postgres_driver(std::shared_ptr<const queue_context> queue,
                                                    persistence::database_threads& threads);
 

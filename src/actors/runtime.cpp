@@ -2,6 +2,7 @@
 #include "actors/runtime.hpp"
 
 #include "actors/engine.hpp"
+#include "actors/queue_driver.hpp"
 #include "actors/supervision.hpp"
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
@@ -214,6 +215,12 @@ struct runtime::impl {
     for (std::size_t i = 0; i < config::queue_definitions().size(); ++i)
       metrics.push_back(std::make_unique<queue_metrics>());
   }
+  ~impl() {
+    // No database task after this: then a queue and its driver, which hold each other, can go.
+    database_threads.reset();
+    for (auto& q : queues)
+      q.context->driver.reset();
+  }
   const config::app_config& config;
   engine_metrics metrics;
   messages::maintenance_metrics maintenance;
@@ -272,7 +279,6 @@ void runtime::start() {
       continue;
     auto ctx = std::make_shared<queue_context>();
     ctx->directory = directory;
-    ctx->threads = s.database_threads.get();
     ctx->index = static_cast<std::uint16_t>(i);
     ctx->definition = &defs[i];
     ctx->config = *qc;
@@ -291,6 +297,7 @@ void runtime::start() {
     ctx->retry_cap = s.config.retry_cap;
     ctx->restarts = restart_limits{qc->max_restarts, qc->restart_window, qc->restart_pause};
     ctx->heartbeat = s.config.heartbeat;
+    ctx->driver = make_postgres_driver(ctx, *s.database_threads);
     served_queue q;
     q.context = ctx;
     q.supervisor = spawn_queue_supervisor(*s.system, ctx);

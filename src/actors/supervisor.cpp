@@ -210,14 +210,11 @@ queue_supervisor_actor::behavior_type queue_supervisor(supervisor_self self, que
 
 queue_unit start_queue_unit(caf::actor_system& system, const queue_context_ptr& queue,
                             bool release_held) {
-  return start_queue_unit_with(system, queue, release_held,
-                               make_postgres_driver(queue, *queue->threads));
+  return start_queue_unit_with(system, queue, release_held, queue->driver);
 }
 
 queue_unit start_queue_unit_with(caf::actor_system& system, const queue_context_ptr& queue,
                                  bool release_held, std::shared_ptr<queue_driver> driver) {
-  // Per unit: a restarted unit's predecessor's connections close when its poller and writer are
-  // gone and their last database task has answered.
   auto poller = spawn_poller(system, queue, driver);
   auto writer = spawn_db_writer(system, queue, poller, driver);
   auto pool = spawn_worker_pool(system, queue, poller, writer);
