@@ -47,7 +47,8 @@ void schedule_wake(poller_self self, std::chrono::milliseconds delay) {
   self->delayed_send(self, delay, wake_atom::value);
 }
 
-void poll(poller_self self);
+// woken: a tick or a wake (new rows may be due), not only freed slots.
+void poll(poller_self self, bool woken = false);
 
 // Under load, credits trickle back one by one; claiming each alone would cost a statement and a
 // commit per row. Wait for a useful batch unless the pool is about to run dry (fewer than that
@@ -60,12 +61,13 @@ void poll_if_worthwhile(poller_self self) {
     poll(self);
 }
 
-void poll(poller_self self) {
+void poll(poller_self self, bool woken) {
   auto& s = self->state;
   if (!s.pool || s.paused || s.draining)
     return;
   if (s.claiming) {
-    s.poll_again = true;
+    // Freed slots are seen when the claim answers; a wake may be about rows it missed.
+    s.poll_again = s.poll_again || woken;
     return;
   }
   // Claimed rows not yet committed are bounded, so a slow writer slows claiming down.
@@ -146,12 +148,12 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
         // (the driver's claim lane runs them in this order).
         if (release_held)
           s.driver->release_held([](std::size_t) {});
-        poll(self);
+        poll(self, true);
       },
-      [=](tick_atom) { poll(self); },
+      [=](tick_atom) { poll(self, true); },
       [=](wake_atom) {
         self->state.wake_pending = {};
-        poll(self);
+        poll(self, true);
       },
       [=](claimed_atom, claim_result& r) { on_claimed(self, r); },
       [=](credit_atom, std::uint32_t n) {
@@ -186,7 +188,7 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
       [=](pause_atom) { self->state.paused = true; },
       [=](resume_atom) {
         self->state.paused = false;
-        poll(self);
+        poll(self, true);
       },
       [=](drain_atom) {
         self->state.draining = true;
