@@ -231,8 +231,8 @@ struct runtime::impl {
   workflows::handler_table handlers;
   std::vector<served_queue> queues;
   engine_supervisor_actor engine_actor;
-  // After the actor system, so stopped before it goes: its tasks answer actors by message.
-  // Emptied (and left running) only when a drain found a thread stuck in a statement.
+  // Stopped by shutdown and destroyed before the actor system (~impl): its tasks answer actors
+  // by message. Let go of (left running) only when a drain found a thread stuck in a statement.
   std::unique_ptr<persistence::database_threads> database_threads;
   bool started = false;
 
@@ -417,9 +417,12 @@ bool runtime::shutdown(std::chrono::milliseconds drain) {
   // 3. No database task after this one: those running end (each bounded by its statement or
   // connect timeout), those queued are dropped, so no claim lands after the release below. One
   // stuck past a few seconds is left behind, as a step is, and the process exits regardless.
-  auto threads = std::shared_ptr<persistence::database_threads>(std::move(s.database_threads));
+  // Stopped, not destroyed: an actor still ending may ask it for a lane, which then runs nothing.
+  auto* threads = s.database_threads.get();
   const bool database_stopped =
       run_bounded([threads] { threads->stop(); }, std::chrono::seconds(5));
+  if (!database_stopped)
+    (void)s.database_threads.release(); // left behind with its stuck thread, as a step is
   // 4. Whatever this node still holds goes back to its queue without counting the attempt.
   if (!s.queues.empty()) {
     try {
