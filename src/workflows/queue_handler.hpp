@@ -1,6 +1,6 @@
 // What a queue's handler is: a work step (a coroutine that awaits the network, or an inline step
 // without I/O; its one database access is the email scan's progress report) and a write step that
-// runs in the db_writer's transaction.
+// runs in the queue driver's write transaction.
 #pragma once
 
 #include "messages/queue_messages.hpp"
@@ -109,11 +109,10 @@ struct queue_handler {
   // the engine statement timeout. `done` is called exactly once, on any thread, unless the
   // process stops first.
   std::function<void(std::shared_ptr<job_session>, std::function<void(handler_result)> done)> start;
-  // Writes the results of items whose status was just changed, in the writer's transaction (for
-  // rows claimed by lock, their claim session's, under a savepoint). Called for a whole batch
-  // first; if it throws, the writer repeats the batch one item per transaction (rows claimed by
-  // lock first roll back to the savepoint, get a lease and take that same path), so that only
-  // the faulty item is rolled back (and retried, or ends in Error).
+  // Writes the results of items whose status was just changed, in the transaction of the queue
+  // driver's write lane. Called for a whole batch first; if it throws, the driver repeats the
+  // batch one item per transaction, so that only the faulty item is rolled back (and retried, or
+  // ends in Error).
   std::function<void(pqxx::transaction_base&, const std::vector<written_item>&)> write;
 };
 

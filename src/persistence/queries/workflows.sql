@@ -1,6 +1,6 @@
--- Statements of the workflow handlers. The result writes run in the db_writer's transaction,
--- with the items' new statuses: a batch's, one item's after a permanent error, or a claim by
--- lock's (under its savepoint). jobs_report_progress is the one a work step runs itself.
+-- Statements of the workflow handlers. The result writes run in the queue driver's write
+-- transaction, with the items' new statuses: a batch's, or one item's after a permanent error.
+-- jobs_report_progress is the one a work step runs itself.
 
 -- name: domains_upsert_for_business
 -- $1 domain, $2 local business id
