@@ -13,6 +13,7 @@
 #include "process/exit_codes.hpp"
 #include "process/library_init.hpp"
 #include "process/thread_watchdog.hpp"
+#include "process/timer_thread.hpp"
 #include "scrape/page_report.hpp"
 #include "workflows/handlers.hpp"
 
@@ -141,38 +142,45 @@ constexpr auto k_drain_grace = std::chrono::seconds(5);
 class drain_deadline {
 public:
   drain_deadline(std::chrono::seconds limit, const process::thread_watchdog& watchdog)
-      : state_(std::make_shared<state>()) {
-    std::thread([state = state_, limit, &watchdog] {
-      std::unique_lock lock(state->mutex);
-      if (state->wake.wait_for(lock, limit, [&] { return state->ended; }))
-        return;
-      // Still holding the lock: run_serve cannot pass ended() and destroy the watchdog.
-      spdlog::critical("the drain did not end within {} s: abandoning the threads still stuck, "
-                       "exiting with code {}; their leases return the work\n{}",
-                       limit.count(), process::k_exit_drain_incomplete,
-                       watchdog.describe_stalled());
-      spdlog::default_logger()->flush();
-      std::_Exit(process::k_exit_drain_incomplete);
-    }).detach();
-  }
-  ~drain_deadline() { ended(); } // whatever way run_serve leaves, before the watchdog goes
-  drain_deadline(const drain_deadline&) = delete;
-  drain_deadline& operator=(const drain_deadline&) = delete;
-  // The drain is over; the deadline thread ends without doing anything.
-  void ended() {
-    std::lock_guard lock(state_->mutex);
-    state_->ended = true;
-    state_->wake.notify_all();
-  }
+      : timer_(process::timer_thread::after(limit, [limit, &watchdog] {
+          // run_serve cannot pass ended() (which waits for this) and destroy the watchdog.
+          spdlog::critical("the drain did not end within {} s: abandoning the threads still "
+                           "stuck, exiting with code {}; their leases return the work\n{}",
+                           limit.count(), process::k_exit_drain_incomplete,
+                           watchdog.describe_stalled());
+          spdlog::default_logger()->flush();
+          std::_Exit(process::k_exit_drain_incomplete);
+        })) {}
+  // The drain is over; the deadline never fires.
+  void ended() { timer_.cancel(); }
 
 private:
-  struct state {
-    std::mutex mutex;
-    std::condition_variable wake;
-    bool ended = false;
-  };
-  std::shared_ptr<state> state_;
+  process::timer_thread::handle timer_;
 };
+
+// Pings the database every probe interval until SIGINT or SIGTERM, which it returns. A ping
+// delays a signal by at most the probe's connect and statement timeouts.
+int ping_until_signalled(persistence::database_probe& probe) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  auto next_ping = std::chrono::steady_clock::now() + probe.interval();
+  for (;;) {
+    const auto wait =
+        std::max(std::chrono::nanoseconds(0),
+                 std::chrono::nanoseconds(next_ping - std::chrono::steady_clock::now()));
+    const timespec limit{static_cast<time_t>(wait.count() / 1'000'000'000),
+                         static_cast<long>(wait.count() % 1'000'000'000)};
+    const int signal = ::sigtimedwait(&signals, nullptr, &limit);
+    if (signal == SIGINT || signal == SIGTERM)
+      return signal;
+    if (std::chrono::steady_clock::now() >= next_ping) {
+      probe.ping_once();
+      next_ping = std::chrono::steady_clock::now() + probe.interval();
+    }
+  }
+}
 
 int serve_until_signalled(const config::app_config& cfg, const std::string& role,
                           process::thread_watchdog& watchdog,
@@ -199,19 +207,11 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
     actor_runtime->start();
   }
 
-  // Every node answers /ready from the probe's last verdict, worker nodes too.
-  std::unique_ptr<persistence::database_probe> probe;
-  process::thread_watchdog::registration probe_watched;
-  {
-    probe = std::make_unique<persistence::database_probe>(cfg.database_url, std::chrono::seconds(1),
-                                                          std::chrono::seconds(1));
-    probe_watched =
-        watchdog.watch({"database_probe",
-                        [p = probe.get()](std::function<void()> task) { p->post(std::move(task)); },
-                        [p = probe.get()] { return std::vector<int>{p->thread_id()}; },
-                        {}});
-  }
-  http::app_services services{&pool, probe.get(), &cfg, {}, nullptr, nullptr, {}, {}, {}, {}};
+  // Every node answers /ready from the probe's last verdict, worker nodes too. Its pings run on
+  // this thread, between signals.
+  persistence::database_probe probe(cfg.database_url, std::chrono::seconds(1),
+                                    std::chrono::seconds(1));
+  http::app_services services{&pool, &probe, &cfg, {}, nullptr, nullptr, {}, {}, {}, {}};
   services.thread_pools = [&watchdog] { return watchdog.status(); };
   if (cfg.environment == "test")
     services.block_thread_pool = [&watchdog](std::string_view pool) {
@@ -259,12 +259,7 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
                  ops_config.host, port, cfg.node_id, role);
   }
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  int received = 0;
-  sigwait(&signals, &received);
+  const int received = ping_until_signalled(probe);
   spdlog::info("received {}, draining (up to {} s)", received == SIGINT ? "SIGINT" : "SIGTERM",
                cfg.drain_timeout.count());
   deadline_of_drain.emplace(cfg.drain_timeout + k_drain_grace, watchdog);

@@ -209,8 +209,7 @@ struct runtime::impl {
     // Work sharing parks idle threads on a condition variable; CAF's default work stealing polls
     // with short sleeps, which burns a core of system time on a two-core machine.
     caf_config.set("scheduler.policy", caf::atom("sharing"));
-    caf_config.set("scheduler.max-threads",
-                   static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
+    caf_config.set("scheduler.max-threads", static_cast<size_t>(config::engine_actor_threads(c)));
     system = std::make_unique<caf::actor_system>(caf_config);
     for (std::size_t i = 0; i < config::queue_definitions().size(); ++i)
       metrics.push_back(std::make_unique<queue_metrics>());
@@ -265,12 +264,8 @@ void runtime::start() {
   // connection to listen on, queues are polled at a short interval instead.
   const bool listens = !db.transaction_pooled() || !db.direct_url.empty();
   auto directory = std::make_shared<poller_directory>(defs.size());
-  const int database_threads =
-      s.config.engine_database_threads > 0
-          ? s.config.engine_database_threads
-          : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-  s.database_threads =
-      std::make_unique<persistence::database_threads>(static_cast<std::size_t>(database_threads));
+  s.database_threads = std::make_unique<persistence::database_threads>(
+      static_cast<std::size_t>(config::engine_database_threads(s.config)));
   for (std::size_t i = 0; i < defs.size(); ++i) {
     const auto* qc = s.config.queue(defs[i].name);
     intervals[i] = listens ? qc->interval : std::min(qc->interval, db.pooled_poll_interval);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <random>
+#include <thread>
 #include <unistd.h>
 
 namespace sky::config {
@@ -267,15 +268,18 @@ std::vector<variable> variables() {
               "threads running the queues' work steps, whatever their concurrency; 0: one per "
               "core",
               0, 256, &app_config::work_threads));
+  v.push_back(int_var("ENGINE_ACTOR_THREADS",
+                      "threads CAF schedules the engine's actors on; 0: half the cores, at least 1",
+                      0, 64, &app_config::engine_actor_threads));
   v.push_back(int_var("ENGINE_DATABASE_THREADS",
                       "threads running the engine's database work (claims, commits, lease "
-                      "renewals, LISTEN, maintenance) for every queue; 0: one per core, at least 2",
+                      "renewals, LISTEN, maintenance) for every queue; 0: half the cores, at "
+                      "least 2",
                       0, 64, &app_config::engine_database_threads));
-  v.push_back(seconds_var(
-      "WORK_STALL_SECONDS",
-      "a thread pool (work steps, HTTP handlers, database probe) that runs no heartbeat "
-      "for this long is reported stalled: /ready answers 503 and names it",
-      1, 3600, [](app_config& c) -> seconds& { return c.work_stall; }));
+  v.push_back(seconds_var("WORK_STALL_SECONDS",
+                          "a thread pool (work steps, HTTP) that runs no heartbeat "
+                          "for this long is reported stalled: /ready answers 503 and names it",
+                          1, 3600, [](app_config& c) -> seconds& { return c.work_stall; }));
   v.push_back(
       seconds_var("WORK_STALL_ABORT_SECONDS",
                   "a pool stalled this long makes the process exit with code 3, so that it is "
@@ -370,7 +374,7 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 1000000, c.http.max_queued_requests);
                }});
-  v.push_back({"HTTP_HANDLER_THREADS", "4", "threads running blocking request handlers",
+  v.push_back({"HTTP_HANDLER_THREADS", "2", "threads running blocking request handlers",
                [](app_config& c, const std::string& t) {
                  return parse_int(t, 1, 256, c.http.handler_threads);
                }});
@@ -739,6 +743,22 @@ env_lookup process_env() {
       return std::string(value);
     return std::nullopt;
   };
+}
+
+int cores() {
+  return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+}
+
+int work_threads(const app_config& c) {
+  return c.work_threads > 0 ? c.work_threads : cores();
+}
+
+int engine_actor_threads(const app_config& c) {
+  return c.engine_actor_threads > 0 ? c.engine_actor_threads : std::max(1, cores() / 2);
+}
+
+int engine_database_threads(const app_config& c) {
+  return c.engine_database_threads > 0 ? c.engine_database_threads : std::max(2, cores() / 2);
 }
 
 app_config load_config(const env_lookup& env, config_purpose purpose) {

@@ -110,7 +110,7 @@ struct http_config {
   std::chrono::seconds request_timeout{30}; // whole request must arrive within this
   std::chrono::seconds idle_timeout{60};    // keep-alive connection closed after this
   int io_threads = 1;
-  int handler_threads = 4;               // blocking handler work (database) runs here
+  int handler_threads = 2;               // blocking handler work (database) runs here
   int max_connections = 1024;            // open client connections; more wait in the listen backlog
   int max_connections_per_address = 256; // from one client address; more are refused with 503
   // Requests waiting for a handler thread; past it, 503 at once. One that waited longer than
@@ -207,9 +207,12 @@ struct app_config {
   // Threads that run the queues' work steps (coroutines) whatever the queues' concurrency;
   // 0 means one per core.
   int work_threads = 0;
+  // Threads CAF schedules the engine's actors on; 0 means half the cores, at least one. Actors
+  // only route messages: the work is on the work threads, the waits on the database threads.
+  int engine_actor_threads = 0;
   // Threads the engine's database work runs on (every queue's claims, commits and lease
-  // renewals, LISTEN and maintenance), each connection on a lane of its own; 0 means one per
-  // core, at least two (a queue's claims and commits overlap).
+  // renewals, LISTEN and maintenance), each connection on a lane of its own; 0 means half the
+  // cores, at least two (a queue's claims and commits overlap).
   int engine_database_threads = 0;
   // An engine actor silent to heartbeats this long is taken as hung and restarted.
   std::chrono::seconds heartbeat{60};
@@ -249,6 +252,13 @@ env_lookup process_env();
 enum class config_purpose { serve, command };
 
 // Builds the configuration from `env`; throws config_error naming every invalid variable.
+// The thread counts a 0 above resolves to. With the fixed threads (main, CAF's clock and printer,
+// HTTP's I/O thread and 2 handlers, the timer thread) they keep a node within 2 x cores + 8.
+int cores(); // at least 2
+int work_threads(const app_config& c);
+int engine_actor_threads(const app_config& c);
+int engine_database_threads(const app_config& c);
+
 app_config load_config(const env_lookup& env, config_purpose purpose = config_purpose::serve);
 
 // Every variable the server reads, with its default rendered as text (for .env.example and docs).

@@ -1,4 +1,4 @@
-// The probe's thread: connect when needed, ping, record, sleep.
+// A ping: connect when needed, ask, record.
 #include "persistence/database_probe.hpp"
 
 #include "persistence/connection_pool.hpp"
@@ -6,9 +6,6 @@
 #include "persistence/sql_catalog.hpp"
 
 #include <pqxx/pqxx>
-#include <pthread.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 namespace sky::persistence {
 namespace {
@@ -24,18 +21,7 @@ long long now_ns() {
 database_probe::database_probe(std::string url, std::chrono::milliseconds interval,
                                std::chrono::milliseconds timeout)
     : url_(std::move(url)), interval_(interval), timeout_(timeout) {
-  // The first verdict is known before anyone can ask for it.
   ping_once();
-  thread_ = std::thread([this] { loop(); });
-}
-
-database_probe::~database_probe() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
 }
 
 bool database_probe::reachable() const {
@@ -72,28 +58,6 @@ void database_probe::ping_once() {
     conn_.reset();
   }
   ping_started_ns_ = 0;
-}
-
-void database_probe::post(std::function<void()> task) {
-  std::lock_guard lock(mutex_);
-  posted_.push_back(std::move(task));
-}
-
-void database_probe::loop() {
-  thread_id_ = static_cast<int>(::syscall(SYS_gettid));
-  ::pthread_setname_np(::pthread_self(), "sky-db-probe");
-  for (;;) {
-    std::vector<std::function<void()>> tasks;
-    {
-      std::unique_lock lock(mutex_);
-      if (wake_.wait_for(lock, interval_, [&] { return stopping_; }))
-        return;
-      tasks.swap(posted_);
-    }
-    for (auto& task : tasks)
-      task();
-    ping_once();
-  }
 }
 
 } // namespace sky::persistence

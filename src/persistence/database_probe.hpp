@@ -3,26 +3,25 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <functional>
 #include <memory>
 #include <mutex>
 
 #include <pqxx/connection>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace sky::persistence {
 
-// Pings the database once per `interval` on a connection of its own, each ping bounded by
-// `timeout` (the socket is cut past it). Readers get the last verdict at once: health routes stay
-// fast whatever the database does, and unauthenticated callers cannot make it do more work.
+// Pings the database on a connection of its own, each ping bounded by `timeout` (the socket is
+// cut past it). The owner calls ping_once() every `interval`: the server's main thread does,
+// between signals, so the probe costs no thread. Readers get the last verdict at once: health
+// routes stay fast whatever the database does, and unauthenticated callers cannot make it do
+// more work. A ping stuck past half its timeout is a failed one, so a stuck caller shows too.
 class database_probe {
 public:
+  // Pings once before returning: the first verdict is known before anyone can ask for it.
   database_probe(std::string url, std::chrono::milliseconds interval,
                  std::chrono::milliseconds timeout);
-  ~database_probe();
   database_probe(const database_probe&) = delete;
   database_probe& operator=(const database_probe&) = delete;
 
@@ -30,28 +29,19 @@ public:
   bool reachable() const;
   // Queues paused cluster-wide, as of the last successful ping.
   std::vector<std::string> paused_queues() const;
-  // Runs `task` on the probe's thread between two pings (the watchdog's heartbeat).
-  void post(std::function<void()> task);
-  // The probe thread's kernel id.
-  int thread_id() const { return thread_id_.load(); }
+  // One ping; from one thread at a time.
+  void ping_once();
+  std::chrono::milliseconds interval() const { return interval_; }
 
 private:
-  void ping_once();
-  void loop();
-
   std::string url_;
-  std::unique_ptr<pqxx::connection> conn_; // the probe thread's alone once it runs
+  std::unique_ptr<pqxx::connection> conn_; // the pinging thread's alone
   std::chrono::milliseconds interval_;
   std::chrono::milliseconds timeout_;
   std::atomic<long long> last_ok_ns_{0};      // steady clock, 0 = never
   std::atomic<long long> ping_started_ns_{0}; // 0 = no ping in flight
   mutable std::mutex mutex_;
-  std::vector<std::string> paused_;           // under mutex_
-  std::vector<std::function<void()>> posted_; // under mutex_
-  std::atomic<int> thread_id_{0};
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  std::vector<std::string> paused_; // under mutex_
 };
 
 } // namespace sky::persistence

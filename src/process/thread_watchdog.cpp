@@ -3,6 +3,7 @@
 #include "process/thread_watchdog.hpp"
 
 #include "process/exit_codes.hpp"
+#include "process/timer_thread.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -186,13 +187,11 @@ struct thread_watchdog::impl {
   explicit impl(settings s) : config(std::move(s)) {}
 
   settings config;
-  mutable std::mutex mutex; // guards pools, next_id and stopping; held while posting
+  mutable std::mutex mutex; // guards pools and next_id; held while posting
   std::map<std::uint64_t, std::shared_ptr<entry>> pools;
   std::uint64_t next_id = 1;
-  bool stopping = false;
-  bool aborted = false; // on_abort was called (only once)
-  std::condition_variable wake;
-  std::thread thread;
+  bool aborted = false;       // on_abort was called (only once)
+  timer_thread::handle ticks; // last: cancelled before the rest goes
 
   void tick() {
     const auto now = watchdog_clock::now();
@@ -256,34 +255,16 @@ struct thread_watchdog::impl {
         std::_Exit(k_exit_stalled);
     }
   }
-
-  void loop() {
-    for (;;) {
-      {
-        std::unique_lock lock(mutex);
-        if (wake.wait_for(lock, config.interval, [&] { return stopping; }))
-          return;
-      }
-      tick();
-    }
-  }
 };
 
 thread_watchdog::thread_watchdog(settings s) : impl_(std::make_unique<impl>(std::move(s))) {
   install_trace_handler();
-  impl_->thread = std::thread([this] {
-    name_this_thread("sky-watchdog");
-    impl_->loop();
-  });
+  impl_->ticks = timer_thread::every(impl_->config.interval, [this] { impl_->tick(); });
 }
 
+// The tick ends before the pools go.
 thread_watchdog::~thread_watchdog() {
-  {
-    std::lock_guard lock(impl_->mutex);
-    impl_->stopping = true;
-  }
-  impl_->wake.notify_all();
-  impl_->thread.join();
+  impl_->ticks.cancel();
 }
 
 thread_watchdog::registration::registration(registration&& other) noexcept

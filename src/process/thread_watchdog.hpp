@@ -1,7 +1,7 @@
-// Heartbeats for the threads that are not actors: the work context that runs every work step,
-// the HTTP server's threads and the database probe. Actors have their supervisors; a thread pool
-// blocked for good (a deadlock in a library, say) would otherwise leave a node that answers
-// ready and does nothing.
+// Heartbeats for the threads that are not actors: the work context that runs every work step and
+// the HTTP server's threads. Actors have their supervisors; a thread pool blocked for good (a
+// deadlock in a library, say) would otherwise leave a node that answers ready and does nothing.
+// The watchdog's ticks are a timer of the process's timer thread.
 #pragma once
 
 #include <chrono>

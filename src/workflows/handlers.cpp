@@ -25,7 +25,7 @@ using messages::outcome;
 
 workflow_services::workflow_services(const config::app_config& c,
                                      process::thread_watchdog* watchdog)
-    : config(c), fetcher(c.fetch, work_threads(c)), browsers(c.render, fetcher.context()),
+    : config(c), fetcher(c.fetch, config::work_threads(c)), browsers(c.render, fetcher.context()),
       robots(fetcher, scrape::robots_product_token(c.fetch.user_agent),
              scrape::robots_cache_limits::from(c.fetch)),
       // Progress reports from work steps: bounded like every other use of the database, so that
@@ -44,12 +44,6 @@ workflow_services::workflow_services(const config::app_config& c,
          [this](std::function<void()> task) { asio::post(fetcher.context(), std::move(task)); },
          [this] { return fetcher.thread_ids(); },
          {}});
-}
-
-int work_threads(const config::app_config& c) {
-  if (c.work_threads > 0)
-    return c.work_threads;
-  return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
 }
 
 json::object payload_of(const messages::work_item& item) {

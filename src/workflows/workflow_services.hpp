@@ -31,10 +31,6 @@ struct workflow_services {
 };
 using services_ptr = std::shared_ptr<workflow_services>;
 
-// Threads of the fetcher's context, which also runs every work step: WORK_THREADS, or one per
-// core (at least two).
-int work_threads(const config::app_config& c);
-
 // Shared by the handler files.
 boost::json::object payload_of(const messages::work_item& item);
 boost::json::object params_of(const boost::json::object& row); // a job row's params

@@ -454,7 +454,11 @@ TEST(engine, sigterm_returns_items_that_outlive_the_drain_without_counting_the_a
   auto code = server.process->wait_exit(20s);
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 0);
-  EXPECT_EQ(jobs_with(db.url(), "status = 'Queued' AND attempts = 0 AND locked_by IS NULL"), 4);
+  EXPECT_EQ(jobs_with(db.url(), "status = 'Queued' AND attempts = 0 AND locked_by IS NULL"), 4)
+      << scalar(db.url(), "SELECT string_agg(status || ' ' || attempts || ' ' || "
+                          "coalesce(locked_by, '-'), '; ') FROM jobs")
+      << "\n"
+      << server.process->output();
   // A new process picks them up and finishes them.
   auto next = start_server(db.url(), synthetic_env(log));
   ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 4; }, 30s));
@@ -613,33 +617,45 @@ int thread_count(int pid) {
       return std::stoi(line.substr(8));
   return -1;
 }
+
+// The process's lasting threads: the fewest of a few samples, since a connection pool opens a
+// connection on a thread of its own that lives only as long as the connect.
+int lasting_thread_count(int pid) {
+  int fewest = thread_count(pid);
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(20ms);
+    fewest = std::min(fewest, thread_count(pid));
+  }
+  return fewest;
+}
 } // namespace
 
 // Work steps are coroutines and the engine's database work runs on a few shared threads: a
 // thousand items waiting at once add no thread to the process, and their time limit and
-// cancellation reach them while they wait.
+// cancellation reach them while they wait. The node holds 2 x cores + 8 threads at most.
 TEST(engine, a_thousand_items_in_flight_hold_no_thread_each) {
   scoped_database db;
   auto log = temp_path("exec");
   auto server =
       start_server(db.url(), synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "1000"},
                                                  {"PAGE_SCRAPE_SCHEDULER_BATCH_SIZE", "500"},
-                                                 {"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "15"},
-                                                 {"WORK_THREADS", "2"}}));
-  // The fixed set: main; CAF's scheduler (a thread per core, at least two), its clock and its
-  // printer; HTTP's I/O thread and 4 handler threads; the 2 work threads; the stall watchdog,
-  // the database probe and the connection pool's socket watchdog; the engine's database threads
-  // (one per core, at least two), shared by every queue's claims and commits, LISTEN and
-  // maintenance. Nothing in it grows with the queues (all nine are served here), their
-  // concurrency or the items in flight. Beside it at most one short-lived thread: the request
-  // pool opens a connection on a thread of its own, to bound the connect.
+                                                 {"PAGE_SCRAPE_SCHEDULER_LEASE_SECONDS", "15"}}));
+  // The fixed set, at the shipped thread settings: main, which also pings the database between
+  // signals; CAF's scheduler (half the cores, at least one), its clock and its printer; HTTP's
+  // I/O thread and its 2 handler threads; the work threads (one per core); the timer thread
+  // (database sockets' deadlines, the watchdog's ticks); the engine's database threads (half the
+  // cores, at least two), shared by every queue's claims and commits, LISTEN and maintenance.
+  // Nothing in it grows with the queues (all nine are served here), their concurrency or the
+  // items in flight.
   const int cores = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-  const int fixed_set = 1 + (cores + 2) + (1 + 4) + 2 + 3 + cores + 1;
+  const int fixed_set =
+      1 + (std::max(1, cores / 2) + 2) + (1 + 2) + cores + 1 + std::max(2, cores / 2);
+  ASSERT_LE(fixed_set, 2 * cores + 8);
   // Each waits until cancelled (at most a minute): they are all in flight together.
   auto ids = insert_jobs(db.url(), 1000, R"({"fault":"wait_cancel"})");
   ASSERT_TRUE(
       eventually([&] { return jobs_with(db.url(), "status = 'InProgress'") == 1000; }, 60s));
-  const int busy = thread_count(server.process->pid());
+  const int busy = lasting_thread_count(server.process->pid());
   EXPECT_LE(busy, fixed_set) << "threads with 1,000 items in flight";
   // A cancel of every running job reaches each waiting coroutine.
   pqxx::connection c(db.url());
@@ -648,10 +664,10 @@ TEST(engine, a_thousand_items_in_flight_hold_no_thread_each) {
   EXPECT_EQ(read_executions(log).size(), 1000u);
   // The same once the items are gone. (Measured after them, not before: every queue's unit has
   // surely started by now.)
-  const int idle = thread_count(server.process->pid());
+  const int idle = lasting_thread_count(server.process->pid());
   ASSERT_GT(idle, 0);
   EXPECT_LE(idle, fixed_set) << "threads idle";
-  EXPECT_LE(busy, idle + 2) << "threads idle: " << idle << ", with 1,000 items in flight: " << busy;
+  EXPECT_LE(busy, idle) << "threads idle: " << idle << ", with 1,000 items in flight: " << busy;
   std::cerr << "threads idle: " << idle << ", with 1,000 items in flight: " << busy
             << " (fixed set: " << fixed_set << ")\n";
 }
