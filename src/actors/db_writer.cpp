@@ -3,7 +3,9 @@
 // outcome, fenced on (locked_by, claims), and its results in one handler write). Under load,
 // results wait up to the commit interval to share a commit (schedule_flush; at most 500 per
 // commit), and one commit is in flight at a time: what arrives meanwhile shares the next. A
-// batch whose commit failed comes back whole and is retried with backoff.
+// batch whose commit failed comes back whole and is retried after the database retry delay, which
+// nothing shortens (a full buffer included).
+#include "actors/backoff.hpp"
 #include "actors/engine.hpp"
 #include "actors/queue_driver.hpp"
 #include "actors/supervision.hpp"
@@ -30,6 +32,7 @@ struct writer_state {
   bool flush_scheduled = false;
   bool flush_delayed = false; // the scheduled flush waits for the commit interval
   caf::actor_clock::time_point last_flush{};
+  caf::actor_clock::time_point retry_at{}; // no commit before this after a failed one
   int failures_in_row = 0;
 };
 
@@ -39,6 +42,15 @@ void flush(writer_self self) {
   auto& s = self->state;
   if (s.buffer.empty() || s.writing > 0)
     return; // an answer in flight reschedules what is left
+  if (const auto now = self->clock().now(); now < s.retry_at) {
+    // A failed commit's backoff is not over: whatever asked for this flush waits for it.
+    if (!s.flush_scheduled) {
+      s.flush_scheduled = true;
+      s.flush_delayed = true;
+      self->delayed_send(self, s.retry_at - now, flush_atom::value);
+    }
+    return;
+  }
   const auto n = std::min(s.buffer.size(), k_max_batch);
   result_batch batch(std::make_move_iterator(s.buffer.begin()),
                      std::make_move_iterator(s.buffer.begin() + static_cast<std::ptrdiff_t>(n)));
@@ -84,11 +96,13 @@ void on_written(writer_self self, write_result& r) {
     // Nothing of it committed: back to the front, in order, to be written again.
     s.buffer.insert(s.buffer.begin(), std::make_move_iterator(r.unwritten.begin()),
                     std::make_move_iterator(r.unwritten.end()));
-    auto delay = std::chrono::milliseconds(std::min(50 << std::min(s.failures_in_row, 7), 5000));
+    const auto delay = database_retry_delay(s.failures_in_row);
     ++s.failures_in_row;
+    s.retry_at = self->clock().now() + delay;
     spdlog::warn("{}: retrying the commit of {} results in {} ms", s.q->definition->name,
                  r.unwritten.size(), delay.count());
-    if (!s.flush_scheduled || !s.flush_delayed) {
+    // A flush already asked for finds the backoff and waits for it (flush()).
+    if (!s.flush_scheduled) {
       s.flush_scheduled = true;
       s.flush_delayed = true;
       self->delayed_send(self, delay, flush_atom::value);

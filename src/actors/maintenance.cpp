@@ -41,14 +41,10 @@ struct maintenance_work {
 };
 
 pqxx::connection& connection(maintenance_work& s) {
-  if (!s.conn) {
-    s.conn = persistence::open_connection(s.settings.database_url, s.settings.statement_timeout);
-    // A rescue lost in a crash before the WAL flush is simply done again by the next pass.
-    if (s.settings.session_settings) {
-      pqxx::nontransaction(*s.conn).exec("SET synchronous_commit = off");
-      persistence::configure_engine_session(*s.conn);
-    }
-  }
+  // A rescue lost in a crash before the WAL flush is simply done again by the next pass.
+  if (!s.conn)
+    s.conn = persistence::open_engine_connection(
+        s.settings.database_url, s.settings.statement_timeout, s.settings.session_settings, false);
   return *s.conn;
 }
 

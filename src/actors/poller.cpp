@@ -1,7 +1,8 @@
-// The generic poller: one per queue. Claims no more rows than its pool has free slots and renews
-// their leases, through its queue's driver (which owns the database side); rescue and
-// retention are the maintenance actor's (maintenance.cpp). At most one claim and one renewal are
-// in flight at a time.
+// The generic poller: one per queue. Claims rows for its pool's free slots (and, while the queue
+// has a backlog, for the slots that free during a claim's round trip) and renews their leases,
+// through its queue's driver (which owns the database side); rescue and retention are the
+// maintenance actor's (maintenance.cpp). At most one claim and one renewal are in flight at a
+// time.
 #include "actors/backoff.hpp"
 #include "actors/engine.hpp"
 #include "actors/queue_driver.hpp"
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <caf/all.hpp>
+#include <cmath>
 #include <unordered_set>
 
 namespace sky::actors {
@@ -22,9 +24,12 @@ struct poller_state {
   queue_context_ptr q;
   std::shared_ptr<queue_driver> driver;
   pool_intake_actor pool;
-  int credits = 0;
-  bool want_more = true;   // poll again as soon as credits allow
-  bool claiming = false;   // a claim is in flight
+  int credits = 0;              // free slots not yet claimed for; below 0 while claimed ahead
+  bool want_more = true;        // poll again as soon as credits allow
+  bool backlog_seen = false;    // the last claim came back full: more rows are due
+  int freed_while_claiming = 0; // slots freed during the claim in flight
+  double freed_per_claim = 0;   // their running average over the last claims
+  bool claiming = false;        // a claim is in flight
   bool poll_again = false; // a tick or wake came while claiming: the claim may predate its rows
   bool renewing = false;
   bool paused = false;
@@ -50,6 +55,19 @@ void schedule_wake(poller_self self, std::chrono::milliseconds delay) {
 // woken: a tick or a wake (new rows may be due), not only freed slots.
 void poll(poller_self self, bool woken = false);
 
+// Rows the poller may claim now: the free slots and, while the queue has a backlog, as many
+// rows ahead of them as slots free during a claim's round trip (at most a batch), so that steps
+// shorter than that round trip find rows waiting instead of idling through every claim. Steps
+// much longer than a claim free no slot meanwhile and get no row ahead, and neither does a
+// shallow queue: a row claimed ahead waits here while another node could run it.
+int allowance(const poller_state& s) {
+  const int ahead = s.backlog_seen
+                        ? std::min(static_cast<int>(std::lround(s.freed_per_claim)),
+                                   std::min(s.q->config.claim_batch(), s.q->config.max_instances))
+                        : 0;
+  return s.credits + ahead;
+}
+
 // Under load, credits trickle back one by one; claiming each alone would cost a statement and a
 // commit per row. Wait for a useful batch unless the pool is about to run dry (fewer than that
 // many credits means at least as many rows are in flight, and their credits will come).
@@ -57,7 +75,7 @@ void poll_if_worthwhile(poller_self self) {
   auto& s = self->state;
   const int useful =
       std::max(1, std::min(s.q->config.claim_batch(), s.q->config.max_instances) / 2);
-  if (s.want_more && (s.credits >= useful || s.credits >= s.q->config.max_instances))
+  if (s.want_more && (allowance(s) >= useful || s.credits >= s.q->config.max_instances))
     poll(self);
 }
 
@@ -72,8 +90,8 @@ void poll(poller_self self, bool woken) {
   }
   // Claimed rows not yet committed are bounded, so a slow writer slows claiming down.
   const int max_held = s.q->config.max_instances + 2 * s.q->config.claim_batch();
-  const int limit =
-      std::min({s.credits, s.q->config.claim_batch(), max_held - static_cast<int>(s.held.size())});
+  const int limit = std::min(
+      {allowance(s), s.q->config.claim_batch(), max_held - static_cast<int>(s.held.size())});
   if (limit <= 0) {
     s.want_more = true;
     return;
@@ -82,6 +100,7 @@ void poll(poller_self self, bool woken) {
   if (s.lost_connection)
     known.emplace(s.held.begin(), s.held.end());
   s.claiming = true;
+  s.freed_while_claiming = 0;
   s.poll_again = false;
   poller_actor me = self;
   s.driver->claim(limit, std::move(known),
@@ -91,6 +110,7 @@ void poll(poller_self self, bool woken) {
 void on_claimed(poller_self self, claim_result& r) {
   auto& s = self->state;
   s.claiming = false;
+  s.freed_per_claim = (s.freed_per_claim + s.freed_while_claiming) / 2;
   s.lost_connection = r.connection_lost;
   if (r.failed) {
     // A database outage never kills the poller: it tries again with backoff.
@@ -110,11 +130,13 @@ void on_claimed(poller_self self, claim_result& r) {
   if (n == r.asked) {
     // A full batch: there may be more; continue while slots are free.
     s.want_more = true;
-    if (s.credits > 0)
+    s.backlog_seen = true;
+    if (allowance(s) > 0)
       poll(self);
     return;
   }
   s.want_more = false;
+  s.backlog_seen = false;
   if (s.poll_again) {
     poll(self);
     return;
@@ -147,7 +169,7 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
         // A restarted unit: what the unit before it held goes back before anything is claimed
         // (the driver's claim lane runs them in this order).
         if (release_held)
-          s.driver->release_held([](std::size_t) {});
+          s.driver->release_held();
         poll(self, true);
       },
       [=](tick_atom) { poll(self, true); },
@@ -158,6 +180,8 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
       [=](claimed_atom, claim_result& r) { on_claimed(self, r); },
       [=](credit_atom, std::uint32_t n) {
         self->state.credits += static_cast<int>(n);
+        if (self->state.claiming)
+          self->state.freed_while_claiming += static_cast<int>(n);
         poll_if_worthwhile(self);
       },
       [=](committed_atom, const std::vector<std::string>& ids) {

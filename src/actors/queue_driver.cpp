@@ -117,18 +117,15 @@ public:
   postgres_driver(std::shared_ptr<const queue_context> q, persistence::database_threads& threads)
       : q_(std::move(q)), claim_lane_(threads.make_lane()), write_lane_(threads.make_lane()) {}
 
-  void release_held(reply<std::size_t> done) override {
-    claim_lane_.post([self = shared_from_this(), done = std::move(done)] {
-      std::size_t n = 0;
+  void release_held() override {
+    claim_lane_.post([self = shared_from_this()] {
       self->on_claim_connection("release", [&](pqxx::connection& c) {
-        auto released = self->q_->store->release(c, self->q_->node_id);
-        n = released.size();
+        const auto n = self->q_->store->release(c, self->q_->node_id).size();
         self->q_->metrics->released += n;
         if (n > 0)
           spdlog::warn("{}: released {} items held by the unit before", self->q_->definition->name,
                        n);
       });
-      done(n);
     });
   }
 
@@ -176,16 +173,12 @@ private:
   // and remembered as lost. False: it failed (counted and logged).
   template <class F> bool on_claim_connection(const char* what, F&& f) {
     try {
-      if (!claim_conn_) {
-        claim_conn_ = persistence::open_connection(q_->database_url, q_->statement_timeout);
-        // Claims, lease renewals and releases need not wait for the WAL flush: if the server
-        // crashes before it, the row simply is still Queued (or its old lease stands), and any
-        // result of that attempt is fenced out. Results and final statuses stay durable.
-        if (q_->session_settings) {
-          pqxx::nontransaction(*claim_conn_).exec("SET synchronous_commit = off");
-          persistence::configure_engine_session(*claim_conn_);
-        }
-      }
+      // Claims, lease renewals and releases need not wait for the WAL flush: if the server
+      // crashes before it, the row simply is still Queued (or its old lease stands), and any
+      // result of that attempt is fenced out. Results and final statuses stay durable.
+      if (!claim_conn_)
+        claim_conn_ = persistence::open_engine_connection(q_->database_url, q_->statement_timeout,
+                                                          q_->session_settings, false);
       f(*claim_conn_);
       return true;
     } catch (const std::exception& e) {
@@ -250,11 +243,9 @@ private:
   // -- the write lane ---------------------------------------------------------------------------
 
   pqxx::connection& write_connection() {
-    if (!write_conn_) {
-      write_conn_ = persistence::open_connection(q_->database_url, q_->statement_timeout);
-      if (q_->session_settings)
-        persistence::configure_engine_session(*write_conn_);
-    }
+    if (!write_conn_)
+      write_conn_ = persistence::open_engine_connection(q_->database_url, q_->statement_timeout,
+                                                        q_->session_settings, true);
     return *write_conn_;
   }
 

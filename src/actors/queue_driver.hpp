@@ -29,8 +29,8 @@ public:
 
   // The claim lane (the poller's connection), in the order asked:
   // Returns every row this node holds to the queue without counting the attempt (a restarted
-  // unit's first act: its predecessor's rows).
-  virtual void release_held(reply<std::size_t> done) = 0;
+  // unit's first act: its predecessor's rows). The claims asked after it run after it.
+  virtual void release_held() = 0;
   // Claims up to `limit` due rows. `known`: after a lost connection (claim_result's
   // connection_lost), the ids the poller holds; rows this node holds beyond them were claimed
   // unseen and go back first. After a short claim it asks when the next queued row is due.

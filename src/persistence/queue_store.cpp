@@ -1,6 +1,7 @@
 // queue_store: renders the queue templates once and runs them with bound parameters.
 #include "persistence/queue_store.hpp"
 
+#include "persistence/connection_pool.hpp"
 #include "persistence/pg_array.hpp"
 #include "persistence/queue_sql.hpp"
 #include "persistence/sql_catalog.hpp"
@@ -59,6 +60,18 @@ void configure_engine_session(pqxx::connection& conn) {
   // statements are index and address lookups whatever the batch (the line above and the plan
   // tests see to it), so one generic plan serves them all.
   tx.exec("SET plan_cache_mode = force_generic_plan");
+}
+
+std::unique_ptr<pqxx::connection>
+open_engine_connection(const std::string& url, std::chrono::milliseconds statement_timeout,
+                       bool session_settings, bool durable) {
+  auto conn = open_connection(url, statement_timeout);
+  if (session_settings) {
+    if (!durable)
+      pqxx::nontransaction(*conn).exec("SET synchronous_commit = off");
+    configure_engine_session(*conn);
+  }
+  return conn;
 }
 
 queue_store::queue_store(const config::queue_definition& definition,

@@ -4,7 +4,9 @@
 #include "config/config.hpp"
 #include "config/queue_catalog.hpp"
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +54,13 @@ struct finish_applied {
 // scan after it has grown, until the next ANALYZE invalidates it, so sequential scans are ruled
 // out wherever another path exists. JIT is off: it never pays for statements this short.
 void configure_engine_session(pqxx::connection& conn);
+
+// Opens a connection for engine statements with `statement_timeout`. With `session_settings` (a
+// direct connection) it also gets configure_engine_session and, when `durable` is false,
+// synchronous_commit off: for statements whose loss in a server crash costs nothing but a redo.
+std::unique_ptr<pqxx::connection>
+open_engine_connection(const std::string& url, std::chrono::milliseconds statement_timeout,
+                       bool session_settings, bool durable);
 
 class queue_store {
 public:

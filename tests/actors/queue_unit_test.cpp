@@ -39,10 +39,7 @@ public:
     std::function<void(std::vector<std::string>, bool)> done;
   };
 
-  void release_held(reply<std::size_t> done) override {
-    ++releases;
-    done(0);
-  }
+  void release_held() override { ++releases; }
   void claim(int limit, std::optional<std::vector<std::string>> known,
              reply<claim_result> done) override {
     claims.push_back({limit, std::move(known), std::move(done)});
@@ -203,23 +200,47 @@ protected:
   int rows_made = 0;
 };
 
-// Credits: a claim asks for no more rows than the pool has free slots, one claim is in flight at
-// a time, and freed slots are claimed for once a useful batch of them (half a claim) is free.
-TEST_F(queue_unit, claims_only_for_free_slots_one_claim_at_a_time) {
+// Credits: a claim asks for no more rows than the pool has free slots plus, while the queue has a
+// backlog (the last claim came back full), the slots that freed during recent claims' round
+// trips; one claim is in flight at a time, and freed slots are claimed for once a useful batch of
+// them (half a claim) is free.
+TEST_F(queue_unit, claims_for_free_slots_and_ahead_by_what_frees_during_a_claim) {
   start();
   ASSERT_EQ(driver->claims.size(), 1u);
   EXPECT_EQ(driver->claims.front().limit, 4);
   wake();
   EXPECT_EQ(driver->claims.size(), 1u) << "a second claim while one is in flight";
-  auto ids = answer_claim(4);
+  auto first = answer_claim(4);
   EXPECT_EQ(steps.size(), 4u);
-  // The wake that came during the claim is honoured, but no slot is free.
-  EXPECT_TRUE(driver->claims.empty());
-  end_step(ids[0], workflows::handler_result::completed());
+  EXPECT_TRUE(driver->claims.empty()) << "no slot freed during a claim yet: nothing ahead";
+  end_step(first[0], workflows::handler_result::completed());
   EXPECT_TRUE(driver->claims.empty()) << "one free slot is not worth a claim";
-  end_step(ids[1], workflows::handler_result::completed());
+  end_step(first[1], workflows::handler_result::completed());
   ASSERT_EQ(driver->claims.size(), 1u);
   EXPECT_EQ(driver->claims.front().limit, 2);
+  // Two more slots free while that claim is in flight: steps as short as a claim's round trip.
+  end_step(first[2], workflows::handler_result::completed());
+  end_step(first[3], workflows::handler_result::completed());
+  EXPECT_EQ(driver->claims.size(), 1u);
+  answer_claim(2);
+  ASSERT_EQ(driver->claims.size(), 1u);
+  EXPECT_EQ(driver->claims.front().limit, 3) << "two free slots and one row ahead";
+  answer_claim(3);
+  EXPECT_EQ(steps.size(), 8u) << "a row claimed ahead waits for a slot";
+  EXPECT_TRUE(driver->claims.empty()) << "no more ahead than the slots that freed";
+  end_step("job-5", workflows::handler_result::completed());
+  EXPECT_EQ(steps.size(), 9u) << "a freed slot takes the row that waited";
+  EXPECT_TRUE(driver->claims.empty()) << "no slot is free for a claim";
+  end_step("job-6", workflows::handler_result::completed());
+  ASSERT_EQ(driver->claims.size(), 1u);
+  EXPECT_EQ(driver->claims.front().limit, 2) << "one free slot and one row ahead";
+  end_step("job-7", workflows::handler_result::completed());
+  // A short answer: the queue ran dry, so nothing more is claimed ahead.
+  answer_claim(1);
+  EXPECT_TRUE(driver->claims.empty()) << "after a short claim only a tick or a wake claims";
+  wake();
+  ASSERT_EQ(driver->claims.size(), 1u);
+  EXPECT_EQ(driver->claims.front().limit, 1) << "after a short claim only the free slot";
 }
 
 // A wake that came while a claim was in flight claims again when the claim answers short: the
@@ -289,7 +310,12 @@ TEST_F(queue_unit, a_failed_commit_is_retried_whole_with_backoff) {
     written += w.items.size();
   answer_write(/*fail=*/true);
   EXPECT_TRUE(driver->writes.empty()) << "retried at once";
-  advance(40ms);
+  // More results arrive meanwhile and fill a batch, which would commit at once: not during the
+  // backoff (the database retry delay, 100 ms after a first failure).
+  wake();
+  for (const auto& id : answer_claim(2))
+    end_step(id, workflows::handler_result::completed());
+  advance(90ms);
   EXPECT_TRUE(driver->writes.empty()) << "retried before its backoff";
   advance(20ms);
   ASSERT_EQ(driver->writes.size(), 1u);
@@ -302,7 +328,7 @@ TEST_F(queue_unit, a_failed_commit_is_retried_whole_with_backoff) {
     else
       answer_write();
   }
-  EXPECT_GE(again, written);
+  EXPECT_GE(again, written + 2);
   EXPECT_EQ(busy(unit.writer), 0u);
 }
 
