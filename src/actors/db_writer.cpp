@@ -20,7 +20,6 @@ namespace sky::actors {
 namespace {
 
 using namespace messages;
-constexpr std::size_t k_max_batch = 500;
 
 struct writer_state {
   static inline const char* name = "db_writer";
@@ -51,7 +50,7 @@ void flush(writer_self self) {
     }
     return;
   }
-  const auto n = std::min(s.buffer.size(), k_max_batch);
+  const auto n = std::min(s.buffer.size(), static_cast<std::size_t>(k_max_commit));
   result_batch batch(std::make_move_iterator(s.buffer.begin()),
                      std::make_move_iterator(s.buffer.begin() + static_cast<std::ptrdiff_t>(n)));
   s.buffer.erase(s.buffer.begin(), s.buffer.begin() + static_cast<std::ptrdiff_t>(n));

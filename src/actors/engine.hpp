@@ -74,6 +74,9 @@ struct queue_context {
 
 using queue_context_ptr = std::shared_ptr<const queue_context>;
 
+// Most results one commit takes.
+constexpr int k_max_commit = 500;
+
 // Claims rows for its pool through the queue's driver and renews their leases. It claims nothing
 // before its init message names its pool.
 messages::poller_actor spawn_poller(caf::actor_system& system, queue_context_ptr queue,

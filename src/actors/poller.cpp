@@ -29,6 +29,7 @@ struct poller_state {
   bool backlog_seen = false;    // the last claim came back full: more rows are due
   int freed_while_claiming = 0; // slots freed during the claim in flight
   double freed_per_claim = 0;   // their running average over the last claims
+  int commit_size = 0;          // the writer's recent commits: the last, or half the one before
   bool claiming = false;        // a claim is in flight
   bool poll_again = false; // a tick or wake came while claiming: the claim may predate its rows
   bool renewing = false;
@@ -60,12 +61,21 @@ void poll(poller_self self, bool woken = false);
 // shorter than that round trip find rows waiting instead of idling through every claim. Steps
 // much longer than a claim free no slot meanwhile and get no row ahead, and neither does a
 // shallow queue: a row claimed ahead waits here while another node could run it.
-int allowance(const poller_state& s) {
-  const int ahead = s.backlog_seen
-                        ? std::min(static_cast<int>(std::lround(s.freed_per_claim)),
-                                   std::min(s.q->config.claim_batch(), s.q->config.max_instances))
-                        : 0;
-  return s.credits + ahead;
+int rows_ahead(const poller_state& s) {
+  if (!s.backlog_seen)
+    return 0;
+  return std::min(static_cast<int>(std::lround(s.freed_per_claim)),
+                  std::min(s.q->config.claim_batch(), s.q->config.max_instances));
+}
+
+int allowance(const poller_state& s) { return s.credits + rows_ahead(s); }
+
+// Rows the writer may hold: at least two batches, and otherwise one commit in flight and twice
+// its size gathering, so that a commit can take twice the rows of the one before while the rate
+// grows (a commit costs about the same whatever its size). A writer that stalls stops the claims
+// at three of the commits it made before.
+int writer_share(const poller_state& s) {
+  return std::max(2 * s.q->config.claim_batch(), 3 * std::min(s.commit_size, k_max_commit));
 }
 
 // Under load, credits trickle back one by one; claiming each alone would cost a statement and a
@@ -88,10 +98,13 @@ void poll(poller_self self, bool woken) {
     s.poll_again = s.poll_again || woken;
     return;
   }
-  // Claimed rows not yet committed are bounded, so a slow writer slows claiming down.
-  const int max_held = s.q->config.max_instances + 2 * s.q->config.claim_batch();
-  const int limit = std::min(
-      {allowance(s), s.q->config.claim_batch(), max_held - static_cast<int>(s.held.size())});
+  // Claimed rows not yet committed are bounded, so a slow writer slows claiming down: the slots,
+  // the rows ahead, and the writer's share (one commit in flight, one gathering).
+  const int max_held = s.q->config.max_instances + rows_ahead(s) + writer_share(s);
+  // A claim takes a batch, and the rows ahead on top: with one claim in flight at a time, the
+  // rows a claim brings bound what steps shorter than its round trip can run.
+  const int limit = std::min({allowance(s), s.q->config.claim_batch() + rows_ahead(s),
+                              max_held - static_cast<int>(s.held.size())});
   if (limit <= 0) {
     s.want_more = true;
     return;
@@ -186,6 +199,7 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
       },
       [=](committed_atom, const std::vector<std::string>& ids) {
         auto& s = self->state;
+        s.commit_size = std::max(static_cast<int>(ids.size()), s.commit_size / 2);
         for (const auto& id : ids)
           s.held.erase(id);
         poll_if_worthwhile(self);
