@@ -60,6 +60,17 @@ def el(css):
     return wait(f"element {css}", lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()), None))
 
 
+def click(css):
+    """Clicks the element `css` names, found afresh when a redraw replaced it before the click."""
+    def clicked(d):
+        found = next((e for e in d.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()), None)
+        if found is None:
+            return None
+        found.click()
+        return True
+    return wait(f"a click on {css}", clicked)
+
+
 def text_of(css):
     found = driver.find_elements(By.CSS_SELECTOR, css)
     return found[0].text if found else ""
@@ -356,13 +367,13 @@ def _():
 def _():
     def queue(name, col):
         return cell(el(f"#queues-table tr[data-queue='{name}']"), col)
-    el("#queue-page_scrape-pause").click()
+    click("#queue-page_scrape-pause")
     wait_text("#overview-status", "page_scrape paused on every node")
     wait("page_scrape paused", lambda d: queue("page_scrape", "state") == "paused")
-    el("#queue-page_scrape-resume").click()
+    click("#queue-page_scrape-resume")
     wait("page_scrape running", lambda d: queue("page_scrape", "state") == "running")
     assert not driver.find_elements(By.ID, "queue-page_scrape-retry-errors")  # it has none
-    el("#queue-places_search-retry-errors").click()
+    click("#queue-places_search-retry-errors")
     wait_text("#overview-status", r"places_search: 1 row\(s\) in error queued again")
     labelled_controls()
 
