@@ -99,7 +99,7 @@ void poll(poller_self self, bool woken) {
     return;
   }
   // Claimed rows not yet committed are bounded, so a slow writer slows claiming down: the slots,
-  // the rows ahead, and the writer's share (one commit in flight, one gathering).
+  // the rows ahead, and the writer's share.
   const int max_held = s.q->config.max_instances + rows_ahead(s) + writer_share(s);
   // A claim takes a batch, and the rows ahead on top: with one claim in flight at a time, the
   // rows a claim brings bound what steps shorter than its round trip can run.
