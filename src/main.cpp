@@ -20,6 +20,7 @@
 #include <CLI/CLI.hpp>
 #include <condition_variable>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -346,7 +347,13 @@ int main(int argc, char** argv) {
   int crawl_pages = 1;
   auto* scrape = app.add_subcommand("scrape", "fetch a page (and more of its site) and print what "
                                               "it holds, as JSON");
-  scrape->add_option("url", scrape_url, "http(s) URL")->required();
+  std::string urls_from;
+  auto* scrape_one = scrape->add_option("url", scrape_url, "http(s) URL");
+  scrape
+      ->add_option("--urls-from", urls_from,
+                   "a file of URLs, one per line (- for standard input): one JSON report per "
+                   "line, in order, from one fetcher and one browser pool")
+      ->excludes(scrape_one);
   scrape->add_option("--crawl", crawl_pages, "pages to fetch, contact pages first")
       ->check(CLI::Range(1, 500));
   scrape->add_flag("--allow-private", allow_private,
@@ -391,13 +398,34 @@ int main(int argc, char** argv) {
       const auto mode = scrape::render_mode_of(render_mode);
       if (*scrape && mode != scrape::render_mode::off)
         browsers = std::make_unique<scrape::browser_pool>(cfg.render, fetcher.context());
-      auto report =
-          *scrape ? scrape::report_page(fetcher, scrape_url, crawl_pages, browsers.get(), mode)
-                  : scrape::report_sitemaps(fetcher, scrape_url);
+      bool all_ok = true;
+      const auto report_one = [&](const std::string& url) {
+        auto report = *scrape ? scrape::report_page(fetcher, url, crawl_pages, browsers.get(), mode)
+                              : scrape::report_sitemaps(fetcher, url);
+        all_ok &= report.ok;
+        std::cout << report.json << std::endl; // a reader of a batch sees each report at once
+      };
+      if (!urls_from.empty()) {
+        std::ifstream file;
+        if (urls_from != "-") {
+          file.open(urls_from);
+          if (!file)
+            return fail("cannot read " + urls_from);
+        }
+        std::istream& in = urls_from == "-" ? std::cin : file;
+        for (std::string line; std::getline(in, line);) {
+          const auto first = line.find_first_not_of(" \t\r");
+          if (first != std::string::npos)
+            report_one(line.substr(first, line.find_last_not_of(" \t\r") + 1 - first));
+        }
+      } else if (!scrape_url.empty()) {
+        report_one(scrape_url);
+      } else {
+        return fail("scrape needs a URL or --urls-from");
+      }
       if (browsers)
         browsers->stop(); // before the fetcher whose context its work runs on
-      std::cout << report.json << "\n";
-      return report.ok ? 0 : 1;
+      return all_ok ? 0 : 1;
     }
     if (*migrate)
       return run_migrate(cfg);

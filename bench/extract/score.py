@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Extraction score: serves the labelled sites of bench/extract/sites on loopback, crawls each one
-with `scrapersky scrape --crawl N` and compares the emails and phones it reports with the site's
+with `scrapersky scrape --crawl N` (two processes, each taking its share of the sites through
+--urls-from) and compares the emails and phones it reports with the site's
 truth.json. Prints precision and recall per site and overall; with --check, fails below the
 targets (emails: recall >= 0.98 at precision 1.0; phones: recall >= 0.95, precision >= 0.98)."""
 import argparse
@@ -50,15 +51,18 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def scrape_env(port):
+    return dict(os.environ,
+                FETCH_CONNECT_TO=f"::127.0.0.1:{port}",  # every site name to the loopback server
+                FETCH_ALLOW_PRIVATE="127.0.0.1/32",
+                FETCH_PER_HOST_DELAY_MS="0",
+                LOG_LEVEL="warn")
+
+
 def scrape_report(binary, host, port, pages, render="auto"):
     """The JSON report of `scrapersky scrape` on one site of the corpus ({} when there is none)."""
-    env = dict(os.environ,
-               FETCH_CONNECT_TO=f"::127.0.0.1:{port}",  # every site name to the loopback server
-               FETCH_ALLOW_PRIVATE="127.0.0.1/32",
-               FETCH_PER_HOST_DELAY_MS="0",
-               LOG_LEVEL="warn")
     run = subprocess.run([binary, "scrape", f"http://{host}/", "--crawl", str(pages),
-                          "--render", render], env=env,
+                          "--render", render], env=scrape_env(port),
                          capture_output=True, text=True, timeout=300)
     try:
         return json.loads(run.stdout)
@@ -67,9 +71,33 @@ def scrape_report(binary, host, port, pages, render="auto"):
         return {}
 
 
-def crawl(binary, host, port, pages, render="auto"):
-    report = scrape_report(binary, host, port, pages, render)
-    return set(report.get("emails", [])), set(report.get("phones", []))
+def scrape_reports(binary, hosts, port, pages, render="auto", jobs=2):
+    """The reports of `scrapersky scrape --urls-from -` on many sites: `jobs` processes, each
+    crawling its share of the sites one after another with one fetcher and one browser pool (as
+    the server does), so that a browser starts once per process and not once per site.
+    {host: report}, {} for a site without one."""
+    def batch(share):
+        run = subprocess.run([binary, "scrape", "--urls-from", "-", "--crawl", str(pages),
+                              "--render", render], env=scrape_env(port),
+                             input="".join(f"http://{h}/\n" for h in share),
+                             capture_output=True, text=True, timeout=300 + 30 * len(share))
+        reports = {}
+        for host, line in zip(share, run.stdout.splitlines()):
+            try:
+                reports[host] = json.loads(line)
+            except json.JSONDecodeError:
+                break
+        if len(reports) < len(share):
+            sys.stderr.write(f"{len(share) - len(reports)} of {len(share)} sites without a report "
+                             f"(exit {run.returncode})\n{run.stderr[-2000:]}\n")
+        return reports
+
+    shares = [hosts[i::jobs] for i in range(jobs)]
+    reports = {}
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        for done in pool.map(batch, shares):
+            reports.update(done)
+    return {h: reports.get(h, {}) for h in hosts}
 
 
 def ratio(num, den):
@@ -104,8 +132,8 @@ def main():
         hosts = [args.only]
     truth = {h: json.loads((SiteHandler.sites / h / "truth.json").read_text(encoding="utf-8"))
              for h in hosts}
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        found = dict(zip(hosts, pool.map(lambda h: crawl(args.binary, h, port, args.crawl, args.render), hosts)))
+    reports = scrape_reports(args.binary, hosts, port, args.crawl, args.render, args.jobs)
+    found = {h: (set(r.get("emails", [])), set(r.get("phones", []))) for h, r in reports.items()}
     server.shutdown()
 
     totals = {"emails": [0, 0, 0], "phones": [0, 0, 0]}  # true positives, false positives, misses

@@ -51,7 +51,7 @@ race_outcome race(int processes, int threads, bool skip_init, std::chrono::secon
 
 int processes_to_run() {
   const char* n = std::getenv("SKY_RACE_PROCESSES");
-  return n ? std::atoi(n) : 200;
+  return n ? std::atoi(n) : 80;
 }
 
 } // namespace

@@ -10,8 +10,12 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <gtest/gtest.h>
+#include <sstream>
+#include <unistd.h>
 
 using namespace sky;
 using namespace std::chrono_literals;
@@ -256,6 +260,34 @@ TEST(site_scan, cli_crawls_and_lists_sitemaps_of_the_fixture_web) {
   auto listed = boost::json::parse(sitemaps).at("sitemaps").as_array();
   ASSERT_EQ(listed.size(), 3u);
   EXPECT_EQ(listed[1].at("url_count").as_int64(), 5);
+}
+
+// A batch (as the corpus scorers run it): one report per line, in the file's order, blank lines
+// skipped; a URL that cannot be read still gets its line, and the exit code says one failed.
+TEST(site_scan, cli_scrapes_a_file_of_urls_one_report_per_line) {
+  test_support::fixture_server web;
+  const auto list =
+      std::filesystem::temp_directory_path() / ("sky-urls-" + std::to_string(::getpid()) + ".txt");
+  std::ofstream(list) << "http://corner-dental.com/\n\n  http://alpha-bakery.com/  \nnot a url\n";
+  std::map<std::string, std::string> env{
+      {"FETCH_CONNECT_TO", "::127.0.0.1:" + std::to_string(web.port())},
+      {"FETCH_PER_HOST_DELAY_MS", "0"},
+      {"LOG_LEVEL", "error"}};
+  auto [code, out] = test_support::run_to_end({SCRAPERSKY_BINARY, "scrape", "--urls-from",
+                                               list.string(), "--allow-private", "--render", "off"},
+                                              env);
+  std::filesystem::remove(list);
+  EXPECT_EQ(code, 1) << out;
+  std::vector<boost::json::object> reports;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);)
+    reports.push_back(boost::json::parse(line).as_object());
+  ASSERT_EQ(reports.size(), 3u) << out;
+  EXPECT_EQ(reports[0].at("title").as_string(), "Corner Dental");
+  EXPECT_EQ(reports[1].at("url").as_string(), "http://alpha-bakery.com/");
+  EXPECT_EQ(reports[1].at("status").as_int64(), 200);
+  EXPECT_EQ(reports[2].at("url").as_string(), "not a url");
+  EXPECT_FALSE(reports[2].at("errors").as_array().empty());
 }
 
 TEST(site_scan, a_request_may_raise_the_response_cap_for_itself) {
