@@ -32,19 +32,27 @@ class queue_driver;
 // goes down; an empty entry sends the wake the long way.
 class poller_directory {
 public:
-  explicit poller_directory(std::size_t queues) : pollers_(queues) {}
-  void set(std::uint16_t queue, messages::queue_ticks_actor poller) {
+  explicit poller_directory(std::size_t queues) : pollers_(queues), drivers_(queues) {}
+  // `driver`: the queue's, for its standing claim (none while the unit is down).
+  void set(std::uint16_t queue, messages::queue_ticks_actor poller,
+           std::shared_ptr<queue_driver> driver = nullptr) {
     std::lock_guard lock(mutex_);
     pollers_[queue] = std::move(poller);
+    drivers_[queue] = std::move(driver);
   }
   messages::queue_ticks_actor get(std::uint16_t queue) const {
     std::lock_guard lock(mutex_);
     return queue < pollers_.size() ? pollers_[queue] : messages::queue_ticks_actor{};
   }
+  std::shared_ptr<queue_driver> driver(std::uint16_t queue) const {
+    std::lock_guard lock(mutex_);
+    return queue < drivers_.size() ? drivers_[queue] : nullptr;
+  }
 
 private:
   mutable std::mutex mutex_;
   std::vector<messages::queue_ticks_actor> pollers_;
+  std::vector<std::shared_ptr<queue_driver>> drivers_;
 };
 
 // Owned by the runtime through shared_ptr; immutable after start except `metrics`.

@@ -4,6 +4,7 @@
 // waits for its socket without a thread of its own.
 #include "actors/backoff.hpp"
 #include "actors/engine.hpp"
+#include "actors/queue_driver.hpp"
 #include "actors/supervision.hpp"
 #include "config/queue_catalog.hpp"
 #include "messages/engine_protocol.hpp"
@@ -70,7 +71,8 @@ void on_failure(const session_ptr& s, const std::exception& e) {
   caf::delayed_anon_send(s->notifier, delay, listen_atom::value);
 }
 
-// On the lane: what arrived wakes its queues' pollers, then the socket is watched again.
+// On the lane: what arrived runs its queues' standing claims, or else wakes their pollers; then
+// the socket is watched again.
 void on_readable(const session_ptr& s, bool ready) {
   if (s->retired || !s->conn)
     return;
@@ -87,6 +89,9 @@ void on_readable(const session_ptr& s, bool ready) {
     for (const auto& p : s->payloads)
       if (const auto* def = config::find_queue_definition(p)) {
         const auto queue = static_cast<std::uint16_t>(def - config::queue_definitions().data());
+        const auto driver = s->directory ? s->directory->driver(queue) : nullptr;
+        if (driver && driver->run_standing_claim())
+          continue; // the poller's standing claim runs now; its answer reaches the poller
         if (auto poller = s->directory ? s->directory->get(queue) : queue_ticks_actor{})
           caf::anon_send(poller, wake_atom::value);
         else

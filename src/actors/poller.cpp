@@ -2,7 +2,8 @@
 // has a backlog, for the slots that free during a claim's round trip) and renews their leases,
 // through its queue's driver (which owns the database side); rescue and retention are the
 // maintenance actor's (maintenance.cpp). At most one claim and one renewal are in flight at a
-// time.
+// time. While the queue is idle, a claim stands in the driver for the notifier to run on the next
+// NOTIFY, so that a pickup does not wait for a hop to this actor and back.
 #include "actors/backoff.hpp"
 #include "actors/engine.hpp"
 #include "actors/queue_driver.hpp"
@@ -31,6 +32,7 @@ struct poller_state {
   double freed_per_claim = 0;   // their running average over the last claims
   int commit_size = 0;          // the writer's recent commits: the last, or half the one before
   bool claiming = false;        // a claim is in flight
+  bool standing = false;        // a claim stands in the driver for the next NOTIFY (or ran)
   bool poll_again = false; // a tick or wake came while claiming: the claim may predate its rows
   bool renewing = false;
   bool paused = false;
@@ -68,7 +70,9 @@ int rows_ahead(const poller_state& s) {
                   std::min(s.q->config.claim_batch(), s.q->config.max_instances));
 }
 
-int allowance(const poller_state& s) { return s.credits + rows_ahead(s); }
+int allowance(const poller_state& s) {
+  return s.credits + rows_ahead(s);
+}
 
 // Rows the writer may hold: at least two batches, and otherwise one commit in flight and twice
 // its size gathering, so that a commit can take twice the rows of the one before while the rate
@@ -89,22 +93,61 @@ void poll_if_worthwhile(poller_self self) {
     poll(self);
 }
 
-void poll(poller_self self, bool woken) {
-  auto& s = self->state;
-  if (!s.pool || s.paused || s.draining)
-    return;
-  if (s.claiming) {
-    // Freed slots are seen when the claim answers; a wake may be about rows it missed.
-    s.poll_again = s.poll_again || woken;
-    return;
-  }
+// Rows one claim may ask for now.
+int claim_limit(const poller_state& s) {
   // Claimed rows not yet committed are bounded, so a slow writer slows claiming down: the slots,
   // the rows ahead, and the writer's share.
   const int max_held = s.q->config.max_instances + rows_ahead(s) + writer_share(s);
   // A claim takes a batch, and the rows ahead on top: with one claim in flight at a time, the
   // rows a claim brings bound what steps shorter than its round trip can run.
-  const int limit = std::min({allowance(s), s.q->config.claim_batch() + rows_ahead(s),
-                              max_held - static_cast<int>(s.held.size())});
+  return std::min({allowance(s), s.q->config.claim_batch() + rows_ahead(s),
+                   max_held - static_cast<int>(s.held.size())});
+}
+
+void send_claimed(const poller_actor& me, claim_result r) {
+  caf::anon_send(me, claimed_atom::value, std::move(r));
+}
+
+// Takes the standing claim back before the poller claims itself (or pauses, or drains). False
+// when a NOTIFY already ran it: that claim is in flight, and its answer comes as any other.
+bool take_back_standing(poller_self self) {
+  auto& s = self->state;
+  if (!s.standing)
+    return true;
+  s.standing = false;
+  if (s.driver->withdraw_claim())
+    return true;
+  s.claiming = true;
+  s.freed_while_claiming = 0;
+  return false;
+}
+
+// An idle queue (its last claim came back short) leaves a claim standing for its next NOTIFY,
+// and refreshes it as slots free and commits land, so that its limit stays the one poll() would
+// ask now.
+void stand_if_idle(poller_self self) {
+  auto& s = self->state;
+  if (!s.pool || s.paused || s.draining || s.claiming || s.want_more || s.lost_connection ||
+      !take_back_standing(self))
+    return;
+  const int limit = claim_limit(s);
+  if (limit <= 0)
+    return;
+  s.standing = true;
+  s.driver->stand_claim(
+      limit, [me = poller_actor(self)](claim_result r) { send_claimed(me, std::move(r)); });
+}
+
+void poll(poller_self self, bool woken) {
+  auto& s = self->state;
+  if (!s.pool || s.paused || s.draining)
+    return;
+  if (s.claiming || !take_back_standing(self)) {
+    // Freed slots are seen when the claim answers; a wake may be about rows it missed.
+    s.poll_again = s.poll_again || woken;
+    return;
+  }
+  const int limit = claim_limit(s);
   if (limit <= 0) {
     s.want_more = true;
     return;
@@ -117,12 +160,13 @@ void poll(poller_self self, bool woken) {
   s.poll_again = false;
   poller_actor me = self;
   s.driver->claim(limit, std::move(known),
-                  [me](claim_result r) { caf::anon_send(me, claimed_atom::value, std::move(r)); });
+                  [me](claim_result r) { send_claimed(me, std::move(r)); });
 }
 
 void on_claimed(poller_self self, claim_result& r) {
   auto& s = self->state;
   s.claiming = false;
+  s.standing = false; // when a NOTIFY ran it unseen
   s.freed_per_claim = (s.freed_per_claim + s.freed_while_claiming) / 2;
   s.lost_connection = r.connection_lost;
   if (r.failed) {
@@ -163,6 +207,7 @@ void on_claimed(poller_self self, claim_result& r) {
     if (ms < s.q->config.interval)
       schedule_wake(self, ms);
   }
+  stand_if_idle(self);
 }
 
 poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
@@ -170,6 +215,8 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
   self->state.q = q;
   self->state.driver = std::move(driver);
   self->state.credits = q->config.max_instances;
+  // A NOTIFY after this poller is gone must not claim rows for it.
+  self->attach_functor([driver = self->state.driver] { driver->withdraw_claim(); });
   auto renew_every =
       std::max(std::chrono::duration_cast<std::chrono::milliseconds>(q->config.lease) / 3,
                std::chrono::milliseconds(500));
@@ -196,6 +243,8 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
         if (self->state.claiming)
           self->state.freed_while_claiming += static_cast<int>(n);
         poll_if_worthwhile(self);
+        if (self->state.standing)
+          stand_if_idle(self);
       },
       [=](committed_atom, const std::vector<std::string>& ids) {
         auto& s = self->state;
@@ -203,6 +252,8 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
         for (const auto& id : ids)
           s.held.erase(id);
         poll_if_worthwhile(self);
+        if (s.standing)
+          stand_if_idle(self);
       },
       [=](renew_atom) {
         auto& s = self->state;
@@ -223,12 +274,16 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
         if (!cancelled.empty() && s.pool)
           self->send(s.pool, cancel_atom::value, std::move(cancelled));
       },
-      [=](pause_atom) { self->state.paused = true; },
+      [=](pause_atom) {
+        take_back_standing(self);
+        self->state.paused = true;
+      },
       [=](resume_atom) {
         self->state.paused = false;
         poll(self, true);
       },
       [=](drain_atom) {
+        take_back_standing(self);
         self->state.draining = true;
         return true;
       },

@@ -340,6 +340,28 @@ private:
 
 } // namespace
 
+void queue_driver::stand_claim(int limit, reply<messages::claim_result> done) {
+  std::lock_guard lock(standing_mutex_);
+  standing_ = standing{limit, std::move(done)};
+}
+
+bool queue_driver::withdraw_claim() {
+  std::lock_guard lock(standing_mutex_);
+  return std::exchange(standing_, std::nullopt).has_value();
+}
+
+bool queue_driver::run_standing_claim() {
+  std::optional<standing> run;
+  {
+    std::lock_guard lock(standing_mutex_);
+    run = std::exchange(standing_, std::nullopt);
+  }
+  if (!run)
+    return false;
+  claim(run->limit, std::nullopt, std::move(run->done));
+  return true;
+}
+
 std::shared_ptr<queue_driver> make_postgres_driver(std::shared_ptr<const queue_context> queue,
                                                    persistence::database_threads& threads) {
   return std::make_shared<postgres_driver>(std::move(queue), threads);

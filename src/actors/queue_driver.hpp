@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,25 @@ public:
   // writes, in one transaction when all goes well; after a permanent error each item in its own.
   // Counts outcomes in the queue's metrics. After a transient error the batch comes back whole.
   virtual void write(messages::result_batch items, reply<messages::write_result> done) = 0;
+
+  // A standing claim: while its queue is idle the poller leaves one claim here, for the
+  // notifier's thread to run the moment a NOTIFY names the queue, without the hops to the poller
+  // and back. Its limit was the poller's to give and stays valid, since only claims use slots.
+  // Thread-safe.
+  void stand_claim(int limit, reply<messages::claim_result> done);
+  // Takes the standing claim back: true when it still stood, false when a NOTIFY ran it (its
+  // answer comes) or none stood.
+  bool withdraw_claim();
+  // The notifier's: runs the standing claim on the claim lane; false when none stood.
+  bool run_standing_claim();
+
+private:
+  struct standing {
+    int limit = 0;
+    reply<messages::claim_result> done;
+  };
+  std::mutex standing_mutex_;
+  std::optional<standing> standing_;
 };
 
 // The real driver: two lanes of `threads` for the queue's claim and write connections. The

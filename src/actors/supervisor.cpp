@@ -60,7 +60,7 @@ void start_unit(supervisor_self self, bool release_held) {
   s.restarting = false;
   s.q->metrics->restarting = false;
   if (s.q->directory)
-    s.q->directory->set(s.q->index, s.poller);
+    s.q->directory->set(s.q->index, s.poller, s.q->driver);
 }
 
 // One member is gone (died or hung): the others go too, and when all are down the unit starts

@@ -163,6 +163,17 @@ variable workflow_var(std::string name, std::string description, Int lo, Int hi,
           workflow_field(lo, hi, field)};
 }
 
+// An integer anywhere in app_config: `field` returns the member, of whatever integer type.
+template <class Field>
+variable count_var(std::string name, std::string description, long long lo, long long hi,
+                   Field field) {
+  using Int = std::remove_reference_t<decltype(field(defaults()))>;
+  return {std::move(name), std::to_string(field(defaults())), std::move(description),
+          [=](app_config& c, const std::string& t) {
+            return parse_int<Int>(t, static_cast<Int>(lo), static_cast<Int>(hi), field(c));
+          }};
+}
+
 template <class Unit, class Field>
 variable duration_var(std::string name, std::string description, long long lo, long long hi,
                       Field field) {
@@ -339,45 +350,39 @@ std::vector<variable> variables() {
   v.push_back(seconds_var(
       "RETRY_BACKOFF_CAP_SECONDS", "longest retry delay", 1, 86400,
       [](app_config & c) -> auto& { return c.retry_cap; }));
-  v.push_back({"HTTP_MAX_BODY_BYTES", "1048576", "larger request bodies get 413",
-               [](app_config& c, const std::string& t) {
-                 return parse_int<std::size_t>(t, 1, 64u << 20, c.http.max_body_bytes);
-               }});
-  v.push_back({"HTTP_MAX_HEADER_BYTES", "16384", "larger request header blocks get 431",
-               [](app_config& c, const std::string& t) {
-                 return parse_int<std::size_t>(t, 1024, 1u << 20, c.http.max_header_bytes);
-               }});
+  v.push_back(count_var(
+      "HTTP_MAX_BODY_BYTES", "larger request bodies get 413", 1, 64u << 20,
+      [](app_config & c) -> auto& { return c.http.max_body_bytes; }));
+  v.push_back(count_var(
+      "HTTP_MAX_HEADER_BYTES", "larger request header blocks get 431", 1024, 1u << 20,
+      [](app_config & c) -> auto& { return c.http.max_header_bytes; }));
   v.push_back(seconds_var("HTTP_REQUEST_TIMEOUT_SECONDS",
                           "a request must arrive completely within this", 1, 3600,
                           [](app_config& c) -> seconds& { return c.http.request_timeout; }));
   v.push_back(seconds_var("HTTP_IDLE_TIMEOUT_SECONDS",
                           "idle keep-alive connections close after this", 1, 3600,
                           [](app_config& c) -> seconds& { return c.http.idle_timeout; }));
-  v.push_back(
-      {"HTTP_IO_THREADS", "1", "threads running the HTTP event loop",
-       [](app_config& c, const std::string& t) { return parse_int(t, 1, 64, c.http.io_threads); }});
-  v.push_back({"HTTP_MAX_CONNECTIONS_PER_ADDRESS", "256",
-               "open connections from one client address; more are answered 503 and closed",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 1, 1'000'000, c.http.max_connections_per_address);
-               }});
-  v.push_back({"HTTP_MAX_CONNECTIONS", "1024",
-               "open client connections; past it the oldest idle keep-alive is closed, or a "
-               "newcomer gets 503 too_many_connections at once (probes keep reserved slots)",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 1, 1'000'000, c.http.max_connections);
-               }});
-  v.push_back({"HTTP_MAX_QUEUED_REQUESTS", "256",
-               "requests waiting for a handler thread; more get 503 at once (a request that "
-               "waited past DB_POOL_WAIT_MS gets 503 without running, and one whose client left "
-               "does not run)",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 1, 1000000, c.http.max_queued_requests);
-               }});
-  v.push_back({"HTTP_HANDLER_THREADS", "2", "threads running blocking request handlers",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 1, 256, c.http.handler_threads);
-               }});
+  v.push_back(count_var(
+      "HTTP_IO_THREADS", "threads running the HTTP event loop", 1, 64,
+      [](app_config & c) -> auto& { return c.http.io_threads; }));
+  v.push_back(count_var(
+      "HTTP_MAX_CONNECTIONS_PER_ADDRESS",
+      "open connections from one client address; more are answered 503 and closed", 1, 1'000'000,
+      [](app_config & c) -> auto& { return c.http.max_connections_per_address; }));
+  v.push_back(count_var(
+      "HTTP_MAX_CONNECTIONS",
+      "open client connections; past it the oldest idle keep-alive is closed, or a "
+      "newcomer gets 503 too_many_connections at once (probes keep reserved slots)",
+      1, 1'000'000, [](app_config & c) -> auto& { return c.http.max_connections; }));
+  v.push_back(count_var(
+      "HTTP_MAX_QUEUED_REQUESTS",
+      "requests waiting for a handler thread; more get 503 at once (a request that "
+      "waited past DB_POOL_WAIT_MS gets 503 without running, and one whose client left "
+      "does not run)",
+      1, 1000000, [](app_config & c) -> auto& { return c.http.max_queued_requests; }));
+  v.push_back(count_var(
+      "HTTP_HANDLER_THREADS", "threads running blocking request handlers", 1, 256,
+      [](app_config & c) -> auto& { return c.http.handler_threads; }));
   v.push_back({"FETCH_USER_AGENT", fetch_config{}.user_agent,
                "User-Agent of every fetch and robots.txt group",
                [](app_config& c, const std::string& t) -> std::optional<std::string> {
@@ -390,27 +395,22 @@ std::vector<variable> variables() {
                           [](app_config& c) -> seconds& { return c.fetch.connect_timeout; }));
   v.push_back(seconds_var("FETCH_TOTAL_TIMEOUT_SECONDS", "total time allowed for one fetch", 1,
                           3600, [](app_config& c) -> seconds& { return c.fetch.total_timeout; }));
-  v.push_back({"FETCH_MAX_RESPONSE_BYTES", "10485760",
-               "response size cap, counted after decompression",
-               [](app_config& c, const std::string& t) {
-                 return parse_int<std::size_t>(t, 1024, 1u << 30, c.fetch.max_response_bytes);
-               }});
-  v.push_back({"FETCH_MAX_REDIRECTS", "5", "redirects followed per fetch",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 0, 20, c.fetch.max_redirects);
-               }});
-  v.push_back({"FETCH_PER_HOST_CONNECTIONS", "4", "concurrent connections per host",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 1, 64, c.fetch.per_host_connections);
-               }});
+  v.push_back(count_var(
+      "FETCH_MAX_RESPONSE_BYTES", "response size cap, counted after decompression", 1024, 1u << 30,
+      [](app_config & c) -> auto& { return c.fetch.max_response_bytes; }));
+  v.push_back(count_var(
+      "FETCH_MAX_REDIRECTS", "redirects followed per fetch", 0, 20,
+      [](app_config & c) -> auto& { return c.fetch.max_redirects; }));
+  v.push_back(count_var(
+      "FETCH_PER_HOST_CONNECTIONS", "concurrent connections per host", 1, 64,
+      [](app_config & c) -> auto& { return c.fetch.per_host_connections; }));
   v.push_back(duration_var<std::chrono::milliseconds>(
       "FETCH_PER_HOST_DELAY_MS", "minimum delay between requests to one host", 0, 60000,
       [](app_config & c) -> auto& { return c.fetch.per_host_delay; }));
-  v.push_back({"FETCH_MAX_RETRIES", "2",
-               "retries of a transient fetch failure (refused/reset connection, 429, 502-504)",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 0, 10, c.fetch.max_retries);
-               }});
+  v.push_back(count_var(
+      "FETCH_MAX_RETRIES",
+      "retries of a transient fetch failure (refused/reset connection, 429, 502-504)", 0, 10,
+      [](app_config & c) -> auto& { return c.fetch.max_retries; }));
   v.push_back(duration_var<std::chrono::milliseconds>(
       "FETCH_RETRY_BASE_MS", "first fetch retry delay; doubles, with jitter", 1, 60000,
       [](app_config & c) -> auto& { return c.fetch.retry_base; }));
@@ -439,27 +439,21 @@ std::vector<variable> variables() {
              return "expected HOST:PORT:CONNECT-HOST:CONNECT-PORT, got " + quoted(entry);
          return std::nullopt;
        }});
-  v.push_back({"FETCH_MAX_CACHED_CONNECTIONS", "1024",
-               "idle connections kept open for reuse by later fetches and jobs",
-               [](app_config& c, const std::string& t) {
-                 return parse_int<long>(t, 4, 100'000, c.fetch.max_cached_connections);
-               }});
-  v.push_back({"JOB_MAX_FETCH_BYTES", "268435456",
-               "bytes one job may download in all, every page and sitemap of it counted",
-               [](app_config& c, const std::string& t) {
-                 return parse_int<std::size_t>(t, 1024, std::size_t{1} << 40,
-                                               c.fetch.job_max_bytes);
-               }});
-  v.push_back({"FETCH_MAX_TRACKED_HOSTS", "10000",
-               "hosts whose per-host delay is remembered; the least recently used are forgotten",
-               [](app_config& c, const std::string& t) {
-                 return parse_int<std::size_t>(t, 16, 10'000'000, c.fetch.max_tracked_hosts);
-               }});
-  v.push_back({"ROBOTS_CACHE_MAX_ORIGINS", "10000",
-               "robots.txt files cached; the least recently used are dropped",
-               [](app_config& c, const std::string& t) {
-                 return parse_int<std::size_t>(t, 16, 10'000'000, c.fetch.robots_max_origins);
-               }});
+  v.push_back(count_var(
+      "FETCH_MAX_CACHED_CONNECTIONS",
+      "idle connections kept open for reuse by later fetches and jobs", 4, 100'000,
+      [](app_config & c) -> auto& { return c.fetch.max_cached_connections; }));
+  v.push_back(count_var(
+      "JOB_MAX_FETCH_BYTES",
+      "bytes one job may download in all, every page and sitemap of it counted", 1024,
+      std::size_t{1} << 40, [](app_config & c) -> auto& { return c.fetch.job_max_bytes; }));
+  v.push_back(count_var(
+      "FETCH_MAX_TRACKED_HOSTS",
+      "hosts whose per-host delay is remembered; the least recently used are forgotten", 16,
+      10'000'000, [](app_config & c) -> auto& { return c.fetch.max_tracked_hosts; }));
+  v.push_back(count_var(
+      "ROBOTS_CACHE_MAX_ORIGINS", "robots.txt files cached; the least recently used are dropped",
+      16, 10'000'000, [](app_config & c) -> auto& { return c.fetch.robots_max_origins; }));
   v.push_back(seconds_var("ROBOTS_CACHE_TTL_SECONDS", "how long a fetched robots.txt is used", 1,
                           86400, [](app_config& c) -> seconds& { return c.fetch.robots_ttl; }));
   v.push_back(
@@ -478,13 +472,12 @@ std::vector<variable> variables() {
                  c.render.browser = t;
                  return std::nullopt;
                }});
-  v.push_back(
-      {"RENDER_BROWSERS", "1", "browser processes of the rendering tier",
-       [](app_config& c, const std::string& t) { return parse_int(t, 1, 64, c.render.browsers); }});
-  v.push_back({"RENDER_PAGES_PER_BROWSER", "4", "pages one browser renders at once",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 1, 64, c.render.pages_per_browser);
-               }});
+  v.push_back(count_var(
+      "RENDER_BROWSERS", "browser processes of the rendering tier", 1, 64,
+      [](app_config & c) -> auto& { return c.render.browsers; }));
+  v.push_back(count_var(
+      "RENDER_PAGES_PER_BROWSER", "pages one browser renders at once", 1, 64,
+      [](app_config & c) -> auto& { return c.render.pages_per_browser; }));
   v.push_back(duration_var<std::chrono::milliseconds>(
       "RENDER_PAGE_TIMEOUT_MS", "time limit of one rendered page, loading and reading included",
       500, 300000, [](app_config & c) -> auto& { return c.render.page_timeout; }));
@@ -492,54 +485,43 @@ std::vector<variable> variables() {
       "RENDER_SLOT_WAIT_MS",
       "how long a page waits for a free browser before it is read without rendering", 100, 600000,
       [](app_config & c) -> auto& { return c.render.slot_wait; }));
-  v.push_back({"RENDER_BROWSER_MAX_MB", "1024",
-               "memory of one browser, all its processes; above it the browser is restarted",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 64, 65536, c.render.browser_max_mb);
-               }});
-  v.push_back({"RENDER_MAX_REQUESTS", "60",
-               "subresources (scripts, styles, data) one rendered page may load",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 0, 10000, c.render.max_requests);
-               }});
-  v.push_back({"CRAWL_MAX_PAGES", "10", "pages fetched by one email scan, homepage included",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 1, 500, c.workflows.crawl_max_pages);
-               }});
-  v.push_back({"CRAWL_MAX_DEPTH", "2", "link hops an email scan follows from the homepage",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 0, 10, c.workflows.crawl_max_depth);
-               }});
-  v.push_back({"SITEMAP_MAX_URLS", "50000", "URLs read from one sitemap file",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 1, 1'000'000, c.workflows.sitemap_max_urls);
-               }});
-  v.push_back({"SITEMAP_MAX_BYTES", "52428800",
-               "size cap of one sitemap file (download and decompressed), 50 MB by the protocol",
-               [](app_config& c, const std::string& t) {
-                 return parse_int<std::size_t>(t, 1024, 1u << 30, c.workflows.sitemap_max_bytes);
-               }});
-  v.push_back({"SITEMAP_MAX_FILES", "50", "sitemap files followed by one discovery",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 1, 10'000, c.workflows.sitemap_max_files);
-               }});
-  v.push_back({"SITEMAP_MAX_DEPTH", "3", "nesting of sitemap indexes followed",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 0, 10, c.workflows.sitemap_max_depth);
-               }});
-  v.push_back({"PLACES_MAX_PAGES", "3", "result pages read per Places search",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 1, 10, c.workflows.places_max_pages);
-               }});
+  v.push_back(count_var(
+      "RENDER_BROWSER_MAX_MB",
+      "memory of one browser, all its processes; above it the browser is restarted", 64, 65536,
+      [](app_config & c) -> auto& { return c.render.browser_max_mb; }));
+  v.push_back(count_var(
+      "RENDER_MAX_REQUESTS", "subresources (scripts, styles, data) one rendered page may load", 0,
+      10000, [](app_config & c) -> auto& { return c.render.max_requests; }));
+  v.push_back(count_var(
+      "CRAWL_MAX_PAGES", "pages fetched by one email scan, homepage included", 1, 500,
+      [](app_config & c) -> auto& { return c.workflows.crawl_max_pages; }));
+  v.push_back(count_var(
+      "CRAWL_MAX_DEPTH", "link hops an email scan follows from the homepage", 0, 10,
+      [](app_config & c) -> auto& { return c.workflows.crawl_max_depth; }));
+  v.push_back(count_var(
+      "SITEMAP_MAX_URLS", "URLs read from one sitemap file", 1, 1'000'000,
+      [](app_config & c) -> auto& { return c.workflows.sitemap_max_urls; }));
+  v.push_back(count_var(
+      "SITEMAP_MAX_BYTES",
+      "size cap of one sitemap file (download and decompressed), 50 MB by the protocol", 1024,
+      1u << 30, [](app_config & c) -> auto& { return c.workflows.sitemap_max_bytes; }));
+  v.push_back(count_var(
+      "SITEMAP_MAX_FILES", "sitemap files followed by one discovery", 1, 10'000,
+      [](app_config & c) -> auto& { return c.workflows.sitemap_max_files; }));
+  v.push_back(count_var(
+      "SITEMAP_MAX_DEPTH", "nesting of sitemap indexes followed", 0, 10,
+      [](app_config & c) -> auto& { return c.workflows.sitemap_max_depth; }));
+  v.push_back(count_var(
+      "PLACES_MAX_PAGES", "result pages read per Places search", 1, 10,
+      [](app_config & c) -> auto& { return c.workflows.places_max_pages; }));
   v.push_back(duration_var<std::chrono::milliseconds>(
       "PLACES_PAGE_DELAY_MS",
       "legacy API: wait before using a next_page_token (Google activates them after a "
       "delay); the new API's page tokens are used at once",
       0, 60000, [](app_config & c) -> auto& { return c.workflows.places_page_delay; }));
-  v.push_back({"API_MAX_BATCH_ITEMS", "1000", "items accepted in one batch request",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 1, 100'000, c.workflows.api_max_batch);
-               }});
+  v.push_back(count_var(
+      "API_MAX_BATCH_ITEMS", "items accepted in one batch request", 1, 100'000,
+      [](app_config & c) -> auto& { return c.workflows.api_max_batch; }));
   v.push_back(
       {"API_LIST_MAX_BYTES", "2097152",
        "size cap of one list answer; past it fewer items than `limit` come back, with "
@@ -619,11 +601,10 @@ std::vector<variable> variables() {
                  c.test.execution_log = t;
                  return std::nullopt;
                }});
-  v.push_back({"TEST_WRITER_FAILURES", "0",
-               "test only: the first N db_writer commits fail as if the connection dropped",
-               [](app_config& c, const std::string& t) {
-                 return parse_int(t, 0, 1000, c.test.writer_failures);
-               }});
+  v.push_back(count_var(
+      "TEST_WRITER_FAILURES",
+      "test only: the first N db_writer commits fail as if the connection dropped", 0, 1000,
+      [](app_config & c) -> auto& { return c.test.writer_failures; }));
 
   for (std::size_t i = 0; i < queue_definitions().size(); ++i) {
     const auto& def = queue_definitions()[i];

@@ -15,6 +15,7 @@
 #include <execinfo.h>
 #include <fcntl.h>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -190,8 +191,23 @@ struct thread_watchdog::impl {
   mutable std::mutex mutex; // guards pools and next_id; held while posting
   std::map<std::uint64_t, std::shared_ptr<entry>> pools;
   std::uint64_t next_id = 1;
-  bool aborted = false;       // on_abort was called (only once)
+  bool aborted = false; // on_abort was called (only once)
+  std::mutex reporter_mutex;
+  std::thread reporter;       // writes a stall's report; joined before the next and at the end
   timer_thread::handle ticks; // last: cancelled before the rest goes
+
+  void report_apart(std::function<void()> report) {
+    std::lock_guard lock(reporter_mutex);
+    if (reporter.joinable())
+      reporter.join(); // a report ends within 0.5 s per thread; the last had a tick's time since
+    reporter = std::thread(std::move(report));
+  }
+
+  ~impl() {
+    std::lock_guard lock(reporter_mutex);
+    if (reporter.joinable())
+      reporter.join();
+  }
 
   void tick() {
     const auto now = watchdog_clock::now();
@@ -234,14 +250,25 @@ struct thread_watchdog::impl {
         }
       }
     }
-    for (const auto& [e, tids] : newly_stalled)
-      spdlog::error("thread pool '{}' has run no heartbeat for {} s: stalled (/ready answers 503; "
-                    "{}). Its threads:\n{}",
-                    e->pool.name, config.stall.count() / 1000,
-                    config.abort.count() > 0
-                        ? fmt::format("the process exits after {} s", config.abort.count() / 1000)
-                        : std::string("WORK_STALL_ABORT_SECONDS=0: the process goes on"),
-                    describe_threads(tids));
+    if (!newly_stalled.empty()) {
+      auto report = [newly_stalled = std::move(newly_stalled), stall = config.stall,
+                     abort = config.abort] {
+        for (const auto& [e, tids] : newly_stalled)
+          spdlog::error(
+              "thread pool '{}' has run no heartbeat for {} s: stalled (/ready answers 503; "
+              "{}). Its threads:\n{}",
+              e->pool.name, stall.count() / 1000,
+              abort.count() > 0 ? fmt::format("the process exits after {} s", abort.count() / 1000)
+                                : std::string("WORK_STALL_ABORT_SECONDS=0: the process goes on"),
+              describe_threads(tids));
+      };
+      // A backtrace waits up to 0.5 s for its thread: off the timer thread, whose other timers
+      // (sockets' deadlines) must not wait for it. Exiting now, it is written first.
+      if (abort_pool)
+        report();
+      else
+        report_apart(std::move(report));
+    }
     for (const auto& name : recovered)
       spdlog::warn("thread pool '{}' runs heartbeats again", name);
     if (abort_pool) {
@@ -262,7 +289,7 @@ thread_watchdog::thread_watchdog(settings s) : impl_(std::make_unique<impl>(std:
   impl_->ticks = timer_thread::every(impl_->config.interval, [this] { impl_->tick(); });
 }
 
-// The tick ends before the pools go.
+// The tick ends before the pools go, and a report being written before the watchdog.
 thread_watchdog::~thread_watchdog() {
   impl_->ticks.cancel();
 }

@@ -255,6 +255,50 @@ TEST_F(queue_unit, a_wake_during_a_short_claim_claims_again) {
   EXPECT_TRUE(driver->claims.empty()) << "an empty claim without a wake asks again";
 }
 
+// An idle queue leaves a claim standing in its driver, for the notifier to run the moment a
+// NOTIFY comes (no hop to the poller and back); its limit follows the free slots. A wake takes it
+// back and claims as before; a paused or exited poller leaves none.
+TEST_F(queue_unit, an_idle_queue_leaves_a_claim_standing_for_its_next_notify) {
+  start();
+  EXPECT_FALSE(driver->run_standing_claim()) << "none stands while a claim is in flight";
+  auto first = answer_claim(1); // short: the queue is idle
+  ASSERT_TRUE(driver->claims.empty());
+  ASSERT_TRUE(driver->run_standing_claim());
+  ASSERT_EQ(driver->claims.size(), 1u);
+  EXPECT_EQ(driver->claims.front().limit, 3) << "the free slots";
+  EXPECT_FALSE(driver->run_standing_claim()) << "a standing claim runs once";
+  wake(); // a second NOTIFY, which found none standing
+  EXPECT_EQ(driver->claims.size(), 1u) << "a second claim while the standing one is in flight";
+  auto second = answer_claim(1);
+  EXPECT_EQ(steps.size(), 2u) << "the standing claim's row reached the pool";
+  ASSERT_EQ(driver->claims.size(), 1u) << "the wake came during that claim: claim again";
+  EXPECT_EQ(driver->claims.front().limit, 2);
+  answer_claim(0);
+
+  end_step(first[0], workflows::handler_result::completed());
+  end_step(second[0], workflows::handler_result::completed());
+  ASSERT_TRUE(driver->run_standing_claim());
+  ASSERT_EQ(driver->claims.size(), 1u);
+  EXPECT_EQ(driver->claims.front().limit, 4) << "slots freed after it stood raised its limit";
+  answer_claim(0);
+
+  wake();
+  EXPECT_EQ(driver->claims.size(), 1u) << "a wake claims as before";
+  EXPECT_FALSE(driver->run_standing_claim()) << "and took the standing claim back";
+  answer_claim(0);
+  const auto as_pool = caf::actor_cast<poller_credit_actor>(unit.poller);
+  caf::anon_send(as_pool, pause_atom::value);
+  run();
+  EXPECT_FALSE(driver->run_standing_claim()) << "a paused poller leaves none";
+  caf::anon_send(as_pool, resume_atom::value);
+  run();
+  answer_claim(0);
+  caf::anon_send_exit(unit.poller, caf::exit_reason::user_shutdown);
+  run();
+  EXPECT_FALSE(driver->run_standing_claim()) << "a poller gone leaves none";
+  EXPECT_TRUE(driver->claims.empty());
+}
+
 // Claims ahead of the writer are bounded: rows claimed and not yet committed are at most the
 // workers, the rows claimed ahead (at most a batch) and two batches for the writer, so a writer
 // that stalls stops the claims; its commits resume them.

@@ -1,14 +1,18 @@
 // The watchdog of the thread pools that are not actors: the verdict from heartbeats (pure, on a
 // made-up clock), then the watchdog over a real pool that a test blocks for good.
 #include "process/thread_watchdog.hpp"
+#include "process/timer_thread.hpp"
 #include "support/engine_helpers.hpp"
 
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <csignal>
+#include <future>
 #include <gtest/gtest.h>
 #include <mutex>
+#include <pthread.h>
 #include <thread>
 
 using namespace sky::process;
@@ -179,4 +183,68 @@ TEST(thread_watchdog, describe_threads_names_the_thread_and_how_it_waits) {
   EXPECT_NE(text.find("\n    "), std::string::npos) << text;
   held.unlock();
   waiter.join();
+}
+
+// The report of a stall takes each stalled thread's backtrace, waiting up to 0.5 s for a thread
+// that does not answer. It is written apart from the timer thread, whose other timers (the
+// database sockets' deadlines) keep their time meanwhile. Here four threads never answer (they
+// block the backtrace's signal): a report written on the timer thread would hold it for 2 s.
+TEST(thread_watchdog, a_stalls_report_does_not_hold_up_the_timer_thread) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::mutex tids_mutex;
+  std::vector<int> tids;
+  std::vector<std::thread> deaf;
+  for (int i = 0; i < 4; ++i)
+    deaf.emplace_back([&, released] {
+      sigset_t trace;
+      sigemptyset(&trace);
+      sigaddset(&trace, SIGRTMIN + 3);
+      pthread_sigmask(SIG_BLOCK, &trace, nullptr);
+      {
+        std::lock_guard lock(tids_mutex);
+        tids.push_back(current_thread_id());
+      }
+      released.wait();
+    });
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::lock_guard lock(tids_mutex);
+        return tids.size() == 4;
+      },
+      5s));
+
+  // Timer firings, 5 ms apart when nothing holds the timer thread up.
+  std::mutex gaps_mutex;
+  auto last = std::chrono::steady_clock::now();
+  auto longest_gap = std::chrono::steady_clock::duration::zero();
+  auto ticker = timer_thread::every(5ms, [&] {
+    std::lock_guard lock(gaps_mutex);
+    const auto now = std::chrono::steady_clock::now();
+    longest_gap = std::max(longest_gap, now - last);
+    last = now;
+  });
+  {
+    thread_watchdog watchdog({20ms, 200ms, 0ms, {}});
+    // Its heartbeats are never run: the pool is stalled once the stall time has passed.
+    auto r = watchdog.watch({"deaf",
+                             [](std::function<void()>) {},
+                             [&] {
+                               std::lock_guard lock(tids_mutex);
+                               return tids;
+                             },
+                             {}});
+    ASSERT_TRUE(eventually([&] { return is_stalled(watchdog, "deaf"); }, 10s));
+    // Long enough for the four backtraces to time out.
+    const auto until = std::chrono::steady_clock::now() + 2500ms;
+    ASSERT_TRUE(eventually([&] { return std::chrono::steady_clock::now() >= until; }, 10s));
+  } // the watchdog waits for its report
+  ticker.cancel();
+  release.set_value();
+  for (auto& t : deaf)
+    t.join();
+  std::lock_guard lock(gaps_mutex);
+  EXPECT_LT(longest_gap, 1s)
+      << "the timer thread was held up for "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(longest_gap).count() << " ms";
 }
