@@ -33,9 +33,10 @@ class queue_driver;
 class poller_directory {
 public:
   explicit poller_directory(std::size_t queues) : pollers_(queues), drivers_(queues) {}
-  // `driver`: the queue's, for its standing claim (none while the unit is down).
+  // `driver`: the queue's, for its standing claim (none while the unit is down). Held weakly:
+  // the driver holds the queue, which holds this directory.
   void set(std::uint16_t queue, messages::queue_ticks_actor poller,
-           std::shared_ptr<queue_driver> driver = nullptr) {
+           std::weak_ptr<queue_driver> driver = {}) {
     std::lock_guard lock(mutex_);
     pollers_[queue] = std::move(poller);
     drivers_[queue] = std::move(driver);
@@ -46,13 +47,13 @@ public:
   }
   std::shared_ptr<queue_driver> driver(std::uint16_t queue) const {
     std::lock_guard lock(mutex_);
-    return queue < drivers_.size() ? drivers_[queue] : nullptr;
+    return queue < drivers_.size() ? drivers_[queue].lock() : nullptr;
   }
 
 private:
   mutable std::mutex mutex_;
   std::vector<messages::queue_ticks_actor> pollers_;
-  std::vector<std::shared_ptr<queue_driver>> drivers_;
+  std::vector<std::weak_ptr<queue_driver>> drivers_;
 };
 
 // Owned by the runtime through shared_ptr; immutable after start except `metrics`.

@@ -1,7 +1,8 @@
-// The notifier against a real PostgreSQL: a NOTIFY wakes the queue's poller named in the
-// directory directly, and the scheduler when the directory has no poller for the queue (its
-// unit is restarting).
+// The notifier against a real PostgreSQL: a NOTIFY runs the claim standing in the queue's driver,
+// else wakes the queue's poller named in the directory directly, and the scheduler when the
+// directory has no poller for the queue (its unit is restarting).
 #include "actors/engine.hpp"
+#include "actors/queue_driver.hpp"
 #include "config/queue_catalog.hpp"
 #include "messages/engine_protocol.hpp"
 #include "messages/registry.hpp"
@@ -50,6 +51,27 @@ scheduler_wake_actor::behavior_type fake_scheduler(scheduler_wake_actor::pointer
           [seen](wake_all_atom) { ++seen->wake_all; }};
 }
 
+// Counts the claims a NOTIFY runs; nothing else is asked of it here.
+class claim_counting_driver : public actors::queue_driver {
+public:
+  void release_held() override {}
+  void claim(int limit, std::optional<std::vector<std::string>>, reply<claim_result>) override {
+    std::lock_guard lock(mutex);
+    limits.push_back(limit);
+  }
+  void renew(std::vector<std::string>,
+             std::function<void(std::vector<std::string>, bool)>) override {}
+  void write(result_batch, reply<write_result>) override {}
+  std::vector<int> claimed() {
+    std::lock_guard lock(mutex);
+    return limits;
+  }
+
+private:
+  std::mutex mutex;
+  std::vector<int> limits;
+};
+
 } // namespace
 
 TEST(notifier, wakes_the_poller_in_the_directory_and_else_the_scheduler) {
@@ -69,7 +91,8 @@ TEST(notifier, wakes_the_poller_in_the_directory_and_else_the_scheduler) {
   const auto page_scrape =
       static_cast<std::uint16_t>(config::find_queue_definition("page_scrape") - defs.data());
   auto directory = std::make_shared<actors::poller_directory>(defs.size());
-  directory->set(page_scrape, poller);
+  auto driver = std::make_shared<claim_counting_driver>();
+  directory->set(page_scrape, poller, driver);
   persistence::database_threads threads(1);
   auto notifier = actors::spawn_notifier(system, db.url(), scheduler, directory, threads);
   // Listening: the first connection wakes every queue, as after any reconnect.
@@ -78,6 +101,17 @@ TEST(notifier, wakes_the_poller_in_the_directory_and_else_the_scheduler) {
   insert_jobs(db.url(), 1);
   ASSERT_TRUE(eventually([&] { return seen->poller.load() >= 1; }, 30s));
   EXPECT_EQ(seen->scheduled(page_scrape), 0u) << "the wake took the long way";
+
+  // A claim stands in the driver: the NOTIFY runs it, and the poller hears of it by its answer.
+  driver->stand_claim(7, [](claim_result) {});
+  const int woken = seen->poller.load();
+  insert_jobs(db.url(), 1);
+  ASSERT_TRUE(eventually([&] { return driver->claimed().size() == 1; }, 30s));
+  EXPECT_EQ(driver->claimed().front(), 7);
+  EXPECT_FALSE(driver->withdraw_claim()) << "the standing claim ran";
+  insert_jobs(db.url(), 1); // none stands now: the poller is woken
+  ASSERT_TRUE(eventually([&] { return seen->poller.load() > woken; }, 30s));
+  EXPECT_EQ(driver->claimed().size(), 1u);
 
   // The unit is down (its supervisor cleared the entry): the scheduler gets the wake.
   directory->set(page_scrape, {});
