@@ -18,6 +18,7 @@
 #include "workflows/handlers.hpp"
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <fstream>
@@ -219,6 +220,8 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
       return watchdog.block_for_test(pool);
     };
   services.renderer = render_stats;
+  std::atomic<bool> draining{false};
+  services.draining = &draining;
   if (actor_runtime) {
     services.actors_ready = [&] { return actor_runtime->ready(); };
     services.metrics = &actor_runtime->metrics();
@@ -261,6 +264,7 @@ int serve_until_signalled(const config::app_config& cfg, const std::string& role
   }
 
   const int received = ping_until_signalled(probe);
+  draining = true;
   spdlog::info("received {}, draining (up to {} s)", received == SIGINT ? "SIGINT" : "SIGTERM",
                cfg.drain_timeout.count());
   deadline_of_drain.emplace(cfg.drain_timeout + k_drain_grace, watchdog);

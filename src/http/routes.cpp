@@ -62,9 +62,12 @@ api_response ready(app_services& s) {
     for (const auto& pool : s.thread_pools())
       if (pool.stalled)
         stalled.push_back(json::string(pool.name));
-  const bool ok = db && actors && stalled.empty();
+  const bool draining = s.draining && s.draining->load();
+  const bool ok = db && actors && stalled.empty() && !draining;
   // A paused queue is the operator's choice, not a fault: listed, but still ready.
-  json::object body{{"status", ok ? "ready" : "not_ready"},
+  json::object body{{"status", draining ? "draining"
+                               : ok     ? "ready"
+                                        : "not_ready"},
                     {"database", db ? "ok" : "unreachable"},
                     {"actors", actors ? "ok" : "degraded"},
                     {"degraded_queues", degraded},

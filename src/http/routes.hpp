@@ -8,6 +8,7 @@
 #include "process/thread_watchdog.hpp"
 #include "scrape/render_stats.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 
@@ -42,6 +43,9 @@ struct app_services {
   std::function<bool(std::string_view pool)> block_thread_pool;
   // The rendering tier's counters; empty where no work steps run (api role).
   std::function<scrape::render_stats()> renderer;
+  // Set once the process drains (SIGTERM): /ready answers 503, so that a balancer or an
+  // orchestrator stops counting on this node while it finishes what it holds.
+  const std::atomic<bool>* draining = nullptr;
 };
 
 // /health, /ready and /metrics alone (open, as in api_routes): what every node serves on its

@@ -51,6 +51,37 @@ TEST(ops_endpoints, a_worker_node_serves_health_ready_and_its_own_counters) {
   EXPECT_EQ(api.status, 404) << api.raw;
 }
 
+// A draining worker node says so: from SIGTERM until it exits, /ready answers 503 with status
+// "draining" while it finishes the step it holds, and then exits cleanly.
+TEST(ops_endpoints, a_draining_worker_node_is_not_ready) {
+  scoped_database db;
+  auto log = temp_path("exec");
+  auto worker = start_server(db.url(),
+                             synthetic_env(log, {{"PAGE_SCRAPE_SCHEDULER_MAX_INSTANCES", "1"},
+                                                 {"DRAIN_TIMEOUT_SECONDS", "60"}}),
+                             "worker");
+  const int port = ops_port_of(worker);
+  ASSERT_TRUE(eventually(
+      [&] { return raw_exchange(port, make_request("GET", "/ready")).status == 200; }, 30s));
+  // A step of 4 s holds the drain open meanwhile.
+  insert_jobs(db.url(), 1, R"({"sleep_ms":4000})");
+  ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'InProgress'") == 1; }, 30s));
+  worker.process->signal(SIGTERM);
+  raw_response ready;
+  ASSERT_TRUE(eventually(
+      [&] {
+        ready = raw_exchange(port, make_request("GET", "/ready"));
+        return ready.status == 503;
+      },
+      10s))
+      << ready.raw;
+  EXPECT_NE(ready.body.find(R"("status":"draining")"), std::string::npos) << ready.body;
+  auto code = worker.process->wait_exit(60s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(jobs_with(db.url(), "status = 'Completed'"), 1);
+}
+
 TEST(ops_endpoints, ops_port_serves_the_probes_apart_from_the_api) {
   scoped_database db;
   auto server = start_server(db.url(), {{"OPS_PORT", "0"}}, "api");
