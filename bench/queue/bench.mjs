@@ -11,6 +11,7 @@
 //
 // Options (bench/queue/run passes its arguments through):
 //   --items=20000 --runs=5 --latency=200 (0: no latency workload) --background=1000 (jobs/s; 0: none)
+//   --latency-runs=N                      rounds of the latency workload (default: --runs)
 //   --configs=16x16,64x64,500x500,1000x500   ScraperSky concurrency x batch
 //   --configs=500,1000                    ScraperSky concurrency only, the server's default batch
 //   --graphile=24x500,...,default         graphile-worker concurrency x localQueue size
@@ -40,6 +41,7 @@ const POOLER_PID_FILE = args["pooler-pid"];
 const ITEMS = Number(args.items ?? 20000);
 const RUNS = Number(args.runs ?? 5);
 const LATENCY_COUNT = Number(args.latency ?? 200);
+const LATENCY_RUNS = Number(args["latency-runs"] ?? RUNS); // rounds of the latency workload
 const BACKGROUND_RATE = Number(args.background ?? 1000);
 const SECRET = "bench-secret-bench-secret-bench-secret-01";
 const SPACING_MS = 50; // between measured inserts, and between the floor's samples
@@ -539,7 +541,7 @@ if (LATENCY_COUNT > 0) {
   const variants = latencySystems.flatMap((s) => [[s, 0], ...(BACKGROUND_RATE > 0 ? [[s, BACKGROUND_RATE]] : [])]);
   const label = ([s, rate]) => `${s.name}${rate ? `, ${fmt(rate)} jobs/s background` : ", idle"}`;
   const samples = Object.fromEntries(variants.map((v) => [label(v), []]));
-  for (let round = 1; round <= RUNS; round++) {
+  for (let round = 1; round <= LATENCY_RUNS; round++) {
     for (const v of round % 2 ? variants : [...variants].reverse()) {
       const r = await latency(...v);
       samples[label(v)].push(r);
