@@ -593,7 +593,7 @@ if (results.best) {
 if (Object.keys(results.latency).length) {
   console.log(
     `\npickup latency, ${LATENCY_COUNT} single inserts ${SPACING_MS} ms apart, and the floor: ${LATENCY_COUNT} prepared ` +
-      `SELECT 1, ${SPACING_MS} ms apart, on a connection of its own (ms; median of ${RUNS} run(s))\n`,
+      `SELECT 1, ${SPACING_MS} ms apart, on a connection of its own (ms; median of ${LATENCY_RUNS} run(s))\n`,
   );
   console.log("| system | p50 from return | p99 from return | floor p50 | floor p99 | p50 from issue | p99 from issue |");
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");

@@ -40,7 +40,8 @@ struct poller_state {
   std::unordered_set<std::string> held;        // claimed and not yet committed by the writer
   caf::actor_clock::time_point wake_pending{}; // earliest self-wake already scheduled
   int db_failures = 0;
-  bool lost_connection = false; // the driver lost its connection: the next claim checks orphans
+  bool lost_connection = false;  // the driver lost its connection: the next claim checks orphans
+  bool claim_names_held = false; // the claim in flight names the rows held (checks orphans)
 };
 
 using poller_self = poller_actor::stateful_pointer<poller_state>;
@@ -118,6 +119,7 @@ bool take_back_standing(poller_self self) {
   if (s.driver->withdraw_claim())
     return true;
   s.claiming = true;
+  s.claim_names_held = false;
   s.freed_while_claiming = 0;
   return false;
 }
@@ -155,6 +157,7 @@ void poll(poller_self self, bool woken) {
   std::optional<std::vector<std::string>> known;
   if (s.lost_connection)
     known.emplace(s.held.begin(), s.held.end());
+  s.claim_names_held = known.has_value();
   s.claiming = true;
   s.freed_while_claiming = 0;
   s.poll_again = false;
@@ -168,7 +171,9 @@ void on_claimed(poller_self self, claim_result& r) {
   s.claiming = false;
   s.standing = false; // when a NOTIFY ran it unseen
   s.freed_per_claim = (s.freed_per_claim + s.freed_while_claiming) / 2;
-  s.lost_connection = r.connection_lost;
+  // A claim that failed, or did not name the rows held, leaves a lost connection's check to the
+  // next one.
+  s.lost_connection = r.connection_lost || (s.lost_connection && (r.failed || !s.claim_names_held));
   if (r.failed) {
     // A database outage never kills the poller: it tries again with backoff.
     const auto delay = database_retry_delay(s.db_failures);
@@ -271,6 +276,8 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
         auto& s = self->state;
         s.renewing = false;
         s.lost_connection = s.lost_connection || lost;
+        if (lost)
+          take_back_standing(self); // the next claim names the rows held
         if (!cancelled.empty() && s.pool)
           self->send(s.pool, cancel_atom::value, std::move(cancelled));
       },

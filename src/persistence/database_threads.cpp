@@ -1,5 +1,6 @@
 #include "persistence/database_threads.hpp"
 
+#include <boost/asio/defer.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -95,6 +96,14 @@ void drain(const std::shared_ptr<database_threads::lane::strand>& s) {
 } // namespace
 
 void database_threads::lane::post(std::function<void()> task) const {
+  enqueue(std::move(task), false);
+}
+
+void database_threads::lane::post_next(std::function<void()> task) const {
+  enqueue(std::move(task), true);
+}
+
+void database_threads::lane::enqueue(std::function<void()> task, bool continuation) const {
   auto owner = strand_->owner.lock();
   if (!owner)
     return; // the pool is gone: the task could never run
@@ -105,7 +114,13 @@ void database_threads::lane::post(std::function<void()> task) const {
     schedule = !strand_->scheduled;
     strand_->scheduled = true;
   }
-  if (schedule)
+  if (!schedule)
+    return;
+  // Asio runs a deferred job on the deferring thread after its current one when that thread is
+  // the pool's, and posts it otherwise.
+  if (continuation)
+    boost::asio::defer(owner->pool, drain_job(strand_));
+  else
     boost::asio::post(owner->pool, drain_job(strand_));
 }
 
@@ -136,11 +151,12 @@ public:
       lane_.post([ready = std::move(ready)] { ready(false); });
       return;
     }
-    descriptor_->async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                            [self = shared_from_this(), ready = std::move(ready)](
-                                const boost::system::error_code& ec) mutable {
-                              self->lane_.post([ready = std::move(ready), ok = !ec] { ready(ok); });
-                            });
+    descriptor_->async_wait(
+        boost::asio::posix::stream_descriptor::wait_read,
+        [self = shared_from_this(),
+         ready = std::move(ready)](const boost::system::error_code& ec) mutable {
+          self->lane_.post_next([ready = std::move(ready), ok = !ec] { ready(ok); });
+        });
   }
 
   void cancel() override {

@@ -498,6 +498,37 @@ TEST_F(queue_unit, after_a_lost_connection_the_next_claim_names_the_rows_held) {
   EXPECT_FALSE(driver->claims.front().known.has_value()) << "the orphans were checked";
 }
 
+// A lost connection that a lease renewal finds takes the standing claim back, so that the next
+// claim names the rows held (rows claimed unseen go back first); a standing claim that ran
+// unseen meanwhile named nothing, so the check waits for the claim after it.
+TEST_F(queue_unit, a_lost_connection_found_by_a_renewal_takes_the_standing_claim_back) {
+  start();
+  answer_claim(2); // short: a claim stands
+  auto renewal_finds_the_connection_lost = [&] {
+    advance(10s); // a third of the lease
+    ASSERT_FALSE(driver->renews.empty());
+    auto call = std::move(driver->renews.front());
+    driver->renews.pop_front();
+    call.done({}, /*lost=*/true);
+    run();
+  };
+  renewal_finds_the_connection_lost();
+  EXPECT_FALSE(driver->run_standing_claim()) << "a claim naming nothing would skip the check";
+  wake();
+  ASSERT_EQ(driver->claims.size(), 1u);
+  ASSERT_TRUE(driver->claims.front().known.has_value());
+  EXPECT_EQ(driver->claims.front().known->size(), 2u);
+  answer_claim(0);
+
+  ASSERT_TRUE(driver->run_standing_claim()) << "checked: a claim stands again";
+  renewal_finds_the_connection_lost(); // its answer comes after the standing claim ran
+  answer_claim(0);
+  EXPECT_FALSE(driver->run_standing_claim()) << "the claim that ran named nothing";
+  wake();
+  ASSERT_EQ(driver->claims.size(), 1u);
+  EXPECT_TRUE(driver->claims.front().known.has_value());
+}
+
 // Drain: a draining poller claims nothing more; the pool and the writer still finish what they
 // hold, and a restarted unit first releases what its predecessor held.
 TEST_F(queue_unit, a_drained_poller_claims_nothing_and_the_rest_finishes) {

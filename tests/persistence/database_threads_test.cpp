@@ -88,6 +88,31 @@ TEST(database_threads, many_lanes_share_the_threads_and_a_blocked_lane_holds_onl
   EXPECT_LE(ids.size(), 2u);
 }
 
+// A task that hands over to another lane as its last act (post_next) has that lane's turn run
+// on its own thread, right after it, instead of waking another thread; posted from outside the
+// pool, post_next is post.
+TEST(database_threads, a_hand_over_with_post_next_runs_on_the_same_thread) {
+  persistence::database_threads threads(2);
+  auto first = threads.make_lane();
+  auto second = threads.make_lane();
+  for (int round = 0; round < 20; ++round) {
+    std::thread::id handed_from, ran_on;
+    latch_of done(1);
+    first.post([&] {
+      handed_from = std::this_thread::get_id();
+      second.post_next([&] {
+        ran_on = std::this_thread::get_id();
+        done.count_down();
+      });
+    });
+    ASSERT_TRUE(done.wait(10s));
+    EXPECT_EQ(ran_on, handed_from) << "round " << round;
+  }
+  latch_of outside(1);
+  second.post_next([&] { outside.count_down(); });
+  EXPECT_TRUE(outside.wait(10s));
+}
+
 TEST(database_threads, a_watch_answers_when_its_socket_has_data_and_false_once_cancelled) {
   int fds[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
