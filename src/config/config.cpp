@@ -196,7 +196,7 @@ std::vector<variable> variables() {
                [](app_config& c, const std::string& t) {
                  return parse_connection_string(t, c.database_url);
                }});
-  v.push_back({"HOST", "127.0.0.1", "address the HTTP server binds",
+  v.push_back({"HOST", defaults().http.host, "address the HTTP server binds",
                [](app_config& c, const std::string& t) -> std::optional<std::string> {
                  if (t.empty())
                    return "must not be empty";
@@ -212,7 +212,7 @@ std::vector<variable> variables() {
                    return std::nullopt;
                  return parse_int(t, 0, 65535, c.http.ops_port);
                }});
-  v.push_back({"PORT", "8080", "HTTP port (0 picks a free port)",
+  v.push_back({"PORT", std::to_string(defaults().http.port), "HTTP port (0 picks a free port)",
                [](app_config& c, const std::string& t) -> std::optional<std::string> {
                  int port = 0;
                  if (auto err = parse_int(t, 0, 65535, port))
@@ -244,16 +244,16 @@ std::vector<variable> variables() {
   v.push_back(seconds_var("JWT_MAX_LIFETIME_SECONDS",
                           "longest validity a token may claim (exp - iat); 0 accepts any", 0,
                           31536000, [](app_config& c) -> seconds& { return c.jwt.max_lifetime; }));
-  v.push_back({"ENVIRONMENT", "production",
+  v.push_back({"ENVIRONMENT", defaults().environment,
                "production | development | test (./scripts/run sets development)",
                [](app_config& c, const std::string& t) {
                  return parse_choice(t, {"development", "test", "production"}, c.environment);
                }});
-  v.push_back({"LOG_LEVEL", "info", "trace | debug | info | warn | error",
+  v.push_back({"LOG_LEVEL", defaults().log_level, "trace | debug | info | warn | error",
                [](app_config& c, const std::string& t) {
                  return parse_choice(t, {"trace", "debug", "info", "warn", "error"}, c.log_level);
                }});
-  v.push_back({"LOG_FORMAT", "text",
+  v.push_back({"LOG_FORMAT", defaults().log_format,
                "text | json: one JSON object per line (time, level, message, node, and queue, "
                "item_id and attempt for lines about an item)",
                [](app_config& c, const std::string& t) {
@@ -267,7 +267,8 @@ std::vector<variable> variables() {
                  return std::nullopt;
                }});
   v.push_back(
-      {"MIGRATE_ON_START", "true", "apply pending migrations when `serve` starts",
+      {"MIGRATE_ON_START", defaults().migrate_on_start ? "true" : "false",
+       "apply pending migrations when `serve` starts",
        [](app_config& c, const std::string& t) { return parse_bool(t, c.migrate_on_start); }});
   v.push_back(
       seconds_var("ENGINE_HEARTBEAT_SECONDS",
@@ -298,7 +299,7 @@ std::vector<variable> variables() {
                   0, 86400, [](app_config& c) -> seconds& { return c.work_stall_abort; }));
   v.push_back(int_var("DB_POOL_SIZE", "connections in the request-handling pool", 1, 200,
                       &app_config::db_pool_size));
-  v.push_back({"DATABASE_POOLER", "none",
+  v.push_back({"DATABASE_POOLER", defaults().database.pooler,
                "none | transaction: DATABASE_URL goes through a transaction-mode pooler "
                "(PgBouncer, Supavisor), so no session state is used",
                [](app_config& c, const std::string& t) {
@@ -523,11 +524,11 @@ std::vector<variable> variables() {
       "API_MAX_BATCH_ITEMS", "items accepted in one batch request", 1, 100'000,
       [](app_config & c) -> auto& { return c.workflows.api_max_batch; }));
   v.push_back(
-      {"API_LIST_MAX_BYTES", "2097152",
+      {"API_LIST_MAX_BYTES", std::to_string(defaults().workflows.api_list_max_bytes),
        "size cap of one list answer; past it fewer items than `limit` come back, with "
        "next_cursor",
        workflow_field<std::size_t>(16u << 10, 1u << 30, &workflow_config::api_list_max_bytes)});
-  v.push_back({"RESULT_DATA_MAX_BYTES", "1048576",
+  v.push_back({"RESULT_DATA_MAX_BYTES", std::to_string(defaults().workflows.result_max_bytes),
                "size cap of one job's result_data (and a domain's metadata); longer lists are "
                "cut and \"result_data\" added to its limits_hit",
                workflow_field<std::size_t>(4096, 1u << 30, &workflow_config::result_max_bytes)});
@@ -548,7 +549,7 @@ std::vector<variable> variables() {
   v.push_back(workflow_var("PLACES_MAX_RESULTS",
                            "places (places_staging rows) one Places search keeps", 1, 1'000'000,
                            &workflow_config::places_max_results));
-  v.push_back({"PHONE_DEFAULT_REGION", "US",
+  v.push_back({"PHONE_DEFAULT_REGION", defaults().workflows.phone_default_region,
                "ISO 3166 country assumed for phone numbers without a country code (a page's "
                "language may say otherwise)",
                [](app_config& c, const std::string& t) -> std::optional<std::string> {
