@@ -289,7 +289,7 @@ thread_watchdog::thread_watchdog(settings s) : impl_(std::make_unique<impl>(std:
   impl_->ticks = timer_thread::every(impl_->config.interval, [this] { impl_->tick(); });
 }
 
-// The tick ends before the pools go, and a report being written before the watchdog.
+// The tick ends before the pools go; a report still being written is joined when impl_ goes.
 thread_watchdog::~thread_watchdog() {
   impl_->ticks.cancel();
 }
