@@ -92,7 +92,7 @@ def scrape_reports(binary, hosts, port, pages, render="auto", jobs=2):
                              f"(exit {run.returncode})\n{run.stderr[-2000:]}\n")
         return reports
 
-    shares = [hosts[i::jobs] for i in range(jobs)]
+    shares = [hosts[i::jobs] for i in range(jobs) if hosts[i::jobs]]
     reports = {}
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         for done in pool.map(batch, shares):
