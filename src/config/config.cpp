@@ -115,15 +115,6 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
-template <class Int> apply_fn int_field(Int lo, Int hi, Int app_config::*field) {
-  return [=](app_config& c, const std::string& t) { return parse_int(t, lo, hi, c.*field); };
-}
-
-template <class Int> apply_fn workflow_field(Int lo, Int hi, Int workflow_config::*field) {
-  return
-      [=](app_config& c, const std::string& t) { return parse_int(t, lo, hi, c.workflows.*field); };
-}
-
 // An integer count of `Unit` (seconds, milliseconds) from lo to hi, stored in the duration member
 // that `field` returns (converted to that member's own unit).
 template <class Unit, class Field>
@@ -149,20 +140,6 @@ app_config& defaults() {
   return d;
 }
 
-template <class Int>
-variable int_var(std::string name, std::string description, Int lo, Int hi,
-                 Int app_config::*field) {
-  return {std::move(name), std::to_string(defaults().*field), std::move(description),
-          int_field(lo, hi, field)};
-}
-
-template <class Int>
-variable workflow_var(std::string name, std::string description, Int lo, Int hi,
-                      Int workflow_config::*field) {
-  return {std::move(name), std::to_string(defaults().workflows.*field), std::move(description),
-          workflow_field(lo, hi, field)};
-}
-
 // An integer anywhere in app_config: `field` returns the member, of whatever integer type.
 template <class Field>
 variable count_var(std::string name, std::string description, long long lo, long long hi,
@@ -172,6 +149,21 @@ variable count_var(std::string name, std::string description, long long lo, long
           [=](app_config& c, const std::string& t) {
             return parse_int<Int>(t, static_cast<Int>(lo), static_cast<Int>(hi), field(c));
           }};
+}
+
+// A member of app_config itself, or of its workflows section.
+template <class Int>
+variable int_var(std::string name, std::string description, Int lo, Int hi,
+                 Int app_config::*field) {
+  return count_var(std::move(name), std::move(description), lo, hi,
+                   [field](app_config& c) -> Int& { return c.*field; });
+}
+
+template <class Int>
+variable workflow_var(std::string name, std::string description, Int lo, Int hi,
+                      Int workflow_config::*field) {
+  return count_var(std::move(name), std::move(description), lo, hi,
+                   [field](app_config& c) -> Int& { return c.workflows.*field; });
 }
 
 template <class Unit, class Field>
@@ -523,15 +515,16 @@ std::vector<variable> variables() {
   v.push_back(count_var(
       "API_MAX_BATCH_ITEMS", "items accepted in one batch request", 1, 100'000,
       [](app_config & c) -> auto& { return c.workflows.api_max_batch; }));
-  v.push_back(
-      {"API_LIST_MAX_BYTES", std::to_string(defaults().workflows.api_list_max_bytes),
-       "size cap of one list answer; past it fewer items than `limit` come back, with "
-       "next_cursor",
-       workflow_field<std::size_t>(16u << 10, 1u << 30, &workflow_config::api_list_max_bytes)});
-  v.push_back({"RESULT_DATA_MAX_BYTES", std::to_string(defaults().workflows.result_max_bytes),
-               "size cap of one job's result_data (and a domain's metadata); longer lists are "
-               "cut and \"result_data\" added to its limits_hit",
-               workflow_field<std::size_t>(4096, 1u << 30, &workflow_config::result_max_bytes)});
+  v.push_back(workflow_var<std::size_t>(
+      "API_LIST_MAX_BYTES",
+      "size cap of one list answer; past it fewer items than `limit` come back, with "
+      "next_cursor",
+      16u << 10, 1u << 30, &workflow_config::api_list_max_bytes));
+  v.push_back(workflow_var<std::size_t>(
+      "RESULT_DATA_MAX_BYTES",
+      "size cap of one job's result_data (and a domain's metadata); longer lists are "
+      "cut and \"result_data\" added to its limits_hit",
+      4096, 1u << 30, &workflow_config::result_max_bytes));
   v.push_back(workflow_var("PAGE_MAX_EMAILS", "distinct email addresses read from one page", 1,
                            1'000'000, &workflow_config::page_max_emails));
   v.push_back(workflow_var("PAGE_MAX_PHONES", "distinct phone numbers read from one page", 1,
