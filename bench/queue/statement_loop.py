@@ -2,14 +2,18 @@
 # One backend alone: claim and finish statements of the page_scrape queue in a loop on a migrated
 # database (scrapersky migrate), backend CPU from /proc and WAL per job. Modes: lease (the
 # engine's claim and fenced finish), lock (claim by row lock, finish in the same transaction),
-# leaseplain / leasedirect (lease claim, unfenced or directly filtered finish), *_nomemo.
-#   statement_loop.py URL MODE JOBS BATCH   (run on the database machine: it reads /proc)
+# leaseplain / leasedirect (lease claim, unfenced or directly filtered finish), *_nomemo; engine:
+# the claim and the finish at the claimed address as queue.sql has them now (claim counter fence).
+# BEFORE: SQL run first (a schema change to try, e.g. dropping a trigger).
+#   statement_loop.py URL MODE JOBS BATCH [BEFORE]  (run on the database machine: it reads /proc)
 import psycopg2, sys, time, os
 url, mode, n, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+before = sys.argv[5] if len(sys.argv) > 5 else ""
 c = psycopg2.connect(url); c.autocommit = True
 cur = c.cursor()
 cur.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan=off; SET jit=off")
 cur.execute("TRUNCATE job_status_deltas")
+if before: cur.execute(before)
 cur.execute("SELECT pg_backend_pid()"); pid = cur.fetchone()[0]
 cur.execute("INSERT INTO jobs (job_type, params) SELECT 'page_scrape', '{\"i\":1}'::jsonb FROM generate_series(1,%s)", (n,))
 cur.execute("CHECKPOINT")
@@ -42,15 +46,34 @@ SET status = 'Completed', attempts = t.attempts + 1, updated_at = now(), progres
 FROM unnest($1::tid[], $2::uuid[], $3::int[], $4::text[]) AS d(address, id, attempt, result)
 WHERE t.ctid = d.address
 RETURNING t.id::text, t.status::text"""
+claim_engine = """PREPARE claim(int) AS WITH picked AS (
+  SELECT ctid FROM jobs WHERE status = 'Queued' AND job_type = 'page_scrape' AND finished_at IS NULL AND next_attempt_at <= now()
+    AND NOT EXISTS (SELECT 1 FROM queue_controls c WHERE c.queue = 'page_scrape' AND c.paused)
+  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+UPDATE jobs AS t SET status = 'InProgress', attempts = t.attempts + 1, claims = t.claims + 1, locked_by = 'n1',
+    lease_expires_at = now() + make_interval(secs => 300), updated_at = now()
+WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
+RETURNING t.id::text, t.claims, json_build_object('job_type', t.job_type, 'params', t.params, 'domain_id', t.domain_id)::text,
+  extract(epoch FROM clock_timestamp() - t.next_attempt_at)::float8, t.ctid::text"""
+finish_engine = """PREPARE fin(tid[], uuid[], bigint[], text[]) AS UPDATE jobs AS t
+SET status = 'Completed', locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
+    updated_at = now(), progress = 1, result_data = coalesce(d.result::jsonb, t.result_data), error = NULL, finished_at = now()
+FROM unnest($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d(address, id, claim, result)
+CROSS JOIN LATERAL (
+  SELECT ctid, status AS status, locked_by AS holder, claims AS claim FROM jobs
+  WHERE ctid = d.address AND id = d.id AND locked_by = 'n1' AND claims = d.claim AND status = 'InProgress' LIMIT 1) AS held
+WHERE t.ctid = held.ctid AND t.status = held.status AND t.locked_by = held.holder AND t.claims = held.claim
+RETURNING t.id::text, t.status::text"""
 lock = mode.startswith("lock")
-cur.execute(claim_lock if lock else claim_lease)
+engine = mode == "engine"
+cur.execute(claim_engine if engine else claim_lock if lock else claim_lease)
 finish_direct = """PREPARE fin(tid[], uuid[], int[], text[]) AS UPDATE jobs AS t
 SET status = 'Completed', locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
     updated_at = now(), progress = 1, result_data = coalesce(d.result::jsonb, t.result_data), error = NULL, finished_at = now()
 FROM unnest($1::tid[], $2::uuid[], $3::int[], $4::text[]) AS d(address, id, attempt, result)
 WHERE t.ctid = d.address AND t.id = d.id AND t.locked_by = 'n1' AND t.attempts = d.attempt AND t.status = 'InProgress'
 RETURNING t.id::text, t.status::text"""
-cur.execute(finish_lock if (lock or mode=="leaseplain") else finish_direct if mode == "leasedirect" else finish_lease)
+cur.execute(finish_engine if engine else finish_lock if (lock or mode=="leaseplain") else finish_direct if mode == "leasedirect" else finish_lease)
 if "nomemo" in mode: cur.execute("SET enable_memoize = off")
 w0 = None
 cur.execute("SELECT pg_current_wal_lsn()"); l0 = cur.fetchone()[0]
@@ -60,7 +83,7 @@ while done < n:
     cur.execute("EXECUTE claim(%s)", (batch,))
     rows = cur.fetchall()
     if not rows: break
-    ids = [r[0] for r in rows]; att = [r[1] for r in rows]; tids = [r[3] for r in rows]
+    ids = [r[0] for r in rows]; att = [r[1] for r in rows]; tids = [r[-1] for r in rows]
     res = ['{"ok":true}'] * len(rows)
     cur.execute("EXECUTE fin(%s::tid[], %s::uuid[], %s, %s)", (tids, ids, att, res))
     got = cur.fetchall()

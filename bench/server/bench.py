@@ -49,8 +49,9 @@ PAGE_RUNS = os.environ.get("PAGE_RUNS", "1") != "0"  # 0: only the email scans (
 SCAN_ROUNDS = ROUNDS
 PG_STATS = os.environ.get("PG_STATS", "") not in ("", "0")
 BEST = os.environ.get("BEST", "")  # "VAR=value,VAR=value": skips the sweep
-# COMPARE_BIN=path: both ScraperSky rows once more with that binary in every round, right after
-# the first (an A/B comparison of two builds), named with COMPARE_LABEL ("compare" by default).
+# COMPARE_BIN=path: both ScraperSky rows once more with that binary in every round, beside the
+# first (an A/B comparison of two builds; which of the two runs first alternates by round), named
+# with COMPARE_LABEL ("compare" by default).
 COMPARE_BIN = os.environ.get("COMPARE_BIN", "")
 COMPARE_LABEL = os.environ.get("COMPARE_LABEL", "compare")
 SCRAPY_CONCURRENCY, SCRAPY_PER_DOMAIN = 64, 8
@@ -690,8 +691,13 @@ def main():
         systems["library only (bench/scrape)"] = library_crawl
     runs = {k: [] for k in systems}
     for i in range(ROUNDS if PAGE_RUNS else 0):
-        for name, fn in systems.items():
-            runs[name].append(fn())
+        order = list(systems)
+        if COMPARE_BIN and i % 2:
+            # Every other round the compared build goes first in each pair: a run's place in the
+            # round (what ran just before it) moved identical builds by up to 10 %.
+            order[0:2], order[2:4] = order[1::-1], order[3:1:-1]
+        for name in order:
+            runs[name].append(systems[name]())
         log(f"round {i + 1}: " + ", ".join(f"{k} {pages_per_s(v[-1]):,.0f}/s"
                                            for k, v in runs.items()))
 
