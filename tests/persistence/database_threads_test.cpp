@@ -93,9 +93,11 @@ TEST(database_threads, many_lanes_share_the_threads_and_a_blocked_lane_holds_onl
 // pool, post_next is post.
 TEST(database_threads, a_hand_over_with_post_next_runs_on_the_same_thread) {
   persistence::database_threads threads(2);
-  auto first = threads.make_lane();
-  auto second = threads.make_lane();
   for (int round = 0; round < 20; ++round) {
+    // Lanes of their own each round: a lane whose drain of the round before is still finishing
+    // takes the new task into that drain, on whichever thread runs it.
+    auto first = threads.make_lane();
+    auto second = threads.make_lane();
     std::thread::id handed_from, ran_on;
     latch_of done(1);
     first.post([&] {
@@ -104,12 +106,14 @@ TEST(database_threads, a_hand_over_with_post_next_runs_on_the_same_thread) {
         ran_on = std::this_thread::get_id();
         done.count_down();
       });
+      // The handing thread stays busy a moment: a plain post would go to the idle thread.
+      std::this_thread::sleep_for(2ms);
     });
     ASSERT_TRUE(done.wait(10s));
     EXPECT_EQ(ran_on, handed_from) << "round " << round;
   }
   latch_of outside(1);
-  second.post_next([&] { outside.count_down(); });
+  threads.make_lane().post_next([&] { outside.count_down(); });
   EXPECT_TRUE(outside.wait(10s));
 }
 

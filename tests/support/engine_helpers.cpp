@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <netinet/in.h>
 #include <pqxx/pqxx>
 #include <sstream>
@@ -17,27 +19,68 @@
 
 namespace sky::test_support {
 
+namespace {
+
+// One connection per database URL and thread, kept between calls. eventually() polls these
+// helpers every 25 ms, and a backend started per poll cost PostgreSQL more CPU than the server
+// under test (some 20 ms each on this kind of virtual machine). Named, so that tests counting
+// the server's sessions can tell them apart.
+std::unique_ptr<pqxx::connection>& cached_connection(const std::string& url) {
+  thread_local std::map<std::string, std::unique_ptr<pqxx::connection>> connections;
+  auto& c = connections[url];
+  if (!c)
+    c = std::make_unique<pqxx::connection>(url + (url.find('?') == std::string::npos ? "?" : "&") +
+                                           "application_name=scrapersky-test-helper");
+  return c;
+}
+
+// Runs f on the URL's kept connection. A connection found broken (the cluster restarted since its
+// last use) is replaced and f run once more: the statement never reached a server. Any other
+// failure drops the connection too, so that the next call starts clean.
+template <class F> auto on_connection(const std::string& url, F&& f) {
+  auto& c = cached_connection(url);
+  try {
+    return f(*c);
+  } catch (const pqxx::broken_connection&) {
+    c.reset();
+  } catch (...) {
+    c.reset();
+    throw;
+  }
+  auto& fresh = cached_connection(url);
+  try {
+    return f(*fresh);
+  } catch (...) {
+    fresh.reset();
+    throw;
+  }
+}
+
+} // namespace
+
 std::vector<std::string> insert_jobs(const std::string& url, int n, const std::string& params_json,
                                      const std::string& job_type) {
-  pqxx::connection c(url);
-  pqxx::work tx(c);
-  auto rows = tx.exec_params("INSERT INTO jobs (job_type, params) SELECT $1, $2::jsonb FROM "
-                             "generate_series(1, $3) RETURNING id::text",
-                             job_type, params_json, n);
-  tx.commit();
-  std::vector<std::string> ids;
-  for (auto r : rows)
-    ids.push_back(r[0].as<std::string>());
-  return ids;
+  return on_connection(url, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto rows = tx.exec_params("INSERT INTO jobs (job_type, params) SELECT $1, $2::jsonb FROM "
+                               "generate_series(1, $3) RETURNING id::text",
+                               job_type, params_json, n);
+    tx.commit();
+    std::vector<std::string> ids;
+    for (auto r : rows)
+      ids.push_back(r[0].as<std::string>());
+    return ids;
+  });
 }
 
 std::string scalar(const std::string& url, const std::string& sql) {
-  pqxx::connection c(url);
-  pqxx::nontransaction tx(c);
-  auto r = tx.exec(sql);
-  if (r.empty() || r[0][0].is_null())
-    return "";
-  return r[0][0].c_str();
+  return on_connection(url, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    auto r = tx.exec(sql);
+    if (r.empty() || r[0][0].is_null())
+      return std::string();
+    return std::string(r[0][0].c_str());
+  });
 }
 
 long long count(const std::string& url, const std::string& sql) {
