@@ -5,7 +5,8 @@
 # leaseplain / leasedirect (lease claim, unfenced or directly filtered finish), *_nomemo; engine:
 # the claim and the finish at the claimed address as queue.sql has them now (claim counter fence).
 # BEFORE: SQL run first (a schema change to try, e.g. dropping a trigger).
-#   statement_loop.py URL MODE JOBS BATCH [BEFORE]  (run on the database machine: it reads /proc)
+#   statement_loop.py URL MODE JOBS BATCH [BEFORE]  (run on the database machine: it reads /proc;
+#   needs python3-psycopg2)
 import psycopg2, sys, time, os
 url, mode, n, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 before = sys.argv[5] if len(sys.argv) > 5 else ""
