@@ -35,8 +35,10 @@ std::unique_ptr<pqxx::connection>& cached_connection(const std::string& url) {
 }
 
 // Runs f on the URL's kept connection. A connection found broken (the cluster restarted since its
-// last use) is replaced and f run once more: the statement never reached a server. Any other
-// failure drops the connection too, so that the next call starts clean.
+// last use) is replaced and f run once more: the tests restart or crash a cluster between helper
+// calls, never during one, so the statement reached no live server. A commit whose outcome is
+// unknown (pqxx::in_doubt_error) is not retried. Any other failure drops the connection too, so
+// that the next call starts clean.
 template <class F> auto on_connection(const std::string& url, F&& f) {
   auto& c = cached_connection(url);
   try {
