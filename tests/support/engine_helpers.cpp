@@ -40,21 +40,18 @@ std::unique_ptr<pqxx::connection>& cached_connection(const std::string& url) {
 // unknown (pqxx::in_doubt_error) is not retried. Any other failure drops the connection too, so
 // that the next call starts clean.
 template <class F> auto on_connection(const std::string& url, F&& f) {
-  auto& c = cached_connection(url);
-  try {
-    return f(*c);
-  } catch (const pqxx::broken_connection&) {
-    c.reset();
-  } catch (...) {
-    c.reset();
-    throw;
-  }
-  auto& fresh = cached_connection(url);
-  try {
-    return f(*fresh);
-  } catch (...) {
-    fresh.reset();
-    throw;
+  for (bool retried = false;; retried = true) {
+    auto& c = cached_connection(url);
+    try {
+      return f(*c);
+    } catch (const pqxx::broken_connection&) {
+      c.reset();
+      if (retried)
+        throw;
+    } catch (...) {
+      c.reset();
+      throw;
+    }
   }
 }
 
