@@ -574,6 +574,40 @@ TEST(queue_store, claim_and_finish_plans_reach_rows_directly_with_stale_statisti
   EXPECT_EQ(direct.find("Seq Scan"), std::string::npos) << direct;
 }
 
+// Through a transaction pooler every statement is planned for its own values, with no session
+// settings. With statistics from when the table was small and held no processing row, a plain
+// join of the table to a batch of 500 items is planned as one pass over the whole table that
+// compares every row with every item; the finish at the claimed addresses must still read its
+// rows by address, and not the table whole.
+TEST(queue_store, a_finish_through_a_pooler_reads_rows_by_address_with_stale_statistics) {
+  fixture f;
+  persistence::queue_store pooled(*config::find_queue_definition("page_scrape"),
+                                  fixture::make_config(), /*prepared=*/false);
+  insert_jobs(f.db.url(), 2000);
+  pqxx::nontransaction(f.conn).exec("ANALYZE jobs");
+  insert_jobs(f.db.url(), 20000); // no ANALYZE since
+  auto rows = pooled.claim(f.conn, "node-1", 500);
+  ASSERT_EQ(rows.size(), 500u);
+  std::vector<persistence::finish_request> done;
+  for (const auto& r : rows)
+    done.push_back(
+        {r.id, r.claim, persistence::finish_kind::completed, {}, 0, "{}", r.row_address});
+  pqxx::work tx(f.conn);
+  // The session's scans of jobs, whole or by index, not yet reported to the statistics (nothing
+  // is reported inside a transaction), before and after the finish: reads by address are neither.
+  auto scans = [&] {
+    return tx
+        .exec1("SELECT seq_scan + coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables "
+               "WHERE relname = 'jobs'")[0]
+        .as<long>();
+  };
+  const long before = scans();
+  EXPECT_EQ(pooled.finish_many(tx, "node-1", done).size(), 500u);
+  EXPECT_EQ(scans(), before);
+  tx.commit();
+  EXPECT_EQ(count(f.db.url(), "SELECT count(*) FROM jobs WHERE status = 'Completed'"), 500);
+}
+
 // Statements prepared while the table was empty keep their generic plans until an ANALYZE; the
 // engine's session settings keep those plans on row addresses and indexes as the table grows.
 TEST(queue_store, plans_prepared_on_an_empty_table_still_reach_rows_directly_once_it_has_grown) {

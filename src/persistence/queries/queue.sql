@@ -96,28 +96,22 @@ WHERE t.ctid = held.ctid
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_complete_at
--- The common finish: each row at the address its claim returned, one page read instead of a
--- primary-key walk, and no separate row lock. The fence (holder, claim, still processing, and
--- the id, because an address can be reused after a vacuum) is checked on the version at that
--- address; the update then requires the row it writes to still hold the same holder, claim
--- and status, so a version written meanwhile by another transaction (which the update waits for
--- and then re-reads) is finished only if the fence still holds on it. The fence sits in a LATERAL
--- subquery on purpose: as a filter on the table itself, statistics that have never seen a
--- processing row make the planner scan the whole table for it. A row that has moved since its
--- claim (a lease renewal, a cancel request) is not found here; the caller finishes it through
--- queue_complete_many.
+-- The common finish: each row at the address its claim returned, read once (one page read
+-- instead of a primary-key walk) and with no separate row lock. The fence (holder, claim, still
+-- processing, and the id, because an address can be reused after a vacuum) filters the version
+-- at that address. A version written meanwhile by another transaction (which the update waits
+-- for) is read again, and the fence is checked again on it, so it is finished only if the fence
+-- still holds. The items come from sky_completions (017_completions_by_address.sql), which the
+-- planner prices at one row, so the plan is a loop of address lookups whatever the statistics
+-- say. A row that has moved since its claim (a lease renewal, a cancel request) is not found
+-- here; the caller finishes it through queue_complete_many.
 -- $1 addresses tid[], $2 ids uuid[], $3 claims bigint[], $4 node, $5 results text[]
 UPDATE {table} AS t
 SET {status} = '{completed}', {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
     updated_at = now() {on_complete}
-FROM unnest($1::tid[], $2::uuid[], $3::bigint[], $5::text[]) AS d(address, id, claim, result)
-CROSS JOIN LATERAL (
-  SELECT ctid, {status} AS status, {locked_by} AS holder, {claims} AS claim FROM {table}
-  WHERE ctid = d.address AND id = d.id AND {locked_by} = $4 AND {claims} = d.claim
-    AND {status} = '{processing}'
-  LIMIT 1) AS held
-WHERE t.ctid = held.ctid AND t.{status} = held.status AND t.{locked_by} = held.holder
-  AND t.{claims} = held.claim
+FROM sky_completions($1::tid[], $2::uuid[], $3::bigint[], $5::text[]) AS d
+WHERE t.ctid = d.address AND t.id = d.id AND t.{locked_by} = $4 AND t.{claims} = d.claim
+  AND t.{status} = '{processing}'
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_retry_many
