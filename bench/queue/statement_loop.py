@@ -55,15 +55,12 @@ UPDATE jobs AS t SET status = 'InProgress', attempts = t.attempts + 1, claims = 
     lease_expires_at = now() + make_interval(secs => 300), updated_at = now()
 WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
 RETURNING t.id::text, t.claims, json_build_object('job_type', t.job_type, 'params', t.params, 'domain_id', t.domain_id)::text,
-  extract(epoch FROM clock_timestamp() - t.next_attempt_at)::float8, t.ctid::text"""
+  date_part('epoch', clock_timestamp() - t.next_attempt_at), t.ctid::text"""
 finish_engine = """PREPARE fin(tid[], uuid[], bigint[], text[]) AS UPDATE jobs AS t
 SET status = 'Completed', locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
     updated_at = now(), progress = 1, result_data = coalesce(d.result::jsonb, t.result_data), error = NULL, finished_at = now()
-FROM unnest($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d(address, id, claim, result)
-CROSS JOIN LATERAL (
-  SELECT ctid, status AS status, locked_by AS holder, claims AS claim FROM jobs
-  WHERE ctid = d.address AND id = d.id AND locked_by = 'n1' AND claims = d.claim AND status = 'InProgress' LIMIT 1) AS held
-WHERE t.ctid = held.ctid AND t.status = held.status AND t.locked_by = held.holder AND t.claims = held.claim
+FROM sky_completions($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d
+WHERE t.ctid = d.address AND t.id = d.id AND t.locked_by = 'n1' AND t.claims = d.claim AND t.status = 'InProgress'
 RETURNING t.id::text, t.status::text"""
 lock = mode.startswith("lock")
 engine = mode == "engine"

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+# One backend alone: the claim and one form of the finish at the claimed addresses, in a loop on
+# a migrated database (`scrapersky migrate`), backend CPU of each statement kind from /proc and
+# the finish's WAL per job. Every round runs every form on a fresh copy of the template database,
+# odd rounds in list order and even rounds backwards; prints each form's median and range.
+#   finish_forms.py TEMPLATE_URL FORMS ROUNDS JOBS [BATCH]
+#   (FORMS: comma-separated of lateral, address, unnest; run on the database machine: it reads
+#   /proc; needs python3-psycopg2)
+# The forms (the page_scrape queue, as queue.sql renders it; they are copied here by hand):
+#   lateral  the fence in a LATERAL lookup, then the update's fetch by the address it returned
+#            (the statement before 017_completions_by_address.sql)
+#   address  the fence as the update's filter, items from sky_completions (the current one)
+#   unnest   the same with a plain unnest: the plan hazard the function avoids, for comparison
+import os, sys, psycopg2
+from urllib.parse import urlsplit, urlunsplit
+
+url, forms, rounds, n = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), int(sys.argv[4])
+batch = int(sys.argv[5]) if len(sys.argv) > 5 else 500
+parts = urlsplit(url)
+template = parts.path.lstrip("/")
+def db_url(name):
+    return urlunsplit(parts._replace(path="/" + name))
+
+node = "node-0123456789abcdef"
+claim = f"""PREPARE claim(int) AS WITH picked AS (
+  SELECT ctid FROM jobs WHERE status = 'Queued' AND job_type = 'page_scrape' AND finished_at IS NULL
+    AND next_attempt_at <= now()
+    AND NOT EXISTS (SELECT 1 FROM queue_controls c WHERE c.queue = 'page_scrape' AND c.paused)
+  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+UPDATE jobs AS t SET status = 'InProgress', attempts = t.attempts + 1, claims = t.claims + 1,
+    locked_by = '{node}', lease_expires_at = now() + make_interval(secs => 300), updated_at = now()
+WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
+RETURNING t.id::text, t.claims, json_build_object('job_type', t.job_type, 'params', t.params,
+  'domain_id', t.domain_id)::text, date_part('epoch', clock_timestamp() - t.next_attempt_at),
+  t.ctid::text"""
+set_completed = """SET status = 'Completed', locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
+    updated_at = now(), progress = 1, result_data = coalesce(d.result::jsonb, t.result_data),
+    error = NULL, finished_at = now()"""
+finishes = {
+    "lateral": f"""PREPARE fin(tid[], uuid[], bigint[], text[]) AS UPDATE jobs AS t {set_completed}
+FROM unnest($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d(address, id, claim, result)
+CROSS JOIN LATERAL (
+  SELECT ctid, status AS status, locked_by AS holder, claims AS claim FROM jobs
+  WHERE ctid = d.address AND id = d.id AND locked_by = '{node}' AND claims = d.claim
+    AND status = 'InProgress' LIMIT 1) AS held
+WHERE t.ctid = held.ctid AND t.status = held.status AND t.locked_by = held.holder
+  AND t.claims = held.claim
+RETURNING t.id::text, t.status::text""",
+    "address": f"""PREPARE fin(tid[], uuid[], bigint[], text[]) AS UPDATE jobs AS t {set_completed}
+FROM sky_completions($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d
+WHERE t.ctid = d.address AND t.id = d.id AND t.locked_by = '{node}' AND t.claims = d.claim
+  AND t.status = 'InProgress'
+RETURNING t.id::text, t.status::text""",
+    "unnest": f"""PREPARE fin(tid[], uuid[], bigint[], text[]) AS UPDATE jobs AS t {set_completed}
+FROM unnest($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d(address, id, claim, result)
+WHERE t.ctid = d.address AND t.id = d.id AND t.locked_by = '{node}' AND t.claims = d.claim
+  AND t.status = 'InProgress'
+RETURNING t.id::text, t.status::text""",
+}
+
+def run(form):
+    admin = psycopg2.connect(db_url("postgres")); admin.autocommit = True
+    a = admin.cursor()
+    a.execute("DROP DATABASE IF EXISTS finish_forms")
+    a.execute(f'CREATE DATABASE finish_forms TEMPLATE "{template}"')
+    c = psycopg2.connect(db_url("finish_forms")); c.autocommit = True
+    cur = c.cursor()
+    # The engine's session settings (persistence/queue_store.cpp, configure_engine_session).
+    cur.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET jit = off")
+    cur.execute("SELECT pg_backend_pid()"); pid = cur.fetchone()[0]
+    cur.execute("INSERT INTO jobs (job_type, params) SELECT 'page_scrape', '{}'::jsonb "
+                "FROM generate_series(1, %s)", (n,))
+    cur.execute("VACUUM ANALYZE jobs"); cur.execute("CHECKPOINT")
+    cur.execute(claim); cur.execute(finishes[form])
+    def cpu_ns():
+        return sum(int(open(f"/proc/{pid}/task/{t}/schedstat").read().split()[0])
+                   for t in os.listdir(f"/proc/{pid}/task"))
+    claim_ns = finish_ns = done = 0; finish_wal = 0.0
+    while done < n:
+        t0 = cpu_ns(); cur.execute("EXECUTE claim(%s)", (batch,)); rows = cur.fetchall()
+        claim_ns += cpu_ns() - t0
+        if not rows:
+            break
+        cur.execute("SELECT pg_current_wal_lsn()"); lsn = cur.fetchone()[0]
+        t0 = cpu_ns()
+        cur.execute("EXECUTE fin(%s::tid[], %s::uuid[], %s, %s)",
+                    ([r[-1] for r in rows], [r[0] for r in rows], [r[1] for r in rows],
+                     ['{"ok":true}'] * len(rows)))
+        finished = cur.fetchall()
+        finish_ns += cpu_ns() - t0
+        cur.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", (lsn,))
+        finish_wal += float(cur.fetchone()[0])
+        assert len(finished) == len(rows), (form, len(finished), len(rows))
+        done += len(rows)
+    c.close()
+    a.execute("DROP DATABASE finish_forms"); admin.close()
+    return claim_ns / 1e3 / done, finish_ns / 1e3 / done, finish_wal / done
+
+results = {f: [] for f in forms}
+for r in range(rounds):
+    for form in (forms if r % 2 == 0 else forms[::-1]):
+        results[form].append(run(form))
+def median_range(xs):
+    xs = sorted(xs)
+    return f"{xs[len(xs) // 2]:.2f} ({xs[0]:.2f}-{xs[-1]:.2f})"
+print(f"{n} jobs, batches of {batch}, {rounds} rounds; backend CPU us per job, median (range)")
+for f in forms:
+    rs = results[f]
+    print(f"{f:8} claim {median_range([x[0] for x in rs])}  finish {median_range([x[1] for x in rs])}"
+          f"  finish WAL {sorted(x[2] for x in rs)[len(rs) // 2]:.0f} B/job")
