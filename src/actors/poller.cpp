@@ -169,7 +169,9 @@ void poll(poller_self self, bool woken) {
 void on_claimed(poller_self self, claim_result& r) {
   auto& s = self->state;
   s.claiming = false;
-  s.standing = false; // when a NOTIFY ran it unseen
+  if (s.paused)
+    s.q->metrics->degraded = true; // the claim in flight at the pause has answered
+  s.standing = false;              // when a NOTIFY ran it unseen
   s.freed_per_claim = (s.freed_per_claim + s.freed_while_claiming) / 2;
   // A claim that failed, or did not name the rows held, leaves a lost connection's check to the
   // next one.
@@ -282,11 +284,17 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
           self->send(s.pool, cancel_atom::value, std::move(cancelled));
       },
       [=](pause_atom) {
+        auto& s = self->state;
         take_back_standing(self);
-        self->state.paused = true;
+        s.paused = true;
+        // Reported once no claim is in flight (else when it answers): a claim that answered
+        // after the report could take rows submitted after it.
+        if (!s.claiming)
+          s.q->metrics->degraded = true;
       },
       [=](resume_atom) {
         self->state.paused = false;
+        self->state.q->metrics->degraded = false;
         poll(self, true);
       },
       [=](drain_atom) {

@@ -134,7 +134,7 @@ void give_up_on(pool_self self, std::size_t index, const std::string& why) {
   if (s.crashes->exceeded_after_failure(self->clock().now()) && !s.paused) {
     const auto& limits = s.crashes->limits();
     s.paused = true;
-    s.q->metrics->degraded = true;
+    // The poller reports the queue degraded once it has stopped claiming.
     spdlog::error("{}: {} failed steps within {} s; queue paused for {} s", s.q->definition->name,
                   s.crashes->recent(),
                   std::chrono::duration_cast<std::chrono::seconds>(limits.window).count(),
@@ -238,7 +238,6 @@ pool_actor::behavior_type worker_pool(pool_self self, queue_context_ptr q,
       [=](resume_atom) {
         self->state.paused = false;
         self->state.crashes->reset();
-        self->state.q->metrics->degraded = false;
         spdlog::info("{}: resuming after pause", self->state.q->definition->name);
         self->send(self->state.poller, resume_atom::value);
       },
