@@ -461,6 +461,22 @@ TEST_F(queue_unit, steps_that_keep_crashing_pause_the_claims) {
   EXPECT_GT(driver->claims.size(), claims_while_paused) << "no claim after the pause";
 }
 
+// The queue is reported degraded once its poller has stopped claiming: a claim in flight at the
+// pause answers first, because it could take rows submitted after a report made before it.
+TEST_F(queue_unit, a_pause_is_reported_once_the_claim_in_flight_has_answered) {
+  start();
+  auto ids = answer_claim(4);
+  end_step(ids[0], workflows::handler_result::crashed("boom"));
+  end_step(ids[1], workflows::handler_result::crashed("boom"));
+  ASSERT_EQ(driver->claims.size(), 1u) << "two freed slots bring a claim";
+  end_step(ids[2], workflows::handler_result::crashed("boom")); // past the limits: a pause
+  EXPECT_FALSE(metrics.degraded.load()) << "reported while a claim was in flight";
+  answer_claim(0);
+  EXPECT_TRUE(metrics.degraded.load());
+  wake();
+  EXPECT_TRUE(driver->claims.empty()) << "claimed while paused";
+}
+
 // Cancellation: a lease renewal that finds a cancel request reaches the item's running step.
 TEST_F(queue_unit, a_cancel_found_by_a_lease_renewal_reaches_the_running_step) {
   start();
