@@ -6,12 +6,9 @@
 #   finish_forms.py TEMPLATE_URL FORMS ROUNDS JOBS [BATCH]
 #   (FORMS: comma-separated of lateral, address, unnest; run on the database machine: it reads
 #   /proc; needs python3-psycopg2)
-# The forms (the page_scrape queue, as queue.sql renders it; they are copied here by hand):
-#   lateral  the fence in a LATERAL lookup, then the update's fetch by the address it returned
-#            (the statement before 017_completions_by_address.sql)
-#   address  the fence as the update's filter, items from sky_completions (the current one)
-#   unnest   the same with a plain unnest: the plan hazard the function avoids, for comparison
+# The statements and the forms of the finish: queue_statements.py.
 import os, sys, psycopg2
+import queue_statements
 from urllib.parse import urlsplit, urlunsplit
 
 url, forms, rounds, n = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), int(sys.argv[4])
@@ -22,42 +19,6 @@ def db_url(name):
     return urlunsplit(parts._replace(path="/" + name))
 
 node = "node-0123456789abcdef"
-claim = f"""PREPARE claim(int) AS WITH picked AS (
-  SELECT ctid FROM jobs WHERE status = 'Queued' AND job_type = 'page_scrape' AND finished_at IS NULL
-    AND next_attempt_at <= now()
-    AND NOT EXISTS (SELECT 1 FROM queue_controls c WHERE c.queue = 'page_scrape' AND c.paused)
-  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-UPDATE jobs AS t SET status = 'InProgress', attempts = t.attempts + 1, claims = t.claims + 1,
-    locked_by = '{node}', lease_expires_at = now() + make_interval(secs => 300), updated_at = now()
-WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
-RETURNING t.id::text, t.claims, json_build_object('job_type', t.job_type, 'params', t.params,
-  'domain_id', t.domain_id)::text, date_part('epoch', clock_timestamp() - t.next_attempt_at),
-  t.ctid::text"""
-set_completed = """SET status = 'Completed', locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
-    updated_at = now(), progress = 1, result_data = coalesce(d.result::jsonb, t.result_data),
-    error = NULL, finished_at = now()"""
-finishes = {
-    "lateral": f"""PREPARE fin(tid[], uuid[], bigint[], text[]) AS UPDATE jobs AS t {set_completed}
-FROM unnest($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d(address, id, claim, result)
-CROSS JOIN LATERAL (
-  SELECT ctid, status AS status, locked_by AS holder, claims AS claim FROM jobs
-  WHERE ctid = d.address AND id = d.id AND locked_by = '{node}' AND claims = d.claim
-    AND status = 'InProgress' LIMIT 1) AS held
-WHERE t.ctid = held.ctid AND t.status = held.status AND t.locked_by = held.holder
-  AND t.claims = held.claim
-RETURNING t.id::text, t.status::text""",
-    "address": f"""PREPARE fin(tid[], uuid[], bigint[], text[]) AS UPDATE jobs AS t {set_completed}
-FROM sky_completions($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d
-WHERE t.ctid = d.address AND t.id = d.id AND t.locked_by = '{node}' AND t.claims = d.claim
-  AND t.status = 'InProgress'
-RETURNING t.id::text, t.status::text""",
-    "unnest": f"""PREPARE fin(tid[], uuid[], bigint[], text[]) AS UPDATE jobs AS t {set_completed}
-FROM unnest($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d(address, id, claim, result)
-WHERE t.ctid = d.address AND t.id = d.id AND t.locked_by = '{node}' AND t.claims = d.claim
-  AND t.status = 'InProgress'
-RETURNING t.id::text, t.status::text""",
-}
-
 def run(form):
     admin = psycopg2.connect(db_url("postgres")); admin.autocommit = True
     a = admin.cursor()
@@ -71,7 +32,7 @@ def run(form):
     cur.execute("INSERT INTO jobs (job_type, params) SELECT 'page_scrape', '{}'::jsonb "
                 "FROM generate_series(1, %s)", (n,))
     cur.execute("VACUUM ANALYZE jobs"); cur.execute("CHECKPOINT")
-    cur.execute(claim); cur.execute(finishes[form])
+    cur.execute(queue_statements.claim(node)); cur.execute(queue_statements.finish(form, node))
     def cpu_ns():
         return sum(int(open(f"/proc/{pid}/task/{t}/schedstat").read().split()[0])
                    for t in os.listdir(f"/proc/{pid}/task"))

@@ -3,11 +3,13 @@
 # database (scrapersky migrate), backend CPU from /proc and WAL per job. Modes: lease (the
 # engine's claim and fenced finish), lock (claim by row lock, finish in the same transaction),
 # leaseplain / leasedirect (lease claim, unfenced or directly filtered finish), *_nomemo; engine:
-# the claim and the finish at the claimed address as queue.sql has them now (claim counter fence).
+# the claim and the finish at the claimed address as queue.sql has them now
+# (queue_statements.py).
 # BEFORE: SQL run first (a schema change to try, e.g. dropping a trigger).
 #   statement_loop.py URL MODE JOBS BATCH [BEFORE]  (run on the database machine: it reads /proc;
 #   needs python3-psycopg2)
 import psycopg2, sys, time, os
+import queue_statements
 url, mode, n, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 before = sys.argv[5] if len(sys.argv) > 5 else ""
 c = psycopg2.connect(url); c.autocommit = True
@@ -47,31 +49,16 @@ SET status = 'Completed', attempts = t.attempts + 1, updated_at = now(), progres
 FROM unnest($1::tid[], $2::uuid[], $3::int[], $4::text[]) AS d(address, id, attempt, result)
 WHERE t.ctid = d.address
 RETURNING t.id::text, t.status::text"""
-claim_engine = """PREPARE claim(int) AS WITH picked AS (
-  SELECT ctid FROM jobs WHERE status = 'Queued' AND job_type = 'page_scrape' AND finished_at IS NULL AND next_attempt_at <= now()
-    AND NOT EXISTS (SELECT 1 FROM queue_controls c WHERE c.queue = 'page_scrape' AND c.paused)
-  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-UPDATE jobs AS t SET status = 'InProgress', attempts = t.attempts + 1, claims = t.claims + 1, locked_by = 'n1',
-    lease_expires_at = now() + make_interval(secs => 300), updated_at = now()
-WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
-RETURNING t.id::text, t.claims, json_build_object('job_type', t.job_type, 'params', t.params, 'domain_id', t.domain_id)::text,
-  date_part('epoch', clock_timestamp() - t.next_attempt_at), t.ctid::text"""
-finish_engine = """PREPARE fin(tid[], uuid[], bigint[], text[]) AS UPDATE jobs AS t
-SET status = 'Completed', locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
-    updated_at = now(), progress = 1, result_data = coalesce(d.result::jsonb, t.result_data), error = NULL, finished_at = now()
-FROM sky_completions($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d
-WHERE t.ctid = d.address AND t.id = d.id AND t.locked_by = 'n1' AND t.claims = d.claim AND t.status = 'InProgress'
-RETURNING t.id::text, t.status::text"""
 lock = mode.startswith("lock")
 engine = mode == "engine"
-cur.execute(claim_engine if engine else claim_lock if lock else claim_lease)
+cur.execute(queue_statements.claim("n1") if engine else claim_lock if lock else claim_lease)
 finish_direct = """PREPARE fin(tid[], uuid[], int[], text[]) AS UPDATE jobs AS t
 SET status = 'Completed', locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
     updated_at = now(), progress = 1, result_data = coalesce(d.result::jsonb, t.result_data), error = NULL, finished_at = now()
 FROM unnest($1::tid[], $2::uuid[], $3::int[], $4::text[]) AS d(address, id, attempt, result)
 WHERE t.ctid = d.address AND t.id = d.id AND t.locked_by = 'n1' AND t.attempts = d.attempt AND t.status = 'InProgress'
 RETURNING t.id::text, t.status::text"""
-cur.execute(finish_engine if engine else finish_lock if (lock or mode=="leaseplain") else finish_direct if mode == "leasedirect" else finish_lease)
+cur.execute(queue_statements.finish("address", "n1") if engine else finish_lock if (lock or mode=="leaseplain") else finish_direct if mode == "leasedirect" else finish_lease)
 if "nomemo" in mode: cur.execute("SET enable_memoize = off")
 w0 = None
 cur.execute("SELECT pg_current_wal_lsn()"); l0 = cur.fetchone()[0]

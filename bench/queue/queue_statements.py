@@ -1,0 +1,54 @@
+# The page_scrape queue's claim and the forms of its finish at the claimed addresses, as
+# persistence/queue_sql.cpp renders queue.sql (copied here by hand: keep them in step), for the
+# one-backend scripts (finish_forms.py, statement_loop.py engine). Each is a PREPARE of `claim`
+# or `fin`.
+#   lateral  the fence in a LATERAL lookup, then the update's fetch by the address it returned
+#            (the statement before 017_completions_by_address.sql)
+#   address  the fence as the update's filter, items from sky_completions (the current one)
+#   unnest   the same with a plain unnest: the plan hazard the function avoids, for comparison
+
+
+def claim(node):
+    return f"""PREPARE claim(int) AS WITH picked AS (
+  SELECT ctid FROM jobs WHERE status = 'Queued' AND job_type = 'page_scrape' AND finished_at IS NULL
+    AND next_attempt_at <= now()
+    AND NOT EXISTS (SELECT 1 FROM queue_controls c WHERE c.queue = 'page_scrape' AND c.paused)
+  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+UPDATE jobs AS t SET status = 'InProgress', attempts = t.attempts + 1, claims = t.claims + 1,
+    locked_by = '{node}', lease_expires_at = now() + make_interval(secs => 300), updated_at = now()
+WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
+RETURNING t.id::text, t.claims, json_build_object('job_type', t.job_type, 'params', t.params,
+  'domain_id', t.domain_id)::text, date_part('epoch', clock_timestamp() - t.next_attempt_at),
+  t.ctid::text"""
+
+
+_SET_COMPLETED = """SET status = 'Completed', locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
+    updated_at = now(), progress = 1, result_data = coalesce(d.result::jsonb, t.result_data),
+    error = NULL, finished_at = now()"""
+
+FORMS = ("lateral", "address", "unnest")
+
+
+def finish(form, node):
+    head = f"PREPARE fin(tid[], uuid[], bigint[], text[]) AS UPDATE jobs AS t {_SET_COMPLETED}"
+    items = "unnest($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d(address, id, claim, result)"
+    fence = (f"t.ctid = d.address AND t.id = d.id AND t.locked_by = '{node}' AND t.claims = d.claim\n"
+             "  AND t.status = 'InProgress'")
+    if form == "lateral":
+        return f"""{head}
+FROM {items}
+CROSS JOIN LATERAL (
+  SELECT ctid, status AS status, locked_by AS holder, claims AS claim FROM jobs
+  WHERE ctid = d.address AND id = d.id AND locked_by = '{node}' AND claims = d.claim
+    AND status = 'InProgress' LIMIT 1) AS held
+WHERE t.ctid = held.ctid AND t.status = held.status AND t.locked_by = held.holder
+  AND t.claims = held.claim
+RETURNING t.id::text, t.status::text"""
+    if form == "address":
+        items = "sky_completions($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d"
+    elif form != "unnest":
+        raise ValueError(f"no finish form {form}; the forms: {', '.join(FORMS)}")
+    return f"""{head}
+FROM {items}
+WHERE {fence}
+RETURNING t.id::text, t.status::text"""
