@@ -59,6 +59,9 @@ void start_unit(supervisor_self self, bool release_held) {
   ++s.generation;
   s.restarting = false;
   s.q->metrics->restarting = false;
+  // A new unit starts unpaused: whatever paused the one before (its pool after failed steps, or
+  // this supervisor after too many restarts) is over.
+  s.q->metrics->degraded = false;
   if (s.q->directory)
     s.q->directory->set(s.q->index, s.poller, s.q->driver);
 }
@@ -133,10 +136,8 @@ queue_supervisor_actor::behavior_type queue_supervisor(supervisor_self self, que
   return supervised(
       self,
       [=](restart_atom, bool after_pause) {
-        if (after_pause) {
+        if (after_pause)
           self->state.intensity->reset();
-          self->state.q->metrics->degraded = false;
-        }
         start_unit(self, true);
       },
       [=](tick_atom) {

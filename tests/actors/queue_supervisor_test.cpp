@@ -196,6 +196,19 @@ TEST_F(queue_supervisor, a_crashed_member_takes_its_unit_down_and_a_new_one_star
   EXPECT_EQ(units[1].log->ticks, 1) << "ticks go to the new poller";
 }
 
+// A queue its pool paused after failed steps was reported degraded by its poller; a unit restart
+// ends that pause with the pool, so the report goes with it.
+TEST_F(queue_supervisor,
+       a_restarted_unit_is_no_longer_reported_degraded_by_its_predecessors_pause) {
+  start_supervisor();
+  metrics.degraded = true; // the poller's report of its pool's pause
+  fault("writer", "crash");
+  EXPECT_TRUE(metrics.degraded) << "still paused while the unit is down";
+  advance(200ms);
+  ASSERT_EQ(units.size(), 2u);
+  EXPECT_FALSE(metrics.degraded);
+}
+
 TEST_F(queue_supervisor, each_member_is_supervised) {
   ctx->restarts.max_restarts = 10;
   start_supervisor();
