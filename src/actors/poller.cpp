@@ -105,8 +105,9 @@ int claim_limit(const poller_state& s) {
                    max_held - static_cast<int>(s.held.size())});
 }
 
-void send_claimed(const poller_actor& me, claim_result r) {
-  caf::anon_send(me, claimed_atom::value, std::move(r));
+queue_driver::claim_replies replies_to(const poller_actor& me) {
+  return {[me](claim_result r) { caf::anon_send(me, claimed_atom::value, std::move(r)); },
+          [me](double seconds) { caf::anon_send(me, next_due_atom::value, seconds); }};
 }
 
 // Takes the standing claim back before the poller claims itself (or pauses, or drains). False
@@ -136,8 +137,7 @@ void stand_if_idle(poller_self self) {
   if (limit <= 0)
     return;
   s.standing = true;
-  s.driver->stand_claim(
-      limit, [me = poller_actor(self)](claim_result r) { send_claimed(me, std::move(r)); });
+  s.driver->stand_claim(limit, replies_to(self));
 }
 
 void poll(poller_self self, bool woken) {
@@ -161,9 +161,7 @@ void poll(poller_self self, bool woken) {
   s.claiming = true;
   s.freed_while_claiming = 0;
   s.poll_again = false;
-  poller_actor me = self;
-  s.driver->claim(limit, std::move(known),
-                  [me](claim_result r) { send_claimed(me, std::move(r)); });
+  s.driver->claim(limit, std::move(known), replies_to(self));
 }
 
 void on_claimed(poller_self self, claim_result& r) {
@@ -205,16 +203,17 @@ void on_claimed(poller_self self, claim_result& r) {
     poll(self);
     return;
   }
-  // Rows waiting for their backoff to elapse get a timer instead of the fallback interval.
-  if (r.has_next_due) {
-    auto ms =
-        std::chrono::milliseconds(static_cast<long long>(std::max(r.next_due_s, 0.0) * 1000) + 5);
-    if (r.next_due_s <= 0)
-      ms = std::chrono::milliseconds(100); // due but locked by a concurrent claim: look again soon
-    if (ms < s.q->config.interval)
-      schedule_wake(self, ms);
-  }
-  stand_if_idle(self);
+  stand_if_idle(self); // the next-due answer, if any row is queued, follows
+}
+
+// After a short claim: rows waiting for their backoff to elapse get a timer instead of the
+// fallback interval.
+void on_next_due(poller_self self, double seconds) {
+  auto ms = std::chrono::milliseconds(static_cast<long long>(std::max(seconds, 0.0) * 1000) + 5);
+  if (seconds <= 0)
+    ms = std::chrono::milliseconds(100); // due but locked by a concurrent claim: look again soon
+  if (ms < self->state.q->config.interval)
+    schedule_wake(self, ms);
 }
 
 poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
@@ -245,6 +244,7 @@ poller_actor::behavior_type poller(poller_self self, queue_context_ptr q,
         poll(self, true);
       },
       [=](claimed_atom, claim_result& r) { on_claimed(self, r); },
+      [=](next_due_atom, double seconds) { on_next_due(self, seconds); },
       [=](credit_atom, std::uint32_t n) {
         self->state.credits += static_cast<int>(n);
         if (self->state.claiming)

@@ -130,12 +130,21 @@ public:
   }
 
   void claim(int limit, std::optional<std::vector<std::string>> known,
-             reply<claim_result> done) override {
+             claim_replies replies) override {
     // From the notifier's thread (a standing claim) the claim runs right after the notifier's
     // task, on the same thread.
-    claim_lane_.post_next(
-        [self = shared_from_this(), limit, known = std::move(known),
-         done = std::move(done)]() mutable { done(self->claim_now(limit, known)); });
+    claim_lane_.post_next([self = shared_from_this(), limit, known = std::move(known),
+                           replies = std::move(replies)]() mutable {
+      auto r = self->claim_now(limit, known);
+      const bool short_claim = !r.failed && static_cast<int>(r.items.size()) < limit;
+      replies.claimed(std::move(r));
+      // Rows in backoff get a timer; a connection lost here is reported by the next claim.
+      if (short_claim)
+        self->on_claim_connection("next-due", [&](pqxx::connection& c) {
+          if (auto due = self->q_->store->next_due_in(c); due && replies.next_due)
+            replies.next_due(*due);
+        });
+    });
   }
 
   void renew(std::vector<std::string> ids,
@@ -232,14 +241,6 @@ private:
                          .payload_json = std::move(row.payload_json),
                          .row_address = std::move(row.row_address)});
     }
-    if (static_cast<int>(r.items.size()) < limit)
-      on_claim_connection("next-due", [&](pqxx::connection& c) {
-        if (auto due = q_->store->next_due_in(c)) {
-          r.has_next_due = true;
-          r.next_due_s = *due;
-        }
-      });
-    r.connection_lost = claim_lost_;
     return r;
   }
 
@@ -343,9 +344,9 @@ private:
 
 } // namespace
 
-void queue_driver::stand_claim(int limit, reply<messages::claim_result> done) {
+void queue_driver::stand_claim(int limit, claim_replies replies) {
   std::lock_guard lock(standing_mutex_);
-  standing_ = standing{limit, std::move(done)};
+  standing_ = standing{limit, std::move(replies)};
 }
 
 bool queue_driver::withdraw_claim() {
@@ -361,7 +362,7 @@ bool queue_driver::run_standing_claim() {
   }
   if (!run)
     return false;
-  claim(run->limit, std::nullopt, std::move(run->done));
+  claim(run->limit, std::nullopt, std::move(run->replies));
   return true;
 }
 

@@ -71,7 +71,7 @@ using unit_member_actor = supervised_actor::extend<caf::replies_to<busy_atom>::w
 using poller_actor =
     poller_control_actor::extend_with<poller_credit_actor>::extend_with<poller_commit_actor>::
         extend<caf::reacts_to<init_atom, pool_intake_actor, bool>, caf::reacts_to<renew_atom>,
-               caf::reacts_to<claimed_atom, claim_result>,
+               caf::reacts_to<claimed_atom, claim_result>, caf::reacts_to<next_due_atom, double>,
                caf::reacts_to<renewed_atom, std::vector<std::string>, bool>,
                caf::replies_to<busy_atom>::with<std::uint32_t>>;
 

@@ -40,6 +40,9 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 // Queue driver -> poller: (claimed, claim_result) what a claim found.
 using claimed_atom = caf::atom_constant<caf::atom("claimed")>;
+// Queue driver -> poller: (next_due, seconds) after a short claim, when the next queued row is
+// due (<= 0: due now but locked by another claim).
+using next_due_atom = caf::atom_constant<caf::atom("next_due")>;
 // Queue driver -> poller: (renewed, cancelled ids, connection lost) a lease renewal's answer.
 using renewed_atom = caf::atom_constant<caf::atom("renewed")>;
 // Queue driver -> writer: (written, write_result) what a commit of results did.
@@ -113,15 +116,10 @@ struct claim_result {
   // The claim connection was lost since the last report: a claim may have committed unseen, so
   // the next claim is to carry the ids the poller knows (orphans go back to the queue).
   bool connection_lost = false;
-  // After a short claim: seconds until the earliest queued row is due (<= 0: due now but locked
-  // by another claim); has_next_due false when none is queued.
-  bool has_next_due = false;
-  double next_due_s = 0;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, claim_result& x) {
-  return f(caf::meta::type_name("claim_result"), x.items, x.asked, x.failed, x.connection_lost,
-           x.has_next_due, x.next_due_s);
+  return f(caf::meta::type_name("claim_result"), x.items, x.asked, x.failed, x.connection_lost);
 }
 
 // What one commit of results did, as the queue driver reports it to the writer.

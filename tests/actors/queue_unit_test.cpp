@@ -28,7 +28,7 @@ public:
   struct claim_call {
     int limit = 0;
     std::optional<std::vector<std::string>> known;
-    reply<claim_result> done;
+    claim_replies replies;
   };
   struct write_call {
     result_batch items;
@@ -41,8 +41,8 @@ public:
 
   void release_held() override { ++releases; }
   void claim(int limit, std::optional<std::vector<std::string>> known,
-             reply<claim_result> done) override {
-    claims.push_back({limit, std::move(known), std::move(done)});
+             claim_replies replies) override {
+    claims.push_back({limit, std::move(known), std::move(replies)});
   }
   void renew(std::vector<std::string> ids,
              std::function<void(std::vector<std::string>, bool)> done) override {
@@ -121,7 +121,7 @@ protected:
                          .payload_json = "{}",
                          .row_address = "(0,1)"});
     }
-    call.done(std::move(r));
+    call.replies.claimed(std::move(r));
     run();
     return ids;
   }
@@ -134,7 +134,7 @@ protected:
     r.asked = call.limit;
     r.failed = true;
     r.connection_lost = connection_lost;
-    call.done(std::move(r));
+    call.replies.claimed(std::move(r));
     run();
   }
 
@@ -475,6 +475,37 @@ TEST_F(queue_unit, a_pause_is_reported_once_the_claim_in_flight_has_answered) {
   EXPECT_TRUE(metrics.degraded.load());
   wake();
   EXPECT_TRUE(driver->claims.empty()) << "claimed while paused";
+}
+
+// The driver answers a short claim's rows first and then, if a row is queued, when it is due:
+// the poller claims again then (a timer), not at the fallback interval (a minute here); a row
+// due but locked by another claim is looked at again soon.
+TEST_F(queue_unit, the_next_due_answer_of_a_short_claim_sets_a_timer) {
+  start();
+  ASSERT_EQ(driver->claims.size(), 1u);
+  auto replies = driver->claims.front().replies;
+  answer_claim(1); // short
+  EXPECT_EQ(steps.size(), 1u) << "the row runs before the next-due answer";
+  replies.next_due(2.0);
+  run();
+  advance(1s);
+  EXPECT_TRUE(driver->claims.empty()) << "claimed before the row was due";
+  advance(1s + 10ms);
+  ASSERT_EQ(driver->claims.size(), 1u) << "no claim once the row was due";
+
+  replies = driver->claims.front().replies;
+  answer_claim(0);
+  replies.next_due(0.0);
+  run();
+  advance(100ms);
+  ASSERT_EQ(driver->claims.size(), 1u) << "a row due but locked is not looked at again soon";
+
+  replies = driver->claims.front().replies;
+  answer_claim(0);
+  replies.next_due(120.0); // past the fallback interval: the scheduler's tick comes first
+  run();
+  advance(121s);
+  EXPECT_TRUE(driver->claims.empty());
 }
 
 // Cancellation: a lease renewal that finds a cancel request reaches the item's running step.
