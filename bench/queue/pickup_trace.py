@@ -62,7 +62,9 @@ for line in open(log):
     started[f[0]] = int(f[1])
 events = sorted((int(ns), stage) for _, stage, ns in
                 (line.split() for line in open(out) if line.startswith("TRACE ")))
-stages = ["notifier", "scheduler", "supervisor", "poller", "claimed", "pool"]
+# notifier: the NOTIFY read; wake: the poller woken (no claim stood); claim / claimed: the claim
+# statement sent / answered, on the claim lane; poller: the rows at the poller; pool: at the pool.
+stages = ["notifier", "wake", "claim", "claimed", "poller", "pool"]
 offsets = {s: [] for s in stages + ["handler"]}
 timelines = []
 for job, t in returned.items():
