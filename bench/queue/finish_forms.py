@@ -26,8 +26,7 @@ def run(form):
     a.execute(f'CREATE DATABASE finish_forms TEMPLATE "{template}"')
     c = psycopg2.connect(db_url("finish_forms")); c.autocommit = True
     cur = c.cursor()
-    # The engine's session settings (persistence/queue_store.cpp, configure_engine_session).
-    cur.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET jit = off")
+    cur.execute(queue_statements.ENGINE_SESSION)
     cur.execute("SELECT pg_backend_pid()"); pid = cur.fetchone()[0]
     cur.execute("INSERT INTO jobs (job_type, params) SELECT 'page_scrape', '{}'::jsonb "
                 "FROM generate_series(1, %s)", (n,))

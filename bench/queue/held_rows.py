@@ -6,13 +6,14 @@
 # migrated database with a few thousand queued page_scrape jobs.
 #   held_rows.py URL
 import psycopg2, sys, time
+import queue_statements
 
 url = sys.argv[1]
 holder = psycopg2.connect(url)
 hc = holder.cursor()
 claimer = psycopg2.connect(url)
 cc = claimer.cursor()
-cc.execute("SET enable_seqscan = off; SET jit = off; SET plan_cache_mode = force_generic_plan")
+cc.execute(queue_statements.ENGINE_SESSION)
 claim = """SELECT t.id::text, t.attempts + 1, json_build_object('i', t.params)::text, t.ctid::text
 FROM jobs t
 WHERE t.status = 'Queued' AND job_type = 'page_scrape' AND finished_at IS NULL

@@ -19,10 +19,8 @@ def connect():
     c = psycopg2.connect(url)
     c.autocommit = True
     cur = c.cursor()
-    # The engine's session settings (persistence/queue_store.cpp, configure_engine_session), and
-    # its claims' commit setting (actors/queue_driver.cpp).
-    cur.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET jit = off;"
-                " SET synchronous_commit = off")
+    # The engine's session settings, and its claims' commit setting (actors/queue_driver.cpp).
+    cur.execute(queue_statements.ENGINE_SESSION + "; SET synchronous_commit = off")
     cur.execute(queue_statements.claim("node-floor"))
     cur.execute("PREPARE floor AS SELECT 1")
     return c
@@ -33,6 +31,16 @@ listener.cursor().execute("LISTEN sky_queue")
 ins = inserter.cursor()
 variants = ["claim on another connection", "claim on the listening connection", "SELECT 1 (the floor)"]
 times = {v: [] for v in variants}
+
+
+def insert_one():
+    ins.execute("INSERT INTO jobs (job_type, params) VALUES ('page_scrape', '{}')")
+
+
+# Off the clock: the claimed row finished, so that rows in progress do not pile up.
+def complete_claimed():
+    ins.execute("UPDATE jobs SET status = 'Completed', finished_at = now(), locked_by = NULL "
+                "WHERE finished_at IS NULL")
 
 
 def wait_notify():
@@ -52,7 +60,7 @@ for i in range(samples * len(variants)):
         cur.execute("EXECUTE floor")
         cur.fetchall()
     else:
-        ins.execute("INSERT INTO jobs (job_type, params) VALUES ('page_scrape', '{}')")
+        insert_one()
         t0 = time.perf_counter()
         wait_notify()
         cur = (listener if "listening" in v else claimer).cursor()
@@ -62,8 +70,7 @@ for i in range(samples * len(variants)):
     if not v.startswith("SELECT"):
         if len(rows) != 1:
             sys.exit(f"claimed {len(rows)} rows, not 1")
-        ins.execute("UPDATE jobs SET status = 'Completed', finished_at = now(), locked_by = NULL "
-                    "WHERE finished_at IS NULL")
+        complete_claimed()
 
 
 def pct(xs, p):
@@ -77,7 +84,7 @@ def pct(xs, p):
 plans = {"execution": [], "row lock": [], "counting trigger": []}
 cur = claimer.cursor()
 for _ in range(21):
-    ins.execute("INSERT INTO jobs (job_type, params) VALUES ('page_scrape', '{}')")
+    insert_one()
     time.sleep(0.05)
     cur.execute("EXPLAIN (ANALYZE, BUFFERS) EXECUTE claim(500)")
     plan = "\n".join(r[0] for r in cur.fetchall())
@@ -85,8 +92,7 @@ for _ in range(21):
     plans["row lock"].append(float(re.search(r"LockRows .*actual time=[0-9.]+\.\.([0-9.]+)", plan).group(1)))
     plans["counting trigger"].append(
         float(re.search(r"Trigger jobs_count_updated: time=([0-9.]+)", plan).group(1)))
-    ins.execute("UPDATE jobs SET status = 'Completed', finished_at = now(), locked_by = NULL "
-                "WHERE finished_at IS NULL")
+    complete_claimed()
 
 
 print(f"{samples} samples each, 50 ms apart, interleaved (ms from the insert returning; the floor "

@@ -7,6 +7,9 @@
 #   address  the fence as the update's filter, items from sky_completions (the current one)
 #   unnest   the same with a plain unnest: the plan hazard the function avoids, for comparison
 
+# The engine's session settings (persistence/queue_store.cpp, configure_engine_session).
+ENGINE_SESSION = "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET jit = off"
+
 
 def claim(node):
     return f"""PREPARE claim(int) AS WITH picked AS (

@@ -14,7 +14,7 @@ url, mode, n, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4
 before = sys.argv[5] if len(sys.argv) > 5 else ""
 c = psycopg2.connect(url); c.autocommit = True
 cur = c.cursor()
-cur.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan=off; SET jit=off")
+cur.execute(queue_statements.ENGINE_SESSION)
 cur.execute("TRUNCATE job_status_deltas")
 if before: cur.execute(before)
 cur.execute("SELECT pg_backend_pid()"); pid = cur.fetchone()[0]
