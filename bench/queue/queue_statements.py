@@ -2,10 +2,13 @@
 # persistence/queue_sql.cpp renders queue.sql (copied here by hand: keep them in step), for the
 # one-backend scripts (finish_forms.py, statement_loop.py engine). Each is a PREPARE of `claim`
 # or `fin`.
-#   lateral  the fence in a LATERAL lookup, then the update's fetch by the address it returned
-#            (the statement before 017_completions_by_address.sql)
-#   address  the fence as the update's filter, items from sky_completions (the current one)
-#   unnest   the same with a plain unnest: the plan hazard the function avoids, for comparison
+#   lateral    the fence in a LATERAL lookup, then the update's fetch by the address it returned
+#              (the statement before 017_completions_by_address.sql)
+#   address    the fence as the update's filter, items from sky_completions, one address lookup
+#              per item (queue_complete_at_each: the one through a transaction pooler)
+#   unnest     the same with a plain unnest: the plan hazard the function avoids, for comparison
+#   addresses  one pass over all the addresses, the (id, claim) pairs hashed, the results by id
+#              (queue_complete_at: the one on engine sessions)
 
 # The engine's session settings (persistence/queue_store.cpp, configure_engine_session).
 ENGINE_SESSION = "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET jit = off"
@@ -25,11 +28,14 @@ RETURNING t.id::text, t.claims, json_build_object('job_type', t.job_type, 'param
   t.ctid::text"""
 
 
+_RESULT_BY_ID = """result_data = coalesce((SELECT jsonb_object_agg(u.id, u.result::jsonb) FROM unnest($2::uuid[],
+    $4::text[]) AS u(id, result) WHERE u.result IS NOT NULL) -> t.id::text, t.result_data)"""
+
 _SET_COMPLETED = """SET status = 'Completed', locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
     updated_at = now(), progress = 1, result_data = coalesce(d.result::jsonb, t.result_data),
     error = NULL, finished_at = now()"""
 
-FORMS = ("lateral", "address", "unnest")
+FORMS = ("lateral", "address", "unnest", "addresses")
 
 
 def finish(form, node):
@@ -46,6 +52,13 @@ CROSS JOIN LATERAL (
     AND status = 'InProgress' LIMIT 1) AS held
 WHERE t.ctid = held.ctid AND t.status = held.status AND t.locked_by = held.holder
   AND t.claims = held.claim
+RETURNING t.id::text, t.status::text"""
+    if form == "addresses":
+        return f"""{head.replace("result_data = coalesce(d.result::jsonb, t.result_data)", _RESULT_BY_ID)}
+WHERE t.ctid = ANY($1::tid[])
+  AND ((t.id, t.claims) IN (SELECT * FROM unnest($2::uuid[], $3::bigint[]))) IS TRUE
+  AND t.locked_by = '{node}' AND t.status = 'InProgress'
+  AND cardinality($4::text[]) = cardinality($2::uuid[])
 RETURNING t.id::text, t.status::text"""
     if form == "address":
         items = "sky_completions($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d"

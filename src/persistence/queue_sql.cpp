@@ -50,8 +50,8 @@ std::string render_queue_query(std::string_view query_name, const config::queue_
   replace_all(sql, "{status_type}", q.status_type);
   // Only jobs can be cancelled; elsewhere the column reads as a constant false.
   replace_all(sql, "{cancel_requested}", q.job_type.empty() ? "false" : "cancel_requested");
-  for (std::string_view column : {"attempts", "max_attempts", "claims", "last_error",
-                                  "locked_by", "lease_expires_at", "next_attempt_at"}) {
+  for (std::string_view column : {"attempts", "max_attempts", "claims", "last_error", "locked_by",
+                                  "lease_expires_at", "next_attempt_at"}) {
     std::string key("{");
     key.append(column).append("}");
     std::string name(prefix);
@@ -60,9 +60,16 @@ std::string render_queue_query(std::string_view query_name, const config::queue_
   }
   const bool jobs = !q.job_type.empty();
   replace_all(sql, "{on_complete}",
-              jobs ? ", progress = 1, result_data = coalesce(d.result::jsonb, t.result_data), "
+              jobs ? ", progress = 1, result_data = coalesce({result}, t.result_data), "
                      "error = NULL, finished_at = now()"
                    : "");
+  // A completion's result: its item's (d), or, where the rows are read in one pass with no item
+  // beside each, the batch's results as one object by id, built once per statement.
+  replace_all(sql, "{result}",
+              query_name == "queue_complete_at"
+                  ? "(SELECT jsonb_object_agg(u.id, u.result::jsonb) FROM unnest($2::uuid[], "
+                    "$5::text[]) AS u(id, result) WHERE u.result IS NOT NULL) -> t.id::text"
+                  : "d.result::jsonb");
   replace_all(sql, "{on_retry}",
               jobs ? ", error = d.error, finished_at = CASE WHEN t.attempts >= "
                      "coalesce(t.max_attempts, $6) THEN now() END"

@@ -64,8 +64,9 @@ open_engine_connection(const std::string& url, std::chrono::milliseconds stateme
 
 class queue_store {
 public:
-  // `prepared`: run the hot statements as named prepared statements (not through a
-  // transaction pooler).
+  // `prepared`: on connections with the engine's session settings (configure_engine_session),
+  // not through a transaction pooler: the hot statements run as named prepared statements, and
+  // a batch's completions read all their addresses in one pass.
   queue_store(const config::queue_definition& definition, const config::queue_config& config,
               bool prepared = true);
 

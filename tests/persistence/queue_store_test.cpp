@@ -503,6 +503,48 @@ std::string generic_plan(pqxx::connection& conn, const std::string& execute) {
 
 } // namespace
 
+// A batch completed at its claimed addresses gives each row its own item's result, and an item
+// without one keeps the row's earlier result; directly (one pass over the addresses, the results
+// matched by id) and through a pooler (one lookup per item) alike.
+TEST(queue_store, a_batch_completed_at_its_addresses_gives_each_row_its_own_result) {
+  for (bool prepared : {true, false}) {
+    SCOPED_TRACE(prepared ? "direct" : "pooled");
+    fixture f;
+    persistence::queue_store store(*config::find_queue_definition("page_scrape"),
+                                   fixture::make_config(), prepared);
+    if (prepared)
+      persistence::configure_engine_session(f.conn);
+    insert_jobs(f.db.url(), 4);
+    pqxx::nontransaction(f.conn).exec("UPDATE jobs SET result_data = '{\"earlier\": true}'");
+    auto rows = store.claim(f.conn, "node-1", 4);
+    ASSERT_EQ(rows.size(), 4u);
+    std::vector<persistence::finish_request> done;
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      done.push_back({rows[i].id,
+                      rows[i].claim,
+                      persistence::finish_kind::completed,
+                      {},
+                      0,
+                      i == 2 ? std::string() : "{\"n\": " + std::to_string(i) + "}",
+                      rows[i].row_address});
+    const auto by_id_before = executions(f.conn, "sky_page_scrape_complete");
+    {
+      pqxx::work tx(f.conn);
+      EXPECT_EQ(store.finish_many(tx, "node-1", done).size(), 4u);
+      tx.commit();
+    }
+    if (prepared) { // (unprepared statements leave no count behind)
+      EXPECT_EQ(executions(f.conn, "sky_page_scrape_complete"), by_id_before); // all at addresses
+    }
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      EXPECT_EQ(
+          scalar(f.db.url(), "SELECT status || ' ' || result_data::text FROM jobs WHERE id = '" +
+                                 rows[i].id + "'"),
+          i == 2 ? std::string("Completed {\"earlier\": true}")
+                 : "Completed {\"n\": " + std::to_string(i) + "}");
+  }
+}
+
 // Statistics never see the short-lived processing rows. With them stale, a claim and a batch
 // finish must still reach their rows directly (row address, primary key): not by hashing a scan
 // of the whole table, and not by walking every held row for each item of the batch.
@@ -572,6 +614,11 @@ TEST(queue_store, claim_and_finish_plans_reach_rows_directly_with_stale_statisti
                                f.conn.quote(persistence::text_array(results)) + ")");
   EXPECT_NE(direct.find("Tid Scan on jobs"), std::string::npos) << direct;
   EXPECT_EQ(direct.find("Seq Scan"), std::string::npos) << direct;
+  // One pass over the addresses, the items' (id, claim) pairs hashed once: no loop of lookups
+  // and no join that compares every row with every item.
+  EXPECT_NE(direct.find("hashed SubPlan"), std::string::npos) << direct;
+  EXPECT_EQ(direct.find("Nested Loop"), std::string::npos) << direct;
+  EXPECT_EQ(direct.find("Join Filter"), std::string::npos) << direct;
 }
 
 // Through a transaction pooler every statement is planned for its own values, with no session

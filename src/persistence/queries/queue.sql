@@ -97,15 +97,34 @@ WHERE t.ctid = held.ctid
 RETURNING t.id::text, t.{status}::text
 
 -- name: queue_complete_at
--- The common finish: each row at the address its claim returned, read once (one page read
--- instead of a primary-key walk) and with no separate row lock. The fence (holder, claim, still
--- processing, and the id, because an address can be reused after a vacuum) filters the version
--- at that address. A version written meanwhile by another transaction (which the update waits
--- for) is read again, and the fence is checked again on it, so it is finished only if the fence
--- still holds. The items come from sky_completions (017_completions_by_address.sql), which the
--- planner prices at one row, so the plan is a loop of address lookups whatever the statistics
--- say. A row that has moved since its claim (a lease renewal, a cancel request) is not found
--- here; the caller finishes it through queue_complete_many.
+-- The common finish, on engine sessions: every row at the address its claim returned, read in
+-- one pass over all the batch's addresses (one TID scan: one page read per row, no primary-key
+-- walk, no separate row lock, and the table's size asked once per batch, not once per item).
+-- The fence (holder, claim, still processing, and the id, because an address can be reused
+-- after a vacuum) filters the version at each address; the (id, claim) pairs are hashed once per
+-- statement. `IS TRUE` keeps that test a filter: as a join, the planner (pricing the batch at
+-- ten items) compares every row with every item. A version written meanwhile by another
+-- transaction (which the update waits for) is read again and the fence checked again on it, so
+-- it is finished only if the fence still holds. Sessions that price out sequential scans only
+-- (configure_engine_session): priced for its real size, a batch of addresses can look dearer
+-- than reading a small table whole. A row that has moved since its claim (a lease renewal, a
+-- cancel request) is not found here; the caller finishes it through queue_complete_many.
+-- $1 addresses tid[], $2 ids uuid[], $3 claims bigint[], $4 node, $5 results text[]
+UPDATE {table} AS t
+SET {status} = '{completed}', {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
+    updated_at = now() {on_complete}
+WHERE t.ctid = ANY($1::tid[])
+  AND ((t.id, t.{claims}) IN (SELECT * FROM unnest($2::uuid[], $3::bigint[]))) IS TRUE
+  AND t.{locked_by} = $4 AND t.{status} = '{processing}'
+  -- Every item has its result (checked once; a queue that keeps no result reads $5 only here).
+  AND cardinality($5::text[]) = cardinality($2::uuid[])
+RETURNING t.id::text, t.{status}::text
+
+-- name: queue_complete_at_each
+-- queue_complete_at through a transaction pooler, where every statement is planned for its
+-- values and no session setting holds: the same fence, one address lookup per item. The items
+-- come from sky_completions (017_completions_by_address.sql), which the planner prices at one
+-- row, so the plan is a loop of address lookups whatever the statistics say.
 -- $1 addresses tid[], $2 ids uuid[], $3 claims bigint[], $4 node, $5 results text[]
 UPDATE {table} AS t
 SET {status} = '{completed}', {locked_by} = NULL, {lease_expires_at} = NULL, {last_error} = NULL,
