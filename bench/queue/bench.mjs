@@ -7,7 +7,9 @@
 //   latency:    single inserts, 50 ms apart, into an idle system, and again while background
 //               jobs arrive at a steady rate; time from the insert being issued / returning to
 //               the handler starting. Beside it the floor: a prepared SELECT 1 on a connection
-//               idle as long between calls, timed the same way.
+//               idle as long between calls, timed the same way; and for ScraperSky the bare
+//               pickup (an insert, its NOTIFY and the engine's claim, with no server in the way),
+//               interleaved with the server's samples.
 //
 // Options (bench/queue/run passes its arguments through):
 //   --items=20000 --runs=5 --latency=200 (0: no latency workload) --background=1000 (jobs/s; 0: none)
@@ -369,6 +371,74 @@ async function floorSamples(client, clock) {
   return ms;
 }
 
+// The bare pickup: ScraperSky's pickup with the server taken out, in the same run as its pickups
+// and interleaved with them sample by sample. An insert into a table shaped as jobs (its
+// indexes, its counting triggers, a NOTIFY trigger of its own channel, so the server hears
+// none of it) wakes a LISTENing connection, and the engine's one-row claim runs at once on an
+// engine session (queue_statements.py's claim, keep them in step), timed from the insert
+// returning to the claim's answer. The claimed row is finished off the clock, right after.
+const BARE_TABLE = "bench_bare_jobs";
+const BARE_CLAIM = `WITH picked AS (
+  SELECT ctid FROM ${BARE_TABLE} WHERE status = 'Queued' AND job_type = 'page_scrape' AND finished_at IS NULL
+    AND next_attempt_at <= now()
+    AND NOT EXISTS (SELECT 1 FROM queue_controls c WHERE c.queue = 'page_scrape' AND c.paused)
+  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+UPDATE ${BARE_TABLE} AS t SET status = 'InProgress', attempts = t.attempts + 1, claims = t.claims + 1,
+    locked_by = 'node-bare', lease_expires_at = now() + make_interval(secs => 300), updated_at = now()
+WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
+RETURNING t.id::text, t.claims, json_build_object('job_type', t.job_type, 'params', t.params,
+  'domain_id', t.domain_id)::text, date_part('epoch', clock_timestamp() - t.next_attempt_at),
+  t.ctid::text`;
+async function barePickup(url) {
+  const setup = new pg.Client({ connectionString: url });
+  await setup.connect();
+  await setup.query(`CREATE TABLE ${BARE_TABLE} (LIKE jobs INCLUDING ALL) WITH (fillfactor = 40);
+    CREATE FUNCTION bench_bare_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM pg_notify('bench_bare', NEW.job_type); RETURN NULL; END $$;
+    CREATE TRIGGER bare_queued_notify AFTER INSERT OR UPDATE OF status ON ${BARE_TABLE}
+      FOR EACH ROW WHEN (NEW.status = 'Queued') EXECUTE FUNCTION bench_bare_notify();
+    CREATE TRIGGER bare_count_inserted AFTER INSERT ON ${BARE_TABLE} REFERENCING NEW TABLE AS new_jobs
+      FOR EACH STATEMENT EXECUTE FUNCTION sky_count_job_statuses();
+    CREATE TRIGGER bare_count_updated AFTER UPDATE ON ${BARE_TABLE}
+      REFERENCING OLD TABLE AS old_jobs NEW TABLE AS new_jobs
+      FOR EACH STATEMENT EXECUTE FUNCTION sky_count_job_statuses()`);
+  await setup.end();
+  const connect = async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    return c;
+  };
+  const listener = await connect(), claimer = await connect(), inserter = await connect();
+  // The engine's session settings (persistence/queue_store.cpp) and its claims' commit setting.
+  await claimer.query("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET jit = off; " +
+    "SET synchronous_commit = off");
+  const claim = { name: "bare_claim", text: BARE_CLAIM, values: [500] };
+  await claimer.query(claim); // prepared here (it finds nothing), so every sample is an execution only
+  const waiting = [];
+  let heard = 0;
+  listener.on("notification", () => {
+    if (waiting.length) waiting.shift()();
+    else heard++;
+  });
+  await listener.query("LISTEN bench_bare");
+  const notified = () => (heard > 0 ? (heard--, Promise.resolve()) : new Promise((r) => waiting.push(r)));
+  return {
+    // One sample (ms), on `clock`.
+    sample: async (clock) => {
+      await inserter.query(`INSERT INTO ${BARE_TABLE} (job_type, params) VALUES ('page_scrape', '{}')`);
+      const t0 = clock();
+      await notified();
+      const { rows } = await claimer.query(claim);
+      const ms = clock() - t0;
+      if (rows.length !== 1) throw new Error(`bare pickup: claimed ${rows.length} rows, not 1`);
+      await inserter.query(`UPDATE ${BARE_TABLE} SET status = 'Completed', finished_at = now(), locked_by = NULL
+        WHERE finished_at IS NULL`);
+      return ms;
+    },
+    end: async () => Promise.all([listener.end(), claimer.end(), inserter.end()]),
+  };
+}
+
 async function latency(sys, rate) {
   const db = await freshDatabase();
   const sky = sys.kind === "scrapersky";
@@ -386,8 +456,15 @@ async function latency(sys, rate) {
   const background = rate > 0 ? await startBackground(db, sys, rate) : null;
   await sleep(background ? 1000 : 500);
   const floor = await floorSamples(floorConn, clock); // ends with a gap, so the first insert follows one
+  const bare = sky ? await barePickup(db.direct) : null;
+  const bareMs = [];
   const issued = new Map(), returned = new Map();
   for (let i = 0; i < LATENCY_COUNT; i++) {
+    if (bare) {
+      // Between two of the server's samples, with a full gap before each.
+      bareMs.push(await bare.sample(clock));
+      await sleep(SPACING_MS);
+    }
     const t0 = clock();
     let key = i;
     if (sky) {
@@ -407,6 +484,7 @@ async function latency(sys, rate) {
   await waitUntilDone(client, PROBES[sys.kind]);
   await client.end();
   await floorConn.end(); // not before the inserts: a backend exiting would be in their first gap
+  if (bare) await bare.end();
   await worker.stop();
   if (sky) {
     // Lines "<id> <start ns> <end ns> <node>"; background jobs are not in `issued`.
@@ -427,6 +505,7 @@ async function latency(sys, rate) {
     p50_return: pct(fromReturn, 50), p99_return: pct(fromReturn, 99),
     p50_issue: pct(fromIssue, 50), p99_issue: pct(fromIssue, 99), background_rate: achieved,
     floor_p50: pct(floor, 50), floor_p99: pct(floor, 99),
+    bare_p50: bare ? pct(bareMs, 50) : null, bare_p99: bare ? pct(bareMs, 99) : null,
   };
 }
 
@@ -548,14 +627,16 @@ if (LATENCY_COUNT > 0) {
       console.error(
         `${label(v)} (round ${round}): p50 ${fmt(r.p50_return, 2)} ms, p99 ${fmt(r.p99_return, 2)} ms from return; ` +
           `floor p50 ${fmt(r.floor_p50, 2)} ms, p99 ${fmt(r.floor_p99, 2)} ms` +
+          (r.bare_p50 == null ? "" : `; bare pickup p50 ${fmt(r.bare_p50, 2)} ms, p99 ${fmt(r.bare_p99, 2)} ms`) +
           (v[1] ? ` (background ${fmt(r.background_rate)} jobs/s)` : ""),
       );
     }
   }
   for (const [name, rs] of Object.entries(samples)) {
     const r = Object.fromEntries(
-      ["p50_return", "p99_return", "p50_issue", "p99_issue", "background_rate", "floor_p50", "floor_p99"]
-        .map((k) => [k, median(rs.map((x) => x[k]))]),
+      ["p50_return", "p99_return", "p50_issue", "p99_issue", "background_rate", "floor_p50", "floor_p99",
+        "bare_p50", "bare_p99"]
+        .map((k) => [k, rs[0][k] == null ? null : median(rs.map((x) => x[k]))]),
     );
     // Over the floor: the table's two medians, so the figure can be read off the table.
     r.p50_over_floor = r.p50_return - r.floor_p50;
@@ -595,12 +676,16 @@ if (Object.keys(results.latency).length) {
     `\npickup latency, ${LATENCY_COUNT} single inserts ${SPACING_MS} ms apart, and the floor: ${LATENCY_COUNT} prepared ` +
       `SELECT 1, ${SPACING_MS} ms apart, on a connection of its own (ms; median of ${LATENCY_RUNS} run(s))\n`,
   );
-  console.log("| system | p50 from return | p99 from return | floor p50 | floor p99 | p50 from issue | p99 from issue |");
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log(
+    "| system | p50 from return | p99 from return | floor p50 | floor p99 | bare pickup p50 | bare pickup p99 | " +
+      "p50 from issue | p99 from issue |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  const ms = (x) => (x == null ? "–" : fmt(x, 2));
   for (const [name, r] of Object.entries(results.latency)) {
     console.log(
-      `| ${name} | ${fmt(r.p50_return, 2)} | ${fmt(r.p99_return, 2)} | ${fmt(r.floor_p50, 2)} | ${fmt(r.floor_p99, 2)} | ` +
-        `${fmt(r.p50_issue, 2)} | ${fmt(r.p99_issue, 2)} |`,
+      `| ${name} | ${ms(r.p50_return)} | ${ms(r.p99_return)} | ${ms(r.floor_p50)} | ${ms(r.floor_p99)} | ` +
+        `${ms(r.bare_p50)} | ${ms(r.bare_p99)} | ${ms(r.p50_issue)} | ${ms(r.p99_issue)} |`,
     );
   }
   console.log("");
