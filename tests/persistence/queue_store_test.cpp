@@ -442,26 +442,29 @@ TEST(queue_store, orphaned_claims_are_returned_but_known_ones_are_kept) {
   EXPECT_TRUE(f.store.release_orphans(f.conn, "other-node", {}).empty());
 }
 
+// Directly and through a pooler (where some statements take another form).
 TEST(queue_store, every_queue_renders_and_runs_its_statements) {
   fixture f;
-  for (const auto& def : config::queue_definitions()) {
-    config::queue_config qc;
-    persistence::queue_store store(def, qc);
-    EXPECT_NO_THROW(store.claim(f.conn, "n", 1)) << def.name;
-    EXPECT_NO_THROW(store.rescue(f.conn, 1)) << def.name;
-    EXPECT_NO_THROW(store.release(f.conn, "n")) << def.name;
-    EXPECT_NO_THROW(store.release_orphans(f.conn, "n", {})) << def.name;
-    EXPECT_NO_THROW(store.next_due_in(f.conn)) << def.name;
-    const std::string nobody = "00000000-0000-0000-0000-000000000000";
-    EXPECT_NO_THROW(store.renew(f.conn, "n", {nobody})) << def.name;
-    pqxx::work tx(f.conn);
-    for (auto kind : {persistence::finish_kind::completed, persistence::finish_kind::retry,
-                      persistence::finish_kind::failed, persistence::finish_kind::cancelled})
-      for (std::string address : {"", "(0,1)"}) // by id, and at an address first
-        EXPECT_NO_THROW(store.finish_many(tx, "n", {{nobody, 1, kind, "why", 1.0, "{}", address}}))
-            << def.name;
-    tx.commit();
-  }
+  for (const auto& def : config::queue_definitions())
+    for (bool prepared : {true, false}) {
+      config::queue_config qc;
+      persistence::queue_store store(def, qc, prepared);
+      EXPECT_NO_THROW(store.claim(f.conn, "n", 1)) << def.name;
+      EXPECT_NO_THROW(store.rescue(f.conn, 1)) << def.name;
+      EXPECT_NO_THROW(store.release(f.conn, "n")) << def.name;
+      EXPECT_NO_THROW(store.release_orphans(f.conn, "n", {})) << def.name;
+      EXPECT_NO_THROW(store.next_due_in(f.conn)) << def.name;
+      const std::string nobody = "00000000-0000-0000-0000-000000000000";
+      EXPECT_NO_THROW(store.renew(f.conn, "n", {nobody})) << def.name;
+      pqxx::work tx(f.conn);
+      for (auto kind : {persistence::finish_kind::completed, persistence::finish_kind::retry,
+                        persistence::finish_kind::failed, persistence::finish_kind::cancelled})
+        for (std::string address : {"", "(0,1)"}) // by id, and at an address first
+          EXPECT_NO_THROW(
+              store.finish_many(tx, "n", {{nobody, 1, kind, "why", 1.0, "{}", address}}))
+              << def.name << (prepared ? "" : " (pooled)");
+      tx.commit();
+    }
 }
 
 // A claim changes no indexed column, and the jobs table's pages keep room for the new row
