@@ -105,9 +105,8 @@ int claim_limit(const poller_state& s) {
                    max_held - static_cast<int>(s.held.size())});
 }
 
-queue_driver::claim_replies replies_to(const poller_actor& me) {
-  return {[me](claim_result r) { caf::anon_send(me, claimed_atom::value, std::move(r)); },
-          [me](double seconds) { caf::anon_send(me, next_due_atom::value, seconds); }};
+queue_driver::reply<claim_result> replies_to(const poller_actor& me) {
+  return [me](claim_result r) { caf::anon_send(me, claimed_atom::value, std::move(r)); };
 }
 
 // Takes the standing claim back before the poller claims itself (or pauses, or drains). False
@@ -199,11 +198,16 @@ void on_claimed(poller_self self, claim_result& r) {
   }
   s.want_more = false;
   s.backlog_seen = false;
+  // Rows in backoff get a timer instead of the fallback interval. Asked now that the rows are on
+  // their way to the pool, so that the question's round trip delays no pickup.
+  s.driver->next_due([me = poller_actor(self)](double seconds) {
+    caf::anon_send(me, next_due_atom::value, seconds);
+  });
   if (s.poll_again) {
     poll(self);
     return;
   }
-  stand_if_idle(self); // the next-due answer, if any row is queued, follows
+  stand_if_idle(self);
 }
 
 // After a short claim: rows waiting for their backoff to elapse get a timer instead of the

@@ -130,20 +130,21 @@ public:
   }
 
   void claim(int limit, std::optional<std::vector<std::string>> known,
-             claim_replies replies) override {
+             reply<claim_result> claimed) override {
     // From the notifier's thread (a standing claim) the claim runs right after the notifier's
     // task, on the same thread.
-    claim_lane_.post_next([self = shared_from_this(), limit, known = std::move(known),
-                           replies = std::move(replies)]() mutable {
-      auto r = self->claim_now(limit, known);
-      const bool short_claim = !r.failed && static_cast<int>(r.items.size()) < limit;
-      replies.claimed(std::move(r));
-      // Rows in backoff get a timer; a connection lost here is reported by the next claim.
-      if (short_claim)
-        self->on_claim_connection("next-due", [&](pqxx::connection& c) {
-          if (auto due = self->q_->store->next_due_in(c); due && replies.next_due)
-            replies.next_due(*due);
-        });
+    claim_lane_.post_next(
+        [self = shared_from_this(), limit, known = std::move(known),
+         claimed = std::move(claimed)]() mutable { claimed(self->claim_now(limit, known)); });
+  }
+
+  void next_due(reply<double> due) override {
+    claim_lane_.post([self = shared_from_this(), due = std::move(due)] {
+      // A connection lost here is reported by the next claim, which the orphan check needs.
+      self->on_claim_connection("next-due", [&](pqxx::connection& c) {
+        if (auto seconds = self->q_->store->next_due_in(c))
+          due(*seconds);
+      });
     });
   }
 
@@ -344,9 +345,9 @@ private:
 
 } // namespace
 
-void queue_driver::stand_claim(int limit, claim_replies replies) {
+void queue_driver::stand_claim(int limit, reply<claim_result> claimed) {
   std::lock_guard lock(standing_mutex_);
-  standing_ = standing{limit, std::move(replies)};
+  standing_ = standing{limit, std::move(claimed)};
 }
 
 bool queue_driver::withdraw_claim() {
@@ -362,7 +363,7 @@ bool queue_driver::run_standing_claim() {
   }
   if (!run)
     return false;
-  claim(run->limit, std::nullopt, std::move(run->replies));
+  claim(run->limit, std::nullopt, std::move(run->claimed));
   return true;
 }
 

@@ -26,14 +26,6 @@ struct queue_context;
 class queue_driver {
 public:
   template <class T> using reply = std::function<void(T)>;
-  // A claim's two answers. `claimed`: its rows, the moment the claim returns. `next_due`: after a
-  // short claim, seconds until the earliest queued row is due (<= 0: due now but locked by
-  // another claim); not called when none is queued. The question is asked once the rows are
-  // answered, so that no pickup waits for its round trip.
-  struct claim_replies {
-    reply<messages::claim_result> claimed;
-    reply<double> next_due;
-  };
   virtual ~queue_driver() = default;
 
   // The claim lane (the poller's connection), in the order asked:
@@ -42,9 +34,15 @@ public:
   virtual void release_held() = 0;
   // Claims up to `limit` due rows. `known`: after a lost connection (claim_result's
   // connection_lost), the ids the poller holds; rows this node holds beyond them were claimed
-  // unseen and go back first. After a short claim it asks when the next queued row is due.
+  // unseen and go back first. Answers the moment the claim returns.
   virtual void claim(int limit, std::optional<std::vector<std::string>> known,
-                     claim_replies replies) = 0;
+                     reply<messages::claim_result> claimed) = 0;
+  // Seconds until the earliest queued row is due (<= 0: due now but locked by another claim); not
+  // answered when none is queued. The poller asks after a short claim, once it has handed that
+  // claim's rows on: asked by the lane right after answering, the question's round trip woke a
+  // database backend on the same two cores as the hand-over to the poller's thread, whose tail
+  // it lengthened.
+  virtual void next_due(reply<double> due) = 0;
   // Extends the leases of `ids`; answers the ids whose cancellation was requested, and whether
   // the connection was lost.
   virtual void renew(std::vector<std::string> ids,
@@ -59,7 +57,7 @@ public:
   // notifier's thread to run the moment a NOTIFY names the queue, without the hops to the poller
   // and back. Its limit was the poller's to give and stays valid, since only claims use slots.
   // Thread-safe.
-  void stand_claim(int limit, claim_replies replies);
+  void stand_claim(int limit, reply<messages::claim_result> claimed);
   // Takes the standing claim back: true when it still stood, false when a NOTIFY ran it (its
   // answer comes) or none stood.
   bool withdraw_claim();
@@ -69,7 +67,7 @@ public:
 private:
   struct standing {
     int limit = 0;
-    claim_replies replies;
+    reply<messages::claim_result> claimed;
   };
   std::mutex standing_mutex_;
   std::optional<standing> standing_;

@@ -40,8 +40,8 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 // Queue driver -> poller: (claimed, claim_result) what a claim found.
 using claimed_atom = caf::atom_constant<caf::atom("claimed")>;
-// Queue driver -> poller: (next_due, seconds) after a short claim, when the next queued row is
-// due (<= 0: due now but locked by another claim).
+// Queue driver -> poller: (next_due, seconds) the answer to the poller's question after a short
+// claim, when the next queued row is due (<= 0: due now but locked by another claim).
 using next_due_atom = caf::atom_constant<caf::atom("next_due")>;
 // Queue driver -> poller: (renewed, cancelled ids, connection lost) a lease renewal's answer.
 using renewed_atom = caf::atom_constant<caf::atom("renewed")>;

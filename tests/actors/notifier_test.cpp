@@ -55,12 +55,13 @@ scheduler_wake_actor::behavior_type fake_scheduler(scheduler_wake_actor::pointer
 class claim_counting_driver : public actors::queue_driver {
 public:
   void release_held() override {}
-  void claim(int limit, std::optional<std::vector<std::string>>, claim_replies) override {
+  void claim(int limit, std::optional<std::vector<std::string>>, reply<claim_result>) override {
     std::lock_guard lock(mutex);
     limits.push_back(limit);
   }
   void renew(std::vector<std::string>,
              std::function<void(std::vector<std::string>, bool)>) override {}
+  void next_due(reply<double>) override {}
   void write(result_batch, reply<write_result>) override {}
   std::vector<int> claimed() {
     std::lock_guard lock(mutex);
@@ -103,7 +104,7 @@ TEST(notifier, wakes_the_poller_in_the_directory_and_else_the_scheduler) {
   EXPECT_EQ(seen->scheduled(page_scrape), 0u) << "the wake took the long way";
 
   // A claim stands in the driver: the NOTIFY runs it, and the poller hears of it by its answer.
-  driver->stand_claim(7, {[](claim_result) {}, [](double) {}});
+  driver->stand_claim(7, [](claim_result) {});
   const int woken = seen->poller.load();
   insert_jobs(db.url(), 1);
   ASSERT_TRUE(eventually([&] { return driver->claimed().size() == 1; }, 30s));

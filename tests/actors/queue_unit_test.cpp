@@ -28,7 +28,7 @@ public:
   struct claim_call {
     int limit = 0;
     std::optional<std::vector<std::string>> known;
-    claim_replies replies;
+    reply<claim_result> claimed;
   };
   struct write_call {
     result_batch items;
@@ -41,9 +41,10 @@ public:
 
   void release_held() override { ++releases; }
   void claim(int limit, std::optional<std::vector<std::string>> known,
-             claim_replies replies) override {
-    claims.push_back({limit, std::move(known), std::move(replies)});
+             reply<claim_result> claimed) override {
+    claims.push_back({limit, std::move(known), std::move(claimed)});
   }
+  void next_due(reply<double> due) override { dues.push_back(std::move(due)); }
   void renew(std::vector<std::string> ids,
              std::function<void(std::vector<std::string>, bool)> done) override {
     renews.push_back({std::move(ids), std::move(done)});
@@ -54,6 +55,7 @@ public:
 
   int releases = 0;
   std::deque<claim_call> claims;
+  std::deque<reply<double>> dues;
   std::deque<write_call> writes;
   std::deque<renew_call> renews;
 };
@@ -121,7 +123,7 @@ protected:
                          .payload_json = "{}",
                          .row_address = "(0,1)"});
     }
-    call.replies.claimed(std::move(r));
+    call.claimed(std::move(r));
     run();
     return ids;
   }
@@ -134,7 +136,7 @@ protected:
     r.asked = call.limit;
     r.failed = true;
     r.connection_lost = connection_lost;
-    call.replies.claimed(std::move(r));
+    call.claimed(std::move(r));
     run();
   }
 
@@ -477,33 +479,40 @@ TEST_F(queue_unit, a_pause_is_reported_once_the_claim_in_flight_has_answered) {
   EXPECT_TRUE(driver->claims.empty()) << "claimed while paused";
 }
 
-// The driver answers a short claim's rows first and then, if a row is queued, when it is due:
-// the poller claims again then (a timer), not at the fallback interval (a minute here); a row
-// due but locked by another claim is looked at again soon.
+// After a short claim, once its rows are on their way, the poller asks when the next queued row
+// is due, and claims again then (a timer), not at the fallback interval (a minute here); a row
+// due but locked by another claim is looked at again soon. A full claim asks nothing.
 TEST_F(queue_unit, the_next_due_answer_of_a_short_claim_sets_a_timer) {
   start();
+  auto first = answer_claim(4); // full
+  EXPECT_TRUE(driver->dues.empty()) << "asked after a full claim";
+  end_step(first[0], workflows::handler_result::completed());
+  end_step(first[1], workflows::handler_result::completed());
   ASSERT_EQ(driver->claims.size(), 1u);
-  auto replies = driver->claims.front().replies;
   answer_claim(1); // short
-  EXPECT_EQ(steps.size(), 1u) << "the row runs before the next-due answer";
-  replies.next_due(2.0);
-  run();
+  EXPECT_EQ(steps.size(), 5u) << "the row did not run";
+  ASSERT_EQ(driver->dues.size(), 1u) << "not asked after a short claim";
+  auto due = [&](double seconds) {
+    auto reply = std::move(driver->dues.front());
+    driver->dues.pop_front();
+    reply(seconds);
+    run();
+  };
+  due(2.0);
   advance(1s);
   EXPECT_TRUE(driver->claims.empty()) << "claimed before the row was due";
   advance(1s + 10ms);
   ASSERT_EQ(driver->claims.size(), 1u) << "no claim once the row was due";
 
-  replies = driver->claims.front().replies;
   answer_claim(0);
-  replies.next_due(0.0);
-  run();
+  ASSERT_EQ(driver->dues.size(), 1u);
+  due(0.0);
   advance(100ms);
   ASSERT_EQ(driver->claims.size(), 1u) << "a row due but locked is not looked at again soon";
 
-  replies = driver->claims.front().replies;
   answer_claim(0);
-  replies.next_due(120.0); // past the fallback interval: the scheduler's tick comes first
-  run();
+  ASSERT_EQ(driver->dues.size(), 1u);
+  due(120.0); // past the fallback interval: the scheduler's tick comes first
   advance(121s);
   EXPECT_TRUE(driver->claims.empty());
 }
