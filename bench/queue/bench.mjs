@@ -375,21 +375,15 @@ async function floorSamples(client, clock) {
 // and interleaved with them sample by sample. An insert into a table shaped as jobs (its
 // indexes, its counting triggers, a NOTIFY trigger of its own channel, so the server hears
 // none of it) wakes a LISTENing connection, and the engine's one-row claim runs at once on an
-// engine session (queue_statements.py's claim, keep them in step), timed from the insert
+// engine session (queue_statements.py's), timed from the insert
 // returning to the claim's answer. The claimed row is finished off the clock, right after.
 const BARE_TABLE = "bench_bare_jobs";
-const BARE_CLAIM = `WITH picked AS (
-  SELECT ctid FROM ${BARE_TABLE} WHERE status = 'Queued' AND job_type = 'page_scrape' AND finished_at IS NULL
-    AND next_attempt_at <= now()
-    AND NOT EXISTS (SELECT 1 FROM queue_controls c WHERE c.queue = 'page_scrape' AND c.paused)
-  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-UPDATE ${BARE_TABLE} AS t SET status = 'InProgress', attempts = t.attempts + 1, claims = t.claims + 1,
-    locked_by = 'node-bare', lease_expires_at = now() + make_interval(secs => 300), updated_at = now()
-WHERE t.ctid = ANY(ARRAY(SELECT ctid FROM picked))
-RETURNING t.id::text, t.claims, json_build_object('job_type', t.job_type, 'params', t.params,
-  'domain_id', t.domain_id)::text, date_part('epoch', clock_timestamp() - t.next_attempt_at),
-  t.ctid::text`;
 async function barePickup(url) {
+  // The engine's session settings and its claim, from the statements the one-backend scripts use.
+  const engine = JSON.parse(
+    execFileSync("python3", [new URL("./queue_statements.py", import.meta.url).pathname, "json", "node-bare"]).toString(),
+  );
+  const bareClaim = engine.claim.replace(/^PREPARE claim\(int\) AS /, "").replace(/\bjobs\b/g, BARE_TABLE);
   const setup = new pg.Client({ connectionString: url });
   await setup.connect();
   await setup.query(`CREATE TABLE ${BARE_TABLE} (LIKE jobs INCLUDING ALL) WITH (fillfactor = 40);
@@ -409,10 +403,9 @@ async function barePickup(url) {
     return c;
   };
   const listener = await connect(), claimer = await connect(), inserter = await connect();
-  // The engine's session settings (persistence/queue_store.cpp) and its claims' commit setting.
-  await claimer.query("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET jit = off; " +
-    "SET synchronous_commit = off");
-  const claim = { name: "bare_claim", text: BARE_CLAIM, values: [500] };
+  // The engine's session settings and its claims' commit setting (actors/queue_driver.cpp).
+  await claimer.query(`${engine.session}; SET synchronous_commit = off`);
+  const claim = { name: "bare_claim", text: bareClaim, values: [500] };
   await claimer.query(claim); // prepared here (it finds nothing), so every sample is an execution only
   const waiting = [];
   let heard = 0;

@@ -1,7 +1,8 @@
 # The page_scrape queue's claim and the forms of its finish at the claimed addresses, as
 # persistence/queue_sql.cpp renders queue.sql (copied here by hand: keep them in step), for the
-# one-backend scripts (finish_forms.py, statement_loop.py engine). Each is a PREPARE of `claim`
-# or `fin`.
+# one-backend scripts (finish_forms.py, statement_loop.py engine, pickup_floor.py) and for
+# bench.mjs's bare pickup (`queue_statements.py json NODE` prints the session settings and the
+# claim for it). Each is a PREPARE of `claim` or `fin`.
 #   lateral    the fence in a LATERAL lookup, then the update's fetch by the address it returned
 #              (the statement before 017_completions_by_address.sql)
 #   address    the fence as the update's filter, items from sky_completions, one address lookup
@@ -28,18 +29,23 @@ RETURNING t.id::text, t.claims, json_build_object('job_type', t.job_type, 'param
   t.ctid::text"""
 
 
-_RESULT_BY_ID = """result_data = coalesce((SELECT jsonb_object_agg(u.id, u.result::jsonb) FROM unnest($2::uuid[],
-    $4::text[]) AS u(id, result) WHERE u.result IS NOT NULL) -> t.id::text, t.result_data)"""
+# How a completion reads its item's result ({result} of queue_sql.cpp): the joined item's, or in
+# the one-pass form the batch's results as one object by id.
+_ITEM_RESULT = "d.result::jsonb"
+_RESULT_BY_ID = """(SELECT jsonb_object_agg(u.id, u.result::jsonb) FROM unnest($2::uuid[], $4::text[])
+    AS u(id, result) WHERE u.result IS NOT NULL) -> t.id::text"""
 
 _SET_COMPLETED = """SET status = 'Completed', locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
-    updated_at = now(), progress = 1, result_data = coalesce(d.result::jsonb, t.result_data),
+    updated_at = now(), progress = 1, result_data = coalesce({result}, t.result_data),
     error = NULL, finished_at = now()"""
 
 FORMS = ("lateral", "address", "unnest", "addresses")
 
 
 def finish(form, node):
-    head = f"PREPARE fin(tid[], uuid[], bigint[], text[]) AS UPDATE jobs AS t {_SET_COMPLETED}"
+    result = _RESULT_BY_ID if form == "addresses" else _ITEM_RESULT
+    head = ("PREPARE fin(tid[], uuid[], bigint[], text[]) AS UPDATE jobs AS t "
+            + _SET_COMPLETED.format(result=result))
     items = "unnest($1::tid[], $2::uuid[], $3::bigint[], $4::text[]) AS d(address, id, claim, result)"
     fence = (f"t.ctid = d.address AND t.id = d.id AND t.locked_by = '{node}' AND t.claims = d.claim\n"
              "  AND t.status = 'InProgress'")
@@ -54,7 +60,7 @@ WHERE t.ctid = held.ctid AND t.status = held.status AND t.locked_by = held.holde
   AND t.claims = held.claim
 RETURNING t.id::text, t.status::text"""
     if form == "addresses":
-        return f"""{head.replace("result_data = coalesce(d.result::jsonb, t.result_data)", _RESULT_BY_ID)}
+        return f"""{head}
 WHERE t.ctid = ANY($1::tid[])
   AND ((t.id, t.claims) IN (SELECT * FROM unnest($2::uuid[], $3::bigint[]))) IS TRUE
   AND t.locked_by = '{node}' AND t.status = 'InProgress'
@@ -68,3 +74,10 @@ RETURNING t.id::text, t.status::text"""
 FROM {items}
 WHERE {fence}
 RETURNING t.id::text, t.status::text"""
+
+
+if __name__ == "__main__":
+    import json, sys
+    if len(sys.argv) != 3 or sys.argv[1] != "json":
+        sys.exit("usage: queue_statements.py json NODE")
+    print(json.dumps({"session": ENGINE_SESSION, "claim": claim(sys.argv[2])}))
