@@ -107,6 +107,13 @@ function clusterNs(a, b) {
   for (const [pid, v] of a.per) if (!b.per.has(pid) && v != null) gone += v;
   return ns + Math.max(0, b.reapedNs - a.reapedNs - gone);
 }
+// Time the hypervisor ran something else while this machine's vCPUs wanted to run (steal, the
+// eighth figure of /proc/stat's "cpu" line, in clock ticks), summed over the vCPUs, in ms: a round
+// that lost some is slower for a reason that is not the system's.
+function stealMs() {
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
+  return (Number(cpu[8]) * 1000) / CLK_TCK;
+}
 const poolerPid = () => (POOLER_PID_FILE && existsSync(POOLER_PID_FILE) ? Number(readFileSync(POOLER_PID_FILE, "utf8")) : null);
 
 // ---------------------------------------------------------------- databases and probes
@@ -294,16 +301,20 @@ async function throughput(sys) {
   await client.query("CHECKPOINT");
   const pooler = sys.pooler ? poolerPid() : null;
   const pg0 = clusterSnapshot(), w0 = processNs(worker.pid), h0 = processNs(client.backendPid), b0 = processNs(pooler);
+  const steal0 = stealMs();
   await insertMany(client, sys, ITEMS);
   const t0 = nowMs(), h1 = processNs(client.backendPid);
   await waitUntilDone(client, PROBES[sys.kind]);
   const seconds = (nowMs() - t0) / 1000;
   const pg1 = clusterSnapshot(), w1 = processNs(worker.pid), h2 = processNs(client.backendPid), b1 = processNs(pooler);
+  const steal = stealMs() - steal0;
   await client.end();
   await worker.stop();
   const perJob = (ns) => ns / ITEMS / 1000; // µs per job = ms per 1,000 jobs
   return {
     jobs_per_s: ITEMS / seconds,
+    seconds,
+    steal_ms: steal,
     cpu_us_per_job: {
       postgres: perJob(clusterNs(pg0, pg1) - (h2 - h0)),
       worker: perJob(w1 - w0),
@@ -569,7 +580,8 @@ for (let round = 1; round <= RUNS; round++) {
     console.error(
       `${sys.name} (round ${round}): ${fmt(r.jobs_per_s)} jobs/s; CPU µs per job: postgres ${fmt(c.postgres, 1)}, ` +
         `worker ${fmt(c.worker, 1)}${c.pooler != null ? `, pgbouncer ${fmt(c.pooler, 1)}` : ""}; ` +
-        `harness backend: insert ${fmt(c.insert, 1)}, probe ${fmt(c.probe, 1)}`,
+        `harness backend: insert ${fmt(c.insert, 1)}, probe ${fmt(c.probe, 1)}; ` +
+        `${fmt(r.seconds * 1000)} ms, steal ${fmt(r.steal_ms)} ms`,
     );
   }
 }
@@ -583,6 +595,7 @@ for (const sys of chosen) {
     cpu_us_per_job: { postgres: m("postgres"), worker: m("worker"), pooler: m("pooler"), insert: m("insert"), probe: m("probe"),
       total: median(rs.map((r) => r.cpu_us_per_job.postgres + r.cpu_us_per_job.worker + (r.cpu_us_per_job.pooler ?? 0))) },
     runs_cpu_us_per_job: rs.map((r) => r.cpu_us_per_job),
+    runs_steal_ms: rs.map((r) => r.steal_ms),
   };
 }
 const fastest = (list) => list.reduce((a, s) => (!a || results.throughput[s.name].median > results.throughput[a.name].median ? s : a), null);
