@@ -67,7 +67,8 @@ TEST(heartbeat_monitor, a_pool_that_finishes_tasks_is_slow_not_stalled) {
 
 namespace {
 
-// A pool of one thread that the watchdog watches.
+// A pool of one thread that the watchdog watches. One the test blocks for good is leaked instead
+// of destroyed: its thread never returns.
 struct single_thread_pool {
   boost::asio::io_context io;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{
@@ -80,8 +81,8 @@ struct single_thread_pool {
   ~single_thread_pool() {
     guard.reset();
     io.stop();
-    // A blocked thread never returns: the test process ends with it.
-    thread.detach();
+    // Joined before the context goes: a thread still inside run() would use it once freed.
+    thread.join();
   }
   watched_pool watched(std::string name) {
     return {std::move(name),
