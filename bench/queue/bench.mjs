@@ -615,16 +615,17 @@ if (peerBest) {
     const median = s && results.throughput[s.name].median;
     return s && { name: s.name, median, ratio: a ? a.median / median : null };
   };
+  // A ScraperSky row against the best peer: the medians' ratio and the rounds' one by one.
+  const against = (t) => ({ ratio: t.median / b.median, rounds: t.runs.map((v, i) => v / b.runs[i]) });
   results.best = {
-    scrapersky: skyBest?.name ?? null, peer: peerBest.name, ratio: a ? a.median / b.median : null,
-    rounds: a ? a.runs.map((v, i) => v / b.runs[i]) : null,
+    scrapersky: skyBest?.name ?? null, peer: peerBest.name, ratio: null, rounds: null, ...(a && against(a)),
     peers: { graphile: peer(graphileBest), pgboss: peer(pgbossBest) },
   };
   if (skyShipped) {
     const t = results.throughput[skyShipped.name];
     results.shipped = {
-      scrapersky: skyShipped.name, peer: peerBest.name, ratio: t.median / b.median,
-      rounds: t.runs.map((v, i) => v / b.runs[i]), cpu_ratio: t.cpu_us_per_job.total / b.cpu_us_per_job.total,
+      scrapersky: skyShipped.name, peer: peerBest.name, ...against(t),
+      cpu_ratio: t.cpu_us_per_job.total / b.cpu_us_per_job.total,
     };
   }
 }
