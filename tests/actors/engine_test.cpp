@@ -333,9 +333,12 @@ TEST(engine, results_arriving_under_load_share_commits_and_claims_share_statemen
                                                  {"PAGE_SCRAPE_SCHEDULER_COMMIT_INTERVAL_MS",
                                                   std::to_string(interval.count())}}));
   const auto start = std::chrono::steady_clock::now();
-  // 8 workers on 15 ms steps: a result every 2 ms or so, each alone in its commit without the
-  // interval.
-  auto ids = insert_jobs(db.url(), 200, R"({"sleep_ms": 15})");
+  // 8 workers on 100 ms steps: a result every 12 ms or so, each alone in its commit without the
+  // interval. Steps far longer than a claim's round trip, on any machine, so that no rows are
+  // claimed ahead of the free slots (rows_ahead): with 15 ms steps, a slow machine (sanitizers,
+  // the pooler, parallel tests) freed a slot during most claims, and the rows then claimed ahead
+  // came one by one.
+  auto ids = insert_jobs(db.url(), 200, R"({"sleep_ms": 100})");
   ASSERT_TRUE(eventually([&] { return jobs_with(db.url(), "status = 'Completed'") == 200; }, 60s));
   const auto elapsed = std::chrono::steady_clock::now() - start;
   expect_each_ran_once(log, ids);
