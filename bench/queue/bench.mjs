@@ -86,26 +86,40 @@ const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) |
 const POSTMASTER = PGDATA ? Number(readFileSync(`${PGDATA}/postmaster.pid`, "utf8").split("\n")[0]) : null;
 
 // Every process of the benchmark cluster: the postmaster and its children (backends, autovacuum,
-// checkpointer, WAL writer, ...), and the CPU time of the children it has reaped.
+// checkpointer, WAL writer, ...), each with its kind, and the CPU time of the children it has
+// reaped.
 function clusterSnapshot() {
-  const per = new Map([[POSTMASTER, processNs(POSTMASTER)]]);
+  const per = new Map([[POSTMASTER, { ns: processNs(POSTMASTER), kind: "other" }]]);
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (Number(statFields(d)[1]) === POSTMASTER) per.set(Number(d), processNs(d));
+      if (Number(statFields(d)[1]) === POSTMASTER) per.set(Number(d), { ns: processNs(d), kind: processKind(d) });
     } catch {} // gone meanwhile
   }
   const f = statFields(POSTMASTER);
   return { per, reapedNs: ((Number(f[13]) + Number(f[14])) * 1e9) / CLK_TCK };
 }
-// CPU the cluster spent between two snapshots: live processes by their own counters; processes
-// that exited in between (an autovacuum worker, say) through the postmaster's reaped-children
-// time (in clock ticks) less what they had spent before the first snapshot.
-function clusterNs(a, b) {
-  let ns = 0, gone = 0;
-  for (const [pid, v] of b.per) if (v != null) ns += v - (a.per.get(pid) ?? 0);
-  for (const [pid, v] of a.per) if (!b.per.has(pid) && v != null) gone += v;
-  return ns + Math.max(0, b.reapedNs - a.reapedNs - gone);
+// A cluster process's kind, from the title PostgreSQL gives it: a backend's names its client
+// ("postgres: USER DB 127.0.0.1(PORT) STATE"), the others their role ("postgres: walwriter").
+const CLUSTER_KINDS = ["backends", "autovacuum", "walwriter", "exited", "other"];
+function processKind(pid) {
+  const title = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+  if (/ \d+\.\d+\.\d+\.\d+\(\d+\)| \[local\]/.test(title)) return "backends";
+  if (title.includes("autovacuum")) return "autovacuum";
+  if (title.includes("walwriter")) return "walwriter";
+  return "other";
+}
+// CPU the cluster spent between two snapshots, by kind of process: live processes by their own
+// counters; processes that exited in between (an autovacuum worker, a backend) through the
+// postmaster's reaped-children time (in clock ticks) less what they had spent before the first
+// snapshot ("exited").
+function clusterNsByKind(a, b) {
+  const by = Object.fromEntries(CLUSTER_KINDS.map((k) => [k, 0]));
+  let gone = 0;
+  for (const [pid, v] of b.per) if (v.ns != null) by[v.kind] += v.ns - (a.per.get(pid)?.ns ?? 0);
+  for (const [pid, v] of a.per) if (!b.per.has(pid) && v.ns != null) gone += v.ns;
+  by.exited = Math.max(0, b.reapedNs - a.reapedNs - gone);
+  return by;
 }
 // Time the hypervisor ran something else while this machine's vCPUs wanted to run (steal, the
 // eighth figure of /proc/stat's "cpu" line, in clock ticks), summed over the vCPUs, in ms: a round
@@ -311,12 +325,16 @@ async function throughput(sys) {
   await client.end();
   await worker.stop();
   const perJob = (ns) => ns / ITEMS / 1000; // µs per job = ms per 1,000 jobs
+  const byKind = clusterNsByKind(pg0, pg1);
+  byKind.backends -= h2 - h0; // the harness's own backend
+  const postgresNs = Object.values(byKind).reduce((x, y) => x + y, 0);
   return {
     jobs_per_s: ITEMS / seconds,
     seconds,
     steal_ms: steal,
     cpu_us_per_job: {
-      postgres: perJob(clusterNs(pg0, pg1) - (h2 - h0)),
+      postgres: perJob(postgresNs),
+      postgres_by_kind: Object.fromEntries(Object.entries(byKind).map(([k, ns]) => [k, perJob(ns)])),
       worker: perJob(w1 - w0),
       pooler: pooler ? perJob(b1 - b0) : null,
       insert: perJob(h1 - h0),
@@ -578,7 +596,8 @@ for (let round = 1; round <= RUNS; round++) {
     runs[sys.name].push(r);
     const c = r.cpu_us_per_job;
     console.error(
-      `${sys.name} (round ${round}): ${fmt(r.jobs_per_s)} jobs/s; CPU µs per job: postgres ${fmt(c.postgres, 1)}, ` +
+      `${sys.name} (round ${round}): ${fmt(r.jobs_per_s)} jobs/s; CPU µs per job: postgres ${fmt(c.postgres, 1)} ` +
+        `(${CLUSTER_KINDS.map((k) => `${k} ${fmt(c.postgres_by_kind[k], 1)}`).join(", ")}), ` +
         `worker ${fmt(c.worker, 1)}${c.pooler != null ? `, pgbouncer ${fmt(c.pooler, 1)}` : ""}; ` +
         `harness backend: insert ${fmt(c.insert, 1)}, probe ${fmt(c.probe, 1)}; ` +
         `${fmt(r.seconds * 1000)} ms, steal ${fmt(r.steal_ms)} ms`,

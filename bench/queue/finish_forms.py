@@ -4,7 +4,7 @@
 # the finish's WAL per job. Every round runs every form on a fresh copy of the template database,
 # odd rounds in list order and even rounds backwards; prints each form's median and range.
 #   finish_forms.py TEMPLATE_URL FORMS ROUNDS JOBS [BATCH]
-#   (FORMS: comma-separated of lateral, address, unnest; run on the database machine: it reads
+#   (FORMS: comma-separated of queue_statements.FORMS; run on the database machine: it reads
 #   /proc; needs python3-psycopg2)
 # The statements and the forms of the finish: queue_statements.py.
 import os, sys, psycopg2
@@ -27,6 +27,8 @@ def run(form):
     c = psycopg2.connect(db_url("finish_forms")); c.autocommit = True
     cur = c.cursor()
     cur.execute(queue_statements.ENGINE_SESSION)
+    if form in queue_statements.FINISH_SETTINGS:
+        cur.execute(queue_statements.FINISH_SETTINGS[form])
     cur.execute("SELECT pg_backend_pid()"); pid = cur.fetchone()[0]
     cur.execute("INSERT INTO jobs (job_type, params) SELECT 'page_scrape', '{}'::jsonb "
                 "FROM generate_series(1, %s)", (n,))

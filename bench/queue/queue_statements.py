@@ -10,6 +10,9 @@
 #   unnest     the same with a plain unnest: the plan hazard the function avoids, for comparison
 #   addresses  one pass over all the addresses, the (id, claim) pairs hashed, the results by id
 #              (queue_complete_at: the one on engine sessions)
+#   hashjoin   one pass over all the addresses, hash-joined to the items on (address, id, claim),
+#              the results read from the joined item; planned under FINISH_SETTINGS["hashjoin"]
+#              (without them PostgreSQL loops over the items instead)
 
 # The engine's session settings (persistence/queue_store.cpp, configure_engine_session).
 ENGINE_SESSION = "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET jit = off"
@@ -39,7 +42,10 @@ _SET_COMPLETED = """SET status = 'Completed', locked_by = NULL, lease_expires_at
     updated_at = now(), progress = 1, result_data = coalesce({result}, t.result_data),
     error = NULL, finished_at = now()"""
 
-FORMS = ("lateral", "address", "unnest", "addresses")
+FORMS = ("lateral", "address", "unnest", "addresses", "hashjoin")
+
+# Planner settings a form is planned under, on top of ENGINE_SESSION.
+FINISH_SETTINGS = {"hashjoin": "SET enable_nestloop = off; SET enable_mergejoin = off"}
 
 
 def finish(form, node):
@@ -58,6 +64,12 @@ CROSS JOIN LATERAL (
     AND status = 'InProgress' LIMIT 1) AS held
 WHERE t.ctid = held.ctid AND t.status = held.status AND t.locked_by = held.holder
   AND t.claims = held.claim
+RETURNING t.id::text, t.status::text"""
+    if form == "hashjoin":
+        return f"""{head}
+FROM {items}
+WHERE t.ctid = ANY($1::tid[]) AND {fence}
+  AND cardinality($4::text[]) = cardinality($2::uuid[])
 RETURNING t.id::text, t.status::text"""
     if form == "addresses":
         return f"""{head}

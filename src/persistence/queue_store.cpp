@@ -43,6 +43,11 @@ std::vector<claimed_row> claimed_rows(const pqxx::result& rows) {
   return out;
 }
 
+// A batch's ids, addresses or claims as a parameter in binary format (see binary_array_builder).
+pqxx::binarystring binary(binary_array_builder& array) {
+  return pqxx::binarystring(array.finish());
+}
+
 } // namespace
 
 // The hot statements run as prepared statements: parsed and planned once per connection instead
@@ -203,22 +208,22 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
   // (moved, or no longer ours) is looked up by id with the other kinds.
   std::unordered_set<std::string> found_at_address;
   {
-    text_array_builder addresses, ids, results;
-    std::vector<std::int64_t> claims;
+    binary_array_builder addresses(binary_array_builder::element::tid),
+        ids(binary_array_builder::element::uuid), claims(binary_array_builder::element::int8);
+    text_array_builder results;
     for (const auto* item : by_id)
       if (item->kind == finish_kind::completed && !item->row_address.empty()) {
-        addresses.add(item->row_address);
-        ids.add(item->id);
-        claims.push_back(item->claim);
+        addresses.add_tid(item->row_address);
+        ids.add_uuid(item->id);
+        claims.add_int8(item->claim);
         if (item->result_json.empty())
           results.add_null(); // keeps the row's earlier result, as result_of() says
         else
           results.add(item->result_json);
       }
     if (!ids.empty())
-      for (auto r :
-           execute(tx, statement_prefix_ + "complete_at", complete_at_sql_, addresses.finish(),
-                   ids.finish(), bigint_array(claims), node, results.finish()))
+      for (auto r : execute(tx, statement_prefix_ + "complete_at", complete_at_sql_,
+                            binary(addresses), binary(ids), binary(claims), node, results.finish()))
         applied.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
     // The common case: every item was a completion, found at its address.
     if (applied.size() == by_id.size())
@@ -227,17 +232,18 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
       found_at_address.insert(a.id);
   }
   auto run = [&](finish_kind kind, const std::string& name, const std::string& sql) {
-    std::vector<std::string> ids, errors;
+    binary_array_builder ids(binary_array_builder::element::uuid),
+        claims(binary_array_builder::element::int8);
+    std::vector<std::string> errors;
     std::vector<std::optional<std::string>> results;
-    std::vector<std::int64_t> claims;
     std::vector<double> delays;
     for (const auto* item : by_id) {
       const auto& it = *item;
       auto k = it.kind == finish_kind::cancelled && !can_cancel ? finish_kind::failed : it.kind;
       if (k != kind || found_at_address.contains(it.id))
         continue;
-      ids.push_back(it.id);
-      claims.push_back(it.claim);
+      ids.add_uuid(it.id);
+      claims.add_int8(it.claim);
       errors.push_back(it.error);
       delays.push_back(it.retry_delay_s);
       results.push_back(result_of(it));
@@ -246,13 +252,12 @@ queue_store::finish_many(pqxx::transaction_base& tx, const std::string& node,
       return;
     pqxx::result rows;
     if (kind == finish_kind::completed)
-      rows =
-          execute(tx, name, sql, text_array(ids), bigint_array(claims), node, text_array(results));
+      rows = execute(tx, name, sql, binary(ids), binary(claims), node, text_array(results));
     else if (kind == finish_kind::retry)
-      rows = execute(tx, name, sql, text_array(ids), bigint_array(claims), node, text_array(errors),
+      rows = execute(tx, name, sql, binary(ids), binary(claims), node, text_array(errors),
                      double_array(delays), config_.max_attempts);
     else
-      rows = execute(tx, name, sql, text_array(ids), bigint_array(claims), node, text_array(errors),
+      rows = execute(tx, name, sql, binary(ids), binary(claims), node, text_array(errors),
                      std::string(kind == finish_kind::cancelled ? "Cancelled" : definition_.error));
     for (auto r : rows)
       applied.push_back({r[0].as<std::string>(), r[1].as<std::string>()});

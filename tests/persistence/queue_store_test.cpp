@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <future>
 #include <gtest/gtest.h>
+#include <limits>
 #include <map>
 #include <pqxx/pqxx>
 #include <set>
@@ -144,6 +145,42 @@ long long executions(pqxx::connection& conn, const std::string& statement) {
 }
 
 } // namespace
+
+// Ids, addresses and claims of a batch go to PostgreSQL as binary arrays: what it reads from
+// them is what they were built from, and text that is not of the array's type never leaves.
+TEST(pg_array, binary_arrays_reach_postgresql_as_the_values_they_were_built_from) {
+  fixture f;
+  using element = persistence::binary_array_builder::element;
+  persistence::binary_array_builder ids(element::uuid), addresses(element::tid),
+      claims(element::int8), none(element::uuid);
+  ids.add_uuid("0190a4b2-7c3e-7abc-8def-0123456789ab");
+  ids.add_uuid("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF");
+  addresses.add_tid("(0,1)");
+  addresses.add_tid("(4294967295,65535)");
+  claims.add_int8(0);
+  claims.add_int8(-1);
+  claims.add_int8(std::numeric_limits<std::int64_t>::max());
+  f.conn.prepare("binary_arrays", "SELECT $1::uuid[]::text, $2::tid[]::text, $3::bigint[]::text, "
+                                  "cardinality($4::uuid[])");
+  auto r = pqxx::nontransaction(f.conn).exec_prepared(
+      "binary_arrays", pqxx::binarystring(ids.finish()), pqxx::binarystring(addresses.finish()),
+      pqxx::binarystring(claims.finish()), pqxx::binarystring(none.finish()));
+  EXPECT_EQ(r[0][0].as<std::string>(),
+            "{0190a4b2-7c3e-7abc-8def-0123456789ab,ffffffff-ffff-ffff-ffff-ffffffffffff}");
+  EXPECT_EQ(r[0][1].as<std::string>(), R"x({"(0,1)","(4294967295,65535)"})x");
+  EXPECT_EQ(r[0][2].as<std::string>(), "{0,-1,9223372036854775807}");
+  EXPECT_EQ(r[0][3].as<int>(), 0);
+  EXPECT_TRUE(ids.empty()); // finish() starts the next array
+  for (const char* bad :
+       {"0190a4b2-7c3e-7abc-8def-0123456789a", "0190a4b2x7c3e-7abc-8def-0123456789ab",
+        "g190a4b2-7c3e-7abc-8def-0123456789ab", "", "'; DROP TABLE jobs; --"})
+    EXPECT_THROW(ids.add_uuid(bad), std::invalid_argument) << bad;
+  for (const char* bad : {"(1,2", "1,2)", "(,2)", "(1,)", "(1,65536)", "(4294967296,1)", "(-1,2)",
+                          "(1,2,3)", "(1 ,2)"})
+    EXPECT_THROW(addresses.add_tid(bad), std::invalid_argument) << bad;
+  EXPECT_TRUE(ids.empty() && addresses.empty()); // a refused element adds nothing
+  EXPECT_THROW(ids.add_int8(1), std::logic_error);
+}
 
 // A completion goes straight to the row version its claim returned. The fence holds there too,
 // an address with another row's id finds nothing, and a row that has moved since its claim (a
