@@ -36,8 +36,9 @@ private:
 // An array in PostgreSQL's binary format (what array_recv reads), for a parameter sent as binary
 // (pqxx::binarystring): the server takes each element's bytes as they are instead of parsing its
 // text. That matters for a batch's ids: parsing a text uuid[] of 500 ids costs the server about
-// a quarter of a millisecond. Elements are added in their PostgreSQL text form (as a query
-// returned them); one that is not of the array's type throws std::invalid_argument.
+// a quarter of a millisecond (bench/queue/bind_cost.py). Elements are added in their PostgreSQL
+// text form (as a query returned them); one that is not of the array's type throws
+// std::invalid_argument.
 class binary_array_builder {
 public:
   // The element types the batch statements take, by type OID.
